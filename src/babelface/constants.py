@@ -1,0 +1,28 @@
+"""Constants named once and imported everywhere (STYLE.md §2).
+
+Frame arithmetic goes through :func:`exact_div` so that a rate that does not divide evenly
+fails loudly instead of drifting by a sample per frame.
+"""
+
+from __future__ import annotations
+
+FPS = 25                       # video frame rate of every motion sequence and every output video
+SAMPLE_RATE = 16_000           # audio sample rate of every analysis
+HOP_LENGTH = 160               # 10 ms hop: 100 audio frames per second (mel, MFCC)
+N_FFT = 400                    # 25 ms window
+N_MELS = 80                    # MuEx E.5: 80-dim mel-spectrograms
+PRE_EMPHASIS = 0.97            # MuEx E.5: pre-emphasis coefficient
+
+
+def exact_div(x: int, y: int) -> int:
+    """``x // y``, asserting that the division is exact (whisper's habit)."""
+    if x % y != 0:
+        raise ValueError(f"{x} is not divisible by {y}")
+    return x // y
+
+
+SAMPLES_PER_FRAME = exact_div(SAMPLE_RATE, FPS)         # 640 samples per video frame
+MEL_FRAMES_PER_VIDEO_FRAME = exact_div(SAMPLE_RATE // HOP_LENGTH, FPS)  # 4 mel frames per video frame
+
+MAX_DURATION_S = 300.0         # default limit on input speech; --max-duration raises it
+MIN_FACE_PX = 64               # faces narrower than this are refused

@@ -1,0 +1,1 @@
+"""Faces: MediaPipe landmarks, named index sets, canonical alignment, tracking."""

@@ -1,0 +1,82 @@
+"""Named MediaPipe face-mesh index sets, defined once (478-vertex mesh with refined lips and irises).
+
+Orientation: "right" and "left" are the *subject's* sides, as in MediaPipe's own
+``FACEMESH_RIGHT_EYE`` / ``FACEMESH_LEFT_EYE``; the subject's right appears on the image's left.
+Contours are listed in drawing order so that ``np.r_[c, c[:1]]`` closes a polygon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+N_LANDMARKS = 478          # 468 mesh vertices + 10 iris vertices (refine_landmarks=True)
+
+# --- lips (FACEMESH_LIPS, 40 vertices) ---------------------------------------------------------
+LIP_OUTER_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
+LIP_OUTER_UPPER = (291, 409, 270, 269, 267, 0, 37, 39, 40, 185, 61)
+LIP_INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+LIP_INNER_UPPER = (308, 415, 310, 311, 312, 13, 82, 81, 80, 191, 78)
+
+# closed contours, counter-clockwise on screen starting at the subject's right corner, 20 each
+LIP_OUTER = LIP_OUTER_LOWER + LIP_OUTER_UPPER[1:-1]
+LIP_INNER = LIP_INNER_LOWER + LIP_INNER_UPPER[1:-1]
+LIPS = tuple(sorted(set(LIP_OUTER) | set(LIP_INNER)))          # 40
+
+LIP_CORNER_OUTER = (61, 291)       # subject's right, left
+LIP_CORNER_INNER = (78, 308)
+LIP_MID_OUTER = (0, 17)            # upper, lower
+LIP_MID_INNER = (13, 14)           # upper, lower
+
+# --- jaw and chin -------------------------------------------------------------------------------
+# lower half of FACEMESH_FACE_OVAL, from the subject's left cheek over the chin to the right cheek
+JAW = (361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132)
+CHIN = (18, 200, 199, 175, 152)    # midline from below the lower lip to the chin tip
+CHIN_TIP = 152
+
+# --- perioral region and cheeks (move with the jaw and the lips) ------------------------------
+CHEEKS = (
+    57, 287, 43, 273, 106, 335, 182, 406, 83, 313, 201, 421, 194, 418, 32, 262, 204, 424,
+    211, 431, 202, 422, 212, 432, 214, 434, 210, 430, 192, 416, 207, 427, 216, 436, 206, 426,
+    92, 322, 165, 391, 167, 393, 186, 410, 135, 364, 169, 394, 138, 367,
+)
+
+# --- eyes, brows, irises ------------------------------------------------------------------------
+RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+LEFT_EYE = (362, 382, 381, 380, 374, 373, 390, 249, 263, 466, 388, 387, 386, 385, 384, 398)
+RIGHT_EYE_CORNERS = (33, 133)      # outer, inner
+LEFT_EYE_CORNERS = (263, 362)      # outer, inner
+RIGHT_IRIS = (468, 469, 470, 471, 472)   # centre first
+LEFT_IRIS = (473, 474, 475, 476, 477)
+RIGHT_BROW = (46, 53, 52, 65, 55, 70, 63, 105, 66, 107)
+LEFT_BROW = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
+
+# --- nose, forehead, face oval ------------------------------------------------------------------
+NOSE_BRIDGE = (168, 6, 197, 195, 5, 4)
+NOSE_TIP = 1
+NOSE_BASE = (2, 98, 327, 64, 294)
+FOREHEAD = (10, 151, 9, 8)
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+             377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+FACE_WIDTH_PAIR = (234, 454)       # cheek-to-cheek extremes of the oval: face width in pixels
+
+# --- derived sets -------------------------------------------------------------------------------
+# Points that do not move when a person speaks: they fix the head pose (canonical alignment).
+STABLE = tuple(sorted(set(RIGHT_EYE_CORNERS + LEFT_EYE_CORNERS + NOSE_BRIDGE + FOREHEAD
+                          + (127, 356, 162, 389, 21, 251, 54, 284, 103, 332, 67, 297, 109, 338))))
+
+# The motion representation (ARCHITECTURE.md): lips, jaw, chin, cheeks. Order is fixed forever:
+# a trained model's output channels are these points in this order.
+MOTION_INDICES = tuple(sorted(set(LIPS) | set(JAW) | set(CHIN) | set(CHEEKS)))
+N_MOTION = len(MOTION_INDICES)
+
+# Above-the-nose region used to check that rendering leaves the upper face untouched.
+UPPER_FACE = tuple(sorted(set(RIGHT_EYE + LEFT_EYE + RIGHT_BROW + LEFT_BROW + FOREHEAD)))
+
+
+def motion_slot(mesh_indices) -> np.ndarray:
+    """Positions in ``MOTION_INDICES`` of the given mesh indices (e.g. ``motion_slot(LIP_INNER)``)."""
+    lookup = {m: i for i, m in enumerate(MOTION_INDICES)}
+    try:
+        return np.array([lookup[i] for i in mesh_indices], dtype=np.int64)
+    except KeyError as e:
+        raise ValueError(f"mesh index {e.args[0]} is not part of MOTION_INDICES") from e

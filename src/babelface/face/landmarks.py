@@ -1,0 +1,209 @@
+"""MediaPipe face mesh (478 landmarks with refined lips and irises) on images and video.
+
+Landmarks are returned in pixels: ``(478, 3)`` float32 with x, y in image pixels and z in the
+same pixel scale as x (MediaPipe's normalised z times the image width; smaller z is nearer the
+camera). MediaPipe 0.10.21 carries its models in the wheel: nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from babelface.constants import MIN_FACE_PX
+from babelface.errors import FaceError
+from babelface.face.indices import FACE_OVAL, FACE_WIDTH_PAIR, N_LANDMARKS
+
+log = logging.getLogger(__name__)
+os.environ.setdefault("GLOG_minloglevel", "2")      # MediaPipe's C++ logging: errors only
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+MAX_FACES = 4   # detect up to this many so that "several faces" can be reported
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB uint8 ``(H, W, 3)`` (alpha dropped, grey expanded, EXIF applied)."""
+    import cv2
+    path = Path(path)
+    if not path.exists():
+        raise FaceError(f"{path}: no such file")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if img is None:
+        raise FaceError(f"cannot read {path} as an image: use a PNG or JPEG portrait")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def _solution(static: bool, max_faces: int = MAX_FACES):
+    import mediapipe as mp  # heavy import: only when a face is looked for
+    return mp.solutions.face_mesh.FaceMesh(static_image_mode=static, refine_landmarks=True,
+                                           max_num_faces=max_faces, min_detection_confidence=0.5,
+                                           min_tracking_confidence=0.5)
+
+
+def _to_pixels(face, w: int, h: int) -> np.ndarray:
+    arr = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)   # (478, 3) normalised
+    arr[:, 0] *= w
+    arr[:, 1] *= h
+    arr[:, 2] *= w
+    return arr
+
+
+def face_width(landmarks: np.ndarray) -> float:
+    """Cheek-to-cheek width of the face in pixels (landmarks 234 ↔ 454)."""
+    a, b = FACE_WIDTH_PAIR
+    return float(np.linalg.norm(landmarks[a, :2] - landmarks[b, :2]))
+
+
+def face_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)`` of the face oval in pixels."""
+    oval = landmarks[list(FACE_OVAL), :2]
+    return (*oval.min(0), *oval.max(0))
+
+
+def _box_area(landmarks: np.ndarray) -> float:
+    x0, y0, x1, y1 = face_box(landmarks)
+    return (x1 - x0) * (y1 - y0)
+
+
+def _detector_boxes(image: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Face boxes ``(x0, y0, x1, y1)`` in pixels from MediaPipe's short- and full-range detectors,
+    merged by non-maximum suppression. The full-range model finds faces down to ~40 px in
+    large images, where the mesh's own short-range detector gives up."""
+    import mediapipe as mp
+    h, w = image.shape[:2]
+    found: list[tuple[float, tuple[float, float, float, float]]] = []
+    for model in (0, 1):
+        with mp.solutions.face_detection.FaceDetection(model_selection=model,
+                                                       min_detection_confidence=0.5) as det:
+            res = det.process(image)
+        for d in res.detections or []:
+            bb = d.location_data.relative_bounding_box
+            box = (bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h)
+            found.append((d.score[0], box))
+    found.sort(key=lambda f: -f[0])
+    keep: list[tuple[float, float, float, float]] = []
+    for _, box in found:
+        if all(_iou(box, k) < 0.3 for k in keep):
+            keep.append(box)
+    return keep
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def detect_faces(image: np.ndarray) -> list[np.ndarray]:
+    """All faces in an RGB image, largest first: a list of ``(478, 3)`` pixel landmark arrays.
+
+    Faces are found by the short- and full-range detectors; the mesh is then fitted on a square
+    crop (twice the box) around each, so small faces in large images are found too.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise FaceError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+    image = np.ascontiguousarray(image)
+    h, w = image.shape[:2]
+    faces: list[np.ndarray] = []
+    with _solution(static=True, max_faces=1) as fm:
+        for x0, y0, x1, y1 in _detector_boxes(image):
+            cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, 2.0 * max(x1 - x0, y1 - y0)
+            ox, oy = int(round(cx - side / 2)), int(round(cy - side / 2))
+            s = int(round(side))
+            crop = np.zeros((s, s, 3), np.uint8)
+            sx0, sy0, sx1, sy1 = max(ox, 0), max(oy, 0), min(ox + s, w), min(oy + s, h)
+            if sx1 <= sx0 or sy1 <= sy0:
+                continue
+            crop[sy0 - oy:sy1 - oy, sx0 - ox:sx1 - ox] = image[sy0:sy1, sx0:sx1]
+            result = fm.process(crop)
+            if not result.multi_face_landmarks:
+                continue
+            lm = _to_pixels(result.multi_face_landmarks[0], s, s)
+            lm[:, 0] += ox
+            lm[:, 1] += oy
+            if all(_iou(face_box(lm), face_box(f)) < 0.5 for f in faces):
+                faces.append(lm)
+    return sorted(faces, key=_box_area, reverse=True)
+
+
+def detect_landmarks(image: np.ndarray, source: str = "image") -> np.ndarray:
+    """The landmarks ``(478, 3)`` of the one face to animate in ``image``.
+
+    No face → :class:`FaceError`; several → the largest, with a warning; a face narrower than
+    ``MIN_FACE_PX`` pixels → :class:`FaceError`.
+    """
+    faces = detect_faces(image)
+    if not faces:
+        raise FaceError(f"no face found in {source}: use a frontal photo with the face at least "
+                        f"{MIN_FACE_PX} px wide")
+    if len(faces) > 1:
+        warnings.warn(f"{len(faces)} faces found in {source}; animating the largest", stacklevel=2)
+    lm = faces[0]
+    width = face_width(lm)
+    if width < MIN_FACE_PX:
+        raise FaceError(f"the face in {source} is {width:.0f} px wide; at least {MIN_FACE_PX} px is "
+                        "needed: use a larger or closer portrait")
+    return lm
+
+
+class FaceTracker:
+    """Landmarks frame by frame on a video, with MediaPipe's tracking between frames.
+
+    ``track(frame)`` returns every face found in that frame, the one continuing the tracked face
+    first (nearest to the previous frame's face), so that a second person never steals the track.
+
+    >>> with FaceTracker() as tr:
+    ...     for frame in frames:
+    ...         faces = tr.track(frame)      # list of (478, 3), possibly empty
+    """
+
+    def __init__(self, max_faces: int = 2):
+        self._fm = _solution(static=False, max_faces=max_faces)
+        self._prev: np.ndarray | None = None
+
+    def track(self, frame: np.ndarray) -> list[np.ndarray]:
+        h, w = frame.shape[:2]
+        result = self._fm.process(np.ascontiguousarray(frame))
+        faces = [_to_pixels(f, w, h) for f in (result.multi_face_landmarks or [])]
+        if not faces:
+            return []
+        if self._prev is None:
+            faces.sort(key=_box_area, reverse=True)
+        else:
+            prev = self._prev[:, :2].mean(0)
+            faces.sort(key=lambda f: float(np.linalg.norm(f[:, :2].mean(0) - prev)))
+        self._prev = faces[0]
+        return faces
+
+    def close(self) -> None:
+        self._fm.close()
+
+    def __enter__(self) -> "FaceTracker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def track_video(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray | None, int]]:
+    """For each frame: ``(landmarks (478, 3) or None, number of faces in the frame)``."""
+    with FaceTracker() as tr:
+        for frame in frames:
+            faces = tr.track(frame)
+            yield (faces[0] if faces else None), len(faces)
+
+
+def landmarks_sequence(frames: Iterable[np.ndarray]) -> np.ndarray:
+    """``(T, 478, 3)`` float32 pixel landmarks of the tracked face; NaN where no face was found."""
+    out = []
+    for lm, _ in track_video(frames):
+        out.append(lm if lm is not None else np.full((N_LANDMARKS, 3), np.nan, np.float32))
+    return np.stack(out) if out else np.zeros((0, N_LANDMARKS, 3), np.float32)

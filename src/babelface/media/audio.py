@@ -1,0 +1,136 @@
+"""Reading any common audio (wav, flac, mp3, m4a, the audio track of a video) as float32 arrays.
+
+Every analysis in babelface runs on mono 16 kHz float32 in [-1, 1] (``load_audio``'s default);
+the output video keeps the user's own audio at its own rate and channel count
+(``load_audio(path, sample_rate=None, mono=False)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from babelface.constants import SAMPLE_RATE, SAMPLES_PER_FRAME
+from babelface.errors import InputError, MediaError
+from babelface.media._atomic import atomic_path
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    duration_s: float | None     # from the container; None when it does not say
+    codec: str
+
+
+def _open(path: str | Path):
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path} is empty (0 bytes)")
+    try:
+        return av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError) as e:
+        raise MediaError(f"cannot read {path}: not a media file ffmpeg understands ({e.__class__.__name__})") from e
+
+
+def probe_audio(path: str | Path) -> AudioInfo:
+    """Sample rate, channels and duration of the first audio stream, without decoding it."""
+    with _open(path) as c:
+        if not c.streams.audio:
+            raise MediaError(f"{path} has no audio track")
+        s = c.streams.audio[0]
+        dur = None
+        if s.duration is not None and s.time_base is not None:
+            dur = float(s.duration * s.time_base)
+        elif c.duration is not None:
+            dur = c.duration / av.time_base
+        return AudioInfo(s.codec_context.sample_rate, s.codec_context.channels, dur, s.codec_context.name)
+
+
+def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bool = True,
+               max_duration: float | None = None) -> np.ndarray:
+    """Decode the first audio stream of ``path``.
+
+    Returns float32 in [-1, 1]: shape ``(n,)`` when ``mono``, else ``(n, channels)``.
+    ``sample_rate=None`` keeps the file's own rate. ``max_duration`` (seconds) refuses longer input
+    with a clear error before it is decoded whole.
+    """
+    path = Path(path)
+    with _open(path) as c:
+        if not c.streams.audio:
+            raise MediaError(f"{path} has no audio track")
+        stream = c.streams.audio[0]
+        rate = sample_rate or stream.codec_context.sample_rate
+        if max_duration is not None:
+            info_dur = None
+            if stream.duration is not None and stream.time_base is not None:
+                info_dur = float(stream.duration * stream.time_base)
+            elif c.duration is not None:
+                info_dur = c.duration / av.time_base
+            if info_dur is not None and info_dur > max_duration + 0.5:
+                raise InputError(f"{path} is {info_dur:.0f} s long; the limit is {max_duration:.0f} s "
+                                 "(raise it with --max-duration)")
+        layout = "mono" if mono else None
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        chunks: list[np.ndarray] = []
+        n = 0
+        try:
+            for frame in c.decode(stream):
+                frame.pts = None
+                for out in resampler.resample(frame):
+                    arr = out.to_ndarray()        # (channels, n)
+                    chunks.append(arr)
+                    n += arr.shape[1]
+                if max_duration is not None and n > (max_duration + 0.5) * rate:
+                    raise InputError(f"{path} is longer than the limit of {max_duration:.0f} s "
+                                     "(raise it with --max-duration)")
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+        except av.error.FFmpegError as e:
+            if not chunks:
+                raise MediaError(f"cannot decode the audio of {path}: the file is corrupt or truncated") from e
+            # a truncated file: keep what decoded cleanly
+    if not chunks or sum(ch.shape[1] for ch in chunks) == 0:
+        raise MediaError(f"{path}: the audio track holds no samples")
+    audio = np.concatenate(chunks, axis=1).astype(np.float32)   # (C, n)
+    audio = np.clip(audio, -1.0, 1.0)
+    return audio[0] if mono else np.ascontiguousarray(audio.T)
+
+
+def resample(audio: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
+    """Polyphase resampling of a mono or (n, C) float32 signal (SciPy)."""
+    if src_rate == dst_rate:
+        return audio.astype(np.float32, copy=False)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+    g = gcd(src_rate, dst_rate)
+    return resample_poly(audio, dst_rate // g, src_rate // g, axis=0).astype(np.float32)
+
+
+def save_wav(path: str | Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
+    """Write 16-bit PCM WAV atomically. ``audio``: float32 ``(n,)`` or ``(n, C)`` in [-1, 1]."""
+    from scipy.io import wavfile
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    with atomic_path(path, suffix=".wav") as tmp:
+        wavfile.write(tmp, sample_rate, pcm)
+    return Path(path)
+
+
+def rms_envelope(audio: np.ndarray, hop: int = SAMPLES_PER_FRAME, win: int | None = None) -> np.ndarray:
+    """Frame RMS of a mono signal: one value per ``hop`` samples (default: one per video frame).
+
+    Returns float32 ``(ceil(n / hop),)``; window ``win`` (default ``2 * hop``) centred on each frame's middle.
+    """
+    win = win or 2 * hop
+    n_frames = int(np.ceil(len(audio) / hop))
+    pad = np.pad(audio.astype(np.float32), (win // 2, win // 2 + hop))
+    idx = np.arange(n_frames)[:, None] * hop + hop // 2 + np.arange(win)[None, :]   # centred on each frame
+    return np.sqrt(np.mean(pad[idx] ** 2, axis=1)).astype(np.float32)

@@ -1,0 +1,201 @@
+"""Reading video frames and writing browser-playable H.264 + AAC mp4 (PyAV).
+
+Frames are RGB uint8 arrays ``(H, W, 3)``. Output: H.264 (libx264, yuv420p, +faststart) at
+25 fps by default, AAC audio; written to a temporary file beside the target and renamed into place.
+yuv420p needs even dimensions: an odd width or height is padded by one replicated pixel row/column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import av
+import numpy as np
+
+from babelface.constants import FPS
+from babelface.errors import MediaError
+from babelface.media._atomic import atomic_path
+from babelface.media.audio import _open
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    n_frames: int | None          # from the container; None when it does not say
+    duration_s: float | None
+    has_audio: bool
+    codec: str
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    with _open(path) as c:
+        if not c.streams.video:
+            raise MediaError(f"{path} has no video track")
+        s = c.streams.video[0]
+        fps = float(s.average_rate or s.guessed_rate or FPS)
+        dur = float(s.duration * s.time_base) if s.duration is not None and s.time_base else (
+            c.duration / av.time_base if c.duration is not None else None)
+        n = s.frames or (int(round(dur * fps)) if dur else None)
+        return VideoInfo(s.codec_context.width, s.codec_context.height, fps, n, dur,
+                         bool(c.streams.audio), s.codec_context.name)
+
+
+def iter_frames(path: str | Path, fps: float | None = None) -> Iterator[np.ndarray]:
+    """Yield RGB uint8 frames ``(H, W, 3)``.
+
+    With ``fps`` given, frames are resampled to that rate by nearest timestamp (drop/duplicate), the
+    way ffmpeg's ``fps`` filter does; the n-th output frame shows the input at time n / fps.
+    """
+    with _open(path) as c:
+        if not c.streams.video:
+            raise MediaError(f"{path} has no video track")
+        stream = c.streams.video[0]
+        stream.thread_type = "AUTO"
+        next_t = 0.0
+        step = 1.0 / fps if fps else None
+        last = None
+        try:
+            for frame in c.decode(stream):
+                img = frame.to_ndarray(format="rgb24")
+                if step is None:
+                    yield img
+                    continue
+                t = float(frame.time) if frame.time is not None else (last[0] + step if last else 0.0)
+                # emit every output timestamp that this frame is the nearest to
+                while last is not None and next_t < (last[0] + t) / 2:
+                    yield last[1]
+                    next_t += step
+                last = (t, img)
+            if step is not None and last is not None:
+                end = last[0] + (1.0 / float(stream.average_rate or fps))
+                while next_t < end - 1e-6:
+                    yield last[1]
+                    next_t += step
+        except av.error.FFmpegError as e:
+            if last is None and step is not None:
+                raise MediaError(f"cannot decode the video of {path}: the file is corrupt or truncated") from e
+
+
+def read_frames(path: str | Path, fps: float | None = None, max_frames: int | None = None) -> np.ndarray:
+    """All frames as one array ``(T, H, W, 3)`` uint8 (for short clips; stream long ones)."""
+    frames = []
+    for img in iter_frames(path, fps=fps):
+        frames.append(img)
+        if max_frames is not None and len(frames) >= max_frames:
+            break
+    if not frames:
+        raise MediaError(f"{path}: the video track holds no decodable frames")
+    return np.stack(frames)
+
+
+def _even(img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    if h % 2 or w % 2:
+        img = np.pad(img, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    return img
+
+
+class VideoWriter:
+    """Stream frames into an mp4; ``close()`` adds the audio and renames the file into place.
+
+    >>> with VideoWriter("out.mp4", fps=25, audio=wave, sample_rate=16000) as w:
+    ...     for frame in frames: w.write(frame)
+    """
+
+    def __init__(self, path: str | Path, fps: int = FPS, audio: np.ndarray | None = None,
+                 sample_rate: int | None = None, crf: int = 18, preset: str = "veryfast"):
+        if audio is not None and not sample_rate:
+            raise ValueError("sample_rate is required with audio")
+        self.path = Path(path)
+        self.fps = fps
+        self.audio = audio
+        self.sample_rate = sample_rate
+        self.crf = crf
+        self.preset = preset
+        self.n_frames = 0
+        self._ctx = atomic_path(self.path, suffix=".mp4")
+        self._tmp = self._ctx.__enter__()
+        self._container = av.open(str(self._tmp), mode="w", format="mp4",
+                                  options={"movflags": "+faststart"})
+        self._vstream = None
+        self._astream = None
+        if audio is not None:
+            channels = 1 if audio.ndim == 1 else audio.shape[1]
+            self._astream = self._container.add_stream("aac", rate=sample_rate)
+            self._astream.layout = "mono" if channels == 1 else "stereo"
+            self._astream.bit_rate = 128_000
+
+    def write(self, frame: np.ndarray) -> None:
+        frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
+        if self._vstream is None:
+            s = self._container.add_stream("libx264", rate=Fraction(self.fps, 1))
+            s.width, s.height = frame.shape[1], frame.shape[0]
+            s.pix_fmt = "yuv420p"
+            s.options = {"crf": str(self.crf), "preset": self.preset}
+            s.codec_context.time_base = Fraction(1, self.fps)
+            self._vstream = s
+        vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        vf.pts = self.n_frames
+        for packet in self._vstream.encode(vf):
+            self._container.mux(packet)
+        self.n_frames += 1
+
+    def _write_audio(self) -> None:
+        audio = np.clip(self.audio, -1.0, 1.0).astype(np.float32)
+        planar = audio[None, :] if audio.ndim == 1 else np.ascontiguousarray(audio.T[:2])
+        step = 1024 * 16
+        pts = 0
+        for start in range(0, planar.shape[1], step):
+            chunk = np.ascontiguousarray(planar[:, start:start + step])
+            af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self._astream.layout.name)
+            af.sample_rate = self.sample_rate
+            af.pts = pts
+            pts += chunk.shape[1]
+            for packet in self._astream.encode(af):
+                self._container.mux(packet)
+        for packet in self._astream.encode(None):
+            self._container.mux(packet)
+
+    def close(self, ok: bool = True) -> None:
+        if self._container is None:
+            return
+        try:
+            if ok:
+                if self._vstream is None:
+                    raise MediaError(f"no frames were written to {self.path}")
+                for packet in self._vstream.encode(None):
+                    self._container.mux(packet)
+                if self._astream is not None:
+                    self._write_audio()
+            self._container.close()
+            self._container = None
+            if ok:
+                self._ctx.__exit__(None, None, None)
+            else:
+                self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+        except BaseException as e:
+            if self._container is not None:
+                self._container.close()
+                self._container = None
+            self._ctx.__exit__(type(e), e, None)
+            raise
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(ok=exc_type is None)
+
+
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int = FPS,
+                audio: np.ndarray | None = None, sample_rate: int | None = None) -> Path:
+    """Write ``frames`` (RGB uint8) and optional ``audio`` (float32, mono or (n, C)) to an mp4."""
+    with VideoWriter(path, fps=fps, audio=audio, sample_rate=sample_rate) as w:
+        for f in frames:
+            w.write(f)
+    return Path(path)

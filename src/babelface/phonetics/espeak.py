@@ -1,0 +1,371 @@
+"""espeak-ng through ``libespeak-ng.so.1`` (ctypes): G2P to IPA and speech with phoneme timing.
+
+espeak-ng keeps global state, so every call holds one process-wide lock. Synthesis runs in
+``AUDIO_OUTPUT_SYNCHRONOUS`` mode with ``espeakINITIALIZE_PHONEME_EVENTS | PHONEME_IPA``: the synth
+callback receives the audio and, for each phoneme, an event with its IPA name and the sample at
+which it starts. A phoneme ends where the next event (phoneme, pause or end of clause) begins.
+
+Stress, length and tone are not carried by the events: :func:`synthesize` reads them from
+``espeak_TextToPhonemes`` for the same text and attaches them to the timed segments
+(stress marks precede a syllable, tone digits follow its vowel).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from babelface.errors import LanguageError
+from babelface.phonetics.languages import BENCHMARK_CODES, LANGUAGES
+
+_LIB_NAME = "libespeak-ng.so.1"
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INIT_PHONEME_EVENTS = 0x0001
+_INIT_PHONEME_IPA = 0x0002
+_INIT_DONT_EXIT = 0x8000
+_CHARS_UTF8 = 1
+_PHONEMES_IPA = 0x02
+_EVENT_WORD, _EVENT_SENTENCE, _EVENT_END, _EVENT_MSG_TERMINATED, _EVENT_PHONEME = 1, 2, 5, 6, 7
+_PARAM = {"rate": 1, "volume": 2, "pitch": 3, "range": 4, "wordgap": 7}
+
+PAUSE = "_"             # the label of silence in every timeline
+
+
+class _EventId(ctypes.Union):
+    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint),
+                ("text_position", ctypes.c_int), ("length", ctypes.c_int),
+                ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", _EventId)]
+
+
+class _Voice(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("languages", ctypes.c_char_p),
+                ("identifier", ctypes.c_char_p), ("gender", ctypes.c_ubyte), ("age", ctypes.c_ubyte),
+                ("variant", ctypes.c_ubyte), ("xx1", ctypes.c_ubyte), ("score", ctypes.c_int),
+                ("spare", ctypes.c_void_p)]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                             ctypes.POINTER(_Event))
+
+
+@dataclass(frozen=True)
+class Phoneme:
+    """One timed segment: IPA symbol, start and end in seconds, prosodic marks."""
+
+    ipa: str                # "_" for a pause
+    start: float
+    end: float
+    stress: int = 0         # 0 none, 1 secondary (ˌ), 2 primary (ˈ)
+    tone: str = ""          # tone digits/letters espeak-ng writes after the vowel (zh, vi, th)
+    word: int = -1          # index of the word it belongs to (-1 for pauses)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Synthesis:
+    audio: np.ndarray               # (n,) float32 in [-1, 1]
+    sample_rate: int
+    phonemes: list[Phoneme]
+    voice: str
+    ipa: str = ""                    # espeak_TextToPhonemes output for the whole text
+    words: list[float] = field(default_factory=list)   # start time of each word
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+
+class _Espeak:
+    """The loaded library; use the module functions, which hold the lock."""
+
+    def __init__(self) -> None:
+        try:
+            self.lib = ctypes.CDLL(_LIB_NAME)
+        except OSError as e:
+            raise LanguageError("espeak-ng is not installed: run `sudo apt-get install espeak-ng` "
+                                "(babelface needs libespeak-ng.so.1)") from e
+        lib = self.lib
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
+        self.sample_rate = lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, None,
+            _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA | _INIT_DONT_EXIT)
+        if self.sample_rate <= 0:
+            raise LanguageError("espeak-ng failed to initialise: is espeak-ng-data installed?")
+        self._chunks: list[np.ndarray] = []
+        self._events: list[tuple[int, int, str]] = []
+        self._callback = _CALLBACK(self._on_synth)    # keep a reference: ctypes does not
+        lib.espeak_SetSynthCallback(self._callback)
+        self.voice = None
+
+    def _on_synth(self, wav, n, events) -> int:
+        if n > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
+        i = 0
+        while events[i].type != 0:
+            e = events[i]
+            if e.type == _EVENT_PHONEME:
+                name = bytes(e.id.string).split(b"\0", 1)[0].decode("utf-8", "replace")
+                self._events.append((e.type, e.sample, name))
+            elif e.type in (_EVENT_WORD, _EVENT_END, _EVENT_MSG_TERMINATED):
+                self._events.append((e.type, e.sample, ""))
+            i += 1
+        return 0
+
+    def set_voice(self, voice: str) -> None:
+        if voice == self.voice:
+            return
+        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise LanguageError(f"espeak-ng has no voice {voice!r}")
+        self.voice = voice
+
+    def set_params(self, **params: int) -> None:
+        for key, code in _PARAM.items():
+            value = params.get(key)
+            if value is None:
+                value = self.lib.espeak_GetParameter(code, 0)      # the default
+            self.lib.espeak_SetParameter(code, int(value), 0)
+
+    def text_to_phonemes(self, text: str) -> str:
+        buf = ctypes.c_char_p(text.encode("utf-8"))
+        ptr = ctypes.pointer(buf)
+        parts = []
+        for _ in range(len(text) + 1):                 # one clause per call; never loop forever
+            before = ctypes.cast(buf, ctypes.c_void_p).value
+            out = self.lib.espeak_TextToPhonemes(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_void_p)),
+                                                 _CHARS_UTF8, _PHONEMES_IPA)
+            if out is not None:
+                parts.append(out.decode("utf-8", "replace").strip())
+            if not buf.value or ctypes.cast(buf, ctypes.c_void_p).value == before:
+                break
+        return " ".join(p for p in parts if p)
+
+    def synth(self, text: str) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+        self._chunks, self._events = [], []
+        data = text.encode("utf-8")
+        err = self.lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _CHARS_UTF8, None, None)
+        if err != 0:
+            raise LanguageError(f"espeak-ng failed to synthesise the text (error {err})")
+        self.lib.espeak_Synchronize()
+        audio = (np.concatenate(self._chunks).astype(np.float32) / 32768.0 if self._chunks
+                 else np.zeros(0, np.float32))
+        return audio, self._events
+
+    def voices(self) -> list[tuple[str, str, list[str]]]:
+        """(name, identifier, languages) of every installed voice."""
+        arr = self.lib.espeak_ListVoices(None)
+        out = []
+        i = 0
+        while arr[i]:
+            v = arr[i].contents
+            langs, raw = [], ctypes.string_at(v.languages, 256)
+            j = 0
+            while j < len(raw) and raw[j] != 0:          # priority byte, then a 0-terminated tag
+                end = raw.index(b"\0", j + 1)
+                langs.append(raw[j + 1:end].decode("utf-8", "replace"))
+                j = end + 1
+            out.append((v.name.decode(), v.identifier.decode(), langs))
+            i += 1
+        return out
+
+
+_LOCK = threading.RLock()
+_ENGINE: _Espeak | None = None
+
+
+def _engine() -> _Espeak:
+    global _ENGINE
+    if _ENGINE is None:
+        _ENGINE = _Espeak()
+    return _ENGINE
+
+
+@lru_cache(maxsize=1)
+def available_voices() -> dict[str, str]:
+    """Every name by which a voice can be chosen (voice names, identifiers, language tags) → the
+    name to pass to espeak-ng."""
+    with _LOCK:
+        table: dict[str, str] = {}
+        for name, ident, langs in _engine().voices():
+            for key in [name, ident, ident.split("/")[-1], *langs]:
+                table.setdefault(key.lower(), ident.split("/")[-1] if "/" in ident else name)
+        return table
+
+
+def resolve_voice(language: str) -> str:
+    """The espeak-ng voice for a language code (``en``, ``zh``, …) or any espeak-ng voice name.
+
+    Unknown → :class:`LanguageError` listing the benchmark codes.
+    """
+    key = (language or "").strip()
+    base, _, variant = key.partition("+")
+    lang = LANGUAGES.get(base.lower())
+    if lang is not None:
+        voice = lang.voice
+    else:
+        voice = available_voices().get(base.lower())
+        if voice is None:
+            raise LanguageError(
+                f"unknown language {language!r}: use one of {', '.join(BENCHMARK_CODES)} "
+                "or any espeak-ng voice (`espeak-ng --voices` lists them)")
+    return f"{voice}+{variant}" if variant else voice
+
+
+_STRESS = {"ˈ": 2, "ˌ": 1}
+_TONE_CHARS = set("0123456789˥˦˧˨˩")
+_SKIP = set(" -‿|")
+_MAX_SKIP = 4          # unknown characters passed over while looking for the next segment
+
+
+def _attach_prosody(names: list[str], ipa: str) -> list[tuple[int, str]]:
+    """(stress, tone) for each event name, read from the TextToPhonemes string.
+
+    Walks ``ipa`` once, matching each name in order; stress marks before a match belong to it,
+    tone marks right after a match belong to it. espeak-ng writes tone numbers as digits, except
+    that its IPA conversion turns tone "3" into "ɜ" (Kirshenbaum), which is read back as "3" where
+    it follows a vowel and does not begin the next segment. A name that cannot be found within a
+    few characters keeps (0, "") and the walk resumes where it was.
+    """
+    out: list[tuple[int, str]] = []
+    pos = 0
+    for k, name in enumerate(names):
+        stress, found, skipped = 0, False, 0
+        j = pos
+        while j < len(ipa) and skipped <= _MAX_SKIP:
+            ch = ipa[j]
+            if ipa.startswith(name, j):
+                found = True
+                j += len(name)
+                break
+            if ch in _STRESS:
+                stress = max(stress, _STRESS[ch])
+            elif ch not in _SKIP:
+                skipped += 1
+            j += 1
+        if not found:
+            out.append((0, ""))
+            continue
+        nxt = names[k + 1] if k + 1 < len(names) else ""
+        tone = []
+        while j < len(ipa):
+            ch = ipa[j]
+            if ch in _TONE_CHARS:
+                tone.append(ch)
+            elif ch == "ɜ" and not nxt.startswith("ɜ"):
+                tone.append("3")
+            else:
+                break
+            j += 1
+        pos = j
+        out.append((stress, "".join(tone)))
+    return out
+
+
+def phonemize(text: str, language: str) -> str:
+    """IPA for ``text`` in ``language`` as espeak-ng writes it (stress marks, tone digits, spaces
+    between words)."""
+    voice = resolve_voice(language)
+    _check_text(text)
+    _check_script(text, voice, language)
+    with _LOCK:
+        eng = _engine()
+        eng.set_voice(voice)
+        return eng.text_to_phonemes(text)
+
+
+def _check_text(text: str) -> None:
+    if not text or not text.strip():
+        raise LanguageError("the text is empty: give the words to speak")
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _check_script(text: str, voice: str, language: str) -> None:
+    """espeak-ng reads Latin-script loanwords with another voice (``(en)``), which is right; but
+    Han characters outside a Chinese voice are read aloud as "Chinese letter": refuse those."""
+    if _HAN.search(text) and not voice.lower().startswith(("cmn", "yue", "hak")):
+        lang = LANGUAGES.get(language.split("+")[0].lower())
+        hint = f" ({lang.name}: {lang.note})" if lang is not None and lang.note else ""
+        raise LanguageError(f"espeak-ng cannot read Han characters (Kanji/Hanzi) as {language!r}{hint}")
+
+
+def synthesize(text: str, language: str, rate: int | None = None, pitch: int | None = None,
+               pitch_range: int | None = None, word_gap: int | None = None) -> Synthesis:
+    """Speak ``text`` and time every phoneme.
+
+    ``rate`` in words per minute (80–450, default 175), ``pitch`` and ``pitch_range`` 0–100
+    (default 50), ``word_gap`` in units of 10 ms. ``language`` may carry an espeak-ng variant
+    (``en+f3``). Returns audio at espeak-ng's rate (22 050 Hz) with a gap-free timeline that starts
+    at 0 and ends at the audio's end; pauses are labelled ``"_"``.
+    """
+    voice = resolve_voice(language)
+    _check_text(text)
+    _check_script(text, voice, language)
+    with _LOCK:
+        eng = _engine()
+        eng.set_voice(voice)
+        eng.set_params(rate=rate, pitch=pitch, range=pitch_range, wordgap=word_gap)
+        ipa = eng.text_to_phonemes(text)
+        audio, events = eng.synth(text)
+        sr = eng.sample_rate
+    total = len(audio)
+    if total == 0:
+        raise LanguageError(f"espeak-ng produced no speech for this text in {language!r}")
+    # boundaries: each event starts a segment that runs to the next event
+    marks = sorted(((min(s, total), t, name) for t, s, name in events), key=lambda e: e[0])
+    names = [name for _, t, name in marks if t == _EVENT_PHONEME and name]
+    prosody = iter(_attach_prosody(names, ipa))
+    phonemes: list[Phoneme] = []
+    words: list[float] = []
+    word = -1
+    cursor = 0
+    label: str | None = None
+    meta = (0, "")
+    seg_word = -1
+
+    def close(upto: int) -> None:
+        if upto > cursor:
+            is_pause = label is None or label == ""
+            phonemes.append(Phoneme(PAUSE if is_pause else label, cursor / sr, upto / sr,
+                                    0 if is_pause else meta[0], "" if is_pause else meta[1],
+                                    -1 if is_pause else seg_word))
+
+    for sample, etype, name in marks:
+        if etype == _EVENT_WORD:
+            word += 1
+            words.append(sample / sr)
+            continue
+        close(sample)
+        cursor = max(cursor, sample)
+        if etype == _EVENT_PHONEME:
+            label = name
+            meta = next(prosody) if name else (0, "")
+            seg_word = word
+        else:                                   # end of clause / message: silence follows
+            label = None
+    close(total)
+    return Synthesis(audio, sr, _merge_pauses(phonemes), voice, ipa, words)
+
+
+def _merge_pauses(phonemes: list[Phoneme]) -> list[Phoneme]:
+    out: list[Phoneme] = []
+    for p in phonemes:
+        if out and p.ipa == PAUSE and out[-1].ipa == PAUSE:
+            out[-1] = Phoneme(PAUSE, out[-1].start, p.end)
+        else:
+            out.append(p)
+    return out

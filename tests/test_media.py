@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+
+from babelface.errors import InputError, MediaError
+from babelface.media import load_audio, probe_audio, probe_video, read_frames, rms_envelope, save_wav, write_video
+
+
+def test_wav_stereo_any_rate_becomes_mono_16k(real):
+    a = load_audio(real / "chinese_news.wav")           # 48 kHz stereo, 8 s
+    assert a.dtype == np.float32 and a.ndim == 1
+    assert len(a) == 8 * 16000
+    assert np.abs(a).max() <= 1.0
+
+
+def test_native_rate_and_channels_kept_on_request(real):
+    a = load_audio(real / "chinese_news.wav", sample_rate=None, mono=False)
+    assert a.shape == (8 * 48000, 2)
+
+
+@pytest.mark.parametrize("fmt,codec", [("flac", "flac"), ("mp3", "libmp3lame"), ("m4a", "aac")])
+def test_compressed_formats_decode(tmp_path, tone, fmt, codec):
+    import av
+    if codec not in av.codecs_available:
+        pytest.skip(f"{codec} encoder not in this PyAV build")
+    path = tmp_path / f"tone.{fmt}"
+    with av.open(str(path), "w", format="ipod" if fmt == "m4a" else fmt) as c:
+        s = c.add_stream(codec, rate=44100)
+        s.layout = "stereo"
+        x = np.tile(np.interp(np.arange(44100) / 44100 * 16000, np.arange(16000), tone), (2, 1)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(x, format="fltp", layout="stereo")
+        frame.sample_rate = 44100
+        for p in s.encode(frame):
+            c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    a = load_audio(path)
+    assert abs(len(a) - 16000) < 1600                  # codec padding tolerated
+    spec = np.abs(np.fft.rfft(a[2000:14000]))
+    assert abs(np.argmax(spec) * 16000 / 12000 - 220) < 3   # the tone survives the round trip
+
+
+def test_video_audio_track_and_frames(real):
+    info = probe_video(real / "WDA_KatieHill_000.mp4")
+    assert (info.width, info.height, info.fps, info.has_audio) == (512, 512, 25.0, True)
+    assert len(load_audio(real / "WDA_KatieHill_000.mp4")) == 8 * 16000
+    frames = read_frames(real / "WDA_KatieHill_000.mp4", max_frames=10)
+    assert frames.shape == (10, 512, 512, 3) and frames.dtype == np.uint8
+
+
+def test_fps_resampling_keeps_duration(real):
+    frames = read_frames(real / "WDA_KatieHill_000.mp4", fps=10)
+    assert len(frames) == 80
+
+
+def test_written_mp4_is_h264_aac_with_matching_durations(tmp_path, tone):
+    frames = np.random.default_rng(0).integers(0, 255, (25, 65, 63, 3), dtype=np.uint8)
+    out = write_video(tmp_path / "x.mp4", frames, audio=tone, sample_rate=16000)
+    v, a = probe_video(out), probe_audio(out)
+    assert (v.codec, a.codec) == ("h264", "aac")
+    assert (v.width, v.height) == (64, 66)               # odd sizes padded to even for yuv420p
+    assert v.n_frames == 25 and abs(v.duration_s - 1.0) < 0.04
+    assert abs(a.duration_s - 1.0) < 0.04
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    def frames():
+        yield np.zeros((16, 16, 3), np.uint8)
+        raise RuntimeError("boom")
+    with pytest.raises(RuntimeError):
+        write_video(tmp_path / "x.mp4", frames())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_empty_missing_and_audio_less_inputs(tmp_path, real):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF" + bytes(range(256)) * 8)
+    with pytest.raises(MediaError):
+        load_audio(bad)
+    empty = tmp_path / "empty.mp3"
+    empty.touch()
+    with pytest.raises(MediaError, match="empty"):
+        load_audio(empty)
+    with pytest.raises(InputError, match="no such file"):
+        load_audio(tmp_path / "missing.wav")
+    with pytest.raises(MediaError, match="no audio track"):
+        load_audio(real / "sun.mp4")
+
+
+def test_truncated_file_keeps_what_decodes(tmp_path, real):
+    data = (real / "RD_Radio31_000.wav").read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    a = load_audio(cut)
+    assert 3.5 * 16000 < len(a) < 4.5 * 16000
+
+
+def test_max_duration_refuses_long_audio(tmp_path):
+    long = save_wav(tmp_path / "long.wav", np.zeros(16000 * 12, np.float32))
+    with pytest.raises(InputError, match="limit"):
+        load_audio(long, max_duration=5)
+
+
+def test_rms_envelope_one_value_per_frame(tone):
+    env = rms_envelope(tone)
+    assert env.shape == (25,)
+    assert np.allclose(env[2:-2], 0.3 / np.sqrt(2), atol=0.01)
