@@ -1,0 +1,100 @@
+"""Audio features shared by every model and aligner: log-mel (MuEx E.5) and MFCC.
+
+All at 100 frames per second (``HOP_LENGTH`` = 160 samples at 16 kHz), i.e. exactly
+``MEL_FRAMES_PER_VIDEO_FRAME`` = 4 audio frames per 25 fps video frame. Audio frame ``i`` is
+centred on sample ``i * HOP_LENGTH`` (the signal is reflect-padded by half a window), so video
+frame ``k`` (samples ``[640 k, 640 (k + 1))``) owns audio frames ``4k … 4k + 3``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from babelface.constants import (HOP_LENGTH, MEL_FRAMES_PER_VIDEO_FRAME, N_FFT, N_MELS,
+                                 PRE_EMPHASIS, SAMPLE_RATE)
+
+LOG_FLOOR = 1e-5
+N_MFCC = 13
+
+
+def _hz_to_mel(f):
+    """Slaney mel scale (linear below 1 kHz, logarithmic above), as librosa's default."""
+    f = np.asarray(f, dtype=np.float64)
+    lin = f / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log, lin)
+
+
+def _mel_to_hz(m):
+    m = np.asarray(m, dtype=np.float64)
+    lin = m * (200.0 / 3)
+    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
+    return np.where(m >= 15.0, log, lin)
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE,
+                   fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+    """Slaney-normalised triangular filters ``(n_mels, n_fft // 2 + 1)`` float32."""
+    fmax = fmax or sample_rate / 2
+    freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    lower = (freqs[None, :] - edges[:-2, None]) / (edges[1:-1, None] - edges[:-2, None])
+    upper = (edges[2:, None] - freqs[None, :]) / (edges[2:, None] - edges[1:-1, None])
+    fb = np.maximum(0.0, np.minimum(lower, upper))
+    fb *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return fb.astype(np.float32)
+
+
+def n_audio_frames(n_samples: int) -> int:
+    """Number of 10 ms frames for ``n_samples``: ``ceil(n / HOP_LENGTH)``."""
+    return -(-n_samples // HOP_LENGTH)
+
+
+def power_spectrogram(audio: np.ndarray, pre_emphasis: float = PRE_EMPHASIS) -> np.ndarray:
+    """``(n_frames, N_FFT // 2 + 1)`` power spectrum, Hann window, centred frames."""
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"expected mono audio (n,), got {x.shape}")
+    if pre_emphasis:
+        x = np.append(x[:1], x[1:] - pre_emphasis * x[:-1])
+    n = n_audio_frames(len(x))
+    pad = N_FFT // 2
+    x = np.pad(x, (pad, pad + n * HOP_LENGTH - len(x)), mode="reflect" if len(x) > pad else "constant")
+    idx = np.arange(n)[:, None] * HOP_LENGTH + np.arange(N_FFT)[None, :]
+    frames = x[idx] * np.hanning(N_FFT + 1)[:-1].astype(np.float32)
+    return (np.abs(np.fft.rfft(frames, axis=1)) ** 2).astype(np.float32)
+
+
+def log_mel(audio: np.ndarray, n_mels: int = N_MELS) -> np.ndarray:
+    """80-bin log-mel of mono 16 kHz audio (MuEx E.5: pre-emphasis, STFT, mel): ``(n_frames, n_mels)``.
+
+    Natural log with a floor of ``LOG_FLOOR``; not normalised (see :func:`normalize`).
+    """
+    spec = power_spectrogram(audio)
+    return np.log(np.maximum(spec @ mel_filterbank(n_mels).T, LOG_FLOOR)).astype(np.float32)
+
+
+def normalize(features: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """Per-utterance mean-variance normalisation over time (MuEx E.5): ``(n, d)`` → ``(n, d)``."""
+    mu = features.mean(axis=0, keepdims=True)
+    sd = features.std(axis=0, keepdims=True)
+    return ((features - mu) / (sd + eps)).astype(np.float32)
+
+
+def mfcc(audio: np.ndarray, n_mfcc: int = N_MFCC, n_mels: int = 40) -> np.ndarray:
+    """MFCC ``(n_frames, n_mfcc)``: DCT-II (orthonormal) of a 40-band log-mel, 100 frames/s."""
+    from scipy.fft import dct
+    return dct(log_mel(audio, n_mels), type=2, axis=1, norm="ortho")[:, :n_mfcc].astype(np.float32)
+
+
+def frames_to_video_rate(features: np.ndarray, n_video_frames: int | None = None) -> np.ndarray:
+    """Stack each video frame's 4 audio frames: ``(n, d)`` → ``(T, 4 * d)`` (zero-padded at the end)."""
+    k = MEL_FRAMES_PER_VIDEO_FRAME
+    t = n_video_frames if n_video_frames is not None else -(-len(features) // k)
+    out = np.zeros((t * k, features.shape[1]), np.float32)
+    m = min(len(features), t * k)
+    out[:m] = features[:m]
+    return out.reshape(t, k * features.shape[1])
