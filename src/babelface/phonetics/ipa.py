@@ -561,3 +561,45 @@ def articulatory_target(part: Part, stress: int = 0) -> Target:
 
 
 PAUSE_TARGET = Target(np.zeros(N_PARAMS), np.ones(N_PARAMS))    # silence: closed, neutral, dominant
+
+
+# --- timelines ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimedPart:
+    """One articulatory target in time: a part of a segment (``None`` for a pause)."""
+
+    start: float
+    end: float
+    part: Part | None
+    stress: int = 0
+
+    @property
+    def is_pause(self) -> bool:
+        return self.part is None
+
+
+def expand_timeline(phonemes) -> list[TimedPart]:
+    """Timed phonemes (:class:`babelface.phonetics.espeak.Phoneme`) → timed parts.
+
+    A multi-part segment (diphthong, glide + vowel) is split over its duration by the parts'
+    weights; a language switch is a zero-length no-op (any time it holds goes to the previous
+    part); a hold (a lone length mark) prolongs the previous part. Unknown symbols raise
+    :class:`UnknownSegmentError`. The result is sorted and gap-free where the input is.
+    """
+    out: list[TimedPart] = []
+    for ph in sorted(phonemes, key=lambda p: p.start):
+        seg = parse_phoneme(ph)
+        start, end = float(ph.start), max(float(ph.end), float(ph.start))
+        if seg.kind in ("switch", "hold"):
+            if out and end > out[-1].end:
+                out[-1] = replace(out[-1], end=end)
+            continue
+        if seg.kind == "pause":
+            out.append(TimedPart(start, end, None))
+            continue
+        t = start
+        for k, part in enumerate(seg.parts):
+            t1 = end if k == len(seg.parts) - 1 else t + part.weight * (end - start)
+            out.append(TimedPart(t, t1, part, seg.stress))
+            t = t1
+    return out
