@@ -70,11 +70,12 @@ class CoarticulationConfig:
     pause_full: float = 0.15           # pauses this long (or longer) get full dominance
     pause_alpha: float = 4.0           # a full pause outweighs its neighbours: the mouth rests
     gesture_tau: float = 0.03          # closure/labiodental approach and release time constant
-    eps: float = 1e-4                  # dominance below eps · α is treated as 0 (window size)
+    eps: float = 1e-3                  # dominance below eps · α is treated as 0 (window size)
 
 
 DEFAULT = CoarticulationConfig()
 _PAD_S = 10.0                          # virtual pauses before and after the timeline
+_CHUNK = 2048                          # frames blended at once
 
 
 @dataclass
@@ -140,16 +141,29 @@ def _windows(lo_edge: np.ndarray, hi_edge: np.ndarray, t: np.ndarray, reach: flo
 
 
 def blend(track: TargetTrack, t: np.ndarray, cfg: CoarticulationConfig = DEFAULT) -> np.ndarray:
-    """Cohen–Massaro weighted average (eqs. 1–2) of every parameter at times ``t`` → ``(M, P)``."""
+    """Cohen–Massaro weighted average (eqs. 1–2) of every parameter at times ``t`` → ``(M, P)``.
+
+    Only segments whose dominance can exceed ``eps · α`` are summed: the window reaches
+    ``(ln(1/eps) / θ_min)^(1/c)`` seconds, computed per group of parameters sharing θ_min
+    (rounding anticipates furthest), in chunks of ``_CHUNK`` times to stay in cache.
+    """
     lo, hi = _cores(track, cfg)
-    theta_min = float(min(track.theta_ant.min(), track.theta_car.min()))
-    reach = (np.log(1.0 / cfg.eps) / theta_min) ** (1.0 / cfg.c)
-    idx, valid = _windows(lo, hi, t, reach)                          # (M, W)
-    before = np.maximum(lo[idx] - t[:, None], 0.0)[..., None]        # (M, W, 1) anticipatory τ
-    after = np.maximum(t[:, None] - hi[idx], 0.0)[..., None]         # (M, W, 1) carry-over τ
-    log_d = -(track.theta_ant[idx] * before ** cfg.c + track.theta_car[idx] * after ** cfg.c)
-    dom = track.alpha[idx] * np.exp(log_d) * valid[..., None]        # (M, W, P)
-    return (dom * track.value[idx]).sum(1) / np.maximum(dom.sum(1), 1e-12)
+    theta_min = np.minimum(track.theta_ant.min(0), track.theta_car.min(0))      # (P,)
+    out = np.zeros((len(t), P))
+    for th in np.unique(theta_min):
+        cols = np.flatnonzero(theta_min == th)
+        reach = (np.log(1.0 / cfg.eps) / th) ** (1.0 / cfg.c)
+        alpha, value = track.alpha[:, cols], track.value[:, cols]
+        th_a, th_c = track.theta_ant[:, cols], track.theta_car[:, cols]
+        for a in range(0, len(t), _CHUNK):
+            tt = t[a:a + _CHUNK]
+            idx, valid = _windows(lo, hi, tt, reach)                     # (M, W)
+            before = np.maximum(lo[idx] - tt[:, None], 0.0)[..., None]   # (M, W, 1) anticipatory τ
+            after = np.maximum(tt[:, None] - hi[idx], 0.0)[..., None]    # (M, W, 1) carry-over τ
+            log_d = -(th_a[idx] * before ** cfg.c + th_c[idx] * after ** cfg.c)
+            dom = alpha[idx] * np.exp(log_d) * valid[..., None]          # (M, W, G)
+            out[a:a + _CHUNK, cols] = (dom * value[idx]).sum(1) / np.maximum(dom.sum(1), 1e-12)
+    return out
 
 
 def gestures(track: TargetTrack, t0: np.ndarray, t1: np.ndarray, cfg: CoarticulationConfig = DEFAULT
