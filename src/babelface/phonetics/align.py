@@ -45,7 +45,7 @@ MIN_RATE_WPM, MAX_RATE_WPM = 80, 450
 @dataclass(frozen=True)
 class AlignConfig:
     radius: int = 20                  # FastDTW band half-width at each refinement level (frames)
-    max_cells: int = 4_000_000        # full DTW below this many matrix cells
+    max_cells: int = 2_000_000        # full DTW below this many matrix cells (17 bytes each)
     min_pause: float = 0.2            # real silences at least this long (s) become pauses
     silence_dbfs: float = -55.0       # audio whose loud frames stay below this is silence-only
     pause_range_db: float = 35.0      # pause threshold: at most this far below the speech level
@@ -63,16 +63,21 @@ _COST_CHUNK = 262_144               # band cells whose distances are computed at
 
 
 def _band_costs(x: np.ndarray, y: np.ndarray, lo: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """Euclidean frame distances of every band cell, row after row → ``(cells,)``."""
+    """Euclidean frame distances of every band cell, row after row → ``(cells,)``, computed in
+    blocks of rows holding about ``_COST_CHUNK`` cells (bounded temporaries)."""
     x2 = (x * x).sum(1)
     y2 = (y * y).sum(1)
-    rows = np.repeat(np.arange(len(x)), np.diff(offset))              # (cells,)
-    cols = lo[rows] + np.arange(offset[-1]) - offset[rows]
     out = np.empty(offset[-1])
-    for a in range(0, offset[-1], _COST_CHUNK):
-        r, c = rows[a:a + _COST_CHUNK], cols[a:a + _COST_CHUNK]
-        d2 = x2[r] + y2[c] - 2.0 * np.einsum("kd,kd->k", x[r], y[c])
-        out[a:a + _COST_CHUNK] = np.sqrt(np.maximum(d2, 0.0))
+    r0 = 0
+    while r0 < len(x):
+        r1 = int(np.searchsorted(offset, offset[r0] + _COST_CHUNK, side="right"))
+        r1 = min(len(x), max(r1 - 1, r0 + 1))
+        a, b = offset[r0], offset[r1]
+        rows = np.repeat(np.arange(r0, r1), np.diff(offset[r0:r1 + 1]))      # (cells,)
+        cols = lo[rows] + np.arange(a, b) - offset[rows]
+        d2 = x2[rows] + y2[cols] - 2.0 * np.einsum("kd,kd->k", x[rows], y[cols])
+        out[a:b] = np.sqrt(np.maximum(d2, 0.0))
+        r0 = r1
     return out
 
 
