@@ -53,9 +53,8 @@ def rendition(text: str, rate: int):
 
 
 def run(minutes: float, repeats: int) -> dict:
-    words = len(TEXT.split())
-    reps = max(1, round(minutes * 60 / (words / 140 * 60 * 0.79)))     # espeak-ng at 140 wpm runs ~1.3× fast
-    text = TEXT * reps
+    one = synthesize(TEXT, "en", rate=140).duration
+    text = TEXT * max(1, round(minutes * 60 / one))
     t0 = time.perf_counter()
     fast, fast_audio = rendition(text, 220)
     slow, slow_audio = rendition(text, 140)
