@@ -52,3 +52,14 @@ def test_diphthong_takes_its_nucleus():
 def test_switch_has_no_viseme():
     with pytest.raises(ValueError, match="no viseme"):
         viseme_of("(en)")
+
+
+def test_viseme_track_labels_each_frame():
+    from babelface.phonetics.espeak import Phoneme
+    from babelface.phonetics.visemes import AA, IH, PP, SIL, viseme_track
+    phon = [Phoneme("_", 0.0, 0.2), Phoneme("m", 0.2, 0.28), Phoneme("aɪ", 0.28, 0.68), Phoneme("_", 0.68, 0.8)]
+    track = viseme_track(phon, 25)
+    assert track.dtype.kind == "i" and track.shape == (25,)
+    assert list(track[:5]) == [SIL] * 5                  # frames 0-4 (centres 0.02-0.18 s)
+    assert track[5] == PP and track[8] == AA and track[14] == IH   # aɪ: a then ɪ
+    assert list(track[17:]) == [SIL] * 8                 # the pause and beyond the timeline

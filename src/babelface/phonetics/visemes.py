@@ -31,10 +31,14 @@ the classes are defined by articulatory features rather than by English phonemes
 
 A segment of several parts (a diphthong) takes the class of its nucleus
 (:attr:`babelface.phonetics.ipa.Segment.nucleus`); a language switch has no class.
+:func:`viseme_track` labels every video frame of a timeline (diphthongs part by part).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from babelface.constants import FPS
 from babelface.phonetics.ipa import BASES, Features, Part, Segment, parse_name
 
 VISEMES = ("sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "ih", "oh", "ou")
@@ -135,3 +139,21 @@ def mapping_table() -> dict[str, tuple[str, ...]]:
     for b in BASES:
         table[VISEMES[viseme_of(b)]].append(b)
     return {k: tuple(v) for k, v in table.items()}
+
+
+def viseme_track(phonemes, n_frames: int, fps: float = FPS) -> np.ndarray:
+    """Per-frame viseme labels ``(T,)`` int64 of a timeline: the class of the part (diphthongs
+    split into their parts) covering each frame's centre ``(k + 0.5) / fps``; ``sil`` outside."""
+    from babelface.phonetics.ipa import expand_timeline
+    parts = expand_timeline(phonemes)
+    out = np.full(n_frames, SIL, np.int64)
+    if not parts:
+        return out
+    starts = np.array([p.start for p in parts])
+    ends = np.array([p.end for p in parts])
+    labels = np.array([SIL if p.part is None else viseme_of_part(p.part) for p in parts])
+    centre = (np.arange(n_frames) + 0.5) / fps
+    k = np.clip(np.searchsorted(starts, centre, side="right") - 1, 0, len(parts) - 1)
+    inside = (centre >= starts[k]) & (centre < ends[k])
+    out[inside] = labels[k[inside]]
+    return out
