@@ -7,8 +7,8 @@ perpendicular to it (positive toward the chin). The inner lips are two curves ``
 with a feathered edge. Inside, from back to front:
 
 1. the cavity: the portrait's lip colour darkened, shaded darker toward the corners and the back;
-2. a hint of tongue: a soft ellipse resting on the floor of the mouth;
-3. lower teeth, faintly, once the mouth is wide open;
+2. lower teeth, faintly, once the mouth is wide open;
+3. a hint of tongue: a soft ellipse on the floor of the mouth, its tip raised by the tongue hint;
 4. the upper teeth: a band hanging from the upper lip whose visible height grows with the opening,
    off-white matched to the portrait's own highlights, in the lip's shadow at its top, darker
    toward the corners, with faint gaps between incisors.
@@ -54,8 +54,10 @@ class MouthConfig:
     lower_teeth_start: float = 0.3    # opening / width at which lower teeth begin to show
     lower_teeth_max: float = 0.08
     lower_teeth_alpha: float = 0.45
-    tongue_alpha: float = 0.7
+    tongue_alpha: float = 0.8
+    tongue_default: float = 0.3       # tongue hint when none is given: resting, tip low
     tongue_gain: float = 0.55         # tongue colour = lip colour × gain
+    seam_alpha: float = 0.2          # darkness of the line where closed lips meet
     reuse_min_gap: float = 0.12       # portrait's own opening / width above which it is reused
     reuse_margin: float = 0.06        # ... except this close to its lower lip
 
@@ -198,15 +200,7 @@ def paint_interior(canvas: np.ndarray, origin: tuple[int, int], landmarks: np.nd
     shade = (0.55 + 0.45 * (1 - centre ** 2)) * (0.8 + 0.3 * depth)
     out = palette.cavity * shade[..., None]                            # (h, w, 3)
 
-    # 2. tongue: an ellipse resting on the floor of the mouth
-    t_hint = 0.5 if tongue is None else float(np.clip(tongue, 0, 1))
-    ry = max(0.45 * gap, 1e-6)
-    ell = (centre / 0.7) ** 2 + ((b - (bot + 0.15 * gap)) / ry) ** 2
-    t_alpha = config.tongue_alpha * (0.5 + t_hint) * _smooth((1 - ell) / 0.6)
-    t_col = palette.tongue * (0.75 + 0.35 * depth)[..., None]
-    out += (t_col - out) * np.clip(t_alpha, 0, 1)[..., None]
-
-    # 3. lower teeth, faintly, once wide open
+    # 2. lower teeth, faintly, once wide open
     lower_h = np.clip(gap / w - config.lower_teeth_start, 0, None) * 0.5 * w
     lower_h = min(lower_h, config.lower_teeth_max * w)
     if lower_h > 0.3:
@@ -214,6 +208,15 @@ def paint_interior(canvas: np.ndarray, origin: tuple[int, int], landmarks: np.nd
         l_alpha = (config.lower_teeth_alpha * prof
                    * _smooth((b - (bot - lower_h * prof)) / feather + 0.5))
         out += (palette.teeth * 0.7 - out) * l_alpha[..., None]
+
+    # 3. tongue: an ellipse on the floor of the mouth whose tip rises with the hint, up to the
+    #    upper teeth (θ, l), in front of the lower teeth
+    t_hint = config.tongue_default if tongue is None else float(np.clip(tongue, 0, 1))
+    ry = max((0.4 + 0.55 * t_hint) * gap, 1e-6)
+    ell = (centre / 0.7) ** 2 + ((b - (bot + 0.15 * gap)) / ry) ** 2
+    t_alpha = config.tongue_alpha * (0.6 + 0.4 * t_hint) * _smooth((1 - ell) / 0.5)
+    t_col = palette.tongue * (0.7 + 0.4 * depth)[..., None]
+    out += (t_col - out) * t_alpha[..., None]
 
     # 4. upper teeth hanging from the upper lip
     t_vis = 1.0 if teeth is None else (config.teeth_hint_floor
@@ -270,7 +273,7 @@ def paint_lip_seam(image: np.ndarray, landmarks: np.ndarray, palette: Palette,
     cv2.polylines(mask, [line], False, 1.0, thickness=1, lineType=cv2.LINE_AA, shift=4)
     sigma = max(config.feather * m.width, config.min_feather_px) / 2
     mask = cv2.GaussianBlur(mask, (0, 0), sigma)
-    mask *= 0.7 / max(float(mask.max()), 1e-6)
+    mask *= config.seam_alpha / max(float(mask.max()), 1e-6)
     seam = palette.lip * 0.45
     out = region.astype(np.float32)
     out += (seam.astype(np.float32) - out) * mask[..., None]

@@ -35,10 +35,11 @@ import numpy as np
 
 from babelface.errors import FaceError, InputError
 from babelface.face.align import fit_similarity
-from babelface.face.indices import LIP_INNER, MOTION_INDICES, N_LANDMARKS, N_MOTION, NOSE_BASE, NOSE_TIP
+from babelface.face.indices import LIP_INNER, LIP_INNER_LOWER, LIP_INNER_UPPER, LIP_OUTER, MOTION_INDICES, N_LANDMARKS, N_MOTION, NOSE_BASE, NOSE_TIP
 from babelface.motion.representation import close_mouth, motion_to_pixels
-from babelface.render.mouth import MouthConfig, Palette, SourceMouth, paint_interior, paint_lip_seam
-from babelface.render.warp import SplineField, mesh_triangles, piecewise_affine_map
+from babelface.render.mouth import (MouthConfig, MouthFrame, Palette, SourceMouth, paint_interior,
+                                    paint_lip_seam)
+from babelface.render.warp import SplineField, mesh_triangles, piecewise_affine_map, untangle
 
 _MESH = 468                    # landmarks of the face mesh proper (the 10 iris points are left out)
 _MOTION = np.array(MOTION_INDICES)
@@ -56,6 +57,10 @@ class RenderConfig:
     taper: float = 0.12           # displacement fades to zero over this band inside the border
     grid_per_iod: float = 16.0    # spline evaluation grid density
     close_threshold_px: float = 0.5   # lips further apart than this are closed for the rest image
+    close_supersample: int = 4    # anti-aliasing of the seam where an open portrait's lips meet
+    mesh_opening: float = 0.15    # how far the mouth is propped open to triangulate around it
+    min_area_ratio: float = 0.15  # mesh triangles squeezed below this share of their rest area
+                                  # (or flipped) have their moving corners relaxed (no folds)
     mouth: MouthConfig = field(default_factory=MouthConfig)
 
 
@@ -66,6 +71,17 @@ def _as_hint(values, n: int, name: str) -> list[float | None]:
     if len(arr) != n:
         raise InputError(f"{name} hint has {len(arr)} values for {n} motion frames: give one per frame")
     return [float(v) for v in arr]
+
+
+def _articulation_hints(articulation, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``teeth`` and ``tongue`` columns ``(T,)`` of an articulation array ``(T, P)``."""
+    from babelface.phonetics.ipa import ARTICULATORY_PARAMS    # the articulation's column order
+    art = np.asarray(articulation, dtype=np.float64)
+    if art.shape != (n, len(ARTICULATORY_PARAMS)):
+        raise InputError(f"articulation must be ({n}, {len(ARTICULATORY_PARAMS)}) for {n} motion "
+                         f"frames, got {art.shape}")
+    return (art[:, ARTICULATORY_PARAMS.index("teeth")],
+            art[:, ARTICULATORY_PARAMS.index("tongue")])
 
 
 class Renderer:
@@ -170,6 +186,28 @@ class Renderer:
         self._field = SplineField(self._to_unit(fixed), self._to_unit(self._grid))
         yy, xx = np.mgrid[y0:y1, x0:x1]
         self._xx, self._yy = xx.astype(np.float32), yy.astype(np.float32)
+        self._setup_mesh()
+
+    def _setup_mesh(self) -> None:
+        """A triangle mesh over the spline's nodes (moving, anchors, ring) with the mouth as a hole.
+
+        Triangulated with the mouth propped open (every node below the closed lip line pushed
+        toward the chin by ``mesh_opening`` IOD), so no triangle bridges the lips whatever the
+        portrait's own mouth does. It closes an open portrait's lips and catches folds."""
+        nodes = np.vstack([self.rest[self._moving], self.rest[self._anchors], self._ring])
+        n_moving = len(self._moving)
+        lips = MouthFrame(self.rest)
+        a, b = lips.coords(nodes)
+        below = b > lips.top(a) + 1e-6
+        lower_inner = np.isin(self._moving, LIP_INNER_LOWER[1:-1])
+        upper_inner = np.isin(self._moving, LIP_INNER_UPPER[1:-1])
+        below[:n_moving] = (below[:n_moving] | lower_inner) & ~upper_inner
+        opened = nodes + below[:, None] * (self.config.mesh_opening * self.iod) * lips.normal
+        where = {m: k for k, m in enumerate(self._moving)}
+        hole = opened[[where[i] for i in LIP_INNER]]
+        self._tri = mesh_triangles(opened, hole)                      # (K, 3) node indices
+        self._nodes_rest = nodes                                      # (N, 2) pixels
+        self._n_moving = n_moving
 
     def _to_unit(self, pixels: np.ndarray) -> np.ndarray:
         """Pixels → spline coordinates (IOD units from the box corner), of order one."""
@@ -179,16 +217,21 @@ class Renderer:
         """The portrait with its inner lips together (the rest pose), or the portrait itself."""
         if np.abs(self.rest - self.source)[list(LIP_INNER)].max() < self.config.close_threshold_px:
             return self.image
-        idx = self._ctrl
-        src = np.vstack([self.source[idx], self._ring])
-        dst = np.vstack([self.rest[idx], self._ring])
-        hole = self.source[list(LIP_INNER)]
-        tri = mesh_triangles(src, hole)
-        map_x, map_y = piecewise_affine_map(src, dst, tri, self.box)
+        src = np.vstack([self.source[self._moving], self.source[self._anchors], self._ring])
         out = self.image.copy()
         x0, y0, x1, y1 = self.box
+        map_x, map_y = piecewise_affine_map(src, self._nodes_rest, self._tri, self.box)
         out[y0:y1, x0:x1] = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_REPLICATE)
+        # where the lips meet the map tears: supersample there and average down (anti-aliasing)
+        ss = self.config.close_supersample
+        lips = np.vstack([self.source[list(LIP_OUTER)], self.rest[list(LIP_OUTER)]])
+        mx0, my0 = np.maximum(np.floor(lips.min(0)).astype(int) - 2, (x0, y0))
+        mx1, my1 = np.minimum(np.ceil(lips.max(0)).astype(int) + 3, (x1, y1))
+        fine_x, fine_y = piecewise_affine_map(src, self._nodes_rest, self._tri,
+                                              (mx0, my0, mx1, my1), supersample=ss)
+        fine = cv2.remap(self.image, fine_x, fine_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out[my0:my1, mx0:mx1] = cv2.resize(fine, (mx1 - mx0, my1 - my0), interpolation=cv2.INTER_AREA)
         paint_lip_seam(out, self.rest, self.palette, self.box, self.config.mouth)
         return out
 
@@ -214,6 +257,8 @@ class Renderer:
         tgt = self.target(motion_frame)
         x0, y0, x1, y1 = self.box
         idx = self._moving
+        nodes = untangle(self._nodes_rest, tgt[idx], self._tri, self.config.min_area_ratio)
+        tgt[idx] = nodes
         # backward displacement (target → rest) at the moving points, in IOD units
         field = self._field(self._to_unit(tgt[idx]), (self.rest[idx] - tgt[idx]) / self.iod)
         field = (field * self._taper * np.float32(self.iod)).reshape(*self._grid_shape, 2)   # (gh, gw, 2) px
@@ -227,15 +272,22 @@ class Renderer:
         out[y0:y1, x0:x1] = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
         return out
 
-    def render_sequence(self, motion: np.ndarray, teeth=None, tongue=None) -> Iterator[np.ndarray]:
+    def render_sequence(self, motion: np.ndarray, articulation: np.ndarray | None = None,
+                        teeth=None, tongue=None) -> Iterator[np.ndarray]:
         """Frames ``(H, W, 3)`` uint8, one at a time, for motion ``(T, L, 3)``.
 
-        A generator: a long video is never held in memory. ``teeth``, ``tongue``: optional
-        per-frame hints ``(T,)`` in [0, 1] (e.g. the articulation's tongue/teeth visibility).
+        A generator: a long video is never held in memory. Optional mouth-interior hints, one
+        value in [0, 1] per frame: ``articulation`` ``(T, P)`` (its ``teeth`` and ``tongue``
+        columns, :data:`babelface.phonetics.ipa.ARTICULATORY_PARAMS` order), or ``teeth`` /
+        ``tongue`` ``(T,)`` directly (these win). Without hints the lip geometry decides.
         Shapes are checked here, before the first frame is asked for."""
         motion = np.asarray(motion, dtype=np.float32)
         if motion.ndim != 3 or motion.shape[1:] != (N_MOTION, 3):
             raise InputError(f"motion must be (T, {N_MOTION}, 3), got {motion.shape}")
+        if articulation is not None:
+            art_teeth, art_tongue = _articulation_hints(articulation, len(motion))
+            teeth = art_teeth if teeth is None else teeth
+            tongue = art_tongue if tongue is None else tongue
         teeth_h = _as_hint(teeth, len(motion), "teeth")
         tongue_h = _as_hint(tongue, len(motion), "tongue")
         return (self.render(frame, teeth=t, tongue=g)

@@ -76,35 +76,46 @@ class SplineField:
 
 def mesh_triangles(points: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Delaunay triangles ``(K, 3)`` of ``points (N, 2)`` minus those inside the polygon ``hole``
-    (``(P, 2)``, e.g. the inner-lip contour): the mouth opening stays a hole that can open or close."""
+    (``(P, 2)``, e.g. the inner-lip contour): the mouth opening stays a hole that can open or close.
+    Every triangle is returned with a positive :func:`signed_areas` orientation at ``points``."""
     tri = Delaunay(points).simplices                                     # (K, 3)
     centroids = points[tri].mean(1).astype(np.float32)                  # (K, 2)
     contour = hole.astype(np.float32).reshape(-1, 1, 2)
     inside = np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), False) > 0
                        for x, y in centroids], dtype=bool)
-    return tri[~inside]
+    tri = tri[~inside]
+    flip = signed_areas(points, tri) < 0
+    tri[flip] = tri[flip][:, [0, 2, 1]]
+    return tri
 
 
 def piecewise_affine_map(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray,
-                         box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+                         box: tuple[int, int, int, int], supersample: int = 1
+                         ) -> tuple[np.ndarray, np.ndarray]:
     """Backward map of the piecewise-affine warp taking ``src`` points to ``dst`` points.
 
     ``src``, ``dst``: ``(N, 2)`` pixels; ``triangles``: ``(K, 3)`` indices; ``box``:
-    ``(x0, y0, x1, y1)`` output region. Returns ``map_x, map_y`` ``(y1 - y0, x1 - x0)`` float32 in
-    absolute source pixels. Pixels no triangle covers take the affine map of the nearest covered
+    ``(x0, y0, x1, y1)`` output region. Returns ``map_x, map_y`` of shape
+    ``(s * (y1 - y0), s * (x1 - x0))`` float32 in absolute source pixels, sampled at
+    ``s = supersample`` points per pixel (pixel centres of the finer grid), for an anti-aliased
+    tear once averaged down. Pixels no triangle covers take the affine map of the nearest covered
     pixel's triangle, so a collapsed hole (lips brought together) leaves no gap.
     """
     x0, y0, x1, y1 = box
-    h, w = y1 - y0, x1 - x0
+    ss = supersample
+    h, w = ss * (y1 - y0), ss * (x1 - x0)
     # per-triangle affine dst → src: solve [x y 1] M = [x' y'] for the three corners
     d = np.concatenate([dst[triangles], np.ones((len(triangles), 3, 1))], axis=2)   # (K, 3, 3)
     s = src[triangles]                                                               # (K, 3, 2)
     ok = np.abs(np.linalg.det(d)) > 1e-9
     affine = np.zeros((len(triangles), 3, 2))
     affine[ok] = np.linalg.solve(d[ok], s[ok])                                       # (K, 3, 2)
+    # fine-grid coordinates: sub-pixel j of the output covers x0 + (j + 0.5) / ss - 0.5
+    def fine(p):
+        return (p - (x0, y0) + 0.5) * ss - 0.5
     ids = np.full((h, w), -1, np.int32)
     for k in np.flatnonzero(ok):
-        poly = np.round((dst[triangles[k]] - (x0, y0)) * 16).astype(np.int32)
+        poly = np.round(fine(dst[triangles[k]]) * 16).astype(np.int32)
         cv2.fillConvexPoly(ids, poly, int(k), lineType=cv2.LINE_8, shift=4)
     missing = ids < 0
     if missing.all():
@@ -112,8 +123,57 @@ def piecewise_affine_map(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray
     if missing.any():
         _, (iy, ix) = distance_transform_edt(missing, return_indices=True)
         ids = ids[iy, ix]
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    m = affine[ids]                                                                  # (h, w, 3, 2)
-    map_x = xx * m[..., 0, 0] + yy * m[..., 1, 0] + m[..., 2, 0]
-    map_y = xx * m[..., 0, 1] + yy * m[..., 1, 1] + m[..., 2, 1]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    xx = x0 + (xx + 0.5) / ss - 0.5
+    yy = y0 + (yy + 0.5) / ss - 0.5
+    map_x = xx * affine[ids, 0, 0] + yy * affine[ids, 1, 0] + affine[ids, 2, 0]
+    map_y = xx * affine[ids, 0, 1] + yy * affine[ids, 1, 1] + affine[ids, 2, 1]
     return map_x.astype(np.float32), map_y.astype(np.float32)
+
+UNTANGLE_ITERATIONS = 30
+UNTANGLE_STEP = 0.5
+
+
+def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Signed areas ``(K,)`` of ``triangles (K, 3)`` over ``points (N, 2)`` (positive: clockwise
+    on screen, i.e. counter-clockwise with y up)."""
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def untangle(rest: np.ndarray, moving: np.ndarray, triangles: np.ndarray,
+             min_area_ratio: float) -> np.ndarray:
+    """Target positions of the moving nodes with folds of the mesh relaxed away.
+
+    ``rest``: ``(N, 2)`` node positions at rest, the first ``M`` of which move to ``moving (M, 2)``
+    (the others are fixed); ``triangles``: positively oriented (:func:`mesh_triangles`). A triangle that flips or is squeezed below ``min_area_ratio`` of its
+    rest area would make the spline overshoot (a rippled lip); each moving corner of such a
+    triangle takes a step toward the mean displacement of its mesh neighbours (Laplacian
+    smoothing of the displacement, local to the fold) until no triangle is bad. Motion from
+    another face (another lip thickness) or a noisy tracker can ask for such folds.
+    """
+    m = len(moving)
+    disp = np.zeros_like(rest)
+    disp[:m] = moving - rest[:m]
+    limit = min_area_ratio * np.abs(signed_areas(rest, triangles))
+    bad = signed_areas(rest + disp, triangles) < limit
+    if not bad.any():
+        return moving
+    n = len(rest)
+    adj = np.zeros((n, n))
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        adj[triangles[:, i], triangles[:, j]] = 1
+        adj[triangles[:, j], triangles[:, i]] = 1
+    adj /= np.maximum(adj.sum(1, keepdims=True), 1)
+    for _ in range(UNTANGLE_ITERATIONS):
+        corners = np.zeros(n, bool)
+        corners[triangles[bad].ravel()] = True
+        corners[m:] = False
+        if not corners.any():
+            break
+        mean = adj[corners] @ disp
+        disp[corners] += UNTANGLE_STEP * (mean - disp[corners])
+        bad = signed_areas(rest + disp, triangles) < limit
+        if not bad.any():
+            break
+    return rest[:m] + disp[:m]
