@@ -60,6 +60,7 @@ class MouthConfig:
     seam_alpha: float = 0.2          # darkness of the line where closed lips meet
     reuse_min_gap: float = 0.12       # portrait's own opening / width above which it is reused
     reuse_margin: float = 0.06        # ... except this close to its lower lip
+    max_px: int = 160                 # interiors larger than this are computed at this size
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Palette:
 
 def _smooth(x: np.ndarray) -> np.ndarray:
     """Smoothstep of ``x`` clipped to [0, 1]."""
-    x = np.clip(x, 0.0, 1.0)
+    x = np.minimum(np.maximum(x, 0.0), 1.0)
     return x * x * (3 - 2 * x)
 
 
@@ -161,17 +162,18 @@ def paint_interior(canvas: np.ndarray, origin: tuple[int, int], landmarks: np.nd
                    palette: Palette, config: MouthConfig = MouthConfig(),
                    teeth: float | None = None, tongue: float | None = None,
                    source: SourceMouth | None = None) -> None:
-    """Paint the mouth interior into ``canvas`` (float32 ``(h, w, 3)``, in place).
+    """Paint the mouth interior into ``canvas`` (uint8 ``(h, w, 3)``, in place).
 
     ``origin``: the canvas's top-left corner in image pixels; ``landmarks``: target ``(478, 2)``
     pixels; ``teeth``, ``tongue``: optional visibility hints in [0, 1] (articulation), ``None``
-    lets the geometry decide.
+    lets the geometry decide. The model is smooth, so a mouth wider than ``config.max_px`` is
+    computed at that size and upsampled: large images cost what small ones do.
     """
     m = MouthFrame(landmarks)
     gap = m.max_gap()
-    feather = max(config.feather * m.width, config.min_feather_px)
     if gap <= 0:
         return
+    feather = max(config.feather * m.width, config.min_feather_px)
     ox, oy = origin
     inner = landmarks[list(LIP_INNER)] - (ox, oy)
     x0, y0 = np.floor(inner.min(0) - feather - 1).astype(int)
@@ -180,8 +182,31 @@ def paint_interior(canvas: np.ndarray, origin: tuple[int, int], landmarks: np.nd
     x1, y1 = min(x1, canvas.shape[1]), min(y1, canvas.shape[0])
     if x1 <= x0 or y1 <= y0:
         return
-    yy, xx = np.mgrid[y0 + oy:y1 + oy, x0 + ox:x1 + ox].astype(np.float64)
-    a, b = m.coords(np.stack([xx, yy], -1))                          # (h, w) each
+    bw, bh = x1 - x0, y1 - y0
+    k = min(1.0, config.max_px / max(bw, bh))
+    gw, gh = max(int(np.ceil(bw * k)), 1), max(int(np.ceil(bh * k)), 1)
+    # sample points at the pixel centres of a (gh, gw) grid over the box (cv2.resize convention)
+    xs = ox + x0 + (np.arange(gw) + 0.5) * bw / gw - 0.5
+    ys = oy + y0 + (np.arange(gh) + 0.5) * bh / gh - 0.5
+    xx, yy = np.meshgrid(xs, ys)
+    a, b = m.coords(np.stack([xx, yy], -1))                          # (gh, gw) each
+    out, alpha = _interior(m, a, b, gap, feather, palette, config, teeth, tongue, source)
+    if alpha is None:
+        return
+    if (gw, gh) != (bw, bh):
+        out = cv2.resize(out, (bw, bh), interpolation=cv2.INTER_LINEAR)
+        alpha = cv2.resize(alpha, (bw, bh), interpolation=cv2.INTER_LINEAR)
+    region = canvas[y0:y1, x0:x1]
+    base = region.astype(np.float32)
+    base += (out - base) * alpha[..., None]
+    region[:] = np.rint(np.minimum(np.maximum(base, 0), 255)).astype(np.uint8)
+
+
+def _interior(m: MouthFrame, a: np.ndarray, b: np.ndarray, gap: float, feather: float,
+              palette: Palette, config: MouthConfig, teeth: float | None, tongue: float | None,
+              source: SourceMouth | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Colour ``(h, w, 3)`` and opacity ``(h, w)`` (float32) of the interior at mouth coordinates
+    ``a``, ``b`` ``(h, w)``; opacity ``None`` where nothing shows."""
     top, bot = m.top(a), m.bottom(a)
     inside = a * (1 - a) > 0
     # the lip edge: opaque just inside the contour so that the lips' own closed-mouth crease,
@@ -191,7 +216,7 @@ def paint_interior(canvas: np.ndarray, origin: tuple[int, int], landmarks: np.nd
     alpha = (_smooth((b - top) / feather + over) * _smooth((bot - b) / feather + over)
              * _smooth((bot - top) / feather) * inside)                # (h, w)
     if not alpha.any():
-        return
+        return np.zeros(a.shape + (3,), np.float32), None
     w = m.width
     centre = 2 * a - 1                                                # -1 .. 1 corner to corner
     depth = np.clip((b - top) / max(gap, 1e-6), 0, 1)                 # 0 upper lip .. 1 lower
@@ -237,8 +262,7 @@ def paint_interior(canvas: np.ndarray, origin: tuple[int, int], landmarks: np.nd
 
     if source is not None:
         out = _reuse_source(out, m, a, b, feather, source, config)
-    region = canvas[y0:y1, x0:x1]
-    region += (out.astype(np.float32) - region) * alpha[..., None].astype(np.float32)
+    return out.astype(np.float32), alpha.astype(np.float32)
 
 
 def _reuse_source(out: np.ndarray, m: MouthFrame, a: np.ndarray, b: np.ndarray, feather: float,

@@ -264,12 +264,11 @@ class Renderer:
         field = (field * self._taper * np.float32(self.iod)).reshape(*self._grid_shape, 2)   # (gh, gw, 2) px
         field = cv2.resize(field, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
         crop = cv2.remap(self.rest_image, self._xx + field[..., 0], self._yy + field[..., 1],
-                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        canvas = crop.astype(np.float32)
-        paint_interior(canvas, (x0, y0), tgt, self.palette, self.config.mouth,
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)     # (h, w, 3) uint8
+        paint_interior(crop, (x0, y0), tgt, self.palette, self.config.mouth,
                        teeth=teeth, tongue=tongue, source=self._source_mouth)
         out = self.rest_image.copy()
-        out[y0:y1, x0:x1] = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+        out[y0:y1, x0:x1] = crop
         return out
 
     def render_sequence(self, motion: np.ndarray, articulation: np.ndarray | None = None,
