@@ -30,6 +30,7 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from babelface.constants import FPS  # noqa: E402
 from babelface.face import indices as I  # noqa: E402
 from babelface.face.landmarks import detect_landmarks, load_image  # noqa: E402
 from babelface.render import Renderer  # noqa: E402
@@ -48,9 +49,9 @@ def _real_data() -> Path | None:
     return None
 
 
-def jaw_motion(neutral: np.ndarray, n: int) -> np.ndarray:
-    """``(n, L, 3)``: a jaw opening oscillating 0 … MAX_OPENING IOD. The lower lip drops by the
-    opening in the middle, less toward the corners (which drop a fifth); chin and jaw follow,
+def jaw_opening(neutral: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+    """Motion ``(n, L, 3)`` opening the jaw by ``amounts (n,)`` IOD. The lower lip drops by the
+    amount in the middle, less toward the corners (which drop a fifth); chin and jaw follow,
     fading toward the ears; the upper lip lifts a tenth (as tests/test_render.py builds it)."""
     pts = neutral[list(I.MOTION_INDICES)]
     mid = neutral[list(I.LIP_MID_INNER)].mean(0)
@@ -62,10 +63,14 @@ def jaw_motion(neutral: np.ndarray, n: int) -> np.ndarray:
     weight[lower] = np.maximum(1 - 0.75 * (x[lower] / corner_x) ** 2, 0.25)
     weight[upper] = -0.1
     weight[I.motion_slot(I.LIP_CORNER_INNER + I.LIP_CORNER_OUTER)] = 0.2
-    opening = MAX_OPENING * 0.5 * (1 - np.cos(2 * np.pi * OPENING_HZ * np.arange(n) / 25))
-    motion = np.zeros((n, I.N_MOTION, 3), np.float32)
-    motion[:, :, 1] = opening[:, None] * weight[None]
+    motion = np.zeros((len(amounts), I.N_MOTION, 3), np.float32)
+    motion[:, :, 1] = np.asarray(amounts)[:, None] * weight[None]
     return motion
+
+
+def jaw_motion(neutral: np.ndarray, n: int) -> np.ndarray:
+    """``(n, L, 3)``: a jaw opening oscillating 0 … MAX_OPENING IOD at OPENING_HZ (25 fps)."""
+    return jaw_opening(neutral, MAX_OPENING * 0.5 * (1 - np.cos(2 * np.pi * OPENING_HZ * np.arange(n) / FPS)))
 
 
 def cases() -> list[tuple[str, np.ndarray]]:
