@@ -82,7 +82,8 @@ def cases() -> list[tuple[str, np.ndarray]]:
         print("real media not found (set BABELFACE_REAL_DATA): only the bundled portrait", file=sys.stderr)
         return out
     people = load_image(real / "people_0.png")
-    out.append(("people_0 512×512 (large face)", cv2.resize(people, (512, 512), interpolation=cv2.INTER_CUBIC)))
+    out.append(("people_0 512×512 (large face)",
+                cv2.resize(people, (512, 512), interpolation=cv2.INTER_CUBIC)))
     art = load_image(real / "art_0.png")
     h = 4000
     out.append((f"art_0 {h}×{round(art.shape[1] * h / art.shape[0])} (large image)",

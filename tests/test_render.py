@@ -7,14 +7,15 @@ import cv2
 import numpy as np
 import pytest
 
-from babelface.errors import InputError
+from babelface.errors import FaceError, InputError
 from babelface.face import indices as I
 from babelface.face.align import fit_similarity
 from babelface.face.landmarks import detect_landmarks, load_image
 from babelface.motion.representation import inner_gap
 from babelface.render import Renderer
 from babelface.render.mouth import MouthFrame
-from babelface.render.warp import SplineField, mesh_triangles, piecewise_affine_map
+from babelface.render.warp import (SplineField, mesh_triangles, piecewise_affine_map, signed_areas,
+                                   untangle)
 
 PORTRAITS = ("astronaut", "art_0", "people_0", "monalisa")
 _LUMA = np.array([0.299, 0.587, 0.114])
@@ -116,6 +117,23 @@ def test_piecewise_affine_tears_along_the_hole():
     assert map_x.shape == (21, 21)
     assert abs(map_y[0, 10]) < 1e-4 and abs(map_y[20, 10] - 20) < 1e-4   # border fixed
     assert map_y[9, 10] < 8.5 and map_y[11, 10] > 11.5   # nothing is read from inside the slit
+
+
+def test_untangle_relaxes_folds_and_leaves_good_motion_alone():
+    # a grid of nodes; the middle one (moving) is asked to jump past its right neighbour
+    xs, ys = np.meshgrid(np.arange(5.0), np.arange(5.0))
+    grid = np.c_[xs.ravel(), ys.ravel()]
+    centre = 12
+    rest = np.vstack([grid[centre], np.delete(grid, centre, axis=0)])          # moving node first
+    tri = mesh_triangles(rest, np.array([[-9.0, -9], [-9, -8], [-8, -9]]))    # no hole in the grid
+    assert (signed_areas(rest, tri) > 0).all()
+    fine = rest[:1] + (0.3, 0.2)
+    assert np.array_equal(untangle(rest, fine, tri, 0.15), fine)
+    folded = rest[:1] + (1.6, 0.0)
+    fixed = untangle(rest, folded, tri, 0.15)
+    nodes = np.vstack([fixed, rest[1:]])
+    assert (signed_areas(nodes, tri) >= 0.15 * signed_areas(rest, tri) - 1e-9).all()
+    assert fixed[0, 0] > rest[0, 0]                       # still moved the way it was asked
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -259,6 +277,13 @@ def test_large_image_keeps_full_resolution(face):
     (mx0, my0), (mx1, my1) = mouth.min(0).astype(int), mouth.max(0).astype(int)
     changed = np.abs(frame[my0:my1, mx0:mx1].astype(int) - big[my0:my1, mx0:mx1]).mean()
     assert changed > 10
+
+
+@pytest.mark.parametrize("face", ("astronaut",), indirect=True)
+def test_from_image_detects_the_face(face, renderer):
+    assert Renderer.from_image(face[0]).box == renderer.box
+    with pytest.raises(FaceError, match="no face found"):
+        Renderer.from_image(np.full((200, 200, 3), 127, np.uint8))
 
 
 @pytest.mark.parametrize("face", ("astronaut",), indirect=True)

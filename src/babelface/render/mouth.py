@@ -36,6 +36,12 @@ _TOOTH_GAPS = (0.0, -0.17, 0.17, -0.30, 0.30)
 _LUMA = np.array([0.299, 0.587, 0.114])
 _TEETH_TINT = np.array([1.0, 0.97, 0.9])     # enamel: slightly warm white
 _CAST_STRIDE = 7                               # every 7th pixel suffices to find the highlights' colour
+_HIGHLIGHTS = 98                               # percentile of luma taken as the picture's highlights
+_CAST_LIMITS = (0.8, 1.2)                      # colour cast per channel, relative to luma
+_TEETH_OVER_LIPS = 1.25                        # teeth luma at least this × the lips'
+_TEETH_MAX = 245.0                             # never pure white: enamel is not a light source
+_TONGUE_SATURATION = 1.6                       # tongue: the lip colour, this much more saturated
+_FALLBACK_LIP = np.array([150.0, 80.0, 80.0])  # lips hidden (no pixel in the ring): a plain red
 
 
 @dataclass(frozen=True)
@@ -49,15 +55,15 @@ class MouthConfig:
     teeth_fraction: float = 0.45      # visible upper-teeth height per unit of lip opening
     teeth_max: float = 0.2            # ... capped at this (incisor crown ~10 mm / 50 mm)
     teeth_hint_floor: float = 0.35    # a teeth hint of 0 still shows this share of the band
-    teeth_gain: float = 0.88          # teeth colour = portrait white point × gain
-    teeth_gap_depth: float = 0.07    # darkening along the gaps between incisors
+    teeth_gain: float = 0.88          # teeth brightness = face highlights' luma × gain
+    teeth_gap_depth: float = 0.07     # darkening along the gaps between incisors
     lower_teeth_start: float = 0.3    # opening / width at which lower teeth begin to show
     lower_teeth_max: float = 0.08
     lower_teeth_alpha: float = 0.45
     tongue_alpha: float = 0.8
     tongue_default: float = 0.3       # tongue hint when none is given: resting, tip low
     tongue_gain: float = 0.55         # tongue colour = lip colour × gain
-    seam_alpha: float = 0.2          # darkness of the line where closed lips meet
+    seam_alpha: float = 0.2           # darkness of the line where closed lips meet
     reuse_min_gap: float = 0.12       # portrait's own opening / width above which it is reused
     reuse_margin: float = 0.06        # ... except this close to its lower lip
     max_px: int = 160                 # interiors larger than this are computed at this size
@@ -88,16 +94,16 @@ class Palette:
         mask = np.zeros(face.shape[:2], np.uint8)
         cv2.fillPoly(mask, [np.round(pts[list(LIP_OUTER)] - (x0, y0)).astype(np.int32)], 1)
         cv2.fillPoly(mask, [np.round(pts[list(LIP_INNER)] - (x0, y0)).astype(np.int32)], 0)
-        lip = np.median(face[mask > 0], axis=0) if mask.any() else np.array([150.0, 80, 80])
-        luma = face.reshape(-1, 3) @ _LUMA
-        level = np.percentile(luma, 98)
+        lip = np.median(face[mask > 0], axis=0) if mask.any() else _FALLBACK_LIP
+        level = np.percentile(face.reshape(-1, 3) @ _LUMA, _HIGHLIGHTS)
         every = image.reshape(-1, 3)[::_CAST_STRIDE].astype(np.float64)
-        white = every[every @ _LUMA >= np.percentile(every @ _LUMA, 98)].mean(0)
-        cast = np.clip(white / max(white @ _LUMA, 1.0), 0.8, 1.2)
+        white = every[every @ _LUMA >= np.percentile(every @ _LUMA, _HIGHLIGHTS)].mean(0)
+        cast = np.clip(white / max(white @ _LUMA, 1.0), *_CAST_LIMITS)
         teeth = level * config.teeth_gain * _TEETH_TINT * cast
-        teeth = np.clip(teeth * max(1.0, 1.25 * (lip @ _LUMA) / max(teeth @ _LUMA, 1.0)), 0, 245)
+        teeth *= max(1.0, _TEETH_OVER_LIPS * (lip @ _LUMA) / max(teeth @ _LUMA, 1.0))
+        teeth = np.clip(teeth, 0, _TEETH_MAX)
         grey = lip @ _LUMA
-        tongue = np.clip(grey + (lip - grey) * 1.6, 0, 255) * config.tongue_gain   # redder than lips
+        tongue = np.clip(grey + (lip - grey) * _TONGUE_SATURATION, 0, 255) * config.tongue_gain
         return cls(lip=lip, cavity=lip * config.cavity_gain, tongue=tongue, teeth=teeth)
 
 

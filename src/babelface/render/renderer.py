@@ -35,7 +35,8 @@ import numpy as np
 
 from babelface.errors import FaceError, InputError
 from babelface.face.align import fit_similarity
-from babelface.face.indices import LIP_INNER, LIP_INNER_LOWER, LIP_INNER_UPPER, LIP_OUTER, MOTION_INDICES, N_LANDMARKS, N_MOTION, NOSE_BASE, NOSE_TIP
+from babelface.face.indices import (LIP_INNER, LIP_INNER_LOWER, LIP_INNER_UPPER, LIP_OUTER,
+                                    MOTION_INDICES, N_LANDMARKS, N_MOTION, NOSE_BASE, NOSE_TIP)
 from babelface.motion.representation import close_mouth, motion_to_pixels
 from babelface.render.mouth import (MouthConfig, MouthFrame, Palette, SourceMouth, paint_interior,
                                     paint_lip_seam)
@@ -51,7 +52,7 @@ class RenderConfig:
     """Geometry of the warp (lengths in inter-ocular distances, IOD)."""
 
     margin_side: float = 0.35     # work box beyond the motion points: left and right
-    margin_top: float = 0.12      # above (just below the eyes' influence)
+    margin_top: float = 0.12      # above (but the box never starts above the nose tip's row)
     margin_bottom: float = 0.7    # below the chin: room for the jaw to drop
     border_points: float = 0.25   # spacing of the fixed points on the box border
     taper: float = 0.12           # displacement fades to zero over this band inside the border
@@ -139,11 +140,13 @@ class Renderer:
                min(int(np.ceil(x1 + c.margin_side * s)) + 1, w),
                min(int(np.ceil(y1 + c.margin_bottom * s)) + 1, h))
         if box[2] - box[0] < 8 or box[3] - box[1] < 8:
-            raise FaceError("the face's mouth lies outside the image: use a portrait with the whole face in view")
+            raise FaceError("the face's mouth lies outside the image: "
+                            "use a portrait with the whole face in view")
         return box
 
     def _setup_controls(self) -> None:
-        """Control points of the spline: landmarks inside the box, plus a fixed ring on its border."""
+        """Nodes of the spline (moving motion landmarks, fixed anchors, a fixed ring on the box
+        border), its evaluation grid and border taper, and the pixel grid of the box."""
         x0, y0, x1, y1 = self.box
         s = self.iod
         pad = 0.5 * self.config.border_points * s
@@ -154,9 +157,9 @@ class Renderer:
         use = anchored | np.isin(np.arange(_MESH), _MOTION)
         inside = ((self.rest[:_MESH, 0] > x0 + pad) & (self.rest[:_MESH, 0] < x1 - 1 - pad)
                   & (self.rest[:_MESH, 1] > y0 + pad) & (self.rest[:_MESH, 1] < y1 - 1 - pad))
-        self._ctrl = np.flatnonzero(inside & use)                     # landmark indices
-        self._moving = np.intersect1d(self._ctrl, _MOTION)            # follow the motion
-        self._anchors = np.setdiff1d(self._ctrl, _MOTION)             # stay at rest
+        nodes = np.flatnonzero(inside & use)                          # landmark indices
+        self._moving = np.intersect1d(nodes, _MOTION)                 # follow the motion
+        self._anchors = np.setdiff1d(nodes, _MOTION)                  # stay at rest
         nx = max(int(np.ceil((x1 - 1 - x0) / (self.config.border_points * s))), 1)
         ny = max(int(np.ceil((y1 - 1 - y0) / (self.config.border_points * s))), 1)
         xs, ys = np.linspace(x0, x1 - 1, nx + 1), np.linspace(y0, y1 - 1, ny + 1)
@@ -207,7 +210,6 @@ class Renderer:
         hole = opened[[where[i] for i in LIP_INNER]]
         self._tri = mesh_triangles(opened, hole)                      # (K, 3) node indices
         self._nodes_rest = nodes                                      # (N, 2) pixels
-        self._n_moving = n_moving
 
     def _to_unit(self, pixels: np.ndarray) -> np.ndarray:
         """Pixels → spline coordinates (IOD units from the box corner), of order one."""
@@ -237,7 +239,8 @@ class Renderer:
 
     # ------------------------------------------------------------------ rendering
     def target(self, motion_frame: np.ndarray) -> np.ndarray:
-        """Target pixel landmarks ``(478, 2)`` of one motion frame ``(L, 3)``, kept in the box."""
+        """The pixel landmarks ``(478, 2)`` a motion frame ``(L, 3)`` is drawn to: kept inside the
+        box, folds relaxed (:func:`~babelface.render.warp.untangle`)."""
         motion_frame = np.asarray(motion_frame, dtype=np.float32)
         if motion_frame.shape != (N_MOTION, 3):
             raise InputError(f"a motion frame must be ({N_MOTION}, 3), got {motion_frame.shape}")
@@ -245,6 +248,8 @@ class Renderer:
             raise InputError("motion frame contains NaN or infinite values: interpolate missing frames first")
         tgt = self._pixels(motion_frame)
         tgt[_MOTION] = np.clip(tgt[_MOTION], self._lo, self._hi)
+        tgt[self._moving] = untangle(self._nodes_rest, tgt[self._moving], self._tri,
+                                     self.config.min_area_ratio)
         return tgt
 
     def render(self, motion_frame: np.ndarray, teeth: float | None = None,
@@ -257,8 +262,6 @@ class Renderer:
         tgt = self.target(motion_frame)
         x0, y0, x1, y1 = self.box
         idx = self._moving
-        nodes = untangle(self._nodes_rest, tgt[idx], self._tri, self.config.min_area_ratio)
-        tgt[idx] = nodes
         # backward displacement (target → rest) at the moving points, in IOD units
         field = self._field(self._to_unit(tgt[idx]), (self.rest[idx] - tgt[idx]) / self.iod)
         field = (field * self._taper * np.float32(self.iod)).reshape(*self._grid_shape, 2)   # (gh, gw, 2) px

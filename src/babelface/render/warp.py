@@ -9,7 +9,8 @@ Both produce a *backward* map (for every output pixel, where to read the source 
   Used every frame: it is smooth, so lips, cheeks and chin stretch without the creases of a mesh.
 * Piecewise-affine over a triangle mesh: each triangle is mapped by its own affine transform.
   It can tear along a hole that has no triangles (the mouth opening), which a smooth spline cannot:
-  used once per portrait to bring open lips together.
+  used once per portrait to bring open lips together. The same mesh tells when a motion would
+  fold the face (a flipped or crushed triangle), which :func:`untangle` relaxes before the spline.
 """
 
 from __future__ import annotations
@@ -146,11 +147,12 @@ def untangle(rest: np.ndarray, moving: np.ndarray, triangles: np.ndarray,
     """Target positions of the moving nodes with folds of the mesh relaxed away.
 
     ``rest``: ``(N, 2)`` node positions at rest, the first ``M`` of which move to ``moving (M, 2)``
-    (the others are fixed); ``triangles``: positively oriented (:func:`mesh_triangles`). A triangle that flips or is squeezed below ``min_area_ratio`` of its
-    rest area would make the spline overshoot (a rippled lip); each moving corner of such a
-    triangle takes a step toward the mean displacement of its mesh neighbours (Laplacian
-    smoothing of the displacement, local to the fold) until no triangle is bad. Motion from
-    another face (another lip thickness) or a noisy tracker can ask for such folds.
+    (the others are fixed); ``triangles``: positively oriented (:func:`mesh_triangles`). A
+    triangle that flips or is squeezed below ``min_area_ratio`` of its rest area would make the
+    spline overshoot (a rippled lip); each moving corner of such a triangle takes a step toward
+    the mean displacement of its mesh neighbours (Laplacian smoothing of the displacement, local
+    to the fold) until no triangle is bad. Motion from another face (another lip thickness) or a
+    noisy tracker can ask for such folds; motion that asks for none is returned unchanged.
     """
     m = len(moving)
     disp = np.zeros_like(rest)
