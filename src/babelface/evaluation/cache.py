@@ -85,10 +85,10 @@ class LandmarkCache:
     ``extractor`` replaces MediaPipe (tests count its calls); ``enabled=False`` always extracts.
     """
 
-    def __init__(self, root: str | Path | None = None, extractor: Extractor = extract_landmarks,
+    def __init__(self, root: str | Path | None = None, extractor: Extractor | None = None,
                  enabled: bool = True):
         self.root = Path(root) if root is not None else default_cache_dir()
-        self.extractor = extractor
+        self.extractor = extractor or (lambda path: extract_landmarks(path))   # looked up at call time
         self.enabled = enabled
         self.hits = 0
         self.misses = 0

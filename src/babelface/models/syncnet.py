@@ -132,7 +132,8 @@ def crop_boxes(landmarks: np.ndarray, smooth_kernel: int = 13) -> np.ndarray:
     t = np.arange(len(dets))
     for k in range(3):                                       # the reference interpolates track gaps
         dets[:, k] = np.interp(t, t[ok], dets[ok, k])
-    return np.stack([medfilt(dets[:, k], kernel_size=smooth_kernel) for k in range(3)], axis=1)
+    kernel = min(smooth_kernel, len(dets) - (1 - len(dets) % 2))   # odd, ≤ T (the reference needs T ≥ 100)
+    return np.stack([medfilt(dets[:, k], kernel_size=kernel) for k in range(3)], axis=1)
 
 
 def face_crops(frames: np.ndarray, landmarks: np.ndarray, cfg: SyncNetConfig = SyncNetConfig()) -> np.ndarray:
