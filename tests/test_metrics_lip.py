@@ -179,13 +179,20 @@ def test_bad_arguments():
         lip.canonical(np.zeros((3, 40, 3)))
 
 
-def test_hull_area_matches_scipy():
-    from scipy.spatial import ConvexHull
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        p = rng.normal(size=(26, 2))
-        assert lip._hull_area(p) == pytest.approx(ConvexHull(p).volume)
+def test_hull_area_known_shapes():
+    square = np.array([[0, 0], [2, 0], [2, 2], [0, 2], [1, 1], [0.5, 1.5]], float)   # inner points ignored
+    assert lip._hull_area(square) == pytest.approx(4.0)
     assert lip._hull_area(np.zeros((5, 2))) == 0.0
+    assert lip._hull_area(np.array([[0, 0], [1, 1], [2, 2.0]])) == 0.0                # collinear
+
+
+def test_batched_canonical_alignment_equals_the_per_frame_one(katie_landmarks):
+    from babelface.face.align import to_canonical
+    lm = katie_landmarks[:40].copy()
+    lm[7] = np.nan
+    ours = lip.canonical(lm)
+    np.testing.assert_allclose(ours, to_canonical(lm)[0], atol=1e-5)
+    assert np.isnan(ours[7]).all()
 
 
 # --- properties ----------------------------------------------------------------------------------

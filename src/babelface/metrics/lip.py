@@ -56,14 +56,36 @@ TMDC_TOP_BOTTOM = LIP_MID_OUTER             # (0, 17)
 # ---------------------------------------------------------------------------------------------
 
 def canonical(landmarks: np.ndarray) -> np.ndarray:
-    """Every frame of ``(T, 478, 3)`` similarity-aligned to the template (IOD = 1); NaN stays NaN."""
-    from babelface.face.align import to_canonical
+    """Every frame of ``(T, 478, 3)`` similarity-aligned to the template (IOD = 1); NaN stays NaN.
+
+    The transform of :func:`babelface.face.align.fit_similarity` (scale = template IOD / frame IOD,
+    Kabsch rotation on the stable points), computed for all frames at once.
+    """
+    from babelface.face.align import inter_ocular, template
+    from babelface.face.indices import STABLE
     lm = np.asarray(landmarks, dtype=np.float32)
     if lm.ndim != 3 or lm.shape[1:] != (N_LANDMARKS, 3):
         raise ValueError(f"canonical alignment needs (T, {N_LANDMARKS}, 3) landmarks, got {lm.shape}")
-    if len(lm) == 0:
-        return lm.copy()
-    return to_canonical(lm)[0]
+    out = np.full(lm.shape, np.nan, np.float32)
+    iod = inter_ocular(lm.astype(np.float64))                              # (T,)
+    ok = np.isfinite(lm).all(axis=(1, 2)) & np.isfinite(iod) & (iod > 0)
+    if not ok.any():
+        return out
+    ref = template().astype(np.float64)
+    x = lm[ok][:, list(STABLE)].astype(np.float64)                        # (F, S, 3)
+    y = ref[list(STABLE)]                                                  # (S, 3)
+    s = (float(inter_ocular(ref)) / iod[ok])[:, None, None]               # (F, 1, 1)
+    mx, my = x.mean(axis=1, keepdims=True), y.mean(axis=0)
+    h = np.einsum("fsi,sj->fij", s * (x - mx), y - my)                     # (F, 3, 3) cross-covariance
+    u, _, vt = np.linalg.svd(h)
+    d = np.sign(np.linalg.det(np.einsum("fji,fkj->fik", vt, u)))           # det(Vᵀᵀ Uᵀ)
+    fix = np.ones((len(d), 3))
+    fix[:, 2] = d
+    r = np.einsum("fji,fj,fkj->fik", vt, fix, u)                           # V diag(1,1,d) Uᵀ
+    t = my - np.einsum("fij,fj->fi", r, s[:, :, 0] * mx[:, 0])             # (F, 3)
+    full = lm[ok].astype(np.float64)
+    out[ok] = (s * (full @ r.transpose(0, 2, 1)) + t[:, None, :]).astype(np.float32)
+    return out
 
 
 def _select(landmarks: np.ndarray, indices, standardize: Standardize, dims: int) -> np.ndarray:
@@ -175,28 +197,13 @@ def fdd(real: np.ndarray, gen: np.ndarray, indices=UPPER_FACE, standardize: Stan
 # TMDC (MuEx eq. 8–9)
 # ---------------------------------------------------------------------------------------------
 
-def _cross(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    return float((a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]))
-
-
 def _hull_area(points: np.ndarray) -> float:
-    """Area of the 2-D convex hull of ``(K, 2)`` points (Andrew's monotone chain + shoelace)."""
-    pts = np.unique(points, axis=0)
-    if len(pts) < 3:
+    """Area of the 2-D convex hull of ``(K, 2)`` points; 0 for degenerate (collinear) sets."""
+    from scipy.spatial import ConvexHull, QhullError
+    try:
+        return float(ConvexHull(points).volume)        # in 2-D, "volume" is the area
+    except (QhullError, ValueError):
         return 0.0
-    pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))]
-
-    def half(seq):
-        chain: list[np.ndarray] = []
-        for p in seq:
-            while len(chain) >= 2 and _cross(chain[-2], chain[-1], p) <= 0:
-                chain.pop()
-            chain.append(p)
-        return chain[:-1]
-
-    hull = np.array(half(pts) + half(pts[::-1]))
-    x, y = hull[:, 0], hull[:, 1]
-    return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
 def mouth_features(landmarks: np.ndarray, standardize: Standardize = "canonical",
