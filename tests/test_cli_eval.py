@@ -107,3 +107,39 @@ def test_a_video_without_a_face(bench, capsys, tmp_path, shared_cache):
     write_video(grey, np.full((10, 64, 64, 3), 128, np.uint8))
     assert main(["eval", "--real", str(bench / "real"), "--gen", str(grey), "--cache", shared_cache]) == 2
     assert "no face found in the generated video" in capsys.readouterr().err
+
+
+class EnvelopeEmbedding:
+    """A toy sync embedding (audio loudness vs mouth opening, 5-frame windows) to test the plumbing."""
+
+    name = "toy envelope"
+    window = 5
+    needs_frames = False
+
+    @staticmethod
+    def _windows(x):
+        w = np.lib.stride_tricks.sliding_window_view(np.asarray(x, np.float64), 5)
+        return (w - w.mean(1, keepdims=True)) / (w.std(1, keepdims=True) + 1e-6)
+
+    def embed_audio(self, audio):
+        from babelface.media import rms_envelope
+        return self._windows(rms_envelope(audio))
+
+    def embed_video(self, frames, landmarks):
+        return self._windows(np.linalg.norm(landmarks[:, 13, :2] - landmarks[:, 14, :2], axis=-1))
+
+
+def toy_embedding():
+    return EnvelopeEmbedding()
+
+
+@pytest.mark.slow
+def test_sync_columns_come_from_the_default_embedding(bench, capsys, shared_cache, monkeypatch):
+    from babelface.metrics import sync
+    monkeypatch.setitem(sync.EMBEDDINGS, "toy", f"{__name__}:toy_embedding")
+    monkeypatch.setattr(sync, "DEFAULT_ORDER", ("toy",))
+    out = run_json(capsys, "--real", str(bench / "real"), "--gen", str(bench / "same"), "--cache", shared_cache)
+    clip = out["clips"][0]
+    assert clip["sync_c"] is not None and clip["sync_c"] >= 0 and -15 <= clip["av_offset"] <= 15
+    assert clip["sync_c"] == clip["sync_c_real"] and clip["sync_d"] == clip["sync_d_real"]
+    assert out["overall"]["sync_c"] == clip["sync_c"] and out["sync"].startswith("toy envelope")

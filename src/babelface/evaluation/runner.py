@@ -133,6 +133,7 @@ class _Networks:
     embedding: object | None = None   # SyncEmbedding
     i3d: object | None = None         # FeatureNet over clips
     inception: object | None = None   # FeatureNet over images
+    real_sync: dict = field(default_factory=dict)   # real path → its sync metrics (shared references)
 
 
 def evaluate_clip(pair: Pair, info: ClipInfo, cache: LandmarkCache, nets: _Networks,
@@ -174,7 +175,13 @@ def evaluate_clip(pair: Pair, info: ClipInfo, cache: LandmarkCache, nets: _Netwo
             if audio_g is None:
                 res.notes.append("the generated video has no audio track: synced against the real audio")
             if audio_r is not None:
-                _sync(res, nets.embedding, audio_r, real.landmarks, frames_r, "_real")
+                key = str(pair.real)
+                if key not in nets.real_sync:
+                    probe = ClipResult(res.id, res.language, res.seen, key, key)
+                    _sync(probe, nets.embedding, audio_r, real.landmarks, frames_r, "_real")
+                    nets.real_sync[key] = (probe.metrics, probe.notes)
+                res.metrics.update(nets.real_sync[key][0])
+                res.notes.extend(nets.real_sync[key][1])
         if features is not None:
             _collect_features(features, res.id, nets, frames_r, frames_g)
     except (BabelfaceError, ValueError) as e:
