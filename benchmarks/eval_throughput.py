@@ -119,6 +119,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     n = args.clips
+    load = os.getloadavg()[0]
+    predicted = 2 * n_frames / fps
     text = f"""{SECTION}
 
 Command: `nice -n 10 python benchmarks/eval_throughput.py --clips {n} --repeats {args.repeats} --write`
@@ -135,7 +137,10 @@ The {n} clips are stream copies of `WDA_KatieHill_000.mp4` with distinct metadat
 are optional and weight-bound). Timings are in-process (`babelface.cli.main`, Python start-up not
 included) and include writing `--out` (JSON, CSV, Markdown, two PNG plots). The warm run still reads
 and hashes every file and recomputes every metric; only MediaPipe is skipped. The machine is shared
-with other jobs, so the cold figure (a single run) is an upper bound.
+with other jobs (1-minute load average {load:.1f} at the end of this run), so the cold figure (a
+single run) is an upper bound; the warm runs took {', '.join(f'{w:.1f}' for w in warm)} s. Per clip, two
+extractions at the one-core rate predict 2 × {n_frames} frames / {fps:.0f} frames/s ≈ {predicted:.1f} s,
+plus decoding and the metrics.
 """
     print(text)
     if args.write:
