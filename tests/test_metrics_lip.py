@@ -224,9 +224,9 @@ def test_tmdc_bounded_and_invariant(a, b, scale, shift):
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=3, max_size=30),
+@given(st.lists(st.integers(-1000, 1000), min_size=3, max_size=30),
        st.floats(0.01, 100), st.floats(-100, 100))
 def test_pearson_affine(x, a, b):
-    x = np.array(x)
+    x = np.array(x, float) / 7.0
     r = lip.pearson(x, a * x + b)
     assert r == (1.0 if lip._is_constant(x) else pytest.approx(1.0, abs=1e-6))
