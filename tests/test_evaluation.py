@@ -134,6 +134,9 @@ def test_manifest_reader_is_tolerant(tmp_path):
     assert infos["a"] == ClipInfo("th", True) and infos["b"] == ClipInfo("ko", False)
     assert infos["c"] == ClipInfo("xx", True) and infos["d"] == ClipInfo("en", False)
     assert clip_info("th/a", infos) == ClipInfo("th", True)
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "manifest.jsonl").write_text(json.dumps({"id": "z", "language": "hi", "split": "test"}))
+    assert read_manifest(tmp_path / "ds")["z"] == ClipInfo("hi", False)       # a dataset folder
     m.write_text('{"id": "a"}\nnot json\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"m.jsonl:2: not valid JSON"):
         read_manifest(m)

@@ -19,7 +19,8 @@ def register(sub) -> None:
         formatter_class=HelpFormatter)
     p.add_argument("--real", required=True, help="real (reference) video, or a folder of them")
     p.add_argument("--gen", required=True, help="generated video, or a folder of them named like the real ones")
-    p.add_argument("--manifest", help="JSON Lines manifest giving each clip's language (and seen/unseen split)")
+    p.add_argument("--manifest", help="JSON Lines manifest (or a dataset folder holding manifest.jsonl) giving each "
+                        "clip's language; seen/unseen follows the language unless the manifest says")
     p.add_argument("--out", help="folder for eval.json, clips.csv, summary.csv, table.md and the plots")
     p.add_argument("--syncnet", metavar="PATH",
                    help="SyncNet weights (syncnet_v2.model or .safetensors) for Sync-C/D; default: the "

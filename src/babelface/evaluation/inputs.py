@@ -27,6 +27,7 @@ from babelface.errors import InputError
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 _PATH_FIELDS = ("video", "path", "real", "real_video", "gen", "target", "source", "file", "audio")
 UNKNOWN = "unknown"
+MANIFEST_NAME = "manifest.jsonl"    # a dataset folder's manifest (babelface.data.manifest)
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,13 @@ def _seen_of(record: dict, language: str) -> bool | None:
 
 
 def read_manifest(path: str | Path) -> dict[str, ClipInfo]:
-    """``{clip name: ClipInfo}`` from a JSON Lines manifest (tolerant: see the module docstring)."""
+    """``{clip name: ClipInfo}`` from a JSON Lines manifest (tolerant: see the module docstring).
+
+    ``path`` is the ``.jsonl`` file or a dataset folder holding ``manifest.jsonl``.
+    """
     path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
     if not path.is_file():
         raise InputError(f"--manifest {path}: no such file")
     infos: dict[str, ClipInfo] = {}
