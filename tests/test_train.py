@@ -193,25 +193,31 @@ def test_tiny_model_overfits_a_tiny_dataset(tmp_path):
     assert min(logs[-1][f"usage_{i}"] for i in range(4)) > 0.05                      # no dead expert
     assert {"mi_q", "mi_z", "mi_share", "tau_r", "lr"} <= logs[-1].keys()
     assert (tmp_path / "tb").is_dir() and any((tmp_path / "tb").iterdir())
+    from babelface.train.export import export                                      # the shipped form
+    exported = MuEx.from_pretrained(export(tmp_path, tmp_path / "model.safetensors"))
+    trained = MuEx.from_pretrained(tmp_path / result.best[0]["path"])
+    audio = np.random.default_rng(0).normal(0, 0.1, 3200).astype(np.float32)
+    assert np.array_equal(exported.predict_motion(audio), trained.predict_motion(audio))
+    assert (tmp_path / "model.safetensors").stat().st_size < (tmp_path / "last.safetensors").stat().st_size
 
 
 KILLER = """
 import os, signal, sys
 from babelface.train import loop
-checkpoint = loop.Trainer.checkpoint
-def checkpoint_then_die(self):
-    val = checkpoint(self)
+log = loop.Trainer._log
+def log_then_die(self, window):
+    log(self, window)
     if self.step == int(os.environ["KILL_AT_STEP"]):
         os.kill(os.getpid(), signal.SIGKILL)
-    return val
-loop.Trainer.checkpoint = checkpoint_then_die
+loop.Trainer._log = log_then_die
 from babelface.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
 def test_resume_after_a_kill_reaches_the_same_weights(tmp_path):
-    """N steps straight == N/2 steps, SIGKILL, --resume for N/2 (across a prototype refresh)."""
+    """12 steps straight == 9 steps, SIGKILL, --resume from the step-6 checkpoint (across a prototype
+    refresh at step 8)."""
     extra = ["--set", "train.max_steps=12", "--set", "train.ckpt_every=6", "--set", "train.log_every=3",
              "--set", "model.prototypes.refresh_every_epochs=1", "--set", "train.keep_best=1"]
     straight = cli(out=tmp_path / "straight", extra=extra)
@@ -219,11 +225,13 @@ def test_resume_after_a_kill_reaches_the_same_weights(tmp_path):
     script = tmp_path / "killer.py"
     script.write_text(KILLER)
     killed = cli(out=tmp_path / "resumed", extra=extra, script=script,
-                 env=dict(run_env(), KILL_AT_STEP="6"))
+                 env=dict(run_env(), KILL_AT_STEP="9"))
     assert killed.returncode == -9, killed.stderr
     assert json.loads(_header(tmp_path / "resumed" / "last.safetensors"))["step"] == 6
     resumed = cli("--resume", out=tmp_path / "resumed", extra=extra)
     assert resumed.returncode == 0, resumed.stderr
+    logged = [json.loads(line)["step"] for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
+    assert logged == [3, 6, 9, 12]
     a = model_tensors(tmp_path / "straight" / "last.safetensors")
     b = model_tensors(tmp_path / "resumed" / "last.safetensors")
     assert a.keys() == b.keys()
@@ -264,3 +272,6 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "nothing to resume" in capsys.readouterr().err
     assert main(base + ["--set", "model.routr.beta=1"]) == 2
     assert "unknown config field model.routr" in capsys.readouterr().err
+    (tmp_path / "last.safetensors").write_bytes(b"")                     # a run is already there
+    assert main(base) == 2
+    assert "already holds a run" in capsys.readouterr().err

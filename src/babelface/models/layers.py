@@ -12,14 +12,6 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Mean of ``x`` ``(b, t, ...)`` over real frames (all of them when ``mask`` is None)."""
-    if mask is None:
-        return x.mean()
-    m = mask.to(x.dtype).reshape(mask.shape + (1,) * (x.dim() - mask.dim()))
-    return (x * m).sum() / (m.sum() * (x[0, 0].numel() if x.dim() > 2 else 1)).clamp_min(1.0)
-
-
 class TemporalBlock(nn.Module):
     """Pre-norm residual block: ``x + Dropout(W GELU(Conv_{k,dilation}(LN(x))))``, ``(b, t, d)``.
 
@@ -59,7 +51,3 @@ class TemporalStack(nn.Module):
             x = block(x, mask)
         return self.norm(x)
 
-
-def receptive_field(dilations: tuple[int, ...], kernel: int) -> int:
-    """Frames seen by one output frame of a :class:`TemporalStack`."""
-    return 1 + (kernel - 1) * sum(dilations)

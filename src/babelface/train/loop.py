@@ -97,11 +97,15 @@ class Trainer:
         if resume:
             self._resume()
         else:
+            if (self.out / LAST).exists():
+                raise InputError(f"{self.out} already holds a run: continue it with --resume, or set "
+                                 "another train.out_dir (or remove that folder) to start afresh")
             self._measure_motion_scale()
         self.model_ddp, self.critic_ddp = self.model, self.critic
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.model_ddp = DDP(self.model, device_ids=ids, find_unused_parameters=cfg.model.use_moe)
+            # unselected experts (PG-MoE) and the unused phoneme head (baseline) get no gradient
+            self.model_ddp = DDP(self.model, device_ids=ids, find_unused_parameters=True)
             if self.critic is not None:
                 self.critic_ddp = DDP(self.critic, device_ids=ids)
         self.writer = None
@@ -158,6 +162,10 @@ class Trainer:
             raise InputError(f"{path} was trained on {header.get('world_size')} ranks, now {self.dist.world}: "
                              "resume with the same number of processes for an exact continuation")
         self.step, self.best = int(header["step"]), list(header.get("best", []))
+        log = self.out / METRICS
+        if self.dist.main and log.exists():                 # drop lines logged after the checkpoint
+            kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= self.step]
+            atomic_write_text(log, "".join(line + "\n" for line in kept))
 
     # --- prototypes -----------------------------------------------------------------------------
     def _refresh_due(self, epoch: int) -> bool:
