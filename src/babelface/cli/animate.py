@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from babelface.cli.common import add_output_options, print_json
+from babelface.cli.common import HelpFormatter, add_output_options, print_json
 from babelface.constants import MAX_DURATION_S
 
 
@@ -18,7 +16,7 @@ def register(sub) -> None:
                     "The output keeps the speech as given.",
         epilog="Example: babelface animate --image face.png --audio speech.wav --text 'hello world' "
                "--lang en -o out.mp4",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--image", help="portrait (PNG/JPEG); default: the bundled astronaut portrait")
     p.add_argument("--audio", required=True, help="speech: wav, flac, mp3, m4a or a video's audio track")
     p.add_argument("--text", help="the transcript of the speech (enables the phoneme path)")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from babelface.cli.common import add_output_options, print_json
+from babelface.cli.common import HelpFormatter, add_output_options, print_json
 
 
 def register(sub) -> None:
@@ -18,7 +16,7 @@ def register(sub) -> None:
                "(`espeak-ng --voices`); a voice variant may follow a plus sign (en+f3). "
                "Mandarin (zh) takes pinyin with tone numbers: 'ni3 hao3'. Japanese takes kana. "
                "Example: babelface say --image face.png --text 'สวัสดี ครับ' --lang th -o hello.mp4",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--image", help="portrait (PNG/JPEG) with one frontal face at least 64 px wide; "
                                    "default: the bundled astronaut portrait")
     p.add_argument("--text", help="what to say; default: the language's sample sentence")
