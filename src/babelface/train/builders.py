@@ -93,13 +93,14 @@ def build_dataset(cfg: RunConfig, train: bool):
         return ToyDataset(data.toy, "train" if train else "val", seq_len)
     if data.kind == "manifest":
         try:
-            from babelface.data.datasets import MotionDataset
+            from babelface.data.datasets import ManifestDataset, TimeMasking
         except ImportError as e:
             raise InputError("data.kind manifest needs the benchmark datasets (babelface.data.datasets), "
                              "which this installation lacks: use data.kind: toy") from e
-        return MotionDataset(data.root, data.train_split if train else data.val_split, seq_len=seq_len,
-                             train=train, spec_augment=data.spec_augment and train,
-                             languages=tuple(data.languages) or None)
+        return ManifestDataset(data.root, split=data.train_split if train else data.val_split,
+                               languages=tuple(data.languages) or None, crop_frames=seq_len,
+                               random_crop=train,
+                               time_masking=TimeMasking() if train and data.spec_augment else None)
     raise InputError(f"unknown data.kind {data.kind!r}: use manifest or toy")
 
 
