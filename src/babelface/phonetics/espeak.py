@@ -261,15 +261,22 @@ def available_voices() -> dict[str, str]:
 _PRIVATE_DIR: Path | None = None
 
 
+def _remove_private_dir(path: Path, owner: int) -> None:
+    if os.getpid() == owner:
+        import shutil
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _private_dir() -> Path:
-    """A per-process folder for babelface's steady voice files, removed at exit."""
+    """A per-process folder for babelface's steady voice files, removed at exit by the process that
+    made it (not by forked children), and made again if something removed it meanwhile."""
     global _PRIVATE_DIR
     if _PRIVATE_DIR is None:
         import atexit
-        import shutil
         import tempfile
         _PRIVATE_DIR = Path(tempfile.mkdtemp(prefix="babelface-espeak-"))
-        atexit.register(shutil.rmtree, _PRIVATE_DIR, True)
+        atexit.register(_remove_private_dir, _PRIVATE_DIR, os.getpid())
+    _PRIVATE_DIR.mkdir(parents=True, exist_ok=True)
     return _PRIVATE_DIR
 
 
