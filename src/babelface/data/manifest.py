@@ -126,6 +126,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def is_language_code(code: str) -> bool:
+    """An ISO 639-1 code (two lower-case letters) or ``und``."""
+    return bool(_LANG.match(code))
+
+
 # --- paths -----------------------------------------------------------------------------------------
 def check_relative(rel: str) -> str:
     """Refuse a manifest path that is not a plain relative POSIX path inside the root."""
@@ -168,7 +173,7 @@ def validate_record(obj: Any, root: Path | None = None, check_files: bool = True
     cid = obj["id"]
     if not _ID.match(cid):
         raise ManifestError(f"id {cid!r}: use letters, digits, '_', '.', '-' (at most 200)")
-    if not _LANG.match(obj["language"]):
+    if not is_language_code(obj["language"]):
         raise ManifestError(f"clip {cid}: language {obj['language']!r} is not an ISO 639-1 code "
                             f"(two lower-case letters, or '{UNKNOWN_LANGUAGE}')")
     if obj["split"] not in SPLITS:

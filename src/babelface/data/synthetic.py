@@ -309,7 +309,7 @@ def _worker_init() -> None:
 
 def _check_resume(root: Path, config: BuildConfig) -> None:
     build = root / BUILD_NAME
-    settings = {"generator": "babelface bench build", "config": config.to_json()}
+    settings = {"generator": "babelface bench build", "config": json.loads(json.dumps(config.to_json()))}
     if build.exists():
         try:
             old = json.loads(build.read_text(encoding="utf-8"))
