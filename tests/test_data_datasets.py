@@ -114,3 +114,13 @@ def test_collate_pads_and_masks(dataset_root):
         assert (batch["mel"][short, 4 * n:] == 0).all()
     assert batch["has_articulation"].all() and batch["articulation"].shape[:2] == (3, t)
     assert batch["speaker"].dtype == torch.int64 and len(batch["id"]) == 3
+
+
+def test_frame_visemes_agree_with_the_phonetics_viseme_track():
+    from babelface.data.tts import synthesize_isolated
+    from babelface.phonetics.visemes import viseme_track
+    for text, voice in [("Which witch wished for a wicked wish?", "en-us"), ("qiong2 ren2 ye3 you3 xi1 wang4.", "cmn-latn-pinyin")]:
+        tl = synthesize_isolated(text, voice).phonemes
+        n = int(tl[-1].end * 25)
+        _, vis = frame_labels(tl, n)
+        np.testing.assert_array_equal(vis, viseme_track(tl, n))

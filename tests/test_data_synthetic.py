@@ -218,6 +218,8 @@ def test_an_interrupted_build_resumes_where_it_stopped(tmp_path):
     assert resumed.clips == 4 and resumed.built == 2
     build(tmp_path / "fresh", config)
     assert _tree(tmp_path / "run") == _tree(tmp_path / "fresh")
+    again = build(tmp_path / "run", config)                  # a finished build is not redone
+    assert again.clips == 4 and again.built == 0
 
 
 # --- CLI -------------------------------------------------------------------------------------------------
@@ -245,3 +247,12 @@ def test_cli_build_and_stats(cli, tmp_path, capsys, small_build):
         assert (tmp_path / "st" / name).stat().st_size > 1000
     assert cli(["bench", "build", "--out", str(out), "--languages", "xx"]) == 2
     assert "unknown benchmark language" in capsys.readouterr().err
+
+
+def test_render_draws_each_clip_on_each_portrait(tmp_path):
+    from babelface.media import probe_video
+    result = build(tmp_path, BuildConfig(languages=("es",), clips_per_language=1, render=True))
+    clip = load_manifest(tmp_path)[0]
+    assert result.clips == 1 and clip.extra["videos"] == {"astronaut": clip.video}
+    info = probe_video(clip.path("video"))
+    assert info.has_audio and info.fps == 25 and abs(info.n_frames - clip.n_frames) <= 1

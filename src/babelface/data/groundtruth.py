@@ -1,23 +1,19 @@
 """Ground truth of the synthetic benchmark: frame labels, articulation and motion from a timeline.
 
-This module is the one seam between the data pipeline and the phonetics/motion models:
+The one seam between the data pipeline and the phonetics/motion models:
 
-- :func:`segment_parts` — an espeak-ng segment name → its parts (base IPA symbol, duration share)
-  and viseme class, through :mod:`babelface.phonetics.ipa` and :mod:`babelface.phonetics.visemes`;
+- :func:`segment_parts` — an espeak-ng segment name → its parts (IPA base symbol, duration share)
+  and viseme classes (:mod:`babelface.phonetics.ipa`, :mod:`babelface.phonetics.visemes`);
 - :func:`frame_labels` — a timeline → frame-level phoneme ids (in :func:`phoneme_vocab`) and viseme
-  ids at 25 fps, -1 where unknown;
-- :func:`ground_truth` — a timeline → per-frame articulation ``(T, P)`` and canonical motion
-  ``(T, 111, 3)`` through :mod:`babelface.motion.articulation` and its linear motion model.
-
-Where those modules are not installed yet (they are built on another branch), a small
-*provisional* model stands in (:mod:`babelface.data._provisional`); every result says which one
-made it (:attr:`GroundTruth.source`, written into each clip's provenance), so a dataset built with
-the stand-in is recognisable and can be rebuilt.
+  ids at 25 fps, -1 where unknown (never raises on an unknown symbol, unlike the motion model);
+- :func:`ground_truth` — a timeline → per-frame articulation ``(T, P)``
+  (:func:`babelface.motion.articulation.articulation_from_timeline`, Cohen–Massaro
+  coarticulation) and canonical motion ``(T, 111, 3)``
+  (:func:`babelface.motion.articulatory_model.motion_from_articulation`).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -25,6 +21,8 @@ from typing import Sequence
 import numpy as np
 
 from babelface.constants import FPS
+from babelface.motion import articulation, articulatory_model
+from babelface.phonetics import ipa, visemes
 from babelface.phonetics.espeak import PAUSE, Phoneme
 
 UNKNOWN = -1                 # frame label where the phoneme / viseme is not known
@@ -51,57 +49,20 @@ class GroundTruth:
     source: str                  # which model produced it
 
 
-# --- the phonetics backend ---------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _phonetics():
-    """(ipa, visemes) modules, or None when babelface.phonetics.ipa is not available."""
-    try:
-        ipa = importlib.import_module("babelface.phonetics.ipa")
-        vis = importlib.import_module("babelface.phonetics.visemes")
-    except ImportError:
-        return None
-    return ipa, vis
-
-
-@lru_cache(maxsize=1)
-def _motion_model():
-    """(articulation module, motion function) or None when the motion model is not available."""
-    try:
-        art = importlib.import_module("babelface.motion.articulation")
-    except ImportError:
-        return None
-    for name in ("babelface.motion.articulatory_model", "babelface.motion.articulation"):
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(mod, "motion_from_articulation"):
-            return art, mod.motion_from_articulation
-    return None
-
-
 def backend() -> str:
-    """Which model the ground truth comes from: ``babelface.motion`` or ``provisional``."""
-    return "babelface.motion" if _motion_model() is not None and _phonetics() is not None else "provisional"
+    """The model the ground truth comes from (recorded in each clip's provenance)."""
+    return "babelface.motion.articulatory_model"
 
 
 def viseme_names() -> tuple[str, ...]:
-    ph = _phonetics()
-    if ph is not None:
-        return tuple(ph[1].VISEMES)
-    from babelface.data import _provisional
-    return _provisional.VISEMES
+    return tuple(visemes.VISEMES)
 
 
 @lru_cache(maxsize=1)
 def phoneme_vocab() -> tuple[str, ...]:
     """The project-wide phoneme vocabulary: ``"_"`` (pause, id 0) then every IPA base symbol of
     :data:`babelface.phonetics.ipa.BASES` in its order. Frame labels index into it."""
-    ph = _phonetics()
-    if ph is not None:
-        return (PAUSE, *ph[0].BASES)
-    from babelface.data import _provisional
-    return (PAUSE, *_provisional.BASES)
+    return (PAUSE, *ipa.BASES)
 
 
 @lru_cache(maxsize=1)
@@ -113,20 +74,15 @@ def _vocab_index() -> dict[str, int]:
 def segment_parts(name: str) -> SegmentInfo:
     """Parts and viseme classes of one espeak-ng segment name (``kind="unknown"`` for a name the
     IPA table does not cover)."""
-    ph = _phonetics()
-    if ph is None:
-        from babelface.data import _provisional
-        return _provisional.segment_parts(name)
-    ipa, vis = ph
     try:
         seg = ipa.parse_name(name)
     except ipa.UnknownSegmentError:
         return SegmentInfo("unknown")
     if seg.kind == "pause":
-        return SegmentInfo("pause", (Part(PAUSE, 1.0, vis.SIL),))
+        return SegmentInfo("pause", (Part(PAUSE, 1.0, visemes.SIL),))
     if seg.kind != "speech":
         return SegmentInfo(seg.kind)
-    return SegmentInfo("speech", tuple(Part(p.base, p.weight, vis.viseme_of_part(p)) for p in seg.parts))
+    return SegmentInfo("speech", tuple(Part(p.base, p.weight, visemes.viseme_of_part(p)) for p in seg.parts))
 
 
 def frame_labels(timeline: Sequence[Phoneme | dict], n_frames: int, fps: int = FPS
@@ -177,16 +133,9 @@ def _fields(seg: Phoneme | dict) -> tuple[str, float, float]:
 def ground_truth(phonemes: Sequence[Phoneme], n_frames: int) -> GroundTruth:
     """Per-frame articulation ``(T, P)`` and canonical motion ``(T, 111, 3)`` of a timeline.
 
-    THE switch: :mod:`babelface.motion.articulation` (``articulation_from_timeline`` +
-    ``motion_from_articulation``) when installed, else the provisional stand-in.
+    Raises :class:`babelface.phonetics.ipa.UnknownSegmentError` (a LanguageError) for a segment
+    outside the IPA table.
     """
-    model = _motion_model()
-    if model is not None and _phonetics() is not None:
-        art_mod, to_motion = model
-        art = np.asarray(art_mod.articulation_from_timeline(list(phonemes), n_frames), np.float32)
-        motion = np.asarray(to_motion(art), np.float32)
-        params = tuple(getattr(art_mod, "PARAMS", ()))
-        return GroundTruth(art, motion, params, "babelface.motion")
-    from babelface.data import _provisional
-    art = _provisional.articulation(phonemes, n_frames)
-    return GroundTruth(art, _provisional.motion_from_articulation(art), _provisional.PARAMS, "provisional")
+    art = articulation.articulation_from_timeline(list(phonemes), n_frames).astype(np.float32)
+    motion = articulatory_model.motion_from_articulation(art)
+    return GroundTruth(art, motion, tuple(articulation.PARAMS), backend())

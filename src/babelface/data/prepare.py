@@ -38,6 +38,7 @@ import os
 import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -504,8 +505,13 @@ def prepare(inputs: Iterable[str | os.PathLike], out: str | os.PathLike,
         ctx = get_context("spawn")                 # MediaPipe and espeak-ng state stay per process
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
             futures = [pool.submit(_process, str(f), str(root), config) for f in todo]
-            for fut in as_completed(futures):
-                done(fut.result())
+            try:
+                for fut in as_completed(futures):
+                    done(fut.result())
+            except BrokenProcessPool:
+                finalize(root)
+                raise InputError("a prepare worker died (out of memory?): run the same command again "
+                                 "to resume, with fewer --workers") from None
     close = getattr(bar, "close", None)
     if close:
         close()

@@ -27,6 +27,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from importlib import resources
 from multiprocessing import get_context
 from pathlib import Path
@@ -270,34 +271,27 @@ def portraits(config: BuildConfig) -> list[Path]:
 def render_clip(spec: ClipSpec, clip: dict, config: BuildConfig, root: Path) -> dict[str, str]:
     """Render the clip's motion on each portrait → ``{portrait stem: relative mp4 path}``.
 
-    The one place the benchmark meets :mod:`babelface.render`; without a renderer ``--render``
-    fails with a clear message and the rest of the build is unaffected.
+    The one place the benchmark meets :mod:`babelface.render` (the landmark-driven warp renderer,
+    with the clip's articulation as mouth-interior hints). Portraits are read once per process.
     """
-    renderer_cls = _renderer()
-    from babelface.face.landmarks import load_image
     from babelface.media import VideoWriter
+    gt = clip["ground_truth"]
     out: dict[str, str] = {}
-    for portrait in portraits(config):
-        image = load_image(portrait)
-        r = renderer_cls.from_image(image, source=str(portrait))
+    for portrait, renderer in _renderers(tuple(str(p) for p in portraits(config))):
         rel = f"clips/{spec.language}/{spec.id}.{portrait.stem}.mp4"
         with VideoWriter(root / rel, fps=FPS, audio=clip["audio"], sample_rate=SAMPLE_RATE) as w:
-            for frame in r.render_sequence(clip["ground_truth"].motion):
+            for frame in renderer.render_sequence(gt.motion, articulation=gt.articulation):
                 w.write(frame)
         out[portrait.stem] = rel
     return out
 
 
-def _renderer():
-    try:
-        from babelface.render import Renderer
-    except ImportError:
-        raise InputError("--render needs babelface.render.Renderer, which is not installed yet: "
-                         "build without --render") from None
-    if not hasattr(Renderer, "from_image") or not hasattr(Renderer, "render_sequence"):
-        raise InputError("this babelface.render.Renderer has no from_image/render_sequence: "
-                         "build without --render")
-    return Renderer
+@lru_cache(maxsize=2)
+def _renderers(paths: tuple[str, ...]) -> list:
+    """One :class:`babelface.render.Renderer` per portrait, built once per process."""
+    from babelface.face.landmarks import load_image
+    from babelface.render import Renderer
+    return [(Path(p), Renderer.from_image(load_image(p), source=p)) for p in paths]
 
 
 # --- the build ---------------------------------------------------------------------------------------
@@ -333,11 +327,12 @@ def _dataset_info(config: BuildConfig) -> dict:
 
 
 def _done(root: Path) -> tuple[dict[str, dict], set[str]]:
-    """Records already written (partial manifest) and ids that failed before."""
+    """Records already written (a finished manifest, then the partial one) and ids that failed."""
     done: dict[str, dict] = {}
-    partial = root / PARTIAL_NAME
-    if partial.exists():
-        for _, obj in iter_records(partial, tolerate_partial_tail=True):
+    for name in (MANIFEST_NAME, PARTIAL_NAME):
+        if not (root / name).exists():
+            continue
+        for _, obj in iter_records(root / name, tolerate_partial_tail=True):
             try:
                 clip = validate_record(obj, root)
             except InputError:
@@ -369,7 +364,6 @@ def build(out: str | os.PathLike, config: BuildConfig, workers: int = 1,
     if config.clips_per_language < 1:
         raise InputError("--clips-per-language must be at least 1")
     if config.render:
-        _renderer()
         for p in portraits(config):
             if not p.is_file():
                 raise InputError(f"portrait {p}: no such file")
