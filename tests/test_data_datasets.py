@@ -124,3 +124,17 @@ def test_frame_visemes_agree_with_the_phonetics_viseme_track():
         n = int(tl[-1].end * 25)
         _, vis = frame_labels(tl, n)
         np.testing.assert_array_equal(vis, viseme_track(tl, n))
+
+
+def test_with_audio_items_carry_the_matching_samples(dataset_root):
+    torch.manual_seed(3)
+    ds = ManifestDataset(dataset_root, crop_frames=30, with_audio=True)
+    item = ds[4]
+    assert item["audio"].shape == (30 * 640,) and item["audio"].dtype == torch.float32
+    from babelface.media.audio import load_audio
+    whole = load_audio(ds.clips[4].path("audio"))
+    starts = [s for s in range(0, len(whole) - 30 * 640 + 1, 640)
+              if np.array_equal(whole[s:s + 30 * 640], item["audio"].numpy())]
+    assert len(starts) == 1
+    batch = collate([item, ds[5]])
+    assert batch["audio"].shape == (2, 30 * 640)

@@ -7,6 +7,7 @@ Each item is a dict (shapes for a crop of ``T`` video frames)::
     phoneme       int64   (T,)       frame-level phoneme id in groundtruth.phoneme_vocab(), -1 unknown
     viseme        int64   (T,)       viseme class id (groundtruth.viseme_names()), -1 unknown
     articulation  float32 (T, P)     only for clips that have it
+    audio         float32 (640 T,)   16 kHz samples, only with ``with_audio=True`` (wav2vec front-ends)
     speaker       int                index into dataset.speakers (stable across splits)
     language      str
     id            str
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS
+from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS, SAMPLES_PER_FRAME
 from babelface.data.manifest import Clip, ManifestError, load_manifest
 
 CROP_FRAMES = 200              # MuEx E.4: sequence length T = 200 frames, random contiguous crops
@@ -60,14 +61,15 @@ class ManifestDataset(Dataset):
 
     ``crop_frames``: crop length T (None: whole clips); ``random_crop``: a random contiguous crop
     (training) or the first T frames (evaluation); ``time_masking``: SpecAugment on the mel.
-    Only clips with ``motion`` and either ``features`` or ``audio`` are used (video-only clips of
-    real videos without sound are skipped; :attr:`skipped` counts them).
+    ``with_audio``: items also carry the 16 kHz samples. Only clips with ``motion`` and either
+    ``features`` or ``audio`` (``audio`` with ``with_audio``) are used: video-only clips of real
+    videos without sound are skipped (:attr:`skipped` counts them).
     """
 
     def __init__(self, root: str | Path, split: str | Sequence[str] | None = None,
                  languages: Iterable[str] | None = None, crop_frames: int | None = CROP_FRAMES,
                  random_crop: bool = True, time_masking: TimeMasking | None = None,
-                 check_files: bool = True):
+                 with_audio: bool = False, check_files: bool = True):
         all_clips = load_manifest(root, check_files=check_files)
         self.root = Path(root)
         self.speakers: list[str] = sorted({c.speaker for c in all_clips})
@@ -76,8 +78,9 @@ class ManifestDataset(Dataset):
         langs = set(languages) if languages is not None else None
         chosen = [c for c in all_clips
                   if (splits is None or c.split in splits) and (langs is None or c.language in langs)]
-        self.clips: list[Clip] = [c for c in chosen
-                                  if c.motion is not None and (c.features is not None or c.audio is not None)]
+        self.with_audio = with_audio
+        self.clips: list[Clip] = [c for c in chosen if c.motion is not None and (
+            c.audio is not None if with_audio else (c.features is not None or c.audio is not None))]
         self.skipped = len(chosen) - len(self.clips)
         self.crop_frames = crop_frames
         self.random_crop = random_crop
@@ -121,6 +124,11 @@ class ManifestDataset(Dataset):
         }
         if art is not None:
             item["articulation"] = torch.from_numpy(np.ascontiguousarray(art[sl], np.float32))
+        if self.with_audio:
+            from babelface.media.audio import load_audio
+            wave = load_audio(clip.path("audio"))
+            wave = np.pad(wave, (0, max(0, n * SAMPLES_PER_FRAME - len(wave))))
+            item["audio"] = torch.from_numpy(wave[start * SAMPLES_PER_FRAME:(start + length) * SAMPLES_PER_FRAME].copy())
         if self.time_masking is not None:
             item["mel"] = self.time_masking(item["mel"])
         if not torch.isfinite(item["motion"]).all():
@@ -147,8 +155,9 @@ def _fit(mel: np.ndarray, n: int) -> np.ndarray:
 def collate(batch: list[dict]) -> dict:
     """Pad a list of items to the longest: ``mel`` (B, 4T, 80), ``motion`` (B, T, L, 3),
     ``phoneme``/``viseme`` (B, T) padded with -1, ``articulation`` (B, T, P) zero-padded with
-    ``has_articulation`` (B,) when any item has it, ``mask`` (B, T) bool (True = real frame),
-    ``lengths`` (B,), ``speaker`` (B,) int64, ``language`` and ``id`` lists."""
+    ``has_articulation`` (B,) when any item has it, ``audio`` (B, 640 T) when every item has it,
+    ``mask`` (B, T) bool (True = real frame), ``lengths`` (B,), ``speaker`` (B,) int64,
+    ``language`` and ``id`` lists."""
     b = len(batch)
     lengths = torch.tensor([item["motion"].shape[0] for item in batch], dtype=torch.int64)
     t = int(lengths.max())
@@ -169,6 +178,11 @@ def collate(batch: list[dict]) -> dict:
     out = {"mel": mel, "motion": motion, "phoneme": phoneme, "viseme": viseme, "mask": mask,
            "lengths": lengths, "speaker": torch.tensor([item["speaker"] for item in batch]),
            "language": [item["language"] for item in batch], "id": [item["id"] for item in batch]}
+    if all("audio" in item for item in batch):
+        audio = torch.zeros(b, t * SAMPLES_PER_FRAME)
+        for i, item in enumerate(batch):
+            audio[i, :len(item["audio"])] = item["audio"]
+        out["audio"] = audio
     arts = [item.get("articulation") for item in batch]
     if any(a is not None for a in arts):
         p = next(a for a in arts if a is not None).shape[1]

@@ -26,6 +26,7 @@ class LanguageStats:
     clips: int = 0
     seconds: float = 0.0
     split_clips: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SPLITS})
+    split_seconds: dict[str, float] = field(default_factory=lambda: {s: 0.0 for s in SPLITS})
     speakers: set[str] = field(default_factory=set)
     timed_clips: int = 0                           # clips with a phoneme timeline
     bases: Counter = field(default_factory=Counter)           # IPA base → seconds
@@ -98,6 +99,7 @@ def compute_stats(root: str | Path) -> DatasetStats:
         s.clips += 1
         s.seconds += clip.duration_s
         s.split_clips[clip.split] += 1
+        s.split_seconds[clip.split] += clip.duration_s
         s.speakers.add(clip.speaker)
         if clip.phonemes is None:
             continue
@@ -158,8 +160,7 @@ def plot(stats: DatasetStats, out_dir: str | Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(codes) + 2), 3.6))
     bottom = np.zeros(len(codes))
     for split, color in zip(SPLITS, ("#4c72b0", "#dd8452", "#55a868")):
-        # hours per split: clips' share of the language's hours
-        vals = np.array([_split_hours(stats, c, split) for c in codes])
+        vals = np.array([stats.languages[c].split_seconds[split] / 3600 for c in codes])
         ax.bar(codes, vals, bottom=bottom, label=split, color=color)
         bottom += vals
     for i, c in enumerate(codes):
@@ -195,11 +196,6 @@ def plot(stats: DatasetStats, out_dir: str | Path) -> list[Path]:
         ax.set_title("viseme distribution per language")
         written.append(_save(fig, out_dir / "visemes.png"))
     return written
-
-
-def _split_hours(stats: DatasetStats, code: str, split: str) -> float:
-    s = stats.languages[code]
-    return s.hours * s.split_clips[split] / s.clips if s.clips else 0.0
 
 
 def _save(fig, path: Path) -> Path:
