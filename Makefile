@@ -9,7 +9,7 @@ DEMO_LANGS ?= en zh es ar th my hi ja
 # two workers on this 2-core machine; PYTEST_ARGS="-n 0 -x" for a serial run
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test system venv model clean help
+.PHONY: demo test system venv model muex-model clean help
 
 help:
 	@echo "make demo   install everything, then render out/demo_<lang>.mp4 for: $(DEMO_LANGS)"
@@ -40,6 +40,14 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# MuEx (issue 5): train the default config on the benchmark corpus, export its best checkpoint
+MUEX_RUN ?= runs/default
+MUEX_CORPUS ?= data/benchmark
+muex-model: venv
+	rm -rf $(MUEX_RUN)
+	OMP_NUM_THREADS=2 $(BIN)/babelface train --config default --set train.out_dir=$(MUEX_RUN) --set data.root=$(MUEX_CORPUS)
+	$(BIN)/python -m babelface.train.export $(MUEX_RUN) src/babelface/assets/muex_default.safetensors
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
