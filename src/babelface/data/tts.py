@@ -29,7 +29,19 @@ _SERVER = None          # (process, connection)
 
 def _serve(conn) -> None:
     """The pristine server: for each request fork a child that synthesises and replies."""
+    import shutil
+
     from babelface.phonetics import espeak          # imported, never initialised here
+    # the children leave by os._exit (no atexit): they share the server's private voice folder,
+    # which the server removes itself
+    private = espeak._private_dir()
+    try:
+        _loop(conn, espeak)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _loop(conn, espeak) -> None:
     while True:
         try:
             request = conn.recv()
