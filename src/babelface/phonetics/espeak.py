@@ -171,7 +171,9 @@ class _Espeak:
             lines += [l for l in var.read_text(encoding="utf-8", errors="replace").splitlines()
                       if not l.strip().lower().startswith(("name", "language"))]
         folder = _private_dir()
-        out = folder / (voice.replace("/", "_").replace("+", "__") or "voice")
+        out = folder / (voice.replace("/", "_").replace("+", "__").lower() or "voice")
+        if str(out) != str(out).lower():     # espeak-ng lower-cases the path it opens
+            return None
         if not out.exists():
             tmp = out.with_suffix(".tmp")
             tmp.write_text("\n".join(lines + ["flutter 0", ""]), encoding="utf-8")
