@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
 import threading
 from multiprocessing import get_context
 
@@ -35,6 +36,7 @@ def _serve(conn) -> None:
     # the children leave by os._exit (no atexit): they share the server's private voice folder,
     # which the server removes itself
     private = espeak._private_dir()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # a terminated server still cleans up
     try:
         _loop(conn, espeak)
     finally:
