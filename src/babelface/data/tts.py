@@ -1,9 +1,9 @@
 """espeak-ng synthesis that is reproducible and cannot take the caller down.
 
-espeak-ng 1.51 keeps synthesis state between utterances (waveform phase, echo and noise
-generators): the same call twice in one process returns audio a few samples apart, so a dataset
-built in one process would differ from one built on four. And a few texts abort the library
-(``buffer overflow detected`` on some Burmese sentences), which would kill the whole process.
+espeak-ng 1.51 keeps synthesis state between utterances (the flutter oscillator's phase, which
+:mod:`babelface.phonetics.espeak` neutralises with flutter-free voice files, but also its other
+generators), and a few texts abort the library (``buffer overflow detected`` on some Burmese
+sentences), which would kill the whole process, a build worker with it.
 
 So each utterance is synthesised in a process forked from a *pristine* one: a small server
 process (started once per calling process, with the ``spawn`` method, so it inherits nothing)
