@@ -45,7 +45,9 @@ def write_section(section: str, text: str) -> None:
     path = ROOT / "BENCHMARKS.md"
     old = path.read_text() if path.exists() else "# Benchmarks\n"
     pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = text.rstrip("\n") + "\n\n"
     new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
+    new = new.rstrip("\n") + "\n"
     path.write_text(new)
 
 
@@ -92,7 +94,9 @@ def main() -> None:
         "augmentation, Cohen–Massaro articulation, motion, 80-bin log-mel and the writes, "
         "then manifest validation.", "",
         "| workers | clips | audio | wall time (median) | range | clips/s | clips/s per worker |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |", *rows, ""])
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |", *rows, "",
+        "Each worker is a spawned process (≈ 2 s to start) building whole clips; on this 2-core machine "
+        "the second core is shared with other jobs, so a second worker may not gain anything here.", ""])
     if not args.no_write:
         write_section(SECTION, text)
     print(text)
