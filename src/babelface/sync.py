@@ -111,11 +111,23 @@ class SyncExpertEmbedding:
 
     name = "babelface-sync-expert"
 
-    def __init__(self, weights: str | Path | None = None, expert=None, threads: int | None = None):
+    def __init__(self, weights: str | Path | None = None, expert=None, threads: int | None = None,
+                 wav2vec2: str | Path | None = None):
+        from babelface.errors import WeightsError
         from babelface.models.sync_expert import load_sync_expert
         self.expert = expert if expert is not None else load_sync_expert(weights)
         self.threads = threads
         self.dim = self.expert.cfg.dim
+        self.wav2vec2 = None
+        if self.expert.cfg.audio_encoder == "wav2vec2":
+            if wav2vec2 is None:
+                raise WeightsError("this sync expert reads wav2vec 2.0 features: name the checkpoint "
+                                   "folder it was trained with (--wav2vec2 DIR: config.json + model.safetensors)")
+            from babelface.models.wav2vec2 import load_wav2vec2
+            self.wav2vec2 = load_wav2vec2(wav2vec2)
+            if self.wav2vec2.cfg.features_dim != self.expert.cfg.wav2vec2_dim:
+                raise WeightsError(f"{wav2vec2} gives {self.wav2vec2.cfg.features_dim}-dim features; this sync "
+                                   f"expert was trained on {self.expert.cfg.wav2vec2_dim}: use its own checkpoint")
 
     def embed_audio(self, audio: np.ndarray) -> np.ndarray:
         import torch
@@ -127,7 +139,13 @@ class SyncExpertEmbedding:
         if len(audio) < SAMPLES_PER_FRAME:
             raise InputError("the audio is shorter than one video frame (40 ms)")
         with _threads(self.threads), torch.no_grad():
-            a = self.expert.encode_audio(torch.from_numpy(mel_features(audio))[None])[0]
+            if self.wav2vec2 is not None:
+                from babelface.models.wav2vec2 import wav2vec2_features
+                rate_match = self.expert.cfg.extra.get("wav2vec2_rate_match", "pool")
+                feats = wav2vec2_features(self.wav2vec2, audio, rate_match)
+            else:
+                feats = mel_features(audio)
+            a = self.expert.encode_audio(torch.from_numpy(feats)[None])[0]
         return a.numpy()
 
     def embed_motion(self, motion: np.ndarray) -> np.ndarray:

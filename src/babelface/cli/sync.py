@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write a copy (-o) whose audio is shifted by the estimated offset")
     p.add_argument("-o", "--output", type=Path, metavar="OUT.mp4", help="output video of --fix")
     p.add_argument("--weights", type=Path, help="sync expert weights (default: the shipped ones)")
+    p.add_argument("--wav2vec2", type=Path, metavar="DIR",
+                   help="local wav2vec 2.0 folder, for a sync expert trained on its features")
     p.add_argument("--max-offset", type=int, default=15, help="largest offset searched, in frames (15)")
     add_output_options(p)
     p.set_defaults(func=run)
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-o is the output of --fix: add --fix, or drop -o")
     if not 1 <= args.max_offset <= 100:
         raise InputError("--max-offset must be between 1 and 100 frames")
-    emb = SyncExpertEmbedding(args.weights)
+    emb = SyncExpertEmbedding(args.weights, wav2vec2=args.wav2vec2)
     result = analyze_video(args.video, emb, args.max_offset)
     if args.plot:
         plot_curve(result, args.plot, title=f"{args.video.name}: offset {result.offset_frames:+d} frames")

@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME
+from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
 from babelface.errors import InputError
 from babelface.models.sync_expert import SyncExpert, SyncExpertConfig
 from babelface.models.sync_loss import (ContrastiveConfig, audio_descriptors, contrastive_loss,
                                         offset_scores)
-from babelface.train.sync_augment import AugmentConfig, augment
+from babelface.train.sync_augment import AugmentConfig, augment, augment_motion, silence_frames
 
 log = logging.getLogger("babelface.train.sync")
 K = MEL_FRAMES_PER_VIDEO_FRAME
@@ -57,6 +57,8 @@ class SyncTrainConfig:
     val_every: int = 500
     val_crops: int = 256                # offset-detection crops for validation
     val_frames: int = 75                # length of a validation crop (3 s)
+    wav2vec2: str | None = None         # local wav2vec 2.0 folder: train on its features (§3.2)
+    wav2vec2_rate_match: str = "pool"   # "pool" (2 frames → 1) or "resample" (the paper's)
 
 
 def _override(obj, values: dict):
@@ -87,6 +89,8 @@ def _npz_clip(path: Path) -> dict:
         clip = {"mel": z["mel"].astype(np.float32), "motion": z["motion"].astype(np.float32)}
         clip["language"] = str(z["language"]) if "language" in z else "und"
         clip["split"] = str(z["split"]) if "split" in z else "train"
+        if "audio" in z:
+            clip["audio"] = z["audio"].astype(np.float32)
     clip["id"] = path.stem
     return clip
 
@@ -128,53 +132,73 @@ def _manifest_clips(folder: Path, split: str | None) -> list[dict]:
 
 
 class CropSampler:
-    """Random augmented crops of ``t`` frames, languages sampled uniformly."""
+    """Random augmented crops of ``t`` frames, languages sampled uniformly.
 
-    def __init__(self, clips: list[dict], cfg: SyncTrainConfig):
+    With a wav2vec 2.0 ``encoder`` the audio input is its features of the crop's waveform (clips
+    must carry ``audio``); the log-mel augmentations then do not apply, the motion ones do.
+    """
+
+    def __init__(self, clips: list[dict], cfg: SyncTrainConfig, encoder=None):
         if not clips:
             raise InputError("no training clips: give --data folders holding clips")
+        if encoder is not None and any("audio" not in c for c in clips):
+            raise InputError("training on wav2vec 2.0 features needs each clip's waveform ('audio')")
         self.clips = clips
         self.cfg = cfg
+        self.encoder = encoder
         self.by_lang: dict[str, list[int]] = {}
         for i, c in enumerate(clips):
             self.by_lang.setdefault(c["language"], []).append(i)
         self.langs = sorted(self.by_lang)
 
-    def _raw_crop(self, rng: np.random.Generator, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    def _raw_crop(self, rng: np.random.Generator, frames: int) -> tuple[dict, int, int]:
         lang = self.langs[int(rng.integers(len(self.langs)))]
         c = self.clips[int(rng.choice(self.by_lang[lang]))]
         t = len(c["motion"])
         s = int(rng.integers(0, max(1, t - frames + 1)))
-        e = min(t, s + frames)
-        return c["mel"][s * K:e * K], c["motion"][s:e]
+        return c, s, min(t, s + frames)
 
     def batch(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         t = self.cfg.crop_frames
-        mels, motions, valids = [], [], []
+        feats, mels, motions, valids = [], [], [], []
         for _ in range(self.cfg.batch_size):
-            mel, motion = self._raw_crop(rng, int(t * self.cfg.augment.tempo[1]) + 2)
-            _, other = self._raw_crop(rng, t)
-            mel, motion, valid = augment(mel, motion, rng, self.cfg.augment, other)
+            c, s, e = self._raw_crop(rng, t if self.encoder is not None else
+                                     int(t * self.cfg.augment.tempo[1]) + 2)
+            o, os_, oe = self._raw_crop(rng, t)
+            other = o["motion"][os_:oe]
+            mel, motion = c["mel"][s * K:e * K], c["motion"][s:e]
+            if self.encoder is None:
+                mel, motion, valid = augment(mel, motion, rng, self.cfg.augment, other)
+            else:
+                motion, valid = augment_motion(motion, rng, self.cfg.augment, silence_frames(mel), other)
             n = min(t, len(motion))
             pad = t - n
-            mel_p = np.pad(mel[: n * K], ((0, pad * K), (0, 0)), mode="edge")
-            mot_p = np.pad(np.nan_to_num(motion[:n]), ((0, pad), (0, 0), (0, 0)))
-            val_p = np.pad(valid[:n], (0, pad))
-            mels.append(mel_p)
-            motions.append(mot_p)
-            valids.append(val_p)
+            mels.append(np.pad(mel[: n * K], ((0, pad * K), (0, 0)), mode="edge"))
+            motions.append(np.pad(np.nan_to_num(motion[:n]), ((0, pad), (0, 0), (0, 0))))
+            valids.append(np.pad(valid[:n], (0, pad)))
+            if self.encoder is not None:
+                from babelface.models.wav2vec2 import wav2vec2_features
+                f = wav2vec2_features(self.encoder, c["audio"][s * SAMPLES_PER_FRAME:(s + n) * SAMPLES_PER_FRAME],
+                                      self.cfg.wav2vec2_rate_match)
+                feats.append(np.pad(f[:n], ((0, pad), (0, 0)), mode="edge"))
         mel = torch.from_numpy(np.stack(mels))
-        return {"mel": mel, "motion": torch.from_numpy(np.stack(motions)),
+        audio_in = torch.from_numpy(np.stack(feats)) if self.encoder is not None else mel
+        return {"audio_in": audio_in, "motion": torch.from_numpy(np.stack(motions)),
                 "valid": torch.from_numpy(np.stack(valids)), "desc": audio_descriptors(mel)}
 
 
 # --- evaluation during training -------------------------------------------------------------
-def _augmented(clip: dict, cfg: AugmentConfig, seed: int) -> dict:
-    """A validation clip disturbed once, reproducibly (no tempo change, no missing frames)."""
+def _augmented(clip: dict, cfg: AugmentConfig, seed: int, encoder=None, rate_match: str = "pool") -> dict:
+    """A validation clip disturbed once, reproducibly (no tempo change, no missing frames), with
+    its audio input ``audio_in``: log-mel, or wav2vec 2.0 features of the clean waveform."""
     rng = np.random.default_rng(seed)
     mel, motion, _ = augment(clip["mel"], clip["motion"], rng,
                              AugmentConfig(**{**asdict(cfg), "p_tempo": 0.0, "p_missing": 0.0}))
-    return {**clip, "mel": mel, "motion": motion}
+    out = {**clip, "mel": mel, "motion": motion, "audio_in": mel}
+    if encoder is not None:
+        from babelface.models.wav2vec2 import wav2vec2_features
+        out["audio_in"] = wav2vec2_features(encoder, clip["audio"], rate_match)[: len(motion)]
+    return out
 
 
 def shifted_pairs(clips: list[dict], n: int, frames: int, max_shift: int, seed: int
@@ -194,14 +218,16 @@ def shifted_pairs(clips: list[dict], n: int, frames: int, max_shift: int, seed: 
             length = t - abs(shift)
         lo, hi = max(0, shift), min(t, t + shift) - length
         s = int(rng.integers(lo, hi + 1))
-        out.append((c["mel"][s * K:(s + length) * K], c["motion"][s - shift:s - shift + length],
+        x = c.get("audio_in", c["mel"])
+        r = len(x) // t                                   # rows per frame: 4 (log-mel) or 1
+        out.append((x[s * r:(s + length) * r], c["motion"][s - shift:s - shift + length],
                     shift, c["language"]))
     return out
 
 
 @torch.no_grad()
 def estimate_offsets(model: SyncExpert, pairs, max_offset: int = 15) -> np.ndarray:
-    """Estimated Δ̂ (argmax of S(Δ)) for each (mel, motion, …) pair."""
+    """Estimated Δ̂ (argmax of S(Δ)) for each (audio input, motion, …) pair."""
     model.eval()
     est = []
     for mel, motion, *_ in pairs:
@@ -234,9 +260,15 @@ def train(cfg: SyncTrainConfig, data: list[str | Path], out: str | Path, resume:
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     clips = load_clips(data, split="train")
-    val = [_augmented(c, cfg.augment, cfg.seed + i) for i, c in enumerate(
-        load_clips(val_data or data, split="val"))]
-    sampler = CropSampler(clips, cfg)
+    encoder = None
+    if cfg.wav2vec2:
+        from babelface.models.wav2vec2 import load_wav2vec2
+        encoder = load_wav2vec2(cfg.wav2vec2)
+        cfg.model.audio_encoder, cfg.model.wav2vec2_dim = "wav2vec2", encoder.cfg.features_dim
+        cfg.model.extra["wav2vec2_rate_match"] = cfg.wav2vec2_rate_match
+    val = [_augmented(c, cfg.augment, cfg.seed + i, encoder, cfg.wav2vec2_rate_match)
+           for i, c in enumerate(load_clips(val_data or data, split="val"))]
+    sampler = CropSampler(clips, cfg, encoder)
     val_pairs = shifted_pairs(val, cfg.val_crops, cfg.val_frames, 15, cfg.seed + 1) if val else []
     torch.manual_seed(cfg.seed)
     model = SyncExpert(cfg.model)
@@ -261,7 +293,7 @@ def train(cfg: SyncTrainConfig, data: list[str | Path], out: str | Path, resume:
         b = sampler.batch(rng)
         for g in opt.param_groups:
             g["lr"] = _lr(cfg, step)
-        a, v = model(b["mel"], b["motion"], b["valid"])
+        a, v = model(b["audio_in"], b["motion"], b["valid"])
         loss, logs = contrastive_loss(a, v, cfg.loss, b["valid"], b["desc"])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -300,10 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int)
     p.add_argument("--threads", type=int)
     p.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
+    p.add_argument("--wav2vec2", help="local wav2vec 2.0 folder (config.json + model.safetensors): "
+                                      "train the audio adapter on all its layers (SyncLipMAE §3.2)")
     p.add_argument("--export", help="copy the best checkpoint here at the end (e.g. the package asset)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = load_config(args.config, steps=args.steps, threads=args.threads)
+    cfg = load_config(args.config, steps=args.steps, threads=args.threads, wav2vec2=args.wav2vec2)
     best = train(cfg, args.data, args.out, resume=args.resume, val_data=args.val_data)
     if args.export:
         SyncExpert.load(best).save(args.export, {k: v for k, v in SyncExpert.load(best).metadata.items()
