@@ -1,0 +1,1 @@
+"""Reports: per-language tables, plots, render checks."""

@@ -1,0 +1,317 @@
+"""Forced alignment of espeak-ng phonemes to real speech by DTW over MFCCs (the aeneas approach).
+
+aeneas (Pettarin, https://github.com/readbeyond/aeneas) aligns text to audio by synthesising the
+text with a TTS engine, computing MFCCs of both signals and warping one onto the other with
+dynamic time warping; every boundary of the synthetic timeline is then mapped through the
+warping path. babelface does the same with espeak-ng, whose phoneme events give the synthetic
+timeline (:func:`babelface.phonetics.espeak.synthesize`):
+
+1. the transcript is synthesised (at a speaking rate matched to the real speech's, so that the
+   warp stays near the diagonal) and resampled to 16 kHz;
+2. MFCCs of both (:func:`babelface.media.features.mfcc`, 13 coefficients, 100 frames/s), each
+   normalised per utterance (cepstral mean and variance normalisation);
+3. DTW with the symmetric step pattern (→, ↓, ↘; unit weights) on Euclidean frame distances.
+   Each row of the accumulated-cost matrix is computed at once: with ``e_j = c_ij +
+   min(D_{i−1,j}, D_{i−1,j−1})`` the horizontal recurrence ``D_ij = min(e_j, c_ij + D_{i,j−1})``
+   has the closed form ``D_ij = S_j + min_{k≤j}(e_k − S_k)`` with ``S = cumsum(c_i·)``, one
+   ``np.minimum.accumulate``. Long inputs are aligned coarse-to-fine (FastDTW, Salvador & Chan
+   2007): halve both sequences until the full matrix is small, align, project the path to the
+   next finer level, widen it by ``radius`` frames and align again inside that band only; time
+   and memory grow linearly with the length;
+4. every phoneme boundary is mapped through the path (mean target frame of each reference
+   frame, interpolated);
+5. silences of the real audio (frame energy below an adaptive threshold for at least
+   ``min_pause`` seconds) become pauses ``"_"``, whatever was mapped there, so the mouth rests
+   when the speaker does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from babelface.constants import HOP_LENGTH, SAMPLE_RATE
+from babelface.errors import InputError, SilenceError
+from babelface.media.audio import resample
+from babelface.media.features import mfcc, normalize, power_spectrogram
+from babelface.phonetics.espeak import PAUSE, Phoneme, synthesize
+
+FRAME_RATE = SAMPLE_RATE // HOP_LENGTH          # 100 MFCC frames per second
+DEFAULT_RATE_WPM = 175                         # espeak-ng's default speaking rate
+MIN_RATE_WPM, MAX_RATE_WPM = 80, 450
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    radius: int = 20                  # FastDTW band half-width at each refinement level (frames)
+    max_cells: int = 2_000_000        # full DTW below this many matrix cells (17 bytes each)
+    min_pause: float = 0.2            # real silences at least this long (s) become pauses
+    silence_dbfs: float = -55.0       # audio whose loud frames stay below this is silence-only
+    pause_range_db: float = 35.0      # pause threshold: at most this far below the speech level
+    pause_fraction: float = 0.35      # … and at least this fraction of the way up from the floor
+    rate_tolerance: float = 0.15      # re-synthesise when the speech durations differ more
+    dither: float = 1e-4              # noise added to the synthetic audio (its silence is digital 0)
+
+
+DEFAULT = AlignConfig()
+
+
+# --- DTW ------------------------------------------------------------------------------------------
+_DIAG, _UP, _LEFT = 0, 1, 2
+_COST_CHUNK = 262_144               # band cells whose distances are computed at once
+
+
+def _band_costs(x: np.ndarray, y: np.ndarray, lo: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Euclidean frame distances of every band cell, row after row → ``(cells,)``, computed in
+    blocks of rows holding about ``_COST_CHUNK`` cells (bounded temporaries)."""
+    x2 = (x * x).sum(1)
+    y2 = (y * y).sum(1)
+    out = np.empty(offset[-1])
+    r0 = 0
+    while r0 < len(x):
+        r1 = int(np.searchsorted(offset, offset[r0] + _COST_CHUNK, side="right"))
+        r1 = min(len(x), max(r1 - 1, r0 + 1))
+        a, b = offset[r0], offset[r1]
+        rows = np.repeat(np.arange(r0, r1), np.diff(offset[r0:r1 + 1]))      # (cells,)
+        cols = lo[rows] + np.arange(a, b) - offset[rows]
+        d2 = x2[rows] + y2[cols] - 2.0 * np.einsum("kd,kd->k", x[rows], y[cols])
+        out[a:b] = np.sqrt(np.maximum(d2, 0.0))
+        r0 = r1
+    return out
+
+
+def dtw_band(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """DTW of ``x (n, d)`` against ``y (m, d)`` restricted to columns ``lo[i] … hi[i]`` of row i.
+
+    The band must be monotone, start at (0, 0), end at (n − 1, m − 1) and be connected
+    (``lo[i] ≤ hi[i − 1] + 1``). Returns the optimal path ``(K, 2)`` of (i, j), from (0, 0) to
+    (n − 1, m − 1). Memory: 17 bytes per band cell.
+    """
+    n = len(x)
+    x = x.astype(np.float64)
+    y = y.astype(np.float64)
+    lo = lo.astype(np.int64)
+    hi = hi.astype(np.int64)
+    offset = np.r_[0, np.cumsum(hi - lo + 1)]
+    cost = _band_costs(x, y, lo, offset)
+    acc = np.empty_like(cost)                                       # accumulated cost D
+    step = np.full(len(cost), _LEFT, np.int8)                       # where each cell came from
+    acc[:offset[1]] = np.cumsum(cost[:offset[1]])
+    for i in range(1, n):
+        a, b, s0, s1 = lo[i], hi[i], offset[i], offset[i + 1]
+        pa, pb, p0 = lo[i - 1], hi[i - 1], offset[i - 1]
+        ext = np.full(b - a + 2, np.inf)                            # D[i−1, a−1 … b]
+        u, v = max(a - 1, pa), min(b, pb)
+        if u <= v:
+            ext[u - a + 1:v - a + 2] = acc[p0 + u - pa:p0 + v - pa + 1]
+        diag, up = ext[:-1], ext[1:]
+        c = cost[s0:s1]
+        e = c + np.minimum(diag, up)                                # arrive from above or diagonally
+        cs = np.cumsum(c)
+        row = cs + np.minimum.accumulate(e - cs)                    # … or from the left (closed form)
+        acc[s0:s1] = row
+        step[s0:s1] = np.where(row < e * (1 - 1e-12), _LEFT, np.where(up < diag, _UP, _DIAG))   # e ≥ 0
+    return _backtrack(step, offset, lo, hi)
+
+
+def _backtrack(step: np.ndarray, offset: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    off, low, codes = offset.tolist(), lo.tolist(), step
+    i, j = len(low) - 1, int(hi[-1])
+    path = [(i, j)]
+    while i > 0 or j > 0:
+        code = codes[off[i] + j - low[i]] if i > 0 else _LEFT
+        if code == _DIAG:
+            i, j = i - 1, j - 1
+        elif code == _UP:
+            i -= 1
+        else:
+            j -= 1
+        path.append((i, j))
+    return np.array(path[::-1], dtype=np.int64)
+
+
+def _pool(x: np.ndarray) -> np.ndarray:
+    """Halve the frame rate by averaging pairs: ``(n, d)`` → ``(ceil(n / 2), d)``."""
+    if len(x) % 2:
+        x = np.concatenate([x, x[-1:]])
+    return 0.5 * (x[0::2] + x[1::2])
+
+
+def _band_from_path(path: np.ndarray, n: int, m: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Project a coarse path to the finer level (×2) and widen it by ``radius`` in both axes."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+    lo = np.full(n, m, np.int64)
+    hi = np.full(n, -1, np.int64)
+    for di in (0, 1):
+        rows = np.minimum(2 * path[:, 0] + di, n - 1)
+        np.minimum.at(lo, rows, np.minimum(2 * path[:, 1], m - 1))
+        np.maximum.at(hi, rows, np.minimum(2 * path[:, 1] + 1, m - 1))
+    size = 2 * radius + 1
+    lo = minimum_filter1d(lo, size, mode="nearest") - radius
+    hi = maximum_filter1d(hi, size, mode="nearest") + radius
+    lo = np.minimum.accumulate(np.clip(lo, 0, m - 1)[::-1])[::-1]
+    hi = np.maximum.accumulate(np.clip(hi, 0, m - 1))
+    lo[0], hi[-1] = 0, m - 1
+    hi = np.maximum(hi, lo)
+    lo[1:] = np.minimum(lo[1:], hi[:-1] + 1)                 # connected
+    return lo, hi
+
+
+def dtw_path(x: np.ndarray, y: np.ndarray, radius: int = DEFAULT.radius,
+             max_cells: int = DEFAULT.max_cells) -> np.ndarray:
+    """Multi-resolution DTW path ``(K, 2)`` between ``x (n, d)`` and ``y (m, d)`` (see module doc)."""
+    n, m = len(x), len(y)
+    if n == 0 or m == 0:
+        raise ValueError("DTW needs two non-empty sequences")
+    if n * m <= max_cells or min(n, m) <= 4 * radius:
+        return dtw_band(x, y, np.zeros(n, np.int64), np.full(n, m - 1, np.int64))
+    coarse = dtw_path(_pool(x), _pool(y), radius, max_cells)
+    lo, hi = _band_from_path(coarse, n, m, radius)
+    return dtw_band(x, y, lo, hi)
+
+
+def path_to_map(path: np.ndarray, n: int) -> np.ndarray:
+    """For each of the ``n`` reference frames, the mean target frame it is matched with ``(n,)``."""
+    total = np.bincount(path[:, 0], weights=path[:, 1], minlength=n)
+    count = np.bincount(path[:, 0], minlength=n)
+    return total / np.maximum(count, 1)
+
+
+# --- silence ---------------------------------------------------------------------------------------
+def frame_levels(audio: np.ndarray) -> np.ndarray:
+    """Frame energy in dBFS at 100 frames/s (25 ms Hann windows, no pre-emphasis) → ``(n,)``."""
+    spec = power_spectrogram(audio, pre_emphasis=0.0)              # (n, 201) one-sided |X|²
+    n_fft = 2 * (spec.shape[1] - 1)
+    full = 2.0 * spec.sum(1) - spec[:, 0] - spec[:, -1]             # Parseval over both sides
+    power = full / (n_fft * (np.hanning(n_fft + 1)[:-1] ** 2).sum())    # mean square
+    return 10.0 * np.log10(np.maximum(power, 1e-12))
+
+
+def speech_mask(levels: np.ndarray, cfg: AlignConfig = DEFAULT) -> np.ndarray:
+    """Frames above the pause threshold ``(n,)`` bool: the threshold sits ``pause_fraction`` of the
+    way from the noise floor (10th percentile) to the speech level (95th), and never more than
+    ``pause_range_db`` below the speech level."""
+    speech = np.percentile(levels, 95)
+    floor = np.percentile(levels, 10)
+    threshold = max(speech - cfg.pause_range_db, floor + cfg.pause_fraction * (speech - floor))
+    return levels > threshold
+
+
+def silences(levels: np.ndarray, min_frames: int, cfg: AlignConfig = DEFAULT) -> list[tuple[int, int]]:
+    """Runs of non-speech frames at least ``min_frames`` long: ``[(first, end_exclusive), …]``."""
+    quiet = ~speech_mask(levels, cfg)
+    edges = np.flatnonzero(np.diff(np.r_[0, quiet.astype(np.int8), 0]))
+    runs = edges.reshape(-1, 2)
+    return [(int(a), int(b)) for a, b in runs if b - a >= min_frames]
+
+
+def check_speech(audio: np.ndarray, cfg: AlignConfig = DEFAULT) -> np.ndarray:
+    """Frame levels of ``audio``; :class:`SilenceError` when it holds no speech."""
+    if audio.size == 0:
+        raise SilenceError("the audio is empty: give a recording of the speech")
+    levels = frame_levels(audio)
+    if np.percentile(levels, 99) < cfg.silence_dbfs:
+        raise SilenceError(f"the audio holds only silence (loudest frames below {cfg.silence_dbfs:.0f} dBFS): "
+                           "give a recording of the speech")
+    return levels
+
+
+# --- alignment ---------------------------------------------------------------------------------------
+_FEATURE_CHUNK = 60 * FRAME_RATE    # MFCC frames computed at once (bounds memory on long audio)
+_MARGIN = 2                          # frames of context on each side of a chunk (≥ N_FFT / 2 samples)
+
+
+def _features(audio: np.ndarray) -> np.ndarray:
+    """CMVN-normalised MFCCs ``(n, 13)``, computed in chunks: identical to ``mfcc(audio)`` (each
+    chunk carries enough context that no used frame sees its edges) with bounded memory."""
+    n = -(-len(audio) // HOP_LENGTH)
+    parts = []
+    for f0 in range(0, n, _FEATURE_CHUNK):
+        f1 = min(n, f0 + _FEATURE_CHUNK)
+        a0 = max(0, f0 - _MARGIN)
+        seg = audio[a0 * HOP_LENGTH:min(len(audio), (f1 + _MARGIN) * HOP_LENGTH)]
+        feats = mfcc(seg)
+        parts.append(feats[f0 - a0:f0 - a0 + (f1 - f0)])
+    return normalize(np.concatenate(parts))
+
+
+def align_phonemes(reference_audio: np.ndarray, reference: list[Phoneme], target_audio: np.ndarray,
+                   cfg: AlignConfig = DEFAULT) -> list[Phoneme]:
+    """Map a timeline of ``reference_audio`` onto ``target_audio`` (both mono 16 kHz) by DTW.
+
+    Returns the same phonemes with times in the target audio, gap-free over ``[0, duration]``
+    (no silence handling: see :func:`align_transcript`).
+    """
+    x = _features(reference_audio)                                  # (n, 13)
+    y = _features(target_audio)                                     # (m, 13)
+    path = dtw_path(x, y, cfg.radius, cfg.max_cells)
+    ref_to_tgt = path_to_map(path, len(x))                          # (n,)
+    duration = len(target_audio) / SAMPLE_RATE
+
+    starts = np.array([p.start for p in reference]) * FRAME_RATE    # (N,) in reference frames
+    bounds = np.interp(starts, np.arange(len(x)), ref_to_tgt) / FRAME_RATE
+    bounds = np.clip(np.r_[bounds, duration], 0.0, duration)
+    bounds[0] = 0.0
+    bounds = np.maximum.accumulate(bounds)
+    return [Phoneme(p.ipa, float(bounds[k]), float(bounds[k + 1]), p.stress, p.tone, p.word)
+            for k, p in enumerate(reference)]
+
+
+def insert_pauses(phonemes: list[Phoneme], gaps: list[tuple[float, float]]) -> list[Phoneme]:
+    """Make every interval of ``gaps`` a pause: phonemes inside are dropped, those overlapping it
+    are cut (one that spans it is split in two). Adjacent pauses merge; zero-length segments go."""
+    out = list(phonemes)
+    for a, b in gaps:
+        nxt: list[Phoneme] = []
+        for p in out:
+            if p.end <= a or p.start >= b:
+                nxt.append(p)
+                continue
+            if p.start < a:
+                nxt.append(Phoneme(p.ipa, p.start, a, p.stress, p.tone, p.word))
+            if p.end > b:
+                nxt.append(Phoneme(p.ipa, b, p.end, p.stress, p.tone, p.word))
+        nxt.append(Phoneme(PAUSE, a, b))
+        out = sorted(nxt, key=lambda p: (p.start, p.end))
+    merged: list[Phoneme] = []
+    for p in out:
+        if p.end - p.start <= 1e-9:
+            continue
+        if merged and p.ipa == PAUSE and merged[-1].ipa == PAUSE:
+            merged[-1] = Phoneme(PAUSE, merged[-1].start, max(merged[-1].end, p.end))
+        else:
+            merged.append(p)
+    return merged
+
+
+def _speech_seconds(phonemes: list[Phoneme]) -> float:
+    return sum(p.duration for p in phonemes if p.ipa != PAUSE)
+
+
+def align_transcript(audio16k: np.ndarray, text: str, language: str,
+                     cfg: AlignConfig = DEFAULT) -> list[Phoneme]:
+    """espeak-ng's phonemes for ``text`` timed on the real speech ``audio16k`` (mono, 16 kHz).
+
+    Returns a gap-free timeline over the audio's duration; the real audio's silences are pauses
+    ``"_"``. Empty text or an unknown language → :class:`babelface.errors.LanguageError`;
+    silence-only audio → :class:`babelface.errors.SilenceError`.
+    """
+    audio = np.asarray(audio16k, dtype=np.float32)
+    if audio.ndim != 1:
+        raise InputError(f"align_transcript needs mono audio (n,), got shape {audio.shape}")
+    levels = check_speech(audio, cfg)
+    synth = synthesize(text, language)                              # LanguageError for empty text
+    real_speech = speech_mask(levels, cfg).sum() / FRAME_RATE
+    ratio = _speech_seconds(synth.phonemes) / max(real_speech, 1e-3)
+    if abs(ratio - 1.0) > cfg.rate_tolerance:
+        rate = int(np.clip(round(DEFAULT_RATE_WPM * ratio), MIN_RATE_WPM, MAX_RATE_WPM))
+        synth = synthesize(text, language, rate=rate)
+    ref = resample(synth.audio, synth.sample_rate, SAMPLE_RATE)
+    rng = np.random.default_rng(0)
+    ref = (ref + cfg.dither * rng.standard_normal(len(ref))).astype(np.float32)
+    timeline = align_phonemes(ref, synth.phonemes, audio, cfg)
+    min_frames = int(round(cfg.min_pause * FRAME_RATE))
+    gaps = [(a / FRAME_RATE, min(b / FRAME_RATE, len(audio) / SAMPLE_RATE))
+            for a, b in silences(levels, min_frames, cfg)]
+    return insert_pauses(timeline, gaps)

@@ -1,0 +1,128 @@
+"""Portrait + speech (+ text) → video: the one place where the stages are wired (STYLE.md §6).
+
+    text ─► espeak-ng ─► timed phonemes ─┐                     (say)
+    speech + transcript ─► DTW ──────────┤                     (animate --text)
+    speech alone ─► MuEx ────────────────┴─► motion ─► renderer ─► mp4   (animate)
+
+Every entry point returns a :class:`Result` (what ``--json`` prints).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
+from babelface.errors import InputError, SilenceError
+from babelface.progress import progress
+
+SILENCE_RMS = 1e-3          # speech whose RMS never exceeds this (≈ −60 dBFS) is silence
+
+
+def default_portrait() -> Path:
+    """The bundled public-domain portrait (NASA, via scikit-image)."""
+    return Path(str(resources.files("babelface.assets").joinpath("astronaut.png")))
+
+
+@dataclass
+class Result:
+    output: str
+    frames: int
+    fps: int
+    duration_s: float          # of the video
+    audio_duration_s: float    # of the speech it carries
+    language: str | None
+    phonemes: int              # timed phonemes that drove the mouth (0 for the audio-only model)
+    driver: str                # "text", "transcript" or "audio"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def n_frames_for(n_samples: int, sample_rate: int) -> int:
+    """Video frames covering ``n_samples`` of audio: ceil(duration × FPS) (video ≥ audio, < 1 frame longer)."""
+    return max(1, -(-n_samples * FPS // sample_rate))
+
+
+def _portrait(image: str | Path | np.ndarray | None):
+    from babelface.face.landmarks import detect_landmarks, load_image
+    if image is None:
+        image = default_portrait()
+    if isinstance(image, np.ndarray):
+        img, name = image, "the image"
+    else:
+        img, name = load_image(image), str(image)
+    return img, detect_landmarks(img, source=name)
+
+
+def _render(image, landmarks, motion: np.ndarray, out: Path, audio: np.ndarray, sample_rate: int,
+            articulation: np.ndarray | None = None) -> int:
+    from babelface.media import VideoWriter
+    from babelface.render import Renderer
+    renderer = Renderer(image, landmarks)
+    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate) as writer:
+        frames = renderer.render_sequence(motion, articulation=articulation)
+        for frame in progress(frames, total=len(motion), desc="rendering", unit="frame"):
+            writer.write(frame)
+    return writer.n_frames
+
+
+def say(text: str, language: str, output: str | Path, image: str | Path | np.ndarray | None = None,
+        rate: int | None = None, pitch: int | None = None) -> Result:
+    """Speech by espeak-ng, mouth by the phoneme path."""
+    from babelface.motion.articulation import articulation_from_timeline
+    from babelface.motion.articulatory_model import motion_from_articulation
+    from babelface.phonetics.espeak import PAUSE, synthesize
+    syn = synthesize(text, language, rate=rate, pitch=pitch)      # fails fast on bad text/language
+    image, landmarks = _portrait(image)
+    n = n_frames_for(len(syn.audio), syn.sample_rate)
+    art = articulation_from_timeline(syn.phonemes, n)
+    motion = motion_from_articulation(art)
+    frames = _render(image, landmarks, motion, Path(output), syn.audio, syn.sample_rate, art)
+    return Result(str(output), frames, FPS, frames / FPS, syn.duration, language,
+                  sum(p.ipa != PAUSE for p in syn.phonemes), "text")
+
+
+def _load_speech(audio: str | Path, max_duration: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """(analysis audio mono 16 kHz, output audio at its own rate and channels, that rate)."""
+    from babelface.media import load_audio, probe_audio
+    analysis = load_audio(audio, max_duration=max_duration)
+    rate = probe_audio(audio).sample_rate
+    original = load_audio(audio, sample_rate=None, mono=False, max_duration=max_duration)
+    return analysis, original, rate
+
+
+def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
+            text: str | None = None, language: str | None = None,
+            max_duration: float = MAX_DURATION_S, model: str | Path | None = None) -> Result:
+    """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
+    phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion.
+    The output carries the user's own audio."""
+    analysis, original, rate = _load_speech(audio, max_duration)
+    image, landmarks = _portrait(image)
+    n = n_frames_for(len(analysis), SAMPLE_RATE)
+    art = None
+    if text is not None:
+        if not language:
+            raise InputError("--text needs --lang: the language of the transcript")
+        from babelface.motion.articulation import articulation_from_timeline
+        from babelface.motion.articulatory_model import motion_from_articulation
+        from babelface.phonetics.align import align_transcript
+        from babelface.phonetics.espeak import PAUSE
+        if float(np.sqrt(np.mean(analysis ** 2))) < SILENCE_RMS:
+            raise SilenceError(f"{audio} holds only silence: there is no speech to align the transcript to")
+        phonemes = align_transcript(analysis, text, language)
+        art = articulation_from_timeline(phonemes, n)
+        motion = motion_from_articulation(art)
+        n_ph, driver = sum(p.ipa != PAUSE for p in phonemes), "transcript"
+    else:
+        from babelface.models.muex import load_default, load_model
+        muex = load_model(model) if model else load_default()
+        motion = muex.predict_motion(analysis)[:n]
+        n_ph, driver = 0, "audio"
+    frames = _render(image, landmarks, motion, Path(output), original, rate, art)
+    return Result(str(output), frames, FPS, frames / FPS, len(analysis) / SAMPLE_RATE, language,
+                  n_ph, driver)

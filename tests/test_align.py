@@ -1,0 +1,170 @@
+"""Forced alignment: DTW over MFCCs maps espeak-ng's phonemes onto real speech."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from babelface.constants import FPS, SAMPLE_RATE
+from babelface.errors import InputError, LanguageError, SilenceError
+from babelface.media.audio import resample
+from babelface.phonetics.align import (align_phonemes, align_transcript, dtw_band, dtw_path, frame_levels,
+                                       insert_pauses)
+from babelface.phonetics.espeak import PAUSE, Phoneme, synthesize
+
+DATA = Path(__file__).parent / "data"
+
+
+def _brute_dtw_cost(x, y):
+    c = np.linalg.norm(x[:, None] - y[None], axis=2)
+    d = np.full((len(x) + 1, len(y) + 1), np.inf)
+    d[0, 0] = 0
+    for i in range(1, len(x) + 1):
+        for j in range(1, len(y) + 1):
+            d[i, j] = c[i - 1, j - 1] + min(d[i - 1, j - 1], d[i - 1, j], d[i, j - 1])
+    return d[-1, -1]
+
+
+def _path_cost(x, y, path):
+    return float(np.linalg.norm(x[path[:, 0]] - y[path[:, 1]], axis=1).sum())
+
+
+def _check_path(path, n, m):
+    assert tuple(path[0]) == (0, 0) and tuple(path[-1]) == (n - 1, m - 1)
+    steps = np.diff(path, axis=0)
+    assert np.all((steps >= 0) & (steps <= 1)) and np.all(steps.sum(1) >= 1)
+
+
+def test_row_vectorised_dtw_is_exact():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x = rng.standard_normal((rng.integers(1, 30), 4))
+        y = rng.standard_normal((rng.integers(1, 30), 4))
+        path = dtw_path(x, y)
+        _check_path(path, len(x), len(y))
+        assert _path_cost(x, y, path) == pytest.approx(_brute_dtw_cost(x, y), rel=1e-9)
+
+
+def _warped_pair(n: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A smooth random sequence x and y = x under a known monotone warp (+ noise)."""
+    x = np.cumsum(rng.standard_normal((n, 6)), axis=0)
+    x /= x.std(0)
+    speed = np.exp(0.4 * np.sin(np.linspace(0, 12, int(1.3 * n))))          # varying local rate
+    pos = np.cumsum(speed)
+    pos = (pos - pos[0]) / (pos[-1] - pos[0]) * (n - 1)                       # y frame k shows x at pos[k]
+    y = np.stack([np.interp(pos, np.arange(n), x[:, d]) for d in range(x.shape[1])], 1)
+    y += 0.05 * rng.standard_normal(y.shape)
+    return x, y, pos
+
+
+def test_multiresolution_band_matches_full_dtw():
+    rng = np.random.default_rng(1)
+    x, y, _ = _warped_pair(400, rng)
+    full = dtw_band(x, y, np.zeros(len(x), np.int64), np.full(len(x), len(y) - 1, np.int64))
+    fast = dtw_path(x, y, radius=10, max_cells=10_000)                      # forces three levels
+    _check_path(fast, len(x), len(y))
+    assert _path_cost(x, y, fast) == pytest.approx(_path_cost(x, y, full), rel=1e-6)
+
+
+def test_long_sequences_align_in_linear_time():
+    """Two minutes of 100 fps features against 2.6 minutes: the warp is recovered to within a frame."""
+    rng = np.random.default_rng(2)
+    x, y, pos = _warped_pair(12_000, rng)
+    t0 = time.perf_counter()
+    path = dtw_path(x, y)
+    elapsed = time.perf_counter() - t0
+    _check_path(path, len(x), len(y))
+    matched = np.bincount(path[:, 1], weights=path[:, 0], minlength=len(y)) / np.bincount(path[:, 1], minlength=len(y))
+    assert np.median(np.abs(matched - pos)) < 1.0
+    assert elapsed < 20.0, f"{elapsed:.1f} s"
+
+
+def _espeak16k(text, lang, rate):
+    syn = synthesize(text, lang, rate=rate)
+    audio = resample(syn.audio, syn.sample_rate, SAMPLE_RATE)
+    audio = audio + 1e-4 * np.random.default_rng(0).standard_normal(len(audio)).astype(np.float32)
+    return syn, audio
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("en", "Every face can speak any language. The quick brown fox jumps over the lazy dog."),
+    ("zh", "Mei3 yi1 zhang1 lian3 dou1 neng2 shuo1 ren4 he2 yu3 yan2."),
+])
+def test_recovers_a_known_time_warp(lang, text):
+    """espeak-ng at 220 wpm aligned onto the same text at 140 wpm: the boundaries land where the
+    slow rendition's own phoneme events put them."""
+    fast, fast_audio = _espeak16k(text, lang, 220)
+    slow, slow_audio = _espeak16k(text, lang, 140)
+    assert [p.ipa for p in fast.phonemes] == [p.ipa for p in slow.phonemes]
+    aligned = align_phonemes(fast_audio, fast.phonemes, slow_audio)
+    err = np.abs(np.array([a.start - s.start for a, s in zip(aligned, slow.phonemes)]))
+    assert np.median(err) < 0.02
+    assert np.mean(err < 2 / FPS) >= 0.95                     # within two video frames
+    assert aligned[0].start == 0 and aligned[-1].end == pytest.approx(len(slow_audio) / SAMPLE_RATE)
+
+
+def _transcript() -> str:
+    lines = (DATA / "RD_Radio31_000.txt").read_text(encoding="utf-8").splitlines()
+    return " ".join(line for line in lines if line.strip() and not line.startswith("#"))
+
+
+def test_real_speech_mouth_follows_energy_and_rests_in_pauses(real):
+    from babelface.media import load_audio, rms_envelope
+    from babelface.motion.articulation import PARAMS, articulation_from_timeline
+    from babelface.motion.articulatory_model import motion_from_articulation, motion_inner_gap
+    audio = load_audio(real / "RD_Radio31_000.wav")
+    phon = align_transcript(audio, _transcript(), "en")
+    duration = len(audio) / SAMPLE_RATE
+    assert phon[0].start == 0 and phon[-1].end == pytest.approx(duration)
+    assert all(a.end == pytest.approx(b.start) for a, b in zip(phon, phon[1:]))          # gap-free
+    n = int(np.ceil(duration * FPS))
+    art = articulation_from_timeline(phon, n)
+    gap = motion_inner_gap(motion_from_articulation(art))
+    db = 20 * np.log10(rms_envelope(audio)[:n] + 1e-9)
+    assert np.corrcoef(art[:, PARAMS.index("jaw")], db)[0, 1] > 0.45
+    assert np.corrcoef(gap, db)[0, 1] > 0.35
+    # the speaker's two pauses (RMS 20-30 dB below speech for 0.3-0.45 s): pauses, mouth at rest
+    quiet = db < -35
+    runs = np.flatnonzero(np.diff(np.r_[0, quiet.astype(int), 0])).reshape(-1, 2)
+    long_runs = [(a, b) for a, b in runs if b - a >= 6]
+    assert len(long_runs) == 2
+    for a, b in long_runs:
+        t = (a + b) / 2 / FPS
+        assert any(p.ipa == PAUSE and p.start <= t <= p.end for p in phon)
+        assert gap[a + 1:b - 1].max() < 0.03
+    assert gap[~quiet].mean() > 0.1
+
+
+def test_silence_only_audio_is_refused():
+    with pytest.raises(SilenceError, match="silence"):
+        align_transcript(np.zeros(SAMPLE_RATE * 2, np.float32), "hello there", "en")
+    hiss = 1e-4 * np.random.default_rng(0).standard_normal(SAMPLE_RATE * 2).astype(np.float32)
+    with pytest.raises(SilenceError):
+        align_transcript(hiss, "hello there", "en")
+    with pytest.raises(SilenceError, match="empty"):
+        align_transcript(np.zeros(0, np.float32), "hello there", "en")
+
+
+def test_empty_text_and_bad_input_are_refused(tone):
+    with pytest.raises(LanguageError, match="empty"):
+        align_transcript(tone, "  ", "en")
+    with pytest.raises(LanguageError, match="unknown language"):
+        align_transcript(tone, "hello", "xx-nope")
+    with pytest.raises(InputError, match="mono"):
+        align_transcript(np.stack([tone, tone], 1), "hello", "en")
+
+
+def test_insert_pauses_cuts_splits_and_merges():
+    phon = [Phoneme("a", 0.0, 1.0, word=0), Phoneme("b", 1.0, 1.2, word=0), Phoneme("_", 1.2, 1.3),
+            Phoneme("i", 1.3, 2.0, word=1)]
+    out = insert_pauses(phon, [(0.4, 0.6), (1.1, 1.4)])
+    assert [(p.ipa, round(p.start, 6), round(p.end, 6)) for p in out] == [
+        ("a", 0.0, 0.4), ("_", 0.4, 0.6), ("a", 0.6, 1.0), ("b", 1.0, 1.1), ("_", 1.1, 1.4), ("i", 1.4, 2.0)]
+
+
+def test_frame_levels_are_dbfs(tone):
+    levels = frame_levels(tone)                       # a 0.3-amplitude sine: RMS 0.212 → −13.5 dBFS
+    assert np.median(levels) == pytest.approx(20 * np.log10(0.3 / np.sqrt(2)), abs=0.5)
