@@ -120,3 +120,26 @@ def test_shipped_expert_finds_and_fixes_a_shift_on_real_video(cli, real, tmp_pat
     assert out["confidence"] > 0 and len(out["curve"]) == 31 and png.exists()
     fixed = analyze_video(tmp_path / "fixed.mp4")
     assert abs(fixed.offset_frames) <= 1
+
+
+def test_embedding_protocol_of_the_evaluation_suite(katie_landmarks):
+    """The attributes and shapes babelface.metrics.sync.SyncEmbedding asks for; finite rows even
+    where the face is missing (distance curves stay defined)."""
+    import torch
+
+    from babelface.models.sync_expert import SyncExpert, SyncExpertConfig
+    from babelface.sync import SyncExpertEmbedding
+    torch.manual_seed(0)
+    emb = SyncExpertEmbedding(expert=SyncExpert(SyncExpertConfig(dim=8, audio_channels=8,
+                                                                 visual_channels=8)).eval())
+    assert (emb.window, emb.needs_frames, emb.dim) == (1, False, 8) and isinstance(emb.name, str)
+    lm = katie_landmarks[:50].copy()
+    lm[10:12] = np.nan
+    v = emb.embed_video(None, lm)
+    a = emb.embed_audio(np.random.default_rng(0).standard_normal(50 * 640).astype(np.float32) * 0.1)
+    assert v.shape == a.shape == (50, 8) and np.isfinite(v).all()
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(FaceError):
+        emb.embed_video(None, np.full((5, 478, 3), np.nan, np.float32))
+    with pytest.raises(InputError):
+        emb.embed_audio(np.zeros((10, 2), np.float32))

@@ -67,7 +67,7 @@ def test_shifted_pairs_have_the_true_lag():
     motion = np.arange(60, dtype=np.float32)[:, None, None] * np.ones((1, 111, 3), np.float32)
     mel = np.repeat(np.arange(60, dtype=np.float32), 4)[:, None] * np.ones((1, 80), np.float32)
     clip = {"mel": mel, "motion": motion, "language": "xx"}
-    for mel_c, mot_c, shift, _ in shifted_pairs([clip], 20, 30, 15, seed=0):
+    for mel_c, mot_c, shift, _, _ in shifted_pairs([clip], 20, 30, 15, seed=0):
         # the video frame shown at crop position t is the audio's frame t − shift
         assert np.all(mot_c[:, 0, 0] == mel_c[::4, 0] - shift)
 

@@ -5,8 +5,9 @@ audio tokens ``A_t`` (:mod:`babelface.models.sync_expert`). Then::
 
     S(Δ) = 1/(T−|Δ|) Σ_t ⟨A_t, v_{t+Δ}⟩,   Δ ∈ [−15, 15],   Δ̂ = argmax_Δ S(Δ)
 
-Positive Δ: the video lags the audio (a sound at frame t shows on the lips at frame t + Δ). The
-in-sync score is S(0); the confidence is ``S(Δ̂) − median_Δ S(Δ)``, the similarity analogue of
+Positive Δ: the video lags the audio (a sound at frame t shows on the lips at frame t + Δ). The mean
+runs over the frames whose audio is speech (in silences the mouth may rest, breathe or prepare
+the next phrase: no sync evidence) and whose video shows a face. The in-sync score is S(0); the confidence is ``S(Δ̂) − median_Δ S(Δ)``, the similarity analogue of
 SyncNet's Sync-C (median − minimum of the distance curve, REFERENCE.md).
 
 :func:`shift_audio` writes a copy of a video whose audio is delayed (or advanced) by whole frames;
@@ -62,36 +63,40 @@ class SyncResult:
 
 # --- pure functions over tokens --------------------------------------------------------------
 def offset_curve(audio_tokens: np.ndarray, video_tokens: np.ndarray, max_offset: int = MAX_OFFSET,
-                 valid: np.ndarray | None = None) -> np.ndarray:
+                 valid: np.ndarray | None = None, audio_valid: np.ndarray | None = None) -> np.ndarray:
     """S(Δ) for Δ = −M … M (SyncLipMAE §4.1): mean cosine of ``A_t`` and ``v_{t+Δ}``.
 
-    ``audio_tokens``, ``video_tokens`` ``(T, D)`` (unit norm; cut to the shorter), ``valid (T,)``
-    marks video frames with a face (NaN rows are invalid too). Returns ``(2M+1,)``; NaN where no
-    valid pair exists.
+    ``audio_tokens``, ``video_tokens`` ``(T, D)`` (unit norm; cut to the shorter). The mean runs
+    over the pairs whose video frame ``t+Δ`` is ``valid`` (has a face; NaN rows are invalid too)
+    and whose audio frame ``t`` is ``audio_valid`` (speech). Returns ``(2M+1,)``; NaN where no
+    pair counts.
     """
     t = min(len(audio_tokens), len(video_tokens))
     a, v = audio_tokens[:t].astype(np.float64), video_tokens[:t].astype(np.float64)
-    ok = np.isfinite(v).all(1) & np.isfinite(a).all(1)
+    ok_v = np.isfinite(v).all(1)
+    ok_a = np.isfinite(a).all(1)
     if valid is not None:
-        ok &= valid[:t].astype(bool)
-    a, v = np.where(ok[:, None], a, 0.0), np.where(ok[:, None], v, 0.0)
+        ok_v &= valid[:t].astype(bool)
+    if audio_valid is not None:
+        ok_a &= audio_valid[:t].astype(bool)
+    a, v = np.where(ok_a[:, None], a, 0.0), np.where(ok_v[:, None], v, 0.0)
     out = np.full(2 * max_offset + 1, np.nan)
     for i, d in enumerate(range(-max_offset, max_offset + 1)):
         if abs(d) >= t:
             continue
         if d >= 0:
-            s, w = (a[: t - d] * v[d:]).sum(1), ok[: t - d] & ok[d:]
+            s, w = (a[: t - d] * v[d:]).sum(1), ok_a[: t - d] & ok_v[d:]
         else:
-            s, w = (a[-d:] * v[: t + d]).sum(1), ok[-d:] & ok[: t + d]
+            s, w = (a[-d:] * v[: t + d]).sum(1), ok_a[-d:] & ok_v[: t + d]
         if w.any():
             out[i] = s[w].mean()
     return out
 
 
 def estimate_offset(audio_tokens: np.ndarray, video_tokens: np.ndarray, max_offset: int = MAX_OFFSET,
-                    valid: np.ndarray | None = None) -> SyncResult:
-    """Δ̂ = argmax S(Δ), S(0) and the confidence from per-frame tokens."""
-    curve = offset_curve(audio_tokens, video_tokens, max_offset, valid)
+                    valid: np.ndarray | None = None, audio_valid: np.ndarray | None = None) -> SyncResult:
+    """Δ̂ = argmax S(Δ), S(0) and the confidence from per-frame tokens (masks: :func:`offset_curve`)."""
+    curve = offset_curve(audio_tokens, video_tokens, max_offset, valid, audio_valid)
     if not np.isfinite(curve).any():
         raise FaceError("no frame has both a face and audio: cannot measure the sync")
     best = int(np.nanargmax(curve))
@@ -106,10 +111,14 @@ class SyncExpertEmbedding:
 
     ``embed_audio(audio16k (n,)) → (T, D)`` with ``T = ceil(n / 640)``;
     ``embed_video(frames | None, landmarks (T, 478, 3) px) → (T, D)``: the frames are not used
-    (the visual branch reads motion); rows of frames without a face are NaN.
+    (the visual branch reads motion). Frames without a face are embedded as the clip's mean pose
+    (finite rows, so that distance curves stay defined); :func:`analyze` masks them out.
+    One token per frame: ``window = 1`` in the evaluation suite's protocol.
     """
 
-    name = "babelface-sync-expert"
+    name = "babelface sync expert"
+    window = 1
+    needs_frames = False
 
     def __init__(self, weights: str | Path | None = None, expert=None, threads: int | None = None,
                  wav2vec2: str | Path | None = None):
@@ -149,14 +158,14 @@ class SyncExpertEmbedding:
         return a.numpy()
 
     def embed_motion(self, motion: np.ndarray) -> np.ndarray:
-        """Motion ``(T, 111, 3)`` (NaN where no face) → ``(T, D)``, NaN rows where no face."""
+        """Motion ``(T, 111, 3)`` (NaN where no face) → ``(T, D)``."""
         import torch
+        motion = np.asarray(motion, dtype=np.float32)
         valid = np.isfinite(motion).all(axis=(1, 2))
         with _threads(self.threads), torch.no_grad():
             v = self.expert.encode_motion(torch.from_numpy(np.nan_to_num(motion))[None],
-                                          torch.from_numpy(valid)[None])[0].numpy()
-        v[~valid] = np.nan
-        return v
+                                          torch.from_numpy(valid)[None])[0]
+        return v.numpy()
 
     def embed_video(self, frames: np.ndarray | None, landmarks: np.ndarray) -> np.ndarray:
         from babelface.motion.representation import landmarks_to_motion
@@ -187,6 +196,13 @@ class _threads:
 
 
 # --- videos ----------------------------------------------------------------------------------
+def speech_mask(audio: np.ndarray) -> np.ndarray:
+    """``(ceil(n / 640),)`` bool: the video frames whose audio is speech, not silence
+    (:func:`babelface.models.sync_expert.speech_frames`); S(Δ) is averaged over these."""
+    from babelface.models.sync_expert import mel_features, speech_frames
+    return speech_frames(mel_features(audio))
+
+
 def check_speech(audio: np.ndarray, source: str) -> None:
     """Raise :class:`SilenceError` when ``audio`` (mono 16 kHz) holds no sound at all."""
     from babelface.media import rms_envelope
@@ -245,8 +261,9 @@ def analyze(audio: np.ndarray, landmarks: np.ndarray, embedding: SyncExpertEmbed
                       "the estimate rests on those frames", stacklevel=2)
     a = emb.embed_audio(audio)
     v = emb.embed_video(None, landmarks)
+    speech = speech_mask(audio)
     m = min(max_offset, t - MIN_FRAMES // 2)
-    res = estimate_offset(a[:t], v[:t], m)
+    res = estimate_offset(a[:t], v[:t], m, valid=face[:t], audio_valid=speech[:t])
     if m < max_offset:                           # keep the curve's length fixed at 2·max_offset+1
         pad = np.full(max_offset - m, np.nan)
         res.curve = np.concatenate([pad, res.curve, pad])

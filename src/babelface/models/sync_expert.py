@@ -48,6 +48,7 @@ POINT_SETS: dict[str, tuple[int, ...]] = {
 }
 DEFAULT_WEIGHTS = "sync_expert.safetensors"      # in babelface/assets
 NORM_EPS = 1e-5                 # as media.features.normalize
+SPEECH_FLOOR_DB = 25.0          # frames this far below the loud ones are silence
 MOTION_SCALE_FLOOR = 0.01       # IOD units: a still face is not blown up to unit scale
 FORMAT_VERSION = 1
 
@@ -289,6 +290,26 @@ def load_sync_expert(path: str | Path | None = None) -> SyncExpert:
     if path is None and not p.is_file():
         raise WeightsError(f"the shipped sync expert {p} is missing: rebuild it with `make model-sync`")
     return _load_cached(str(p.resolve()))
+
+
+def sync_embedding(weights: str | Path | None = None):
+    """The sync expert as an embedding of the evaluation suite's sync protocol
+    (``babelface.metrics.sync.EMBEDDINGS["sync_expert"]``): a
+    :class:`babelface.sync.SyncExpertEmbedding` over ``weights`` or the shipped file."""
+    from babelface.sync import SyncExpertEmbedding
+    return SyncExpertEmbedding(weights)
+
+
+def speech_frames(mel: np.ndarray, floor_db: float = SPEECH_FLOOR_DB) -> np.ndarray:
+    """``(T,)`` bool: video frames whose mel power (mean over the frame's 4 × F bins of the
+    ``(4T, F)`` natural-log power) is within ``floor_db`` of the clip's loud frames (95th percentile). Silences carry no sync evidence: the
+    mouth may rest, breathe or prepare the next phrase, so :mod:`babelface.sync` averages S(Δ)
+    over speech frames."""
+    t = len(mel) // MEL_FRAMES_PER_VIDEO_FRAME
+    frames = mel[: t * MEL_FRAMES_PER_VIDEO_FRAME].astype(np.float64).reshape(t, -1)
+    top = frames.max(1, keepdims=True)
+    energy = top[:, 0] + np.log(np.exp(frames - top).mean(1))                  # log mean power
+    return energy >= np.quantile(energy, 0.95) - floor_db / 10 * np.log(10)
 
 
 def mel_features(audio: np.ndarray) -> np.ndarray:

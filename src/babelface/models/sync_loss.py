@@ -106,45 +106,50 @@ def multi_positive_infonce(a: torch.Tensor, v: torch.Tensor, positives: torch.Te
 
 
 def offset_scores(a: torch.Tensor, v: torch.Tensor, max_offset: int = MAX_OFFSET,
-                  valid: torch.Tensor | None = None) -> torch.Tensor:
+                  valid: torch.Tensor | None = None, audio_valid: torch.Tensor | None = None) -> torch.Tensor:
     """SyncLipMAE §4.1 ``S(Δ) = 1/(T−|Δ|) Σ_t ⟨A_t, v_{t+Δ}⟩`` for Δ = −M … M, batched:
     ``(b, t, d)`` → ``(b, 2M+1)`` (column M is Δ = 0; positive Δ: the video lags the audio).
-    With ``valid``, the mean runs over the pairs whose two frames are valid."""
+    The mean runs over the pairs whose video frame is ``valid`` and audio frame ``audio_valid``
+    (both ``(b, t)`` bool, default all)."""
     b, t, _ = a.shape
-    ok = valid.to(a.dtype) if valid is not None else torch.ones(b, t, dtype=a.dtype, device=a.device)
+    ones = torch.ones(b, t, dtype=a.dtype, device=a.device)
+    ok_v = valid.to(a.dtype) if valid is not None else ones
+    ok_a = audio_valid.to(a.dtype) if audio_valid is not None else ones
     out = []
     for d in range(-max_offset, max_offset + 1):
         if abs(d) >= t:
             out.append(torch.full((b,), float("nan"), dtype=a.dtype, device=a.device))
             continue
         if d >= 0:
-            aa, vv, w = a[:, :t - d], v[:, d:], ok[:, :t - d] * ok[:, d:]
+            aa, vv, w = a[:, :t - d], v[:, d:], ok_a[:, :t - d] * ok_v[:, d:]
         else:
-            aa, vv, w = a[:, -d:], v[:, :t + d], ok[:, -d:] * ok[:, :t + d]
+            aa, vv, w = a[:, -d:], v[:, :t + d], ok_a[:, -d:] * ok_v[:, :t + d]
         s = ((aa * vv).sum(-1) * w).sum(1) / w.sum(1).clamp(min=1.0)
         out.append(s)
     return torch.stack(out, dim=1)
 
 
 def shift_curve_loss(a: torch.Tensor, v: torch.Tensor, max_offset: int = MAX_OFFSET,
-                     tau: float = 0.02, valid: torch.Tensor | None = None) -> torch.Tensor:
+                     tau: float = 0.02, valid: torch.Tensor | None = None,
+                     audio_valid: torch.Tensor | None = None) -> torch.Tensor:
     """Cross-entropy asking the clip-level curve S(Δ) to peak at Δ = 0 (our addition)."""
     m = min(max_offset, a.shape[1] // 2)
-    s = offset_scores(a, v, m, valid) / tau                               # (b, 2m+1)
+    s = offset_scores(a, v, m, valid, audio_valid) / tau                  # (b, 2m+1)
     return F.cross_entropy(s, torch.full((s.shape[0],), m, dtype=torch.long, device=s.device))
 
 
 def contrastive_loss(a: torch.Tensor, v: torch.Tensor, cfg: ContrastiveConfig,
-                     valid: torch.Tensor | None = None, descriptors: torch.Tensor | None = None
-                     ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The sync expert's training objective: L_CL + shift_weight · L_shift. Returns (loss, logs)."""
+                     valid: torch.Tensor | None = None, descriptors: torch.Tensor | None = None,
+                     speech: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """The sync expert's training objective: L_CL + shift_weight · L_shift (the curve over the
+    ``speech`` audio frames, as the offset detector reads it). Returns (loss, logs)."""
     b, t, _ = a.shape
     pos = positive_mask(b, t, cfg.k, descriptors, cfg.self_sim_threshold, cfg.cross_clip).to(a.device)
     l_cl = multi_positive_infonce(a, v, pos, valid, cfg.tau, cfg.cross_clip)
     logs = {"l_cl": float(l_cl.detach())}
     loss = l_cl
     if cfg.shift_weight > 0:
-        l_shift = shift_curve_loss(a, v, cfg.max_offset, cfg.shift_tau, valid)
+        l_shift = shift_curve_loss(a, v, cfg.max_offset, cfg.shift_tau, valid, speech)
         loss = loss + cfg.shift_weight * l_shift
         logs["l_shift"] = float(l_shift.detach())
     return loss, logs

@@ -29,7 +29,7 @@ import torch
 
 from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
 from babelface.errors import InputError
-from babelface.models.sync_expert import SyncExpert, SyncExpertConfig
+from babelface.models.sync_expert import SyncExpert, SyncExpertConfig, speech_frames
 from babelface.models.sync_loss import (ContrastiveConfig, audio_descriptors, contrastive_loss,
                                         offset_scores)
 from babelface.train.sync_augment import AugmentConfig, augment, augment_motion, silence_frames
@@ -183,8 +183,10 @@ class CropSampler:
                 feats.append(np.pad(f[:n], ((0, pad), (0, 0)), mode="edge"))
         mel = torch.from_numpy(np.stack(mels))
         audio_in = torch.from_numpy(np.stack(feats)) if self.encoder is not None else mel
+        speech = torch.from_numpy(np.stack([speech_frames(m) for m in mels]))
         return {"audio_in": audio_in, "motion": torch.from_numpy(np.stack(motions)),
-                "valid": torch.from_numpy(np.stack(valids)), "desc": audio_descriptors(mel)}
+                "valid": torch.from_numpy(np.stack(valids)), "desc": audio_descriptors(mel),
+                "speech": speech}
 
 
 # --- evaluation during training -------------------------------------------------------------
@@ -203,7 +205,7 @@ def _augmented(clip: dict, cfg: AugmentConfig, seed: int, encoder=None, rate_mat
 
 def shifted_pairs(clips: list[dict], n: int, frames: int, max_shift: int, seed: int
                   ) -> list[tuple[np.ndarray, np.ndarray, int, str]]:
-    """``n`` (mel, motion, true shift, language) pairs whose video lags the audio by the shift:
+    """``n`` (audio input, motion, true shift, language, mel) pairs whose video lags the audio by the shift:
     audio frames ``[s, s+L)``, video frames ``[s−Δ, s−Δ+L)``. Clips too short for any shift in
     ``[−max_shift, max_shift]`` with ``L`` frames are cut to what they allow."""
     rng = np.random.default_rng(seed)
@@ -221,20 +223,21 @@ def shifted_pairs(clips: list[dict], n: int, frames: int, max_shift: int, seed: 
         x = c.get("audio_in", c["mel"])
         r = len(x) // t                                   # rows per frame: 4 (log-mel) or 1
         out.append((x[s * r:(s + length) * r], c["motion"][s - shift:s - shift + length],
-                    shift, c["language"]))
+                    shift, c["language"], c["mel"][s * K:(s + length) * K]))
     return out
 
 
 @torch.no_grad()
 def estimate_offsets(model: SyncExpert, pairs, max_offset: int = 15) -> np.ndarray:
-    """Estimated Δ̂ (argmax of S(Δ)) for each (audio input, motion, …) pair."""
+    """Estimated Δ̂ (argmax of S(Δ) over the speech frames, as `babelface sync`) for each
+    (audio input, motion, shift, language, mel) pair."""
+    from babelface.sync import estimate_offset
     model.eval()
     est = []
-    for mel, motion, *_ in pairs:
-        a, v = model(torch.from_numpy(mel)[None], torch.from_numpy(motion)[None])
+    for x, motion, _, _, mel in pairs:
+        a, v = model(torch.from_numpy(x)[None], torch.from_numpy(motion)[None])
         m = min(max_offset, a.shape[1] - 2)
-        s = offset_scores(a, v, m)[0].numpy()
-        est.append(int(np.nanargmax(s)) - m)
+        est.append(estimate_offset(a[0].numpy(), v[0].numpy(), m, audio_valid=speech_frames(mel)).offset_frames)
     return np.array(est)
 
 
@@ -294,7 +297,7 @@ def train(cfg: SyncTrainConfig, data: list[str | Path], out: str | Path, resume:
         for g in opt.param_groups:
             g["lr"] = _lr(cfg, step)
         a, v = model(b["audio_in"], b["motion"], b["valid"])
-        loss, logs = contrastive_loss(a, v, cfg.loss, b["valid"], b["desc"])
+        loss, logs = contrastive_loss(a, v, cfg.loss, b["valid"], b["desc"], b["speech"])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -9,10 +9,11 @@ audio (in the log-mel domain, so that they apply to any dataset's stored feature
   a random smooth equaliser, a vocal-tract-length warp of the mel axis, a random low-pass,
   SpecAugment time and frequency masks;
 motion (canonical frame, IOD units):
-  per-axis and per-region gains, a small rotation of the displacements (head-pose residue),
-  slow drift, per-frame landmark jitter (larger in depth), temporal smoothing, duplicated and
-  missing frames, mouth openings during silences (breathing), and an unrelated clip's motion mixed
-  in at a low gain (audio-independent "ambient" motion, SyncLipMAE's z^amb);
+  per-axis and per-region gains, a small rotation of the displacements, a slowly varying rigid
+  rotation and scale of the whole face (alignment residue), slow drift, per-frame landmark jitter
+  (larger in depth), temporal smoothing, duplicated and missing frames, mouth openings during
+  silences (breathing), preparatory and carry-over gestures at phrase edges, and an unrelated
+  clip's motion mixed in at a low gain (audio-independent "ambient" motion, SyncLipMAE's z^amb);
 both (jointly, so they stay aligned): a tempo change.
 
 All functions take and return NumPy arrays: ``mel (4T, F)`` natural-log power, ``motion (T, P, 3)``.
@@ -27,7 +28,10 @@ from scipy.ndimage import gaussian_filter1d
 
 from babelface.constants import HOP_LENGTH, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLE_RATE
 from babelface.face.indices import CHIN, JAW, LIPS, motion_slot
+from babelface.face.align import template
+from babelface.face.indices import MOTION_INDICES
 from babelface.media.features import LOG_FLOOR
+from babelface.models.sync_expert import speech_frames
 
 MEL_RATE = SAMPLE_RATE / HOP_LENGTH     # 100 mel frames per second
 _LIPS = motion_slot(LIPS)
@@ -61,6 +65,10 @@ class AugmentConfig:
     p_dup: float = 0.3
     p_missing: float = 0.2
     p_breath: float = 0.5
+    p_onset: float = 0.5
+    p_rigid: float = 0.7
+    rigid_deg: float = 2.0
+    rigid_scale: float = 0.02
     p_ambient: float = 0.5
     ambient_gain: tuple[float, float] = (0.1, 0.5)
 
@@ -173,10 +181,8 @@ def _rotation(deg: float, rng: np.random.Generator) -> np.ndarray:
 
 
 def silence_frames(mel: np.ndarray) -> np.ndarray:
-    """``(T,)`` bool: video frames whose audio power is more than 25 dB below the loudest frames."""
-    t = len(mel) // MEL_FRAMES_PER_VIDEO_FRAME
-    energy = mel[: t * MEL_FRAMES_PER_VIDEO_FRAME].reshape(t, -1).mean(1)
-    return energy < np.quantile(energy, 0.95) - 2.5 * np.log(10)
+    """``(T,)`` bool: video frames without speech (:func:`babelface.models.sync_expert.speech_frames`)."""
+    return ~speech_frames(mel)
 
 
 def breathe(motion: np.ndarray, silent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -194,6 +200,44 @@ def breathe(motion: np.ndarray, silent: np.ndarray, rng: np.random.Generator) ->
     return (motion + rng.uniform(0.5, 1.5) * window[:, None, None] * shape[None]).astype(np.float32)
 
 
+def rigid_residue(motion: np.ndarray, rng: np.random.Generator, deg: float, scale: float) -> np.ndarray:
+    """Slowly varying small rotation (std ``deg`` per axis) and scale (std ``scale``) of the whole
+    face about the canonical origin: what an imperfect similarity alignment leaves in real motion
+    (the real clip's lip/jaw points: about 1–1.5° of residual rotation, 3–4 % IOD of translation)."""
+    t = len(motion)
+    pts = template()[np.array(MOTION_INDICES)].astype(np.float64)          # (111, 3) neutral positions
+    sigma = rng.uniform(4, 20)
+    w = gaussian_filter1d(rng.standard_normal((t, 3)), sigma, axis=0)
+    w *= np.radians(deg) / (w.std(0, keepdims=True) + 1e-9)                # (t, 3) small angles
+    sc = gaussian_filter1d(rng.standard_normal(t), sigma)
+    sc *= scale / (sc.std() + 1e-9)
+    pos = pts[None] + motion                                               # (t, 111, 3)
+    return motion + np.cross(w[:, None, :], pos) + sc[:, None, None] * pos
+
+
+def onset_gestures(motion: np.ndarray, silent: np.ndarray, rng: np.random.Generator,
+                   max_frames: int = 8) -> np.ndarray:
+    """Preparatory and carry-over gestures: before a phrase the mouth often takes the shape of its
+    first sound well ahead of it, and holds the last one after it (visual leads of 100–300 ms at
+    utterance onsets; Schwartz & Savariaux 2014, PLoS Comput Biol 10(7) e1003743). Each silence →
+    speech onset (and speech → silence offset) is moved into the silence by 2 … ``max_frames``."""
+    out = motion.copy()
+    t = len(motion)
+    speech = ~silent[:t]
+    edges = np.flatnonzero(np.diff(speech.astype(np.int8)))
+    for e in edges:
+        k = int(rng.integers(2, max_frames + 1))
+        if speech[e + 1]:                                                  # onset at e + 1
+            lo = max(0, e + 1 - k)
+            ramp = np.linspace(0, 1, e + 1 - lo + 1)[1:, None, None]
+            out[lo:e + 1] = (1 - ramp) * motion[lo:e + 1] + ramp * motion[e + 1]
+        else:                                                              # offset after e
+            hi = min(t, e + 1 + k)
+            ramp = np.linspace(1, 0, hi - e)[1:, None, None]
+            out[e + 1:hi] = ramp * motion[e] + (1 - ramp) * motion[e + 1:hi]
+    return out
+
+
 def augment_motion(motion: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
                    silent: np.ndarray | None = None, other: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -201,6 +245,8 @@ def augment_motion(motion: np.ndarray, rng: np.random.Generator, cfg: AugmentCon
     valid ``(T,)`` bool); invalid (missing-face) frames are NaN."""
     m = motion.astype(np.float64).copy()
     t = len(m)
+    if silent is not None and rng.random() < cfg.p("onset"):
+        m = onset_gestures(m, silent, rng)
     if silent is not None and rng.random() < cfg.p("breath"):
         m = breathe(m, silent[:t], rng)
     if other is not None and rng.random() < cfg.p("ambient"):
@@ -212,6 +258,8 @@ def augment_motion(motion: np.ndarray, rng: np.random.Generator, cfg: AugmentCon
         m *= rng.uniform(0.7, 1.3, size=3)
     if rng.random() < cfg.p("rotate"):
         m = m @ _rotation(cfg.rotate_deg, rng).T
+    if rng.random() < cfg.p("rigid"):
+        m = rigid_residue(m, rng, rng.uniform(0.3, cfg.rigid_deg), rng.uniform(0.0, cfg.rigid_scale))
     if rng.random() < cfg.p("drift"):
         walk = gaussian_filter1d(rng.standard_normal((t, 3)), sigma=rng.uniform(5, 25), axis=0)
         walk *= cfg.drift_iod / (walk.std() + 1e-9)
