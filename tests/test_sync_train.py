@@ -115,3 +115,15 @@ def test_training_on_wav2vec2_features(clip_dir, tmp_path):
     from babelface.errors import WeightsError
     with pytest.raises(WeightsError, match="wav2vec 2.0"):
         SyncExpertEmbedding(best)
+
+
+def test_frames_without_a_face_stay_invalid_through_augmentation():
+    mel = np.log(np.random.default_rng(1).exponential(size=(4 * 40, 80)) + 1e-5).astype(np.float32)
+    motion = np.random.default_rng(2).standard_normal((40, 111, 3)).astype(np.float32) * 0.05
+    motion[10:14] = np.nan
+    for seed in range(4):
+        cfg = AugmentConfig(p_tempo=0.0 if seed < 2 else 1.0)
+        m, v, ok = augment(mel, motion, np.random.default_rng(seed), cfg)
+        assert np.isfinite(v[ok]).all() and (~ok).sum() >= 3
+        if seed < 2:
+            assert not ok[10:14].any()

@@ -91,6 +91,7 @@ def _npz_clip(path: Path) -> dict:
         clip["split"] = str(z["split"]) if "split" in z else "train"
         if "audio" in z:
             clip["audio"] = z["audio"].astype(np.float32)
+        clip["synthetic"] = bool(z["synthetic"]) if "synthetic" in z else True
     clip["id"] = path.stem
     return clip
 
@@ -123,12 +124,28 @@ def load_clips(folders, split: str | None = None) -> list[dict]:
 
 
 def _manifest_clips(folder: Path, split: str | None) -> list[dict]:
+    """Clips of a manifest folder (``babelface bench build`` or ``babelface prepare``): the stored
+    un-normalised log-mel (``features``) or the log-mel of the 16 kHz audio, the motion (NaN frames
+    of real clips stay NaN: no face), and whether the clip is synthetic (``provenance.source``)."""
     try:
-        from babelface.data import datasets
-    except ImportError as e:
-        raise InputError(f"{folder} is a manifest folder, but babelface.data.datasets is not "
+        from babelface.data.manifest import load_manifest
+    except ImportError as e:                                    # pragma: no cover - issue 4 not installed
+        raise InputError(f"{folder} is a manifest folder, but babelface.data.manifest is not "
                          "available in this installation") from e
-    return datasets.sync_clips(folder, split=split)       # pragma: no cover - needs issue 4
+    from babelface.media.audio import load_audio
+    from babelface.media.features import log_mel
+    out = []
+    for c in load_manifest(folder):
+        if (split is not None and c.split != split) or c.motion is None or (c.features is None and c.audio is None):
+            continue
+        mel = c.array("features") if c.features is not None else log_mel(load_audio(c.path("audio")))
+        clip = {"mel": mel.astype(np.float32), "motion": c.array("motion").astype(np.float32),
+                "language": c.language, "split": c.split, "id": c.id,
+                "synthetic": c.provenance.get("source") == "synthetic"}
+        if c.audio is not None:
+            clip["audio_path"] = c.path("audio")
+        out.append(clip)
+    return out
 
 
 class CropSampler:
@@ -141,8 +158,13 @@ class CropSampler:
     def __init__(self, clips: list[dict], cfg: SyncTrainConfig, encoder=None):
         if not clips:
             raise InputError("no training clips: give --data folders holding clips")
-        if encoder is not None and any("audio" not in c for c in clips):
-            raise InputError("training on wav2vec 2.0 features needs each clip's waveform ('audio')")
+        if encoder is not None:
+            for c in clips:
+                if "audio" not in c and "audio_path" in c:
+                    from babelface.media.audio import load_audio
+                    c["audio"] = load_audio(c["audio_path"])
+            if any("audio" not in c for c in clips):
+                raise InputError("training on wav2vec 2.0 features needs each clip's waveform ('audio')")
         self.clips = clips
         self.cfg = cfg
         self.encoder = encoder
@@ -170,7 +192,10 @@ class CropSampler:
             if self.encoder is None:
                 mel, motion, valid = augment(mel, motion, rng, self.cfg.augment, other)
             else:
-                motion, valid = augment_motion(motion, rng, self.cfg.augment, silence_frames(mel), other)
+                finite = np.isfinite(motion).all(axis=(1, 2))
+                motion, valid = augment_motion(np.nan_to_num(motion), rng, self.cfg.augment, silence_frames(mel),
+                                               np.nan_to_num(other))
+                valid &= finite
             n = min(t, len(motion))
             pad = t - n
             mels.append(np.pad(mel[: n * K], ((0, pad * K), (0, 0)), mode="edge"))

@@ -284,11 +284,20 @@ def augment_motion(motion: np.ndarray, rng: np.random.Generator, cfg: AugmentCon
 
 def augment(mel: np.ndarray, motion: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
             other_motion: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One augmented training pair: (mel ``(4T', F)``, motion ``(T', P, 3)``, valid ``(T',)``)."""
+    """One augmented training pair: (mel ``(4T', F)``, motion ``(T', P, 3)``, valid ``(T',)``).
+    NaN frames of ``motion`` (a real clip's frames without a face) come back invalid."""
+    finite = np.isfinite(motion).all(axis=(1, 2))
+    motion = np.where(finite[:, None, None], motion, 0.0).astype(np.float32)
     if rng.random() < cfg.p("tempo"):
-        mel, motion = tempo(mel, motion, rng.uniform(*cfg.tempo))
+        mel, both = tempo(mel, np.concatenate([motion, np.repeat(finite[:, None, None], 3, 2)
+                                               .astype(np.float32)], axis=1), rng.uniform(*cfg.tempo))
+        motion, finite = both[:, :-1], both[:, -1, 0] > 0.999
+    if other_motion is not None:
+        other_motion = np.nan_to_num(other_motion)
     silent = silence_frames(mel)
     mel = augment_mel(mel, rng, cfg)
     motion, valid = augment_motion(motion, rng, cfg, silent, other_motion)
+    valid &= finite[: len(valid)]
+    motion[~valid] = np.nan
     return mel, motion, valid
 
