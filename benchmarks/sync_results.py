@@ -47,7 +47,8 @@ def synthetic_table(emb, data: Path, shifts: int, frames_per_clip: int, seed: in
     from babelface.models.sync_expert import speech_frames
     from babelface.sync import estimate_offset
     from babelface.train.sync import load_clips, shifted_pairs
-    clips = load_clips([data], split="test")
+    lead = float(emb.expert.cfg.extra.get("synthetic_lead_ms", 0.0))
+    clips = load_clips([data], split="test", synthetic_lead_ms=lead)
     if not clips:
         raise SystemExit(f"no test clips in {data}")
     rng = np.random.default_rng(seed)

@@ -127,3 +127,11 @@ def test_frames_without_a_face_stay_invalid_through_augmentation():
         assert np.isfinite(v[ok]).all() and (~ok).sum() >= 3
         if seed < 2:
             assert not ok[10:14].any()
+
+
+def test_advance_moves_motion_earlier():
+    from babelface.train.sync import advance
+    m = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((1, 111, 3), np.float32)
+    out = advance(m, 1.5)
+    assert out[0, 0, 0] == 1.5 and out[3, 0, 0] == 4.5 and out[-1, 0, 0] == 9.0
+    assert advance(m, 0) is m

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
+from babelface.constants import FPS, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
 from babelface.errors import InputError
 from babelface.models.sync_expert import SyncExpert, SyncExpertConfig, speech_frames
 from babelface.models.sync_loss import (ContrastiveConfig, audio_descriptors, contrastive_loss,
@@ -57,6 +57,10 @@ class SyncTrainConfig:
     val_every: int = 500
     val_crops: int = 256                # offset-detection crops for validation
     val_frames: int = 75                # length of a validation crop (3 s)
+    # The articulatory model times each gesture on its acoustic segment; real lips move a little
+    # ahead of the sound they make (Schwartz & Savariaux 2014: from 20 ms audio lead to 70 ms
+    # audio lag for chained syllables). Synthetic motion is advanced by this much (ms).
+    synthetic_lead_ms: float = 0.0
     wav2vec2: str | None = None         # local wav2vec 2.0 folder: train on its features (§3.2)
     wav2vec2_rate_match: str = "pool"   # "pool" (2 frames → 1) or "resample" (the paper's)
 
@@ -96,11 +100,26 @@ def _npz_clip(path: Path) -> dict:
     return clip
 
 
-def load_clips(folders, split: str | None = None) -> list[dict]:
+def advance(motion: np.ndarray, frames: float) -> np.ndarray:
+    """Motion shown ``frames`` earlier (linear interpolation; the last frame is held):
+    ``out[t] = motion[t + frames]``."""
+    if frames == 0:
+        return motion
+    t = len(motion)
+    src = np.clip(np.arange(t) + frames, 0, t - 1)
+    i0 = np.floor(src).astype(int)
+    i1 = np.minimum(i0 + 1, t - 1)
+    w = (src - i0)[:, None, None]
+    return ((1 - w) * motion[i0] + w * motion[i1]).astype(np.float32)
+
+
+def load_clips(folders, split: str | None = None, synthetic_lead_ms: float = 0.0) -> list[dict]:
     """Clips with ``mel`` (4T, 80), ``motion`` (T, 111, 3), ``language``, ``split``, ``id``.
 
-    A folder with a ``manifest.jsonl`` is read through the benchmark datasets
-    (:mod:`babelface.data.datasets`); otherwise every ``*.npz`` below it is a clip.
+    A folder with a ``manifest.jsonl`` is read through the dataset manifest
+    (:mod:`babelface.data.manifest`); otherwise every ``*.npz`` below it is a clip.
+    ``synthetic_lead_ms``: the motion of synthetic clips is advanced by this much (see
+    :attr:`SyncTrainConfig.synthetic_lead_ms`).
     """
     clips: list[dict] = []
     for folder in folders:
@@ -119,6 +138,8 @@ def load_clips(folders, split: str | None = None) -> list[dict]:
         t = min(len(c["motion"]), len(c["mel"]) // K)
         if t >= 8:
             c["mel"], c["motion"] = c["mel"][: t * K], c["motion"][:t]
+            if c.get("synthetic", False) and synthetic_lead_ms:
+                c["motion"] = advance(c["motion"], synthetic_lead_ms * FPS / 1000)
             out.append(c)
     return out
 
@@ -287,7 +308,8 @@ def train(cfg: SyncTrainConfig, data: list[str | Path], out: str | Path, resume:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
-    clips = load_clips(data, split="train")
+    clips = load_clips(data, split="train", synthetic_lead_ms=cfg.synthetic_lead_ms)
+    cfg.model.extra["synthetic_lead_ms"] = cfg.synthetic_lead_ms
     encoder = None
     if cfg.wav2vec2:
         from babelface.models.wav2vec2 import load_wav2vec2
@@ -295,7 +317,8 @@ def train(cfg: SyncTrainConfig, data: list[str | Path], out: str | Path, resume:
         cfg.model.audio_encoder, cfg.model.wav2vec2_dim = "wav2vec2", encoder.cfg.features_dim
         cfg.model.extra["wav2vec2_rate_match"] = cfg.wav2vec2_rate_match
     val = [_augmented(c, cfg.augment, cfg.seed + i, encoder, cfg.wav2vec2_rate_match)
-           for i, c in enumerate(load_clips(val_data or data, split="val"))]
+           for i, c in enumerate(load_clips(val_data or data, split="val",
+                                            synthetic_lead_ms=cfg.synthetic_lead_ms))]
     sampler = CropSampler(clips, cfg, encoder)
     val_pairs = shifted_pairs(val, cfg.val_crops, cfg.val_frames, 15, cfg.seed + 1) if val else []
     torch.manual_seed(cfg.seed)
