@@ -104,3 +104,12 @@ def test_rms_envelope_one_value_per_frame(tone):
     env = rms_envelope(tone)
     assert env.shape == (25,)
     assert np.allclose(env[2:-2], 0.3 / np.sqrt(2), atol=0.01)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    from babelface.media._atomic import atomic_write_text
+    atomic_write_text(tmp_path / "a.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask

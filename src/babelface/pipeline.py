@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from babelface.concurrency import prefetch
 from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
 from babelface.errors import InputError, SilenceError
 from babelface.progress import progress
@@ -64,26 +65,48 @@ def _render(image, landmarks, motion: np.ndarray, out: Path, audio: np.ndarray, 
     from babelface.render import Renderer
     renderer = Renderer(image, landmarks)
     with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate) as writer:
-        frames = renderer.render_sequence(motion, articulation=articulation)
+        frames = prefetch(renderer.render_sequence(motion, articulation=articulation))
         for frame in progress(frames, total=len(motion), desc="rendering", unit="frame"):
             writer.write(frame)
     return writer.n_frames
 
 
+@dataclass
+class Speech:
+    """What drives a render: the audio it carries and the motion it asks for."""
+
+    audio: np.ndarray                  # (n,) or (n, C) float32, at sample_rate
+    sample_rate: int
+    motion: np.ndarray                 # (T, L, 3) float32, 25 fps
+    articulation: np.ndarray | None    # (T, P) when phonemes drove it
+    phonemes: list                     # timed phonemes (empty for the audio-only model)
+
+
+def speech_from_text(text: str, language: str, rate: int | None = None,
+                     pitch: int | None = None) -> Speech:
+    """espeak-ng speech for ``text`` and the motion of its timed phonemes."""
+    from babelface.motion.articulation import articulation_from_timeline
+    from babelface.motion.articulatory_model import motion_from_articulation
+    from babelface.phonetics.espeak import synthesize
+    syn = synthesize(text, language, rate=rate, pitch=pitch)
+    art = articulation_from_timeline(syn.phonemes, n_frames_for(len(syn.audio), syn.sample_rate))
+    return Speech(syn.audio, syn.sample_rate, motion_from_articulation(art), art, syn.phonemes)
+
+
 def say(text: str, language: str, output: str | Path, image: str | Path | np.ndarray | None = None,
         rate: int | None = None, pitch: int | None = None) -> Result:
     """Speech by espeak-ng, mouth by the phoneme path."""
-    from babelface.motion.articulation import articulation_from_timeline
-    from babelface.motion.articulatory_model import motion_from_articulation
-    from babelface.phonetics.espeak import PAUSE, synthesize
-    syn = synthesize(text, language, rate=rate, pitch=pitch)      # fails fast on bad text/language
+    speech = speech_from_text(text, language, rate=rate, pitch=pitch)   # fails fast on bad text
     image, landmarks = _portrait(image)
-    n = n_frames_for(len(syn.audio), syn.sample_rate)
-    art = articulation_from_timeline(syn.phonemes, n)
-    motion = motion_from_articulation(art)
-    frames = _render(image, landmarks, motion, Path(output), syn.audio, syn.sample_rate, art)
-    return Result(str(output), frames, FPS, frames / FPS, syn.duration, language,
-                  sum(p.ipa != PAUSE for p in syn.phonemes), "text")
+    frames = _render(image, landmarks, speech.motion, Path(output), speech.audio, speech.sample_rate,
+                     speech.articulation)
+    return Result(str(output), frames, FPS, frames / FPS, len(speech.audio) / speech.sample_rate,
+                  language, _count(speech.phonemes), "text")
+
+
+def _count(phonemes) -> int:
+    from babelface.phonetics.espeak import PAUSE
+    return sum(p.ipa != PAUSE for p in phonemes)
 
 
 def _load_speech(audio: str | Path, max_duration: float) -> tuple[np.ndarray, np.ndarray, int]:
@@ -95,6 +118,31 @@ def _load_speech(audio: str | Path, max_duration: float) -> tuple[np.ndarray, np
     return analysis, original, rate
 
 
+def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: str | None = None,
+                      model: str | Path | None = None) -> tuple[np.ndarray, np.ndarray | None, list]:
+    """Motion for real speech (mono 16 kHz): (motion, articulation or None, phonemes).
+
+    With ``text``: espeak-ng phonemes DTW-aligned to the speech; else the audio-only MuEx model."""
+    n = n_frames_for(len(analysis), SAMPLE_RATE)
+    if text is not None:
+        if not language:
+            raise InputError("--text needs --lang: the language of the transcript")
+        from babelface.motion.articulation import articulation_from_timeline
+        from babelface.motion.articulatory_model import motion_from_articulation
+        from babelface.phonetics.align import align_transcript
+        if float(np.sqrt(np.mean(analysis ** 2))) < SILENCE_RMS:
+            raise SilenceError("the audio holds only silence: there is no speech to align the transcript to")
+        phonemes = align_transcript(analysis, text, language)
+        art = articulation_from_timeline(phonemes, n)
+        return motion_from_articulation(art), art, phonemes
+    from babelface.models.muex import load_default, load_model
+    muex = load_model(model) if model else load_default()
+    motion = muex.predict_motion(analysis)
+    if len(motion) < n:
+        motion = np.concatenate([motion, np.zeros((n - len(motion),) + motion.shape[1:], motion.dtype)])
+    return motion[:n], None, []
+
+
 def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
             text: str | None = None, language: str | None = None,
             max_duration: float = MAX_DURATION_S, model: str | Path | None = None) -> Result:
@@ -102,27 +150,8 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion.
     The output carries the user's own audio."""
     analysis, original, rate = _load_speech(audio, max_duration)
+    motion, art, phonemes = speech_from_audio(analysis, text, language, model)
     image, landmarks = _portrait(image)
-    n = n_frames_for(len(analysis), SAMPLE_RATE)
-    art = None
-    if text is not None:
-        if not language:
-            raise InputError("--text needs --lang: the language of the transcript")
-        from babelface.motion.articulation import articulation_from_timeline
-        from babelface.motion.articulatory_model import motion_from_articulation
-        from babelface.phonetics.align import align_transcript
-        from babelface.phonetics.espeak import PAUSE
-        if float(np.sqrt(np.mean(analysis ** 2))) < SILENCE_RMS:
-            raise SilenceError(f"{audio} holds only silence: there is no speech to align the transcript to")
-        phonemes = align_transcript(analysis, text, language)
-        art = articulation_from_timeline(phonemes, n)
-        motion = motion_from_articulation(art)
-        n_ph, driver = sum(p.ipa != PAUSE for p in phonemes), "transcript"
-    else:
-        from babelface.models.muex import load_default, load_model
-        muex = load_model(model) if model else load_default()
-        motion = muex.predict_motion(analysis)[:n]
-        n_ph, driver = 0, "audio"
     frames = _render(image, landmarks, motion, Path(output), original, rate, art)
     return Result(str(output), frames, FPS, frames / FPS, len(analysis) / SAMPLE_RATE, language,
-                  n_ph, driver)
+                  _count(phonemes), "transcript" if text is not None else "audio")

@@ -27,6 +27,26 @@ LIP_CORNER_INNER = (78, 308)
 LIP_MID_OUTER = (0, 17)            # upper, lower
 LIP_MID_INNER = (13, 14)           # upper, lower
 
+# --- lip sets of the evaluation metrics (docs/metrics.md) --------------------------------------
+# MuEx eq. 7 uses "26 key lip landmarks" without listing them. Ours: the whole outer contour (20:
+# lip shape, spread, rounding) plus the 6 central inner points (13/14 and their neighbours 82/312,
+# 87/317: the mouth aperture). Left out: the inner corners 78/308, which nearly coincide with the
+# outer corners 61/291 and would weight the corners twice, and the 12 lateral inner points, which
+# MediaPipe collapses onto each other whenever the lips touch. Symmetric left/right and up/down.
+LIP_INNER_CENTRAL = (82, 13, 312, 87, 14, 317)
+LSE_D_26 = LIP_OUTER + LIP_INNER_CENTRAL
+
+# The 20 mouth points of the dlib/iBUG 68-point scheme (48-67) on the MediaPipe mesh, in dlib order
+# (outer 48-59 from the image-left corner over the upper lip, inner 60-67 likewise). JUST-DUB-IT's
+# LMD (eq. 4) averages over these 20; its MAR (eq. 5) uses points 52, 55, 58, 61 of a numbering that
+# puts this mouth at 52-71, i.e. dlib 48 (corner), 51 (upper-lip top), 54 (corner), 57 (lower-lip
+# bottom): MediaPipe 61, 0, 291, 17.
+DLIB_MOUTH_OUTER = (61, 39, 37, 0, 267, 269, 291, 321, 314, 17, 84, 91)
+DLIB_MOUTH_INNER = (78, 82, 13, 312, 308, 317, 14, 87)
+DLIB_MOUTH_20 = DLIB_MOUTH_OUTER + DLIB_MOUTH_INNER
+MAR_VERTICAL = (0, 17)             # JUST-DUB-IT eq. 5 numerator: P55 ↔ P61 (upper ↔ lower outer midpoint)
+MAR_HORIZONTAL = (61, 291)         # denominator: P52 ↔ P58 (the two outer corners)
+
 # --- jaw and chin -------------------------------------------------------------------------------
 # lower half of FACEMESH_FACE_OVAL, from the subject's left cheek over the chin to the right cheek
 JAW = (361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132)

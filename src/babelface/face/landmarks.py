@@ -7,6 +7,7 @@ camera). MediaPipe 0.10.21 carries its models in the wheel: nothing is fetched.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
@@ -33,10 +34,32 @@ def load_image(path: str | Path) -> np.ndarray:
     if not path.exists():
         raise FaceError(f"{path}: no such file")
     data = np.fromfile(str(path), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    with _quiet_native_stderr():                    # libpng's warnings about colour profiles
+        img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
         raise FaceError(f"cannot read {path} as an image: use a PNG or JPEG portrait")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence the C++ log lines (TFLite, absl) that MediaPipe writes to fd 2 while its graphs
+    start and first run; babelface reports its own errors. ``BABELFACE_DEBUG=1`` keeps them."""
+    if os.environ.get("BABELFACE_DEBUG"):
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _solution(static: bool, max_faces: int = MAX_FACES):
@@ -79,8 +102,8 @@ def _detector_boxes(image: np.ndarray) -> list[tuple[float, float, float, float]
     h, w = image.shape[:2]
     found: list[tuple[float, tuple[float, float, float, float]]] = []
     for model in (0, 1):
-        with mp.solutions.face_detection.FaceDetection(model_selection=model,
-                                                       min_detection_confidence=0.5) as det:
+        with _quiet_native_stderr(), mp.solutions.face_detection.FaceDetection(
+                model_selection=model, min_detection_confidence=0.5) as det:
             res = det.process(image)
         for d in res.detections or []:
             bb = d.location_data.relative_bounding_box
@@ -113,7 +136,7 @@ def detect_faces(image: np.ndarray) -> list[np.ndarray]:
     image = np.ascontiguousarray(image)
     h, w = image.shape[:2]
     faces: list[np.ndarray] = []
-    with _solution(static=True, max_faces=1) as fm:
+    with _quiet_native_stderr(), _solution(static=True, max_faces=1) as fm:
         for x0, y0, x1, y1 in _detector_boxes(image):
             cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, 2.0 * max(x1 - x0, y1 - y0)
             ox, oy = int(round(cx - side / 2)), int(round(cy - side / 2))
@@ -166,12 +189,19 @@ class FaceTracker:
     """
 
     def __init__(self, max_faces: int = 2):
-        self._fm = _solution(static=False, max_faces=max_faces)
+        with _quiet_native_stderr():
+            self._fm = _solution(static=False, max_faces=max_faces)
         self._prev: np.ndarray | None = None
+        self._started = False
 
     def track(self, frame: np.ndarray) -> list[np.ndarray]:
         h, w = frame.shape[:2]
-        result = self._fm.process(np.ascontiguousarray(frame))
+        if self._started:
+            result = self._fm.process(np.ascontiguousarray(frame))
+        else:                                   # the graph logs while it starts
+            with _quiet_native_stderr():
+                result = self._fm.process(np.ascontiguousarray(frame))
+            self._started = True
         faces = [_to_pixels(f, w, h) for f in (result.multi_face_landmarks or [])]
         if not faces:
             return []

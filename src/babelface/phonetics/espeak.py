@@ -13,10 +13,12 @@ Stress, length and tone are not carried by the events: :func:`synthesize` reads 
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -126,11 +128,64 @@ class _Espeak:
         return 0
 
     def set_voice(self, voice: str) -> None:
+        """Select ``voice`` (``name`` or ``name+variant``) from a flutter-free copy of its files.
+
+        espeak-ng perturbs pitch with a "flutter" oscillator whose phase carries over from one
+        utterance to the next, so the same text comes out a few samples longer or shorter each
+        time. Loading the voice from a copy of its file with ``flutter 0`` appended makes
+        synthesis deterministic (the same text, voice and parameters give the same samples).
+        """
         if voice == self.voice:
             return
-        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        path = self._steady_voice_file(voice)
+        if path is not None:
+            ok = self.lib.espeak_SetVoiceByFile(str(path).encode()) == 0
+        else:
+            ok = self.lib.espeak_SetVoiceByName(voice.encode()) == 0
+        if not ok:
             raise LanguageError(f"espeak-ng has no voice {voice!r}")
         self.voice = voice
+
+    def data_path(self) -> Path:
+        path = ctypes.c_char_p()
+        self.lib.espeak_Info.restype = ctypes.c_char_p
+        self.lib.espeak_Info(ctypes.byref(path))
+        return Path(path.value.decode())
+
+    def _steady_voice_file(self, voice: str) -> Path | None:
+        """A private voice file: the voice's own lines, its variant's, then ``flutter 0``."""
+        base, _, variant = voice.partition("+")
+        ident = self.identifiers().get(base.lower())
+        if ident is None:
+            return None
+        data = self.data_path()
+        src = next((p for p in (data / "lang" / ident, data / "voices" / ident) if p.is_file()), None)
+        if src is None:
+            return None
+        lines = src.read_text(encoding="utf-8", errors="replace").splitlines()
+        if variant:
+            var = data / "voices" / "!v" / variant
+            if not var.is_file():
+                raise LanguageError(f"espeak-ng has no voice variant {variant!r} "
+                                    f"(see {data / 'voices' / '!v'})")
+            lines += [l for l in var.read_text(encoding="utf-8", errors="replace").splitlines()
+                      if not l.strip().lower().startswith(("name", "language"))]
+        folder = _private_dir()
+        out = folder / (voice.replace("/", "_").replace("+", "__") or "voice")
+        if not out.exists():
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text("\n".join(lines + ["flutter 0", ""]), encoding="utf-8")
+            os.replace(tmp, out)
+        return out
+
+    @lru_cache(maxsize=1)
+    def identifiers(self) -> dict[str, str]:
+        """Lower-cased voice names, identifier basenames and language tags → identifier."""
+        table: dict[str, str] = {}
+        for name, ident, langs in self.voices():
+            for key in [name, ident, ident.split("/")[-1], *langs]:
+                table.setdefault(key.lower(), ident)
+        return table
 
     def set_params(self, **params: int) -> None:
         for key, code in _PARAM.items():
@@ -198,11 +253,22 @@ def available_voices() -> dict[str, str]:
     """Every name by which a voice can be chosen (voice names, identifiers, language tags) → the
     name to pass to espeak-ng."""
     with _LOCK:
-        table: dict[str, str] = {}
-        for name, ident, langs in _engine().voices():
-            for key in [name, ident, ident.split("/")[-1], *langs]:
-                table.setdefault(key.lower(), ident.split("/")[-1] if "/" in ident else name)
-        return table
+        return {key: ident.split("/")[-1] for key, ident in _engine().identifiers().items()}
+
+
+_PRIVATE_DIR: Path | None = None
+
+
+def _private_dir() -> Path:
+    """A per-process folder for babelface's steady voice files, removed at exit."""
+    global _PRIVATE_DIR
+    if _PRIVATE_DIR is None:
+        import atexit
+        import shutil
+        import tempfile
+        _PRIVATE_DIR = Path(tempfile.mkdtemp(prefix="babelface-espeak-"))
+        atexit.register(shutil.rmtree, _PRIVATE_DIR, True)
+    return _PRIVATE_DIR
 
 
 def resolve_voice(language: str) -> str:

@@ -1,0 +1,159 @@
+"""Render speed: frames per second of the warp renderer on ONE core (issue 2: goal ≥ 50 at 512×512).
+
+    PYTHONPATH=src python benchmarks/render_fps.py [--frames 250] [--repeats 5] [--no-write]
+
+Portraits: the bundled astronaut (512×512, a small face: ~95 px wide), people_0 of
+../shared/data/real resized to 512×512 (a large face: ~250 px wide, the demanding case at this
+size) and art_0 upscaled to 4000×2857 (a large photograph, face ~1800 px wide). Motion: a jaw
+opening and closing at 4 Hz, 0 … 0.35 IOD, so every frame has a different mouth and a visible
+interior. One core: ``cv2.setNumThreads(1)`` and one BLAS/OpenMP thread (set before numpy loads).
+Timed: ``render_sequence`` consumed frame by frame (landmark detection is not included: it runs
+once per portrait). Reports the median over repeats, writes its section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from babelface.constants import FPS  # noqa: E402
+from babelface.face import indices as I  # noqa: E402
+from babelface.face.landmarks import detect_landmarks, load_image  # noqa: E402
+from babelface.render import Renderer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTION = "## Render frames/s"
+OPENING_HZ = 4.0
+MAX_OPENING = 0.35
+
+
+def _real_data() -> Path | None:
+    for c in (os.environ.get("BABELFACE_REAL_DATA"), ROOT.parent / "shared" / "data" / "real",
+              Path("/work/shared/data/real")):
+        if c and (Path(c) / "people_0.png").exists():
+            return Path(c)
+    return None
+
+
+def jaw_opening(neutral: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+    """Motion ``(n, L, 3)`` opening the jaw by ``amounts (n,)`` IOD. The lower lip drops by the
+    amount in the middle, less toward the corners (which drop a fifth); chin and jaw follow,
+    fading toward the ears; the upper lip lifts a tenth (as tests/test_render.py builds it)."""
+    pts = neutral[list(I.MOTION_INDICES)]
+    mid = neutral[list(I.LIP_MID_INNER)].mean(0)
+    corner_x = abs(neutral[I.LIP_CORNER_OUTER[0], 0] - mid[0])
+    x, y = pts[:, 0] - mid[0], pts[:, 1]
+    weight = np.clip((y - mid[1]) / 0.15, 0, 1) * np.clip(1 - np.abs(x) / 1.3, 0.25, 1)
+    lower = np.isin(I.MOTION_INDICES, I.LIP_INNER_LOWER[1:-1] + I.LIP_OUTER_LOWER[1:-1])
+    upper = np.isin(I.MOTION_INDICES, I.LIP_INNER_UPPER[1:-1] + I.LIP_OUTER_UPPER[1:-1])
+    weight[lower] = np.maximum(1 - 0.75 * (x[lower] / corner_x) ** 2, 0.25)
+    weight[upper] = -0.1
+    weight[I.motion_slot(I.LIP_CORNER_INNER + I.LIP_CORNER_OUTER)] = 0.2
+    motion = np.zeros((len(amounts), I.N_MOTION, 3), np.float32)
+    motion[:, :, 1] = np.asarray(amounts)[:, None] * weight[None]
+    return motion
+
+
+def jaw_motion(neutral: np.ndarray, n: int) -> np.ndarray:
+    """``(n, L, 3)``: a jaw opening oscillating 0 … MAX_OPENING IOD at OPENING_HZ (25 fps)."""
+    return jaw_opening(neutral, MAX_OPENING * 0.5 * (1 - np.cos(2 * np.pi * OPENING_HZ * np.arange(n) / FPS)))
+
+
+def cases() -> list[tuple[str, np.ndarray]]:
+    from importlib import resources
+    out = [("astronaut 512×512 (bundled)",
+            load_image(Path(str(resources.files("babelface.assets").joinpath("astronaut.png")))))]
+    real = _real_data()
+    if real is None:
+        print("real media not found (set BABELFACE_REAL_DATA): only the bundled portrait", file=sys.stderr)
+        return out
+    people = load_image(real / "people_0.png")
+    out.append(("people_0 512×512 (large face)",
+                cv2.resize(people, (512, 512), interpolation=cv2.INTER_CUBIC)))
+    art = load_image(real / "art_0.png")
+    h = 4000
+    out.append((f"art_0 {h}×{round(art.shape[1] * h / art.shape[0])} (large image)",
+                cv2.resize(art, (round(art.shape[1] * h / art.shape[0]), h), interpolation=cv2.INTER_CUBIC)))
+    return out
+
+
+def measure(image: np.ndarray, frames: int, repeats: int) -> tuple[list[float], float]:
+    landmarks = detect_landmarks(image)
+    t = time.perf_counter()
+    renderer = Renderer(image, landmarks)
+    setup = time.perf_counter() - t
+    motion = jaw_motion(renderer.neutral, frames)
+    for _ in renderer.render_sequence(motion[:10]):      # warm-up
+        pass
+    fps = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in renderer.render_sequence(motion):
+            pass
+        fps.append(frames / (time.perf_counter() - t))
+    return fps, setup
+
+
+def machine() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        model = re.search(r"Model name:\s*(.+)", out).group(1).strip()
+    except (OSError, subprocess.CalledProcessError, AttributeError):
+        model = platform.processor() or "unknown CPU"
+    return f"{model}, {os.cpu_count()} cores (1 used)"
+
+
+def write_section(text: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
+    path.write_text(new)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--frames", type=int, default=250)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    args = ap.parse_args()
+    cv2.setNumThreads(1)
+    rows = []
+    for name, image in cases():
+        fps, setup = measure(image, args.frames, args.repeats)
+        row = (f"| {name} | {np.median(fps):.0f} | {min(fps):.0f} … {max(fps):.0f} | "
+               f"{1000 / np.median(fps):.1f} | {setup * 1000:.0f} |")
+        print(row, flush=True)
+        rows.append(row)
+    text = "\n".join([
+        SECTION, "",
+        f"`PYTHONPATH=src python benchmarks/render_fps.py --frames {args.frames} --repeats {args.repeats}`"
+        f" — {machine()}, {datetime.date.today().isoformat()}. One core (`cv2.setNumThreads(1)`, one"
+        " BLAS thread); a 4 Hz jaw opening of 0 … 0.35 IOD, every frame a new mouth with its interior;"
+        " median of the repeats. Goal (issue 2): ≥ 50 frames/s at 512×512.", "",
+        "| portrait | frames/s (median) | range over repeats | ms/frame | set-up ms (once per portrait) |",
+        "| --- | ---: | ---: | ---: | ---: |", *rows, "",
+        "The cost is the work box around the lower face, not the image: outside it, frames are a copy"
+        " of the portrait. The shared 2-core machine runs other jobs; figures are medians for that"
+        " reason.", ""])
+    if not args.no_write:
+        write_section(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Overlapping work on this project's few cores: a producer thread ahead of its consumer."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def prefetch(iterable: Iterable[T], depth: int = 8) -> Iterator[T]:
+    """Iterate ``iterable`` in a background thread, up to ``depth`` items ahead.
+
+    NumPy, OpenCV and the codecs release the GIL, so rendering frames in one thread while the
+    caller encodes them in another uses two cores. An exception in the producer is re-raised in
+    the consumer; a consumer that stops early stops the producer.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as e:          # noqa: BLE001 - handed to the consumer
+            q.put(e)
+
+    worker = threading.Thread(target=produce, name="babelface-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)

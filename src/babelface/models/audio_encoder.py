@@ -1,0 +1,141 @@
+"""MuEx audio encoder (§3.1–3.2, App. E.5): speech → content features h and phoneme features z^p.
+
+Front-end (E.5): pre-emphasis, STFT, 80-bin log-mel, per-utterance mean–variance normalisation
+(:mod:`babelface.media.features`), 100 frames/s, i.e. exactly ``MEL_FRAMES_PER_VIDEO_FRAME`` = 4
+mel frames per 25 fps video frame. The 4 mel frames of each video frame are stacked and projected,
+then a stack of residual dilated temporal convolutions produces the content features ``h`` at
+25 fps, and a linear head maps ``h`` onto the unit sphere as the phoneme-level features ``z^p``
+that the phoneme prototypes cluster (§3.2).
+
+Optional front-end: wav2vec 2.0 / XLSR hidden states (Baevski et al. 2020; Conneau et al. 2020),
+loaded from a LOCAL folder the user names (``config.json`` + ``model.safetensors``, through
+``transformers``). Nothing is downloaded and no pickle is read. Its 50 Hz frames are stacked two
+per video frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS, SAMPLES_PER_FRAME
+from babelface.errors import WeightsError
+from babelface.media.features import log_mel, normalize
+from babelface.models.layers import TemporalStack
+
+WAV2VEC_FRAMES_PER_VIDEO_FRAME = 2       # wav2vec 2.0 hop is 20 ms (320 samples): 2 per 40 ms frame
+WAV2VEC_HOP = SAMPLES_PER_FRAME // WAV2VEC_FRAMES_PER_VIDEO_FRAME
+WAV2VEC_WINDOW = 400                     # receptive field of its convolutional feature encoder
+FEATURE_KINDS = ("mel", "wav2vec")
+
+
+@dataclass
+class AudioEncoderConfig:
+    features: str = "mel"                 # "mel" (E.5) or "wav2vec" (local checkpoint, optional)
+    n_mels: int = N_MELS                  # E.5: 80-dim mel-spectrograms
+    d_model: int = 256                    # width of h (not given by the paper)
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)   # receptive field 61 frames = 2.4 s
+    kernel: int = 3
+    dropout: float = 0.1
+    wav2vec_path: str | None = None       # local folder: config.json + model.safetensors
+    wav2vec_layer: int = -1               # which hidden state (-1: the last)
+    wav2vec_dim: int = 768                # hidden size of that checkpoint (1024 for XLSR-300M)
+
+
+def mel_features(audio: np.ndarray, n_frames: int | None = None, n_mels: int = N_MELS) -> np.ndarray:
+    """E.5 front-end: mono 16 kHz ``(n,)`` → normalised log-mel ``(4 T, n_mels)`` float32.
+
+    ``T = n_frames`` or ``ceil(n / 640)``; the tail is zero-padded (zero = the utterance mean after
+    normalisation) or cut so that video frame ``t`` owns mel frames ``4t … 4t + 3``.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    t = n_frames if n_frames is not None else -(-len(audio) // SAMPLES_PER_FRAME)
+    mel = normalize(log_mel(audio, n_mels))                      # (n_mel_frames, n_mels)
+    out = np.zeros((t * MEL_FRAMES_PER_VIDEO_FRAME, n_mels), np.float32)
+    m = min(len(mel), len(out))
+    out[:m] = mel[:m]
+    return out
+
+
+class Wav2VecFrontend(nn.Module):
+    """Frozen wav2vec 2.0 / XLSR features from a local checkpoint: ``(b, n)`` audio → ``(b, 2 T, D)``.
+
+    ``T = ceil(n / 640)``. The waveform is normalised per utterance (as XLSR's feature extractor
+    does) and padded so that the 20 ms frames line up two per video frame.
+    """
+
+    def __init__(self, path: str | Path, layer: int = -1):
+        super().__init__()
+        self.model = load_wav2vec(path)
+        self.model.eval().requires_grad_(False)
+        self.layer = layer
+        self.dim = int(self.model.config.hidden_size)
+
+    def train(self, mode: bool = True):           # always frozen, always in eval mode
+        return super().train(False)
+
+    @torch.no_grad()
+    def forward(self, audio: torch.Tensor, n_frames: int | None = None) -> torch.Tensor:
+        t = n_frames if n_frames is not None else -(-audio.shape[-1] // SAMPLES_PER_FRAME)
+        x = audio[..., : t * SAMPLES_PER_FRAME]
+        x = F.pad(x, (0, t * SAMPLES_PER_FRAME - x.shape[-1] + WAV2VEC_WINDOW - WAV2VEC_HOP))
+        x = (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + 1e-7)
+        out = self.model(x, output_hidden_states=True)
+        hidden = out.hidden_states[self.layer]                    # (b, 2 t, D)
+        return hidden[:, : t * WAV2VEC_FRAMES_PER_VIDEO_FRAME]
+
+
+def load_wav2vec(path: str | Path):
+    """A ``transformers`` Wav2Vec2Model from a local folder, safetensors only, never the network."""
+    folder = Path(path)
+    if not (folder / "config.json").is_file():
+        raise WeightsError(f"no wav2vec 2.0 checkpoint at {folder}: give a local folder holding "
+                           "config.json and model.safetensors (nothing is downloaded)")
+    if not (folder / "model.safetensors").is_file():
+        raise WeightsError(f"{folder} has no model.safetensors: babelface loads only safetensors "
+                           "weights (convert pytorch_model.bin with transformers' save_pretrained)")
+    try:
+        from transformers import Wav2Vec2Model
+    except ImportError as e:
+        raise WeightsError("wav2vec 2.0 features need the transformers package: "
+                           "pip install 'babelface[wav2vec]'") from e
+    try:
+        return Wav2Vec2Model.from_pretrained(str(folder), local_files_only=True, use_safetensors=True)
+    except Exception as e:  # transformers raises many types for a bad folder
+        raise WeightsError(f"cannot load the wav2vec 2.0 checkpoint in {folder}: {e}".splitlines()[0]) from e
+
+
+class AudioEncoder(nn.Module):
+    """Audio features → content features ``h`` ``(b, t, d)`` and phoneme features ``z^p`` ``(b, t, d_z)``.
+
+    ``z^p`` is L2-normalised, so ``‖z − c‖²`` and the temperature of eq. 3 have a fixed scale.
+    """
+
+    def __init__(self, cfg: AudioEncoderConfig, d_z: int):
+        super().__init__()
+        if cfg.features not in FEATURE_KINDS:
+            raise ValueError(f"audio features must be one of {FEATURE_KINDS}, got {cfg.features!r}")
+        self.cfg = cfg
+        if cfg.features == "mel":
+            self.frames_per_video_frame, in_dim = MEL_FRAMES_PER_VIDEO_FRAME, cfg.n_mels
+        else:
+            self.frames_per_video_frame, in_dim = WAV2VEC_FRAMES_PER_VIDEO_FRAME, cfg.wav2vec_dim
+        self.input = nn.Linear(self.frames_per_video_frame * in_dim, cfg.d_model)
+        self.trunk = TemporalStack(cfg.d_model, cfg.dilations, cfg.kernel, cfg.dropout)
+        self.phoneme_head = nn.Linear(cfg.d_model, d_z)
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``features`` ``(b, f t, c)`` (f = 4 mel or 2 wav2vec frames per video frame) → (h, z^p)."""
+        x = rearrange(features, "b (t f) c -> b t (f c)", f=self.frames_per_video_frame)
+        h = self.trunk(self.input(x), mask)                         # (b, t, d)
+        z = F.normalize(self.phoneme_head(h), dim=-1)               # (b, t, d_z)
+        return h, z
+
+

@@ -1,0 +1,312 @@
+"""MuEx: Multilingual Experts (the babelface reading of ``papers/000``, §3 and App. B–E).
+
+    speech ─► AudioEncoder ─► h ─┬──────────────► PG-MoE (top-S of M experts) ─► MotionDecoder ─► motion
+                                 └► z^p ─► phoneme prototypes ─► v (eq. 3) ─┘   (routing, eq. 4, 14–16)
+    motion ─► VisemeEncoder ─► z^v ─► viseme prototypes            (training only)
+    PV-Align: −I_JS(q^p, q^v) + λ_neg I_JS(z^p, z^v)               (eq. 1–2, the critic in mi.py)
+
+    L = L_align + L_router + λ_var L_var + λ_task L_gen                        (eq. 5, 11)
+    L_gen = λ1 ‖M̂ − M‖₁ + λ_t ‖∇_t M̂ − ∇_t M‖₁                              (eq. 6 in motion space)
+
+The paper generates pixels; babelface generates motion ``(T, L = 111, 3)`` (canonical frame,
+inter-ocular units, displacement from the neutral face) and renders it separately, so eq. 6 keeps
+its L1 and temporal-difference terms on motion and drops the VGG perceptual term, which belongs to
+a pixel renderer. The MI discriminators (ψ) are a separate module (:class:`~babelface.models.mi.PVAlign`)
+owned by the trainer: they are trained in their own alternating step (C.6) and are not needed at
+inference. The audio-only model needs no language label and no transcript.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from babelface.config_io import from_dict, to_dict
+from babelface.constants import SAMPLES_PER_FRAME
+from babelface.errors import InputError, WeightsError
+from babelface.face.indices import N_MOTION
+from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, Wav2VecFrontend, mel_features
+from babelface.models.decoder import DecoderConfig, MotionDecoder
+from babelface.models.mi import MIConfig
+from babelface.models.prototypes import PrototypeConfig, Prototypes
+from babelface.models.router import Expert, PGMoE, RouterConfig, RouterOutput, anneal
+from babelface.models.viseme_encoder import VisemeEncoder, VisemeEncoderConfig
+
+METADATA_KEY = "babelface"          # safetensors metadata entry holding the JSON header
+FORMAT = "babelface-muex"
+FORMAT_VERSION = 1
+MODEL_PREFIX = "model."             # tensor names inside checkpoints: model.<state_dict key>
+TRAINING_ONLY = ("viseme_encoder.", "proto_v.")     # not needed for audio → motion
+DEFAULT_WEIGHTS = "muex_default.safetensors"        # in babelface/assets
+
+
+@dataclass
+class MuExConfig:
+    d_z: int = 64                    # dimension of z^p and z^v (not given by the paper)
+    audio: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)
+    viseme: VisemeEncoderConfig = field(default_factory=VisemeEncoderConfig)
+    prototypes: PrototypeConfig = field(default_factory=PrototypeConfig)
+    mi: MIConfig = field(default_factory=MIConfig)
+    router: RouterConfig = field(default_factory=RouterConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    use_moe: bool = True             # Table 3: False is the baseline without PG-MoE (one dense FFN)
+    use_pv_align: bool = True        # Table 3: False is PG-MoE without PV-Align
+    lambda_task: float = 1.0         # eq. 5, E.3
+    lambda_l1: float = 1.0           # eq. 6 λ1, E.3
+    lambda_t: float = 0.1            # eq. 6 λ_t, E.3
+
+
+@dataclass
+class MuExOutput:
+    motion: torch.Tensor             # (b, t, L, 3) predicted motion, inter-ocular units
+    h: torch.Tensor                  # (b, t, d) content features
+    z_p: torch.Tensor                # (b, t, d_z) phoneme features (unit norm)
+    v: torch.Tensor | None           # (b, t, k) pseudo-phoneme labels, eq. 3
+    router: RouterOutput | None      # routing over the real frames
+    z_v: torch.Tensor | None = None  # (b, t, d_z) viseme features (training, with motion)
+    q_p: torch.Tensor | None = None  # (b, t, k) phoneme codes, one-hot (straight-through)
+    q_v: torch.Tensor | None = None  # (b, t, k) viseme codes
+
+
+@dataclass
+class Losses:
+    total: torch.Tensor
+    gen: torch.Tensor
+    l1: torch.Tensor
+    temporal: torch.Tensor
+    router: torch.Tensor
+    var: torch.Tensor
+    align: torch.Tensor
+
+    def scalars(self) -> dict[str, float]:
+        return {k: float(v.detach()) for k, v in vars(self).items()}
+
+
+def generation_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None,
+                    scale: torch.Tensor | float, lambda_l1: float, lambda_t: float
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Eq. 6 in motion space: (λ1 L1 + λ_t temporal-difference L1, L1, temporal L1).
+
+    ``pred``, ``target`` ``(b, t, L, 3)``; errors are divided by the motion ``scale`` and averaged
+    over real frames (and real consecutive pairs for ``∇_t``), points and coordinates.
+    """
+    err = (pred - target).abs() / scale                                    # (b, t, L, 3)
+    d_pred, d_true = pred[:, 1:] - pred[:, :-1], target[:, 1:] - target[:, :-1]
+    err_t = (d_pred - d_true).abs() / scale                                # (b, t-1, L, 3)
+    if mask is None:
+        l1, lt = err.mean(), err_t.mean() if err_t.numel() else err.sum() * 0
+    else:
+        m = mask.to(err.dtype)
+        m_t = m[:, 1:] * m[:, :-1]
+        per = err[0, 0].numel()
+        l1 = (err.sum((2, 3)) * m).sum() / (m.sum() * per).clamp_min(1)
+        lt = (err_t.sum((2, 3)) * m_t).sum() / (m_t.sum() * per).clamp_min(1)
+    return lambda_l1 * l1 + lambda_t * lt, l1, lt
+
+
+class MuEx(nn.Module):
+    """Speech → motion. ``forward`` on a batch; :meth:`predict_motion` on raw 16 kHz audio."""
+
+    def __init__(self, cfg: MuExConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.audio.d_model
+        k = cfg.prototypes.k
+        self.audio_encoder = AudioEncoder(cfg.audio, cfg.d_z)
+        if cfg.use_moe or cfg.use_pv_align:
+            self.proto_p = Prototypes(k, cfg.d_z, cfg.prototypes)
+        if cfg.use_pv_align:
+            self.viseme_encoder = VisemeEncoder(cfg.viseme, cfg.d_z)
+            self.proto_v = Prototypes(k, cfg.d_z, cfg.prototypes)
+        if cfg.use_moe:
+            self.moe = PGMoE(d, k, cfg.router)
+        else:
+            self.ffn = Expert(d, cfg.router.expert_hidden, cfg.router.dropout)
+        self.decoder = MotionDecoder(d, cfg.decoder, N_MOTION)
+        self.register_buffer("motion_scale", torch.ones(()))     # RMS of the training motion
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))   # training steps done
+        self._frontend: list[Wav2VecFrontend] = []               # kept out of the state dict
+
+    # --- schedules and front-ends ---------------------------------------------------------------
+    def temperatures(self, step: int | None = None) -> tuple[float, float]:
+        """(τ_r, τ_s) at ``step`` (default: the steps trained so far), eq. 16."""
+        r = self.cfg.router
+        s = int(self.step) if step is None else step
+        return (anneal(s, r.tau_r_init, r.tau_r_final, r.anneal_steps),
+                anneal(s, r.tau_s_init, r.tau_s_final, r.anneal_steps))
+
+    @property
+    def frontend(self) -> Wav2VecFrontend:
+        """The frozen wav2vec 2.0 front-end (``audio.features == "wav2vec"``), loaded on first use."""
+        if not self._frontend:
+            if not self.cfg.audio.wav2vec_path:
+                raise WeightsError("this MuEx model reads wav2vec 2.0 features: set "
+                                   "model.audio.wav2vec_path to the local checkpoint folder")
+            self._frontend.append(Wav2VecFrontend(self.cfg.audio.wav2vec_path, self.cfg.audio.wav2vec_layer))
+        return self._frontend[0].to(self.motion_scale.device)
+
+    def features_from_batch(self, batch: dict) -> torch.Tensor:
+        """The audio encoder's input for a training batch: ``mel`` ``(b, 4 t, 80)`` or wav2vec features
+        of ``audio`` ``(b, 640 t)``."""
+        if self.cfg.audio.features == "mel":
+            return batch["mel"]
+        if "audio" not in batch:
+            raise InputError("wav2vec features need the raw audio in each batch (an 'audio' entry)")
+        return self.frontend(batch["audio"], n_frames=batch["motion"].shape[1])
+
+    # --- the model ------------------------------------------------------------------------------
+    def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None,
+                motion: torch.Tensor | None = None, step: int | None = None) -> MuExOutput:
+        """``features`` ``(b, f t, c)``; ``mask`` ``(b, t)``; ``motion`` ``(b, t, L, 3)`` (training)."""
+        cfg = self.cfg
+        h, z_p = self.audio_encoder(features, mask)                           # (b, t, d), (b, t, d_z)
+        v, routing = None, None
+        if cfg.use_moe or cfg.use_pv_align:
+            v = self.proto_p.soft(z_p)                                         # eq. 3 (b, t, k)
+        if cfg.use_moe:
+            tau_r, tau_s = self.temperatures(step)
+            y, routing = self.moe(h, v, mask, tau_r, tau_s)
+        else:
+            y = self.ffn(h)
+        out = MuExOutput(self.decoder(h + y, mask, self.motion_scale), h, z_p, v, routing)
+        if motion is not None and cfg.use_pv_align:
+            out.z_v = self.viseme_encoder(motion, mask, self.motion_scale)
+            out.q_p = self.proto_p.one_hot(z_p)
+            out.q_v = self.proto_v.one_hot(out.z_v)
+        return out
+
+    def loss(self, out: MuExOutput, motion: torch.Tensor, mask: torch.Tensor | None,
+             align: torch.Tensor | None = None) -> Losses:
+        """Eq. 5: ``L = L_align + L_router + λ_var L_var + λ_task L_gen``."""
+        cfg = self.cfg
+        gen, l1, lt = generation_loss(out.motion, motion, mask, self.motion_scale,
+                                      cfg.lambda_l1, cfg.lambda_t)
+        zero = gen.new_zeros(())
+        router = out.router.loss if out.router is not None else zero
+        var = zero
+        if cfg.use_moe or cfg.use_pv_align:
+            var = self.proto_p.variance_loss()
+            if cfg.use_pv_align:
+                var = var + self.proto_v.variance_loss()
+        align = align if align is not None else zero
+        total = align + router + cfg.prototypes.lambda_var * var + cfg.lambda_task * gen
+        return Losses(total, gen, l1, lt, router, var, align)
+
+    def prototypes(self) -> list[Prototypes]:
+        return [m for m in (getattr(self, "proto_p", None), getattr(self, "proto_v", None)) if m is not None]
+
+    @torch.no_grad()
+    def set_motion_scale(self, scale: float) -> None:
+        if not scale > 0 or not math.isfinite(scale):
+            raise ValueError(f"motion scale must be positive and finite, got {scale}")
+        self.motion_scale.fill_(scale)
+
+    def n_parameters(self, inference_only: bool = True) -> int:
+        return sum(p.numel() for n, p in self.named_parameters()
+                   if not (inference_only and n.startswith(TRAINING_ONLY)))
+
+    # --- inference ------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def predict_motion(self, audio16k: np.ndarray) -> np.ndarray:
+        """Mono 16 kHz speech ``(n,)`` → motion ``(T, 111, 3)`` float32, ``T = ceil(n / 640)``.
+
+        Audio only: no language label, no transcript.
+        """
+        audio = np.asarray(audio16k, dtype=np.float32)
+        if audio.ndim != 1 or len(audio) == 0:
+            raise InputError(f"predict_motion needs mono 16 kHz audio (n,), got shape {audio.shape}")
+        if not np.isfinite(audio).all():
+            raise InputError("the audio holds NaN or infinite samples: decode it again")
+        t = -(-len(audio) // SAMPLES_PER_FRAME)
+        device = self.motion_scale.device
+        if self.cfg.audio.features == "mel":
+            feats = torch.from_numpy(mel_features(audio, t, self.cfg.audio.n_mels))[None].to(device)
+        else:
+            feats = self.frontend(torch.from_numpy(audio)[None].to(device), n_frames=t)
+        was_training = self.training
+        self.eval()
+        try:
+            motion = self(feats).motion[0]
+        finally:
+            self.train(was_training)
+        return motion.float().cpu().numpy()
+
+    # --- weights --------------------------------------------------------------------------------
+    def header(self, **extra) -> dict:
+        """The JSON header every MuEx checkpoint carries: enough to rebuild the model."""
+        return {"format": FORMAT, "version": FORMAT_VERSION, "config": to_dict(self.cfg), **extra}
+
+    def save_pretrained(self, path: str | Path, inference_only: bool = True, **extra) -> Path:
+        """Write the weights and config as one safetensors file (atomically)."""
+        from safetensors.torch import save_file
+
+        from babelface.media._atomic import atomic_path
+        tensors = {MODEL_PREFIX + k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()
+                   if not (inference_only and k.startswith(TRAINING_ONLY))}
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(self.header(**extra))})
+        return path
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> "MuEx":
+        """Rebuild a model from a checkpoint (exported or a training checkpoint); nothing else needed."""
+        header, tensors = read_checkpoint(path)
+        model = cls(from_dict(MuExConfig, header["config"], "model"))
+        state = {k[len(MODEL_PREFIX):]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith(TRAINING_ONLY)]
+        if missing or unexpected:
+            raise WeightsError(f"{path} does not match its MuEx config ({len(missing)} missing, "
+                               f"{len(unexpected)} unexpected tensors, e.g. {(missing + unexpected)[0]}): "
+                               "use a checkpoint written by babelface train")
+        return model.to(device).eval()
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(JSON header, tensors) of a babelface safetensors checkpoint, with one-line errors."""
+    from safetensors import SafetensorError, safe_open
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"no MuEx checkpoint at {path}: give a .safetensors file written by "
+                           "babelface train")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise WeightsError(f"{path} is not a readable safetensors file ({e}): retrain or re-export it") from e
+    try:
+        header = json.loads(meta[METADATA_KEY])
+    except (KeyError, json.JSONDecodeError) as e:
+        raise WeightsError(f"{path} carries no babelface header: it was not written by babelface") from e
+    if header.get("format") != FORMAT:
+        raise WeightsError(f"{path} holds a {header.get('format')!r} checkpoint, not a MuEx model")
+    if header.get("version", 0) > FORMAT_VERSION:
+        raise WeightsError(f"{path} was written by a newer babelface (format {header['version']}): upgrade")
+    return header, tensors
+
+
+def default_weights_path() -> Path:
+    return Path(str(resources.files("babelface.assets").joinpath(DEFAULT_WEIGHTS)))
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> MuEx:
+    """A MuEx model from a checkpoint file (``babelface animate --model``)."""
+    return MuEx.from_pretrained(path, device)
+
+
+def load_default(device: str | torch.device = "cpu") -> MuEx:
+    """The audio-only model shipped in the package."""
+    path = default_weights_path()
+    if not path.is_file():
+        raise WeightsError("the default MuEx model is not in this installation: build it with "
+                           "`make model`, or pass --model CHECKPOINT, or give --text and --lang")
+    return load_model(path, device)

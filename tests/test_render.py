@@ -1,0 +1,298 @@
+"""The warp renderer: geometry follows the motion, the upper face never changes, the mouth opens
+onto a dark interior with teeth, output is deterministic and keeps the input resolution."""
+
+import types
+
+import cv2
+import numpy as np
+import pytest
+
+from babelface.errors import FaceError, InputError
+from babelface.face import indices as I
+from babelface.face.align import fit_similarity
+from babelface.face.landmarks import detect_landmarks, load_image
+from babelface.motion.representation import inner_gap
+from babelface.render import Renderer
+from babelface.render.mouth import MouthFrame
+from babelface.render.warp import (SplineField, mesh_triangles, piecewise_affine_map, signed_areas,
+                                   untangle)
+
+PORTRAITS = ("astronaut", "art_0", "people_0", "monalisa")
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@pytest.fixture(scope="module")
+def faces():
+    """name → (image, landmarks), detected once per module."""
+    return {}
+
+
+@pytest.fixture
+def face(request, faces, portrait, portrait_landmarks):
+    name = request.param
+    if name not in faces:
+        if name == "astronaut":
+            faces[name] = (portrait, portrait_landmarks)
+        else:
+            image = load_image(request.getfixturevalue("real") / f"{name}.png")
+            faces[name] = (image, detect_landmarks(image))
+    return faces[name]
+
+
+@pytest.fixture(scope="module")
+def renderers():
+    return {}
+
+
+@pytest.fixture
+def renderer(face, renderers):
+    key = id(face[0])
+    if key not in renderers:
+        renderers[key] = Renderer(*face)
+    return renderers[key]
+
+
+def jaw_opening(neutral: np.ndarray, amount: float) -> np.ndarray:
+    """Motion ``(L, 3)`` that opens the jaw by ``amount`` IOD: the lower lip drops by ``amount``
+    in the middle (less toward the corners), points below the mouth follow, fading toward the ears;
+    the upper lip lifts a little; the corners drop a fifth."""
+    motion = np.zeros((I.N_MOTION, 3), np.float32)
+    pts = neutral[list(I.MOTION_INDICES)]
+    mouth_y = neutral[list(I.LIP_MID_INNER), 1].mean()
+    corner_x = abs(neutral[I.LIP_CORNER_OUTER[0], 0] - neutral[list(I.LIP_MID_INNER), 0].mean())
+    lower = set(I.LIP_INNER_LOWER[1:-1]) | set(I.LIP_OUTER_LOWER[1:-1])
+    upper = set(I.LIP_INNER_UPPER[1:-1]) | set(I.LIP_OUTER_UPPER[1:-1])
+    cx = neutral[list(I.LIP_MID_INNER), 0].mean()
+    for k, m in enumerate(I.MOTION_INDICES):
+        x, y = pts[k, 0] - cx, pts[k, 1]
+        if m in lower:
+            w = max(1 - 0.75 * (x / corner_x) ** 2, 0.25)
+        elif m in upper:
+            w = -0.1
+        else:
+            w = np.clip((y - mouth_y) / 0.15, 0, 1) * np.clip(1 - abs(x) / 1.3, 0.25, 1)
+        motion[k, 1] = amount * w
+    motion[I.motion_slot(I.LIP_CORNER_INNER + I.LIP_CORNER_OUTER), 1] = 0.2 * amount
+    return motion
+
+
+def measured_gap(frame: np.ndarray) -> float:
+    """Inner-lip gap (IOD) that MediaPipe measures on a frame; raises if it finds no face."""
+    lm = detect_landmarks(frame)
+    return float(inner_gap(fit_similarity(lm).apply(lm)))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
+
+
+ZERO = np.zeros((I.N_MOTION, 3), np.float32)
+all_portraits = pytest.mark.parametrize("face", PORTRAITS, indirect=True)
+
+
+# ----------------------------------------------------------------------------- warp primitives
+
+def test_spline_field_interpolates_and_vanishes_at_anchors():
+    rng = np.random.default_rng(0)
+    fixed = rng.uniform(0, 3, (20, 2))
+    moving = rng.uniform(0.5, 2.5, (8, 2))
+    values = rng.normal(0, 0.1, (8, 2))
+    field = SplineField(fixed, np.vstack([moving, fixed]))(moving, values)
+    assert np.abs(field[:8] - values).max() < 1e-3
+    assert np.abs(field[8:]).max() < 1e-3
+    assert np.abs(SplineField(fixed, moving)(moving, np.zeros((8, 2)))).max() == 0
+
+
+def test_piecewise_affine_tears_along_the_hole():
+    # a square whose middle slit (the "mouth") closes: rows above and below meet at the middle
+    src = np.array([[0, 0], [20, 0], [0, 20], [20, 20], [5, 8], [15, 8], [5, 12], [15, 12],
+                    [0, 10], [20, 10]], np.float64)
+    dst = src.copy()
+    dst[[4, 5], 1] = 10
+    dst[[6, 7], 1] = 10
+    hole = src[[8, 4, 5, 9, 7, 6]]
+    tri = mesh_triangles(src, hole)
+    map_x, map_y = piecewise_affine_map(src, dst, tri, (0, 0, 21, 21))
+    assert map_x.shape == (21, 21)
+    assert abs(map_y[0, 10]) < 1e-4 and abs(map_y[20, 10] - 20) < 1e-4   # border fixed
+    assert map_y[9, 10] < 8.5 and map_y[11, 10] > 11.5   # nothing is read from inside the slit
+
+
+def test_untangle_relaxes_folds_and_leaves_good_motion_alone():
+    # a grid of nodes; the middle one (moving) is asked to jump past its right neighbour
+    xs, ys = np.meshgrid(np.arange(5.0), np.arange(5.0))
+    grid = np.c_[xs.ravel(), ys.ravel()]
+    centre = 12
+    rest = np.vstack([grid[centre], np.delete(grid, centre, axis=0)])          # moving node first
+    tri = mesh_triangles(rest, np.array([[-9.0, -9], [-9, -8], [-8, -9]]))    # no hole in the grid
+    assert (signed_areas(rest, tri) > 0).all()
+    fine = rest[:1] + (0.3, 0.2)
+    assert np.array_equal(untangle(rest, fine, tri, 0.15), fine)
+    folded = rest[:1] + (1.6, 0.0)
+    fixed = untangle(rest, folded, tri, 0.15)
+    nodes = np.vstack([fixed, rest[1:]])
+    assert (signed_areas(nodes, tri) >= 0.15 * signed_areas(rest, tri) - 1e-9).all()
+    assert fixed[0, 0] > rest[0, 0]                       # still moved the way it was asked
+
+
+# ----------------------------------------------------------------------------- geometry
+
+@all_portraits
+def test_upper_face_unchanged_for_any_motion(face, renderer):
+    image, lm = face
+    nose = int(np.floor(lm[I.NOSE_TIP, 1]))
+    rng = np.random.default_rng(1)
+    for motion in (jaw_opening(renderer.neutral, 0.6),
+                   rng.normal(0, 0.3, (I.N_MOTION, 3)).astype(np.float32),
+                   np.full((I.N_MOTION, 3), -5.0, np.float32)):
+        frame = renderer.render(motion)
+        assert np.array_equal(frame[:nose], image[:nose])            # bit for bit
+        assert psnr(frame[:nose + 1], image[:nose + 1]) >= 35
+
+
+@pytest.mark.parametrize("face", ("art_0", "people_0", "monalisa"), indirect=True)
+def test_zero_motion_on_a_closed_mouth_is_the_input(face, renderer):
+    image, _ = face
+    frame = renderer.render(ZERO)
+    assert frame.shape == image.shape and frame.dtype == np.uint8
+    assert psnr(frame, image) >= 45
+    x0, y0, x1, y1 = renderer.box
+    assert psnr(frame[y0:y1, x0:x1], image[y0:y1, x0:x1]) >= 35
+
+
+@pytest.mark.parametrize("face", ("astronaut",), indirect=True)
+def test_open_mouthed_portrait_rests_closed(face, renderer):
+    image, lm = face
+    before = measured_gap(image)
+    after = measured_gap(renderer.render(ZERO))
+    assert before > 0.15                                    # the astronaut smiles with teeth showing
+    assert after < 0.6 * before and after < 0.1
+    # its own teeth come back when the mouth opens
+    opened = renderer.render(jaw_opening(renderer.neutral, 0.1))
+    assert measured_gap(opened) > after + 0.05
+
+
+@all_portraits
+def test_measured_gap_follows_the_jaw_opening(face, renderer):
+    """Issue 2 acceptance: the inner-lip gap MediaPipe measures on the output correlates with the
+    driving opening (Pearson r >= 0.8); MediaPipe finds the face in every frame; monotonic."""
+    amounts = np.linspace(0.0, 0.35, 8)
+    motion = np.stack([jaw_opening(renderer.neutral, a) for a in amounts])
+    frames = renderer.render_sequence(motion)
+    assert isinstance(frames, types.GeneratorType)
+    gaps = np.array([measured_gap(f) for f in frames])        # raises if a face is lost
+    assert np.corrcoef(amounts, gaps)[0, 1] >= 0.8
+    coarse = gaps[::2]                                        # 0, 0.1, 0.2, 0.3 IOD
+    assert np.all(np.diff(coarse) > 0), coarse
+    assert gaps[-1] - gaps[0] > 0.2
+
+
+# ----------------------------------------------------------------------------- mouth interior
+
+def _mouth_samples(frame, tgt, depths):
+    """Mean luma of the frame at the given depth fractions of the opening, across the middle."""
+    m = MouthFrame(tgt)
+    a = np.linspace(0.4, 0.6, 7)
+    top, bot = m.top(a), m.bottom(a)
+    out = []
+    for d in depths:
+        b = top + d * (bot - top)
+        p = m.origin + (a * m.width)[:, None] * m.axis + b[:, None] * m.normal
+        px = cv2.remap(frame, p[:, 0:1].astype(np.float32), p[:, 1:2].astype(np.float32),
+                       cv2.INTER_LINEAR)[:, 0].astype(np.float64)
+        out.append(float((px @ _LUMA).mean()))
+    return out
+
+
+@all_portraits
+def test_open_mouth_has_dark_interior_and_bright_teeth(face, renderer):
+    image, lm = face
+    motion = jaw_opening(renderer.neutral, 0.3)
+    frame = renderer.render(motion)
+    tgt = renderer.target(motion)
+    teeth, cavity = _mouth_samples(frame, tgt, (0.12, 0.55))
+    lip = renderer.palette.lip @ _LUMA
+    assert cavity < 0.5 * lip and cavity < 90
+    assert teeth > cavity + 60 and teeth > lip
+
+
+@pytest.mark.parametrize("face", ("people_0",), indirect=True)
+def test_hints_change_teeth_and_tongue(face, renderer):
+    motion = jaw_opening(renderer.neutral, 0.3)
+    tgt = renderer.target(motion)
+    t_hidden, = _mouth_samples(renderer.render(motion, teeth=0.0), tgt, (0.25,))
+    t_shown, = _mouth_samples(renderer.render(motion, teeth=1.0), tgt, (0.25,))
+    assert t_shown > t_hidden + 20                       # a longer band of teeth
+    # a raised tongue (θ, l) fills the middle of the opening with a redder colour than the cavity
+    m = MouthFrame(tgt)
+    a = np.array([0.5])
+    b = m.top(a) + 0.55 * (m.bottom(a) - m.top(a))
+    x, y = (m.origin + a * m.width * m.axis + b * m.normal).round().astype(int)
+    low = renderer.render(motion, tongue=0.0)[y, x].astype(int)
+    high = renderer.render(motion, tongue=1.0)[y, x].astype(int)
+    assert high[0] > low[0] + 20 and high[0] - high[1] > low[0] - low[1]
+    with pytest.raises(InputError, match="one per frame"):
+        renderer.render_sequence(motion[None], teeth=[0.5, 0.5])
+
+
+@pytest.mark.parametrize("face", ("people_0",), indirect=True)
+def test_articulation_hints_are_read_by_column_name(face, renderer):
+    ipa = pytest.importorskip("babelface.phonetics.ipa")
+    params = ipa.ARTICULATORY_PARAMS
+    motion = np.stack([jaw_opening(renderer.neutral, 0.3)] * 2)
+    art = np.zeros((2, len(params)))
+    art[:, params.index("teeth")] = (0.0, 1.0)
+    art[:, params.index("tongue")] = (1.0, 0.0)
+    got = list(renderer.render_sequence(motion, articulation=art))
+    assert np.array_equal(got[0], renderer.render(motion[0], teeth=0.0, tongue=1.0))
+    assert np.array_equal(got[1], renderer.render(motion[1], teeth=1.0, tongue=0.0))
+    with pytest.raises(InputError, match="articulation must be"):
+        renderer.render_sequence(motion, articulation=art[:1])
+
+
+# ----------------------------------------------------------------------------- contract
+
+@all_portraits
+def test_deterministic(face, renderer):
+    motion = jaw_opening(renderer.neutral, 0.25)
+    again = Renderer(*face)
+    assert np.array_equal(renderer.render(motion), again.render(motion))
+
+
+@pytest.mark.parametrize("face", ("people_0",), indirect=True)
+def test_large_image_keeps_full_resolution(face):
+    image, lm = face
+    scale = 5                                              # 474 → 2370 px
+    big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    r = Renderer(big, lm * scale)
+    frame = r.render(jaw_opening(r.neutral, 0.3))
+    assert frame.shape == big.shape
+    x0, y0, x1, y1 = r.box
+    outside = np.ones(big.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(frame[outside], big[outside])
+    assert (x1 - x0) * (y1 - y0) < 0.25 * big.shape[0] * big.shape[1]
+    mouth = lm[list(I.LIP_OUTER), :2] * scale
+    (mx0, my0), (mx1, my1) = mouth.min(0).astype(int), mouth.max(0).astype(int)
+    changed = np.abs(frame[my0:my1, mx0:mx1].astype(int) - big[my0:my1, mx0:mx1]).mean()
+    assert changed > 10
+
+
+@pytest.mark.parametrize("face", ("astronaut",), indirect=True)
+def test_from_image_detects_the_face(face, renderer):
+    assert Renderer.from_image(face[0]).box == renderer.box
+    with pytest.raises(FaceError, match="no face found"):
+        Renderer.from_image(np.full((200, 200, 3), 127, np.uint8))
+
+
+@pytest.mark.parametrize("face", ("astronaut",), indirect=True)
+def test_bad_motion_is_a_clear_error(renderer):
+    with pytest.raises(InputError, match="motion frame must be"):
+        renderer.render(np.zeros((10, 3), np.float32))
+    with pytest.raises(InputError, match="NaN"):
+        renderer.render(np.full((I.N_MOTION, 3), np.nan, np.float32))
+    with pytest.raises(InputError, match="motion must be"):
+        renderer.render_sequence(np.zeros((5, 10, 3), np.float32))
+    with pytest.raises(InputError, match="RGB uint8"):
+        Renderer(np.zeros((64, 64), np.uint8), np.zeros((478, 3), np.float32))
