@@ -46,6 +46,7 @@ def real_dir() -> Path:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--weights", type=Path, help="sync expert weights (default: the shipped ones)")
     p.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     args = p.parse_args()
     import torch
@@ -54,7 +55,7 @@ def main() -> None:
     from babelface.media import iter_frames, load_audio
     from babelface.sync import SyncExpertEmbedding, analyze, analyze_video
     clip = real_dir() / CLIP
-    emb = SyncExpertEmbedding(threads=1)
+    emb = SyncExpertEmbedding(args.weights, threads=1)
     analyze_video(clip, emb)                                    # warm-up: imports, model load
     rows = {"landmarks": [], "audio": [], "expert": [], "total": []}
     for _ in range(args.repeats):

@@ -143,3 +143,43 @@ def test_embedding_protocol_of_the_evaluation_suite(katie_landmarks):
         emb.embed_video(None, np.full((5, 478, 3), np.nan, np.float32))
     with pytest.raises(InputError):
         emb.embed_audio(np.zeros((10, 2), np.float32))
+
+
+def _shipped():
+    from babelface.models.sync_expert import default_weights_path
+    if not default_weights_path().exists():
+        pytest.skip("shipped sync expert not built yet (make model-sync)")
+
+
+def test_eval_suite_uses_the_shipped_expert_for_sync_c_d(real, katie_landmarks):
+    """`babelface eval` without SyncNet weights: the sync expert gives Sync-C/D and the AV offset
+    (SyncNet protocol) — about 0 on the in-sync real clip, +5 when its video lags by 5 frames."""
+    _shipped()
+    from babelface.metrics.sync import evaluate_sync, resolve_embedding
+    emb, why = resolve_embedding(None)
+    assert emb is not None and emb.window == 1 and "sync expert" in why
+    audio = load_audio(real / "WDA_KatieHill_000.mp4")
+    s0 = evaluate_sync(emb, audio, katie_landmarks)
+    assert abs(s0.av_offset) <= 1 and s0.sync_c > 0 and s0.sync_d > 0
+    lagged = np.concatenate([audio[5 * 640:], np.zeros(5 * 640, np.float32)])    # video lags by 5
+    s5 = evaluate_sync(emb, lagged, katie_landmarks)
+    assert abs(s5.av_offset - 5) <= 1
+
+
+def test_fixed_support_scores_every_offset_on_the_same_frames():
+    """With a long clip every Δ averages the audio frames [M, T−M) (the same frames, the same
+    variance); audio outside them changes nothing. A short clip falls back to the overlap form."""
+    rng = np.random.default_rng(3)
+    a = _unit(rng.standard_normal((80, 8)))
+    v = _unit(np.roll(a, 2, axis=0) + 0.5 * rng.standard_normal((80, 8)))
+    fixed = offset_curve(a, v, support="fixed")
+    assert int(np.argmax(fixed)) - 15 == 2
+    b = a.copy()
+    b[:15] = _unit(rng.standard_normal((15, 8)))               # outside the fixed support
+    np.testing.assert_allclose(offset_curve(b, v, support="fixed"), fixed)
+    assert not np.allclose(offset_curve(b, v, support="overlap"), offset_curve(a, v, support="overlap"))
+    np.testing.assert_allclose(offset_curve(a, v), fixed)      # auto = fixed for 80 frames
+    short = a[:40], v[:40]
+    np.testing.assert_allclose(offset_curve(*short), offset_curve(*short, support="overlap"))
+    with pytest.raises(ValueError):
+        offset_curve(a, v, support="nope")

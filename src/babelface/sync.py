@@ -8,7 +8,8 @@ audio tokens ``A_t`` (:mod:`babelface.models.sync_expert`). Then::
 Positive Δ: the video lags the audio (a sound at frame t shows on the lips at frame t + Δ). The mean
 runs over the frames whose audio is speech (in silences the mouth may rest, breathe or prepare
 the next phrase: no sync evidence) and whose video shows a face. The in-sync score is S(0); the confidence is ``S(Δ̂) − median_Δ S(Δ)``, the similarity analogue of
-SyncNet's Sync-C (median − minimum of the distance curve, REFERENCE.md).
+SyncNet's Sync-C (median − minimum of the distance curve, REFERENCE.md). Every Δ is scored on the
+same audio frames when the clip is long enough (:func:`offset_curve`, ``support``).
 
 :func:`shift_audio` writes a copy of a video whose audio is delayed (or advanced) by whole frames;
 :func:`fix_video` applies the estimated offset, so that the copy is in sync.
@@ -63,13 +64,21 @@ class SyncResult:
 
 # --- pure functions over tokens --------------------------------------------------------------
 def offset_curve(audio_tokens: np.ndarray, video_tokens: np.ndarray, max_offset: int = MAX_OFFSET,
-                 valid: np.ndarray | None = None, audio_valid: np.ndarray | None = None) -> np.ndarray:
+                 valid: np.ndarray | None = None, audio_valid: np.ndarray | None = None,
+                 support: str = "auto") -> np.ndarray:
     """S(Δ) for Δ = −M … M (SyncLipMAE §4.1): mean cosine of ``A_t`` and ``v_{t+Δ}``.
 
     ``audio_tokens``, ``video_tokens`` ``(T, D)`` (unit norm; cut to the shorter). The mean runs
     over the pairs whose video frame ``t+Δ`` is ``valid`` (has a face; NaN rows are invalid too)
-    and whose audio frame ``t`` is ``audio_valid`` (speech). Returns ``(2M+1,)``; NaN where no
-    pair counts.
+    and whose audio frame ``t`` is ``audio_valid`` (speech), and over
+
+    - ``support="overlap"``: every ``t`` with ``t+Δ`` inside the clip (the paper's 1/(T−|Δ|) form);
+    - ``support="fixed"``: the same audio frames ``t ∈ [M, T−M)`` for every Δ, so that all scores
+      average the same frames with the same variance (the overlap form averages fewer frames at
+      large |Δ|, and a noisy edge can win);
+    - ``"auto"`` (default): fixed when the clip has at least ``2M + MIN_FRAMES`` frames.
+
+    Returns ``(2M+1,)``; NaN where no pair counts.
     """
     t = min(len(audio_tokens), len(video_tokens))
     a, v = audio_tokens[:t].astype(np.float64), video_tokens[:t].astype(np.float64)
@@ -79,17 +88,19 @@ def offset_curve(audio_tokens: np.ndarray, video_tokens: np.ndarray, max_offset:
         ok_v &= valid[:t].astype(bool)
     if audio_valid is not None:
         ok_a &= audio_valid[:t].astype(bool)
+    if support == "auto":
+        support = "fixed" if t >= 2 * max_offset + MIN_FRAMES else "overlap"
+    if support not in ("fixed", "overlap"):
+        raise ValueError(f"support must be 'auto', 'fixed' or 'overlap', not {support!r}")
     a, v = np.where(ok_a[:, None], a, 0.0), np.where(ok_v[:, None], v, 0.0)
     out = np.full(2 * max_offset + 1, np.nan)
     for i, d in enumerate(range(-max_offset, max_offset + 1)):
         if abs(d) >= t:
             continue
-        if d >= 0:
-            s, w = (a[: t - d] * v[d:]).sum(1), ok_a[: t - d] & ok_v[d:]
-        else:
-            s, w = (a[-d:] * v[: t + d]).sum(1), ok_a[-d:] & ok_v[: t + d]
+        idx = np.arange(max_offset, t - max_offset) if support == "fixed" else np.arange(max(0, -d), min(t, t - d))
+        w = ok_a[idx] & ok_v[idx + d]
         if w.any():
-            out[i] = s[w].mean()
+            out[i] = (a[idx[w]] * v[idx[w] + d]).sum(1).mean()
     return out
 
 
