@@ -1,0 +1,325 @@
+"""The sync expert: per-frame audio tokens and vocal-motion tokens in one embedding space.
+
+SyncLipMAE (Ling et al., 2025, ``papers/001``) §3.2–3.3 and §4.1, specialised to babelface's
+motion representation. SyncLipMAE's vocal-motion token z^voc_t comes from a ViT over face pixels;
+ours comes from *motion* (lip/jaw/chin landmarks in the canonical frame,
+:mod:`babelface.motion.representation`), so the expert is cheap enough to be a metric, a tool and
+a training loss at once (the "drop-in loss" the paper's App. C says its own model is too heavy for).
+
+Both branches emit one L2-normalised D-dim token per 25 fps frame:
+
+- **audio** ``A_t``: 80-bin log-mel (MuEx E.5, 4 mel frames per video frame), per-utterance
+  normalised, through a temporal conv net whose receptive field is about ±0.2 s
+  (:class:`MelEncoder`); or, when the user names a local wav2vec 2.0 checkpoint, all its hidden
+  layers concatenated per frame and projected to D by an adapter (§3.2 "Audio Features and
+  Adapter": ``ã_t = [a_t^(1) ‖ … ‖ a_t^(L)]``), see :mod:`babelface.models.wav2vec2`.
+- **visual** ``v_t = z^voc_t``: motion of the lip/jaw/chin points, per-clip centred and scaled,
+  through a temporal conv net of the same receptive field (:class:`MotionEncoder`).
+
+The in-sync score and lag (§4.1): ``S(Δ) = 1/(T−|Δ|) Σ_t ⟨A_t, v_{t+Δ}⟩``, ``Δ̂ = argmax S(Δ)``
+(positive Δ: the video lags the audio); see :mod:`babelface.sync`. The training objective
+(§3.3, L_CL) is in :mod:`babelface.models.sync_loss`.
+
+Einstein notation: b batch, t video frames (25 fps), m mel frames (= 4 t), p points, d width.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS
+from babelface.errors import WeightsError
+from babelface.face.indices import CHIN, JAW, LIPS, motion_slot
+
+# The visual branch's point sets, by name (positions in MOTION_INDICES via motion_slot).
+POINT_SETS: dict[str, tuple[int, ...]] = {
+    "lips": LIPS,
+    "lips_jaw": tuple(sorted(set(LIPS) | set(JAW) | set(CHIN))),
+}
+DEFAULT_WEIGHTS = "sync_expert.safetensors"      # in babelface/assets
+NORM_EPS = 1e-5                 # as media.features.normalize
+SPEECH_FLOOR_DB = 25.0          # frames this far below the loud ones are silence
+MOTION_SCALE_FLOOR = 0.01       # IOD units: a still face is not blown up to unit scale
+FORMAT_VERSION = 1
+
+
+@dataclass
+class SyncExpertConfig:
+    """Dimensions of the sync expert. Saved inside every checkpoint; the model is rebuilt from it.
+
+    The paper's D is its ViT width (Sapiens-0.3B, 1024); ours is small because the inputs are
+    landmarks and log-mel, not pixels. The receptive field of each branch is
+    ``1 + 2 * sum(dilations)`` video frames (±5 frames = ±0.2 s with the defaults), close to
+    SyncNet's 0.2 s windows (REFERENCE.md).
+    """
+
+    dim: int = 128                        # D: width of the shared token space
+    n_mels: int = N_MELS
+    audio_channels: int = 128
+    audio_mel_kernel: int = 5             # the conv at 100 Hz before pooling to 25 Hz: ±20 ms
+    audio_dilations: tuple[int, ...] = (1, 2, 2)
+    points: str = "lips_jaw"              # key of POINT_SETS
+    visual_channels: int = 128
+    visual_dilations: tuple[int, ...] = (1, 2, 2)
+    dropout: float = 0.1
+    audio_encoder: str = "mel"            # "mel" | "wav2vec2"
+    wav2vec2_dim: int = 0                 # concatenated hidden width L*H of the named checkpoint
+    extra: dict = field(default_factory=dict)   # free-form provenance (training data, steps)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SyncExpertConfig":
+        raw = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise WeightsError(f"sync expert config has unknown fields {sorted(unknown)}: "
+                               "the checkpoint is from a newer babelface")
+        for key in ("audio_dilations", "visual_dilations"):
+            if key in raw:
+                raw[key] = tuple(raw[key])
+        return cls(**raw)
+
+    @property
+    def receptive_field(self) -> int:
+        """Frames each visual token sees (the audio branch sees as many, plus ±20 ms)."""
+        return 1 + 2 * sum(self.visual_dilations)
+
+
+class ChannelNorm(nn.LayerNorm):
+    """LayerNorm over the channels of each frame of ``(b, c, t)`` (local in time, unlike GroupNorm,
+    so that a token depends only on its receptive field)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class TemporalBlock(nn.Module):
+    """Pre-norm residual dilated conv over time: ``x + conv(gelu(conv(norm(x))))``, ``(b, d, t)``."""
+
+    def __init__(self, channels: int, dilation: int, dropout: float):
+        super().__init__()
+        self.norm = ChannelNorm(channels)
+        self.conv1 = nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.conv2 = nn.Conv1d(channels, channels, 1)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop(self.conv2(F.gelu(self.conv1(self.norm(x)))))
+
+
+class MelEncoder(nn.Module):
+    """Log-mel ``(b, 4t, n_mels)`` → audio tokens ``(b, t, D)`` (unit norm).
+
+    The input is first normalised per utterance over time (MuEx E.5; idempotent, so log-mel that
+    is already normalised passes unchanged). Two convs at 100 Hz, then a stride-4 conv whose window is exactly the 4 mel frames a video
+    frame owns (media/features.py: frame k owns mel frames 4k … 4k+3), then dilated blocks at 25 Hz.
+    """
+
+    def __init__(self, cfg: SyncExpertConfig):
+        super().__init__()
+        c, k = cfg.audio_channels, cfg.audio_mel_kernel
+        self.mel = nn.Sequential(
+            nn.Conv1d(cfg.n_mels, c, k, padding=k // 2), nn.GELU(),
+            nn.Conv1d(c, c, MEL_FRAMES_PER_VIDEO_FRAME, stride=MEL_FRAMES_PER_VIDEO_FRAME))
+        self.blocks = nn.Sequential(*[TemporalBlock(c, d, cfg.dropout) for d in cfg.audio_dilations])
+        self.out = nn.Sequential(ChannelNorm(c), nn.Conv1d(c, cfg.dim, 1))
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        mel = (mel - mel.mean(dim=1, keepdim=True)) / (mel.std(dim=1, unbiased=False, keepdim=True)
+                                                       + NORM_EPS)
+        x = self.mel(rearrange(mel, "b m f -> b f m"))           # (b, c, t)
+        x = self.out(self.blocks(x))                              # (b, D, t)
+        return F.normalize(rearrange(x, "b d t -> b t d"), dim=-1)
+
+
+class FeatureAdapter(nn.Module):
+    """Per-frame features ``(b, t, F)`` (e.g. wav2vec 2.0 layers concatenated, SyncLipMAE §3.2)
+    → audio tokens ``(b, t, D)``: LayerNorm, linear to the branch width, the same dilated blocks."""
+
+    def __init__(self, in_dim: int, cfg: SyncExpertConfig):
+        super().__init__()
+        c = cfg.audio_channels
+        self.proj = nn.Sequential(nn.LayerNorm(in_dim), nn.Linear(in_dim, c))
+        self.blocks = nn.Sequential(*[TemporalBlock(c, d, cfg.dropout) for d in cfg.audio_dilations])
+        self.out = nn.Sequential(ChannelNorm(c), nn.Conv1d(c, cfg.dim, 1))
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        x = rearrange(self.proj(feats), "b t c -> b c t")
+        x = self.out(self.blocks(x))
+        return F.normalize(rearrange(x, "b d t -> b t d"), dim=-1)
+
+
+def normalize_motion(motion: torch.Tensor, valid: torch.Tensor | None = None,
+                     floor: float = MOTION_SCALE_FLOOR) -> torch.Tensor:
+    """Centre each clip's motion on its own mean pose and scale it to unit RMS (never above
+    ``1/floor``), so that speakers, neutral-face estimates and landmark detectors that differ in
+    offset and amplitude look alike. ``motion (b, t, p, 3)``, ``valid (b, t)`` bool; invalid frames
+    (no face) are zeroed. Differentiable (the sync loss backpropagates through it)."""
+    if valid is None:
+        valid = torch.isfinite(motion).all(dim=-1).all(dim=-1)
+    w = valid.to(motion.dtype)[..., None, None]                  # (b, t, 1, 1)
+    x = torch.where(w.bool(), motion, torch.zeros_like(motion))
+    n = w.sum(dim=1, keepdim=True).clamp(min=1.0)                 # (b, 1, 1, 1)
+    mean = x.sum(dim=1, keepdim=True) / n
+    x = (x - mean) * w
+    rms = (x.pow(2).sum(dim=(1, 2, 3), keepdim=True) / (n * x.shape[2] * x.shape[3])).sqrt()
+    return x / rms.clamp(min=floor)
+
+
+class MotionEncoder(nn.Module):
+    """Motion ``(b, t, 111, 3)`` → vocal-motion tokens ``(b, t, D)`` (unit norm).
+
+    Keeps the points of ``cfg.points`` (lips, jaw, chin by default), normalises per clip
+    (:func:`normalize_motion`), then a per-frame linear layer and dilated blocks over time.
+    """
+
+    def __init__(self, cfg: SyncExpertConfig):
+        super().__init__()
+        slots = motion_slot(POINT_SETS[cfg.points])
+        self.register_buffer("slots", torch.from_numpy(slots), persistent=False)
+        c = cfg.visual_channels
+        self.proj = nn.Linear(3 * len(slots), c)
+        self.blocks = nn.Sequential(*[TemporalBlock(c, d, cfg.dropout) for d in cfg.visual_dilations])
+        self.out = nn.Sequential(ChannelNorm(c), nn.Conv1d(c, cfg.dim, 1))
+
+    def forward(self, motion: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        x = motion[:, :, self.slots]                              # (b, t, p, 3)
+        x = normalize_motion(x, valid)
+        x = self.proj(rearrange(x, "b t p c -> b t (p c)"))       # (b, t, c)
+        x = self.out(self.blocks(rearrange(x, "b t c -> b c t")))
+        return F.normalize(rearrange(x, "b d t -> b t d"), dim=-1)
+
+
+class SyncExpert(nn.Module):
+    """Audio branch + visual branch into one token space (SyncLipMAE's A_t and z^voc_t)."""
+
+    def __init__(self, cfg: SyncExpertConfig | None = None):
+        super().__init__()
+        self.cfg = cfg or SyncExpertConfig()
+        if self.cfg.audio_encoder == "mel":
+            self.audio = MelEncoder(self.cfg)
+        elif self.cfg.audio_encoder == "wav2vec2":
+            if self.cfg.wav2vec2_dim <= 0:
+                raise ValueError("audio_encoder='wav2vec2' needs wav2vec2_dim (layers × hidden width)")
+            self.audio = FeatureAdapter(self.cfg.wav2vec2_dim, self.cfg)
+        else:
+            raise ValueError(f"unknown audio_encoder {self.cfg.audio_encoder!r}: use 'mel' or 'wav2vec2'")
+        self.visual = MotionEncoder(self.cfg)
+
+    def encode_audio(self, features: torch.Tensor) -> torch.Tensor:
+        """``(b, 4t, n_mels)`` normalised log-mel (or ``(b, t, F)`` wav2vec 2.0 features) → ``(b, t, D)``."""
+        return self.audio(features)
+
+    def encode_motion(self, motion: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        """``(b, t, 111, 3)`` motion (NaN where no face) → ``(b, t, D)``."""
+        return self.visual(motion, valid)
+
+    def forward(self, features: torch.Tensor, motion: torch.Tensor,
+                valid: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        a = self.encode_audio(features)
+        v = self.encode_motion(motion, valid)
+        t = min(a.shape[1], v.shape[1])
+        return a[:, :t], v[:, :t]
+
+    # --- checkpoints: safetensors with the config inside (STYLE.md §4) --------------------------
+    def save(self, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+        from safetensors.torch import save_file
+
+        from babelface.media._atomic import atomic_path
+        meta = {"format": "babelface.sync_expert", "version": str(FORMAT_VERSION),
+                "config": self.cfg.to_json(), **(metadata or {})}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        with atomic_path(path, suffix=".safetensors") as tmp:
+            save_file(tensors, str(tmp), metadata=meta)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str = "cpu") -> "SyncExpert":
+        """Rebuild a sync expert from a safetensors file written by :meth:`save`."""
+        from safetensors import safe_open
+        path = Path(path)
+        if not path.is_file():
+            raise WeightsError(f"sync expert weights not found: {path}")
+        try:
+            with safe_open(str(path), framework="pt", device=map_location) as f:
+                meta = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as e:  # safetensors raises its own error types for corrupt headers
+            raise WeightsError(f"cannot read {path} as safetensors: {e}") from e
+        if meta.get("format") != "babelface.sync_expert":
+            raise WeightsError(f"{path} is not a babelface sync expert checkpoint")
+        model = cls(SyncExpertConfig.from_json(meta["config"]))
+        try:
+            model.load_state_dict(tensors)
+        except RuntimeError as e:
+            raise WeightsError(f"{path} does not match its own config: {str(e).splitlines()[0]}") from e
+        model.metadata = meta
+        return model.eval()
+
+
+def default_weights_path() -> Path:
+    """Path of the shipped weights (``babelface/assets/sync_expert.safetensors``)."""
+    return Path(str(resources.files("babelface.assets").joinpath(DEFAULT_WEIGHTS)))
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str) -> SyncExpert:
+    return SyncExpert.load(path)
+
+
+def load_sync_expert(path: str | Path | None = None) -> SyncExpert:
+    """The sync expert at ``path``, or the shipped one; cached per path, in eval mode.
+
+    The shipped weights are rebuilt by ``make model-sync``; a missing file raises
+    :class:`WeightsError` saying so.
+    """
+    p = Path(path) if path is not None else default_weights_path()
+    if path is None and not p.is_file():
+        raise WeightsError(f"the shipped sync expert {p} is missing: rebuild it with `make model-sync`")
+    return _load_cached(str(p.resolve()))
+
+
+def sync_embedding(weights: str | Path | None = None):
+    """The sync expert as an embedding of the evaluation suite's sync protocol
+    (``babelface.metrics.sync.EMBEDDINGS["sync_expert"]``): a
+    :class:`babelface.sync.SyncExpertEmbedding` over ``weights`` or the shipped file."""
+    from babelface.sync import SyncExpertEmbedding
+    return SyncExpertEmbedding(weights)
+
+
+def speech_frames(mel: np.ndarray, floor_db: float = SPEECH_FLOOR_DB) -> np.ndarray:
+    """``(T,)`` bool: video frames whose mel power (mean over the frame's 4 × F bins of the
+    ``(4T, F)`` natural-log power) is within ``floor_db`` of the clip's loud frames (95th percentile). Silences carry no sync evidence: the
+    mouth may rest, breathe or prepare the next phrase, so :mod:`babelface.sync` averages S(Δ)
+    over speech frames."""
+    t = len(mel) // MEL_FRAMES_PER_VIDEO_FRAME
+    frames = mel[: t * MEL_FRAMES_PER_VIDEO_FRAME].astype(np.float64).reshape(t, -1)
+    top = frames.max(1, keepdims=True)
+    energy = top[:, 0] + np.log(np.exp(frames - top).mean(1))                  # log mean power
+    return energy >= np.quantile(energy, 0.95) - floor_db / 10 * np.log(10)
+
+
+def mel_features(audio: np.ndarray) -> np.ndarray:
+    """Mono 16 kHz audio ``(n,)`` → the audio branch's input ``(4T, 80)``: log-mel (MuEx E.5) cut
+    or padded with silence to ``4T`` mel frames, ``T = ceil(n / 640)`` video frames."""
+    from babelface.constants import SAMPLES_PER_FRAME
+    from babelface.media.features import LOG_FLOOR, log_mel
+    t = -(-len(audio) // SAMPLES_PER_FRAME)
+    mel = log_mel(audio)
+    out = np.full((t * MEL_FRAMES_PER_VIDEO_FRAME, mel.shape[1]), np.log(LOG_FLOOR), np.float32)
+    m = min(len(mel), len(out))
+    out[:m] = mel[:m]
+    return out

@@ -1,0 +1,137 @@
+"""Training the sync expert: augmentations, crops, a tiny run, exact resume, wav2vec 2.0 features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sync_standin import make_clip
+
+from babelface.errors import InputError
+from babelface.models.sync_expert import SyncExpert
+from babelface.train.sync import (CropSampler, SyncTrainConfig, load_clips, load_config, main,
+                                  shifted_pairs)
+from babelface.train.sync_augment import AugmentConfig, augment, silence_frames, tempo
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory):
+    """Six stand-in clips (espeak-ng speech, crude articulation): en/th train, one val each."""
+    root = tmp_path_factory.mktemp("clips")
+    rng = np.random.default_rng(0)
+    for lang in ("en", "th"):
+        for i, split in enumerate(("train", "train", "val")):
+            c = make_clip(lang, rng, n_words=10)
+            np.savez(root / f"{lang}_{i}.npz", mel=c["mel"], motion=c["motion"], audio=c["audio"],
+                     language=lang, split=split)
+    return root
+
+
+def tiny_config(**kw) -> SyncTrainConfig:
+    cfg = SyncTrainConfig(batch_size=3, crop_frames=32, steps=4, warmup=2, ckpt_every=2, val_every=2,
+                          val_crops=4, val_frames=30, log_every=1, **kw)
+    cfg.model.dim, cfg.model.audio_channels, cfg.model.visual_channels = 16, 16, 16
+    return cfg
+
+
+def test_augment_keeps_streams_aligned_and_shaped():
+    mel = np.log(np.random.default_rng(1).exponential(size=(4 * 50, 80)) + 1e-5).astype(np.float32)
+    motion = np.random.default_rng(2).standard_normal((50, 111, 3)).astype(np.float32) * 0.05
+    for seed in range(5):
+        m, v, ok = augment(mel, motion, np.random.default_rng(seed), AugmentConfig(strength=2.0), motion)
+        assert len(m) == 4 * len(v) == 4 * len(ok)
+        assert np.isfinite(m).all() and np.isnan(v[~ok]).all() and np.isfinite(v[ok]).all()
+    m2, v2 = tempo(mel, motion, 1.25)
+    assert len(v2) == 40 and len(m2) == 160
+    quiet = mel.copy()
+    quiet[:40] = np.log(1e-5)
+    assert silence_frames(quiet)[:10].all() and not silence_frames(quiet)[20:].any()
+
+
+def test_load_clips_and_sampler(clip_dir):
+    clips = load_clips([clip_dir], split="train")
+    assert len(clips) == 4 and {c["language"] for c in clips} == {"en", "th"}
+    assert all(len(c["mel"]) == 4 * len(c["motion"]) for c in clips)
+    b = CropSampler(clips, tiny_config()).batch(np.random.default_rng(0))
+    assert b["audio_in"].shape == (3, 128, 80) and b["motion"].shape == (3, 32, 111, 3)
+    assert b["valid"].dtype == torch.bool and b["desc"].shape == (3, 32, 80)
+    with pytest.raises(InputError, match="not found"):
+        load_clips([clip_dir / "nope"])
+
+
+def test_shifted_pairs_have_the_true_lag():
+    motion = np.arange(60, dtype=np.float32)[:, None, None] * np.ones((1, 111, 3), np.float32)
+    mel = np.repeat(np.arange(60, dtype=np.float32), 4)[:, None] * np.ones((1, 80), np.float32)
+    clip = {"mel": mel, "motion": motion, "language": "xx"}
+    for mel_c, mot_c, shift, _, _ in shifted_pairs([clip], 20, 30, 15, seed=0):
+        # the video frame shown at crop position t is the audio's frame t − shift
+        assert np.all(mot_c[:, 0, 0] == mel_c[::4, 0] - shift)
+
+
+def test_tiny_run_learns_and_resumes_exactly(clip_dir, tmp_path):
+    cfg = tiny_config()
+    from babelface.train.sync import train
+    best = train(cfg, [clip_dir], tmp_path / "a")
+    assert best.exists() and (tmp_path / "a" / "state.pt").exists()
+    # 2 steps, "killed", resumed to 4 == 4 straight steps
+    cfg2 = tiny_config()
+    cfg2.steps = 2
+    train(cfg2, [clip_dir], tmp_path / "b")
+    train(tiny_config(), [clip_dir], tmp_path / "b", resume=True)
+    a = SyncExpert.load(tmp_path / "a" / "last.safetensors").state_dict()
+    b = SyncExpert.load(tmp_path / "b" / "last.safetensors").state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], msg=k)
+    assert SyncExpert.load(tmp_path / "b" / "last.safetensors").metadata["step"] == "4"
+
+
+def test_cli_entry_point_with_yaml_and_export(clip_dir, tmp_path):
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("batch_size: 2\ncrop_frames: 24\nwarmup: 1\nval_every: 2\nval_crops: 2\n"
+                        "model: {dim: 8, audio_channels: 8, visual_channels: 8}\n")
+    out = tmp_path / "exported.safetensors"
+    assert main(["--data", str(clip_dir), "--out", str(tmp_path / "run"), "--config", str(cfg_file),
+                 "--steps", "2", "--export", str(out)]) == 0
+    assert SyncExpert.load(out).cfg.dim == 8
+    with pytest.raises(InputError, match="unknown config field"):
+        load_config(None, nonsense=1)
+
+
+def test_training_on_wav2vec2_features(clip_dir, tmp_path):
+    from babelface.sync import SyncExpertEmbedding
+    from babelface.train.sync import train
+    cfg = tiny_config(wav2vec2=str(DATA / "w2v_base"))
+    cfg.steps = 2
+    best = train(cfg, [clip_dir], tmp_path / "w")
+    model = SyncExpert.load(best)
+    assert model.cfg.audio_encoder == "wav2vec2" and model.cfg.wav2vec2_dim == 64
+    emb = SyncExpertEmbedding(best, wav2vec2=DATA / "w2v_base")
+    tokens = emb.embed_audio(np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1)
+    assert tokens.shape == (25, 16)
+    from babelface.errors import WeightsError
+    with pytest.raises(WeightsError, match="wav2vec 2.0"):
+        SyncExpertEmbedding(best)
+
+
+def test_frames_without_a_face_stay_invalid_through_augmentation():
+    mel = np.log(np.random.default_rng(1).exponential(size=(4 * 40, 80)) + 1e-5).astype(np.float32)
+    motion = np.random.default_rng(2).standard_normal((40, 111, 3)).astype(np.float32) * 0.05
+    motion[10:14] = np.nan
+    for seed in range(4):
+        cfg = AugmentConfig(p_tempo=0.0 if seed < 2 else 1.0)
+        m, v, ok = augment(mel, motion, np.random.default_rng(seed), cfg)
+        assert np.isfinite(v[ok]).all() and (~ok).sum() >= 3
+        if seed < 2:
+            assert not ok[10:14].any()
+
+
+def test_advance_moves_motion_earlier():
+    from babelface.train.sync import advance
+    m = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((1, 111, 3), np.float32)
+    out = advance(m, 1.5)
+    assert out[0, 0, 0] == 1.5 and out[3, 0, 0] == 4.5 and out[-1, 0, 0] == 9.0
+    assert advance(m, 0) is m
