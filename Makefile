@@ -9,7 +9,7 @@ DEMO_LANGS ?= en zh es ar th my hi ja
 # two workers on this 2-core machine; PYTEST_ARGS="-n 0 -x" for a serial run
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test system venv model muex-model model-sync clean help
+.PHONY: demo test system venv model corpus muex-model model-sync table3 table4 clean help
 
 help:
 	@echo "make demo   install everything, then render out/demo_<lang>.mp4 for: $(DEMO_LANGS)"
@@ -41,25 +41,49 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# MuEx (issue 5): train the default config on the benchmark corpus, export its best checkpoint
+# The shipped models: the benchmark corpus (3,000 clips, ~3 min), then MuEx and the sync expert
+# trained side by side, one core each (~60 min on this 2-core machine). Both resume after a kill.
 MUEX_RUN ?= runs/default
 MUEX_CORPUS ?= data/benchmark
-muex-model: venv
-	rm -rf $(MUEX_RUN)
-	OMP_NUM_THREADS=2 $(BIN)/babelface train --config default --set train.out_dir=$(MUEX_RUN) --set data.root=$(MUEX_CORPUS)
-	$(BIN)/python -m babelface.train.export $(MUEX_RUN) src/babelface/assets/muex_default.safetensors
-
-# The sync expert (issue 6): train on the synthetic benchmark (built if missing), export to the package.
-# Resumable: re-running continues from $(SYNC_RUN)/state.pt. ~1 h on one core of this machine.
 SYNC_BENCH ?= $(MUEX_CORPUS)
 SYNC_RUN ?= runs/sync
-SYNC_CLIPS ?= 200
-model-sync: venv
-	@test -f $(SYNC_BENCH)/manifest.jsonl || $(BIN)/babelface bench build --out $(SYNC_BENCH) \
-		--clips-per-language $(SYNC_CLIPS) --seed 0
-	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python -m babelface.train.sync --data $(SYNC_BENCH) \
+CORPUS_CLIPS ?= 200
+model: venv corpus
+	$(MAKE) -j2 muex-model model-sync
+
+corpus: venv
+	@test -f $(MUEX_CORPUS)/manifest.jsonl || $(BIN)/babelface bench build --out $(MUEX_CORPUS) \
+		--clips-per-language $(CORPUS_CLIPS) --seed 0
+
+# MuEx (issue 5): train the default config on the benchmark corpus, export its best checkpoint
+muex-model: venv corpus
+	@if [ -f $(MUEX_RUN)/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config default --set train.out_dir=$(MUEX_RUN) \
+		--set data.root=$(MUEX_CORPUS) $$resume
+	$(BIN)/python -m babelface.train.export $(MUEX_RUN) src/babelface/assets/muex_default.safetensors
+
+# The sync expert (issue 6): resumable (continues from $(SYNC_RUN)/state.pt), ~25 min on one core.
+model-sync: venv corpus
+	OMP_NUM_THREADS=1 $(BIN)/python -m babelface.train.sync --data $(SYNC_BENCH) \
 		--out $(SYNC_RUN) --config src/babelface/configs/sync_expert.yaml --resume \
 		--export src/babelface/assets/sync_expert.safetensors
+
+# MuEx Tables 3 and 4 (RESULTS.md): every ablation and S/M/K configuration trained for the same
+# short budget (ABLATION_STEPS, warm-up and temperature annealing scaled to it), then scored.
+ABLATION_STEPS ?= 1200
+TABLE3 := table3_baseline table3_no_pv_align table3_no_guider table3_full
+TABLE4 := $(patsubst src/babelface/configs/%.yaml,%,$(wildcard src/babelface/configs/table4_*.yaml))
+runs/ablation/%/train_summary.json: | venv corpus
+	@if [ -f runs/ablation/$*/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config $* --set data.root=$(MUEX_CORPUS) \
+		--set train.out_dir=runs/ablation/$* --set train.max_steps=$(ABLATION_STEPS) \
+		--set train.ckpt_every=$$(( $(ABLATION_STEPS) / 4 )) \
+		--set optim.warmup_steps=$$(( $(ABLATION_STEPS) / 8 )) \
+		--set model.router.anneal_steps=$$(( $(ABLATION_STEPS) * 5 / 8 )) $$resume
+table3: $(TABLE3:%=runs/ablation/%/train_summary.json)
+	$(BIN)/python benchmarks/muex_results.py table3 --data $(MUEX_CORPUS) --runs $(TABLE3:%=runs/ablation/%)
+table4: $(TABLE4:%=runs/ablation/%/train_summary.json)
+	$(BIN)/python benchmarks/muex_results.py table4 --data $(MUEX_CORPUS) --runs $(TABLE4:%=runs/ablation/%)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -1,4 +1,5 @@
-"""What every benchmark script shares: the machine's description and its own section of a report.
+"""What every benchmark script shares: the machine's description, the real test media and its own
+section of a report.
 
 Each script owns one ``## heading`` of BENCHMARKS.md (or RESULTS.md) and rewrites only that.
 """
@@ -15,25 +16,41 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def machine(cores_used: int | None = None) -> str:
-    """``"<lscpu model name>, N cores"`` (plus how many the measurement used), and today's date."""
+def cpu(cores_used: int | None = None) -> str:
+    """``"<lscpu model name>, N cores"``, plus ``" (K used)"`` when ``cores_used`` is given."""
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
         model = re.search(r"Model name:\s*(.+)", out).group(1).strip()
     except (OSError, subprocess.CalledProcessError, AttributeError):
         model = platform.processor() or "unknown CPU"
     used = f" ({cores_used} used)" if cores_used else ""
-    return f"{model}, {os.cpu_count()} cores{used}; {date.today().isoformat()}"
+    return f"{model}, {os.cpu_count()} cores{used}"
 
 
-def write_section(heading: str, text: str, report: str = "BENCHMARKS.md") -> Path:
-    """Replace (or append) the section that starts with ``heading`` (a ``## `` line) in ``report``."""
+def machine(cores_used: int | None = None) -> str:
+    """:func:`cpu` and today's date: ``"<model>, N cores[ (K used)]; YYYY-MM-DD"``."""
+    return f"{cpu(cores_used)}; {date.today().isoformat()}"
+
+
+def real_dir(name: str = "WDA_KatieHill_000.mp4") -> Path:
+    """The folder of the real test media: the first of $BABELFACE_REAL_DATA, ../shared/data/real and
+    /work/shared/data/real that holds ``name``."""
+    for c in (os.environ.get("BABELFACE_REAL_DATA"), ROOT.parent / "shared" / "data" / "real",
+              Path("/work/shared/data/real")):
+        if c and (Path(c) / name).exists():
+            return Path(c)
+    raise SystemExit("real media not found: set BABELFACE_REAL_DATA")
+
+
+def write_section(heading: str, text: str, report: str | Path = "BENCHMARKS.md") -> Path:
+    """Replace (or append) the section that starts with ``heading`` (a ``## `` line) in ``report``
+    (a path, absolute or relative to the repository root). ``text`` may start with the heading."""
     path = ROOT / report
-    title = "# Benchmarks\n" if report == "BENCHMARKS.md" else "# Results\n"
-    old = path.read_text() if path.exists() else title
+    title = "# Benchmarks\n" if path.name == "BENCHMARKS.md" else "# Results\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else title
     body = text if text.startswith(heading) else f"{heading}\n\n{text}"
     body = body.rstrip("\n") + "\n"
     pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     new = pattern.sub(lambda _: body + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + body
-    path.write_text(new.rstrip("\n") + "\n")
+    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
     return path

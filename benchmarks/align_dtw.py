@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
-import re
-import subprocess
 import time
 import tracemalloc
 from pathlib import Path
@@ -27,22 +24,13 @@ from babelface.motion.articulation import articulation_from_timeline
 from babelface.phonetics.align import align_phonemes
 from babelface.phonetics.espeak import synthesize
 
+from _common import ROOT, cpu, write_section
+
 TEXT = ("Every face can speak any language. The quick brown fox jumps over the lazy dog. "
         "Holidays are a time of celebrating with loved ones, enjoying the festivities. "
         "Please bring those three fishing rods from the garage. Why would you measure the height of "
         "each young oak tree? ")
 SECTION = "## Forced alignment (DTW) and coarticulation"
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def machine() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = re.search(r"Model name:\s*(.+)", out).group(1).strip()
-    except (OSError, subprocess.CalledProcessError, AttributeError):
-        model = platform.processor() or "unknown CPU"
-    import os
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def rendition(text: str, rate: int):
@@ -82,9 +70,9 @@ def run(minutes: float, repeats: int) -> dict:
                 articulation_s=float(np.median(art_times)))
 
 
-def write_section(rows: list[dict], command: str, repeats: int) -> str:
+def section_text(rows: list[dict], command: str, repeats: int) -> str:
     lines = [SECTION, "",
-             f"Command: `{command}`  ", f"Machine: {machine()}; date: {datetime.date.today().isoformat()}; "
+             f"Command: `{command}`  ", f"Machine: {cpu()}; date: {datetime.date.today().isoformat()}; "
              f"median of {repeats} repeats (the machine is shared, so times are upper bounds).", "",
              "espeak-ng English at 220 wpm (reference) aligned onto the same text at 140 wpm (target) with "
              "`align_phonemes` (MFCC + multi-resolution banded DTW); errors against the target's own phoneme "
@@ -96,13 +84,6 @@ def write_section(rows: list[dict], command: str, repeats: int) -> str:
                      f"{r['median_err_ms']:.1f} ms | {r['p95_err_ms']:.1f} ms | {100 * r['within_2_frames']:.1f} % | "
                      f"{r['synth_s']:.1f} s | {r['articulation_s']:.2f} s |")
     return "\n".join(lines) + "\n"
-
-
-def update_file(path: Path, section: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -117,8 +98,8 @@ def main() -> None:
         print(rows[-1], flush=True)
     command = "OMP_NUM_THREADS=1 nice -n 10 python benchmarks/align_dtw.py " + \
               f"--minutes {' '.join(f'{m:g}' for m in args.minutes)} --repeats {args.repeats}"
-    section = write_section(rows, command, args.repeats)
-    update_file(args.out, section)
+    section = section_text(rows, command, args.repeats)
+    write_section(SECTION, section, args.out)
     print(section)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import re
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,8 @@ from babelface.phonetics.languages import BENCHMARK_CODES, LANGUAGES
 from babelface.phonetics.samples import SAMPLES
 from babelface.phonetics.visemes import VISEMES, viseme_of
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, write_section
+
 SECTION = "## Articulatory model calibration"
 TEXTS = ["Holidays are a time of celebrating with loved ones. Enjoying the festivities and going back to school.",
          "Every face can speak any language. The quick brown fox jumps over the lazy dog.",
@@ -112,10 +112,7 @@ def main() -> None:
     for code, name, nseg, nvis, mg, pg, cl, rd in lang_rows:
         lines.append(f"| {code} | {name} | {nseg} | {nvis} | {mg:.3f} | {pg:.3f} | {100 * cl:.1f} % | {rd:.2f} |")
     section = "\n".join(lines) + "\n"
-    text = args.out.read_text(encoding="utf-8") if args.out.exists() else "# Results\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    args.out.write_text(text, encoding="utf-8")
+    write_section(SECTION, section, args.out)
     print(section)
 
 

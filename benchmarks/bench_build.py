@@ -18,37 +18,14 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import cpu, write_section  # noqa: E402
+
 SECTION = "## Synthetic benchmark build (clips/s)"
-
-
-def machine() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = re.search(r"Model name:\s*(.+)", out).group(1).strip()
-    except (OSError, subprocess.CalledProcessError, AttributeError):
-        model = platform.processor() or "unknown CPU"
-    return f"{model}, {os.cpu_count()} cores"
-
-
-def write_section(section: str, text: str) -> None:
-    """Replace (or append) the ``section`` heading's part of BENCHMARKS.md with ``text``."""
-    path = ROOT / "BENCHMARKS.md"
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = text.rstrip("\n") + "\n\n"
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    new = new.rstrip("\n") + "\n"
-    path.write_text(new)
 
 
 def one_build(clips_per_language: int, workers: int) -> tuple[float, int, float]:
@@ -87,7 +64,7 @@ def main() -> None:
     text = "\n".join([
         SECTION, "",
         f"Command: `PYTHONPATH=src {cmd}`  ",
-        f"Machine: {machine()}; date: {datetime.date.today().isoformat()}; median of {args.repeats} "
+        f"Machine: {cpu()}; date: {datetime.date.today().isoformat()}; median of {args.repeats} "
         "repeats (the machine is shared with other jobs, so times are upper bounds).", "",
         f"`bench build` of all 15 languages × {args.clips_per_language} clips (default voices and "
         "augmentations, no `--render`): espeak-ng synthesis in a forked process per clip, "

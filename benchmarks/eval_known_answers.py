@@ -17,15 +17,14 @@ import contextlib
 import io
 import json
 import os
-import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import real_dir, write_section
+
 CLIP = "WDA_KatieHill_000"
 SECTION = "## Evaluation known answers (`babelface eval` on the real clip)"
 
@@ -64,9 +63,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("BABELFACE_QUIET", "1")
     from babelface.cli import main as cli
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from eval_throughput import real_clip
-    src = real_clip()
+    src = real_dir(f"{CLIP}.mp4") / f"{CLIP}.mp4"
     work = Path(tempfile.mkdtemp(prefix="bf-known-"))
     rows = []
     try:
@@ -98,11 +95,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
-        path = ROOT / "RESULTS.md"
-        doc = path.read_text() if path.exists() else "# Results\n"
-        pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
-        doc = pattern.sub(lambda _: text.rstrip() + "\n", doc) if pattern.search(doc) else doc.rstrip() + "\n\n" + text
-        path.write_text(doc.rstrip() + "\n")
+        write_section(SECTION, text, "RESULTS.md")
 
 
 if __name__ == "__main__":

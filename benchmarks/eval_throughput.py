@@ -21,36 +21,17 @@ import datetime
 import io
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import cpu, real_dir, write_section
+
 CLIP = "WDA_KatieHill_000.mp4"
 SECTION = "## Evaluation throughput (`babelface eval`)"
-
-
-def real_clip() -> Path:
-    for c in (os.environ.get("BABELFACE_REAL_DATA"), ROOT.parent / "shared" / "data" / "real",
-              Path("/work/shared/data/real")):
-        if c and (Path(c) / CLIP).exists():
-            return Path(c) / CLIP
-    sys.exit("real test media not found: set BABELFACE_REAL_DATA")
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = re.search(r"Model name:\s*(.+)", out).group(1).strip()
-    except (OSError, subprocess.CalledProcessError, AttributeError):
-        pass
-    return f"{model}, {os.cpu_count()} cores (process pinned to 1)"
 
 
 def extraction_fps(src: Path, repeats: int) -> tuple[float, int]:
@@ -85,14 +66,6 @@ def timed_eval(root: Path, cache: Path, out: Path) -> float:
     return time.perf_counter() - t
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
-    doc = pattern.sub(lambda _: text.rstrip() + "\n", doc) if pattern.search(doc) else doc.rstrip() + "\n\n" + text
-    path.write_text(doc.rstrip() + "\n")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=100)
@@ -103,7 +76,7 @@ def main() -> None:
     os.environ.setdefault("BABELFACE_QUIET", "1")
     import torch
     torch.set_num_threads(1)
-    src = real_clip()
+    src = real_dir(CLIP) / CLIP
 
     fps, n_frames = extraction_fps(src, args.repeats)
     print(f"extraction: {fps:.1f} frames/s over {n_frames} frames (median of {args.repeats})", flush=True)
@@ -124,7 +97,7 @@ def main() -> None:
     text = f"""{SECTION}
 
 Command: `nice -n 10 python benchmarks/eval_throughput.py --clips {n} --repeats {args.repeats} --write`
-Machine: {machine()}. Date: {datetime.date.today().isoformat()}. Python {platform.python_version()}.
+Machine: {cpu()} (process pinned to 1). Date: {datetime.date.today().isoformat()}. Python {platform.python_version()}.
 
 | measurement | result |
 | --- | --- |
@@ -144,7 +117,7 @@ plus decoding and the metrics.
 """
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -22,14 +22,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import re
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, write_section
+
 SECTIONS = {"languages": "## MuEx per-language lip sync (synthetic benchmark)",
             "table3": "## MuEx ablations (Table 3)",
             "table4": "## MuEx S/M/K trade-off (Table 4)"}
@@ -105,17 +105,18 @@ def languages_table(runs: list[Path], data: Path, split: str) -> list[str]:
 
 def table3(runs: list[Path], data: Path, split: str) -> list[str]:
     from babelface.train.builders import load_config
-    lines = ["| configuration | run | LSE-D ↓ (all) | TMDC ↑ (all) | LSE-D Unseen | TMDC Unseen | "
+    lines = ["| configuration | run | steps | LSE-D ↓ (all) | TMDC ↑ (all) | LSE-D Unseen | TMDC Unseen | "
              "I_JS(q^p, q^v) | I_JS(z^p, z^v) | least-used expert |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for run in runs:
-        cfg = load_config(run / "config.yaml").model
+        full = load_config(run / "config.yaml")
+        cfg = full.model
         label = ("Baseline (w/o PG-MoE)" if not cfg.use_moe else "+ PG-MoE (w/o PV-Align)" if not cfg.use_pv_align
                  else "+ PG-MoE (w/o Guider)" if cfg.router.beta == 0 else "MuEx (full)")
         s, log = summarise(score_run(run, data, split)), last_logged(run)
         mi = [f"{log[k]:.3f}" if k in log else "–" for k in ("mi_q", "mi_z")]
         usage = f"{100 * log['usage_min']:.1f} %" if "usage_min" in log else "–"
-        lines.append(f"| {label} | `{run}` | {s['overall'][0]:.4f} | {s['overall'][1]:.3f} | {s['unseen'][0]:.4f} | "
+        lines.append(f"| {label} | `{run}` | {full.train.max_steps} | {s['overall'][0]:.4f} | {s['overall'][1]:.3f} | {s['unseen'][0]:.4f} | "
                      f"{s['unseen'][1]:.3f} | {mi[0]} | {mi[1]} | {usage} |")
     lines += ["", "I_JS is eq. 2 as logged at the end of training (−2 log 2 = −1.386 is chance; 0 is a "
                   "perfect discriminator). PV-Align should hold I(q) above I(z)."]
@@ -124,24 +125,28 @@ def table3(runs: list[Path], data: Path, split: str) -> list[str]:
 
 def table4(runs: list[Path], data: Path, split: str) -> list[str]:
     from babelface.train.builders import load_config
-    lines = ["| S | M | K | LSE-D ↓ | TMDC ↑ | parameters | frames/s (1 core) |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| S | M | K | steps | LSE-D ↓ | TMDC ↑ | parameters | peak memory (training) | frames/s (1 core) |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for run in runs:
-        cfg = load_config(run / "config.yaml").model
+        full = load_config(run / "config.yaml")
+        cfg = full.model
         s = summarise(score_run(run, data, split))
         params, fps = frames_per_second(run)
-        lines.append(f"| {cfg.router.top_s} | {cfg.router.n_experts} | {cfg.prototypes.k} | {s['overall'][0]:.4f} | "
-                     f"{s['overall'][1]:.3f} | {params / 1e6:.2f} M | {fps:,.0f} |")
+        summary = run / "train_summary.json"
+        peak = json.loads(summary.read_text()) if summary.exists() else {}
+        mem = (f"{peak['peak_cuda_mib']:,.0f} MiB (CUDA)" if "peak_cuda_mib" in peak
+               else f"{peak['peak_rss_mib']:,.0f} MiB (RSS)" if "peak_rss_mib" in peak else "–")
+        lines.append(f"| {cfg.router.top_s} | {cfg.router.n_experts} | {cfg.prototypes.k} | {full.train.max_steps} | "
+                     f"{s['overall'][0]:.4f} | {s['overall'][1]:.3f} | {params / 1e6:.2f} M | {mem} | {fps:,.0f} |")
+    lines += ["", "Peak memory: the training process's peak resident set on CPU (batch 16 × 200 frames, "
+                  "the corpus' loader included), or the peak of allocated CUDA tensors on a GPU."]
     return lines
 
 
-def write_section(name: str, body: list[str], command: str, path: Path) -> str:
+def write_table(name: str, body: list[str], command: str, path: Path) -> str:
     text = "\n".join([SECTIONS[name], "", f"Command: `{command}`  ", f"Date: {datetime.date.today().isoformat()}.",
                       "", *body]) + "\n"
-    old = path.read_text() if path.exists() else "# Results\n"
-    pattern = re.compile(rf"^{re.escape(SECTIONS[name])}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda m: text + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
+    write_section(SECTIONS[name], text, path)
     return text
 
 
@@ -156,7 +161,7 @@ def main() -> None:
     body = {"languages": languages_table, "table3": table3, "table4": table4}[args.table](args.runs, args.data, args.split)
     command = (f"python benchmarks/muex_results.py {args.table} --data {args.data} --split {args.split} --runs "
                + " ".join(str(r) for r in args.runs))
-    print(write_section(args.table, body, command, args.out))
+    print(write_table(args.table, body, command, args.out))
 
 
 if __name__ == "__main__":

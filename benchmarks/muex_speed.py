@@ -16,23 +16,17 @@ import argparse
 import datetime
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, cpu, write_section
+
 SECTION = "## MuEx speech-to-motion speed"
 CONFIGS = ["default", "paper", "table4_s1_m2_k36", "table4_s1_m3_k40", "table4_s1_m4_k44", "table4_s2_m3_k40",
            "table4_s2_m4_k44", "table4_s2_m5_k48", "table4_s3_m4_k44", "table4_s3_m6_k52"]
 AUDIO_SECONDS = 60.0
-
-
-def machine() -> str:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    model = re.search(r"Model name:\s*(.+)", out).group(1).strip()
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def measure_one(config: str, repeats: int) -> dict:
@@ -95,9 +89,9 @@ def run_child(config: str, repeats: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def write_section(rows: list[dict], mi: dict | None, command: str, repeats: int, path: Path) -> str:
+def write_table(rows: list[dict], mi: dict | None, command: str, repeats: int, path: Path) -> str:
     lines = [SECTION, "",
-             f"`{command}` — {machine()}, {datetime.date.today().isoformat()}; one thread, "
+             f"`{command}` — {cpu()}, {datetime.date.today().isoformat()}; one thread, "
              f"{AUDIO_SECONDS:.0f} s of audio per call (log-mel front-end included), median of {repeats} "
              "repeats. The machine is shared, so times are upper bounds. Goal: ≥ 2,000 frames/s "
              "(80× real time at 25 fps).", "",
@@ -112,10 +106,7 @@ def write_section(rows: list[dict], mi: dict | None, command: str, repeats: int,
                       f"of {mi['step_s']:.2f} s (median). The paper's < 5 % is for an A6000-class GPU and "
                       "d_h = 512; on CPU the two 512-wide discriminators weigh more against a small generator."]
     text = "\n".join(lines) + "\n"
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda m: text + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
+    write_section(SECTION, text, path)
     return text
 
 
@@ -133,7 +124,7 @@ def main() -> None:
     rows = [run_child(c, args.repeats) for c in (CONFIGS[:1] if args.quick else CONFIGS)]
     mi = None if args.quick else mi_share(args.mi_steps)
     command = "python benchmarks/muex_speed.py" + (" --quick" if args.quick else "")
-    print(write_section(rows, mi, command, args.repeats, args.out))
+    print(write_table(rows, mi, command, args.repeats, args.out))
 
 
 if __name__ == "__main__":

@@ -24,19 +24,10 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench_build import machine, write_section  # noqa: E402
+from _common import cpu, real_dir, write_section  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Real-video preparation (frames/s per core)"
 VIDEOS = ("WDA_KatieHill_000.mp4", "sun.mp4")
-
-
-def _real_data() -> Path:
-    for c in (os.environ.get("BABELFACE_REAL_DATA"), ROOT.parent / "shared" / "data" / "real",
-              Path("/work/shared/data/real")):
-        if c and (Path(c) / VIDEOS[0]).exists():
-            return Path(c)
-    raise SystemExit("real test media not found: set BABELFACE_REAL_DATA")
 
 
 def one_run(video: Path) -> tuple[float, int, int, float]:
@@ -57,7 +48,7 @@ def main() -> None:
     args = ap.parse_args()
     from babelface.progress import set_enabled
     set_enabled(False)
-    real = _real_data()
+    real = real_dir(VIDEOS[0])
     one_run(real / VIDEOS[0])                    # warm-up: MediaPipe graph, imports
     rows = []
     for name in VIDEOS:
@@ -65,16 +56,16 @@ def main() -> None:
         secs = np.array([r[0] for r in runs])
         frames, clips = runs[0][1], runs[0][2]
         med = float(np.median(secs))
-        cpu = float(np.median([r[3] / r[0] for r in runs]))
+        cpu_wall = float(np.median([r[3] / r[0] for r in runs]))
         per_cpu_s = float(np.median([frames / r[3] for r in runs]))
         rows.append(f"| {name} | {frames} | {clips} | {med:.1f} s | {secs.min():.1f} … {secs.max():.1f} s "
-                    f"| {cpu:.2f} | {frames / med:.1f} | {per_cpu_s:.1f} |")
+                    f"| {cpu_wall:.2f} | {frames / med:.1f} | {per_cpu_s:.1f} |")
         print(rows[-1], flush=True)
     text = "\n".join([
         SECTION, "",
         f"Command: `PYTHONPATH=src OMP_NUM_THREADS=1 nice -n 10 python benchmarks/prepare_fps.py "
         f"--repeats {args.repeats}`  ",
-        f"Machine: {machine()} (1 used); date: {datetime.date.today().isoformat()}; median of "
+        f"Machine: {cpu(1)}; date: {datetime.date.today().isoformat()}; median of "
         f"{args.repeats} repeats after one warm-up run (the machine is shared, so times are upper bounds).", "",
         "`prepare` with one worker: two decodes at 25 fps, MediaPipe face-mesh tracking (2 faces), the "
         "filters, the smoothed 512×512 crop encoded as H.264 + AAC, landmarks, motion, log-mel and the "

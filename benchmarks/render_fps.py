@@ -20,9 +20,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -35,18 +32,19 @@ from babelface.face import indices as I  # noqa: E402
 from babelface.face.landmarks import detect_landmarks, load_image  # noqa: E402
 from babelface.render import Renderer  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import cpu, real_dir, write_section  # noqa: E402
+
 SECTION = "## Render frames/s"
 OPENING_HZ = 4.0
 MAX_OPENING = 0.35
 
 
 def _real_data() -> Path | None:
-    for c in (os.environ.get("BABELFACE_REAL_DATA"), ROOT.parent / "shared" / "data" / "real",
-              Path("/work/shared/data/real")):
-        if c and (Path(c) / "people_0.png").exists():
-            return Path(c)
-    return None
+    """The real-media folder holding the portraits, or None (only the bundled one is measured)."""
+    try:
+        return real_dir("people_0.png")
+    except SystemExit:
+        return None
 
 
 def jaw_opening(neutral: np.ndarray, amounts: np.ndarray) -> np.ndarray:
@@ -108,23 +106,6 @@ def measure(image: np.ndarray, frames: int, repeats: int) -> tuple[list[float], 
     return fps, setup
 
 
-def machine() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = re.search(r"Model name:\s*(.+)", out).group(1).strip()
-    except (OSError, subprocess.CalledProcessError, AttributeError):
-        model = platform.processor() or "unknown CPU"
-    return f"{model}, {os.cpu_count()} cores (1 used)"
-
-
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=250)
@@ -142,7 +123,7 @@ def main() -> None:
     text = "\n".join([
         SECTION, "",
         f"`PYTHONPATH=src python benchmarks/render_fps.py --frames {args.frames} --repeats {args.repeats}`"
-        f" — {machine()}, {datetime.date.today().isoformat()}. One core (`cv2.setNumThreads(1)`, one"
+        f" — {cpu(1)}, {datetime.date.today().isoformat()}. One core (`cv2.setNumThreads(1)`, one"
         " BLAS thread); a 4 Hz jaw opening of 0 … 0.35 IOD, every frame a new mouth with its interior;"
         " median of the repeats. Goal (issue 2): ≥ 50 frames/s at 512×512.", "",
         "| portrait | frames/s (median) | range over repeats | ms/frame | set-up ms (once per portrait) |",
@@ -151,7 +132,7 @@ def main() -> None:
         " of the portrait. The shared 2-core machine runs other jobs; figures are medians for that"
         " reason.", ""])
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
     print(text)
 
 

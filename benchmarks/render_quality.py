@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +32,8 @@ from babelface.media import read_frames
 from babelface.motion.representation import inner_gap, landmarks_to_motion, motion_to_canonical
 from babelface.render import Renderer
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from render_fps import _real_data, jaw_opening  # noqa: E402
+from _common import real_dir, write_section
+from render_fps import jaw_opening
 
 SECTION = "## Renderer fidelity"
 
@@ -73,21 +70,11 @@ def evaluate(name: str, image: np.ndarray, real_motion: np.ndarray, drive: np.nd
             f"{gap(image):.3f} → {gap(rest):.3f} |")
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "RESULTS.md"
-    old = path.read_text() if path.exists() else "# Results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = ap.parse_args()
-    real = _real_data()
-    if real is None:
-        sys.exit("real media not found: set BABELFACE_REAL_DATA to shared/data/real")
+    real = real_dir("people_0.png")
     from importlib import resources
     portraits = [("astronaut (bundled)", load_image(Path(str(resources.files("babelface.assets")
                                                               .joinpath("astronaut.png")))))]
@@ -111,7 +98,7 @@ def main() -> None:
         " r real motion | gap portrait → rest |",
         "| --- | ---: | ---: | ---: | ---: | ---: |", *rows, ""])
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text, "RESULTS.md")
     print(text)
 
 

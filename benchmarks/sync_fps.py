@@ -13,34 +13,15 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
-import re
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 
+from _common import ROOT, cpu, real_dir, write_section
+
 SECTION = "## Sync expert: `babelface sync` speed"
-ROOT = Path(__file__).resolve().parents[1]
 CLIP = "WDA_KatieHill_000.mp4"
-
-
-def machine() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = re.search(r"Model name:\s*(.+)", out).group(1).strip()
-    except (OSError, subprocess.CalledProcessError, AttributeError):
-        model = platform.processor() or "unknown CPU"
-    return f"{model}, {os.cpu_count()} cores"
-
-
-def real_dir() -> Path:
-    for c in (os.environ.get("BABELFACE_REAL_DATA"), ROOT.parent / "shared" / "data" / "real",
-              Path("/work/shared/data/real")):
-        if c and (Path(c) / CLIP).exists():
-            return Path(c)
-    raise SystemExit("real media not found: set BABELFACE_REAL_DATA")
 
 
 def main() -> None:
@@ -54,7 +35,7 @@ def main() -> None:
     from babelface.face.landmarks import landmarks_sequence
     from babelface.media import iter_frames, load_audio
     from babelface.sync import SyncExpertEmbedding, analyze, analyze_video
-    clip = real_dir() / CLIP
+    clip = real_dir(CLIP) / CLIP
     emb = SyncExpertEmbedding(args.weights, threads=1)
     analyze_video(clip, emb)                                    # warm-up: imports, model load
     rows = {"landmarks": [], "audio": [], "expert": [], "total": []}
@@ -76,7 +57,7 @@ def main() -> None:
     lines = [SECTION, "",
              "Command: `OMP_NUM_THREADS=1 taskset -c 0 nice -n 10 python benchmarks/sync_fps.py "
              f"--repeats {args.repeats}`  ",
-             f"Machine: {machine()} ({cores} core(s) allowed to the process); date: "
+             f"Machine: {cpu()} ({cores} core(s) allowed to the process); date: "
              f"{datetime.date.today().isoformat()}; median of {args.repeats} repeats on a shared machine "
              "(upper bounds).", "",
              f"Clip: {CLIP} ({n} frames, 512×512, 8 s). The sync expert alone is the audio and visual "
@@ -87,10 +68,7 @@ def main() -> None:
     for k, label in names.items():
         lines.append(f"| {label} | {med[k]:.2f} | {n / med[k]:.0f} |")
     section = "\n".join(lines) + "\n"
-    text = args.out.read_text(encoding="utf-8") if args.out.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    args.out.write_text(text, encoding="utf-8")
+    write_section(SECTION, section, args.out)
     print(section)
 
 

@@ -19,24 +19,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from _common import ROOT, real_dir, write_section
+
 SECTION = "## Sync expert"
-ROOT = Path(__file__).resolve().parents[1]
 REAL_SHIFTS = (-10, -5, -2, 0, 2, 5, 10)
-
-
-def real_dir() -> Path:
-    for c in (os.environ.get("BABELFACE_REAL_DATA"), ROOT.parent / "shared" / "data" / "real",
-              Path("/work/shared/data/real")):
-        if c and (Path(c) / "WDA_KatieHill_000.mp4").exists():
-            return Path(c)
-    raise SystemExit("real media not found: set BABELFACE_REAL_DATA")
 
 
 def synthetic_table(emb, data: Path, shifts: int, frames_per_clip: int, seed: int) -> list[str]:
@@ -163,10 +154,7 @@ def main() -> None:
               f"Acceptance (every |error| ≤ 1 and every fixed |Δ̂| ≤ 1): **{'pass' if ok else 'FAIL'}**.", ""]
     lines += real
     section = "\n".join(lines) + "\n"
-    text = args.out.read_text(encoding="utf-8") if args.out.exists() else "# Results\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    args.out.write_text(text, encoding="utf-8")
+    write_section(SECTION, section, args.out)
     print(section)
 
 

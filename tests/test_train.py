@@ -275,3 +275,19 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "last.safetensors").write_bytes(b"")                     # a run is already there
     assert main(base) == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+def test_validation_lse_d_equals_the_metrics_suites():
+    """The trainer's eq. 7 on motion is ``metrics.lip.lse_d`` of the two animated canonical faces."""
+    import numpy as np
+    from babelface.face.align import template
+    from babelface.metrics import lip
+    from babelface.motion.representation import motion_to_canonical
+    from babelface.train.evaluate import lse_d
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 0.02, (30, 111, 3)).astype(np.float32)
+    b = rng.normal(0, 0.02, (30, 111, 3)).astype(np.float32)
+    neutral = template()
+    want = lip.lse_d(motion_to_canonical(a, neutral), motion_to_canonical(b, neutral), standardize="none")
+    assert lse_d(a, b) == pytest.approx(want, rel=1e-5)
+    assert lse_d(a, a) == 0.0

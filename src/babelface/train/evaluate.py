@@ -5,9 +5,10 @@ averaged over frames, then over utterances. Motion shares the canonical frame an
 of its ground truth, so the difference of motions is the difference of canonical landmarks
 (inter-ocular units).
 
-Provisional: until ``babelface.metrics.lip`` lands on main, this helper computes eq. 7 itself over
-the evaluation engineer's 26 points (the 20 outer-lip vertices and the 6 central inner ones:
-82, 13, 312, 87, 14, 317); validation switches to ``babelface.metrics.lip`` then.
+The 26 points are ``babelface.face.indices.LSE_D_26`` (20 outer-lip vertices and the six central
+inner ones), the set :func:`babelface.metrics.lip.lse_d` uses; on motion the difference needs no
+standardisation (``standardize="none"`` there), so this equals ``metrics.lip.lse_d`` of the two
+animated canonical faces (tested) while skipping the reconstruction of all 478 points per frame.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from babelface.face.indices import LIP_OUTER, motion_slot
+from babelface.face.indices import LSE_D_26, motion_slot
 from babelface.train.data import to_device
 
-LSE_LIP_POINTS = LIP_OUTER + (82, 13, 312, 87, 14, 317)       # 26 MediaPipe vertices
+LSE_LIP_POINTS = LSE_D_26                                     # 26 MediaPipe vertices
 LSE_DIMS = 2                                                   # x, y: the image plane
 LSE_SLOTS = motion_slot(LSE_LIP_POINTS)
 

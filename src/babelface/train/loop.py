@@ -363,13 +363,23 @@ class Trainer:
         checksums = self._rank_checksums()
         result = TrainResult(str(self.out), self.step, str(self.out / LAST), list(self.best), val)
         if self.dist.main:
-            summary = {**vars(result), "world_size": self.dist.world, "rank_checksums": checksums}
+            summary = {**vars(result), "world_size": self.dist.world, "rank_checksums": checksums,
+                       **peak_memory(self.device)}
             atomic_write_text(self.out / SUMMARY, json.dumps(summary, indent=2))
             self.writer.close()
         if max(checksums) - min(checksums) > 1e-6 * max(1.0, abs(checksums[0])):
             raise RuntimeError(f"ranks disagree on the weights after training: {checksums}")
         distributed.cleanup(self.dist)
         return result
+
+
+def peak_memory(device: torch.device) -> dict:
+    """Peak memory of this process: resident set (MiB, CPU side) and, on CUDA, allocated tensors."""
+    import resource
+    out = {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}   # Linux: KiB
+    if device.type == "cuda":
+        out["peak_cuda_mib"] = torch.cuda.max_memory_allocated(device) / 2 ** 20
+    return out
 
 
 def train(cfg: RunConfig, resume: bool = False) -> TrainResult:
