@@ -110,7 +110,7 @@ def test_cli_argument_errors(cli, tmp_path, capsys):
 def test_shipped_expert_finds_and_fixes_a_shift_on_real_video(cli, real, tmp_path, capsys):
     from babelface.models.sync_expert import default_weights_path
     if not default_weights_path().exists():
-        pytest.skip("shipped sync expert not built yet (make model-sync)")
+        pytest.fail("the shipped sync expert is missing: `make model-sync` rebuilds it")
     shifted = shift_audio(real / "WDA_KatieHill_000.mp4", tmp_path / "lag5.mp4", -5)   # video lags by 5
     png = tmp_path / "curve.png"
     assert cli(["sync", str(shifted), "--json", "--plot", str(png), "--fix", "-o",
@@ -148,7 +148,7 @@ def test_embedding_protocol_of_the_evaluation_suite(katie_landmarks):
 def _shipped():
     from babelface.models.sync_expert import default_weights_path
     if not default_weights_path().exists():
-        pytest.skip("shipped sync expert not built yet (make model-sync)")
+        pytest.fail("the shipped sync expert is missing: `make model-sync` rebuilds it")
 
 
 def test_eval_suite_uses_the_shipped_expert_for_sync_c_d(real, katie_landmarks):

@@ -95,7 +95,7 @@ def test_bad_checkpoints_give_weights_errors(tmp_path):
 def test_shipped_weights_are_small_and_load():
     path = default_weights_path()
     if not path.exists():
-        pytest.skip("shipped sync expert not built yet (make model-sync)")
+        pytest.fail("the shipped sync expert is missing: `make model-sync` rebuilds it")
     assert path.stat().st_size < 5_000_000
     model = load_sync_expert()
     assert model is load_sync_expert()             # cached

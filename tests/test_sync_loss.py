@@ -125,7 +125,7 @@ def test_sync_loss_rejects_unknown_modes(tiny_expert):
 def test_sync_loss_from_the_shipped_expert():
     from babelface.models.sync_expert import default_weights_path
     if not default_weights_path().exists():
-        pytest.skip("shipped sync expert not built yet (make model-sync)")
+        pytest.fail("the shipped sync expert is missing: `make model-sync` rebuilds it")
     loss_fn = SyncLoss()
     mel = torch.randn(1, 4 * 40, 80)
     motion = (0.05 * torch.randn(1, 40, 111, 3)).requires_grad_()

@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from babelface.concurrency import prefetch
-from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
+from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE, SILENCE_RMS
 from babelface.errors import InputError, SilenceError
 from babelface.progress import progress
 
-SILENCE_RMS = 1e-3          # speech whose RMS never exceeds this (≈ −60 dBFS) is silence
 
 
 def default_portrait() -> Path:
@@ -124,14 +123,14 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
 
     With ``text``: espeak-ng phonemes DTW-aligned to the speech; else the audio-only MuEx model."""
     n = n_frames_for(len(analysis), SAMPLE_RATE)
+    if text is not None and not language:
+        raise InputError("--text needs --lang: the language of the transcript")
+    if float(np.sqrt(np.mean(analysis ** 2))) < SILENCE_RMS:
+        raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
     if text is not None:
-        if not language:
-            raise InputError("--text needs --lang: the language of the transcript")
         from babelface.motion.articulation import articulation_from_timeline
         from babelface.motion.articulatory_model import motion_from_articulation
         from babelface.phonetics.align import align_transcript
-        if float(np.sqrt(np.mean(analysis ** 2))) < SILENCE_RMS:
-            raise SilenceError("the audio holds only silence: there is no speech to align the transcript to")
         phonemes = align_transcript(analysis, text, language)
         art = articulation_from_timeline(phonemes, n)
         return motion_from_articulation(art), art, phonemes

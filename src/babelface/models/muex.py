@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from babelface.config_io import from_dict, to_dict
-from babelface.constants import SAMPLES_PER_FRAME
+from babelface.constants import SAMPLES_PER_FRAME, SILENCE_RMS
 from babelface.errors import InputError, WeightsError
 from babelface.face.indices import N_MOTION
 from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, Wav2VecFrontend, mel_features
@@ -217,7 +217,9 @@ class MuEx(nn.Module):
     def predict_motion(self, audio16k: np.ndarray) -> np.ndarray:
         """Mono 16 kHz speech ``(n,)`` → motion ``(T, 111, 3)`` float32, ``T = ceil(n / 640)``.
 
-        Audio only: no language label, no transcript.
+        Audio only: no language label, no transcript. Audio that is silent as a whole (RMS below
+        ``SILENCE_RMS``, −60 dBFS) gives the rest pose (zero motion): per-utterance normalisation
+        (E.5) would otherwise stretch its noise floor to the scale of speech.
         """
         audio = np.asarray(audio16k, dtype=np.float32)
         if audio.ndim != 1 or len(audio) == 0:
@@ -225,6 +227,8 @@ class MuEx(nn.Module):
         if not np.isfinite(audio).all():
             raise InputError("the audio holds NaN or infinite samples: decode it again")
         t = -(-len(audio) // SAMPLES_PER_FRAME)
+        if float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < SILENCE_RMS:
+            return np.zeros((t, N_MOTION, 3), np.float32)                    # (T, L, 3): at rest
         device = self.motion_scale.device
         if self.cfg.audio.features == "mel":
             feats = torch.from_numpy(mel_features(audio, t, self.cfg.audio.n_mels))[None].to(device)
