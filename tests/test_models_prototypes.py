@@ -49,16 +49,23 @@ def test_one_hot_codes_are_hard_forward_with_soft_gradient():
     assert not hard.requires_grad
 
 
-def test_variance_regulariser_is_eq11():
+def test_variance_regulariser_is_eq11_on_the_unit_sphere():
     proto = Prototypes(3, 2, PrototypeConfig())
     with torch.no_grad():
         proto.centroids.copy_(CENTRES)
-    mean = CENTRES.mean(0)
-    expected = -((CENTRES - mean) ** 2).sum(-1).mean()
+    unit = torch.nn.functional.normalize(CENTRES, dim=-1)
+    expected = -((unit - unit.mean(0)) ** 2).sum(-1).mean()
     assert proto.variance_loss().item() == pytest.approx(float(expected))
     with torch.no_grad():
-        proto.centroids.mul_(2)                        # spread further apart: lower loss
-    assert proto.variance_loss().item() == pytest.approx(4 * float(expected))
+        proto.centroids.mul_(2)                        # scaling the parameter moves no prototype
+    assert proto.variance_loss().item() == pytest.approx(float(expected))
+    # bounded below: K unit vectors spread at most to −(1 − ‖c̄‖²) ≥ −1, so Adam cannot run away
+    opt = torch.optim.Adam(proto.parameters(), lr=0.05)
+    for _ in range(300):
+        opt.zero_grad()
+        proto.variance_loss().backward()
+        opt.step()
+    assert -1.0 - 1e-6 <= proto.variance_loss().item() < float(expected)
 
 
 def test_kmeans_finds_the_blobs():
@@ -124,14 +131,19 @@ def test_balance_caps_full_clusters_and_oversamples_thin_ones():
 
 
 def test_refresh_places_prototypes_and_keeps_their_identity():
-    x, _ = blobs()
-    proto = Prototypes(3, 2, PrototypeConfig(k=3, restarts=3))
+    # features live on the unit sphere (z is L2-normalised): three tight clusters of directions
+    g = torch.Generator().manual_seed(0)
+    axes = torch.eye(3)
+    x = torch.nn.functional.normalize(torch.cat([a + 0.05 * torch.randn(50, 3, generator=g) for a in axes]), dim=-1)
+    proto = Prototypes(3, 3, PrototypeConfig(k=3, restarts=3))
     proto.refresh(x, torch.Generator().manual_seed(0))
     assert int(proto.refreshed) == 1
-    first = proto.centroids.detach().clone()
-    assert sorted(squared_distances(first, CENTRES).argmin(1).tolist()) == [0, 1, 2]
-    proto.refresh(x + 0.01, torch.Generator().manual_seed(5))      # other seeds, same clusters
-    assert torch.allclose(proto.centroids.detach(), first + 0.01, atol=0.05)
+    first = proto.points().detach().clone()
+    assert torch.allclose(first.norm(dim=-1), torch.ones(3), atol=1e-5)          # spherical K-means
+    assert sorted(squared_distances(first, axes).argmin(1).tolist()) == [0, 1, 2]
+    moved = torch.nn.functional.normalize(x + 0.02, dim=-1)                      # same clusters, moved
+    proto.refresh(moved, torch.Generator().manual_seed(5))                       # other seeds
+    assert torch.allclose(proto.points().detach(), first, atol=0.05)            # identities kept
 
 
 def test_match_to_recovers_a_permutation():

@@ -168,9 +168,17 @@ class Prototypes(nn.Module):
     def k(self) -> int:
         return len(self.centroids)
 
+    def points(self) -> torch.Tensor:
+        """The prototypes on the unit sphere ``(k, d)``, where the (L2-normalised) features live.
+
+        The parameter itself is free; projecting it keeps eq. 11 bounded: on an unconstrained
+        parameter −‖c_k − c̄‖² has no minimum, and Adam pushes the prototypes outwards at the
+        learning rate until one of them is nearest to every feature (codes collapse to one)."""
+        return F.normalize(self.centroids, dim=-1)
+
     def distances(self, z: torch.Tensor) -> torch.Tensor:
         """``(..., d)`` → ``‖z − c_k‖²`` ``(..., k)``."""
-        return squared_distances(z, self.centroids.to(z.dtype))
+        return squared_distances(z, self.points().to(z.dtype))
 
     def soft(self, z: torch.Tensor) -> torch.Tensor:
         """Eq. 3: pseudo-phoneme labels ``v = softmax(−‖z − c_k‖² / τ²)`` ``(..., k)``."""
@@ -188,7 +196,7 @@ class Prototypes(nn.Module):
 
     def variance_loss(self) -> torch.Tensor:
         """Eq. 11: ``L_var = −(1/K) Σ_k ‖c_k − c̄‖²``."""
-        c = self.centroids
+        c = self.points()
         return -((c - c.mean(0, keepdim=True)) ** 2).sum(-1).mean()
 
     @torch.no_grad()
@@ -202,8 +210,9 @@ class Prototypes(nn.Module):
         s_min = min(s_thr, math.ceil(cfg.under_factor * fair))
         xb, _ = balance(x, result.centroids, result.labels, s_thr, s_min, generator)
         centroids, _, _ = lloyd(xb, result.centroids, cfg.kmeans_iters)
+        centroids = F.normalize(centroids, dim=-1)                  # spherical K-means: see points()
         if int(self.refreshed) > 0:
-            centroids = centroids[match_to(self.centroids.detach().float(), centroids)]
+            centroids = centroids[match_to(self.points().detach().float(), centroids)]
         self.centroids.copy_(centroids.to(self.centroids.dtype))
         self.refreshed += 1
         return result

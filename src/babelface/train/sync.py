@@ -361,9 +361,12 @@ def train(cfg: SyncTrainConfig, data: list[str | Path], out: str | Path, resume:
             err = np.abs(estimate_offsets(model, val_pairs) - truth)
             acc1 = float(np.mean(err <= 1))
             log.info("step %d val Acc±1 %.3f Offset %.2f", step, acc1, float(err.mean()))
-            if acc1 > best:
-                best = acc1
-                model.save(out / "best.safetensors", {**meta, "step": str(step), "val_acc1": f"{acc1:.4f}"})
+            # best: highest Acc±1, then lowest mean |error|; a tie goes to the later (longer-trained) step
+            score = acc1 - float(err.mean()) / 100
+            if score >= best:
+                best = score
+                model.save(out / "best.safetensors", {**meta, "step": str(step), "val_acc1": f"{acc1:.4f}",
+                                                      "val_offset": f"{float(err.mean()):.4f}"})
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             model.save(out / "last.safetensors", {**meta, "step": str(step)})
             tmp = state_path.with_suffix(".tmp")
