@@ -22,7 +22,7 @@ def test_temperature_schedule_is_eq16():
 
 
 def test_top_s_weights_are_a_softmax_over_the_selected_scores():
-    r = router()
+    r = router().eval()                                  # inference: the deterministic top-S
     h, v = torch.randn(20, 8), torch.softmax(torch.randn(20, 6), -1)
     out = r(h, v, tau_r=2.0, tau_s=1.0)
     scores = r.scores(h, v)
@@ -67,11 +67,29 @@ def test_utilisation_loss_is_minimal_at_uniform_usage():
     uniform = torch.full((10, m), 1 / m)
     collapsed = torch.zeros(10, m)
     collapsed[:, 0] = 1
-    assert float(utilisation_loss(uniform)) == pytest.approx(1.0)
-    assert float(utilisation_loss(collapsed)) == pytest.approx(m)
-    for _ in range(20):
-        p = torch.softmax(torch.randn(10, m) * 3, -1)
-        assert float(utilisation_loss(p)) >= 1.0 - 1e-6
+    assert float(utilisation_loss(uniform, torch.full((m,), 1 / m))) == pytest.approx(1.0)
+    assert float(utilisation_loss(collapsed, torch.tensor([1.0, 0, 0, 0]))) == pytest.approx(m)
+    # the gradient lowers the probability of the over-used expert
+    logits = torch.zeros(10, m, requires_grad=True)
+    utilisation_loss(torch.softmax(logits, -1), torch.tensor([0.7, 0.1, 0.1, 0.1])).backward()
+    assert logits.grad[:, 0].sum() > 0 and (logits.grad[:, 1:].sum(0) < 0).all()
+
+
+def test_training_explores_experts_at_high_temperature_and_inference_is_greedy():
+    torch.manual_seed(0)
+    r = router(m=4, s=2)
+    with torch.no_grad():                                # every frame prefers experts 0 and 1
+        r.g_cont.weight.zero_()
+        r.g_phon.weight.zero_()
+        r.g_cont.bias.copy_(torch.tensor([1.0, 0.5, 0.0, -0.5]))
+        r.g_phon.bias.copy_(torch.tensor([1.0, 0.5, 0.0, -0.5]))
+    h, v = torch.randn(2000, 8), torch.softmax(torch.randn(2000, 6), -1)
+    hot = r(h, v, tau_r=5.0, tau_s=1.0).usage            # D.2: exploration at τ_r = 5
+    assert float(hot.min()) > 0.15
+    cold = r(h, v, tau_r=0.05, tau_s=1.0).usage          # sharp: nearly greedy
+    assert float(cold[:2].sum()) > 0.95
+    greedy = r.eval()(h, v, tau_r=5.0, tau_s=1.0).usage
+    assert torch.allclose(greedy, torch.tensor([0.5, 0.5, 0.0, 0.0]))
 
 
 def test_selection_entropy_and_the_sign_of_eq4():

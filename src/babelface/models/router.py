@@ -16,9 +16,13 @@ distribution ``p = softmax(s / τ_r)``, masked to the selected experts and the r
 ``τ_r`` and ``τ_s`` anneal linearly 5.0 → 0.5 over the first 50k steps (eq. 16).
 
 ``L_util``: eq. 4 prints ``(M/B) Σ_i (n_i/B)²``. Taken literally with hard usage counts it has no
-gradient, and its ``1/B`` makes it vanish for large batches; we use the soft usage fraction
-``P_i = (1/B) Σ_t p_{t,i}`` (B = routed frames) and ``L_util = M Σ_i P_i²``, which is 1 at
-uniform usage and M at collapse (the Switch-Transformer normalisation). The entropy term keeps
+gradient, and its ``1/B`` makes it vanish for large batches. We keep the hard shares
+``f_i = n_i / Σ_j n_j`` and let the gradient flow through the mean router probability
+``P_i = (1/B) Σ_t softmax(s_t)_i`` (B = routed frames): ``L_util = M Σ_i f_i P_i``, 1 at uniform
+usage and up to M at collapse (Switch Transformer, Fedus et al. 2022). ``P`` uses the untempered
+scores: at the early τ_r = 5 the tempered distribution is nearly flat even when the top-S choice
+is one-sided, and a soft-only ``M Σ P_i²`` let two of four experts starve within 100 steps
+(measured, PG-MoE without PV-Align). The entropy term keeps
 eq. 4's sign (it penalises the entropy of the selected weights); D.3's prose ("prevents
 over-confident assignments") describes the opposite sign, obtained with a negative λ_ent.
 """
@@ -85,11 +89,12 @@ def route_loss(target: torch.Tensor, log_p: torch.Tensor, indices: torch.Tensor)
     return -(target.gather(1, indices) * log_p.gather(1, indices)).sum(-1).mean()
 
 
-def utilisation_loss(probs: torch.Tensor) -> torch.Tensor:
-    """``L_util = M Σ_i P_i²`` with ``P_i`` the mean of ``probs`` ``(n, m)`` over frames: 1 when the
-    experts share the frames equally, M when one takes them all (eq. 4, see the module docstring)."""
-    share = probs.mean(0)
-    return probs.shape[-1] * (share ** 2).sum()
+def utilisation_loss(probs: torch.Tensor, usage: torch.Tensor) -> torch.Tensor:
+    """``L_util = M Σ_i f_i P_i``: ``f_i`` the hard share of selections (eq. 4's ``n_i / B``, no
+    gradient) and ``P_i`` the mean of ``probs`` ``(n, m)`` over frames, through which the gradient
+    flows (see the module docstring). 1 when the experts share the frames equally, up to M when one
+    takes them all."""
+    return probs.shape[-1] * (usage.detach() * probs.mean(0)).sum()
 
 
 def selection_entropy(weights: torch.Tensor) -> torch.Tensor:
@@ -122,16 +127,28 @@ class Router(nn.Module):
         """``h`` ``(n, d)``, ``v`` ``(n, k)`` at the routed frames → :class:`RouterOutput`."""
         cfg = self.cfg
         scores = self.scores(h, v)                                              # (n, m)
-        top, indices = scores.topk(cfg.top_s, dim=-1)                           # (n, s)
+        if self.training:
+            # D.2: "a higher temperature at early stages encourages exploration of multiple
+            # experts": in training the top-S set is drawn from softmax(s / τ_r) without
+            # replacement (Gumbel-top-k); at τ_r = 5 nearly uniform, greedy as τ_r → 0.5.
+            # Inference takes the deterministic top-S.
+            gumbel = -torch.log(-torch.log(torch.rand_like(scores).clamp(1e-9, 1 - 1e-9)))
+            indices = (scores.detach() / tau_r + gumbel).topk(cfg.top_s, dim=-1).indices   # (n, s)
+        else:
+            indices = scores.topk(cfg.top_s, dim=-1).indices                    # (n, s)
+        top = scores.gather(1, indices)
         weights = torch.softmax(top / tau_r, dim=-1)
         log_p = torch.log_softmax(scores / tau_r, dim=-1)                       # (n, m)
         target = torch.softmax(v @ self.mapping().t() / tau_s, dim=-1)          # eq. 15 (n, m)
         probs = log_p.exp()
-        route, util, entropy = route_loss(target, log_p, indices), utilisation_loss(probs), selection_entropy(weights)
-        loss = cfg.lambda_route * route + cfg.lambda_util * util + cfg.lambda_ent * entropy
         with torch.no_grad():
             counts = torch.bincount(indices.flatten(), minlength=cfg.n_experts).float()
-            usage = counts / counts.sum().clamp_min(1.0)
+            usage = counts / counts.sum().clamp_min(1.0)                        # (m,) hard shares
+        # the balance term sees the untempered scores: at τ_r = 5 softmax(s / τ_r) is flat while
+        # the top-S choice is already one-sided, and a flat P gives no balancing gradient
+        util = utilisation_loss(torch.softmax(scores, dim=-1), usage)
+        route, entropy = route_loss(target, log_p, indices), selection_entropy(weights)
+        loss = cfg.lambda_route * route + cfg.lambda_util * util + cfg.lambda_ent * entropy
         return RouterOutput(indices, weights, probs, target, usage, route, util, entropy, loss)
 
 
