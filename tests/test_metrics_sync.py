@@ -157,3 +157,30 @@ def test_registered_default_is_used(monkeypatch):
 def test_named_syncnet_weights_that_do_not_exist(tmp_path):
     with pytest.raises(WeightsError, match="not found"):
         sync.resolve_embedding(str(tmp_path / "syncnet_v2.model"))
+
+
+def test_fixed_support_removes_the_zero_padding_bias_of_unit_norm_embeddings():
+    """Unit-norm tokens sit at distance 1 from the reference's zero padding and ~√2 from unrelated
+    tokens, so with a weak signal (15 % of frames related, as speech in a real clip) the padded
+    curve's minimum drifts to an edge; the fixed support recovers the shift."""
+    from babelface.metrics.sync import sync_scores
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)   # noqa: E731
+    n, dim, lag = 200, 64, 3                                   # the video lags the audio by 3 frames
+    padded, fixed = [], []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        a = rng.standard_normal((n + lag, dim))
+        speech = rng.random(n) < 0.15
+        v = rng.standard_normal((n, dim))
+        v[speech] = a[:n][speech] + 4.0 * rng.standard_normal((int(speech.sum()), dim))
+        a, v = unit(a[lag:]), unit(v)                            # video frame t ↔ audio frame t − lag
+        padded.append(sync_scores(v, a).av_offset)
+        f = sync_scores(v, a, support="fixed")
+        fixed.append(f.av_offset)
+        assert f.n_windows == n - 2 * 15
+    assert sum(abs(o) >= 12 for o in padded) >= 4               # the bias: edge offsets win
+    assert sum(o == lag for o in fixed) >= 7
+    short = sync_scores(v[:40], a[:40], support="fixed")         # too short: falls back to padded
+    assert short.n_windows == 40
+    with pytest.raises(ValueError, match="support"):
+        sync_scores(v, a, support="nope")

@@ -130,6 +130,7 @@ class SyncExpertEmbedding:
     name = "babelface sync expert"
     window = 1
     needs_frames = False
+    support = "fixed"      # unit-norm tokens: no zero-padded offsets in the SyncNet protocol (metrics.sync)
 
     def __init__(self, weights: str | Path | None = None, expert=None, threads: int | None = None,
                  wav2vec2: str | Path | None = None):

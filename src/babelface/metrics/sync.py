@@ -127,12 +127,30 @@ class SyncScores:
                 "sync_conf_windowed": self.sync_conf_windowed, "n_windows": self.n_windows}
 
 
-def sync_scores(video: np.ndarray, audio: np.ndarray, vshift: int = VSHIFT) -> SyncScores:
-    """AV offset, Sync-D, Sync-C from window embeddings ``(N, D)`` exactly as syncnet_python computes."""
+Support = Literal["padded", "fixed"]
+
+
+def sync_scores(video: np.ndarray, audio: np.ndarray, vshift: int = VSHIFT,
+                support: Support = "padded") -> SyncScores:
+    """AV offset, Sync-D, Sync-C from window embeddings ``(N, D)`` exactly as syncnet_python computes.
+
+    ``support="padded"`` is the reference: every window, the audio zero-padded at both ends. The
+    zero rows are harmless for SyncNet (its embeddings are far from the origin) but not for
+    unit-norm embeddings: a unit vector is at distance 1 from a zero row and at about √2 from an
+    unrelated unit vector, so padded offsets look *closer* and the curve's minimum drifts to
+    ±vshift. ``support="fixed"`` (what per-frame token embeddings such as the sync expert declare)
+    keeps only windows ``vshift … N − vshift − 1``, whose audio is real at every offset: each offset
+    then averages the same video windows. Clips with fewer than ``2·vshift + 1`` such windows fall
+    back to the padded form.
+    """
     from scipy.signal import medfilt
     d = distance_curves(video, audio, vshift)                              # (N, width)
     if len(d) == 0:
         raise ValueError("no complete window: the clip is shorter than the sync window")
+    if support not in ("padded", "fixed"):
+        raise ValueError(f"support must be 'padded' or 'fixed', got {support!r}")
+    if support == "fixed" and len(d) - 2 * vshift >= 2 * vshift + 1:
+        d = d[vshift: len(d) - vshift]                                     # real audio at every offset
     mdist = d.mean(axis=0)                                                 # (width,)
     minidx = int(np.argmin(mdist))
     minval = float(mdist[minidx])
@@ -164,7 +182,7 @@ def evaluate_sync(embedding: SyncEmbedding, audio: np.ndarray, landmarks: np.nda
     if len(v) < n or len(a) < n:
         raise ValueError(f"the {embedding.name} embedding returned {len(v)} video and {len(a)} audio "
                          f"rows; {n} are needed")
-    return sync_scores(np.asarray(v)[:n], np.asarray(a)[:n], vshift)
+    return sync_scores(np.asarray(v)[:n], np.asarray(a)[:n], vshift, getattr(embedding, "support", "padded"))
 
 
 # ---------------------------------------------------------------------------------------------
