@@ -96,6 +96,11 @@ def main() -> None:
                      f"{fmt(c['fdd'], '{:.5f}')} | {fmt(c['int_corr'], '{:.3f}')} | "
                      f"{fmt(c.get('sync_c'), '{:.3f}')} | {fmt(c.get('sync_d'), '{:.3f}')} | "
                      f"{fmt(c.get('av_offset'), '{:+.0f}')} |")
+    lines += ["", "Reading the sync columns: the AV offset follows the delays (with the expert's −1 bias on "
+              "this clip, RESULTS.md \"Sync expert\"), but Sync-C does not rank the frozen-mouth and "
+              "reversed copies below the real clip: averaged over every window, silences included, the "
+              "expert's per-frame evidence is weak. Compare methods by the AV offset and by LSE-D/TMDC; "
+              "`babelface sync` (speech frames only) is the stronger offset estimator."]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
