@@ -56,8 +56,10 @@ def test_identical_beats_frozen(bench, capsys, shared_cache):
     assert f["lse_d"] > 0.03 and f["lmd"] > 0.03 and f["tmdc"] < 0.7          # clearly worse
     assert s["int_corr"] == pytest.approx(1.0) and s["dur_err"] == 0.0
     assert f["int_corr"] > 0.95 and f["dur_err"] < 0.05                       # same audio, re-encoded
-    assert s["face_frames"] == 200 and s["sync_c"] is None                     # no sync embedding here
-    assert set(same) >= {"clips", "languages", "overall"} and "--syncnet" in same["sync"]
+    assert s["face_frames"] == 200
+    # no SyncNet weights named: the shipped sync expert scores sync (AV offset ≈ 0 on the real copy)
+    assert s["sync_c"] > 0 and s["sync_d"] > 0 and abs(s["av_offset"]) <= 1
+    assert set(same) >= {"clips", "languages", "overall"} and "sync expert" in same["sync"]
 
 
 @pytest.mark.slow
