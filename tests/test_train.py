@@ -295,3 +295,26 @@ def test_validation_lse_d_equals_the_metrics_suites():
     want = lip.lse_d(motion_to_canonical(a, neutral), motion_to_canonical(b, neutral), standardize="none")
     assert lse_d(a, b) == pytest.approx(want, rel=1e-5)
     assert lse_d(a, a) == 0.0
+
+
+def test_the_sync_expert_is_a_training_option(tmp_path):
+    """`train.sync_loss_weight` adds the shipped sync expert's loss on the predicted motion (issue 6):
+    it is logged, trains, and leaves the expert untouched."""
+    from babelface.models.sync_expert import default_weights_path
+    from babelface.train.loop import Trainer
+    torch.set_num_threads(1)
+    from safetensors.torch import load_file
+    before = load_file(str(default_weights_path()))
+    assert before
+    cfg = load_config("tiny", [f"train.out_dir={tmp_path}", "train.max_steps=6", "train.log_every=3",
+                               "train.ckpt_every=100", "data.toy.n_train=8", "data.toy.n_val=8",
+                               "train.sync_loss_weight=0.1"])
+    trainer = Trainer(cfg)
+    assert trainer.sync_loss is not None and not any(p.requires_grad for p in trainer.sync_loss.parameters())
+    trainer.fit()
+    logs = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["loss_sync"]) and r["loss_sync"] > 0 for r in logs)
+    expert = trainer.sync_loss.expert.state_dict()
+    assert all(torch.equal(before[k], expert[k]) for k in before)                   # the expert did not move
+    off = load_config("tiny", [f"train.out_dir={tmp_path / 'off'}"])
+    assert Trainer(off).sync_loss is None

@@ -47,6 +47,10 @@ class TrainConfig:
     log_every: int = 50
     device: str = "auto"                      # "auto" (CUDA when present), "cpu", "cuda"
     motion_scale_batches: int = 20            # batches measuring the motion RMS at the start
+    # the sync expert (issue 6) as an extra loss on the predicted motion: L += w · SyncLoss (0: off)
+    sync_loss_weight: float = 0.0
+    sync_loss_mode: str = "infonce"           # "infonce" (in-clip negatives) or "cosine"
+    sync_expert: str | None = None            # its weights (default: the shipped expert)
 
 
 @dataclass

@@ -85,6 +85,13 @@ class Trainer:
         self.optimizers = {"model": build_optimizer(self.model, cfg.optim)}
         if self.critic is not None:
             self.optimizers["critic"] = build_optimizer(self.critic, cfg.optim)
+        self.sync_loss = None
+        if t.sync_loss_weight > 0:
+            if cfg.model.audio.features != "mel":
+                raise InputError("train.sync_loss_weight needs log-mel features (model.audio.features: mel): "
+                                 "the sync expert's audio branch reads the batch's log-mel")
+            from babelface.models.sync_loss import SyncLoss
+            self.sync_loss = SyncLoss(weights=t.sync_expert, mode=t.sync_loss_mode).to(self.device)
         self.amp = cfg.optim.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.train_set = build_dataset(cfg, train=True)
@@ -262,7 +269,13 @@ class Trainer:
                     stats["mi_q"] += float(i_q) / len(parts)
                     stats["mi_z"] += float(i_z) / len(parts)
                 losses = self.model.loss(out, mb["motion"], mb["mask"], align)
-                self.scaler.scale(losses.total / len(parts)).backward()
+                total = losses.total
+                if self.sync_loss is not None:                       # issue 6: the sync expert as a loss
+                    with torch.autocast(self.device.type, enabled=self.amp):
+                        l_sync = self.sync_loss(mb["mel"], out.motion.float(), mb["mask"])
+                    total = total + t.sync_loss_weight * l_sync
+                    stats["loss_sync"] += float(l_sync.detach()) / len(parts)
+                self.scaler.scale(total / len(parts)).backward()
             for k, v in losses.scalars().items():
                 stats[f"loss_{k}"] += v / len(parts)
             if out.router is not None:
