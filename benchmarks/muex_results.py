@@ -86,6 +86,23 @@ def frames_per_second(run: Path) -> tuple[int, float]:
     return model.n_parameters(), n / float(np.median(times))
 
 
+def inference_usage(run: Path, data: Path, split: str) -> list[float]:
+    """Share of the top-S selections per expert at inference (deterministic routing) over ``split``."""
+    from babelface.data.datasets import ManifestDataset
+    from babelface.models.muex import MuEx
+    from babelface.train.export import best_checkpoint
+    model = MuEx.from_pretrained(best_checkpoint(run))
+    counts = None
+    with torch.inference_mode():
+        for item in ManifestDataset(data, split=split, crop_frames=None, random_crop=False):
+            out = model(item["mel"][None])
+            if out.router is None:
+                return []
+            n = out.router.usage * len(out.router.indices)        # selections per expert
+            counts = n if counts is None else counts + n
+    return (counts / counts.sum()).tolist()
+
+
 def languages_table(runs: list[Path], data: Path, split: str) -> list[str]:
     from babelface.phonetics.languages import LANGUAGES, SEEN
     lines = []
@@ -99,6 +116,16 @@ def languages_table(runs: list[Path], data: Path, split: str) -> list[str]:
         for label in ("seen", "unseen", "overall"):
             lse, tmdc = s[label]
             lines.append(f"| **{label.capitalize()} avg** | | | {lse:.4f} | {tmdc:.3f} |")
+        lines.append("")
+        usage, log = inference_usage(run, data, split), last_logged(run)
+        if usage:
+            lines += [f"Expert usage at inference on the `{split}` split (share of top-S selections): "
+                      + " · ".join(f"{100 * u:.1f} %" for u in usage)
+                      + f"; least-used {100 * min(usage):.1f} % (goal ≥ 5 %)."]
+        if "mi_q" in log:
+            lines += [f"PV-Align at the end of training (eq. 2, −1.386 is chance): I_JS(q^p, q^v) = "
+                      f"{log['mi_q']:.3f}, I_JS(z^p, z^v) = {log['mi_z']:.3f}; the whole curve is in "
+                      f"`{run}/metrics.jsonl` (`mi_q`, `mi_z`) and TensorBoard (`train/mi_q`, `train/mi_z`)."]
         lines.append("")
     return lines
 
