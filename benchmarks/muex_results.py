@@ -35,8 +35,9 @@ SECTIONS = {"languages": "## MuEx per-language lip sync (synthetic benchmark)",
             "table4": "## MuEx S/M/K trade-off (Table 4)"}
 
 
-def score_run(run: Path, data: Path, split: str) -> dict[str, list[tuple[float, float]]]:
-    """{language: [(LSE-D, TMDC) per clip]} of the run's best checkpoint on ``split``."""
+def score_run(run: Path, data: Path, split: str, usage: list | None = None) -> dict[str, list[tuple[float, float]]]:
+    """{language: [(LSE-D, TMDC) per clip]} of the run's best checkpoint on ``split``. With ``usage``
+    (an empty list), it is filled with each expert's share of the top-S selections at inference."""
     from babelface.data.datasets import ManifestDataset
     from babelface.face.align import template
     from babelface.metrics import lip
@@ -46,13 +47,20 @@ def score_run(run: Path, data: Path, split: str) -> dict[str, list[tuple[float, 
     model = MuEx.from_pretrained(best_checkpoint(run))
     neutral = template()
     scores: dict[str, list[tuple[float, float]]] = {}
+    counts = None
     with torch.inference_mode():
         for item in ManifestDataset(data, split=split, crop_frames=None, random_crop=False):
-            pred = model(item["mel"][None]).motion[0].numpy()
+            out = model(item["mel"][None])
+            if out.router is not None:                                # selections per expert
+                n = out.router.usage * len(out.router.indices)
+                counts = n if counts is None else counts + n
+            pred = out.motion[0].numpy()
             true = item["motion"].numpy()
             real, gen = motion_to_canonical(true, neutral), motion_to_canonical(pred, neutral)
             scores.setdefault(item["language"], []).append(
                 (lip.lse_d(real, gen, standardize="none"), lip.tmdc(real, gen, standardize="none")))
+    if usage is not None and counts is not None:
+        usage[:] = (counts / counts.sum()).tolist()
     return scores
 
 
@@ -86,28 +94,12 @@ def frames_per_second(run: Path) -> tuple[int, float]:
     return model.n_parameters(), n / float(np.median(times))
 
 
-def inference_usage(run: Path, data: Path, split: str) -> list[float]:
-    """Share of the top-S selections per expert at inference (deterministic routing) over ``split``."""
-    from babelface.data.datasets import ManifestDataset
-    from babelface.models.muex import MuEx
-    from babelface.train.export import best_checkpoint
-    model = MuEx.from_pretrained(best_checkpoint(run))
-    counts = None
-    with torch.inference_mode():
-        for item in ManifestDataset(data, split=split, crop_frames=None, random_crop=False):
-            out = model(item["mel"][None])
-            if out.router is None:
-                return []
-            n = out.router.usage * len(out.router.indices)        # selections per expert
-            counts = n if counts is None else counts + n
-    return (counts / counts.sum()).tolist()
-
-
 def languages_table(runs: list[Path], data: Path, split: str) -> list[str]:
     from babelface.phonetics.languages import LANGUAGES, SEEN
     lines = []
     for run in runs:
-        s = summarise(score_run(run, data, split))
+        usage: list[float] = []
+        s = summarise(score_run(run, data, split, usage))
         lines += [f"Run `{run}` on the `{split}` split:", "",
                   "| language | code | type | LSE-D ↓ | TMDC ↑ |", "| --- | --- | --- | ---: | ---: |"]
         for code, (lse, tmdc) in s["per_language"].items():
@@ -117,7 +109,7 @@ def languages_table(runs: list[Path], data: Path, split: str) -> list[str]:
             lse, tmdc = s[label]
             lines.append(f"| **{label.capitalize()} avg** | | | {lse:.4f} | {tmdc:.3f} |")
         lines.append("")
-        usage, log = inference_usage(run, data, split), last_logged(run)
+        log = last_logged(run)
         if usage:
             lines += [f"Expert usage at inference on the `{split}` split (share of top-S selections): "
                       + " · ".join(f"{100 * u:.1f} %" for u in usage)

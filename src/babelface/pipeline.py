@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from babelface.concurrency import prefetch
-from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE, SILENCE_RMS
+from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
 from babelface.errors import InputError, SilenceError
 from babelface.progress import progress
 
@@ -125,7 +125,8 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
     n = n_frames_for(len(analysis), SAMPLE_RATE)
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
-    if float(np.sqrt(np.mean(analysis ** 2))) < SILENCE_RMS:
+    from babelface.media import is_silent
+    if is_silent(analysis):
         raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
     if text is not None:
         from babelface.motion.articulation import articulation_from_timeline

@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from babelface.constants import SAMPLE_RATE, SAMPLES_PER_FRAME
+from babelface.constants import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE_RMS
 from babelface.errors import InputError, MediaError
 from babelface.media._atomic import atomic_path
 
@@ -122,6 +122,11 @@ def save_wav(path: str | Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE
     with atomic_path(path, suffix=".wav") as tmp:
         wavfile.write(tmp, sample_rate, pcm)
     return Path(path)
+
+
+def is_silent(audio: np.ndarray) -> bool:
+    """True when the whole signal's RMS is below ``SILENCE_RMS`` (≈ −60 dBFS): no speech in it."""
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < SILENCE_RMS
 
 
 def rms_envelope(audio: np.ndarray, hop: int = SAMPLES_PER_FRAME, win: int | None = None) -> np.ndarray:

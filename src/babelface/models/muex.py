@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from babelface.config_io import from_dict, to_dict
-from babelface.constants import SAMPLES_PER_FRAME, SILENCE_RMS
+from babelface.constants import SAMPLES_PER_FRAME
 from babelface.errors import InputError, WeightsError
 from babelface.face.indices import N_MOTION
 from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, Wav2VecFrontend, mel_features
@@ -218,7 +218,7 @@ class MuEx(nn.Module):
         """Mono 16 kHz speech ``(n,)`` → motion ``(T, 111, 3)`` float32, ``T = ceil(n / 640)``.
 
         Audio only: no language label, no transcript. Audio that is silent as a whole (RMS below
-        ``SILENCE_RMS``, −60 dBFS) gives the rest pose (zero motion): per-utterance normalisation
+        ``babelface.media.is_silent``, −60 dBFS) gives the rest pose (zero motion): per-utterance normalisation
         (E.5) would otherwise stretch its noise floor to the scale of speech.
         """
         audio = np.asarray(audio16k, dtype=np.float32)
@@ -227,7 +227,8 @@ class MuEx(nn.Module):
         if not np.isfinite(audio).all():
             raise InputError("the audio holds NaN or infinite samples: decode it again")
         t = -(-len(audio) // SAMPLES_PER_FRAME)
-        if float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < SILENCE_RMS:
+        from babelface.media.audio import is_silent
+        if is_silent(audio):
             return np.zeros((t, N_MOTION, 3), np.float32)                    # (T, L, 3): at rest
         device = self.motion_scale.device
         if self.cfg.audio.features == "mel":

@@ -366,9 +366,8 @@ def train(cfg: SyncTrainConfig, data: list[str | Path], out: str | Path, resume:
             # longer-trained expert fits the synthetic motion better while losing real video (the
             # step-6,000 model misread a real clip lagged by +5 and +10 frames as −9 and −4; the
             # step-1,000 one reads every shift within ±1: RESULTS.md "Sync expert").
-            score = acc1
-            if score > best:
-                best = score
+            if acc1 > best:
+                best = acc1
                 model.save(out / "best.safetensors", {**meta, "step": str(step), "val_acc1": f"{acc1:.4f}",
                                                       "val_offset": f"{float(err.mean()):.4f}"})
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
