@@ -27,3 +27,11 @@ MEL_FRAMES_PER_VIDEO_FRAME = exact_div(SAMPLE_RATE // HOP_LENGTH, FPS)  # 4 mel 
 SILENCE_RMS = 1e-3             # audio whose overall RMS is below this (≈ −60 dBFS) holds no speech
 MAX_DURATION_S = 300.0         # default limit on input speech; --max-duration raises it
 MIN_FACE_PX = 64               # faces narrower than this are refused
+
+# outputs within H.264's limits (issue 17): level 5.1 allows 36,864 macroblocks of 16×16 pixels per
+# frame (ITU-T H.264 Table A-1, MaxFS); a portrait beyond --max-pixels is scaled down to it
+H264_MAX_FRAME_PIXELS = 36_864 * 16 * 16     # 9,437,184 pixels, e.g. 4096×2304
+H264_MAX_SIDE = 4096                         # widest side that level 5.1 decoders (browsers) play
+DEFAULT_MAX_PIXELS = 1920 * 1080             # the work resolution of a larger portrait (full HD)
+MAX_IMAGE_PIXELS = 100_000_000               # decoded images are refused above this (bomb guard)
+LONG_RENDER_S = 30.0                         # renders expected to take longer than this say so first

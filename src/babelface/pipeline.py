@@ -9,6 +9,10 @@ Every entry point returns a :class:`Result` (what ``--json`` prints).
 
 from __future__ import annotations
 
+import logging
+import math
+import time
+import warnings
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,10 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from babelface.concurrency import prefetch
-from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
-from babelface.errors import InputError, SilenceError
+from babelface.constants import (DEFAULT_MAX_PIXELS, FPS, H264_MAX_FRAME_PIXELS, H264_MAX_SIDE,
+                                 LONG_RENDER_S, MAX_DURATION_S, SAMPLE_RATE)
+from babelface.errors import InputError, LanguageError, SilenceError
+from babelface.outputs import check_output_path
 from babelface.progress import progress
 
+log = logging.getLogger(__name__)
+ESTIMATE_AFTER = 5             # frames timed before a long render's duration is estimated
+MIN_MAX_PIXELS = 128 * 128     # --max-pixels below this leaves no face to find
 
 
 def default_portrait() -> Path:
@@ -47,25 +56,69 @@ def n_frames_for(n_samples: int, sample_rate: int) -> int:
     return max(1, -(-n_samples * FPS // sample_rate))
 
 
-def _portrait(image: str | Path | np.ndarray | None):
-    from babelface.face.landmarks import detect_landmarks, load_image
+def check_max_pixels(max_pixels: int) -> int:
+    if not MIN_MAX_PIXELS <= max_pixels <= H264_MAX_FRAME_PIXELS:
+        raise InputError(f"--max-pixels must be between {MIN_MAX_PIXELS} and {H264_MAX_FRAME_PIXELS} "
+                         "(H.264 level 5.1's largest frame)")
+    return max_pixels
+
+
+def _fit_pixels(img: np.ndarray, max_pixels: int, name: str) -> np.ndarray:
+    """``img`` scaled down (area filter) to at most ``max_pixels`` and ``H264_MAX_SIDE`` per side,
+    with a warning: outputs stay within what H.264 players decode, and work stays proportionate."""
+    h, w = img.shape[:2]
+    scale = min(1.0, math.sqrt(max_pixels / (h * w)), H264_MAX_SIDE / max(h, w))
+    if scale >= 1.0:
+        return img
+    import cv2
+    nw, nh = max(1, int(w * scale)), max(1, int(h * scale))
+    warnings.warn(f"{name} is {w}×{h} ({w * h / 1e6:.1f} megapixels); rendering it at {nw}×{nh}, "
+                  f"within --max-pixels {max_pixels} (H.264 level 5.1 plays at most "
+                  f"{H264_MAX_FRAME_PIXELS} pixels, {H264_MAX_SIDE} px a side)", stacklevel=3)
+    return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+
+
+def _portrait(image: str | Path | np.ndarray | None, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """The portrait within ``max_pixels``, its face found and, when rolled, levelled
+    (:class:`babelface.render.upright.Upright`)."""
+    from babelface.face.landmarks import detect_faces, detect_landmarks, load_image, pick_face
+    from babelface.render.upright import MAX_PLAIN_ROLL_DEG, make_upright, roll_degrees
     if image is None:
         image = default_portrait()
     if isinstance(image, np.ndarray):
         img, name = image, "the image"
     else:
         img, name = load_image(image), str(image)
-    return img, detect_landmarks(img, source=name)
+    if img.ndim == 3 and img.shape[2] == 3 and img.size:
+        img = _fit_pixels(img, max_pixels, name)
+    faces = detect_faces(img)
+    if not faces or abs(roll_degrees(faces[0])) <= MAX_PLAIN_ROLL_DEG:
+        return make_upright(img, pick_face(faces, source=name), detect_landmarks)
+    return make_upright(img, faces[0], lambda up: detect_landmarks(up, source=f"{name} (levelled)"))
 
 
-def _render(image, landmarks, motion: np.ndarray, out: Path, audio: np.ndarray, sample_rate: int,
+def _with_estimate(frames, total: int):
+    """Pass ``frames`` through; after the first few, say how long the rest will take when long."""
+    start = time.perf_counter()
+    for i, frame in enumerate(frames):
+        if i == ESTIMATE_AFTER and total > i:
+            per = (time.perf_counter() - start) / i
+            left = per * (total - i)
+            if left > LONG_RENDER_S:
+                log.warning("rendering %d frames (%.0f s of video) at %.2f s a frame: about %.0f min "
+                            "left", total, total / FPS, per, left / 60)
+        yield frame
+
+
+def _render(portrait, motion: np.ndarray, out: Path, audio: np.ndarray, sample_rate: int,
             articulation: np.ndarray | None = None) -> int:
     from babelface.media import VideoWriter
-    from babelface.render import Renderer
-    renderer = Renderer(image, landmarks)
+    from babelface.render.upright import UprightRenderer
+    renderer = UprightRenderer(portrait)
     with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate) as writer:
         frames = prefetch(renderer.render_sequence(motion, articulation=articulation))
-        for frame in progress(frames, total=len(motion), desc="rendering", unit="frame"):
+        for frame in _with_estimate(progress(frames, total=len(motion), desc="rendering", unit="frame"),
+                                    len(motion)):
             writer.write(frame)
     return writer.n_frames
 
@@ -88,16 +141,22 @@ def speech_from_text(text: str, language: str, rate: int | None = None,
     from babelface.motion.articulatory_model import motion_from_articulation
     from babelface.phonetics.espeak import synthesize
     syn = synthesize(text, language, rate=rate, pitch=pitch)
+    if not _count(syn.phonemes):
+        raise LanguageError(f"nothing to say: {text[:40]!r} gives no phonemes in {language!r} "
+                            "(only punctuation or symbols?)")
     art = articulation_from_timeline(syn.phonemes, n_frames_for(len(syn.audio), syn.sample_rate))
     return Speech(syn.audio, syn.sample_rate, motion_from_articulation(art), art, syn.phonemes)
 
 
 def say(text: str, language: str, output: str | Path, image: str | Path | np.ndarray | None = None,
-        rate: int | None = None, pitch: int | None = None) -> Result:
+        rate: int | None = None, pitch: int | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
     """Speech by espeak-ng, mouth by the phoneme path."""
+    portrait_path = default_portrait() if image is None else image
+    check_output_path(output, [portrait_path] if not isinstance(image, np.ndarray) else [])
+    check_max_pixels(max_pixels)
     speech = speech_from_text(text, language, rate=rate, pitch=pitch)   # fails fast on bad text
-    image, landmarks = _portrait(image)
-    frames = _render(image, landmarks, speech.motion, Path(output), speech.audio, speech.sample_rate,
+    frames = _render(_portrait(image, max_pixels), speech.motion, Path(output), speech.audio, speech.sample_rate,
                      speech.articulation)
     return Result(str(output), frames, FPS, frames / FPS, len(speech.audio) / speech.sample_rate,
                   language, _count(speech.phonemes), "text")
@@ -128,6 +187,9 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
     from babelface.media import is_silent
     if is_silent(analysis):
         raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
+    if is_silent(analysis - analysis.mean(dtype=np.float64)):
+        raise SilenceError("the audio is a constant (DC) level with no sound on it: there is no "
+                           "speech to animate")
     if text is not None:
         from babelface.motion.articulation import articulation_from_timeline
         from babelface.motion.articulatory_model import motion_from_articulation
@@ -145,13 +207,18 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
 
 def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
             text: str | None = None, language: str | None = None,
-            max_duration: float = MAX_DURATION_S, model: str | Path | None = None) -> Result:
+            max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
+            max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
     """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
     phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion.
     The output carries the user's own audio."""
+    inputs = [audio, model] + ([] if isinstance(image, np.ndarray) else [image])
+    check_output_path(output, inputs)
+    check_max_pixels(max_pixels)
+    if not (isinstance(max_duration, (int, float)) and math.isfinite(max_duration) and max_duration > 0):
+        raise InputError(f"--max-duration must be a positive number of seconds, got {max_duration}")
     analysis, original, rate = _load_speech(audio, max_duration)
     motion, art, phonemes = speech_from_audio(analysis, text, language, model)
-    image, landmarks = _portrait(image)
-    frames = _render(image, landmarks, motion, Path(output), original, rate, art)
+    frames = _render(_portrait(image, max_pixels), motion, Path(output), original, rate, art)
     return Result(str(output), frames, FPS, frames / FPS, len(analysis) / SAMPLE_RATE, language,
                   _count(phonemes), "transcript" if text is not None else "audio")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from babelface.cli.common import HelpFormatter, add_output_options, print_json
-from babelface.constants import MAX_DURATION_S
+from babelface.constants import DEFAULT_MAX_PIXELS, H264_MAX_FRAME_PIXELS, MAX_DURATION_S
 
 
 def register(sub) -> None:
@@ -25,6 +25,9 @@ def register(sub) -> None:
                                    "default: the model shipped in the package")
     p.add_argument("--max-duration", type=float, default=MAX_DURATION_S,
                    help="refuse speech longer than this many seconds")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help="a larger portrait is scaled down to this many pixels (at most "
+                        f"{H264_MAX_FRAME_PIXELS}, H.264 level 5.1's frame size)")
     p.add_argument("-o", "--output", required=True, help="output .mp4")
     add_output_options(p)
     p.set_defaults(func=run)
@@ -33,7 +36,8 @@ def register(sub) -> None:
 def run(args) -> int:
     from babelface import pipeline
     result = pipeline.animate(args.audio, args.output, image=args.image, text=args.text,
-                              language=args.lang, max_duration=args.max_duration, model=args.model)
+                              language=args.lang, max_duration=args.max_duration, model=args.model,
+                              max_pixels=args.max_pixels)
     if args.json:
         print_json(result.to_dict())
     else:

@@ -36,3 +36,10 @@ def _default(o: Any):
 def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, ensure_ascii=False, indent=2, default=_default)
     sys.stdout.write("\n")
+
+
+def checked_output(path, *inputs, option: str = "-o"):
+    """``path`` checked before any work starts (:func:`babelface.outputs.check_output_path`):
+    a file name in a writable folder, not a folder, not under /proc, /sys or /dev, none of ``inputs``."""
+    from babelface.outputs import check_output_path
+    return check_output_path(path, inputs, option)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from babelface.cli.common import HelpFormatter, add_output_options, print_json
+from babelface.constants import DEFAULT_MAX_PIXELS, H264_MAX_FRAME_PIXELS
 
 
 def register(sub) -> None:
@@ -24,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output .mp4")
     p.add_argument("--rate", type=int, help="speaking rate in words per minute (80-450; espeak-ng default 175)")
     p.add_argument("--pitch", type=int, help="voice pitch 0-100 (default 50)")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help="a larger portrait is scaled down to this many pixels (at most "
+                        f"{H264_MAX_FRAME_PIXELS}, H.264 level 5.1's frame size)")
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -40,7 +44,8 @@ def run(args) -> int:
             raise InputError(f"--text is required for {args.lang!r} (sample texts exist for "
                              f"{', '.join(LANGUAGES)})")
         text = SAMPLES[code]
-    result = pipeline.say(text, args.lang, args.output, image=args.image, rate=args.rate, pitch=args.pitch)
+    result = pipeline.say(text, args.lang, args.output, image=args.image, rate=args.rate, pitch=args.pitch,
+                          max_pixels=args.max_pixels)
     if args.json:
         print_json(result.to_dict())
     else:

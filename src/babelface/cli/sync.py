@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from babelface.cli.common import add_output_options, print_json
+from babelface.cli.common import add_output_options, checked_output, print_json
 
 HELP = "estimate a video's audio-video offset (SyncLipMAE-style sync expert); --fix corrects it"
 
@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-o is the output of --fix: add --fix, or drop -o")
     if not 1 <= args.max_offset <= 100:
         raise InputError("--max-offset must be between 1 and 100 frames")
+    checked_output(args.output, args.video, option="-o")
+    checked_output(args.plot, args.video, args.output, option="--plot")
     emb = SyncExpertEmbedding(args.weights, wav2vec2=args.wav2vec2)
     result = analyze_video(args.video, emb, args.max_offset)
     if args.plot:

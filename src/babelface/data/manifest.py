@@ -221,6 +221,28 @@ def _manifest_file(root_or_file: str | os.PathLike) -> tuple[Path, Path]:
     return p.parent, p
 
 
+MAX_JSON_DEPTH = 32        # nesting of a manifest line; CPython's parser recurses (RecursionError)
+
+
+def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads(text)``, refusing nesting deeper than ``max_depth`` with a
+    :class:`json.JSONDecodeError` before the parser recurses into it."""
+    if text.count("[") + text.count("{") > max_depth:
+        depth, in_string, escaped = 0, False, False
+        for pos, ch in enumerate(text):
+            if in_string:
+                escaped, in_string = (not escaped and ch == "\\"), in_string and (escaped or ch != '"')
+            elif ch == '"':
+                in_string = True
+            elif ch in "[{":
+                depth += 1
+                if depth > max_depth:
+                    raise json.JSONDecodeError(f"nested deeper than {max_depth} levels", text, pos)
+            elif ch in "]}":
+                depth -= 1
+    return json.loads(text)
+
+
 def iter_records(path: Path, tolerate_partial_tail: bool = False) -> Iterator[tuple[int, dict]]:
     """(line number, object) of each line; a last line cut short by a crash can be skipped."""
     data = path.read_bytes()
@@ -230,7 +252,7 @@ def iter_records(path: Path, tolerate_partial_tail: bool = False) -> Iterator[tu
             continue
         last = i == len(lines)                 # no trailing newline: the write never finished
         try:
-            yield i, json.loads(raw.decode("utf-8"))
+            yield i, loads_bounded(raw.decode("utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             if last and tolerate_partial_tail:
                 return

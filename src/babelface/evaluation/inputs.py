@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from babelface.data.manifest import loads_bounded
 from babelface.errors import InputError
 
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
@@ -111,7 +112,7 @@ def read_manifest(path: str | Path) -> dict[str, ClipInfo]:
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
+            rec = loads_bounded(line)
         except json.JSONDecodeError as e:
             raise InputError(f"{path}:{n}: not valid JSON ({e.msg}): one JSON object per line") from e
         if not isinstance(rec, dict):

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from babelface.constants import MIN_FACE_PX
+from babelface.constants import MAX_IMAGE_PIXELS, MIN_FACE_PX
 from babelface.errors import FaceError
 from babelface.face.indices import FACE_OVAL, FACE_WIDTH_PAIR, N_LANDMARKS
 
@@ -33,12 +33,39 @@ def load_image(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.exists():
         raise FaceError(f"{path}: no such file")
+    if not path.is_file():
+        raise FaceError(f"{path} is {'a folder' if path.is_dir() else 'not a regular file'}, not an "
+                        "image: give a PNG or JPEG portrait")
+    _check_image_size(path)
     data = np.fromfile(str(path), dtype=np.uint8)
-    with _quiet_native_stderr():                    # libpng's warnings about colour profiles
-        img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    try:
+        with _quiet_native_stderr():                # libpng's warnings about colour profiles
+            img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error:                               # OpenCV's own pixel limit, or a broken header
+        img = None
     if img is None:
         raise FaceError(f"cannot read {path} as an image: use a PNG or JPEG portrait")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def _check_image_size(path: Path) -> None:
+    """Refuse an image whose header declares more than ``MAX_IMAGE_PIXELS`` before decoding it (a
+    decompression bomb: a few kilobytes that would decode to gigabytes). Pillow reads the header
+    only; a file Pillow does not recognise is left to OpenCV, which has its own limit."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+    except Image.DecompressionBombError as e:      # Pillow's own, higher guard
+        raise FaceError(f"{path}: {str(e).rstrip('.')}: use a smaller portrait") from e
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return
+    if w * h > MAX_IMAGE_PIXELS:
+        raise FaceError(f"{path} declares {w}×{h} pixels ({w * h / 1e6:.0f} megapixels), more than the "
+                        f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels babelface decodes (a decompression "
+                        "bomb?): use a smaller portrait")
 
 
 @contextlib.contextmanager
@@ -163,7 +190,11 @@ def detect_landmarks(image: np.ndarray, source: str = "image") -> np.ndarray:
     No face → :class:`FaceError`; several → the largest, with a warning; a face narrower than
     ``MIN_FACE_PX`` pixels → :class:`FaceError`.
     """
-    faces = detect_faces(image)
+    return pick_face(detect_faces(image), source)
+
+
+def pick_face(faces: list[np.ndarray], source: str = "image") -> np.ndarray:
+    """The face to animate among ``detect_faces``' result, with :func:`detect_landmarks`' checks."""
     if not faces:
         raise FaceError(f"no face found in {source}: use a frontal photo with the face at least "
                         f"{MIN_FACE_PX} px wide")

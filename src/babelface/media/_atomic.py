@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -13,12 +14,15 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """Yield a temporary path in the target's folder; on success rename it onto ``path``.
 
     The temporary keeps the target's suffix so that writers that pick a format by extension work.
-    On any exception the temporary is removed and the target is left as it was.
+    On any exception (and on SIGTERM, which the CLI turns into one) the temporary is removed and
+    the target is left as it was. Its name, ``.NAME.PID.XXXXXXXX.SUFFIX``, carries the writer's
+    process id, so that what a ``kill -9`` left behind is removed by the next write of ``NAME``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix,
-                               dir=path.parent)
+    remove_stale(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.",
+                               suffix=suffix if suffix is not None else path.suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -28,6 +32,36 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_stale(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries of ``path`` left by writers that no longer run; return them."""
+    path = Path(path)
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            pid = _writer_pid(entry.name, path.name)
+            if pid is not None and pid != os.getpid() and not _alive(pid) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _writer_pid(entry: str, name: str) -> int | None:
+    """The process id in ``.NAME.PID.XXXXXXXX.SUFFIX``, else None."""
+    m = re.match(rf"\.{re.escape(name)}\.(\d+)\.[a-z0-9_]{{8}}(\.[^.]+)?$", entry)
+    return int(m.group(1)) if m else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:             # someone else's process
+        return True
+    return True
 
 
 def _umask() -> int:

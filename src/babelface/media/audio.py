@@ -100,6 +100,10 @@ def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bo
     if not chunks or sum(ch.shape[1] for ch in chunks) == 0:
         raise MediaError(f"{path}: the audio track holds no samples")
     audio = np.concatenate(chunks, axis=1).astype(np.float32)   # (C, n)
+    bad = int(np.count_nonzero(~np.isfinite(audio)))
+    if bad:            # a float WAV can carry them; clipping would turn ±inf into full-scale clicks
+        raise MediaError(f"{path} holds {bad} NaN or infinite samples: the audio is corrupt "
+                         "(re-export it as 16-bit PCM)")
     audio = np.clip(audio, -1.0, 1.0)
     return audio[0] if mono else np.ascontiguousarray(audio.T)
 

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 import av
 import numpy as np
 
-from babelface.constants import FPS
+from babelface.constants import FPS, H264_MAX_FRAME_PIXELS
 from babelface.errors import MediaError
 from babelface.media._atomic import atomic_path
 from babelface.media.audio import _open
@@ -100,6 +100,13 @@ def _even(img: np.ndarray) -> np.ndarray:
     return img
 
 
+def _check_frame_size(width: int, height: int, path: Path) -> None:
+    """H.264 level 5.1's largest frame (36,864 macroblocks): beyond it players and browsers fail."""
+    if width * height > H264_MAX_FRAME_PIXELS:
+        raise MediaError(f"frames of {width}×{height} for {path} exceed H.264 level 5.1's limit of "
+                         f"{H264_MAX_FRAME_PIXELS} pixels: scale them down")
+
+
 class VideoWriter:
     """Stream frames into an mp4; ``close()`` adds the audio and renames the file into place.
 
@@ -133,6 +140,7 @@ class VideoWriter:
     def write(self, frame: np.ndarray) -> None:
         frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
         if self._vstream is None:
+            _check_frame_size(frame.shape[1], frame.shape[0], self.path)
             s = self._container.add_stream("libx264", rate=Fraction(self.fps, 1))
             s.width, s.height = frame.shape[1], frame.shape[0]
             s.pix_fmt = "yuv420p"

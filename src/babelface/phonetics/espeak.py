@@ -16,6 +16,7 @@ import ctypes
 import os
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -276,8 +277,24 @@ def _private_dir() -> Path:
         import tempfile
         _PRIVATE_DIR = Path(tempfile.mkdtemp(prefix="babelface-espeak-"))
         atexit.register(_remove_private_dir, _PRIVATE_DIR, os.getpid())
-    _PRIVATE_DIR.mkdir(parents=True, exist_ok=True)
+    elif not _owned_private(_PRIVATE_DIR):
+        # removed meanwhile: never re-create it by name in the shared temporary folder (anyone
+        # could have planted a folder there); make a fresh one as mkdtemp does, mode 0700
+        import atexit
+        import tempfile
+        _PRIVATE_DIR = Path(tempfile.mkdtemp(prefix="babelface-espeak-"))
+        atexit.register(_remove_private_dir, _PRIVATE_DIR, os.getpid())
     return _PRIVATE_DIR
+
+
+def _owned_private(path: Path) -> bool:
+    """``path`` is a real folder (not a link) of this user that nobody else may write to."""
+    import stat
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def resolve_voice(language: str) -> str:
@@ -286,6 +303,9 @@ def resolve_voice(language: str) -> str:
     Unknown → :class:`LanguageError` listing the benchmark codes.
     """
     key = (language or "").strip()
+    if not key:
+        raise LanguageError(f"the language is empty: use one of {', '.join(BENCHMARK_CODES)} "
+                            "or any espeak-ng voice")
     base, _, variant = key.partition("+")
     lang = LANGUAGES.get(base.lower())
     if lang is not None:
@@ -362,8 +382,26 @@ def phonemize(text: str, language: str) -> str:
 
 
 def _check_text(text: str) -> None:
+    if not isinstance(text, str):
+        raise LanguageError(f"the text must be a string, got {type(text).__name__}")
     if not text or not text.strip():
         raise LanguageError("the text is empty: give the words to speak")
+    bad = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
+    if bad is not None:
+        raise LanguageError(f"the text holds the control character U+{ord(bad):04X}: remove it")
+
+
+# the ranges espeak-ng documents (and `babelface say --help` states)
+RATE_RANGE = (80, 450)          # words per minute
+PITCH_RANGE = (0, 100)
+
+
+def _check_params(**params: int | None) -> None:
+    for name, value in params.items():
+        lo, hi = RATE_RANGE if name == "rate" else PITCH_RANGE
+        if value is not None and not (isinstance(value, int) and lo <= value <= hi):
+            raise LanguageError(f"--{name.replace('_', '-')} must be a whole number from {lo} to {hi}, "
+                                f"got {value!r}")
 
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -390,6 +428,7 @@ def synthesize(text: str, language: str, rate: int | None = None, pitch: int | N
     voice = resolve_voice(language)
     _check_text(text)
     _check_script(text, voice, language)
+    _check_params(rate=rate, pitch=pitch, pitch_range=pitch_range)
     with _LOCK:
         eng = _engine()
         eng.set_voice(voice)

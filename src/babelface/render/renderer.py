@@ -207,6 +207,10 @@ class Renderer:
         below[:n_moving] = (below[:n_moving] | lower_inner) & ~upper_inner
         opened = nodes + below[:, None] * (self.config.mesh_opening * self.iod) * lips.normal
         where = {m: k for k, m in enumerate(self._moving)}
+        if any(i not in where for i in LIP_INNER):      # the box is laid out for an upright face
+            d = self.source[263] - self.source[33]        # outer eye corners
+            raise FaceError(f"the face is tilted by {np.degrees(np.arctan2(d[1], d[0])):.0f}°: its lips "
+                            "fall outside the mouth's work box; use a portrait with the face upright")
         hole = opened[[where[i] for i in LIP_INNER]]
         self._tri = mesh_triangles(opened, hole)                      # (K, 3) node indices
         self._nodes_rest = nodes                                      # (N, 2) pixels

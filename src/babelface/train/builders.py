@@ -47,7 +47,9 @@ def read_yaml(path: str | Path, depth: int = 0) -> dict:
     if depth > MAX_INHERIT_DEPTH:
         raise InputError(f"{path}: inherit chain deeper than {MAX_INHERIT_DEPTH}: is it circular?")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path} is not a text file (not UTF-8 at byte {e.start}): give a YAML config") from e
     except yaml.YAMLError as e:
         raise InputError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from e
     if not isinstance(data, dict):

@@ -100,7 +100,7 @@ class Trainer:
         if self.steps_per_epoch == 0:
             raise InputError(f"the training split has {len(self.train_set)} utterances, fewer than one "
                              f"batch of {t.batch_size}: lower train.batch_size or add data")
-        self.step, self.best = 0, []
+        self.step, self.best, self.last_val = 0, [], {}
         if resume:
             self._resume()
         else:
@@ -169,6 +169,7 @@ class Trainer:
             raise InputError(f"{path} was trained on {header.get('world_size')} ranks, now {self.dist.world}: "
                              "resume with the same number of processes for an exact continuation")
         self.step, self.best = int(header["step"]), list(header.get("best", []))
+        self.last_val = dict(header.get("val") or {})    # kept when a finished run is resumed
         log = self.out / METRICS
         if self.dist.main and log.exists():                 # drop lines logged after the checkpoint
             kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= self.step]
@@ -355,7 +356,7 @@ class Trainer:
     # --- the loop -------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         t = self.cfg.train
-        loader, loader_epoch, window, val = None, None, [], {}
+        loader, loader_epoch, window, val = None, None, [], self.last_val
         while self.step < t.max_steps:
             epoch, pos = divmod(self.step, self.steps_per_epoch)
             if pos == 0 and self._refresh_due(epoch):

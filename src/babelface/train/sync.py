@@ -29,6 +29,7 @@ import torch
 
 from babelface.constants import FPS, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
 from babelface.errors import InputError
+from babelface.media._atomic import atomic_write_text
 from babelface.models.sync_expert import SyncExpert, SyncExpertConfig, speech_frames
 from babelface.models.sync_loss import (ContrastiveConfig, audio_descriptors, contrastive_loss,
                                         offset_scores)
@@ -333,7 +334,7 @@ def train(cfg: SyncTrainConfig, data: list[str | Path], out: str | Path, resume:
         opt.load_state_dict(state["optimizer"])
         step, best = int(state["step"]), float(state["best"])
         log.info("resumed at step %d", step)
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=list))
+    atomic_write_text(out / "config.json", json.dumps(asdict(cfg), indent=2, default=list))
     n_clips = {lang: len(ix) for lang, ix in sampler.by_lang.items()}
     meta = {"train_clips": json.dumps(n_clips)}
     t0 = time.time()
