@@ -9,11 +9,12 @@ DEMO_LANGS ?= en zh es ar th my hi ja
 # two workers on this 2-core machine; PYTEST_ARGS="-n 0 -x" for a serial run
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test system venv model corpus muex-model model-sync table3 table4 clean help
+.PHONY: demo test fuzz system venv model corpus muex-model model-sync table3 table4 clean help
 
 help:
 	@echo "make demo   install everything, then render out/demo_<lang>.mp4 for: $(DEMO_LANGS)"
 	@echo "make test   install everything, then run the test suite"
+	@echo "make fuzz N=10000 J=2   the fuzzing harness: N odd inputs, family x outcome table"
 	@echo "make model  retrain the shipped models (MuEx, sync expert) on a rebuilt benchmark"
 
 system:
@@ -40,6 +41,16 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fuzzing harness (issue 17): N odd and broken inputs through the CLI and the API, J workers;
+# prints the family × outcome table and writes it, with every failure, to FUZZ_REPORT
+N ?= 1000
+J ?= 2
+SEED ?= 0
+FUZZ_REPORT ?= fuzz-report.md
+fuzz: venv
+	cd tests && PYTHONPATH=$(CURDIR)/src:$(CURDIR)/tests OMP_NUM_THREADS=1 $(CURDIR)/$(BIN)/python -m fuzz \
+		-n $(N) -j $(J) --seed $(SEED) --report $(CURDIR)/$(FUZZ_REPORT)
 
 # The shipped models: the benchmark corpus (3,000 clips, ~3 min), then MuEx and the sync expert
 # trained side by side, one core each (~60 min on this 2-core machine). Both resume after a kill.

@@ -31,6 +31,13 @@ def check_output_path(path: str | os.PathLike | None, inputs: Iterable[str | os.
     if text == "-":
         raise InputError(f"{option} -: writing to standard output is not supported; give a file name")
     out = Path(text)
+    try:
+        return _check(out, inputs, option)
+    except OSError as e:                 # a name the file system refuses (too long, bad bytes, …)
+        raise InputError(f"{option} {text[:80]!r}: {e.strerror or e}") from e
+
+
+def _check(out: Path, inputs, option: str) -> Path:
     full = Path(os.path.abspath(out))
     real = full.resolve()
     for root in FORBIDDEN_ROOTS:

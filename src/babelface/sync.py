@@ -225,6 +225,9 @@ def check_speech(audio: np.ndarray, source: str) -> None:
                            "sync needs a clip with speech")
 
 
+MIN_SYNC_FACE_PX = 40     # narrower faces (issue 17: a 32×32 video) give offsets from noise
+
+
 def read_av(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """A video's mono 16 kHz audio and its 25 fps landmarks ``(T, 478, 3)`` (NaN: no face),
     with clear errors for a missing audio track, silence and a face-less video."""
@@ -242,6 +245,11 @@ def read_av(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     face = np.isfinite(landmarks).all(axis=(1, 2))
     if not face.any():
         raise FaceError(f"no face found in {path}: sync needs a visible, frontal talking face")
+    from babelface.face.landmarks import face_width
+    width = float(np.median([face_width(lm) for lm in landmarks[face]]))
+    if width < MIN_SYNC_FACE_PX:                     # e.g. a 32×32 video: no lips to read
+        raise FaceError(f"the face in {path} is {width:.0f} px wide; sync needs at least "
+                        f"{MIN_SYNC_FACE_PX} px to read the lips")
     return audio, landmarks
 
 

@@ -41,6 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    previous = _on_sigterm(_terminate)
+    try:
+        return _main(argv)
+    except Terminated:
+        print("babelface: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        _on_sigterm(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -51,20 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "quiet", False) or getattr(args, "json", False):
         from babelface.progress import set_enabled
         set_enabled(False)
-    previous = _on_sigterm(_terminate)
     try:
         return int(args.func(args) or 0)
-    except BabelfaceError as e:
-        print(f"babelface: error: {e}", file=sys.stderr)
+    except BabelfaceError as e:       # one line, even when a file name holds a line break
+        print(f"babelface: error: {e}".replace("\n", "\\n").replace("\r", "\\r"), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("babelface: interrupted", file=sys.stderr)
         return 130
-    except Terminated:
-        print("babelface: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    finally:
-        _on_sigterm(previous)
 
 
 class Terminated(BaseException):

@@ -160,6 +160,9 @@ def detect_faces(image: np.ndarray) -> list[np.ndarray]:
     """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise FaceError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+    if min(image.shape[:2]) < MIN_FACE_PX:
+        raise FaceError(f"the image is {image.shape[1]}×{image.shape[0]} pixels: too small to hold a face "
+                        f"at least {MIN_FACE_PX} px wide")
     image = np.ascontiguousarray(image)
     h, w = image.shape[:2]
     faces: list[np.ndarray] = []

@@ -52,6 +52,8 @@ def read_yaml(path: str | Path, depth: int = 0) -> dict:
         raise InputError(f"{path} is not a text file (not UTF-8 at byte {e.start}): give a YAML config") from e
     except yaml.YAMLError as e:
         raise InputError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from e
+    except RecursionError as e:          # PyYAML's composer recurses once per nesting level
+        raise InputError(f"{path} nests too deeply to be a config (thousands of levels)") from e
     if not isinstance(data, dict):
         raise InputError(f"{path} must hold a mapping of config sections (model, optim, train, data)")
     parent = data.pop("inherit", None)

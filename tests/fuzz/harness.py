@@ -1,0 +1,331 @@
+"""The fuzzing harness of issue 17: odd and broken inputs through the CLI and the Python API.
+
+A *family* is a generator ``gen(rng, box) -> Case`` registered with :func:`family`; it writes the
+inputs it needs into ``box`` (the case's own folder) and says how to run them. Every case runs in
+a subprocess (``python -m babelface …`` for the CLI, ``python -m fuzz.apicall`` for the API) under
+a time limit, or, for the quick subset inside ``make test``, in-process. Each run is classified:
+
+    ok            exit 0 and every declared output verified (mp4: decodes with PyAV, video and
+                  audio durations agree, and match the expected duration when the case knows it)
+    clean_error   exit non-zero; stderr holds no "Traceback" and exactly one "babelface: error:"
+                  line (or argparse's usage + one "error:" line)
+    traceback     a Python traceback on stderr (in-process: an exception other than BabelfaceError)
+    unclean_error exit non-zero without a one-line message
+    hang          the time limit passed
+    crash         killed by a signal (segfault, abort, OOM killer)
+    leftover      a new hidden file (a temporary) after the run, or a partial output after an error
+    bad_output    exit 0 but an output is missing, unplayable or of the wrong duration
+
+Adding a family (``dub``, the web API, …): write ``@family("dub-audio", targets=("cli",))`` over a
+generator in a module and list the module in ``FAMILY_MODULES``; ``python -m fuzz --list`` shows
+every family and target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parents[2]
+SRC = REPO / "src"
+REAL = (REPO / ".." / "shared" / "data" / "real").resolve()
+if not REAL.is_dir():
+    REAL = Path("/work/shared/data/real")
+
+OUTCOMES = ("ok", "clean_error", "traceback", "unclean_error", "hang", "crash", "leftover", "bad_output")
+FAILURES = ("traceback", "unclean_error", "hang", "crash", "leftover", "bad_output")
+FAMILY_MODULES = ["fuzz.families"]         # modules whose @family generators are registered
+
+
+@dataclass
+class Case:
+    """One run: a CLI command line (``argv`` after ``babelface``) or an API call (``api``)."""
+
+    family: str
+    argv: list[str] | None = None
+    api: dict | None = None                 # {"func": "say", "kwargs": {...}} for fuzz.apicall
+    outputs: list[str] = field(default_factory=list)   # files a success must leave (verified)
+    out_dirs: list[str] = field(default_factory=list)  # folders a success may fill
+    duration: float | None = None           # expected video duration (s) when known
+    expect: str | None = None               # "ok" or "error" when the generator knows
+    timeout: float = 120.0
+    heavy: bool = False                     # renders or trains: kept out of the quick subset
+    signal_after: float | None = None       # send ``signum`` after this many seconds (signal family)
+    signum: int = signal.SIGTERM
+    rerun: bool = False                     # after the signal, run again to the end (kill -9 family)
+    note: str = ""                          # what the generator did, for the report
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Family:
+    name: str
+    gen: Callable[[random.Random, Path], Case]
+    targets: tuple[str, ...]
+    heavy: bool                             # whether its cases usually render
+
+
+REGISTRY: dict[str, Family] = {}
+
+
+def family(name: str, targets: tuple[str, ...] = ("cli",), heavy: bool = False):
+    """Register ``gen(rng, box) -> Case`` as the input family ``name``."""
+    def deco(gen):
+        if name in REGISTRY:
+            raise ValueError(f"fuzz family {name!r} registered twice")
+        REGISTRY[name] = Family(name, gen, targets, heavy)
+        return gen
+    return deco
+
+
+def load_families() -> dict[str, Family]:
+    for mod in FAMILY_MODULES:
+        importlib.import_module(mod)
+    return REGISTRY
+
+
+# ------------------------------------------------------------------------------ running
+@dataclass
+class Run:
+    case: Case
+    outcome: str
+    rc: int | None
+    seconds: float
+    detail: str = ""
+
+
+def env() -> dict:
+    e = dict(os.environ)
+    e["PYTHONPATH"] = os.pathsep.join([str(SRC), str(REPO / "tests")] + ([e["PYTHONPATH"]] if e.get("PYTHONPATH") else []))
+    e.setdefault("OMP_NUM_THREADS", "1")
+    e["BABELFACE_QUIET"] = "1"
+    return e
+
+
+def _command(case: Case) -> list[str]:
+    if case.argv is not None:
+        return [sys.executable, "-m", "babelface", *case.argv]
+    return [sys.executable, "-m", "fuzz.apicall", json.dumps(case.api)]
+
+
+def _snapshot(box: Path) -> dict[Path, tuple[int, int]]:
+    """Every file under ``box`` with its (size, mtime): what a run added or changed."""
+    out = {}
+    for p in box.rglob("*"):
+        with contextlib.suppress(OSError):
+            if p.is_file() or p.is_symlink():
+                st = p.lstat()
+                out[p] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def run_subprocess(case: Case, box: Path) -> Run:
+    """Run ``case`` in a child process with its time limit and classify it."""
+    before = _snapshot(box)
+    t0 = time.monotonic()
+    if case.rerun:                       # killed first; the rerun must clean what the kill left
+        first = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            first.wait(timeout=case.signal_after)
+        except subprocess.TimeoutExpired:
+            first.send_signal(case.signum)
+            first.wait()
+        case = dataclasses.replace(case, signal_after=None)
+    proc = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        if case.signal_after is not None:
+            try:
+                out, err = proc.communicate(timeout=case.signal_after)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(case.signum)
+                out, err = proc.communicate(timeout=case.timeout)
+        else:
+            out, err = proc.communicate(timeout=case.timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return Run(case, "hang", None, time.monotonic() - t0, f"no exit within {case.timeout:.0f} s")
+    seconds = time.monotonic() - t0
+    return classify(case, box, before, proc.returncode, err.decode("utf-8", "replace"), seconds)
+
+
+class _Hang(BaseException):
+    pass
+
+
+def run_inprocess(case: Case, box: Path) -> Run:
+    """Run a quick CLI or API case in this process (the ``make test`` subset): an exception other
+    than BabelfaceError is a traceback; the time limit is an interval timer."""
+    from babelface.errors import BabelfaceError
+    before = _snapshot(box)
+    err = io.StringIO()
+    t0 = time.monotonic()
+    cwd = os.getcwd()
+
+    def alarm(signum, frame):
+        raise _Hang()
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, case.timeout)
+    try:
+        os.chdir(box)
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            if case.argv is not None:
+                from babelface.cli import main
+                try:
+                    rc = main(list(case.argv))
+                except SystemExit as e:               # argparse
+                    rc = e.code if isinstance(e.code, int) else 2
+            else:
+                from fuzz.apicall import call
+                try:
+                    call(case.api)
+                    rc = 0
+                except BabelfaceError as e:
+                    print(f"babelface: error: {e}", file=sys.stderr)
+                    rc = e.exit_code
+    except _Hang:
+        return Run(case, "hang", None, time.monotonic() - t0, f"no return within {case.timeout:.0f} s")
+    except Exception as e:                            # noqa: BLE001 - this is what the harness looks for
+        return Run(case, "traceback", None, time.monotonic() - t0, f"{type(e).__name__}: {e}"[:300])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        os.chdir(cwd)
+    return classify(case, box, before, rc, err.getvalue(), time.monotonic() - t0)
+
+
+def _one_line_error(stderr: str) -> bool:
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith(("babelface: error:", "babelface: terminated",
+                                                  "babelface: interrupted"))]
+    if len(errors) == 1 and "\n" not in errors[0]:
+        return True
+    argparse_errors = [ln for ln in lines if ": error: " in ln and ln.startswith(("babelface", "usage"))]
+    return any(ln.startswith("usage:") for ln in lines) and len(argparse_errors) == 1
+
+
+def classify(case: Case, box: Path, before: dict, rc: int | None, stderr: str, seconds: float) -> Run:
+    after = _snapshot(box)
+    new = sorted(set(after) - set(before))
+    hidden = [p for p in new if any(part.startswith(".") for part in p.relative_to(box).parts)
+              and str(p.relative_to(box)) not in case.outputs]
+    changed = [p for p in before if p in after and after[p] != before[p]
+               and str(p.relative_to(box)) not in case.outputs]
+    if changed:                                   # an input overwritten: worse than an error
+        return Run(case, "leftover", rc, seconds, "changed " + ", ".join(str(p.relative_to(box)) for p in changed[:3]))
+    if "Traceback (most recent call last)" in stderr:
+        return Run(case, "traceback", rc, seconds, _last_line(stderr))
+    if rc is not None and rc < 0:
+        if case.signal_after is not None and rc == -signal.SIGTERM and not hidden:
+            # the SIGTERM we sent arrived before babelface had started (its handler not yet set)
+            return Run(case, "clean_error", rc, seconds, "terminated while starting")
+        return Run(case, "crash", rc, seconds, f"signal {-rc}")
+    if hidden:
+        return Run(case, "leftover", rc, seconds, ", ".join(str(p.relative_to(box)) for p in hidden[:3]))
+    if rc != 0:
+        allowed = [box / d for d in case.out_dirs]
+        partial = [p for p in new if not any(a == p or a in p.parents for a in allowed)]
+        outs = [p for p in new if str(p.relative_to(box)) in case.outputs]
+        if outs or (partial and case.argv is not None and case.argv[:1] in (["say"], ["animate"], ["sync"])):
+            return Run(case, "leftover", rc, seconds, ", ".join(str(p.relative_to(box)) for p in (outs or partial)[:3]))
+        if not _one_line_error(stderr):
+            return Run(case, "unclean_error", rc, seconds, stderr.strip()[-300:])
+        return Run(case, "clean_error", rc, seconds, _last_line(stderr))
+    for o in case.outputs:
+        problem = verify_output(box / o, case.duration)
+        if problem:
+            return Run(case, "bad_output", rc, seconds, f"{o}: {problem}")
+    return Run(case, "ok", rc, seconds, "")
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def verify_output(path: Path, duration: float | None) -> str:
+    """'' when ``path`` is a playable file (mp4: every frame decodes, audio and video durations
+    agree within 0.1 s and match ``duration`` when given); else what is wrong."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return "missing or empty"
+    if path.suffix.lower() == ".png":
+        import cv2
+        return "" if cv2.imread(str(path)) is not None else "not a readable PNG"
+    if path.suffix.lower() != ".mp4":
+        return ""
+    import av
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                return "no video stream"
+            vs = c.streams.video[0]
+            n = sum(1 for _ in c.decode(vs))
+            rate = float(vs.average_rate or 25)
+            adur = None
+            if c.streams.audio:
+                a = c.streams.audio[0]
+                if a.duration is not None and a.time_base is not None:
+                    adur = float(a.duration * a.time_base)
+    except av.error.FFmpegError as e:
+        return f"does not decode ({e})"
+    vdur = n / rate
+    if n == 0:
+        return "no frames"
+    if vs.codec_context.width * vs.codec_context.height > 36_864 * 256:
+        return f"{vs.codec_context.width}×{vs.codec_context.height} is beyond H.264 level 5.1"
+    if adur is not None and abs(adur - vdur) > 0.1:
+        return f"video {vdur:.2f} s but audio {adur:.2f} s"
+    if duration is not None and abs(vdur - duration) > 0.1:
+        return f"video {vdur:.2f} s, expected {duration:.2f} s"
+    return ""
+
+
+# ------------------------------------------------------------------------------ a campaign
+def make_case(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:
+    """Case ``index`` of family ``name`` for ``seed``, its inputs written under ``root``."""
+    fam = load_families()[name]
+    rng = random.Random(f"{seed}:{name}:{index}")
+    box = root / f"{name}-{index:05d}"
+    box.mkdir(parents=True, exist_ok=True)
+    case = fam.gen(rng, box)
+    case.family = name
+    return case, box
+
+
+def schedule(n: int, seed: int, quick: bool = False) -> list[tuple[str, int]]:
+    """``n`` (family, index) pairs spread round-robin over the families (quick: no heavy ones)."""
+    fams = [f for f in sorted(load_families()) if not (quick and REGISTRY[f].heavy)]
+    return [(fams[i % len(fams)], i // len(fams)) for i in range(n)]
+
+
+def table(runs: list[Run]) -> str:
+    """Markdown: one row per family, one column per outcome, and the totals."""
+    fams = sorted({r.case.family for r in runs})
+    head = "| family | " + " | ".join(OUTCOMES) + " | total |"
+    rows = [head, "|" + "---|" * (len(OUTCOMES) + 2)]
+    total = {o: 0 for o in OUTCOMES}
+    for f in fams:
+        counts = {o: sum(r.case.family == f and r.outcome == o for r in runs) for o in OUTCOMES}
+        for o in OUTCOMES:
+            total[o] += counts[o]
+        rows.append(f"| {f} | " + " | ".join(str(counts[o]) for o in OUTCOMES) + f" | {sum(counts.values())} |")
+    rows.append("| **all** | " + " | ".join(f"**{total[o]}**" for o in OUTCOMES) + f" | **{len(runs)}** |")
+    return "\n".join(rows)
