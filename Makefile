@@ -49,7 +49,7 @@ J ?= 2
 SEED ?= 0
 FUZZ_REPORT ?= fuzz-report.md
 fuzz: venv
-	cd tests && PYTHONPATH=$(CURDIR)/src:$(CURDIR)/tests OMP_NUM_THREADS=1 $(CURDIR)/$(BIN)/python -m fuzz \
+	cd tests && PYTHONPATH=$(CURDIR)/src:$(CURDIR)/tests OMP_NUM_THREADS=1 $(abspath $(BIN))/python -m fuzz \
 		-n $(N) -j $(J) --seed $(SEED) --report $(CURDIR)/$(FUZZ_REPORT)
 
 # The shipped models: the benchmark corpus (3,000 clips, ~3 min), then MuEx and the sync expert

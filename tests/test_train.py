@@ -244,6 +244,8 @@ def test_resume_after_a_kill_reaches_the_same_weights(tmp_path):
     from babelface.cli import main                                                  # already done
     assert main(["train", "--config", "tiny", "--set", f"train.out_dir={tmp_path / 'resumed'}", *extra,
                  "--resume"]) == 0
+    summary = json.loads((tmp_path / "resumed" / "train_summary.json").read_text())
+    assert summary["val"]["lse_d"] > 0                  # issue 17: a finished run keeps its scores
 
 
 def _header(path: Path) -> str:

@@ -68,3 +68,31 @@ def _same_file(out: Path, given: Path) -> bool:
     if out.exists():
         return os.path.samefile(out, given)
     return out.resolve() == given.resolve()
+
+
+def check_output_dir(path: str | os.PathLike | None, option: str = "--out") -> Path | None:
+    """A folder babelface may create or fill: not ``""`` or ``-``, not a file, not under /proc,
+    /sys or /dev; its nearest existing ancestor a folder we can write in. ``None`` passes."""
+    if path is None:
+        return None
+    text = os.fspath(path)
+    if text in ("", "-"):
+        raise InputError(f"{option} {text!r}: give the name of a folder")
+    out = Path(text)
+    try:
+        full = Path(os.path.abspath(out))
+        for root in FORBIDDEN_ROOTS:
+            if any(p == root or root in p.parents for p in (full, full.resolve())):
+                raise InputError(f"{option} {out}: cannot write under {root} (a system folder)")
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{option} {out} is a file, not a folder")
+        base = full
+        while not base.exists():
+            base = base.parent
+        if not base.is_dir():
+            raise InputError(f"{option} {out}: {base} is a file, not a folder")
+        if not os.access(base, os.W_OK | os.X_OK):
+            raise InputError(f"{option} {out}: no permission to write in {base}")
+    except OSError as e:
+        raise InputError(f"{option} {text[:80]!r}: {e.strerror or e}") from e
+    return out

@@ -216,7 +216,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     check_output_path(output, inputs)
     check_max_pixels(max_pixels)
     if not (isinstance(max_duration, (int, float)) and math.isfinite(max_duration) and max_duration > 0):
-        raise InputError(f"--max-duration must be a positive number of seconds, got {max_duration}")
+        raise InputError(f"--max-duration must be a positive number of seconds, got {max_duration!r}")
     analysis, original, rate = _load_speech(audio, max_duration)
     motion, art, phonemes = speech_from_audio(analysis, text, language, model)
     frames = _render(_portrait(image, max_pixels), motion, Path(output), original, rate, art)

@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", help="work folder (default: a temporary one, removed unless --keep)")
     p.add_argument("--keep", action="store_true", help="keep every case's folder")
     p.add_argument("--report", default="fuzz-report.md", help="markdown summary and failures")
+    p.add_argument("--max-minutes", type=float, help="stop starting cases after this long; report those run")
     p.add_argument("--list", action="store_true", help="list the registered families and exit")
     args = p.parse_args(argv)
     fams = load_families()
@@ -72,10 +73,14 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr, flush=True)
             elif k % 50 == 0:
                 print(f"[{k}/{len(jobs)}] {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
+            if args.max_minutes and time.monotonic() - t0 > 60 * args.max_minutes:
+                print(f"stopping after {k} cases: --max-minutes {args.max_minutes:g}", file=sys.stderr)
+                pool.terminate()
+                break
     summary = table(runs)
     failures = [r for r in runs if r.outcome in FAILURES]
     cmd = "python -m fuzz " + " ".join(argv if argv is not None else sys.argv[1:])
-    lines = [f"# babelface fuzz: {len(runs)} cases, seed {args.seed}, {args.jobs} workers, "
+    lines = [f"# babelface fuzz: {len(runs)} cases (of {len(jobs)} asked), seed {args.seed}, {args.jobs} workers, "
              f"{time.monotonic() - t0:.0f} s", "", f"`{cmd}`", "", summary, ""]
     lines.append("Distinct clean errors (up to 4 a family):\n")
     for fam in sorted({r.case.family for r in runs}):

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from babelface.cli.common import add_output_options, print_json
+from babelface.cli.common import add_output_options, checked_dir, print_json
 
 
 def register(sub) -> None:
@@ -47,6 +47,7 @@ def run_build(args: argparse.Namespace) -> int:
     from babelface.data.augment import AugmentConfig
     from babelface.data.synthetic import BuildConfig, build
     from babelface.phonetics.languages import BENCHMARK_CODES
+    checked_dir(args.out)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     config = BuildConfig(languages=tuple(args.languages or BENCHMARK_CODES),
                          clips_per_language=args.clips_per_language, seed=args.seed,
@@ -69,6 +70,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     from babelface.data.stats import compute_stats, markdown, write_report
+    checked_dir(args.out)
     stats = compute_stats(args.dataset)
     report = write_report(stats, args.out or Path(args.dataset) / "stats")
     if args.json:

@@ -38,6 +38,12 @@ def print_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
+def checked_dir(path, option: str = "--out"):
+    """An output folder checked before any work (:func:`babelface.outputs.check_output_dir`)."""
+    from babelface.outputs import check_output_dir
+    return check_output_dir(path, option)
+
+
 def checked_output(path, *inputs, option: str = "-o"):
     """``path`` checked before any work starts (:func:`babelface.outputs.check_output_path`):
     a file name in a writable folder, not a folder, not under /proc, /sys or /dev, none of ``inputs``."""

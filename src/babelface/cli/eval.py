@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from babelface.cli.common import HelpFormatter, add_output_options, print_json
+from babelface.cli.common import HelpFormatter, add_output_options, checked_dir, print_json
 
 
 def register(sub) -> None:
@@ -37,6 +37,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from babelface.evaluation import evaluate_paths
     from babelface.report.tables import markdown, write_outputs
+    checked_dir(args.out)
     report = evaluate_paths(args.real, args.gen, manifest=args.manifest, cache_dir=args.cache,
                             use_cache=not args.no_cache, syncnet=args.syncnet, i3d=args.i3d,
                             inception=args.inception)

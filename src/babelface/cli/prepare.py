@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from babelface.cli.common import add_output_options, print_json
+from babelface.cli.common import add_output_options, checked_dir, print_json
 
 
 def register(sub) -> None:
@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from babelface.data.manifest import is_language_code
     from babelface.data.prepare import PrepareConfig, parse_shard, prepare
     from babelface.errors import InputError
+    checked_dir(args.out)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if not is_language_code(args.language):
         raise InputError(f"--language {args.language!r}: give an ISO 639-1 code (en, zh, …) or und")

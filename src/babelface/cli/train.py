@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from babelface.cli.common import add_output_options, print_json
+from babelface.cli.common import add_output_options, checked_dir, print_json
 
 
 def register(sub) -> None:
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from babelface.train.builders import load_config
     from babelface.train.loop import train
     cfg = load_config(args.config, args.overrides)
+    checked_dir(cfg.train.out_dir, "train.out_dir")
     result = train(cfg, resume=args.resume)
     if args.json:
         print_json(vars(result))

@@ -58,8 +58,9 @@ def _check_image_size(path: Path) -> None:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 w, h = im.size
-    except Image.DecompressionBombError as e:      # Pillow's own, higher guard
-        raise FaceError(f"{path}: {str(e).rstrip('.')}: use a smaller portrait") from e
+    except Image.DecompressionBombError as e:      # Pillow's own guard, above ours
+        raise FaceError(f"{path} declares more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels, the most "
+                        "babelface decodes (a decompression bomb?): use a smaller portrait") from e
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return
     if w * h > MAX_IMAGE_PIXELS:

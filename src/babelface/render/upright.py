@@ -19,6 +19,7 @@ import numpy as np
 from babelface.render.renderer import Renderer
 
 MAX_PLAIN_ROLL_DEG = 10.0      # rolls up to this are rendered as they are
+LEVEL_TRIES = 3                # rotate, measure again, correct: the first estimate can be 25° off
 _EYE_OUTER = (33, 263)         # MediaPipe: outer corners of the right and left eye
 
 
@@ -47,15 +48,28 @@ def make_upright(image: np.ndarray, landmarks: np.ndarray,
     roll = roll_degrees(landmarks)
     if abs(roll) <= MAX_PLAIN_ROLL_DEG:
         return Upright(image, image, landmarks, None, roll)
-    h, w = image.shape[:2]
     centre = tuple(float(v) for v in landmarks[:, :2].mean(0))
-    m = cv2.getRotationMatrix2D(centre, roll, 1.0)                    # (2, 3), counter-clockwise
+    angle = roll
+    for _ in range(LEVEL_TRIES):        # a face lying on its side is measured roughly at first
+        m, upright = _rotate(image, centre, angle)
+        found = detect(upright)
+        residual = roll_degrees(found)
+        if abs(residual) <= MAX_PLAIN_ROLL_DEG:
+            break
+        angle += residual
+    return Upright(image, upright, found, m, roll)
+
+
+def _rotate(image: np.ndarray, centre: tuple[float, float], angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` turned by ``angle`` degrees counter-clockwise about ``centre`` on a canvas that
+    holds all of it: (the (2, 3) affine map, the turned image)."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D(centre, angle, 1.0)                   # (2, 3)
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T   # (4, 2)
     lo, hi = np.floor(corners.min(0)), np.ceil(corners.max(0))
     m[:, 2] -= lo                                                     # the whole image stays in view
     size = (int(hi[0] - lo[0]), int(hi[1] - lo[1]))
-    upright = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return Upright(image, upright, detect(upright), m, roll)
+    return m, cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 class UprightRenderer:

@@ -72,7 +72,10 @@ def parse_override(text: str) -> dict:
     parts = key.strip().split(".")
     for part in parts[:-1]:
         node = node.setdefault(part, {})
-    node[parts[-1]] = yaml.safe_load(value)
+    try:
+        node[parts[-1]] = yaml.safe_load(value)
+    except (yaml.YAMLError, RecursionError) as e:
+        raise InputError(f"--set {text[:80]!r}: the value is not valid YAML") from e
     return out
 
 

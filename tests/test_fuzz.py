@@ -1,0 +1,397 @@
+"""Issue 17: no traceback, ever. A fixed-seed quick campaign of the fuzzing harness (tests/fuzz),
+and one regression test for each input the issue lists."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fuzz import harness  # noqa: E402
+from fuzz.families import png_bomb, write_wav_float  # noqa: E402
+
+from babelface.cli import main  # noqa: E402
+from babelface.errors import FaceError, InputError, LanguageError, MediaError  # noqa: E402
+
+REAL = harness.REAL
+QUICK_CASES = 300
+
+
+def cli(argv, capsys, cwd: Path | None = None) -> tuple[int, str]:
+    """``babelface ARGV`` in-process: (exit status, stderr)."""
+    old = os.getcwd()
+    if cwd:
+        os.chdir(cwd)
+    try:
+        rc = main([str(a) for a in argv])
+    except SystemExit as e:
+        rc = e.code
+    finally:
+        os.chdir(old)
+    return rc, capsys.readouterr().err
+
+
+def one_line_error(rc: int, err: str, *words: str) -> None:
+    lines = [ln for ln in err.splitlines() if ln.startswith("babelface: error:")]
+    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err
+    for w in words:
+        assert w.lower() in lines[0].lower(), lines[0]
+
+
+# ---------------------------------------------------------------------------- the quick campaign
+def test_quick_fuzz_campaign_has_no_failures(tmp_path):
+    """A few hundred cheap cases (validations that fail fast) of every family, fixed seed."""
+    harness.load_families()
+    runs, t0 = [], time.monotonic()
+    for name, index in harness.schedule(QUICK_CASES * 4, seed=1234, quick=True):
+        if len(runs) >= QUICK_CASES:
+            break
+        case, box = harness.make_case(name, 1234, index, tmp_path)
+        if case.heavy:
+            continue
+        case.timeout = 60
+        runs.append(harness.run_inprocess(case, box))
+    print(harness.table(runs))
+    failures = [(r.case.family, r.case.note, r.outcome, r.detail) for r in runs if r.outcome in harness.FAILURES]
+    assert not failures, failures
+    assert len(runs) == QUICK_CASES
+    assert len({r.case.family for r in runs}) >= 8               # every cheap family took part
+    assert time.monotonic() - t0 < 240
+
+
+def test_families_registry_lists_targets():
+    fams = harness.load_families()
+    assert {"image-odd", "audio-odd", "video", "text-lang", "output-path", "manifest", "config", "api",
+            "signal", "kill9"} <= set(fams)
+    assert all(set(f.targets) <= {"cli", "api"} for f in fams.values())
+    with pytest.raises(ValueError):
+        harness.family("api")(lambda rng, box: None)
+
+
+def test_classifier_sees_tracebacks_leftovers_and_bad_outputs(tmp_path):
+    case = harness.Case("x", argv=["say"], outputs=["out.mp4"])
+    before = harness._snapshot(tmp_path)
+    assert harness.classify(case, tmp_path, before, 1, "Traceback (most recent call last):\n  x", 0).outcome == "traceback"
+    assert harness.classify(case, tmp_path, before, 2, "babelface: error: no\n", 0).outcome == "clean_error"
+    assert harness.classify(case, tmp_path, before, 2, "babelface: error: a\nbabelface: error: b\n", 0).outcome \
+        == "unclean_error"
+    assert harness.classify(case, tmp_path, before, -11, "", 0).outcome == "crash"
+    assert harness.classify(case, tmp_path, before, 0, "", 0).outcome == "bad_output"
+    (tmp_path / ".out.mp4.123.abcdefgh.mp4").write_bytes(b"x")
+    assert harness.classify(case, tmp_path, before, 2, "babelface: error: no\n", 0).outcome == "leftover"
+
+
+# ---------------------------------------------------------------------------- images
+def test_decompression_bomb_png_is_refused_before_decoding(tmp_path, capsys):
+    png_bomb(tmp_path / "bomb.png", 100_000, 100_000)
+    rc, err = cli(["say", "--image", tmp_path / "bomb.png", "--lang", "en", "--text", "hi", "-o",
+                   tmp_path / "o.mp4"], capsys)
+    one_line_error(rc, err, "megapixels")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_directory_as_image_is_refused(tmp_path, capsys):
+    rc, err = cli(["say", "--image", tmp_path, "--lang", "en", "--text", "hi", "-o", tmp_path / "o.mp4"], capsys)
+    one_line_error(rc, err, "folder")
+
+
+def test_tilted_portrait_pastes_back_only_the_mouth_box():
+    """Rotated 90°: levelled, rendered, and pasted back; outside the box, the input bit for bit."""
+    import cv2
+
+    from babelface.face.indices import N_MOTION
+    from babelface.face.landmarks import detect_faces, detect_landmarks
+    from babelface.render.upright import UprightRenderer, make_upright, roll_degrees
+    img = np.ascontiguousarray(np.rot90(cv2.cvtColor(cv2.imread(str(REAL / "monalisa.png")), cv2.COLOR_BGR2RGB)))
+    face = detect_faces(img)[0]
+    assert abs(roll_degrees(face)) > 45                      # detected lying on its side
+    up = make_upright(img, face, detect_landmarks)
+    assert abs(roll_degrees(up.landmarks)) < 10
+    r = UprightRenderer(up)
+    motion = np.zeros((2, N_MOTION, 3), np.float32)           # (T, L, 3)
+    motion[1, :, 1] = 0.05                                    # move the mouth points
+    frames = list(r.render_sequence(motion))
+    assert frames[0].shape == img.shape
+    rx0, ry0, rx1, ry1 = r._rect
+    outside = np.ones(img.shape[:2], bool)
+    outside[ry0:ry1, rx0:rx1] = False
+    assert np.array_equal(frames[1][outside], img[outside])
+    assert np.abs(frames[1].astype(int) - frames[0]).sum() > 0  # the mouth moved
+
+
+@pytest.mark.slow
+def test_rotated_portrait_renders_in_its_own_orientation(tmp_path, capsys):
+    """The issue's `KeyError: 87`: a portrait turned 90° renders (and keeps its geometry)."""
+    import cv2
+    img = cv2.imread(str(REAL / "monalisa.png"))
+    cv2.imwrite(str(tmp_path / "r.png"), np.rot90(img))
+    rc, err = cli(["say", "--image", tmp_path / "r.png", "--lang", "en", "--text", "hi", "-o",
+                   tmp_path / "r.mp4", "-q"], capsys)
+    assert rc == 0, err
+    assert harness.verify_output(tmp_path / "r.mp4", None) == ""
+    from babelface.media import probe_video
+    info = probe_video(tmp_path / "r.mp4")
+    assert (info.width, info.height) == (img.shape[0] + img.shape[0] % 2, img.shape[1] + img.shape[1] % 2)
+
+
+@pytest.mark.slow
+def test_huge_portrait_is_scaled_within_h264_limits_with_a_warning(tmp_path):
+    import cv2
+
+    from babelface import pipeline
+    from babelface.constants import DEFAULT_MAX_PIXELS
+    img = cv2.cvtColor(cv2.imread(str(REAL / "monalisa.png")), cv2.COLOR_BGR2RGB)
+    big = cv2.resize(img, (8000, 8000))
+    with pytest.warns(UserWarning, match="H.264 level 5.1"):
+        res = pipeline.say("hi", "en", tmp_path / "big.mp4", image=big)
+    from babelface.media import probe_video
+    info = probe_video(tmp_path / "big.mp4")
+    assert info.width * info.height <= DEFAULT_MAX_PIXELS + 2 * (info.width + info.height)
+    assert res.frames > 0
+
+
+def test_fit_pixels_and_max_pixels_range():
+    from babelface import pipeline
+    from babelface.constants import H264_MAX_FRAME_PIXELS, H264_MAX_SIDE
+    img = np.zeros((8000, 8000, 3), np.uint8)
+    with pytest.warns(UserWarning, match="--max-pixels"):
+        out = pipeline._fit_pixels(img, 1_000_000, "big.png")
+    assert out.shape[0] * out.shape[1] <= 1_000_000
+    wide = np.zeros((100, 20_000, 3), np.uint8)
+    with pytest.warns(UserWarning):
+        assert pipeline._fit_pixels(wide, H264_MAX_FRAME_PIXELS, "w").shape[1] <= H264_MAX_SIDE
+    small = np.zeros((100, 100, 3), np.uint8)
+    assert pipeline._fit_pixels(small, 1_000_000, "s") is small
+    with pytest.raises(InputError, match="max-pixels"):
+        pipeline.check_max_pixels(H264_MAX_FRAME_PIXELS + 1)
+
+
+def test_video_writer_refuses_frames_beyond_h264(tmp_path):
+    from babelface.media import VideoWriter
+    with pytest.raises(MediaError, match="level 5.1"):
+        with VideoWriter(tmp_path / "v.mp4") as w:
+            w.write(np.zeros((3100, 3100, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_long_render_says_how_long_first(caplog, monkeypatch):
+    from babelface import pipeline
+    monkeypatch.setattr(pipeline, "LONG_RENDER_S", 0.0)
+
+    def slow():
+        for i in range(20):
+            time.sleep(0.002)
+            yield i
+    with caplog.at_level(logging.WARNING, logger="babelface.pipeline"):
+        assert list(pipeline._with_estimate(slow(), 13_000)) == list(range(20))
+    assert "rendering 13000 frames (520 s of video)" in caplog.text and "min left" in caplog.text
+
+
+# ---------------------------------------------------------------------------- audio
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_audio_is_refused(tmp_path, bad):
+    from babelface.media import load_audio
+    x = np.sin(np.arange(16000) / 10.0) * 0.3
+    x[100] = bad
+    write_wav_float(tmp_path / "a.wav", x)
+    with pytest.raises(MediaError, match="NaN or infinite"):
+        load_audio(tmp_path / "a.wav")
+
+
+def test_nan_audio_animate_gives_one_line(tmp_path, capsys):
+    x = np.full(16000, np.nan)
+    write_wav_float(tmp_path / "a.wav", x)
+    rc, err = cli(["animate", "--audio", tmp_path / "a.wav", "--text", "hello", "--lang", "en", "-o",
+                   tmp_path / "o.mp4"], capsys)
+    one_line_error(rc, err, "NaN")
+
+
+def test_constant_dc_audio_is_not_speech(tmp_path, capsys):
+    write_wav_float(tmp_path / "dc.wav", np.full(16000, 0.5))
+    rc, err = cli(["animate", "--audio", tmp_path / "dc.wav", "-o", tmp_path / "o.mp4"], capsys)
+    one_line_error(rc, err, "constant")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1"])
+def test_max_duration_must_be_a_positive_number(tmp_path, capsys, value):
+    write_wav_float(tmp_path / "a.wav", np.sin(np.arange(16000) / 10.0) * 0.3)
+    rc, err = cli(["animate", "--audio", tmp_path / "a.wav", "--max-duration", value, "-o", tmp_path / "o.mp4"],
+                  capsys)
+    one_line_error(rc, err, "--max-duration")
+
+
+# ---------------------------------------------------------------------------- text and options
+@pytest.mark.parametrize("args,word", [
+    (["--lang", ""], "language is empty"),
+    (["--lang", "en", "--rate", "79"], "--rate"),
+    (["--lang", "en", "--rate", "451"], "--rate"),
+    (["--lang", "en", "--pitch", "101"], "--pitch"),
+    (["--lang", "en", "--pitch", "-1"], "--pitch"),
+    (["--lang", "en", "--text", "?!... ,"], "nothing to say"),
+    (["--lang", "en", "--max-pixels", "10"], "--max-pixels"),
+])
+def test_documented_ranges_are_enforced(tmp_path, capsys, args, word):
+    argv = ["say", *args, "-o", tmp_path / "o.mp4"]
+    if "--text" not in args:
+        argv += ["--text", "hello"]
+    rc, err = cli(argv, capsys)
+    one_line_error(rc, err, word)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("text", ["hi\x00there", "\x00", "a\x1bb"])
+def test_control_characters_in_text_via_the_api(tmp_path, text):
+    from babelface import pipeline
+    with pytest.raises(LanguageError, match="control character"):
+        pipeline.say(text, "en", tmp_path / "o.mp4")
+
+
+def test_sync_refuses_a_32px_video(tmp_path, capsys):
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(REAL / "WDA_KatieHill_000.mp4"), "-t", "1",
+                    "-vf", "scale=32:32", str(tmp_path / "t.mp4")], check=True)
+    rc, err = cli(["sync", tmp_path / "t.mp4"], capsys)
+    one_line_error(rc, err, "px wide")
+
+
+# ---------------------------------------------------------------------------- output paths
+@pytest.fixture()
+def portrait(tmp_path) -> Path:
+    p = tmp_path / "x.png"
+    p.write_bytes((REAL / "monalisa.png").read_bytes())
+    return p
+
+
+@pytest.mark.parametrize("out,word", [
+    ("afile/x.mp4", "not a folder"),
+    ("/proc/x.mp4", "/proc"),
+    ("/sys/kernel/x.mp4", "/sys"),
+    ("adir", "is a folder"),
+    ("", "empty"),
+    ("-", "standard output"),
+    ("x.png", "also an input"),
+    ("no/such/x.mp4", "does not exist"),
+    ("x" * 300 + ".mp4", "too long"),
+])
+def test_say_output_paths_are_checked_before_any_work(tmp_path, capsys, portrait, out, word):
+    (tmp_path / "afile").write_text("keep")
+    (tmp_path / "adir").mkdir()
+    before = portrait.read_bytes()
+    rc, err = cli(["say", "--image", "x.png", "--lang", "en", "--text", "hi", "-o", out], capsys, cwd=tmp_path)
+    one_line_error(rc, err, word)
+    assert portrait.read_bytes() == before                      # the input is never destroyed
+    assert (tmp_path / "afile").read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "afile", "x.png"]
+
+
+def test_animate_output_may_not_be_its_audio(tmp_path, capsys):
+    a = tmp_path / "a.wav"
+    write_wav_float(a, np.sin(np.arange(16000) / 10.0) * 0.3)
+    before = a.read_bytes()
+    rc, err = cli(["animate", "--audio", a, "-o", a], capsys)
+    one_line_error(rc, err, "also an input")
+    assert a.read_bytes() == before
+
+
+@pytest.mark.parametrize("plot", ["/nonexistent-root-dir/a/b/c.png", "/proc/c.png", ""])
+def test_sync_plot_path_is_checked_first(tmp_path, capsys, plot):
+    rc, err = cli(["sync", REAL / "sun.mp4", "--plot", plot], capsys)
+    one_line_error(rc, err, "--plot")
+    assert not Path("/nonexistent-root-dir").exists()
+
+
+# ---------------------------------------------------------------------------- manifests, configs
+@pytest.mark.parametrize("cmd", ["eval", "stats", "train"])
+def test_deeply_nested_manifest_line_is_one_line_error(tmp_path, capsys, cmd):
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "manifest.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    argv = {"eval": ["eval", "--real", REAL / "sun.mp4", "--gen", REAL / "sun.mp4", "--manifest", ds],
+            "stats": ["bench", "stats", ds],
+            "train": ["train", "--config", "tiny", "--set", "data.kind=manifest", "--set", f"data.root={ds}",
+                      "--set", f"train.out_dir={tmp_path / 'run'}"]}[cmd]
+    rc, err = cli(argv, capsys)
+    one_line_error(rc, err, "nested deeper")
+
+
+def test_loads_bounded_keeps_brackets_inside_strings():
+    from babelface.data.manifest import loads_bounded
+    assert loads_bounded('{"a": "' + "[" * 100 + '"}') == {"a": "[" * 100}
+    with pytest.raises(json.JSONDecodeError):
+        loads_bounded("[" * 33 + "]" * 33)
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 4, b"model: " + b"[" * 5000 + b"]" * 5000])
+def test_train_config_binary_or_deep_is_one_line_error(tmp_path, capsys, content):
+    (tmp_path / "c.yaml").write_bytes(content)
+    rc, err = cli(["train", "--config", tmp_path / "c.yaml"], capsys)
+    one_line_error(rc, err, "c.yaml")
+
+
+# ---------------------------------------------------------------------------- temporaries, signals
+def test_stale_temporary_of_a_dead_writer_is_removed(tmp_path):
+    from babelface.media._atomic import atomic_write_text
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".out.mp4.{dead.pid}.abcdefgh.mp4"
+    live = tmp_path / f".out.mp4.{os.getpid()}.abcdefgh.mp4"     # a writer still running: kept
+    stale.write_bytes(b"half")
+    live.write_bytes(b"half")
+    atomic_write_text(tmp_path / "out.mp4", "done")
+    assert not stale.exists() and live.exists()
+
+
+@pytest.mark.slow
+def test_sigterm_mid_render_leaves_no_temporary(tmp_path, portrait):
+    text = " ".join(["talking faces speak every language"] * 6)
+    proc = subprocess.Popen([sys.executable, "-m", "babelface", "say", "--image", str(portrait), "--text", text,
+                             "--lang", "en", "-o", str(tmp_path / "o.mp4"), "-q"], env=harness.env(),
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".o.mp4.*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)                                          # until the writer has begun
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1].decode()
+    assert proc.returncode == 143 and "Traceback" not in err and "terminated" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
+
+
+def test_espeak_private_folder_is_never_recreated_by_name(monkeypatch, tmp_path):
+    from babelface.phonetics import espeak
+    first = espeak._private_dir()
+    assert first.is_dir() and (first.stat().st_mode & 0o077) == 0
+    planted = tmp_path / "planted"
+    planted.mkdir(mode=0o777)
+    os.chmod(planted, 0o777)
+    monkeypatch.setattr(espeak, "_PRIVATE_DIR", planted)          # someone else's folder at that name
+    fresh = espeak._private_dir()
+    assert fresh != planted and (fresh.stat().st_mode & 0o077) == 0
+
+
+# ---------------------------------------------------------------------------- crash safety
+@pytest.mark.slow
+def test_bench_build_killed_twice_resumes_to_the_same_bytes(tmp_path):
+    """kill -9 during `bench build`, twice, then resume: byte-identical to an uninterrupted build,
+    no partial file (train and prepare: tests/test_train.py, tests/test_data_prepare.py)."""
+    sys.path.insert(0, str(harness.REPO / "benchmarks"))
+    import crash_safety as cs
+    argv = lambda out: ["bench", "build", "--out", str(out), "--languages", "en", "--clips-per-language", "3",  # noqa: E731
+                        "--seed", "3", "-q"]
+    _, ref_s = cs.run(argv(tmp_path / "ref"))
+    landed = 0
+    for frac in (0.35, 0.6):
+        rc, _ = cs.run(argv(tmp_path / "k"), kill_after=frac * ref_s)
+        landed += rc == -9
+    cs.run(argv(tmp_path / "k"))
+    assert landed >= 1
+    assert cs.digest(tmp_path / "k", "bench build") == cs.digest(tmp_path / "ref", "bench build")
+    assert cs.partial_files(tmp_path / "k") == []
