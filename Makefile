@@ -43,14 +43,16 @@ test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fuzzing harness (issue 17): N odd and broken inputs through the CLI and the API, J workers;
-# prints the family × outcome table and writes it, with every failure, to FUZZ_REPORT
+# prints the family × outcome table and writes it, with every failure, to FUZZ_REPORT;
+# FUZZ_MINUTES=50 stops starting cases after that long (the report says how many ran)
 N ?= 1000
 J ?= 2
 SEED ?= 0
 FUZZ_REPORT ?= fuzz-report.md
+FUZZ_MINUTES ?=
 fuzz: venv
 	cd tests && PYTHONPATH=$(CURDIR)/src:$(CURDIR)/tests OMP_NUM_THREADS=1 $(abspath $(BIN))/python -m fuzz \
-		-n $(N) -j $(J) --seed $(SEED) --report $(CURDIR)/$(FUZZ_REPORT)
+		-n $(N) -j $(J) --seed $(SEED) --report $(CURDIR)/$(FUZZ_REPORT) $(if $(FUZZ_MINUTES),--max-minutes $(FUZZ_MINUTES))
 
 # The shipped models: the benchmark corpus (3,000 clips, ~3 min), then MuEx and the sync expert
 # trained side by side, one core each (~60 min on this 2-core machine). Both resume after a kill.
