@@ -57,7 +57,9 @@ def n_frames_for(n_samples: int, sample_rate: int) -> int:
 
 
 def check_max_pixels(max_pixels: int) -> int:
-    if not MIN_MAX_PIXELS <= max_pixels <= H264_MAX_FRAME_PIXELS:
+    """``max_pixels`` when a whole number within what a portrait can be worked at."""
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) \
+            or not MIN_MAX_PIXELS <= max_pixels <= H264_MAX_FRAME_PIXELS:
         raise InputError(f"--max-pixels must be between {MIN_MAX_PIXELS} and {H264_MAX_FRAME_PIXELS} "
                          "(H.264 level 5.1's largest frame)")
     return max_pixels
