@@ -2,7 +2,8 @@
 
     python benchmarks/memory.py [--minutes 1 10 60] [--threads 2] [--no-write]
 
-Each length is a fresh process (`/usr/bin/time -f %M`: its peak resident set), on real speech
+Each length is a fresh process (its peak resident set from ``wait4``, as ``/usr/bin/time -f %M``;
+sampled every 10 s into $TMPDIR/babelface-memory-samples.jsonl while it runs), on real speech
 tiled to that length (benchmarks/_speech.py), the audio-only MuEx path on the bundled portrait.
 Writes the "## Peak memory against length (animate)" section of BENCHMARKS.md.
 """
@@ -23,17 +24,42 @@ from _common import ROOT, machine, write_section  # noqa: E402
 from _speech import long_speech  # noqa: E402
 
 HEADING = "## Peak memory against length (animate)"
+SAMPLE_S = 10                 # seconds between samples of a running job
 
 
-def peak_rss(minutes: float, threads: int, out: Path) -> dict:
+def _status_kb(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def peak_rss(minutes: float, threads: int, out: Path, log) -> dict:
+    """One fresh `animate`; its peak RSS from ``wait4`` (``ru_maxrss``), sampled meanwhile from
+    /proc (VmHWM) with the output's size, so that a run stopped early still says how far it got."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     wav = long_speech(minutes * 60)
-    cmd = ["/usr/bin/time", "-f", "%M %e %U %S", sys.executable, "-m", "babelface", "animate",
-           "--audio", str(wav), "--threads", str(threads), "-q", "-o", str(out)]
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    kb, wall, user, sys_ = res.stderr.strip().splitlines()[-1].split()
-    return {"minutes": minutes, "peak_mib": int(kb) / 1024, "wall_s": float(wall),
-            "cpu_s": float(user) + float(sys_), "frames": int(minutes * 60 * 25)}
+    cmd = [sys.executable, "-m", "babelface", "animate", "--audio", str(wav), "--threads", str(threads),
+           "-q", "-o", str(out)]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)     # reaped here, keeping its rusage
+        if pid:
+            break
+        written = sum(p.stat().st_size for p in out.parent.glob(f".{out.name}.*"))
+        log.write(json.dumps({"minutes": minutes, "elapsed_s": round(time.perf_counter() - t),
+                              "vmhwm_mib": round(_status_kb(proc.pid, "VmHWM") / 1024, 1),
+                              "output_bytes": written}) + "\n")
+        log.flush()
+        time.sleep(SAMPLE_S)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"animate failed for {minutes} min (status {proc.returncode})")
+    return {"minutes": minutes, "peak_mib": usage.ru_maxrss / 1024, "wall_s": wall,
+            "cpu_s": usage.ru_utime + usage.ru_stime, "frames": int(minutes * 60 * 25)}
 
 
 def main() -> None:
@@ -46,7 +72,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for m in args.minutes:
-            r = peak_rss(m, args.threads, Path(tmp) / "out.mp4")
+            with open(tempfile.gettempdir() + "/babelface-memory-samples.jsonl", "a") as log:
+                r = peak_rss(m, args.threads, Path(tmp) / "out.mp4", log)
             r["load"] = os.getloadavg()[0]
             print(json.dumps(r), flush=True)
             rows.append(r)
@@ -60,7 +87,7 @@ def write(rows: list[dict], args, load: float) -> None:
                       f"{r['frames'] / r['wall_s']:.0f} | {r['load']:.1f} |" for r in rows)
     write_section(HEADING, f"""`python benchmarks/memory.py --minutes {' '.join(f'{m:g}' for m in args.minutes)} --threads {args.threads}` ({machine()}; load average {load:.1f} at the start, {time.strftime('%H:%M UTC', time.gmtime())} at the end).
 One fresh `babelface animate --threads {args.threads}` per length on real speech tiled to that length
-(audio-only MuEx path, bundled 512² portrait); peak RSS by `/usr/bin/time -f %M`. Goal (issue 16):
+(audio-only MuEx path, bundled 512² portrait); peak RSS from `wait4` (`ru_maxrss`, as `/usr/bin/time -f %M`). Goal (issue 16):
 60 min within 1.1× of 1 min, both under 700 MiB.
 
 | speech | peak RSS MiB | ÷ 1 min | frames/s | load after |

@@ -195,15 +195,20 @@ def test_quality_names_a_crf_and_a_preset(tmp_path):
         VideoWriter(tmp_path / "s.mp4", quality="ultra")
 
 
-def test_thread_budget_pins_the_library_pools():
+def test_a_job_pins_the_library_pools_and_restores_them():
     from threadpoolctl import threadpool_info
 
     from babelface import threads
-    assert threads.configure(2) == 2 == threads.render_workers()
-    assert all(p["num_threads"] == 1 for p in threadpool_info())
-    assert threads.configure(None) == threads.available_cores()
+    before = [p["num_threads"] for p in threadpool_info()]
+    with threads.job(2) as n:
+        assert n == 2 == threads.render_workers() == threads.encoder_threads()
+        assert all(p["num_threads"] == 1 for p in threadpool_info())
+    assert [p["num_threads"] for p in threadpool_info()] == before
+    with threads.job(None) as n:
+        assert n == threads.available_cores()
     with pytest.raises(InputError, match="threads"):
-        threads.configure(0)
+        with threads.job(0):
+            pass
 
 
 def test_cli_threads_and_quality(tmp_path):

@@ -16,6 +16,8 @@ takes them in order with the audio interleaved. Memory stays flat in the length 
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -123,13 +125,14 @@ def say(text: str, language: str, output: str | Path, image: str | Path | np.nda
         rate: int | None = None, pitch: int | None = None, threads: int | None = None,
         quality: str = DEFAULT_QUALITY) -> Result:
     """Speech by espeak-ng, mouth by the phoneme path."""
-    from babelface.threads import configure
-    threads = configure(threads)
-    speech = speech_from_text(text, language, rate=rate, pitch=pitch)   # fails fast on bad text
-    image, landmarks = _portrait(image)
-    frames = render_frames(image, landmarks, [speech.motion], len(speech.motion), Path(output),
-                           audio=speech.audio, sample_rate=speech.sample_rate,
-                           articulation=speech.articulation, threads=threads, quality=quality)
+    from babelface.threads import job
+    with job(threads) as threads:
+        with _background(_portrait, image) as portrait:     # MediaPipe while espeak-ng speaks
+            speech = speech_from_text(text, language, rate=rate, pitch=pitch)   # fails fast on bad text
+            image, landmarks = portrait.result()
+        frames = render_frames(image, landmarks, [speech.motion], len(speech.motion), Path(output),
+                               audio=speech.audio, sample_rate=speech.sample_rate,
+                               articulation=speech.articulation, threads=threads, quality=quality)
     return Result(str(output), frames, FPS, frames / FPS, len(speech.audio) / speech.sample_rate,
                   language, _count(speech.phonemes), "text")
 
@@ -163,7 +166,20 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
     return motion[:n], None, []
 
 
+_NO_MODEL = "none"                 # the transcript path needs no MuEx
+
+
+@contextmanager
+def _background(fn, *args) -> Iterator[Future]:
+    """``fn(*args)`` on a thread of its own while the body runs; its error is raised by
+    ``result()``, and leaving the block waits for it."""
+    with ThreadPoolExecutor(1, thread_name_prefix="babelface-setup") as pool:
+        yield pool.submit(fn, *args)
+
+
 def _muex(model: str | Path | None):
+    if model == _NO_MODEL:
+        return None
     from babelface.models.muex import load_default, load_model
     from babelface.threads import pin_torch
     pin_torch()
@@ -178,11 +194,15 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion,
     window by window (any length in constant memory). The output carries the user's own audio."""
     from babelface.media.spool import spool_speech
-    from babelface.threads import configure
+    from babelface.threads import job
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
-    threads = configure(threads)
-    with spool_speech(audio, max_duration) as speech:
+    # the one-off work overlaps: the portrait's landmarks (MediaPipe) and the model's load (torch)
+    # run on their own threads while the speech decodes
+    with (job(threads) as threads,
+          _background(_portrait, image) as portrait,
+          _background(_muex, model if text is None else _NO_MODEL) as muex,
+          spool_speech(audio, max_duration) as speech):
         if speech.is_silent():
             raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
         n = n_frames_for(speech.n_samples, SAMPLE_RATE)
@@ -192,8 +212,8 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             chunks: Iterable[np.ndarray] = [motion]
         else:
             from babelface.models.streaming import stream_motion
-            chunks = stream_motion(_muex(model), speech.read, speech.n_samples)
-        image, landmarks = _portrait(image)
+            chunks = stream_motion(muex.result(), speech.read, speech.n_samples)
+        image, landmarks = portrait.result()
         frames = render_frames(image, landmarks, chunks, n, Path(output), audio_file=speech.aac_path,
                                articulation=art, threads=threads, quality=quality)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,

@@ -13,17 +13,21 @@ for OpenCV) and the budget goes to the stage pipeline instead:
 * ``encoder_threads(budget)`` x264 threads (frame-parallel encoding).
 
 ``--threads`` on ``say``, ``animate``, ``sync`` and ``eval`` sets the budget; the default is the
-cores this process may run on (``os.sched_getaffinity``).
+cores this process may run on (``os.sched_getaffinity``). The pins hold for one :func:`job` and
+are restored after it, so a library caller's own thread settings survive a render.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 from babelface.errors import InputError
 
-_budget: int | None = None
-_limits = None                       # the threadpoolctl limiter, kept alive for the whole process
+_budget: int | None = None           # inside a job: its budget
+_torch_before: list[int] = []        # torch's intra-op threads before the job pinned them
 
 
 def available_cores() -> int:
@@ -34,37 +38,46 @@ def available_cores() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def configure(threads: int | None = None) -> int:
-    """Set the thread budget (``None``: the available cores) and pin the library pools to one
-    thread. Returns the budget. Safe to call more than once."""
-    global _budget, _limits
+@contextmanager
+def job(threads: int | None = None) -> Iterator[int]:
+    """A job's thread budget (``None``: the available cores), with the library pools pinned to
+    one thread for its duration and restored after it. Yields the budget."""
+    global _budget
     if threads is not None and threads < 1:
         raise InputError(f"--threads must be at least 1, got {threads}")
-    _budget = threads or available_cores()
-    from threadpoolctl import threadpool_limits
-    _limits = threadpool_limits(limits=1)            # BLAS and OpenMP: the per-frame solves stay serial
     import cv2
-    cv2.setNumThreads(1)                             # remap/resize: one frame per worker instead
-    import sys
-    if "torch" in sys.modules:                       # pinned again where torch is first imported
+    from threadpoolctl import threadpool_limits
+    outer, cv2_before = _budget, cv2.getNumThreads()
+    _budget = threads or available_cores()
+    if "torch" in sys.modules:                       # first: torch reads its count from OpenMP
         pin_torch()
-    return _budget
+    limits = threadpool_limits(limits=1)             # BLAS and OpenMP: the per-frame solves stay serial
+    cv2.setNumThreads(1)                             # remap/resize: one frame per worker instead
+    try:
+        yield _budget
+    finally:
+        limits.restore_original_limits()
+        cv2.setNumThreads(cv2_before)
+        if outer is None and _torch_before:
+            import torch
+            torch.set_num_threads(_torch_before.pop())
+        _budget = outer
 
 
 def budget() -> int:
-    """The thread budget (configured on first use)."""
-    return _budget if _budget is not None else configure()
+    """The current job's thread budget, else the available cores."""
+    return _budget if _budget is not None else available_cores()
 
 
 def pin_torch() -> None:
-    """One intra-op and one inter-op thread for torch: its models (MuEx, the sync expert) run on
-    short windows beside the frame workers, where a pool of spinning threads costs more than it gives."""
+    """One intra-op thread for torch inside a job: its models (MuEx, the sync expert) run on short
+    windows beside the frame workers, where a pool of spinning threads costs more than it gives."""
+    if _budget is None:
+        return
     import torch
+    if not _torch_before:
+        _torch_before.append(torch.get_num_threads())
     torch.set_num_threads(1)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:             # already set once this process (torch allows it only once)
-        pass
 
 
 def render_workers(threads: int | None = None) -> int:

@@ -37,12 +37,12 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from babelface.evaluation import evaluate_paths
-    from babelface.threads import configure
-    configure(args.threads)
     from babelface.report.tables import markdown, write_outputs
-    report = evaluate_paths(args.real, args.gen, manifest=args.manifest, cache_dir=args.cache,
-                            use_cache=not args.no_cache, syncnet=args.syncnet, i3d=args.i3d,
-                            inception=args.inception)
+    from babelface.threads import job
+    with job(args.threads):             # clips in parallel, one per core
+        report = evaluate_paths(args.real, args.gen, manifest=args.manifest, cache_dir=args.cache,
+                                use_cache=not args.no_cache, syncnet=args.syncnet, i3d=args.i3d,
+                                inception=args.inception)
     written = write_outputs(report, args.out) if args.out else []
     if args.json:
         print_json(report.to_dict())

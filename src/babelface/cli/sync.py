@@ -40,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-o is the output of --fix: add --fix, or drop -o")
     if not 1 <= args.max_offset <= 100:
         raise InputError("--max-offset must be between 1 and 100 frames")
-    from babelface.threads import configure
-    configure(args.threads)
-    emb = SyncExpertEmbedding(args.weights, wav2vec2=args.wav2vec2)
-    result = analyze_video(args.video, emb, args.max_offset)
+    from babelface.threads import job
+    with job(args.threads) as threads:  # the sync expert alone gets the cores (torch's own pool)
+        emb = SyncExpertEmbedding(args.weights, wav2vec2=args.wav2vec2, threads=threads)
+        result = analyze_video(args.video, emb, args.max_offset)
     if args.plot:
         plot_curve(result, args.plot, title=f"{args.video.name}: offset {result.offset_frames:+d} frames")
     if args.fix:
