@@ -29,6 +29,8 @@ WINDOW_FRAMES = 1500          # video frames per window (60 s)
 CONTEXT_FRAMES = 64           # extra frames read on each side of a window
 FADE_FRAMES = 16              # half-width of the cross-fade at each seam
 STATS_BLOCK = 6000            # log-mel frames per block of the statistics pass (60 s)
+MEL_BLOCK = 500               # log-mel frames computed at once: bounds the transient arrays
+                              # (index, frames, spectrum) to a few MB beside the renderer
 NORM_EPS = 1e-5               # as babelface.media.features.normalize
 
 Reader = Callable[[int, int], np.ndarray]          # (start, stop) → samples (stop - start,)
@@ -39,6 +41,9 @@ def log_mel_span(read: Reader, n_samples: int, start: int, stop: int, n_mels: in
     ``n_samples`` samples (:func:`babelface.media.features.log_mel`), reading only what they need.
 
     Needs ``n_samples > N_FFT // 2`` (the whole-signal version reflects at the ends)."""
+    if stop - start > MEL_BLOCK:
+        return np.concatenate([log_mel_span(read, n_samples, a, min(a + MEL_BLOCK, stop), n_mels)
+                               for a in range(start, stop, MEL_BLOCK)])
     half = N_FFT // 2
     j = np.arange(start, stop)[:, None] * HOP_LENGTH + np.arange(N_FFT)[None, :] - half   # (F, N_FFT)
     j = np.abs(j)                                                    # reflect at the start
