@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from babelface.cli.common import HelpFormatter, add_output_options, print_json
+from babelface.cli.common import (HelpFormatter, add_output_options, add_quality_option,
+                                  add_thread_option, print_json)
 from babelface.constants import DEFAULT_MAX_PIXELS, H264_MAX_FRAME_PIXELS
 
 
@@ -28,6 +29,8 @@ def register(sub) -> None:
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help="a larger portrait is scaled down to this many pixels (at most "
                         f"{H264_MAX_FRAME_PIXELS}, H.264 level 5.1's frame size)")
+    add_thread_option(p)
+    add_quality_option(p)
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -44,7 +47,8 @@ def run(args) -> int:
             raise InputError(f"--text is required for {args.lang!r} (sample texts exist for "
                              f"{', '.join(LANGUAGES)})")
         text = SAMPLES[code]
-    result = pipeline.say(text, args.lang, args.output, image=args.image, rate=args.rate, pitch=args.pitch,
+    result = pipeline.say(text, args.lang, args.output, image=args.image, rate=args.rate,
+                          pitch=args.pitch, threads=args.threads, quality=args.quality,
                           max_pixels=args.max_pixels)
     if args.json:
         print_json(result.to_dict())

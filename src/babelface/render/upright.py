@@ -101,9 +101,11 @@ class UprightRenderer:
         return cv2.warpAffine(img, self._inv, (rx1 - rx0, ry1 - ry0), flags=flags,
                               borderMode=cv2.BORDER_REPLICATE)
 
-    def render_sequence(self, motion: np.ndarray, articulation: np.ndarray | None = None) -> Iterator[np.ndarray]:
-        """Frames ``(H, W, 3)`` uint8 of the portrait as given, one per motion frame ``(T, L, 3)``."""
-        frames = self.renderer.render_sequence(motion, articulation=articulation)
+    def render_sequence(self, motion: np.ndarray, articulation: np.ndarray | None = None,
+                        workers: int = 1) -> Iterator[np.ndarray]:
+        """Frames ``(H, W, 3)`` uint8 of the portrait as given, one per motion frame ``(T, L, 3)``
+        (``workers``: as :meth:`Renderer.render_sequence`)."""
+        frames = self.renderer.render_sequence(motion, articulation=articulation, workers=workers)
         if self.portrait.matrix is None:
             return frames
         return (self._paste(f) for f in frames)
