@@ -19,8 +19,10 @@ def _value(v):
 
 
 def call(spec: dict):
-    from babelface import pipeline
-    func = getattr(pipeline, spec["func"])
+    """Call ``spec["func"]``: a name in :mod:`babelface.pipeline`, or ``"package.module:function"``."""
+    import importlib
+    module, _, name = spec["func"].rpartition(":")
+    func = getattr(importlib.import_module(module or "babelface.pipeline"), name)
     return func(**{k: _value(v) for k, v in spec["kwargs"].items()})
 
 

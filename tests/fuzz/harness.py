@@ -17,8 +17,12 @@ a time limit, or, for the quick subset inside ``make test``, in-process. Each ru
     bad_output    exit 0 but an output is missing, unplayable or of the wrong duration
 
 Adding a family (``dub``, the web API, …): write ``@family("dub-audio", targets=("cli",))`` over a
-generator in a module and list the module in ``FAMILY_MODULES``; ``python -m fuzz --list`` shows
-every family and target.
+generator in a module and list the module in ``FAMILY_MODULES`` (or in the environment variable
+``BABELFACE_FUZZ_FAMILIES``); ``python -m fuzz --list`` shows every family and target. A CLI case
+is an argv after ``babelface``; an API case names a function of :mod:`babelface.pipeline` (``"say"``)
+or any ``"package.module:function"`` (e.g. ``"babelface.dub:dub"``) with JSON keyword arguments.
+A web-API family can run its requests from an API case's function (a test client) until a
+``"http"`` target with a live server is worth its start-up.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ if not REAL.is_dir():
 
 OUTCOMES = ("ok", "clean_error", "traceback", "unclean_error", "hang", "crash", "leftover", "bad_output")
 FAILURES = ("traceback", "unclean_error", "hang", "crash", "leftover", "bad_output")
-FAMILY_MODULES = ["fuzz.families"]         # modules whose @family generators are registered
+# modules whose @family generators are registered; more (comma-separated) in BABELFACE_FUZZ_FAMILIES
+FAMILY_MODULES = ["fuzz.families"] + [m for m in os.environ.get("BABELFACE_FUZZ_FAMILIES", "").split(",") if m]
 
 
 @dataclass
