@@ -239,8 +239,8 @@ def classify(case: Case, box: Path, before: dict, rc: int | None, stderr: str, s
     if "Traceback (most recent call last)" in stderr:
         return Run(case, "traceback", rc, seconds, _last_line(stderr))
     if rc is not None and rc < 0:
-        if case.signal_after is not None and rc == -signal.SIGTERM and not hidden:
-            # the SIGTERM we sent arrived before babelface had started (its handler not yet set)
+        if case.signal_after is not None and rc == -case.signum and not hidden:
+            # the signal we sent arrived before babelface had started (its handler not yet set)
             return Run(case, "clean_error", rc, seconds, "terminated while starting")
         return Run(case, "crash", rc, seconds, f"signal {-rc}")
     if hidden:

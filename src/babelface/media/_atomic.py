@@ -14,8 +14,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """Yield a temporary path in the target's folder; on success rename it onto ``path``.
 
     The temporary keeps the target's suffix so that writers that pick a format by extension work.
-    On any exception (and on SIGTERM, which the CLI turns into one) the temporary is removed and
-    the target is left as it was. Its name, ``.NAME.PID.XXXXXXXX.SUFFIX``, carries the writer's
+    On any exception the temporary is removed and the target is left as it was; on SIGTERM or
+    Ctrl-C the CLI removes it (:func:`remove_tracked`) before it exits. Its name, ``.NAME.PID.XXXXXXXX.SUFFIX``, carries the writer's
     process id, so that what a ``kill -9`` left behind is removed by the next write of ``NAME``.
     """
     path = Path(path)
@@ -24,6 +24,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.",
                                suffix=suffix if suffix is not None else path.suffix, dir=path.parent)
     os.close(fd)
+    track(tmp)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())            # mkstemp makes 0600; give the usual mode
@@ -32,6 +33,32 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        untrack(tmp)
+
+
+_TRACKED: set[str] = set()     # temporaries of this process: removed by remove_tracked() on a signal
+
+
+def track(path: str | os.PathLike) -> None:
+    """Remember a temporary file or folder that a SIGTERM / Ctrl-C must not leave behind."""
+    _TRACKED.add(os.fspath(path))
+
+
+def untrack(path: str | os.PathLike) -> None:
+    _TRACKED.discard(os.fspath(path))
+
+
+def remove_tracked() -> None:
+    """Remove every tracked temporary (the CLI's signal handler calls this before exiting)."""
+    import shutil
+    for p in list(_TRACKED):
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(p)
+        _TRACKED.discard(p)
 
 
 def remove_stale(path: str | os.PathLike) -> list[Path]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from babelface.constants import SAMPLE_RATE, SILENCE_RMS
 from babelface.errors import InputError, MediaError
+from babelface.media._atomic import track, untrack
 from babelface.media.audio import _open
 
 AAC_BIT_RATE = 128_000           # as VideoWriter encodes in-memory audio
@@ -61,6 +62,7 @@ class SpooledSpeech:
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        untrack(self.folder)
 
     def __enter__(self) -> "SpooledSpeech":
         return self
@@ -82,6 +84,7 @@ def spool_speech(path: str | Path, max_duration: float | None = None) -> Spooled
     decoded cleanly."""
     path = Path(path)
     folder = Path(tempfile.mkdtemp(prefix="babelface-speech-"))
+    track(folder)                # removed on SIGTERM / Ctrl-C too (issue 17)
     try:
         return _spool(path, folder, max_duration)
     except BaseException:

@@ -277,6 +277,8 @@ def _private_dir() -> Path:
         import tempfile
         _PRIVATE_DIR = Path(tempfile.mkdtemp(prefix="babelface-espeak-"))
         atexit.register(_remove_private_dir, _PRIVATE_DIR, os.getpid())
+        from babelface.media._atomic import track
+        track(_PRIVATE_DIR)                 # a SIGTERM skips atexit: the CLI removes it then
     elif not _owned_private(_PRIVATE_DIR):
         # removed meanwhile: never re-create it by name in the shared temporary folder (anyone
         # could have planted a folder there); make a fresh one as mkdtemp does, mode 0700
@@ -284,6 +286,8 @@ def _private_dir() -> Path:
         import tempfile
         _PRIVATE_DIR = Path(tempfile.mkdtemp(prefix="babelface-espeak-"))
         atexit.register(_remove_private_dir, _PRIVATE_DIR, os.getpid())
+        from babelface.media._atomic import track
+        track(_PRIVATE_DIR)                 # a SIGTERM skips atexit: the CLI removes it then
     return _PRIVATE_DIR
 
 
