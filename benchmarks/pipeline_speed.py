@@ -152,12 +152,16 @@ def measure(repeats: int) -> dict:
                     _, _, out = timed(me + ["--worker", "encode", "--size", size, "--threads", str(th)])
                     add(f"encode {size} {th}", json.loads(out)["fps"])
                 for name, text in (("sentence", SENTENCE), ("paragraph", PARAGRAPH)):
-                    wall, _, out = timed(cli("say", "--lang", "en", "--text", text, "--threads", str(th),
-                                             "--json", "-o", str(tmp / "s.mp4")))
-                    add(f"say {name} rtf {th}", wall / json.loads(out)["audio_duration_s"])
-                wall, _, _ = timed(cli("eval", "--real", str(evals), "--gen", str(evals), "--no-cache",
-                                       "--threads", str(th), "--json"))
+                    wall, cpu, out = timed(cli("say", "--lang", "en", "--text", text, "--threads",
+                                               str(th), "--json", "-o", str(tmp / "s.mp4")))
+                    speech_s = json.loads(out)["audio_duration_s"]
+                    add(f"say {name} rtf {th}", wall / speech_s)
+                    add(f"say {name} cpu/s {th}", cpu / speech_s)
+                    res[f"say {name} speech s"] = speech_s
+                wall, cpu, _ = timed(cli("eval", "--real", str(evals), "--gen", str(evals), "--no-cache",
+                                         "--threads", str(th), "--json"))
                 add(f"eval wall {th}", wall)
+                add(f"eval cpu {th}", cpu)
         _, _, out = timed(me + ["--worker", "stages"])
         res["stages"] = json.loads(out)
     finally:
@@ -169,6 +173,7 @@ def measure(repeats: int) -> dict:
 
 def report(m: dict, repeats: int) -> str:
     fps = {th: ANIMATE_S * 25 / m[f"animate wall {th}"] for th in (1, 2)}
+    bound = m["animate cpu 2"] / 2 / m["animate cpu 1"]
     lines = [f"`python benchmarks/pipeline_speed.py --repeats {repeats}` ({machine()}; load average "
              f"{min(m['raw']['load']):.1f} … {max(m['raw']['load']):.1f} during the run, on 2 cores "
              "shared with other jobs: wall-clock figures are inflated by it; ratios are of cases "
@@ -183,11 +188,21 @@ def report(m: dict, repeats: int) -> str:
              f"{m['say paragraph rtf 2'] / m['say paragraph rtf 1']:.2f} |",
              f"| `eval` 4 clips × 200 frames, wall s | {m['eval wall 1']:.1f} | {m['eval wall 2']:.1f} | "
              f"{m['eval wall 2'] / m['eval wall 1']:.2f} |",
+             f"| `eval`, CPU s | {m['eval cpu 1']:.1f} | {m['eval cpu 2']:.1f} | |",
              f"| Wav2Lip generator alone, frames/s (batches of 16) | {m['wav2lip fps 1']:.1f} | "
              f"{m['wav2lip fps 2']:.1f} | |"]
     for size in SIZES:
         lines.append(f"| H.264 encode only {size}, frames/s | {m[f'encode {size} 1']:.0f} | "
                      f"{m[f'encode {size} 2']:.0f} | |")
+    lines += ["", "CPU seconds are the process's own (all threads), which other jobs do not inflate: on two "
+              "idle cores a job's wall time lies between CPU ÷ 2 (both cores busy throughout) and CPU. "
+              f"So 2 ÷ 1 thread on `animate` can be no better than {bound:.2f} (CPU₂ ÷ 2 ÷ CPU₁), and "
+              "the RTF of `say` on two idle cores lies between the bounds below.", "",
+              "| `say`, 2 threads | speech s | CPU s per speech s | RTF bounds on 2 idle cores |",
+              "|---|---:|---:|---:|"]
+    for name in ("sentence", "paragraph"):
+        c = m[f"say {name} cpu/s 2"]
+        lines.append(f"| {name} | {m[f'say {name} speech s']:.1f} | {c:.2f} | {c / 2:.2f} … {c:.2f} |")
     lines += ["", "| ratio (same run) | 1 thread | 2 threads |", "|---|---:|---:|",
               f"| babelface end to end ÷ Wav2Lip generator | {fps[1] / m['wav2lip fps 1']:.0f}× | "
               f"{fps[2] / m['wav2lip fps 2']:.0f}× |",
