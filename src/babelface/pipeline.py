@@ -82,17 +82,16 @@ def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | N
 
 
 def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int, out: Path, *,
-                  audio: np.ndarray | None = None, sample_rate: int | None = None,
-                  audio_file: str | Path | None = None, articulation: np.ndarray | None = None,
+                  audio=None, sample_rate: int | None = None, articulation: np.ndarray | None = None,
                   threads: int | None = None, quality: str = DEFAULT_QUALITY) -> int:
     """Render motion ``chunks`` (``n_frames`` frames in all) onto the portrait and encode them with
-    ``audio`` (in memory) or ``audio_file`` (copied); returns the frames written."""
+    ``audio`` (an array, or :class:`~babelface.media.spool.DiskAudio`); returns the frames written."""
     from babelface.media import VideoWriter
     from babelface.render import Renderer
     from babelface.threads import render_workers
     renderer = Renderer(image, landmarks)
-    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, audio_file=audio_file,
-                     quality=quality, threads=threads) as writer:
+    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality,
+                     threads=threads) as writer:
         frames = _frames(renderer, chunks, articulation, render_workers(threads))
         for frame in progress(frames, total=n_frames, desc="rendering", unit="frame"):
             writer.write(frame)
@@ -214,7 +213,8 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             from babelface.models.streaming import stream_motion
             chunks = stream_motion(muex.result(), speech.read, speech.n_samples)
         image, landmarks = portrait.result()
-        frames = render_frames(image, landmarks, chunks, n, Path(output), audio_file=speech.aac_path,
-                               articulation=art, threads=threads, quality=quality)
+        frames = render_frames(image, landmarks, chunks, n, Path(output), audio=speech.original,
+                               sample_rate=speech.sample_rate, articulation=art, threads=threads,
+                               quality=quality)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if text is not None else "audio")
