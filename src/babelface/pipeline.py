@@ -17,14 +17,13 @@ takes them in order with the audio interleaved. Memory stays flat in the length 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
-
-from typing import Iterable, Iterator
 
 from babelface.concurrency import prefetch
 from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
@@ -165,9 +164,6 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
     return motion[:n], None, []
 
 
-_NO_MODEL = "none"                 # the transcript path needs no MuEx
-
-
 @contextmanager
 def _background(fn, *args) -> Iterator[Future]:
     """``fn(*args)`` on a thread of its own while the body runs; its error is raised by
@@ -177,8 +173,6 @@ def _background(fn, *args) -> Iterator[Future]:
 
 
 def _muex(model: str | Path | None):
-    if model == _NO_MODEL:
-        return None
     from babelface.models.muex import load_default, load_model
     from babelface.threads import pin_torch
     pin_torch()
@@ -200,7 +194,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     # run on their own threads while the speech decodes
     with (job(threads) as threads,
           _background(_portrait, image) as portrait,
-          _background(_muex, model if text is None else _NO_MODEL) as muex,
+          (_background(_muex, model) if text is None else nullcontext()) as muex,
           spool_speech(audio, max_duration) as speech):
         if speech.is_silent():
             raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")

@@ -7,16 +7,17 @@ yuv420p needs even dimensions: an odd width or height is padded by one replicate
 Audio is interleaved with the video as frames are written (each frame's audio follows it), so the
 muxer never holds more than a frame's worth of either, whatever the length.
 
-``--quality`` (:data:`QUALITY`) names an x264 rate factor and preset (x264's own trade-offs;
-lower CRF is better and larger, slower presets compress better at the same CRF):
+``--quality`` (:data:`QUALITY`) names an x264 rate factor and preset (lower CRF: higher quality
+and a larger file; a slower preset: a smaller file at the same CRF). Encoder CPU per 512² frame of
+real talking-head video, one thread, and the size relative to ``balanced``:
 
-=========  ====  =========  ===========================================================
-quality    CRF   preset     for
-=========  ====  =========  ===========================================================
-fast       20    superfast  previews and long batches: about twice the encode speed
-balanced   18    veryfast   the default: visually lossless at talking-head bit rates
-best       16    medium     delivery: the smallest file at the highest quality, ~3× slower
-=========  ====  =========  ===========================================================
+=========  ====  =========  ============  =====  ============================================
+quality    CRF   preset     CPU ms/frame  size   for
+=========  ====  =========  ============  =====  ============================================
+fast       20    superfast  4.5           0.87×  previews and long batches
+balanced   18    veryfast   7.5           1×     the default: visually lossless talking heads
+best       16    medium     21            1.4×   delivery, where quality matters more than size
+=========  ====  =========  ============  =====  ============================================
 """
 
 from __future__ import annotations
