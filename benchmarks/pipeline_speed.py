@@ -68,8 +68,6 @@ def encode_worker(size: str, threads: int) -> dict:
     import cv2
 
     from babelface.media import VideoWriter, read_frames
-    from babelface.threads import configure
-    configure(threads)
     w, h = SIZES[size]
     src = read_frames(real_dir() / "WDA_KatieHill_000.mp4", max_frames=50)
     frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in src]
@@ -82,14 +80,12 @@ def encode_worker(size: str, threads: int) -> dict:
 
 
 def stages_worker() -> dict:
-    """ms per stage on one thread: decode+spool, MuEx (windows), render, encode (512²)."""
+    """ms per stage (run with --threads 1): decode+spool, MuEx (windows), render, encode (512²)."""
     from babelface import pipeline
     from babelface.media import VideoWriter
     from babelface.media.spool import spool_speech
     from babelface.models.streaming import stream_motion
     from babelface.render import Renderer
-    from babelface.threads import configure
-    configure(1)
     wav = long_speech(ANIMATE_S)
     out: dict = {}
     t = time.perf_counter()
@@ -225,11 +221,11 @@ def main() -> None:
     ap.add_argument("--size", choices=tuple(SIZES), help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.worker == "encode":
-        print(json.dumps(encode_worker(args.size, args.threads)))
-        return
-    if args.worker == "stages":
-        print(json.dumps(stages_worker()))
+    if args.worker:
+        from babelface.threads import job
+        with job(args.threads):
+            out = encode_worker(args.size, args.threads) if args.worker == "encode" else stages_worker()
+        print(json.dumps(out))
         return
     m = measure(args.repeats)
     print(json.dumps(m, indent=1, default=str))
