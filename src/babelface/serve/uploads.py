@@ -223,6 +223,9 @@ def check_image(path: Path, what: str, config: ServeConfig) -> Path:
                 im.convert("RGB").save(out, format="PNG")
     except UploadError:
         raise
+    except Image.DecompressionBombError as e:
+        raise UploadError(f"the {what} claims more pixels than the limit of "
+                          f"{config.max_image_pixels / 1e6:.1f} megapixels", 413) from e
     except Exception as e:                   # Pillow's many decode errors
         raise UploadError(f"the {what} upload cannot be decoded as a {kind.upper()} image "
                           f"({type(e).__name__})", 415) from e
