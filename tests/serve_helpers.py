@@ -24,8 +24,13 @@ class LiveServer:
     """``create_app(config)`` served on 127.0.0.1 in a background thread."""
 
     def __init__(self, config):
-        import uvicorn
+        try:
+            import uvicorn
+        except ImportError:
+            import pytest
 
+            from babelface.cli.serve import INSTALL_HINT
+            pytest.fail(INSTALL_HINT)
         from babelface.serve import create_app
         self.app = create_app(config)
         self.port = free_port()

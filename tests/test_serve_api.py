@@ -14,8 +14,6 @@ import pytest
 from babelface.pipeline import Result
 from serve_helpers import TRACEBACK_MARKERS, LiveServer
 
-pytest.importorskip("starlette", reason="the web extra (make venv installs it)")
-
 THAI = "สวัสดี"
 RESULT_KEYS = {f.name for f in dataclasses.fields(Result)}
 

@@ -11,8 +11,6 @@ import pytest
 from browser_helpers import playable, start_chromium, wait_for
 from serve_helpers import LiveServer
 
-pytest.importorskip("starlette", reason="the web extra (make venv installs it)")
-
 FRAME_S = 0.04
 AAC_SLACK_S = 0.07       # the AAC track may end up to one AAC frame after the last video frame
 

@@ -13,8 +13,6 @@ import pytest
 
 from serve_helpers import TRACEBACK_MARKERS, LiveServer, stream_upload
 
-pytest.importorskip("starlette", reason="the web extra (make venv installs it)")
-
 LIMIT_MB = 2
 
 

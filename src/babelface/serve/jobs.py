@@ -63,7 +63,9 @@ class JobQueue:
         self.config, self.root = config, root
         self._ctx = multiprocessing.get_context(config.start_method)
         if config.start_method == "forkserver":
+            from multiprocessing import forkserver
             self._ctx.set_forkserver_preload(["babelface.serve.preload"])
+            forkserver.ensure_running()          # now, so that its imports overlap the first upload
         self._jobs: dict[str, Job] = {}
         self._waiting: collections.deque[Job] = collections.deque()
         self._finished: collections.deque[str] = collections.deque()
