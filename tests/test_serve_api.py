@@ -95,6 +95,7 @@ def test_two_jobs_wait_in_line_and_both_finish(server, media):
         assert set(r) == RESULT_KEYS and r["language"] == lang and r["driver"] == "text"
         assert r["frames"] == -(-round(r["audio_duration_s"] * 16000) * 25 // 16000)
         assert r["output"] == job["files"]["video"] == f"/api/jobs/{job['id']}/files/video"
+        assert job["progress"] == {"stage": "rendering", "done": r["frames"], "total": r["frames"]}
         assert not server.queue.get(job["id"]).inputs.exists()           # uploads removed after the job
     status, hdrs, video = server.request("GET", done[0]["files"]["video"])
     assert status == 200 and hdrs["content-type"] == "video/mp4" and video[4:8] == b"ftyp"

@@ -46,7 +46,11 @@ def test_say_thai(browser, server, tmp_path):
                                    ".filter(o => !o.hidden).map(o => o.value)")
     assert "th" in shown and "en" not in shown and len(shown) < 5           # the search filters the list
     Select(panel.find_element(By.NAME, "language")).select_by_value("th")
+    code, ahead = server.post("/api/say", {"text": "hi", "language": "en"})   # a job ahead of the page's
+    assert code == 202
     panel.find_element(By.CSS_SELECTOR, "button.go").click()
+    wait_for(browser, "document.querySelector('#panel-say .status').textContent.includes("
+                      "'waiting in the queue: place 1')", 30, "the page to say its place in the queue")
     wait_for(browser, "(v => v && v.readyState >= 1)(document.querySelector('#panel-say .result video'))",
              90, "the Say result video")
     video = playable(browser, "document.querySelector('#panel-say .result video')")
