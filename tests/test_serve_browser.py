@@ -103,3 +103,39 @@ def test_errors_show_in_the_page(browser, server, tmp_path):
                                "(document.querySelector('#panel-say .status'))", 20, "the error")
     assert status == "the portrait upload is not a PNG, JPEG or WebP image (its content is text)"
     assert 'id="dub-note"' in browser.page_source and "babelface.pipeline.dub" in browser.page_source
+
+
+def test_sync_tab_shows_offset_plot_and_fixed_copy(browser, server, real, tmp_path):
+    import subprocess
+
+    from selenium.webdriver.common.by import By
+    clip = tmp_path / "talk.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(real / "WDA_KatieHill_000.mp4"), "-t", "4",
+                    "-vf", "scale=256:256", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)],
+                   check=True)
+    browser.get(server.url)
+    browser.find_element(By.CSS_SELECTOR, "#tabs button[data-tab=sync]").click()
+    panel = browser.find_element(By.ID, "panel-sync")
+    panel.find_element(By.NAME, "video").send_keys(str(clip))
+    panel.find_element(By.CSS_SELECTOR, "button.go").click()
+    wait_for(browser, "(v => v && v.readyState >= 1)(document.querySelector('#panel-sync .result video'))",
+             90, "the fixed copy")
+    plot = wait_for(browser, "(i => i && i.complete && i.naturalWidth)(document.querySelector('#panel-sync img.plot'))",
+                    10, "the S(Δ) plot")
+    video = playable(browser, "document.querySelector('#panel-sync .result video')")
+    result = _result(browser, "panel-sync")
+    offset = browser.find_element(By.CSS_SELECTOR, "#panel-sync .offset").text
+    browser.save_screenshot(str(tmp_path / "sync.png"))
+    assert plot > 300 and video["error"] is None and video["advanced"] and abs(video["duration"] - 4.0) < 0.1
+    assert offset.startswith(f"Offset {result['offset_frames']:+d} frames".replace("+0", "0"))
+    assert len(result["curve"]) == 31
+
+
+def test_a_missing_browser_fails_the_tests(monkeypatch):
+    """Without Chromium the browser tests must fail (with the fix in the message), not skip."""
+    import shutil
+
+    import browser_helpers
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match=r"make system.*chromium-driver"):
+        browser_helpers.start_chromium()
