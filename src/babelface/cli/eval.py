@@ -15,8 +15,8 @@ def register(sub) -> None:
                     "feature networks are named. Prints a per-language table with Seen / Unseen / "
                     "Overall rows. Landmarks are cached by file content, so a second run is fast. "
                     "Definitions: docs/metrics.md.",
-        epilog="Examples:\n  babelface eval --real data/real --gen out/method --manifest bench.jsonl --out report/\n"
-               "  babelface eval --real data/real --gen out/method --html report.html   # open it in a browser",
+        epilog="Example: babelface eval --real data/real --gen out/method --manifest bench.jsonl --out report/ "
+               "--html report.html (then open report.html in any browser)",
         formatter_class=HelpFormatter)
     p.add_argument("--real", required=True, help="real (reference) video, or a folder of them")
     p.add_argument("--gen", required=True, help="generated video, or a folder of them named like the real ones")

@@ -22,9 +22,9 @@ def register(sub) -> None:
                     "/api/jobs/ID/files/video. Jobs run one per core, each in its own process; the rest "
                     "wait in a queue. Uploads are size- and duration-limited, recognised by their "
                     "content, kept in a folder of their own and removed when the job ends.",
-        epilog="Examples:\n  babelface serve                      # http://127.0.0.1:7860, this machine only\n"
-               "  babelface serve --host 0.0.0.0 --port 8000   # reachable from the network (no login!)\n"
-               "  curl -F text='สวัสดีครับ' -F language=th http://127.0.0.1:7860/api/say",
+        epilog="Example: babelface serve, open http://127.0.0.1:7860 (this machine only), or from a shell: "
+               "curl -F text='สวัสดีครับ' -F language=th http://127.0.0.1:7860/api/say. The README lists "
+               "every endpoint.",
         formatter_class=HelpFormatter)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; anything but 127.0.0.1/localhost/::1 opens the server to the "

@@ -27,7 +27,7 @@ from babelface.report.tables import COLUMNS, UNITS, rows
 
 EMBED_MB = 4.0                     # videos up to this size are embedded in the HTML file
 REAL_COLOUR, GEN_COLOUR = "#222222", "#C44E52"
-PLOT_W, PLOT_H, PAD, LEFT = 560, 170, 30, 58   # inline SVG size, margin and left margin, px
+PLOT_W, PLOT_H, PAD, LEFT = 560, 170, 30, 64   # inline SVG size, margin and left margin, px
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#222}
@@ -114,7 +114,7 @@ def svg_plot(series: list[tuple[str, np.ndarray, np.ndarray, str]], xlabel: str,
              f'<rect x="{LEFT}" y="{PAD}" width="{w}" height="{h}" fill="#fafafa" stroke="#ccc"/>',
              f'<text x="{LEFT}" y="{PAD - 8}">{html.escape(title)}</text>',
              f'<text x="{LEFT + w / 2}" y="{PLOT_H - 4}" text-anchor="middle">{html.escape(xlabel)}</text>',
-             f'<text x="12" y="{PAD + h / 2}" transform="rotate(-90 12 {PAD + h / 2})" '
+             f'<text x="10" y="{PAD + h / 2}" transform="rotate(-90 10 {PAD + h / 2})" '
              f'text-anchor="middle">{html.escape(ylabel)}</text>']
     for v, anchor in ((x0, "start"), (x1, "end")):
         parts.append(f'<text x="{px(v):.1f}" y="{PAD + h + 13}" text-anchor="{anchor}">{_fmt(v)}</text>')
