@@ -88,6 +88,16 @@ def test_speech_over_the_duration_limit(server, tmp_path):
     assert status == 413 and "5 s long; the limit is 3 s" in body["error"]
 
 
+def test_speech_whose_header_declares_no_duration(server, tmp_path):
+    """A live-streamed Matroska file declares no duration: the packets are counted instead."""
+    live = tmp_path / "live.mkv"
+    with open(live, "wb") as out:
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=300:duration=5",
+                        "-c:a", "libvorbis", "-f", "matroska", "pipe:1"], stdout=out, check=True)
+    status, body = server.post("/api/animate", files={"speech": ("a.wav", live.read_bytes())})
+    assert status == 413 and "5 s long; the limit is 3 s" in body["error"]
+
+
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "..\\..\\boot.ini", "a\0b.png", ""])
 def test_path_like_file_names_name_nothing(server, tmp_path, name):
     """The client's file name is never used: a hostile one changes nothing (here, text content is

@@ -270,14 +270,30 @@ def check_media(path: Path, what: str, config: ServeConfig, video: bool) -> Path
             if w * h > config.max_video_pixels:
                 raise UploadError(f"the {what} is {w}×{h}; the limit is {config.max_video_pixels / 1e6:.1f} "
                                   "megapixels per frame", 413)
-        dur = _duration(c, s)
-        if dur is not None and dur > config.max_duration_s:
-            raise UploadError(f"the {what} is {dur:.0f} s long; the limit is {config.max_duration_s:g} s "
-                              "(babelface serve --max-duration)", 413)
+        # as the header declares it, then as the packets say (a header may lie or say nothing)
+        for dur in (_duration(c, s), _demuxed_duration(path, kinds[kind], s.index)):
+            if dur is not None and dur > config.max_duration_s + 0.5:
+                raise UploadError(f"the {what} is {dur:.0f} s long; the limit is {config.max_duration_s:g} s "
+                                  "(babelface serve --max-duration)", 413)
         _decode_first(c, s, what)
     out = path.with_name(f"{path.stem}{SUFFIX[kind]}")
     path.rename(out)
     return out
+
+
+def _demuxed_duration(path: Path, fmt: str, index: int) -> float:
+    """Seconds from the first to the end of the last packet of stream ``index``, read without
+    decoding (cheap: bounded by the upload size)."""
+    import av
+    first, last = None, 0.0
+    with av.open(str(path), format=fmt) as c:
+        for packet in c.demux(c.streams[index]):
+            if packet.pts is None or packet.time_base is None:
+                continue
+            t = float(packet.pts * packet.time_base)
+            first = t if first is None else min(first, t)
+            last = max(last, t + float((packet.duration or 0) * packet.time_base))
+    return last - (first or 0.0)
 
 
 def _decode_first(container, stream, what: str) -> None:
