@@ -200,6 +200,15 @@ def test_not_multipart_and_duplicate_fields(server):
     assert code == 400 and "sent twice" in body["error"]
 
 
+def test_jobs_posted_from_another_site_are_refused(server):
+    from serve_helpers import multipart
+    body, ctype = multipart({"text": "hi", "language": "en"}, {})
+    before = set(server.queue.root.iterdir())
+    code, err = server.json("POST", "/api/say", body, {"Content-Type": ctype, "Origin": "http://evil.example"})
+    assert code == 403 and "cross-origin" in err["error"]
+    assert set(server.queue.root.iterdir()) == before                   # no job was made
+
+
 def test_file_of_an_unfinished_or_unknown_name(server, media):
     status, job = server.post("/api/say", {"text": "hi", "language": "en"})
     code, body = server.json("GET", f"/api/jobs/{job['id']}/files/video")

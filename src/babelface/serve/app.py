@@ -8,8 +8,9 @@
     GET  /api/jobs/{id}/files/{name}     a result file: "video" (every job), "plot" (sync)
 
 Errors are ``{"error": "one line"}`` with a 4xx code (413 too large, 415 not a usable file,
-404 unknown job, 409 not finished or failed, 429 queue full); a bug is a 500 whose body says
-only that: the traceback goes to the server log, never to the client.
+403 a job posted by another site's page, 404 unknown job, 409 not finished or failed, 429 queue
+full); a bug is a 500 whose body says only that: the traceback goes to the server log, never to
+the client.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tempfile
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -63,6 +65,7 @@ def create_app(config: ServeConfig) -> Starlette:
         return d
 
     async def submit(request: Request) -> JSONResponse:
+        _same_origin(request)
         kind = request.url.path.rsplit("/", 1)[-1]
         spec = forms.SPECS[kind]
         job = queue.new(kind)
@@ -125,6 +128,14 @@ def create_app(config: ServeConfig) -> Starlette:
 
 async def _no_dub(request: Request) -> JSONResponse:
     return _error("dub is not in this version of babelface (babelface.pipeline.dub is missing)", 404)
+
+
+def _same_origin(request: Request) -> None:
+    """Refuse a job posted by another site's page through the visitor's browser (a form POST needs
+    no CORS preflight): browsers send ``Origin``; curl and scripts do not."""
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise HTTPException(403, "cross-origin job requests are refused: use this server's own page or the API")
 
 
 def _job(queue: JobQueue, request: Request) -> Job:

@@ -68,10 +68,9 @@ def _upload(form: Form, name: str, config: ServeConfig, params: dict, names: dic
         if required:
             raise InputError(f"{name} is required: upload it as a file (curl -F {name}=@FILE)")
         return
-    what = {"portrait": "portrait", "speech": "speech", "video": "video"}[name]
-    path = check_image(path, what, config) if kind == "image" else check_media(path, what, config, kind == "video")
+    path = check_image(path, name, config) if kind == "image" else check_media(path, name, config, kind == "video")
     params[name] = str(path)
-    names[str(path)] = f"the {what} upload"
+    names[str(path)] = f"the {name} upload"
 
 
 def prepare_say(form: Form, config: ServeConfig) -> tuple[dict, dict]:
