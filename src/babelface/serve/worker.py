@@ -92,6 +92,7 @@ def run(kind: str, params: dict, out_dir: str, names: dict[str, str], conn) -> N
     cv2.setNumThreads(1)
     set_enabled(False)
     set_listener(_Reporter(conn))
+    names = {**names, out_dir: "the job's output folder"}
     try:
         result, files = JOBS[kind](params, Path(out_dir))
         result = {k: _words(v, names) if isinstance(v, str) else v for k, v in result.items()}
