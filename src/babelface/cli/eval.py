@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from babelface.cli.common import HelpFormatter, add_output_options, print_json
+from babelface.cli.common import HelpFormatter, add_output_options, add_thread_option, print_json
 
 
 def register(sub) -> None:
@@ -38,6 +38,7 @@ def register(sub) -> None:
     p.add_argument("--html-embed-mb", type=float, default=4.0,
                    help="videos up to this size are embedded in the HTML; larger ones are linked by their "
                         "path relative to it")
+    add_thread_option(p)
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -45,9 +46,11 @@ def register(sub) -> None:
 def run(args) -> int:
     from babelface.evaluation import evaluate_paths
     from babelface.report.tables import markdown, write_outputs
-    report = evaluate_paths(args.real, args.gen, manifest=args.manifest, cache_dir=args.cache,
-                            use_cache=not args.no_cache, syncnet=args.syncnet, i3d=args.i3d,
-                            inception=args.inception)
+    from babelface.threads import job
+    with job(args.threads):             # clips in parallel, one per core
+        report = evaluate_paths(args.real, args.gen, manifest=args.manifest, cache_dir=args.cache,
+                                use_cache=not args.no_cache, syncnet=args.syncnet, i3d=args.i3d,
+                                inception=args.inception)
     written = write_outputs(report, args.out) if args.out else []
     if args.html:
         from babelface.evaluation.cache import LandmarkCache

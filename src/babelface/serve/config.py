@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from babelface.threads import available_cores
 
 MB = 1024 * 1024
 
@@ -16,7 +17,7 @@ class ServeConfig:
     max_video_pixels: int = 1920 * 1080
     max_text_chars: int = 2000
     job_timeout_s: float = 600.0        # a job running longer is killed
-    workers: int = max(1, os.cpu_count() or 1)   # jobs at once: one per core
+    workers: int = field(default_factory=available_cores)   # jobs at once: one per core
     max_queue: int = 32                 # jobs waiting; more are refused with 429
     keep_results: int = 64              # finished jobs whose files stay downloadable
     start_method: str = "forkserver"    # job processes: a clean preloaded interpreter ('fork' shares ours)

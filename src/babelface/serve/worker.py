@@ -22,6 +22,7 @@ from pathlib import Path
 from babelface.errors import BabelfaceError
 
 REPORT_EVERY_S = 0.25
+THREADS = 1                     # one job per core: each job's whole thread budget (babelface.threads)
 OUTPUT = "result.mp4"
 PLOT = "curve.png"
 
@@ -34,20 +35,22 @@ def _named(result) -> dict:
 def _say(p: dict, out: Path) -> tuple[dict, dict]:
     from babelface import pipeline
     r = pipeline.say(p["text"], p["language"], out / OUTPUT, image=p.get("portrait"),
-                     rate=p.get("rate"), pitch=p.get("pitch"))
+                     rate=p.get("rate"), pitch=p.get("pitch"), threads=THREADS)
     return _named(r), {"video": OUTPUT}
 
 
 def _animate(p: dict, out: Path) -> tuple[dict, dict]:
     from babelface import pipeline
     r = pipeline.animate(p["speech"], out / OUTPUT, image=p.get("portrait"), text=p.get("text"),
-                         language=p.get("language"), max_duration=p["max_duration"])
+                         language=p.get("language"), max_duration=p["max_duration"], threads=THREADS)
     return _named(r), {"video": OUTPUT}
 
 
 def _sync(p: dict, out: Path) -> tuple[dict, dict]:
-    from babelface.sync import analyze_video, plot_curve, shift_audio
-    result = analyze_video(p["video"])
+    from babelface.sync import SyncExpertEmbedding, analyze_video, plot_curve, shift_audio
+    from babelface.threads import job
+    with job(THREADS):
+        result = analyze_video(p["video"], SyncExpertEmbedding(threads=THREADS))
     plot_curve(result, out / PLOT, title=f"offset {result.offset_frames:+d} frames")
     shift_audio(p["video"], out / OUTPUT, result.offset_frames)
     return {**result.to_json(), "output": OUTPUT, "plot": PLOT}, {"video": OUTPUT, "plot": PLOT}
@@ -84,12 +87,7 @@ def _words(message: str, names: dict[str, str]) -> str:
 
 def run(kind: str, params: dict, out_dir: str, names: dict[str, str], conn) -> None:
     """The job process's main: ``params`` hold server-made paths; ``names`` map them to words."""
-    import cv2
-    import torch
-
     from babelface.progress import set_enabled, set_listener
-    torch.set_num_threads(1)                     # one job per core
-    cv2.setNumThreads(1)
     set_enabled(False)
     set_listener(_Reporter(conn))
     names = {**names, out_dir: "the job's output folder"}
