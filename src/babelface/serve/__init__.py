@@ -18,6 +18,10 @@ __all__ = ["ServeConfig", "create_app"]
 
 
 def create_app(config: ServeConfig | None = None):
-    """The ASGI application (needs the ``web`` extra: starlette, uvicorn, python-multipart)."""
+    """The ASGI application (needs the ``web`` extra: starlette, uvicorn, python-multipart).
+
+    Job processes start through multiprocessing's forkserver, which imports the main module of the
+    program afresh: a script that calls this must keep its top level under
+    ``if __name__ == "__main__":`` (``babelface serve`` does)."""
     from babelface.serve.app import create_app as _create
     return _create(config or ServeConfig())
