@@ -54,15 +54,16 @@ def wait_for(driver, script: str, timeout: float = 90, what: str = "the page"):
         time.sleep(0.2)
 
 
-def playable(driver, video_js: str) -> dict:
-    """Play the video a moment: its metadata and whether its clock moved (a playable source)."""
+def playable(driver, video_js: str, within_s: float = 5.0) -> dict:
+    """Play the video until its clock moves (a playable source) or ``within_s`` passes; its metadata."""
     return driver.execute_async_script(f"""
-        const done = arguments[arguments.length - 1], v = {video_js};
-        const t0 = v.currentTime;
+        const done = arguments[arguments.length - 1], v = {video_js}, t0 = v.currentTime;
+        const report = () => {{ v.pause(); done({{duration: v.duration, readyState: v.readyState,
+            error: v.error && v.error.code, advanced: v.currentTime > t0, width: v.videoWidth,
+            height: v.videoHeight}}); }};
+        const start = performance.now();
+        const check = () => (v.currentTime > t0 || performance.now() - start > {within_s * 1000})
+            ? report() : setTimeout(check, 50);
         v.muted = true;
-        v.play().then(() => setTimeout(() => {{ v.pause();
-            done({{duration: v.duration, readyState: v.readyState, error: v.error && v.error.code,
-                  advanced: v.currentTime > t0, width: v.videoWidth, height: v.videoHeight,
-                  src: v.currentSrc.slice(0, 40)}}); }}, 500),
-            e => done({{error: String(e), duration: v.duration}}));
+        v.play().then(check, e => done({{error: String(e), duration: v.duration}}));
     """)
