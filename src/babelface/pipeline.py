@@ -58,13 +58,41 @@ def _portrait(image: str | Path | np.ndarray | None):
     return img, detect_landmarks(img, source=name)
 
 
+@dataclass(frozen=True)
+class HeadOptions:
+    """Issue 14, what moves beyond the mouth (docs/head.md): ``amount`` scales head pose, gaze and
+    brows (0 = still … 1 = natural), ``blink`` lets the eyelids blink, ``seed`` draws the motion;
+    ``still`` renders the mouth alone, exactly as before."""
+
+    amount: float = 1.0
+    blink: bool = True
+    seed: int = 0
+    still: bool = False
+
+
+def head_motion(audio: np.ndarray, sample_rate: int, n_frames: int,
+                options: HeadOptions) -> np.ndarray | None:
+    """Head motion ``(T, C)`` driven by the speech's prosody, or None for a still portrait."""
+    if options.still:
+        return None
+    from babelface.motion.head_model import HeadModel
+    from babelface.motion.prosody import analyse
+    mono = audio.mean(1) if audio.ndim == 2 else audio
+    return HeadModel.load().generate(analyse(mono, n_frames, sample_rate), seed=options.seed,
+                                     amount=options.amount, blink=options.blink)
+
+
 def _render(image, landmarks, motion: np.ndarray, out: Path, audio: np.ndarray, sample_rate: int,
-            articulation: np.ndarray | None = None) -> int:
+            articulation: np.ndarray | None = None, head: np.ndarray | None = None) -> int:
     from babelface.media import VideoWriter
     from babelface.render import Renderer
     renderer = Renderer(image, landmarks)
     with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate) as writer:
-        frames = prefetch(renderer.render_sequence(motion, articulation=articulation))
+        frames = renderer.render_sequence(motion, articulation=articulation)
+        if head is not None:      # issue 14: head, eyelids, irises, brows over the mouth's frames
+            from babelface.render.head import HeadRenderer
+            frames = HeadRenderer(landmarks, image.shape[:2]).apply(frames, head)
+        frames = prefetch(frames)
         for frame in progress(frames, total=len(motion), desc="rendering", unit="frame"):
             writer.write(frame)
     return writer.n_frames
@@ -93,12 +121,13 @@ def speech_from_text(text: str, language: str, rate: int | None = None,
 
 
 def say(text: str, language: str, output: str | Path, image: str | Path | np.ndarray | None = None,
-        rate: int | None = None, pitch: int | None = None) -> Result:
-    """Speech by espeak-ng, mouth by the phoneme path."""
+        rate: int | None = None, pitch: int | None = None, head: HeadOptions = HeadOptions()) -> Result:
+    """Speech by espeak-ng, mouth by the phoneme path, head and eyes by its prosody."""
     speech = speech_from_text(text, language, rate=rate, pitch=pitch)   # fails fast on bad text
     image, landmarks = _portrait(image)
+    moves = head_motion(speech.audio, speech.sample_rate, len(speech.motion), head)
     frames = _render(image, landmarks, speech.motion, Path(output), speech.audio, speech.sample_rate,
-                     speech.articulation)
+                     speech.articulation, moves)
     return Result(str(output), frames, FPS, frames / FPS, len(speech.audio) / speech.sample_rate,
                   language, _count(speech.phonemes), "text")
 
@@ -145,13 +174,15 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
 
 def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
             text: str | None = None, language: str | None = None,
-            max_duration: float = MAX_DURATION_S, model: str | Path | None = None) -> Result:
+            max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
+            head: HeadOptions = HeadOptions()) -> Result:
     """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
     phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion.
     The output carries the user's own audio."""
     analysis, original, rate = _load_speech(audio, max_duration)
     motion, art, phonemes = speech_from_audio(analysis, text, language, model)
     image, landmarks = _portrait(image)
-    frames = _render(image, landmarks, motion, Path(output), original, rate, art)
+    moves = head_motion(analysis, SAMPLE_RATE, len(motion), head)
+    frames = _render(image, landmarks, motion, Path(output), original, rate, art, moves)
     return Result(str(output), frames, FPS, frames / FPS, len(analysis) / SAMPLE_RATE, language,
                   _count(phonemes), "transcript" if text is not None else "audio")
