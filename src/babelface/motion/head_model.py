@@ -56,7 +56,8 @@ def _lagged(x: np.ndarray) -> np.ndarray:
     for k in range(LAG_MIN, LAG_MAX + 1):
         c = np.zeros_like(x, dtype=np.float64)
         if k >= 0:
-            c[k:] = x[:len(x) - k]
+            m = max(len(x) - k, 0)
+            c[len(x) - m:] = x[:m]
         else:
             c[:k] = x[-k:]
         cols.append(c)
