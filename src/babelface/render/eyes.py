@@ -33,6 +33,8 @@ IRIS_FALLOFF = 1.8       # the gaze shift fades out between 1 and this many iris
 FOREHEAD_SPAN = 1.5      # the brow lift fades out this many brow-to-lid distances above the brow
 BROW_SIDE = 0.35         # ... and this many eye widths beyond the brow's ends
 MARGIN = 0.25            # crop margin beyond the corners, in eye widths
+MIN_SHIFT_PX = 0.05      # smaller movements are not drawn (the frame stays bit for bit)
+EYE_GRID = 48            # map samples per eye width (larger eyes: computed coarse, upsampled)
 
 _EYES = (
     (I.RIGHT_UPPER_LID, I.RIGHT_LOWER_LID, I.RIGHT_IRIS, I.RIGHT_BROW),
@@ -86,11 +88,20 @@ class _Eye:
         self.box = (max(int(np.floor(xy[:, 0].min())) - 2, 0), max(int(np.floor(xy[:, 1].min())) - 2, 0),
                     min(int(np.ceil(xy[:, 0].max())) + 3, w), min(int(np.ceil(xy[:, 1].max())) + 3, h))
         x0, y0, x1, y1 = self.box
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        # the maps are computed on a grid of EYE_GRID points per eye width (every pixel for
+        # eyes narrower than that) and upsampled: an eye costs the same at every image size
+        w, h = x1 - x0, y1 - y0
+        step = max(1.0, self.width / EYE_GRID)
+        self._size = (w, h)
+        gw, gh = (w, h) if step == 1.0 else (max(int(np.ceil(w / step)), 2), max(int(np.ceil(h / step)), 2))
+        gx = x0 + (np.arange(gw) + 0.5) * w / gw - 0.5
+        gy = y0 + (np.arange(gh) + 0.5) * h / gh - 0.5
+        xx, yy = np.meshgrid(gx, gy)
         d = np.stack([xx - left[0], yy - left[1]], -1)
-        self.u, self.v = d @ self.eu, d @ self.ev                     # (h, w) pixel frame coords
-        self._xx, self._yy = xx - x0, yy - y0                         # crop coordinates
-        self.v_up = np.interp(self.u, self.up_u, self.up_v)           # (h, w)
+        self.u, self.v = d @ self.eu, d @ self.ev                     # (gh, gw) eye-frame coords
+        cy, cx = np.mgrid[0:h, 0:w]
+        self._xy = np.stack([cx, cy], -1).astype(np.float32)          # (h, w, 2) crop pixel coords
+        self.v_up = np.interp(self.u, self.up_u, self.up_v)
         self.v_low = np.interp(self.u, self.low_u, self.low_v)
         opening = np.maximum(self.v_low - self.v_up, 0.0)
         self.v_close = self.v_up + CLOSE_AT * opening
@@ -107,33 +118,46 @@ class _Eye:
         r = np.hypot(self.u - self.iris[0], self.v - self.iris[1]) / max(self.iris_r, 1.0)
         inside = _smoothstep(np.minimum(self.v - self.v_up, self.v_low - self.v) / 1.5)
         self.w_gaze = (1 - _smoothstep((r - 1) / (IRIS_FALLOFF - 1))) * inside
+        # per-unit offset fields (gh, gw, 2) in crop pixels: a frame's map is a sum of these
+        ev, eu = self.ev.astype(np.float32), self.eu.astype(np.float32)
+        self._brow = (self.w_brow[..., None] * ev).astype(np.float32)      # per pixel of lift
+        self._gaze_u = (-self.w_gaze[..., None] * eu).astype(np.float32)   # per pixel of gaze
+        self._gaze_v = (-self.w_gaze[..., None] * ev).astype(np.float32)
+        self._ev = ev
+        # blink: the lid skin above the lash margin stretches, the margin moves down rigidly
+        f32 = np.float32
+        self.v, self.v_top, self.v_up = self.v.astype(f32), self.v_top.astype(f32), self.v_up.astype(f32)
+        self._lash = (self.v_up - LASH_SHARE * (self.v_up - self.v_top)).astype(f32)
+        self._reach = (self.v_close - self.v_up).astype(f32)
+        self._reach_max = float(self._reach.max())
 
-    def _to_crop(self, du: np.ndarray, dv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Backward map (crop pixels) for a source offset ``(du, dv)`` in the eye frame."""
-        mx = self._xx + du * self.eu[0] + dv * self.ev[0]
-        my = self._yy + du * self.eu[1] + dv * self.ev[1]
-        return mx.astype(np.float32), my.astype(np.float32)
+    def _blink(self, closure: float) -> np.ndarray:
+        """Source offset ``(gh, gw)`` along ``v`` of the lid closed by ``closure``."""
+        shift = np.float32(closure) * self._reach                     # how far the lid's edge moves
+        stretch = (self._lash - self.v_top) / np.maximum(self._lash + shift - self.v_top, 1e-6)
+        v = self.v
+        dv = np.where(v < self._lash + shift, (self.v_top - v) * (1 - stretch), -shift)
+        dv[(v < self.v_top) | (v >= self.v_up + shift)] = 0
+        return dv
 
     def apply(self, frame: np.ndarray, closure: float, gaze: np.ndarray, brow_px: float) -> None:
-        """Warp this eye of ``frame`` (H, W, 3) in place."""
+        """Warp this eye of ``frame`` (H, W, 3) in place: one remap of its crop. Brow/gaze and blink
+        offsets are summed (first order: the two fields barely overlap, at the lid's crease)."""
+        g = gaze * self.width                                         # (2,) pixels in (u, v)
+        off = None
+        if max(abs(brow_px), np.abs(g).max()) >= MIN_SHIFT_PX:
+            off = brow_px * self._brow + g[0] * self._gaze_u + g[1] * self._gaze_v
+        if closure * self._reach_max >= MIN_SHIFT_PX:
+            lid = self._blink(closure)[..., None] * self._ev
+            off = lid if off is None else off + lid
+        if off is None:
+            return
+        off = off.astype(np.float32)
+        if off.shape[:2] != self._xy.shape[:2]:
+            off = cv2.resize(off, self._size, interpolation=cv2.INTER_LINEAR)
         x0, y0, x1, y1 = self.box
-        crop = frame[y0:y1, x0:x1]
-        if brow_px or gaze.any():
-            g = gaze * self.width                                     # (2,) pixels in (u, v)
-            du = -g[0] * self.w_gaze
-            dv = brow_px * self.w_brow - g[1] * self.w_gaze
-            crop = cv2.remap(crop, *self._to_crop(du, dv), cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REPLICATE)
-        if closure > 0:
-            shift = closure * (self.v_close - self.v_up)              # how far the lid's edge moves
-            lash = self.v_up - LASH_SHARE * (self.v_up - self.v_top)   # top of the lash margin, at rest
-            stretch = (lash - self.v_top) / np.maximum(lash + shift - self.v_top, 1e-6)
-            src_v = np.where(self.v < self.v_top, self.v,
-                             np.where(self.v < lash + shift, self.v_top + (self.v - self.v_top) * stretch,
-                                      np.where(self.v < self.v_up + shift, self.v - shift, self.v)))
-            crop = cv2.remap(np.ascontiguousarray(crop), *self._to_crop(0.0, src_v - self.v),
-                             cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        frame[y0:y1, x0:x1] = crop
+        frame[y0:y1, x0:x1] = cv2.remap(frame[y0:y1, x0:x1], self._xy + off, None, cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_REPLICATE)
 
 
 class EyeWarp:

@@ -40,8 +40,8 @@ from babelface.render.eyes import EyeWarp
 
 SKULL_SCALE = (1.25, 1.45)       # hair/skull ring: × the oval's half-width, × its half-height above
 NECK_SHARE = (0.55, 0.15)        # neck points 0.35 and 0.9 face half-heights below the jaw
-RING_SCALE = 2.0                 # fixed background ring, × the face oval's half-axes
-TAPER_FROM = 1.75                # the field fades from this × the oval to 0 at RING_SCALE
+RING_SCALE = 1.8                 # fixed background ring, × the face oval's half-axes
+TAPER_FROM = 1.5                 # the field fades from this × the oval to 0 at RING_SCALE
 PIVOT_BACK = 0.55                # pivot depth behind the cheeks, in face half-widths
 GRID_PER_IOD = 8.0               # spline evaluation grid density
 TPS_RIDGE = 1e-6
@@ -124,15 +124,19 @@ class HeadWarp:
         gy = y0 + (np.arange(gh) + 0.5) * (y1 - y0) / gh - 0.5
         grid = np.stack(np.meshgrid(gx, gy), -1).reshape(-1, 2)              # (G, 2)
         self._grid_shape = (gh, gw)
+        self._gx, self._gy = (a.astype(np.float32) for a in np.meshgrid(np.arange(gw), np.arange(gh)))
         self._cell = np.array([(x1 - x0) / gw, (y1 - y0) / gh])
         self._origin = np.array([x0, y0], np.float64)
         scale = self.axes.max()
-        self._tps = tps_matrix((ctrl - centre) / scale, (grid - centre) / scale)[:, :len(self._points)]
+        tps = tps_matrix((ctrl - centre) / scale, (grid - centre) / scale)[:, :len(self._points)]
         s = _ellipse_scale(grid, centre, axes)
         t = np.clip((s - TAPER_FROM) / (RING_SCALE - TAPER_FROM), 0, 1)
-        self._taper = (1 - t * t * (3 - 2 * t))[:, None]                      # (G, 1), 0 beyond the ring
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        self._xx, self._yy = (xx - x0).astype(np.float32), (yy - y0).astype(np.float32)
+        taper = (1 - t * t * (3 - 2 * t))[:, None]                            # (G, 1), 0 beyond the ring
+        self._tps = (tps * taper).astype(np.float32)                          # (G, K) tapered
+        yy, xx = np.mgrid[0:y1 - y0, 0:x1 - x0]
+        self._xy = np.stack([xx, yy], -1).astype(np.float32)                  # (h, w, 2) identity
+        self._map = np.empty_like(self._xy)
+        self._crop = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
 
     def displacement(self, pose: np.ndarray) -> np.ndarray:
         """Forward displacement ``(K, 2)`` pixels of the moving control points for ``pose`` =
@@ -142,24 +146,23 @@ class HeadWarp:
         d = moved[:, :2] - self._points[:, :2] + np.asarray(pose[3:5]) * self.iod
         return d * self._share[:, None]
 
-    def backward_map(self, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(map_x, map_y)`` over the box (box pixel coordinates) for one pose ``(5,)``."""
-        fwd = (self._tps @ self.displacement(pose)) * self._taper            # (G, 2) at grid points
-        fwd = fwd.reshape(*self._grid_shape, 2).astype(np.float32)
+    def backward_map(self, pose: np.ndarray) -> np.ndarray:
+        """The map ``(h, w, 2)`` float32 over the box (box pixel coordinates) for one pose ``(5,)``;
+        a buffer reused by the next call (large images: no fresh 100 MB per frame)."""
+        fwd = (self._tps @ self.displacement(pose).astype(np.float32)).reshape(*self._grid_shape, 2)
         # backward: b(p) = -f(p - f(p)), the forward field read where p came from (one step)
-        gx = (np.arange(self._grid_shape[1], dtype=np.float32)[None, :] - fwd[..., 0] / self._cell[0])
-        gy = (np.arange(self._grid_shape[0], dtype=np.float32)[:, None] - fwd[..., 1] / self._cell[1])
-        back = -cv2.remap(fwd, gx.astype(np.float32), gy.astype(np.float32), cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+        gx = self._gx - fwd[..., 0] * np.float32(1 / self._cell[0])
+        gy = self._gy - fwd[..., 1] * np.float32(1 / self._cell[1])
+        back = cv2.remap(fwd, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x0, y0, x1, y1 = self.box
-        back = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        return self._xx + back[..., 0], self._yy + back[..., 1]
+        cv2.resize(back, (x1 - x0, y1 - y0), dst=self._map, interpolation=cv2.INTER_LINEAR)
+        return np.subtract(self._xy, self._map, out=self._map)
 
     def apply(self, frame: np.ndarray, pose: np.ndarray) -> None:
         """Move the head of ``frame`` (H, W, 3) in place."""
         x0, y0, x1, y1 = self.box
-        crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
-        frame[y0:y1, x0:x1] = cv2.remap(crop, *self.backward_map(pose), cv2.INTER_LINEAR,
+        np.copyto(self._crop, frame[y0:y1, x0:x1])
+        frame[y0:y1, x0:x1] = cv2.remap(self._crop, self.backward_map(pose), None, cv2.INTER_LINEAR,
                                         borderMode=cv2.BORDER_REPLICATE)
 
 
