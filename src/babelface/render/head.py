@@ -12,7 +12,8 @@ draws (the portrait's own pose, the mouth moved) and one head-motion frame
   depth, so they move with the head;
 * neck: points below the jaw line that follow the jaw by ``NECK_SHARE`` (the neck bends, the
   shoulders stay);
-* background: a fixed ring (``RING_SCALE`` × the face oval) with zero displacement.
+* background: a fixed elliptic ring (``RING_SCALE`` × the face oval's half-axes: closer at the
+  sides than above, where the hair is) with zero displacement.
 
 Each frame the head's points turn about a pivot behind the face at the level of the ears (yaw
 about the vertical axis, pitch about the horizontal, roll in the image plane, plus a small
@@ -40,10 +41,10 @@ from babelface.render.eyes import EyeWarp
 
 SKULL_SCALE = (1.25, 1.45)       # hair/skull ring: × the oval's half-width, × its half-height above
 NECK_SHARE = (0.55, 0.15)        # neck points 0.35 and 0.9 face half-heights below the jaw
-RING_SCALE = 1.8                 # fixed background ring, × the face oval's half-axes
-TAPER_FROM = 1.5                 # the field fades from this × the oval to 0 at RING_SCALE
+RING_SCALE = (1.6, 1.8)          # fixed background ring, × the face oval's half-width, half-height
+TAPER_FROM = 0.83                # the field fades from this share of the ring to 0 at the ring
 PIVOT_BACK = 0.55                # pivot depth behind the cheeks, in face half-widths
-GRID_PER_IOD = 8.0               # spline evaluation grid density
+GRID_PER_IOD = 6.0               # spline evaluation grid density
 TPS_RIDGE = 1e-6
 
 _FACE = np.array(sorted(set(I.FACE_OVAL + I.STABLE + I.NOSE_BRIDGE + I.NOSE_BASE + (I.NOSE_TIP,)
@@ -110,7 +111,8 @@ class HeadWarp:
         self._share = np.r_[np.ones(len(face) + len(skull)),
                             np.full(len(jaw), NECK_SHARE[0]), np.full(len(jaw), NECK_SHARE[1])]
         theta = np.linspace(0, 2 * np.pi, 40, endpoint=False)
-        ring = centre + RING_SCALE * axes * np.c_[np.cos(theta), np.sin(theta)]
+        ring_axes = np.array(RING_SCALE) * axes
+        ring = centre + ring_axes * np.c_[np.cos(theta), np.sin(theta)]
         ctrl = np.vstack([self._points[:, :2], ring])
         # work box: the ring's bounding box inside the image; a coarse grid over it
         x0, y0 = np.maximum(np.floor(ring.min(0)).astype(int), 0)
@@ -129,8 +131,8 @@ class HeadWarp:
         self._origin = np.array([x0, y0], np.float64)
         scale = self.axes.max()
         tps = tps_matrix((ctrl - centre) / scale, (grid - centre) / scale)[:, :len(self._points)]
-        s = _ellipse_scale(grid, centre, axes)
-        t = np.clip((s - TAPER_FROM) / (RING_SCALE - TAPER_FROM), 0, 1)
+        s = _ellipse_scale(grid, centre, ring_axes)                           # 1 on the ring
+        t = np.clip((s - TAPER_FROM) / (1 - TAPER_FROM), 0, 1)
         taper = (1 - t * t * (3 - 2 * t))[:, None]                            # (G, 1), 0 beyond the ring
         self._tps = (tps * taper).astype(np.float32)                          # (G, K) tapered
         yy, xx = np.mgrid[0:y1 - y0, 0:x1 - x0]
