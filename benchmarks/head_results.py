@@ -76,7 +76,8 @@ def render_and_measure(image, landmarks, motion, audio, rate, art, head, out: Pa
         raw = HeadRenderer(landmarks, image.shape[:2]).apply(raw, head)
     far = far_mask(landmarks, image.shape)
     worst = min(psnr(f[far], image[far]) for f in raw) if far.any() else float("nan")
-    pipeline._render(image, landmarks, motion, out, audio, rate, art, head)
+    pipeline.render_frames(image, landmarks, [motion], len(motion), out, audio=audio, sample_rate=rate,
+                           articulation=art, head=head)
     frames = read_frames(out)
     with FaceTracker(max_faces=1) as tr:
         lms = [next(iter(tr.track(f)), np.full((478, 3), np.nan, np.float32)) for f in frames]

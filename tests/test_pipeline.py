@@ -122,4 +122,5 @@ def test_ten_minute_audio_is_refused_before_decoding(tmp_path):
     from babelface.media import save_wav
     long = save_wav(tmp_path / "long.wav", np.zeros(16000 * 600, np.float32))
     with pytest.raises(InputError, match="600 s long; the limit is 300 s"):
-        pipeline.animate(long, tmp_path / "x.mp4", text="hello", language="en")
+        pipeline.animate(long, tmp_path / "x.mp4", text="hello", language="en", max_duration=300)
+    assert pipeline.MAX_DURATION_S >= 3600          # the default only guards against mistakes

@@ -25,6 +25,18 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
+def add_thread_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="cores to use (default: all this process may run on); the library thread "
+                        "pools are pinned to one and the cores go to frame workers and the encoder")
+
+
+def add_quality_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quality", choices=("fast", "balanced", "best"), default="balanced",
+                   help="H.264 encoding: fast = CRF 20, preset superfast (previews); balanced = CRF "
+                        "18, veryfast; best = CRF 16, medium (smallest file, ~3x slower encode)")
+
+
 def add_head_options(p: argparse.ArgumentParser) -> None:
     """Issue 14: head motion, blinks, gaze and brows driven by the speech (docs/head.md)."""
     g = p.add_argument_group("head and eyes")

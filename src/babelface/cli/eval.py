@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from babelface.cli.common import HelpFormatter, add_output_options, print_json
+from babelface.cli.common import HelpFormatter, add_output_options, add_thread_option, print_json
 
 
 def register(sub) -> None:
@@ -30,6 +30,7 @@ def register(sub) -> None:
                    help="Inception-v3 TorchScript export (inception-2015-12-05.pt) for FID")
     p.add_argument("--cache", metavar="DIR", help="landmark cache folder (default: $XDG_CACHE_HOME/babelface/landmarks)")
     p.add_argument("--no-cache", action="store_true", help="always run MediaPipe; read and write no cache")
+    add_thread_option(p)
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -37,9 +38,11 @@ def register(sub) -> None:
 def run(args) -> int:
     from babelface.evaluation import evaluate_paths
     from babelface.report.tables import markdown, write_outputs
-    report = evaluate_paths(args.real, args.gen, manifest=args.manifest, cache_dir=args.cache,
-                            use_cache=not args.no_cache, syncnet=args.syncnet, i3d=args.i3d,
-                            inception=args.inception)
+    from babelface.threads import job
+    with job(args.threads):             # clips in parallel, one per core
+        report = evaluate_paths(args.real, args.gen, manifest=args.manifest, cache_dir=args.cache,
+                                use_cache=not args.no_cache, syncnet=args.syncnet, i3d=args.i3d,
+                                inception=args.inception)
     written = write_outputs(report, args.out) if args.out else []
     if args.json:
         print_json(report.to_dict())

@@ -3,6 +3,20 @@
 Frames are RGB uint8 arrays ``(H, W, 3)``. Output: H.264 (libx264, yuv420p, +faststart) at
 25 fps by default, AAC audio; written to a temporary file beside the target and renamed into place.
 yuv420p needs even dimensions: an odd width or height is padded by one replicated pixel row/column.
+
+Audio is interleaved with the video as frames are written (each frame's audio follows it), so the
+muxer never holds more than a frame's worth of either, whatever the length.
+
+``--quality`` (:data:`QUALITY`) names an x264 rate factor and preset (x264's own trade-offs;
+lower CRF is better and larger, slower presets compress better at the same CRF):
+
+=========  ====  =========  ===========================================================
+quality    CRF   preset     for
+=========  ====  =========  ===========================================================
+fast       20    superfast  previews and long batches: about twice the encode speed
+balanced   18    veryfast   the default: visually lossless at talking-head bit rates
+best       16    medium     delivery: the smallest file at the highest quality, ~3× slower
+=========  ====  =========  ===========================================================
 """
 
 from __future__ import annotations
@@ -19,6 +33,10 @@ from babelface.constants import FPS
 from babelface.errors import MediaError
 from babelface.media._atomic import atomic_path
 from babelface.media.audio import _open
+
+QUALITY = {"fast": (20, "superfast"), "balanced": (18, "veryfast"), "best": (16, "medium")}
+DEFAULT_QUALITY = "balanced"
+AUDIO_FRAME = 1024 * 16          # samples per AudioFrame handed to the AAC encoder
 
 
 @dataclass(frozen=True)
@@ -101,65 +119,123 @@ def _even(img: np.ndarray) -> np.ndarray:
 
 
 class VideoWriter:
-    """Stream frames into an mp4; ``close()`` adds the audio and renames the file into place.
+    """Stream frames into an mp4, the audio interleaved with them; ``close()`` renames it into place.
 
     >>> with VideoWriter("out.mp4", fps=25, audio=wave, sample_rate=16000) as w:
     ...     for frame in frames: w.write(frame)
+
+    ``audio``: float32 ``(n,)`` or ``(n, C)`` encoded to AAC; or ``audio_file``: a file whose
+    first audio stream (AAC, as :func:`babelface.media.spool.spool_speech` writes) is copied in
+    without re-encoding. ``quality`` (:data:`QUALITY`) sets ``crf`` and ``preset`` unless they are
+    given; ``threads``: x264 threads (default: :func:`babelface.threads.encoder_threads`).
     """
 
     def __init__(self, path: str | Path, fps: int = FPS, audio: np.ndarray | None = None,
-                 sample_rate: int | None = None, crf: int = 18, preset: str = "veryfast"):
+                 sample_rate: int | None = None, crf: int | None = None, preset: str | None = None,
+                 quality: str = DEFAULT_QUALITY, threads: int | None = None,
+                 audio_file: str | Path | None = None):
         if audio is not None and not sample_rate:
             raise ValueError("sample_rate is required with audio")
+        if audio is not None and audio_file is not None:
+            raise ValueError("give audio or audio_file, not both")
+        if quality not in QUALITY:
+            raise ValueError(f"quality must be one of {', '.join(QUALITY)}, got {quality!r}")
         self.path = Path(path)
         self.fps = fps
         self.audio = audio
         self.sample_rate = sample_rate
-        self.crf = crf
-        self.preset = preset
+        self.crf = QUALITY[quality][0] if crf is None else crf
+        self.preset = QUALITY[quality][1] if preset is None else preset
+        self.threads = threads
         self.n_frames = 0
+        self._audio_done = 0                 # samples of ``audio`` encoded so far
+        self._audio_pts = 0
         self._ctx = atomic_path(self.path, suffix=".mp4")
         self._tmp = self._ctx.__enter__()
         self._container = av.open(str(self._tmp), mode="w", format="mp4",
                                   options={"movflags": "+faststart"})
         self._vstream = None
         self._astream = None
+        self._source = None                  # (container, packet iterator) of audio_file
+        self._pending = None                 # the next packet of audio_file, not yet muxed
         if audio is not None:
             channels = 1 if audio.ndim == 1 else audio.shape[1]
             self._astream = self._container.add_stream("aac", rate=sample_rate)
             self._astream.layout = "mono" if channels == 1 else "stereo"
             self._astream.bit_rate = 128_000
+        elif audio_file is not None:
+            src = _open(audio_file)
+            if not src.streams.audio:
+                src.close()
+                raise MediaError(f"{audio_file} has no audio track")
+            self._astream = self._container.add_stream_from_template(src.streams.audio[0])
+            self._source = (src, src.demux(src.streams.audio[0]))
+
+    def _open_video(self, frame: np.ndarray) -> None:
+        from babelface.threads import encoder_threads
+        s = self._container.add_stream("libx264", rate=Fraction(self.fps, 1))
+        s.width, s.height = frame.shape[1], frame.shape[0]
+        s.pix_fmt = "yuv420p"
+        s.options = {"crf": str(self.crf), "preset": self.preset,
+                     "threads": str(encoder_threads(self.threads))}
+        s.codec_context.time_base = Fraction(1, self.fps)
+        self._vstream = s
 
     def write(self, frame: np.ndarray) -> None:
         frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
         if self._vstream is None:
-            s = self._container.add_stream("libx264", rate=Fraction(self.fps, 1))
-            s.width, s.height = frame.shape[1], frame.shape[0]
-            s.pix_fmt = "yuv420p"
-            s.options = {"crf": str(self.crf), "preset": self.preset}
-            s.codec_context.time_base = Fraction(1, self.fps)
-            self._vstream = s
+            self._open_video(frame)
         vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
         vf.pts = self.n_frames
         for packet in self._vstream.encode(vf):
             self._container.mux(packet)
         self.n_frames += 1
+        self._interleave(self.n_frames / self.fps)
 
-    def _write_audio(self) -> None:
-        audio = np.clip(self.audio, -1.0, 1.0).astype(np.float32)
-        planar = audio[None, :] if audio.ndim == 1 else np.ascontiguousarray(audio.T[:2])
-        step = 1024 * 16
-        pts = 0
-        for start in range(0, planar.shape[1], step):
-            chunk = np.ascontiguousarray(planar[:, start:start + step])
-            af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self._astream.layout.name)
-            af.sample_rate = self.sample_rate
-            af.pts = pts
-            pts += chunk.shape[1]
-            for packet in self._astream.encode(af):
-                self._container.mux(packet)
-        for packet in self._astream.encode(None):
+    def _interleave(self, until_s: float | None) -> None:
+        """Mux the audio up to ``until_s`` seconds (``None``: all of it, then flush its encoder)."""
+        if self.audio is not None:
+            n = len(self.audio) if until_s is None else min(int(np.ceil(until_s * self.sample_rate)),
+                                                           len(self.audio))
+            while self._audio_done < n:
+                self._encode_audio(self._audio_done, min(self._audio_done + AUDIO_FRAME, n))
+            if until_s is None:
+                for packet in self._astream.encode(None):
+                    self._container.mux(packet)
+        elif self._source is not None:
+            self._copy_audio(until_s)
+
+    def _encode_audio(self, start: int, stop: int) -> None:
+        chunk = np.clip(self.audio[start:stop], -1.0, 1.0).astype(np.float32)
+        planar = np.ascontiguousarray(chunk[None, :] if chunk.ndim == 1 else chunk.T[:2])   # (C, n)
+        af = av.AudioFrame.from_ndarray(planar, format="fltp", layout=self._astream.layout.name)
+        af.sample_rate = self.sample_rate
+        af.pts = self._audio_pts
+        self._audio_pts += planar.shape[1]
+        self._audio_done = stop
+        for packet in self._astream.encode(af):
             self._container.mux(packet)
+
+    def _copy_audio(self, until_s: float | None) -> None:
+        """Copy packets of ``audio_file`` (no re-encoding) whose start lies before ``until_s``."""
+        _, packets = self._source
+        while True:
+            packet = self._pending if self._pending is not None else next(packets, None)
+            self._pending = None
+            if packet is None:
+                return
+            if packet.dts is None:            # the demuxer's flush packet
+                continue
+            if until_s is not None and packet.pts is not None and float(packet.pts * packet.time_base) >= until_s:
+                self._pending = packet
+                return
+            packet.stream = self._astream
+            self._container.mux(packet)
+
+    def _close_source(self) -> None:
+        if self._source is not None:
+            self._source[0].close()
+            self._source = None
 
     def close(self, ok: bool = True) -> None:
         if self._container is None:
@@ -170,8 +246,8 @@ class VideoWriter:
                     raise MediaError(f"no frames were written to {self.path}")
                 for packet in self._vstream.encode(None):
                     self._container.mux(packet)
-                if self._astream is not None:
-                    self._write_audio()
+                self._interleave(None)
+            self._close_source()
             self._container.close()
             self._container = None
             if ok:
@@ -179,6 +255,7 @@ class VideoWriter:
             else:
                 self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
         except BaseException as e:
+            self._close_source()
             if self._container is not None:
                 self._container.close()
                 self._container = None
@@ -193,9 +270,10 @@ class VideoWriter:
 
 
 def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int = FPS,
-                audio: np.ndarray | None = None, sample_rate: int | None = None) -> Path:
+                audio: np.ndarray | None = None, sample_rate: int | None = None,
+                quality: str = DEFAULT_QUALITY) -> Path:
     """Write ``frames`` (RGB uint8) and optional ``audio`` (float32, mono or (n, C)) to an mp4."""
-    with VideoWriter(path, fps=fps, audio=audio, sample_rate=sample_rate) as w:
+    with VideoWriter(path, fps=fps, audio=audio, sample_rate=sample_rate, quality=quality) as w:
         for f in frames:
             w.write(f)
     return Path(path)

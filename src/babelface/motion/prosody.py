@@ -122,3 +122,9 @@ def _fit(x: np.ndarray, n: int) -> np.ndarray:
     """``x`` cut or edge-padded to length ``n``."""
     x = np.asarray(x)[:n]
     return np.pad(x, (0, n - len(x)), mode="edge") if 0 < len(x) < n else (x if len(x) else np.zeros(n))
+
+
+def concatenate(parts: list[Prosody]) -> Prosody:
+    """Prosody of consecutive pieces of one speech, end to end."""
+    return Prosody(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                     ("f0", "energy", "speech", "pause", "boundary", "accent")))
