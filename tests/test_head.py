@@ -223,3 +223,17 @@ def test_cli_head_options(capsys, tmp_path):
     assert all(o in text for o in ("--head-motion", "--no-blink", "--seed", "--still"))
     rc = main(["say", "--lang", "en", "--text", "hi", "-o", str(tmp_path / "o.mp4"), "--head-motion", "5", "-q"])
     assert rc == 2 and "--head-motion" in capsys.readouterr().err
+
+
+def test_spooled_speech_gives_the_same_head_motion_and_long_speech_goes_by_blocks(real, monkeypatch):
+    from babelface.media import load_audio
+    from babelface.media.spool import spool_speech
+    opts = pipeline.HeadOptions(seed=5)
+    with spool_speech(real / "RD_Radio31_000.wav") as speech:
+        n = pipeline.n_frames_for(speech.n_samples, 16000)
+        whole = pipeline.head_motion(load_audio(real / "RD_Radio31_000.wav"), 16000, n, opts)
+        np.testing.assert_array_equal(pipeline.head_motion_spooled(speech, n, opts), whole)
+        monkeypatch.setattr(pipeline, "HEAD_BLOCK_FRAMES", 64)          # 8 s in four blocks
+        blocks = pipeline.head_motion_spooled(speech, n, opts)
+    assert blocks.shape == whole.shape and np.isfinite(blocks).all()
+    assert pipeline.head_motion_spooled(None, n, pipeline.HeadOptions(still=True)) is None
