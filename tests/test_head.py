@@ -103,6 +103,8 @@ def test_model_is_seeded_and_controlled(cache):
     np.testing.assert_array_equal(half[:, H.BLINK], a[:, H.BLINK])
     with pytest.raises(InputError):
         m.generate(p, amount=3.0)
+    with pytest.raises(InputError):
+        m.generate(p, seed=-1)
 
 
 def test_model_statistics_match_the_real_clips(cache):

@@ -126,6 +126,8 @@ class HeadModel:
         (0 = still, 1 = natural); ``blink=False`` keeps the eyes open. Deterministic in ``seed``."""
         if not 0.0 <= amount <= 2.0:
             raise InputError(f"--head-motion must be between 0 and 2 (1 = natural), got {amount}")
+        if seed < 0:
+            raise InputError(f"--seed must be 0 or more, got {seed}")
         rng = np.random.default_rng(seed)
         n = len(prosody)
         out = np.zeros((n, N_CHANNELS))
