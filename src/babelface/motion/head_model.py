@@ -75,7 +75,10 @@ def _ar2(e: np.ndarray, a1: float, a2: float) -> np.ndarray:
 
 
 def _convolve(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    return _lagged(x) @ np.asarray(kernel)
+    """``Σ_k kernel[k - LAG_MIN] · x_{t-k}`` ``(T,)``: :func:`_lagged` ``@ kernel`` without the
+    ``(T, K)`` matrix (hours of speech in little memory)."""
+    full = np.convolve(np.asarray(x, np.float64), np.asarray(kernel, np.float64))
+    return full[-LAG_MIN:-LAG_MIN + len(x)]
 
 
 @dataclass
