@@ -21,14 +21,13 @@ import math
 import time
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
-
-from typing import Iterable, Iterator
 
 from babelface.concurrency import prefetch
 from babelface.constants import (DEFAULT_MAX_PIXELS, FPS, H264_MAX_FRAME_PIXELS, H264_MAX_SIDE,
@@ -37,6 +36,7 @@ from babelface.errors import InputError, LanguageError, SilenceError
 from babelface.outputs import check_output_path
 from babelface.progress import progress
 
+HEAD_BLOCK_FRAMES = 1500         # prosody of long speech is analysed a minute at a time (issue 14)
 DEFAULT_QUALITY = "balanced"      # babelface.media.video.QUALITY (not imported here: PyAV loads late)
 log = logging.getLogger(__name__)
 ESTIMATE_AFTER = 5             # frames timed before a long render's duration is estimated
@@ -124,6 +124,47 @@ def _with_estimate(frames, total: int):
         yield frame
 
 
+@dataclass(frozen=True)
+class HeadOptions:
+    """Issue 14, what moves beyond the mouth (docs/head.md): ``amount`` scales head pose, gaze and
+    brows (0 = still … 1 = natural), ``blink`` lets the eyelids blink, ``seed`` draws the motion;
+    ``still`` renders the mouth alone, exactly as before."""
+
+    amount: float = 1.0
+    blink: bool = True
+    seed: int = 0
+    still: bool = False
+
+
+def head_motion(audio: np.ndarray, sample_rate: int, n_frames: int,
+                options: HeadOptions) -> np.ndarray | None:
+    """Head motion ``(T, C)`` driven by the speech's prosody, or None for a still portrait."""
+    if options.still:
+        return None
+    from babelface.motion.head_model import HeadModel
+    from babelface.motion.prosody import analyse
+    mono = audio.mean(1) if audio.ndim == 2 else audio
+    return HeadModel.load().generate(analyse(mono, n_frames, sample_rate), seed=options.seed,
+                                     amount=options.amount, blink=options.blink)
+
+
+def head_motion_spooled(speech, n_frames: int, options: HeadOptions) -> np.ndarray | None:
+    """:func:`head_motion` for spooled speech of any length: prosody analysed block by block
+    (``HEAD_BLOCK_FRAMES`` frames; each block normalised on its own), so hours stay in bounded memory."""
+    if options.still:
+        return None
+    from babelface.constants import SAMPLES_PER_FRAME
+    from babelface.motion.head_model import HeadModel
+    from babelface.motion.prosody import analyse, concatenate
+    blocks = []
+    for start in range(0, n_frames, HEAD_BLOCK_FRAMES):
+        n = min(HEAD_BLOCK_FRAMES, n_frames - start)
+        audio = speech.read(start * SAMPLES_PER_FRAME, (start + n) * SAMPLES_PER_FRAME)
+        blocks.append(analyse(audio, n, SAMPLE_RATE))
+    return HeadModel.load().generate(concatenate(blocks), seed=options.seed, amount=options.amount,
+                                     blink=options.blink)
+
+
 def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | None,
             workers: int) -> Iterator[np.ndarray]:
     """Frames for motion arriving in chunks ``(t, L, 3)``; the next chunk is computed while this
@@ -136,20 +177,28 @@ def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | N
 
 
 def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int, out: Path, *,
-                  audio: np.ndarray | None = None, sample_rate: int | None = None,
-                  audio_file: str | Path | None = None, articulation: np.ndarray | None = None,
-                  threads: int | None = None, quality: str = DEFAULT_QUALITY) -> int:
+                  audio=None, sample_rate: int | None = None, articulation: np.ndarray | None = None,
+                  threads: int | None = None, quality: str = DEFAULT_QUALITY,
+                  head: np.ndarray | None = None) -> int:
     """Render motion ``chunks`` (``n_frames`` frames in all) onto the portrait and encode them with
-    ``audio`` (in memory) or ``audio_file`` (copied); returns the frames written."""
+    ``audio`` (an array, or :class:`~babelface.media.spool.DiskAudio`); returns the frames written.
+    ``head``: head motion ``(n_frames, C)`` (issue 14), or None for the mouth alone. A rolled face
+    (a tilted head, a photo on its side) is levelled, rendered, and pasted back (issue 17)."""
     from babelface.face.landmarks import detect_landmarks
     from babelface.media import VideoWriter
     from babelface.render.upright import UprightRenderer, make_upright
     from babelface.threads import render_workers
-    # a rolled face (a tilted head, a photo on its side) is levelled, rendered, and pasted back
-    renderer = UprightRenderer(make_upright(image, landmarks, detect_landmarks))
-    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, audio_file=audio_file,
-                     quality=quality, threads=threads) as writer:
+    upright = make_upright(image, landmarks, detect_landmarks)
+    renderer = UprightRenderer(upright)
+    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality,
+                     threads=threads) as writer:
         frames = _frames(renderer, chunks, articulation, render_workers(threads))
+        if head is not None and upright.matrix is not None:
+            warnings.warn(f"the face is tilted by {upright.roll:.0f}°: head motion is off; the mouth "
+                          "moves on the levelled face", stacklevel=2)
+        elif head is not None:    # issue 14: head, eyelids, irises, brows over the mouth's frames
+            from babelface.render.head import HeadRenderer
+            frames = HeadRenderer(landmarks, image.shape[:2]).apply(frames, head)
         for frame in _with_estimate(progress(frames, total=n_frames, desc="rendering", unit="frame"),
                                     n_frames):
             writer.write(frame)
@@ -183,8 +232,9 @@ def speech_from_text(text: str, language: str, rate: int | None = None,
 
 def say(text: str, language: str, output: str | Path, image: str | Path | np.ndarray | None = None,
         rate: int | None = None, pitch: int | None = None, threads: int | None = None,
-        quality: str = DEFAULT_QUALITY, max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
-    """Speech by espeak-ng, mouth by the phoneme path."""
+        quality: str = DEFAULT_QUALITY, head: HeadOptions = HeadOptions(),
+        max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
+    """Speech by espeak-ng, mouth by the phoneme path, head and eyes by its prosody."""
     from babelface.threads import job
     portrait_path = default_portrait() if image is None else image
     check_output_path(output, [] if isinstance(image, np.ndarray) else [portrait_path])
@@ -195,7 +245,8 @@ def say(text: str, language: str, output: str | Path, image: str | Path | np.nda
             image, landmarks = portrait.result()
         frames = render_frames(image, landmarks, [speech.motion], len(speech.motion), Path(output),
                                audio=speech.audio, sample_rate=speech.sample_rate,
-                               articulation=speech.articulation, threads=threads, quality=quality)
+                               articulation=speech.articulation, threads=threads, quality=quality,
+                               head=head_motion(speech.audio, speech.sample_rate, len(speech.motion), head))
     return Result(str(output), frames, FPS, frames / FPS, len(speech.audio) / speech.sample_rate,
                   language, _count(speech.phonemes), "text")
 
@@ -231,7 +282,6 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
     return motion[:n], None, []
 
 
-_NO_MODEL = "none"                 # the transcript path needs no MuEx
 CONSTANT_AUDIO = "the audio is a constant (DC) level with no sound on it: there is no speech to animate"
 
 
@@ -244,8 +294,6 @@ def _background(fn, *args) -> Iterator[Future]:
 
 
 def _muex(model: str | Path | None):
-    if model == _NO_MODEL:
-        return None
     from babelface.models.muex import load_default, load_model
     from babelface.threads import pin_torch
     pin_torch()
@@ -256,7 +304,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             text: str | None = None, language: str | None = None,
             max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
             threads: int | None = None, quality: str = DEFAULT_QUALITY,
-            max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
+            head: HeadOptions = HeadOptions(), max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
     """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
     phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion,
     window by window (any length in constant memory). The output carries the user's own audio."""
@@ -272,7 +320,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     # run on their own threads while the speech decodes
     with (job(threads) as threads,
           _background(_portrait, image, max_pixels) as portrait,
-          _background(_muex, model if text is None else _NO_MODEL) as muex,
+          (_background(_muex, model) if text is None else nullcontext()) as muex,
           spool_speech(audio, max_duration) as speech):
         if speech.is_silent():
             raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
@@ -287,7 +335,9 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             from babelface.models.streaming import stream_motion
             chunks = stream_motion(muex.result(), speech.read, speech.n_samples)
         image, landmarks = portrait.result()
-        frames = render_frames(image, landmarks, chunks, n, Path(output), audio_file=speech.aac_path,
-                               articulation=art, threads=threads, quality=quality)
+        moves = head_motion_spooled(speech, n, head)
+        frames = render_frames(image, landmarks, chunks, n, Path(output), audio=speech.original,
+                               sample_rate=speech.sample_rate, articulation=art, threads=threads,
+                               quality=quality, head=moves)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if text is not None else "audio")
