@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from babelface.cli.common import (HelpFormatter, add_output_options, add_quality_option,
-                                  add_thread_option, print_json)
+from babelface.cli.common import (HelpFormatter, add_head_options, add_output_options,
+                                  add_quality_option, add_thread_option, head_options, print_json)
 
 
 def register(sub) -> None:
@@ -27,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--pitch", type=int, help="voice pitch 0-100 (default 50)")
     add_thread_option(p)
     add_quality_option(p)
+    add_head_options(p)
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -44,7 +45,8 @@ def run(args) -> int:
                              f"{', '.join(LANGUAGES)})")
         text = SAMPLES[code]
     result = pipeline.say(text, args.lang, args.output, image=args.image, rate=args.rate,
-                          pitch=args.pitch, threads=args.threads, quality=args.quality)
+                          pitch=args.pitch, threads=args.threads, quality=args.quality,
+                          head=head_options(args))
     if args.json:
         print_json(result.to_dict())
     else:
