@@ -31,6 +31,8 @@ _INIT_PHONEME_EVENTS = 0x0001
 _INIT_PHONEME_IPA = 0x0002
 _INIT_DONT_EXIT = 0x8000
 _CHARS_UTF8 = 1
+_PHONEME_INPUT = 0x100     # espeakPHONEMES: [[…]] in the text is espeak-ng phoneme input
+_SYNTH_FLAGS = _CHARS_UTF8 | _PHONEME_INPUT
 _PHONEMES_IPA = 0x02
 _EVENT_WORD, _EVENT_SENTENCE, _EVENT_END, _EVENT_MSG_TERMINATED, _EVENT_PHONEME = 1, 2, 5, 6, 7
 _PARAM = {"rate": 1, "volume": 2, "pitch": 3, "range": 4, "wordgap": 7}
@@ -197,6 +199,8 @@ class _Espeak:
             self.lib.espeak_SetParameter(code, int(value), 0)
 
     def text_to_phonemes(self, text: str) -> str:
+        if "[[" in text:          # phoneme input is allowed by the flags of the last synthesis
+            self.lib.espeak_Synth(b"", 1, 0, 1, 0, _SYNTH_FLAGS, None, None)
         buf = ctypes.c_char_p(text.encode("utf-8"))
         ptr = ctypes.pointer(buf)
         parts = []
@@ -213,7 +217,7 @@ class _Espeak:
     def synth(self, text: str) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
         self._chunks, self._events = [], []
         data = text.encode("utf-8")
-        err = self.lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _CHARS_UTF8, None, None)
+        err = self.lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _SYNTH_FLAGS, None, None)
         if err != 0:
             raise LanguageError(f"espeak-ng failed to synthesise the text (error {err})")
         self.lib.espeak_Synchronize()
@@ -349,16 +353,25 @@ def _attach_prosody(names: list[str], ipa: str) -> list[tuple[int, str]]:
     return out
 
 
-def phonemize(text: str, language: str) -> str:
+def phonemize(text: str, language: str, frontend: bool = True) -> str:
     """IPA for ``text`` in ``language`` as espeak-ng writes it (stress marks, tone digits, spaces
-    between words)."""
+    between words), after the language's text front-end (``frontend=False``: espeak-ng alone)."""
     voice = resolve_voice(language)
-    _check_text(text)
-    _check_script(text, voice, language)
+    text = _spoken(text, voice, language, frontend)
     with _LOCK:
         eng = _engine()
         eng.set_voice(voice)
         return eng.text_to_phonemes(text)
+
+
+def _spoken(text: str, voice: str, language: str, frontend: bool) -> str:
+    """What espeak-ng is given for ``text``: the front-end's reading (phonetics/frontend)."""
+    _check_text(text)
+    if frontend:
+        from babelface.phonetics.frontend import prepare
+        text = prepare(text, voice).text
+    _check_script(text, voice, language)
+    return text
 
 
 def _check_text(text: str) -> None:
@@ -379,17 +392,19 @@ def _check_script(text: str, voice: str, language: str) -> None:
 
 
 def synthesize(text: str, language: str, rate: int | None = None, pitch: int | None = None,
-               pitch_range: int | None = None, word_gap: int | None = None) -> Synthesis:
+               pitch_range: int | None = None, word_gap: int | None = None,
+               frontend: bool = True) -> Synthesis:
     """Speak ``text`` and time every phoneme.
 
     ``rate`` in words per minute (80–450, default 175), ``pitch`` and ``pitch_range`` 0–100
     (default 50), ``word_gap`` in units of 10 ms. ``language`` may carry an espeak-ng variant
     (``en+f3``). Returns audio at espeak-ng's rate (22 050 Hz) with a gap-free timeline that starts
-    at 0 and ends at the audio's end; pauses are labelled ``"_"``.
+    at 0 and ends at the audio's end; pauses are labelled ``"_"``. The language's text front-end
+    (phonetics/frontend: Kanji, Hanzi tones, Thai, Burmese, undiacritised Arabic) runs first unless
+    ``frontend=False``.
     """
     voice = resolve_voice(language)
-    _check_text(text)
-    _check_script(text, voice, language)
+    text = _spoken(text, voice, language, frontend)
     with _LOCK:
         eng = _engine()
         eng.set_voice(voice)
