@@ -103,7 +103,7 @@ def split_syllables(text: str) -> list[str]:
     i = 0
     while i < len(text):
         ch = text[i]
-        nxt = text[i + 1] if i + 1 < len(text) else ""
+        nxt = text[i + 1:i + 3].replace(CREAKY, "")[:1]      # င့် is stored င ့ ်
         starts = (_CONSONANT.match(ch) or ch in _INDEPENDENT) and nxt not in (ASAT, VIRAMA)
         prev = text[i - 1] if i else ""
         if starts and prev != VIRAMA or not out:
@@ -131,7 +131,8 @@ def read_syllable(s: str) -> Syllable | None:
         signs = "ea"
     final = ""
     for j, ch in enumerate(s[1:], 1):
-        if ch in _FINAL and j + 1 < len(s) and s[j + 1] in (ASAT, VIRAMA):
+        if ch in _FINAL and s[j + 1:j + 3].replace(CREAKY, "")[:1] in (ASAT, VIRAMA) \
+                and j + 1 < len(s):
             final = _FINAL[ch]
     if ANUSVARA in s:
         final = "m"
@@ -170,8 +171,9 @@ def read_group(group: str) -> list[Syllable]:
         if k + 1 < len(sylls) and s.rhyme == "a" and s.tone == "3" and len(w) == 1 \
                 and len(sylls) > 1:
             s = replace(s, rhyme="ə", tone="")
-        if out and not out[-1].rhyme.endswith("ʔ") and s.onset in _VOICED:
-            s = replace(s, onset=_VOICED[s.onset])
+        head = next((v for v in ("tɕ", "k", "p", "t", "s", "θ") if s.onset.startswith(v)), "")
+        if out and not out[-1].rhyme.endswith("ʔ") and head and not s.onset.startswith(head + "ʰ"):
+            s = replace(s, onset=_VOICED[head] + s.onset[len(head):])
         out.append(s)
     return out
 

@@ -106,7 +106,7 @@ def _tone(cls: str, mark: int, live: bool, long: bool) -> str:
     return "M" if live else ("F" if long else "H")
 
 
-def _onset(s: str) -> tuple[str, str, int]:
+def _onset(s: str, pre: str = "") -> tuple[str, str, int]:
     """(IPA onset, class, characters used) at the start of ``s``."""
     c1 = s[0]
     c2 = s[1] if len(s) > 1 else ""
@@ -118,6 +118,8 @@ def _onset(s: str) -> tuple[str, str, int]:
         return "s", "L", 2
     if c2 == "ร" and c1 in _SILENT_R and len(s) > 2:
         return _C[c1][0], _C[c1][2], 2
+    if c1 + c2 in _CLUSTER and len(s) == 2 and pre:                 # ใคร kʰraj, เปลา
+        return _C[c1][0] + _C[c2][0], _C[c1][2], 2
     if c1 + c2 in _CLUSTER and len(s) > 2 and s[2] not in _TONE_MARKS:
         rest = s[2:]
         if not (c2 == "ว" and len(rest) == 1 and rest in _C):      # กวน: ว is the vowel uːa
@@ -177,7 +179,7 @@ def read_syllable(text: str, inherited: str = "") -> list[Syllable]:
     s = s[len(pre):]
     if not s or s[0] not in _C:
         return []
-    onset, cls, used = _onset(s)
+    onset, cls, used = _onset(s, pre)
     cls = inherited or cls
     rest = s[used:]
     hidden = [ch for ch in rest if ch in _C]
@@ -283,6 +285,7 @@ def read(text: str) -> Reading:
     chunks: list[str] = []          # espeak-ng input pieces
     words: list[str] = []           # phoneme words of the current [[…]] run
     syllables: list[str] = []
+    last: list[str] = []
 
     def flush() -> None:
         if words:
@@ -290,11 +293,15 @@ def read(text: str) -> Reading:
             words.clear()
 
     for token in word_tokenize(text, engine="newmm", keep_whitespace=True):
-        if _THAI_RUN.fullmatch(token):
+        if token.strip() == "ๆ" and words:                     # ๆ repeats the word before it
+            words.append(words[-1])
+            syllables.extend(last)
+        elif _THAI_RUN.fullmatch(token):
             sylls = read_word(token)
             if sylls:
                 words.append("".join(s.espeak() for s in sylls))
-                syllables.extend(s.ipa for s in sylls)
+                last = [s.ipa for s in sylls]
+                syllables.extend(last)
         elif token.strip():
             flush()
             chunks.append(token.strip().replace("ฯ", "").replace("ๆ", ""))

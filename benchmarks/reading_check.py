@@ -1,0 +1,138 @@
+"""Reading check (issue 18): phoneme error rate of the spoken timeline against hand-checked
+reference readings, per language, before (espeak-ng alone) and after the text front-end.
+
+    python benchmarks/reading_check.py [--langs th my ar ja zh] [--show]
+
+References: tests/data/readings/<lang>.tsv (text, reference, source). The reference is IPA (th,
+my) or a standard written form that espeak-ng reads reliably, rendered by espeak-ng without
+front-end: pinyin (zh), katakana as spoken (ja), the fully vocalised sentence (ar). So for zh, ja
+and ar the figure measures the front-end's step (Hanzi → pinyin, Kanji → kana, vowel marks).
+
+Comparison (broad phonemes, the distinctions the mouth can show): each timeline segment is parsed
+by phonetics.ipa into parts; marks (length, aspiration, nasality, tone, voicelessness) are dropped
+and near-identical qualities folded: rhotics r ɾ ɹ ɻ ʀ ʁ → r; a ɐ ɑ → a; ɛ → e; ɔ → o; ɪ → i;
+ʊ → u; ɚ ɜ ɘ → ə; ʏ → y; œ → ø; ɴ → ŋ; ɡ → g; ɫ → l; ʔ is dropped. PER = Levenshtein edits /
+reference length, summed over the language's sentences. Text espeak-ng refuses counts as 100 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import unicodedata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from babelface.errors import LanguageError  # noqa: E402
+from babelface.phonetics.espeak import PAUSE, synthesize  # noqa: E402
+from babelface.phonetics.ipa import parse_name  # noqa: E402
+
+READINGS = ROOT / "tests" / "data" / "readings"
+FOLD = {**dict.fromkeys("rɾɹɻʀʁ", "r"), **dict.fromkeys("aɐɑ", "a"), "ɛ": "e", "ɔ": "o",
+        "ɪ": "i", "ʊ": "u", **dict.fromkeys("ɚɜɘ", "ə"), "ʏ": "y", "œ": "ø", "ɴ": "ŋ",
+        "ɡ": "g", "ɫ": "l", "ʔ": ""}
+_AFFRICATES = ("tɕ", "dʑ", "tʃ", "dʒ", "ts", "dz", "tʂ", "dʐ")
+_SKIP = set(" .,?!;:-ˈˌ˥˦˧˨˩ˀ|‿")
+_IPA_REFERENCE = {"th", "my"}
+
+
+def _bases(name: str) -> list[str]:
+    seg = parse_name(name)
+    if seg.kind != "speech":
+        return []
+    return [b for b in (FOLD.get(p.base, p.base) for p in seg.parts) if b]
+
+
+def timeline_phonemes(text: str, lang: str, frontend: bool) -> list[str]:
+    synth = synthesize(text, lang, frontend=frontend)
+    return [b for p in synth.phonemes if p.ipa != PAUSE for b in _bases(p.ipa)]
+
+
+def ipa_phonemes(ipa: str) -> list[str]:
+    """Tokens of a reference IPA string: base letters with their marks, affricates joined."""
+    tokens: list[str] = []
+    s = unicodedata.normalize("NFD", ipa)
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if ch in _SKIP:
+            i += 1
+            continue
+        pair = s[i:i + 2]
+        if pair in _AFFRICATES:
+            tokens.append(pair)
+            i += 2
+            continue
+        if unicodedata.combining(ch) or ch in "ʰːʲʷˤ" and tokens:
+            tokens[-1] += ch
+        else:
+            tokens.append(ch)
+        i += 1
+    return [b for t in tokens for b in _bases(t)]
+
+
+def reference_phonemes(ref: str, lang: str) -> list[str]:
+    if lang in _IPA_REFERENCE:
+        return ipa_phonemes(ref)
+    if lang == "ar":
+        from babelface.phonetics.frontend.arabic import normalise
+        ref = normalise(ref)
+    return timeline_phonemes(ref, lang, frontend=False)
+
+
+def edits(a: list[str], b: list[str]) -> int:
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def load(lang: str) -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (READINGS / f"{lang}.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            text, ref, source = line.split("\t")
+            rows.append((text, ref, source))
+    return rows
+
+
+def check(lang: str, show: bool = False) -> dict:
+    out = {"lang": lang, "sentences": 0, "phonemes": 0, "before": 0, "after": 0}
+    for text, ref, _ in load(lang):
+        want = reference_phonemes(ref, lang)
+        out["sentences"] += 1
+        out["phonemes"] += len(want)
+        for key, fe in (("before", False), ("after", True)):
+            try:
+                got = timeline_phonemes(text, lang, fe)
+            except LanguageError:
+                got = []
+            e = edits(want, got)
+            out[key] += e
+            if show and key == "after" and e:
+                print(f"  {lang} {e:2d}  {text}\n      ref {' '.join(want)}\n      got {' '.join(got)}")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--langs", nargs="*", default=sorted(p.stem for p in READINGS.glob("*.tsv")))
+    ap.add_argument("--show", action="store_true", help="print the sentences with errors")
+    args = ap.parse_args()
+    print("| language | sentences | reference phonemes | PER before (espeak-ng alone) | PER after (front-end) |")
+    print("| --- | --- | --- | --- | --- |")
+    for lang in args.langs:
+        r = check(lang, args.show)
+        n = max(r["phonemes"], 1)
+        print(f"| {lang} | {r['sentences']} | {r['phonemes']} | {100 * r['before'] / n:.1f} % "
+              f"| {100 * r['after'] / n:.1f} % |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
