@@ -12,7 +12,13 @@ Comparison (broad phonemes, the distinctions the mouth can show): each timeline 
 by phonetics.ipa into parts; marks (length, aspiration, nasality, tone, voicelessness) are dropped
 and near-identical qualities folded: rhotics r ɾ ɹ ɻ ʀ ʁ → r; a ɐ ɑ → a; ɛ → e; ɔ → o; ɪ → i;
 ʊ → u; ɚ ɜ ɘ → ə; ʏ → y; œ → ø; ɴ → ŋ; ɡ → g; ɫ → l; ʔ is dropped. PER = Levenshtein edits /
-reference length, summed over the language's sentences. Text espeak-ng refuses counts as 100 %.
+reference length, summed over the language's sentences. Glides fold into their vowels
+(j → i, w → u, ɥ → y: the same mouth), ɦ → h, implosives ɓ ɗ → b d, affricates count as their
+two phases and identical neighbours (geminates) as one; espeak-ng's lone ʲ segments (Russian,
+Japanese palatalisation) are marks of the consonant before them, dropped like the other marks. Where transcription traditions differ
+for one sound, the labels are folded too: ʌ → ə (espeak-ng's Hindi and Russian schwa), the
+sibilants ʂ ɕ → ʃ and ʐ ʑ → ʒ (Russian ш ж, Mandarin x), the palatal stops c ɟ → tʃ dʒ (espeak-ng's
+Hindi च ज, Vietnamese ch), ɽ → r, ɭ → l. Text espeak-ng refuses counts as 100 %.
 """
 
 from __future__ import annotations
@@ -31,29 +37,39 @@ from babelface.phonetics.ipa import parse_name  # noqa: E402
 
 READINGS = ROOT / "tests" / "data" / "readings"
 FOLD = {**dict.fromkeys("rɾɹɻʀʁ", "r"), **dict.fromkeys("aɐɑ", "a"), "ɛ": "e", "ɔ": "o",
-        "ɪ": "i", "ʊ": "u", **dict.fromkeys("ɚɜɘ", "ə"), "ʏ": "y", "œ": "ø", "ɴ": "ŋ",
-        "ɡ": "g", "ɫ": "l", "ʔ": ""}
-_AFFRICATES = ("tɕ", "dʑ", "tʃ", "dʒ", "ts", "dz", "tʂ", "dʐ")
+        "ɪ": "i", "ʊ": "u", **dict.fromkeys("ɚɜɝɘ", "ə"), "ʏ": "y", "œ": "ø", "ɴ": "ŋ",
+        "ɡ": "g", "ɫ": "l", "ʔ": "", "ɦ": "h", "j": "i", "w": "u", "ɥ": "y", "ɓ": "b", "ɗ": "d",
+        "ʌ": "ə", "ɽ": "r", "ɭ": "l", "ʂ": "ʃ", "ɕ": "ʃ", "ʐ": "ʒ", "ʑ": "ʒ", "c": "tʃ", "ɟ": "dʒ"}
+_AFFRICATES = ("tɕ", "dʑ", "tʃ", "dʒ", "ts", "dz", "tʂ", "dʐ", "pf")
 _SKIP = set(" .,?!;:-ˈˌ˥˦˧˨˩ˀ|‿")
-_IPA_REFERENCE = {"th", "my"}
+_IPA_REFERENCE = {"th", "my", "en", "es", "fr", "de", "nl", "ru", "it", "ko", "hi", "vi"}
 
 
 def _bases(name: str) -> list[str]:
     seg = parse_name(name)
-    if seg.kind != "speech":
+    if seg.kind != "speech" or name.strip() == "ʲ":     # a lone ʲ is the previous one's mark
         return []
-    return [b for b in (FOLD.get(p.base, p.base) for p in seg.parts) if b]
+    out = []
+    for part in seg.parts:                 # an affricate is its two phases: t + ɕ, p + f
+        out.extend(part.base if part.base in _AFFRICATES else [part.base])
+    out = [FOLD.get(b, b) for b in out]
+    return [x for b in out for x in (b if len(b) == 2 else [b]) if x]
+
+
+def _broad(bases: list[str]) -> list[str]:
+    """Identical neighbours merge: a geminate or long consonant is one gesture (ss, ʃʃ, tt)."""
+    return [b for k, b in enumerate(bases) if k == 0 or b != bases[k - 1]]
 
 
 def timeline_phonemes(text: str, lang: str, frontend: bool) -> list[str]:
     synth = synthesize(text, lang, frontend=frontend)
-    return [b for p in synth.phonemes if p.ipa != PAUSE for b in _bases(p.ipa)]
+    return _broad([b for p in synth.phonemes if p.ipa != PAUSE for b in _bases(p.ipa)])
 
 
 def ipa_phonemes(ipa: str) -> list[str]:
     """Tokens of a reference IPA string: base letters with their marks, affricates joined."""
     tokens: list[str] = []
-    s = unicodedata.normalize("NFD", ipa)
+    s = unicodedata.normalize("NFD", ipa).replace("\u0348", "")      # Korean tense mark
     i = 0
     while i < len(s):
         ch = s[i]
@@ -65,12 +81,12 @@ def ipa_phonemes(ipa: str) -> list[str]:
             tokens.append(pair)
             i += 2
             continue
-        if unicodedata.combining(ch) or ch in "ʰːʲʷˤ" and tokens:
+        if unicodedata.combining(ch) or ch in "ʰʱːʲʷˤ" and tokens:
             tokens[-1] += ch
         else:
             tokens.append(ch)
         i += 1
-    return [b for t in tokens for b in _bases(t)]
+    return _broad([b for t in tokens for b in _bases(t)])
 
 
 def reference_phonemes(ref: str, lang: str) -> list[str]:

@@ -361,7 +361,13 @@ def phonemize(text: str, language: str, frontend: bool = True) -> str:
     with _LOCK:
         eng = _engine()
         eng.set_voice(voice)
-        return eng.text_to_phonemes(text)
+        ipa = eng.text_to_phonemes(text)
+    return relabel(voice, ipa) if frontend else ipa
+
+
+def relabel(voice: str, name: str) -> str:
+    from babelface.phonetics.frontend import relabel as _relabel
+    return _relabel(voice, name)
 
 
 def _spoken(text: str, voice: str, language: str, frontend: bool) -> str:
@@ -412,6 +418,9 @@ def synthesize(text: str, language: str, rate: int | None = None, pitch: int | N
         ipa = eng.text_to_phonemes(text)
         audio, events = eng.synth(text)
         sr = eng.sample_rate
+    if frontend:
+        ipa = relabel(voice, ipa)
+        events = [(t, s, relabel(voice, name)) for t, s, name in events]
     total = len(audio)
     if total == 0:
         raise LanguageError(f"espeak-ng produced no speech for this text in {language!r}")

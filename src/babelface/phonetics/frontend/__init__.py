@@ -28,6 +28,19 @@ _FRONTENDS = {
 }
 
 
+# Segment labels of espeak-ng 1.51 tables that name another sound than IPA does: Russian ы and
+# Vietnamese ư are written 'y' (IPA y is a rounded front vowel: the lips would round), Korean's
+# plain velar stop is written 'q' (IPA q is uvular). The timeline gets the IPA symbol.
+_RELABEL = {"ru": str.maketrans({"y": "ɨ"}), "vi": str.maketrans({"y": "ɨ"}),
+            "ko": str.maketrans({"q": "k"})}
+
+
+def relabel(voice: str, name: str) -> str:
+    """``name`` (an espeak-ng segment or IPA string of ``voice``) with IPA's symbols."""
+    table = _RELABEL.get(voice.split("+")[0].lower())
+    return name.translate(table) if table else name
+
+
 @dataclass(frozen=True)
 class Reading:
     """What a front-end made of a text."""
