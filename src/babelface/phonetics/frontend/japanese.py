@@ -29,8 +29,8 @@ def read(text: str) -> Reading:
     for word in _tagger()(text):
         pron = getattr(word.feature, "pron", None)
         surface = word.surface
-        if surface in _PUNCT:
-            out.append(_PUNCT[surface] + " ")
+        if surface in _PUNCT or surface in ".,?!":
+            out.append(_PUNCT.get(surface, surface) + " ")
         elif pron and pron != "*":
             out.append(pron + " ")
             words.append(pron)
