@@ -277,10 +277,50 @@ def read_word(word: str) -> list[Syllable]:
 
 
 _THAI_RUN = re.compile(r"[\u0e01-\u0e4e]+")
+_LONG_EXCEPTIONS = sorted((w for w in _EXCEPTIONS if len(w) > 1), key=len, reverse=True)
+
+
+def _words(text: str) -> list[str]:
+    """Runs of Thai split into the longest words of the exceptions table and the syllables of
+    pythainlp's syllable dictionary (10k entries: its 62k-word trie would take 3 s to build), the
+    rest (spaces, digits, Latin, punctuation, ๆ) as they are."""
+    from pythainlp.tokenize import syllable_tokenize
+
+    out: list[str] = []
+    for token in re.split(r"([\u0e01-\u0e4e]+)", text):
+        if not _THAI_RUN.fullmatch(token or " "):
+            out.extend(t for t in re.split(r"(\s+|ๆ)", token) if t)
+            continue
+        pos = 0
+        while pos < len(token):
+            word = next((w for w in _LONG_EXCEPTIONS if token.startswith(w, pos)), None)
+            if word is None:
+                rest = next((k for k in range(pos + 1, len(token) + 1)
+                             if any(token.startswith(w, k) for w in _LONG_EXCEPTIONS)), len(token))
+                out.extend(_attach_lone_finals(syllable_tokenize(token[pos:rest], engine="dict")))
+                pos = rest
+            else:
+                out.append(word)
+                pos += len(word)
+    return out
+
+
+_OPEN_END = set("าีืูิุึ")
+
+
+def _attach_lone_finals(pieces: list[str]) -> list[str]:
+    """A lone consonant after an open syllable is its final: the syllable dictionary splits
+    อากาศร้อน as อา|กา|ศ|ร้อน across the word boundary; กาศ is one syllable."""
+    out: list[str] = []
+    for piece in pieces:
+        if len(piece) == 1 and piece in _C and out and out[-1][-1] in _OPEN_END:
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
 
 
 def read(text: str) -> Reading:
-    from pythainlp.tokenize import word_tokenize
 
     chunks: list[str] = []          # espeak-ng input pieces
     words: list[str] = []           # phoneme words of the current [[…]] run
@@ -292,12 +332,12 @@ def read(text: str) -> Reading:
             chunks.append("[[" + " ".join(words) + "]]")
             words.clear()
 
-    for token in word_tokenize(text, engine="newmm", keep_whitespace=True):
+    for token in _words(text.replace("ๆ", " ๆ ")):
         if token.strip() == "ๆ" and words:                     # ๆ repeats the word before it
             words.append(words[-1])
             syllables.extend(last)
         elif _THAI_RUN.fullmatch(token):
-            sylls = read_word(token)
+            sylls = list(_EXCEPTIONS.get(token) or read_syllable(token))
             if sylls:
                 words.append("".join(s.espeak() for s in sylls))
                 last = [s.ipa for s in sylls]
