@@ -425,7 +425,8 @@ def synthesize(text: str, language: str, rate: int | None = None, pitch: int | N
     if total == 0:
         raise LanguageError(f"espeak-ng produced no speech for this text in {language!r}")
     # boundaries: each event starts a segment that runs to the next event
-    marks = sorted(((min(s, total), t, name) for t, s, name in events), key=lambda e: e[0])
+    marks = _give_zero_length_phonemes_time(
+        sorted(((min(s, total), t, name) for t, s, name in events), key=lambda e: e[0]), total)
     names = [name for _, t, name in marks if t == _EVENT_PHONEME and name]
     prosody = iter(_attach_prosody(names, ipa))
     phonemes: list[Phoneme] = []
@@ -458,6 +459,23 @@ def synthesize(text: str, language: str, rate: int | None = None, pitch: int | N
             label = None
     close(total)
     return Synthesis(audio, sr, _merge_pauses(phonemes), voice, ipa, words)
+
+
+def _give_zero_length_phonemes_time(marks: list[tuple[int, int, str]],
+                                     total: int) -> list[tuple[int, int, str]]:
+    """A named phoneme event at the same sample as the next phoneme or clause-end event would get
+    no time and vanish from the timeline (espeak-ng 1.51: Vietnamese ɗ, Korean word-final ɫ);
+    it takes the first third of the segment it shares, so the mouth still makes it."""
+    out = list(marks)
+    bounds = [k for k, (_, t, name) in enumerate(out)
+              if (t == _EVENT_PHONEME and name) or t in (_EVENT_END, _EVENT_MSG_TERMINATED)]
+    for a, b in zip(bounds, bounds[1:]):
+        s, t, name = out[a]
+        if t != _EVENT_PHONEME or out[b][0] != s:
+            continue
+        nxt = next((out[c][0] for c in bounds if c > b and out[c][0] > s), total)
+        out[b] = (s + max(1, (nxt - s) // 3), out[b][1], out[b][2])
+    return sorted(out, key=lambda e: e[0])
 
 
 def _merge_pauses(phonemes: list[Phoneme]) -> list[Phoneme]:
