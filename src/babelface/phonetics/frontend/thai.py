@@ -1,8 +1,8 @@
 """Thai: words (pythainlp's dictionary tokeniser) → syllables → phonemes and tones (rules of our own).
 
-Segmentation: pythainlp's ``newmm`` word tokeniser and its dictionary syllable splitter, both on
-word lists that ship inside the pythainlp wheel (``pythainlp/corpus/words_th.txt``,
-``syllables_th.txt``). Reading: the rules of Thai orthography as taught in every grammar and as
+Segmentation: pythainlp's maximal-matching segmenter (``newmm``) over its syllable dictionary,
+which ships inside the pythainlp wheel (``pythainlp/corpus/syllables_th.txt``, 10k syllables;
+the 62k-word dictionary is not loaded: 4 s at start-up for no gain on our reading check). Reading: the rules of Thai orthography as taught in every grammar and as
 the Royal Institute's RTGS/ISO 11940 tables lay them out (e.g. Iwasaki & Ingkaphirom Horie,
 *A Reference Grammar of Thai*, 2005, ch. 1):
 
@@ -269,9 +269,8 @@ _EXCEPTIONS = {
 def read_word(word: str) -> list[Syllable]:
     if word in _EXCEPTIONS:
         return list(_EXCEPTIONS[word])
-    from pythainlp.tokenize import syllable_tokenize
     out: list[Syllable] = []
-    for piece in syllable_tokenize(word, engine="dict"):
+    for piece in _attach_lone_finals(_syllables(word)):
         out.extend(_EXCEPTIONS.get(piece) or read_syllable(piece))
     return out
 
@@ -284,8 +283,6 @@ def _words(text: str) -> list[str]:
     """Runs of Thai split into the longest words of the exceptions table and the syllables of
     pythainlp's syllable dictionary (10k entries: its 62k-word trie would take 3 s to build), the
     rest (spaces, digits, Latin, punctuation, ๆ) as they are."""
-    from pythainlp.tokenize import syllable_tokenize
-
     out: list[str] = []
     for token in re.split(r"([\u0e01-\u0e4e]+)", text):
         if not _THAI_RUN.fullmatch(token or " "):
@@ -297,7 +294,7 @@ def _words(text: str) -> list[str]:
             if word is None:
                 rest = next((k for k in range(pos + 1, len(token) + 1)
                              if any(token.startswith(w, k) for w in _LONG_EXCEPTIONS)), len(token))
-                out.extend(_attach_lone_finals(syllable_tokenize(token[pos:rest], engine="dict")))
+                out.extend(_attach_lone_finals(_syllables(token[pos:rest])))
                 pos = rest
             else:
                 out.append(word)
@@ -306,6 +303,14 @@ def _words(text: str) -> list[str]:
 
 
 _OPEN_END = set("าีืูิุึ")
+
+
+def _syllables(run: str) -> list[str]:
+    """pythainlp's maximal matching (newmm) over its syllable dictionary alone (its own
+    ``syllable_tokenize`` first builds the 62k-word trie too: 4 s more at start-up)."""
+    from pythainlp.tokenize import syllable_dict_trie
+    from pythainlp.tokenize.newmm import segment
+    return segment(run, custom_dict=syllable_dict_trie())
 
 
 def _attach_lone_finals(pieces: list[str]) -> list[str]:
