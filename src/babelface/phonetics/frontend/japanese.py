@@ -27,15 +27,17 @@ def read(text: str) -> Reading:
     out: list[str] = []
     words: list[str] = []
     for word in _tagger()(text):
+        if word.white_space and out:          # the writer's spaces stay; morphemes are joined
+            out.append(" ")                   # (マッ|テ apart would read ッ as a glottal stop)
         pron = getattr(word.feature, "pron", None)
         surface = word.surface
         if surface in _PUNCT or surface in ".,?!":
             out.append(_PUNCT.get(surface, surface) + " ")
         elif pron and pron != "*":
-            out.append(pron + " ")
+            out.append(pron)
             words.append(pron)
         else:                                     # unknown to UniDic (Latin, digits): as written
-            out.append(surface + " ")
+            out.append(surface)
             words.append(surface)
     spoken = re.sub(r"\s+([,.?!])", r"\1", " ".join("".join(out).split()))
     return Reading(spoken, "japanese", tuple(words))
