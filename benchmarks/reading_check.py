@@ -24,6 +24,7 @@ Hindi च ज, Vietnamese ch), ɽ → r, ɭ → l. Text espeak-ng refuses counts
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -135,6 +136,27 @@ def check(lang: str, show: bool = False) -> dict:
     return out
 
 
+_TONE_MARK = re.compile(r"[˥˦˧˨˩ˀʔ]+$|[1-5]$")
+
+
+def _tones(syllables) -> list[str]:
+    return [(m.group(0) if (m := _TONE_MARK.search(x)) else "") for x in syllables]
+
+
+def tone_check(lang: str) -> tuple[int, int]:
+    """(tone errors, reference syllables) of the front-end's syllables (th, my: IPA tone letters;
+    zh: pinyin tone numbers), Levenshtein-aligned."""
+    from babelface.phonetics.espeak import resolve_voice
+    from babelface.phonetics.frontend import prepare
+    errors = total = 0
+    for text, ref, _ in load(lang):
+        want = _tones(ref.split()) if lang != "zh" else _tones(re.findall(r"[a-zü]+[1-5]", ref))
+        got = _tones(prepare(text, resolve_voice(lang)).syllables)
+        errors += edits(want, got)
+        total += len(want)
+    return errors, total
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--langs", nargs="*", default=sorted(p.stem for p in READINGS.glob("*.tsv")))
@@ -147,6 +169,13 @@ def main() -> int:
         n = max(r["phonemes"], 1)
         print(f"| {lang} | {r['sentences']} | {r['phonemes']} | {100 * r['before'] / n:.1f} % "
               f"| {100 * r['after'] / n:.1f} % |", flush=True)
+    tonal = [lang for lang in ("zh", "th", "my") if lang in args.langs]
+    if tonal:
+        print("\n| language | reference syllables | tone error rate of the front-end |")
+        print("| --- | --- | --- |")
+        for lang in tonal:
+            e, n = tone_check(lang)
+            print(f"| {lang} | {n} | {100 * e / max(n, 1):.1f} % |")
     return 0
 
 
