@@ -1,12 +1,13 @@
-"""Speed of the text front-ends (issue 18) against `say`, measured in the same run.
+"""Speed of the text front-ends (issue 18): what they add to `say`, measured in the same run.
 
-    python benchmarks/frontend_speed.py [--repeats 5]
+    python benchmarks/frontend_speed.py [--repeats 3]
 
-For each front-end language, in a fresh process: the cold cost (first call: imports, dictionary
-or model load, reading) and the warm per-sentence cost (median of the repeats) of
-``frontend.prepare``; and, in another fresh process, `say`'s own start-up (imports, espeak-ng,
-face detection, first sentence rendered) and its warm per-sentence time for the same sentences
-spoken without front-end cost (English of similar length). Ratios = front-end / say.
+For each front-end language, two fresh processes run `pipeline.say` on the same speech: once on
+the native text (the front-end runs: library import, dictionary load, reading) and once on the
+front-end's output with the front-end switched off (espeak-ng gets identical input, so audio,
+timeline and video are identical). Start-up = the first `say` of the process (imports, espeak-ng,
+portrait detection, first sentence); per sentence = median of the following ones. The difference
+is the front-end's cost. Also reported: the cold cost of `frontend.prepare` alone.
 """
 
 from __future__ import annotations
@@ -19,37 +20,38 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXTS = {
-    "ja": ("ja", "今日は東京へ行きます。駅の近くに病院があります。"),
-    "zh": ("cmn-latn-pinyin", "我们今天去北京，银行不是很远。"),
-    "th": ("th", "สวัสดีครับ วันนี้อากาศดีมาก"),
-    "my": ("my", "မင်္ဂလာပါ။ ဒီနေ့ ရာသီဥတု သာယာတယ်။"),
-    "ar": ("ar", "السلام عليكم ورحمة الله. الجو جميل اليوم."),
-}
-SAY_TEXT = "Every face can speak any language today."
+sys.path.insert(0, str(ROOT / "src"))
 
-_FRONT = """
-import json, statistics, sys, time
+TEXTS = {
+    "ja": "今日は東京へ行きます。駅の近くに病院があります。",
+    "zh": "我们今天去北京，银行不是很远。",
+    "th": "สวัสดีครับ วันนี้อากาศดีมาก",
+    "my": "မင်္ဂလာပါ။ ဒီနေ့ ရာသီဥတု သာယာတယ်။",
+    "ar": "السلام عليكم ورحمة الله. الجو جميل اليوم.",
+}
+
+_SAY = """
+import json, statistics, time
+t = time.perf_counter()
+from babelface import pipeline
+{switch}
+pipeline.say({text!r}, {lang!r}, {out!r})
+cold = time.perf_counter() - t
+warm = []
+for _ in range({repeats}):
+    t = time.perf_counter(); pipeline.say({text!r}, {lang!r}, {out!r})
+    warm.append(time.perf_counter() - t)
+t = time.perf_counter()
+print(json.dumps({{"cold": cold, "warm": statistics.median(warm)}}))
+"""
+_OFF = ("import babelface.phonetics.frontend as F\n"
+        "F.prepare = lambda text, voice: F.Reading(text)")
+_PREPARE = """
+import json, time
 t = time.perf_counter()
 from babelface.phonetics.frontend import prepare
 prepare({text!r}, {voice!r})
-cold = time.perf_counter() - t
-warm = []
-for _ in range({repeats}):
-    t = time.perf_counter(); prepare({text!r}, {voice!r}); warm.append(time.perf_counter() - t)
-print(json.dumps({{"cold": cold, "warm": statistics.median(warm)}}))
-"""
-
-_SAY = """
-import json, statistics, sys, time
-t = time.perf_counter()
-from babelface import pipeline
-pipeline.say({text!r}, "en", {out!r})
-cold = time.perf_counter() - t
-warm = []
-for _ in range({repeats}):
-    t = time.perf_counter(); pipeline.say({text!r}, "en", {out!r}); warm.append(time.perf_counter() - t)
-print(json.dumps({{"cold": cold, "warm": statistics.median(warm)}}))
+print(json.dumps({{"cold": time.perf_counter() - t}}))
 """
 
 
@@ -61,20 +63,27 @@ def _run(code: str) -> dict:
 
 
 def main() -> int:
+    from babelface.phonetics.espeak import resolve_voice
+    from babelface.phonetics.frontend import prepare
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    print("| language | say start-up, front-end off | on | added | say per sentence, off | on "
+          "| added | prepare() alone, cold |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
-        say = _run(_SAY.format(text=SAY_TEXT, out=str(Path(tmp) / "s.mp4"), repeats=max(1, args.repeats // 2)))
-    print(f"say (en, {len(SAY_TEXT.split())} words): start-up + first sentence {say['cold']:.2f} s, "
-          f"per sentence {say['warm']:.2f} s (median)")
-    print("| language | front-end cold (first call) | ratio to say start-up | front-end per sentence "
-          "(median) | ratio to say per sentence |")
-    print("| --- | --- | --- | --- | --- |")
-    for lang, (voice, text) in TEXTS.items():
-        r = _run(_FRONT.format(text=text, voice=voice, repeats=args.repeats))
-        print(f"| {lang} | {r['cold']:.3f} s | {100 * r['cold'] / say['cold']:.1f} % | "
-              f"{1000 * r['warm']:.1f} ms | {100 * r['warm'] / say['warm']:.1f} % |", flush=True)
+        out = str(Path(tmp) / "s.mp4")
+        for lang, text in TEXTS.items():
+            voice = resolve_voice(lang)
+            spoken = prepare(text, voice).text
+            off = _run(_SAY.format(switch=_OFF, text=spoken, lang=lang, out=out, repeats=args.repeats))
+            on = _run(_SAY.format(switch="", text=text, lang=lang, out=out, repeats=args.repeats))
+            alone = _run(_PREPARE.format(text=text, voice=voice))
+            print(f"| {lang} | {off['cold']:.2f} s | {on['cold']:.2f} s | "
+                  f"{100 * (on['cold'] - off['cold']) / off['cold']:+.1f} % | {off['warm']:.2f} s | "
+                  f"{on['warm']:.2f} s | {100 * (on['warm'] - off['warm']) / off['warm']:+.1f} % | "
+                  f"{alone['cold']:.2f} s |", flush=True)
     return 0
 
 
