@@ -160,10 +160,6 @@ def _rhyme(pre: str, rest: str) -> tuple[str, bool, str, str] | None:
             coda = "j"
         if vowel == "ɔː" and tail[:1] == "ย":                   # อร่อย ʔa.rɔ̀j
             coda = "j"
-        if vowel == "aː" and not tail:
-            return vowel, long, "", ""
-        if vowel == "ɔ" and pat == "็":                          # ก็ kɔ̂
-            return vowel, long, coda, tail[used:]
         return vowel, long, coda, tail[used:]
     return None
 
