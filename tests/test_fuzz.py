@@ -395,3 +395,11 @@ def test_bench_build_killed_twice_resumes_to_the_same_bytes(tmp_path):
     assert landed >= 1
     assert cs.digest(tmp_path / "k", "bench build") == cs.digest(tmp_path / "ref", "bench build")
     assert cs.partial_files(tmp_path / "k") == []
+
+
+def test_audio_track_without_a_decoder_found_by_the_campaign(tmp_path):
+    """`make fuzz SEED=18`, audio-mutation case 16: edited header bytes leave an audio stream with
+    no codec context (`AttributeError: 'NoneType' object has no attribute 'sample_rate'`)."""
+    case, box = harness.make_case("audio-mutation", 18, 16, tmp_path)
+    run = harness.run_inprocess(case, box)
+    assert run.outcome == "clean_error" and "no codec" in run.detail, (run.outcome, run.detail)

@@ -40,12 +40,20 @@ def _open(path: str | Path):
         raise MediaError(f"cannot read {path}: not a media file ffmpeg understands ({e.__class__.__name__})") from e
 
 
+def decodable(stream, path):
+    """``stream`` when ffmpeg has a decoder for it (a damaged header can leave it without one)."""
+    if stream.codec_context is None:
+        raise MediaError(f"cannot read {path}: its {stream.type} track has no codec ffmpeg can decode "
+                         "(the file is corrupt?)")
+    return stream
+
+
 def probe_audio(path: str | Path) -> AudioInfo:
     """Sample rate, channels and duration of the first audio stream, without decoding it."""
     with _open(path) as c:
         if not c.streams.audio:
             raise MediaError(f"{path} has no audio track")
-        s = c.streams.audio[0]
+        s = decodable(c.streams.audio[0], path)
         dur = None
         if s.duration is not None and s.time_base is not None:
             dur = float(s.duration * s.time_base)
@@ -66,7 +74,7 @@ def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bo
     with _open(path) as c:
         if not c.streams.audio:
             raise MediaError(f"{path} has no audio track")
-        stream = c.streams.audio[0]
+        stream = decodable(c.streams.audio[0], path)
         rate = sample_rate or stream.codec_context.sample_rate
         if max_duration is not None:
             info_dur = None

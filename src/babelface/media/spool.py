@@ -25,7 +25,7 @@ import numpy as np
 from babelface.constants import SAMPLE_RATE, SILENCE_RMS
 from babelface.errors import InputError, MediaError
 from babelface.media._atomic import track, untrack
-from babelface.media.audio import _open
+from babelface.media.audio import _open, decodable
 
 _F32 = np.dtype(np.float32).itemsize
 
@@ -120,7 +120,7 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
     with _open(path) as c:
         if not c.streams.audio:
             raise MediaError(f"{path} has no audio track")
-        stream = c.streams.audio[0]
+        stream = decodable(c.streams.audio[0], path)
         if max_duration is not None:
             dur = (float(stream.duration * stream.time_base) if stream.duration is not None
                    and stream.time_base is not None else

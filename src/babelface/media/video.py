@@ -33,7 +33,7 @@ import numpy as np
 from babelface.constants import FPS, H264_MAX_FRAME_PIXELS
 from babelface.errors import MediaError
 from babelface.media._atomic import atomic_path
-from babelface.media.audio import _open
+from babelface.media.audio import _open, decodable
 
 QUALITY = {"fast": (20, "superfast"), "balanced": (18, "veryfast"), "best": (16, "medium")}
 DEFAULT_QUALITY = "balanced"
@@ -55,7 +55,7 @@ def probe_video(path: str | Path) -> VideoInfo:
     with _open(path) as c:
         if not c.streams.video:
             raise MediaError(f"{path} has no video track")
-        s = c.streams.video[0]
+        s = decodable(c.streams.video[0], path)
         fps = float(s.average_rate or s.guessed_rate or FPS)
         dur = float(s.duration * s.time_base) if s.duration is not None and s.time_base else (
             c.duration / av.time_base if c.duration is not None else None)
@@ -73,7 +73,7 @@ def iter_frames(path: str | Path, fps: float | None = None) -> Iterator[np.ndarr
     with _open(path) as c:
         if not c.streams.video:
             raise MediaError(f"{path} has no video track")
-        stream = c.streams.video[0]
+        stream = decodable(c.streams.video[0], path)
         stream.thread_type = "AUTO"
         next_t = 0.0
         step = 1.0 / fps if fps else None
