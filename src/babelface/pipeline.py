@@ -145,12 +145,17 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
 
 def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
             text: str | None = None, language: str | None = None,
-            max_duration: float = MAX_DURATION_S, model: str | Path | None = None) -> Result:
+            max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
+            style_video: str | Path | None = None) -> Result:
     """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
     phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion.
-    The output carries the user's own audio."""
+    The motion takes the mouth range of the person in ``style_video``, else the real corpus's
+    median speaker (motion/style.py). The output carries the user's own audio."""
+    from babelface.motion.style import MEDIAN_STYLE, apply_style, style_of_video
     analysis, original, rate = _load_speech(audio, max_duration)
+    style = style_of_video(style_video) if style_video is not None else MEDIAN_STYLE
     motion, art, phonemes = speech_from_audio(analysis, text, language, model)
+    motion = apply_style(motion, style)
     image, landmarks = _portrait(image)
     frames = _render(image, landmarks, motion, Path(output), original, rate, art)
     return Result(str(output), frames, FPS, frames / FPS, len(analysis) / SAMPLE_RATE, language,
