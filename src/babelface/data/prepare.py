@@ -216,7 +216,7 @@ def second_person(landmarks: np.ndarray, second: np.ndarray, config: PrepareConf
     with np.errstate(invalid="ignore"):
         inside = (cx > main[:, 0]) & (cx < main[:, 2]) & (cy > main[:, 1]) & (cy < main[:, 3])
         big = (second[:, 3] - second[:, 1]) >= config.second_face_min_ratio * (main[:, 3] - main[:, 1])
-    candidate = np.isfinite(second).all(1) & ~inside & (big | ~np.isfinite(main).all(1))
+    candidate = np.isfinite(second).all(1) & ~inside & big
     bridged = candidate.copy()
     for s, e, v in runs(candidate.astype(np.int64)):        # close short gaps inside a presence
         if not v and 0 < s and e < len(candidate) and e - s <= config.max_gap_frames:
