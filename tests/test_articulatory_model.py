@@ -95,7 +95,7 @@ def test_timeline_to_motion_closes_for_bilabials_and_rests_in_pauses():
     m = timeline_to_motion(phon, 2 * FPS)
     gap = motion_inner_gap(m)
     assert gap[int(0.52 * FPS)] > 0.5 * DEFAULT.gap_at_full_jaw and gap[int(0.74 * FPS)] < 1e-6
-    assert gap[int(0.62 * FPS)] < 1e-6          # the lips close ahead of the /m/ (visual lead, issue 11)
+    assert gap[int(0.66 * FPS)] < 1e-6          # the lips close ahead of the /m/ (visual lead, issue 11)
     assert np.abs(m[: int(0.25 * FPS)]).max() < 5e-3 and np.abs(m[int(1.3 * FPS):]).max() < 5e-3
 
 

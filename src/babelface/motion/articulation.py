@@ -67,8 +67,8 @@ _LIP_SHAPE_IDX = np.array([PARAMS.index("round"), PARAMS.index("protrusion")])
 LEAD_GROUPS = {"opening": ("jaw", "tongue", "teeth"), "closure": GESTURES,
                "shape": ("spread", "round", "protrusion")}
 # visual leads fitted on the real corpus's training speakers (calibration.json; issue 11)
-LEAD_OPENING_S = 0.06
-LEAD_CLOSURE_S = 0.09
+LEAD_OPENING_S = 0.04
+LEAD_CLOSURE_S = 0.04
 LEAD_SHAPE_S = 0.0       # rounding already anticipates (theta_round_anticipation)
 
 

@@ -62,7 +62,7 @@ class ArticulatoryModelConfig:
 
     # inner-lip gap of the widest vowel target: fitted so that the text path's gap varies as much as
     # the real corpus's training speakers' (median ratio 1; calibration.json; was 0.45 from one clip)
-    gap_at_full_jaw: float = 0.306
+    gap_at_full_jaw: float = 0.303
     upper_share: float = 0.4            # share of the vertical opening from the upper lip (clip: 0.44)
     hinge_behind_ear: float = 0.1       # TMJ this far behind the template's ear points (z)
     spread_x: float = 0.0875            # each corner outward: mouth width +21 % (calibration.json)
