@@ -3,8 +3,8 @@ round/spread? Writes the "Real speech in seven languages" section of RESULTS.md 
 
     OMP_NUM_THREADS=1 python benchmarks/real_speech.py [--model W] [--write]
 
-Each file of ../shared/data/real/speech/ (German, French, Italian, Japanese, Korean, Spanish,
-Mandarin; the noisy copies left out) drives the bundled portrait through `babelface animate`
+One file per language of ../shared/data/real/speech/ (German, French, Italian, Japanese, Korean,
+Spanish, Mandarin; the noisy copies left out) drives the bundled portrait through `babelface animate`
 without a transcript (MuEx, median speaker's style). The OUTPUT VIDEO is then tracked with
 MediaPipe, like any real video: per frame the inner-lip gap (13 ↔ 14) and the outer mouth width
 (61 ↔ 291) in inter-ocular units. Speech and pause frames come from the audio (frame RMS above or
@@ -24,10 +24,8 @@ import numpy as np
 from _common import machine, real_dir, write_section
 
 SECTION = "## Real speech in seven languages: the output video's mouth (issue 11)"
-FILES = ["dreamtalk_German1.wav", "dreamtalk_German2.wav", "dreamtalk_french1.wav", "dreamtalk_french2.wav",
-         "dreamtalk_italian1.wav", "dreamtalk_italian2.wav", "dreamtalk_japan1.wav", "dreamtalk_japan2.wav",
-         "dreamtalk_korean1.wav", "dreamtalk_korean2.wav", "dreamtalk_spanish1.wav", "dreamtalk_spanish2.wav",
-         "dreamtalk_chinese1_haierlizhi.wav"]
+FILES = ["dreamtalk_German1.wav", "dreamtalk_french1.wav", "dreamtalk_italian1.wav", "dreamtalk_japan1.wav",
+         "dreamtalk_korean1.wav", "dreamtalk_spanish1.wav", "dreamtalk_chinese1_haierlizhi.wav"]   # one per language
 REST_GAP = 0.05
 
 
