@@ -212,7 +212,7 @@ def test_a_second_face_counts_only_when_distinct_comparable_and_persistent():
     assert (frame_status(lm, beside, config) == MULTI).all()
     duplicate = np.stack([_box(_face(), dx=15.0, scale=1.15)] * t)          # overlaps the face
     assert (frame_status(lm, duplicate, config) == VALID).all()
-    small = np.stack([_box(_face(), dx=900.0, scale=0.3)] * t)              # a face on a poster
+    small = np.stack([_box(_face(), dx=900.0, scale=0.2)] * t)              # a face on a poster
     assert (frame_status(lm, small, config) == VALID).all()
     flicker = np.stack([_NONE] * t)
     flicker[[5, 6, 7, 20, 31]] = _box(_face(), dx=900.0)

@@ -79,7 +79,7 @@ class PrepareConfig:
     max_yaw_deg: float = 40.0        # MediaPipe's mesh keeps both mouth corners to ~45° (docs/data.md)
     max_pitch_deg: float = 30.0
     pose_median_frames: int = 9      # head pose median-filtered over this many frames (0.36 s)
-    second_face_min_ratio: float = 0.5   # a second face this tall (× the tracked face) can be a person
+    second_face_min_ratio: float = 0.33  # a second face this tall (× the tracked face) can be a person
     second_face_persist_s: float = 0.5   # … when it is seen this long: flickers are not people
     max_gap_frames: int = 2          # face lost this long between valid frames: interpolated
     min_clip_s: float = 2.0
