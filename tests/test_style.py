@@ -88,3 +88,26 @@ def test_code_defaults_agree_with_the_calibration_file():
     assert MEDIAN_STYLE.width_std == pytest.approx(cal["median_style"]["width_std"], rel=0.02)
     assert cal["fit"]["gap_corr_fitted"] > cal["fit"]["gap_corr_no_lead"]
     assert len(cal["data"]["speakers"]) >= 5 and "PARAMS" not in cal and len(PARAMS) == 8
+
+
+def test_style_of_video_and_the_animate_option(real, capsys):
+    """`animate --style-video`: the style of the person in a video (first seconds, MediaPipe)."""
+    from babelface.cli import main
+    from babelface.motion.style import style_of_video
+    s = style_of_video(real / "WDA_KatieHill_000.mp4", max_seconds=3.0)
+    assert 0.1 < s.opening < 0.5 and 0.005 < s.width_std < 0.1
+    with pytest.raises(InputError, match="no face"):
+        style_of_video(_faceless(real), 1.0)
+    with pytest.raises(SystemExit):
+        main(["animate", "--help"])
+    assert "--style-video" in capsys.readouterr().out
+
+
+def _faceless(real) -> Path:
+    """A 1 s video of a blank frame (no face), written once per session."""
+    import tempfile
+    from babelface.media import write_video
+    path = Path(tempfile.gettempdir()) / "bf_style_faceless.mp4"
+    if not path.exists():
+        write_video(path, np.full((25, 64, 64, 3), 128, np.uint8))
+    return path
