@@ -106,7 +106,7 @@ def main() -> None:
         rows.append(
             f"| {name} | {r['n']} | {r['lags']['offset']:.2f} | {100 * r['lags']['acc@1']:.0f} % | "
             f"{100 * r['lags']['acc@5']:.0f} % | {np.median(z):+.0f} ({100 * np.mean(np.abs(z) <= 1):.0f} % within ±1) | "
-            + " | ".join(f"{100 * r['rprec'][k]:.1f}" for k in sorted(r["rprec"])) + " | "
+            + " / ".join(f"{100 * r['rprec'][k]:.1f}" for k in sorted(r["rprec"])) + " | "
             + " / ".join(f"{r['sync_c'][k]:.3f}" for k in ("real", "shift +5", "shift −5", "frozen mouth", "reversed"))
             + f" | {100 * r['ranked']:.0f} % | "
             + " / ".join(f"{r['s0'][k]:.3f}" for k in ("real", "shift +5", "shift −5", "frozen mouth", "reversed"))

@@ -49,7 +49,7 @@ def test_say_gives_a_synced_video_with_an_untouched_upper_face(tmp_path, portrai
     assert abs(check.audio_duration_s - result.audio_duration_s) <= FRAME_S
     assert check.face_frames == check.frames                  # MediaPipe finds the face everywhere
     assert check.gap_r >= 0.8, check                          # the mouth follows its articulation
-    assert check.gap_range > 0.15                             # ... visibly
+    assert check.gap_range > 0.1                              # ... visibly (real speakers' amplitude, issue 11)
     assert check.psnr_upper_db >= 35.0                        # above the nose: unchanged
 
 
