@@ -111,3 +111,16 @@ def _faceless(real) -> Path:
     if not path.exists():
         write_video(path, np.full((25, 64, 64, 3), 128, np.uint8))
     return path
+
+
+def test_a_stream_of_chunks_is_scaled_by_one_factor():
+    """Windowed MuEx inference (main's streaming animate): every chunk gets the scaling measured on
+    the first chunk long enough, so the amplitude does not jump between windows."""
+    from babelface.motion.style import apply_style_stream
+    m = _speech(6.0)
+    target = Style(opening=0.3, width_std=0.05)
+    chunks = [m[:10], m[10:80], m[80:]]
+    out = list(apply_style_stream(iter(chunks), target))
+    assert np.array_equal(out[0], chunks[0])                        # too short to measure: unchanged
+    expected = apply_style(np.concatenate(chunks[1:]), target, own=measure_style(chunks[1]))
+    assert np.allclose(np.concatenate(out[1:]), expected)

@@ -101,3 +101,17 @@ def style_of_video(path, max_seconds: float = 60.0) -> Style:
         raise InputError(f"{path}: no face found in the style video")
     motion, _ = landmarks_to_motion(np.stack(lms))
     return measure_style(motion)
+
+
+def apply_style_stream(chunks, style: Style):
+    """:func:`apply_style` over motion chunks ``(t, L, 3)`` (windowed inference): the own style is
+    measured once, on the first chunk long enough, and the same scaling applies to every chunk."""
+    own = None
+    for chunk in chunks:
+        if own is None:
+            try:
+                own = measure_style(chunk)
+            except InputError:
+                yield np.asarray(chunk, np.float32)
+                continue
+        yield apply_style(chunk, style, own)
