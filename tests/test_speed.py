@@ -16,7 +16,6 @@ from babelface.errors import InputError
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 # md5 of the decoded frames made by the code before issue 16 (commit 14dd0d8, serial render, audio
 # appended at close), with the same settings (CRF 18, veryfast): the streaming, threaded pipeline
-# must give the same frames, byte for byte
 # must give the same frames, byte for byte. Re-recorded after issue 11 changed the motion itself
 # (calibrated articulation: visual lead and amplitudes; animate scaled to the median speaker's style);
 # before it: say 8baca9cb5388d2d3e97fd22fca220231, animate 813c30f11976bcd4c31fbd0dc7111d36.
