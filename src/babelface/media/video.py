@@ -105,10 +105,15 @@ class VideoWriter:
 
     >>> with VideoWriter("out.mp4", fps=25, audio=wave, sample_rate=16000) as w:
     ...     for frame in frames: w.write(frame)
+
+    ``fps`` may be a Fraction (30000/1001). To keep a source's own timing (variable frame rate),
+    give its ``time_base`` and each frame's ``pts`` in it; ``rotation`` (degrees) is written as
+    the display-matrix rotation players apply.
     """
 
-    def __init__(self, path: str | Path, fps: int = FPS, audio: np.ndarray | None = None,
-                 sample_rate: int | None = None, crf: int = 18, preset: str = "veryfast"):
+    def __init__(self, path: str | Path, fps: int | Fraction = FPS, audio: np.ndarray | None = None,
+                 sample_rate: int | None = None, crf: int = 18, preset: str = "veryfast",
+                 time_base: Fraction | None = None, rotation: int = 0):
         if audio is not None and not sample_rate:
             raise ValueError("sample_rate is required with audio")
         self.path = Path(path)
@@ -117,6 +122,8 @@ class VideoWriter:
         self.sample_rate = sample_rate
         self.crf = crf
         self.preset = preset
+        self.time_base = time_base or Fraction(1, 1) / Fraction(fps)
+        self.rotation = rotation
         self.n_frames = 0
         self._ctx = atomic_path(self.path, suffix=".mp4")
         self._tmp = self._ctx.__enter__()
@@ -130,17 +137,20 @@ class VideoWriter:
             self._astream.layout = "mono" if channels == 1 else "stereo"
             self._astream.bit_rate = 128_000
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, pts: int | None = None) -> None:
+        """Encode one RGB frame; ``pts`` in ``time_base`` units (default: the frame's index)."""
         frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
         if self._vstream is None:
-            s = self._container.add_stream("libx264", rate=Fraction(self.fps, 1))
+            s = self._container.add_stream("libx264", rate=Fraction(self.fps))
             s.width, s.height = frame.shape[1], frame.shape[0]
             s.pix_fmt = "yuv420p"
             s.options = {"crf": str(self.crf), "preset": self.preset}
-            s.codec_context.time_base = Fraction(1, self.fps)
+            s.codec_context.time_base = self.time_base
+            if self.rotation:
+                s.set_display_rotation(self.rotation)
             self._vstream = s
         vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        vf.pts = self.n_frames
+        vf.pts = self.n_frames if pts is None else pts
         for packet in self._vstream.encode(vf):
             self._container.mux(packet)
         self.n_frames += 1
