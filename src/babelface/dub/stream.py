@@ -40,6 +40,7 @@ class Source:
     n_frames: int               # estimated when the container does not say
     bit_rate: int | None
     has_audio: bool
+    rotation: int = 0           # display rotation in degrees (side data of the first frame)
 
     def crf(self) -> int:
         """x264 CRF that keeps roughly the source's quality (:data:`BPP_AT_CRF23`)."""
@@ -68,9 +69,14 @@ def probe(path: str | Path, max_duration: float) -> Source:
             raise InputError(f"{path} is {dur:.0f} s long; the limit is {max_duration:.0f} s "
                              "(raise it with --max-duration)")
         n = s.frames or int(round(dur * float(rate)))
+        rotation = 0
+        try:
+            rotation = int(next(c.decode(s)).rotation or 0)
+        except (StopIteration, av.error.FFmpegError) as e:
+            raise MediaError(f"cannot decode the video of {path}: the file is corrupt or empty") from e
         return Source(path, s.codec_context.width, s.codec_context.height, rate,
                       Fraction(s.time_base or Fraction(1, 90000)), dur, n,
-                      s.bit_rate or c.bit_rate, bool(c.streams.audio))
+                      s.bit_rate or c.bit_rate, bool(c.streams.audio), rotation)
 
 
 @dataclass
