@@ -1,0 +1,240 @@
+"""Fitting new speech to the video: the speech is changed, never the video.
+
+- ``segments``: the translated text is cut at sentence and clause punctuation of every script
+  (and at spaces in Thai, and at word spaces when there are fewer clauses than pauses), the parts
+  are distributed over the original speech segments (:mod:`babelface.dub.vad`) in proportion to
+  their phoneme counts, and each group is spoken by espeak-ng at the rate (80–450 wpm, found by
+  iteration) that makes it last as long as its segment; a residual of more than one frame is
+  removed by PSOLA, so each part starts and ends with its segment.
+- ``stretch``: the whole new speech is time-scaled (pitch kept) onto the original speech's span by
+  Praat's overlap-add (PSOLA) "Lengthen" through praat-parselmouth.
+- ``none``: the speech is placed as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from babelface.constants import FPS
+from babelface.phonetics.align import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM
+from babelface.phonetics.espeak import PAUSE, Phoneme
+
+FIT_MODES = ("segments", "stretch", "none")
+FRAME_S = 1.0 / FPS
+RATE_ITERATIONS = 6              # espeak-ng rate search steps per part
+MAX_LENGTHEN = 1.5               # PSOLA lengthens a part at most this much (beyond: it ends early)
+FAST_WARNING = 0.75              # PSOLA compression beyond this (after 450 wpm) is worth a warning
+PITCH_FLOOR, PITCH_CEILING = 75.0, 600.0   # Hz: Praat's PSOLA pitch analysis range
+MERGE_COST = 1.0                 # DP: a part spoken through an original pause
+WORD_SPLIT_COST = 0.3            # DP: a part boundary that is not a clause boundary
+
+# after these, a clause ends: Latin-style marks when a space follows; CJK, Arabic, Indic, Burmese,
+# Ethiopic and Armenian marks wherever they stand
+_LATIN_BREAK = r"(?<=[.!?;:,…])\s+"
+_SCRIPT_BREAK = r"(?<=[。！？；：、，．｡､،؛؟۔।॥။၊።፣፤։])\s*"
+_THAI_SPACE = r"(?<=[\u0E00-\u0E7F])\s+(?=[\u0E00-\u0E7F])"     # Thai writes no commas: spaces part clauses
+_BREAK = re.compile("|".join((_LATIN_BREAK, _SCRIPT_BREAK, _THAI_SPACE)))
+
+
+def split_clauses(text: str) -> list[str]:
+    """Sentences and clauses of ``text`` in order, punctuation kept, blanks dropped."""
+    return [p.strip() for p in _BREAK.split(text.strip()) if p and p.strip()]
+
+
+def split_words(clause: str) -> list[str]:
+    """A clause's words (space-separated scripts); a clause without spaces stays whole."""
+    return clause.split()
+
+
+@dataclass(frozen=True)
+class Unit:
+    text: str
+    weight: float          # phoneme count: its share of the speaking time
+    clause_end: bool       # a clause or sentence ends after it
+
+
+@dataclass(frozen=True)
+class Group:
+    """Consecutive units spoken into consecutive original segments."""
+
+    text: str
+    units: tuple[int, int]       # [first, last) unit
+    segments: tuple[int, int]    # [first, last) original segment
+    start: float                 # s, on the video's timeline
+    end: float
+
+
+def phoneme_weight(text: str, language: str) -> float:
+    """How long ``text`` takes to say, in phonemes (espeak-ng's IPA without marks and spaces)."""
+    from babelface.phonetics.espeak import phonemize
+    ipa = phonemize(text, language)
+    return float(max(1, len(re.sub(r"[\sˈˌːˑ‿\-_|0-9]", "", ipa))))
+
+
+def make_units(text: str, language: str, n_segments: int) -> list[Unit]:
+    """Clauses as units; when there are fewer clauses than segments, clauses are cut into words
+    (the longest first) until there are enough units or nothing left to cut."""
+    clauses = [[w for w in split_words(c)] or [c] for c in split_clauses(text)]
+    pieces: list[list[str]] = [[" ".join(ws)] for ws in clauses]
+    while sum(len(p) for p in pieces) < n_segments:
+        k = max(range(len(pieces)), key=lambda i: (len(clauses[i]) > len(pieces[i]),
+                                                   len(" ".join(pieces[i]))))
+        if len(clauses[k]) <= len(pieces[k]):
+            break
+        pieces[k] = _split_more(clauses[k], len(pieces[k]) + 1)
+    units = []
+    for chunk in pieces:
+        for j, t in enumerate(chunk):
+            units.append(Unit(t, phoneme_weight(t, language), j == len(chunk) - 1))
+    return units
+
+
+def _split_more(words: list[str], n: int) -> list[str]:
+    """``words`` in ``n`` runs of about equal characters."""
+    cum = np.cumsum([len(w) + 1 for w in words])
+    cuts = sorted({int(np.argmin(np.abs(cum - cum[-1] * k / n))) + 1 for k in range(1, n)})
+    bounds = [0] + [c for c in cuts if 0 < c < len(words)] + [len(words)]
+    return [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def assign(units: list[Unit], segments: list[tuple[float, float]]) -> list[Group]:
+    """Monotone pairing of runs of units with runs of segments (dynamic programming).
+
+    Cost of a group: ``(log ρ)²``, ρ = (its share of the phonemes) / (its share of the speech time),
+    so every group is spoken at about the same speed; plus ``MERGE_COST`` for each original pause
+    spoken through and ``WORD_SPLIT_COST`` when it ends inside a clause.
+    """
+    k, m = len(units), len(segments)
+    w = np.array([u.weight for u in units], np.float64)
+    s = np.array([b - a for a, b in segments], np.float64)
+    cw, cs = np.r_[0.0, np.cumsum(w)] / w.sum(), np.r_[0.0, np.cumsum(s)] / s.sum()
+    max_a = max(4, math.ceil(2 * k / m))
+    max_b = max(4, math.ceil(2 * m / k))
+    cost = np.full((k + 1, m + 1), np.inf)
+    back = np.zeros((k + 1, m + 1, 2), np.int64)
+    cost[0, 0] = 0.0
+    for i in range(k):
+        for j in range(m):
+            if not np.isfinite(cost[i, j]):
+                continue
+            for a in range(1, min(max_a, k - i) + 1):
+                for b in range(1, min(max_b, m - j) + 1):
+                    rho = (cw[i + a] - cw[i]) / max(cs[j + b] - cs[j], 1e-9)
+                    c = cost[i, j] + math.log(rho) ** 2 + MERGE_COST * (b - 1)
+                    c += 0.0 if units[i + a - 1].clause_end else WORD_SPLIT_COST
+                    if c < cost[i + a, j + b]:
+                        cost[i + a, j + b] = c
+                        back[i + a, j + b] = (i, j)
+    groups: list[Group] = []
+    i, j = k, m
+    while i > 0:
+        pi, pj = back[i, j]
+        text = " ".join(u.text for u in units[pi:i])
+        groups.append(Group(text, (int(pi), int(i)), (int(pj), int(j)), segments[pj][0], segments[j - 1][1]))
+        i, j = pi, pj
+    return groups[::-1]
+
+
+# --- speech of a part ----------------------------------------------------------------------------
+
+@dataclass
+class Part:
+    """Speech placed on the video: mono audio at its rate, its phonemes relative to its start."""
+
+    start: float                  # s on the video's timeline
+    audio: np.ndarray             # (n,) float32
+    sample_rate: int
+    phonemes: list[Phoneme]       # times from 0 (the part's start)
+    text: str = ""
+    wpm: int | None = None        # espeak-ng rate it was spoken at
+    stretch: float = 1.0          # PSOLA factor applied after synthesis
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+def trim(audio: np.ndarray, sample_rate: int, phonemes: list[Phoneme]) -> tuple[np.ndarray, list[Phoneme]]:
+    """Cut espeak-ng's leading and trailing silence: from the first to the end of the last phoneme."""
+    spoken = [p for p in phonemes if p.ipa != PAUSE]
+    if not spoken:
+        return audio, phonemes
+    t0, t1 = spoken[0].start, spoken[-1].end
+    i, j = int(round(t0 * sample_rate)), int(round(t1 * sample_rate))
+    kept = [replace(p, start=max(p.start, t0) - t0, end=min(p.end, t1) - t0) for p in phonemes
+            if p.end > t0 and p.start < t1]
+    return audio[i:j], kept
+
+
+def speak(text: str, voice: str, rate: int, pitch: int | None, pitch_range: int | None
+          ) -> tuple[np.ndarray, int, list[Phoneme]]:
+    """espeak-ng speech of ``text``, trimmed: (audio, sample rate, phonemes from 0)."""
+    from babelface.phonetics.espeak import synthesize
+    syn = synthesize(text, voice, rate=rate, pitch=pitch, pitch_range=pitch_range)
+    audio, phonemes = trim(syn.audio, syn.sample_rate, syn.phonemes)
+    return audio, syn.sample_rate, phonemes
+
+
+def time_stretch(audio: np.ndarray, sample_rate: int, factor: float) -> np.ndarray:
+    """``audio`` (n,) made ``factor`` times as long, pitch kept (Praat's overlap-add "Lengthen",
+    PSOLA), exactly ``round(n × factor)`` samples."""
+    import parselmouth
+    from parselmouth.praat import call
+    n_out = int(round(len(audio) * factor))
+    if abs(factor - 1.0) < 1e-6 or len(audio) == 0:
+        out = audio
+    else:
+        snd = parselmouth.Sound(np.asarray(audio, np.float64), sampling_frequency=sample_rate)
+        out = call(snd, "Lengthen (overlap-add)", PITCH_FLOOR, PITCH_CEILING, float(factor)).values[0]
+    out = np.asarray(out, np.float32)[:n_out]
+    return np.pad(out, (0, n_out - len(out))).astype(np.float32)
+
+
+def scale_phonemes(phonemes: list[Phoneme], factor: float) -> list[Phoneme]:
+    return [replace(p, start=p.start * factor, end=p.end * factor) for p in phonemes]
+
+
+def stretch_part(part: Part, duration: float) -> Part:
+    """``part`` time-scaled by PSOLA to last ``duration`` seconds, phonemes scaled with it."""
+    factor = duration / max(part.duration, 1e-9)
+    audio = time_stretch(part.audio, part.sample_rate, factor)
+    return replace(part, audio=audio, phonemes=scale_phonemes(part.phonemes, factor),
+                   stretch=part.stretch * factor)
+
+
+def fit_part(text: str, voice: str, start: float, target: float, pitch: int | None = None,
+             pitch_range: int | None = None, warnings: list[str] | None = None) -> Part:
+    """``text`` spoken to last ``target`` seconds from ``start``: the espeak-ng rate is searched
+    (duration ∝ 1 / rate, corrected each step), then PSOLA removes what is left above one frame.
+    Speech that is too short even at 80 wpm is lengthened at most ``MAX_LENGTHEN`` and ends early;
+    speech too long even at 450 wpm is compressed to fit, with a warning."""
+    rate = DEFAULT_RATE_WPM
+    best = None
+    for _ in range(RATE_ITERATIONS):
+        audio, sr, phonemes = speak(text, voice, rate, pitch, pitch_range)
+        d = len(audio) / sr
+        if best is None or abs(d - target) < abs(best[3] - target):
+            best = (audio, sr, phonemes, d, rate)
+        if abs(d - target) <= FRAME_S / 2:
+            break
+        new = int(np.clip(round(rate * d / target), MIN_RATE_WPM, MAX_RATE_WPM))
+        if new == rate:
+            break
+        rate = new
+    audio, sr, phonemes, d, rate = best
+    part = Part(start, audio, sr, phonemes, text, rate)
+    if abs(d - target) <= FRAME_S / 2:
+        return part
+    goal = min(target, d * MAX_LENGTHEN)
+    if warnings is not None and goal / d < FAST_WARNING:
+        warnings.append(f"{text[:40]!r} is too long for its {target:.2f} s even at {MAX_RATE_WPM} wpm: "
+                        f"compressed {d / goal:.2f}×")
+    return stretch_part(part, goal)

@@ -1,0 +1,298 @@
+"""The new soundtrack of a dub and the mouth motion for it, on the video's timeline.
+
+    original audio ─► voice activity ─► speech segments, span, speaker's pitch
+    new speech (text │ voice-over + transcript │ voice-over) ─► fitted (segments │ stretch │ none)
+        ─► parts placed on the timeline ─► motion (25 fps from t = 0) and the mix
+
+The speech is fitted to the video, never the video to the speech. Motion is computed after the
+fitting, from the fitted speech itself: text and transcript parts by their timed phonemes (a
+transcript is aligned on the fitted voice-over), a voice-over alone by MuEx on the fitted audio.
+
+Behaviour without an original audio track (``original=None``) or with no speech in it: there is
+nothing to fit to, so ``segments`` and ``stretch`` fit the new speech to the whole video, with a
+warning; ``none`` places it at t = 0. The output is then 48 kHz stereo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE, SAMPLES_PER_FRAME
+from babelface.dub import mix, vad
+from babelface.dub.timing import FIT_MODES, Part
+from babelface.errors import InputError, LanguageError
+from babelface.media.audio import resample
+from babelface.phonetics.espeak import PAUSE, Phoneme
+
+OUTPUT_RATE, OUTPUT_CHANNELS = 48_000, 2    # the soundtrack of a video that had none
+DEFAULT_BACKGROUND_DB = -24.0
+
+
+@dataclass
+class DubTrack:
+    audio: np.ndarray            # (n, C) float32 final output audio, exactly the video's duration
+    sample_rate: int
+    motion: np.ndarray           # (T, L, 3) float32 at 25 fps from t = 0, T = ceil(duration × 25)
+    articulation: np.ndarray | None   # (T, P) when phonemes drove it, else None
+    phonemes: list               # timed phonemes on the video's timeline ([] for audio-only)
+    driver: str                  # "text" | "transcript" | "audio"
+    new_span: tuple[float, float] | None
+    original_span: tuple[float, float] | None
+    dur_err: float | None
+    int_corr: float | None
+    warnings: list[str]
+    fit: str = "none"
+    voice: str | None = None                       # espeak-ng voice (text driver)
+    original_segments: list = field(default_factory=list)   # [(start_s, end_s)] original speech
+    parts: list = field(default_factory=list)      # [(start_s, end_s, text, wpm, stretch)] placed speech
+    speech: np.ndarray | None = None               # (n,) float32 the new speech alone, at sample_rate
+
+
+def n_video_frames(duration_s: float) -> int:
+    """Motion frames covering the video: ceil(duration × FPS)."""
+    return max(1, int(np.ceil(round(duration_s * FPS, 6))))
+
+
+def _driver(text: str | None, audio) -> str:
+    if audio is None and text is None:
+        raise InputError("no new speech: give --text TEXT --lang LANG, or --audio SPEECH (with --text "
+                         "TRANSCRIPT --lang LANG when you have its transcript)")
+    if audio is None:
+        return "text"
+    return "audio" if text is None else "transcript"
+
+
+def _check_text(text: str | None, language: str | None) -> None:
+    if text is None:
+        return
+    if not text.strip():
+        raise LanguageError("the text is empty: give the words to speak")
+    if not language:
+        raise InputError("--text needs --lang: the language of the text (en, es, zh, ar, …)")
+    from babelface.phonetics.espeak import resolve_voice
+    resolve_voice(language)                                  # unknown language → LanguageError
+
+
+def _fit_mode(fit: str | None, driver: str) -> str:
+    fit = fit or ("segments" if driver == "text" else "none")
+    if fit not in FIT_MODES:
+        raise InputError(f"unknown --fit {fit!r}: use one of {', '.join(FIT_MODES)}")
+    if fit == "segments" and driver != "text":
+        raise InputError("--fit segments respeaks text into the original's segments: with --audio use "
+                         "--fit stretch (time-scale the voice-over onto the original speech) or none")
+    return fit
+
+
+def _original(original, rate: int | None, duration_s: float):
+    """(original (n, C) float32 or None, its mono 16 kHz, its speech segments within the video)."""
+    if original is None:
+        return None, None, []
+    if not rate or rate <= 0:
+        raise InputError("the original audio needs its sample rate")
+    orig = np.asarray(original, np.float32)
+    orig = orig[:, None] if orig.ndim == 1 else orig
+    mono16 = resample(mix.to_mono(orig), rate, SAMPLE_RATE)
+    segs = [(a, min(b, duration_s)) for a, b in vad.speech_segments(mono16) if a < duration_s]
+    return orig, mono16, segs
+
+
+# --- the three drivers ----------------------------------------------------------------------------
+
+def _text_parts(text, language, voice_name, pitch, rng, fit, targets, warnings) -> list[Part]:
+    from babelface.dub import timing
+    if fit == "segments":
+        units = timing.make_units(text, language, len(targets))
+        groups = timing.assign(units, targets)
+        return [timing.fit_part(g.text, voice_name, g.start, g.end - g.start, pitch, rng, warnings)
+                for g in groups]
+    audio, sr, phonemes = timing.speak(text, voice_name, timing.DEFAULT_RATE_WPM, pitch, rng)
+    part = Part(targets[0][0], audio, sr, phonemes, text, timing.DEFAULT_RATE_WPM)
+    if fit == "stretch":
+        part = timing.stretch_part(part, targets[-1][1] - targets[0][0])
+    return [part]
+
+
+def _voiceover_part(path, fit, targets, max_duration) -> tuple[Part, np.ndarray]:
+    """The voice-over as one part (mono at its own rate), fitted; and its 16 kHz mono."""
+    from babelface.dub import timing
+    from babelface.errors import SilenceError
+    from babelface.media import is_silent
+    from babelface.pipeline import _load_speech
+    analysis, own, rate = _load_speech(path, max_duration)
+    if is_silent(analysis):
+        raise SilenceError(f"{path} holds only silence (below -60 dBFS): there is no speech to dub")
+    mono = mix.to_mono(own)
+    if fit == "none":
+        return Part(0.0, mono, rate, [], ""), analysis
+    segs = vad.speech_segments(analysis)
+    a, b = (segs[0][0], segs[-1][1]) if segs else (0.0, len(analysis) / SAMPLE_RATE)
+    part = Part(targets[0][0], mono[int(round(a * rate)):int(round(b * rate))], rate, [], "")
+    part = timing.stretch_part(part, targets[-1][1] - targets[0][0])
+    return part, resample(part.audio, rate, SAMPLE_RATE)
+
+
+def _cut(parts: list[Part], duration_s: float, warnings: list[str]) -> list[Part]:
+    """Parts cut at the video's end (a warning says how much speech was lost)."""
+    out = []
+    for p in parts:
+        if p.start >= duration_s:
+            warnings.append(f"new speech from {p.start:.2f} s starts after the video's end: dropped")
+            continue
+        if p.end > duration_s + 1e-6:
+            keep = duration_s - p.start
+            warnings.append(f"the new speech runs {p.end - duration_s:.2f} s past the video's end "
+                            f"({duration_s:.2f} s): cut there")
+            p = replace(p, audio=p.audio[:int(round(keep * p.sample_rate))],
+                        phonemes=[replace(q, end=min(q.end, keep)) for q in p.phonemes if q.start < keep])
+        out.append(p)
+    return out
+
+
+# --- motion ----------------------------------------------------------------------------------------
+
+def timeline(parts: list[Part], duration_s: float) -> list[Phoneme]:
+    """The parts' phonemes on the video's timeline, gaps filled with pauses, from 0 to the end."""
+    out: list[Phoneme] = []
+    t = 0.0
+    for p in sorted(parts, key=lambda p: p.start):
+        for q in p.phonemes:
+            a, b = p.start + q.start, min(p.start + q.end, duration_s)
+            if b <= t:
+                continue
+            a = max(a, t)
+            if a > t:
+                out.append(Phoneme(PAUSE, t, a))
+            out.append(replace(q, start=a, end=b))
+            t = b
+    if t < duration_s:
+        out.append(Phoneme(PAUSE, t, duration_s))
+    return out
+
+
+def _phoneme_motion(phonemes, n_frames):
+    from babelface.motion.articulation import articulation_from_timeline
+    from babelface.motion.articulatory_model import motion_from_articulation
+    art = articulation_from_timeline(phonemes, n_frames)
+    return motion_from_articulation(art), art
+
+
+def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
+    """MuEx on each fitted part (audio only), placed at its frame; rest elsewhere."""
+    from babelface.models.muex import N_MOTION
+    from babelface.pipeline import speech_from_audio
+    motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
+    for p in parts:
+        f0 = int(np.floor(p.start * FPS))
+        lead = int(round((p.start - f0 / FPS) * SAMPLE_RATE))                # start inside its frame
+        x = np.concatenate([np.zeros(lead, np.float32), resample(p.audio, p.sample_rate, SAMPLE_RATE)])
+        m, _, _ = speech_from_audio(x, model=model)
+        m = m[:max(0, n_frames - f0)]
+        motion[f0:f0 + len(m)] = m
+    return motion
+
+
+# --- loudness and measurement -----------------------------------------------------------------------
+
+def _match_loudness(parts: list[Part], references, orig_mono, rate: int) -> list[Part]:
+    """Each part as loud (BS.1770) as the original speech over its reference span."""
+    out = []
+    for p, (a, b) in zip(parts, references):
+        ref = orig_mono[int(round(a * rate)):int(round(b * rate))]
+        own = resample(p.audio, p.sample_rate, rate)
+        out.append(replace(p, audio=(p.audio * mix.matching_gain(own, ref, rate)).astype(np.float32)))
+    return out
+
+
+def _span16(audio16k: np.ndarray) -> tuple[float, float] | None:
+    from babelface.metrics.dubbing import span_of
+    return span_of(vad.speech_segments(audio16k))
+
+
+def build_track(duration_s: float, original: np.ndarray | None, original_rate: int | None, *,
+                text: str | None = None, language: str | None = None, audio: str | Path | None = None,
+                fit: str | None = None, background_db: float | None = DEFAULT_BACKGROUND_DB,
+                model: str | Path | None = None, max_duration: float = MAX_DURATION_S,
+                voice: str | None = None) -> DubTrack:
+    """New speech for a video of ``duration_s`` seconds whose own audio is ``original`` ((n, C) or
+    (n,) float32 at ``original_rate``, or None), fitted by ``fit`` and mixed over the original.
+
+    Drivers: ``text`` + ``language`` (espeak-ng, voice suited to the original speaker, or the
+    espeak-ng variant ``voice`` such as ``"f3"``); ``audio`` + ``text`` + ``language`` (voice-over and
+    its transcript, DTW-aligned); ``audio`` alone (MuEx). ``fit``: ``segments`` (default for text),
+    ``stretch``, ``none`` (default for a voice-over). ``background_db``: the original under speech
+    (None drops it). See the module docstring for a video without audio.
+    """
+    from babelface.dub.voice import Voice, calibrate_pitch, choose_voice
+    from babelface.metrics.dubbing import dur_err, int_corr, span_of
+    if not duration_s or duration_s <= 0:
+        raise InputError(f"the video's duration must be positive, got {duration_s}")
+    if duration_s > max_duration + 0.5:
+        raise InputError(f"the video is {duration_s:.0f} s long; the limit is {max_duration:.0f} s "
+                         "(raise it with --max-duration)")
+    driver = _driver(text, audio)
+    _check_text(text, language)
+    fit = _fit_mode(fit, driver)
+    warnings: list[str] = []
+    orig, orig16, segments = _original(original, original_rate, duration_s)
+    original_span = span_of(segments)
+    targets = segments
+    if not segments and fit != "none":
+        why = "has no audio track" if orig is None else "has no speech the detector can hear"
+        warnings.append(f"the video {why}: the new speech is fitted to the whole video")
+        targets = [(0.0, duration_s)]
+    if fit != "segments":
+        targets = [(targets[0][0], targets[-1][1])] if targets else [(0.0, duration_s)]
+
+    voice_name = None
+    if driver == "text":
+        chosen = Voice(voice) if voice else choose_voice(orig16, segments)
+        chosen = calibrate_pitch(chosen, text, language)
+        voice_name = chosen.name(language)
+        start = targets[0][0] if fit == "none" and segments else 0.0
+        plan = targets if fit != "none" else [(start, duration_s)]
+        parts = _text_parts(text, language, voice_name, chosen.pitch, chosen.pitch_range, fit, plan, warnings)
+        references = [(p.start, p.end) for p in parts]
+    else:
+        part, _ = _voiceover_part(audio, fit, targets, max_duration)
+        parts, references = [part], [original_span or (0.0, duration_s)]
+    parts = _cut(parts, duration_s, warnings)
+
+    rate = original_rate if orig is not None else OUTPUT_RATE
+    channels = orig.shape[1] if orig is not None else OUTPUT_CHANNELS
+    if orig is not None and segments:
+        parts = _match_loudness(parts, references[:len(parts)], mix.to_mono(orig), rate)
+    n = int(round(duration_s * rate))
+    stem = mix.place([(p.start, p.audio, p.sample_rate) for p in parts], n, rate)     # (n,)
+    duck = segments + [(p.start, p.end) for p in parts]
+    out = mix.mix(orig, stem, rate, duck, background_db, channels)                    # (n, C)
+
+    n_frames = n_video_frames(duration_s)
+    phonemes: list = []
+    if driver == "audio":
+        motion, art = _audio_motion(parts, n_frames, model), None
+    else:
+        if driver == "transcript":
+            parts = [_aligned(p, text, language) for p in parts]
+        phonemes = timeline(parts, duration_s)
+        motion, art = _phoneme_motion(phonemes, n_frames)
+
+    stem16 = resample(stem, rate, SAMPLE_RATE)
+    new_span = span_of([(p.start, p.end) for p in parts])    # trimmed speech: its exact extent
+    if driver != "text" and fit == "none":                     # a voice-over as given: measured
+        new_span = _span16(stem16) or new_span
+    ic = None
+    if orig16 is not None:
+        ic = int_corr(mix.fit_length(orig16, len(stem16)), resample(mix.to_mono(out), rate, SAMPLE_RATE))
+    return DubTrack(out, rate, motion, art, phonemes, driver, new_span, original_span,
+                    dur_err(new_span, original_span), ic, warnings, fit, voice_name, segments,
+                    [(p.start, p.end, p.text, p.wpm, p.stretch) for p in parts], stem)
+
+
+def _aligned(part: Part, text: str, language: str) -> Part:
+    """The transcript's phonemes DTW-aligned on the fitted voice-over (pipeline.speech_from_audio)."""
+    from babelface.pipeline import speech_from_audio
+    _, _, phonemes = speech_from_audio(resample(part.audio, part.sample_rate, SAMPLE_RATE), text, language)
+    return replace(part, phonemes=phonemes, text=text)
