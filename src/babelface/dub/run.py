@@ -141,8 +141,8 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
                       desc="tracking", unit="frame")
     with clock("tracking"):
         tracks, times = track_faces(frames, on_face)
-        tracking = finish(tracks, times, float(source.rate), source.duration_s, audio16k, face,
-                          str(source.path))
+        tracking = finish(tracks, times, (source.width, source.height), float(source.rate),
+                          source.duration_s, audio16k, face, str(source.path))
     clock.seconds["tracking"] -= clock.seconds["decode"]
     return tracking, banks.get(tracking.track)
 

@@ -5,8 +5,8 @@ One pass over the video keeps only landmarks (and the mouth bank's few exemplars
 
 1. MediaPipe's face mesh in tracking mode (:class:`babelface.face.landmarks.FaceTracker`), up to
    :data:`MAX_TRACKS` faces, each followed by nearest centre from frame to frame;
-2. a face is *usable* on a frame when it is found, at least ``MIN_FACE_PX`` wide and turned less
-   than :data:`MAX_YAW_DEG`; other frames pass through unchanged, and the edit fades in and out
+2. a face is *usable* on a frame when it is found, wholly inside the picture, at least
+   ``MIN_FACE_PX`` wide and turned less than :data:`MAX_YAW_DEG`; other frames pass through unchanged, and the edit fades in and out
    over :data:`FADE_FRAMES` frames around them;
 3. landmarks are smoothed in time over each run of usable frames by a Savitzky–Golay filter
    (Savitzky & Golay 1964: a local least-squares polynomial, which flattens tracker jitter while
@@ -31,7 +31,7 @@ from babelface.constants import FPS, MIN_FACE_PX
 from babelface.errors import FaceError, InputError
 from babelface.face.align import head_pose, to_canonical
 from babelface.face.indices import N_LANDMARKS
-from babelface.face.landmarks import FaceTracker, face_width
+from babelface.face.landmarks import FaceTracker, face_box, face_width
 from babelface.motion.representation import estimate_neutral
 
 MAX_TRACKS = 2          # faces followed at once
@@ -101,9 +101,13 @@ class _Tracks:
         return out
 
 
-def usable(landmarks: np.ndarray) -> bool:
-    """A face the renderer can work on: wide enough and not turned too far."""
+def usable(landmarks: np.ndarray, size: tuple[int, int]) -> bool:
+    """A face the renderer can work on: wholly inside the ``(width, height)`` picture (the face
+    oval), wide enough and not turned too far."""
     if not np.isfinite(landmarks).all() or face_width(landmarks) < MIN_FACE_PX:
+        return False
+    x0, y0, x1, y1 = face_box(landmarks)
+    if x0 < 0 or y0 < 0 or x1 > size[0] or y1 > size[1]:
         return False
     yaw, _, _ = head_pose(landmarks)
     return abs(yaw) <= MAX_YAW_DEG
@@ -167,12 +171,12 @@ def choose_speaker(tracks: list[np.ndarray], times: np.ndarray, duration: float,
     return int(np.argmax(scores)), "sync"
 
 
-def finish(tracks: _Tracks, times: np.ndarray, fps: float, duration: float,
+def finish(tracks: _Tracks, times: np.ndarray, size: tuple[int, int], fps: float, duration: float,
            audio16k: np.ndarray | None = None, face: int | None = None,
            source: str = "the video") -> Tracking:
     """From the raw tracks of one pass to the speaker's smoothed :class:`Tracking`."""
     arrays = [tracks.array(k) for k in range(len(tracks._last))]
-    ok = [np.array([usable(f) if np.isfinite(f[0, 0]) else False for f in a]) for a in arrays]
+    ok = [np.array([usable(f, size) if np.isfinite(f[0, 0]) else False for f in a]) for a in arrays]
     cand = [k for k in range(len(arrays)) if ok[k].mean() >= MIN_TRACK_SHARE or
             (ok[k].any() and len(arrays) == 1)]
     if not cand:
