@@ -1,0 +1,225 @@
+"""The new soundtrack of a dub (babelface.dub.track): drivers, fitting, mix, metrics, on real input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from babelface.constants import FPS
+from babelface.errors import InputError, LanguageError, SilenceError
+
+FRAME = 1.0 / FPS
+KATIE_S = 8.06                      # the clip's video duration
+ES_TEXT = ("Hoy quiero hablar de algo importante para todos nosotros, "
+           "y espero que me escuchen con atención.")
+
+
+@pytest.fixture(scope="module")
+def katie(real):
+    from babelface.media import load_audio, probe_audio
+    path = real / "WDA_KatieHill_000.mp4"
+    return load_audio(path, sample_rate=None, mono=False), probe_audio(path).sample_rate
+
+
+@pytest.fixture(scope="module")
+def segments_track(katie):
+    from babelface.dub.track import build_track
+    return build_track(KATIE_S, *katie, text=ES_TEXT, language="es")
+
+
+@pytest.fixture(scope="module")
+def stretch_track(katie):
+    from babelface.dub.track import build_track
+    return build_track(KATIE_S, *katie, text=ES_TEXT, language="es", fit="stretch")
+
+
+def test_vad_finds_katies_pause(katie):
+    from babelface.dub.mix import to_mono
+    from babelface.dub.vad import speech_segments
+    from babelface.media.audio import resample
+    segs = speech_segments(resample(to_mono(katie[0]), katie[1], 16_000))
+    assert len(segs) == 2
+    (a0, b0), (a1, b1) = segs
+    assert a0 < 0.1 and 4.6 < b0 < 4.9 and 5.1 < a1 < 5.3 and b1 == pytest.approx(8.0, abs=0.05)
+
+
+def test_clauses_split_in_every_script():
+    from babelface.dub.timing import split_clauses
+    assert split_clauses("Hola, ¿cómo estás? Bien. 3.5 kg") == ["Hola,", "¿cómo estás?", "Bien.", "3.5 kg"]
+    assert split_clauses("你好，世界。我很好！") == ["你好，", "世界。", "我很好！"]
+    assert split_clauses("مرحبا، كيف حالك؟ شكرا") == ["مرحبا،", "كيف حالك؟", "شكرا"]
+    assert split_clauses("नमस्ते। आप कैसे हैं?") == ["नमस्ते।", "आप कैसे हैं?"]
+    assert split_clauses("သွားမယ်။ ပြန်လာမယ်") == ["သွားမယ်။", "ပြန်လာမယ်"]
+    assert split_clauses("สวัสดีครับ วันนี้อากาศดี") == ["สวัสดีครับ", "วันนี้อากาศดี"]
+    assert split_clauses("こんにちは、元気ですか。") == ["こんにちは、", "元気ですか。"]
+
+
+def test_segments_put_each_part_inside_an_original_segment(segments_track):
+    t = segments_track
+    assert t.driver == "text" and t.fit == "segments" and len(t.original_segments) == 2
+    assert len(t.parts) == 2                                 # one clause per original segment
+    for (start, end, _, wpm, _), (a, b) in zip(t.parts, t.original_segments):
+        assert abs(start - a) <= FRAME and abs(end - b) <= FRAME
+        assert 80 <= wpm <= 450
+    assert t.dur_err < FRAME
+    # the speaker pauses where they paused: no new speech in the original pause
+    rate = t.sample_rate
+    pause = t.speech[int((t.original_segments[0][1] + FRAME) * rate):int((t.original_segments[1][0] - FRAME) * rate)]
+    assert len(pause) > 0.2 * rate and np.all(pause == 0)
+
+
+def test_track_has_the_videos_duration_and_the_originals_format(segments_track, katie):
+    t = segments_track
+    assert t.sample_rate == katie[1]
+    assert t.audio.shape == (round(KATIE_S * katie[1]), katie[0].shape[1]) and t.audio.dtype == np.float32
+    assert t.motion.shape == (int(np.ceil(KATIE_S * FPS)), 111, 3) and t.motion.dtype == np.float32
+    assert t.articulation.shape[0] == t.motion.shape[0]
+    assert t.phonemes[0].start == 0.0 and t.phonemes[-1].end == pytest.approx(KATIE_S)
+    assert np.abs(t.audio).max() <= 1.0
+
+
+def test_motion_rests_where_there_is_no_new_speech(segments_track):
+    t = segments_track
+    a, b = t.parts[0][1], t.parts[1][0]                       # the pause between the parts
+    moving = np.abs(t.motion).max(axis=(1, 2))
+    assert moving[int(np.ceil((a + 0.15) * FPS)):int((b - 0.15) * FPS)].max() < 0.1 * moving.max()
+    assert moving[int(t.parts[0][0] * FPS) + 5:int(a * FPS) - 5].max() > 0.5 * moving.max()
+
+
+def test_background_outside_speech_is_bit_identical(segments_track, katie):
+    from babelface.dub.mix import RAMP_S
+    t, (orig, rate) = segments_track, katie
+    spans = t.original_segments + [(p[0], p[1]) for p in t.parts]
+    kept = np.ones(len(t.audio), bool)
+    for a, b in spans:
+        kept[max(0, int((a - RAMP_S) * rate) - 1):int((b + RAMP_S) * rate) + 1] = False
+    assert kept.sum() > 0.3 * rate                           # Katie's 0.45 s pause, less ramps
+    n = min(len(orig), len(t.audio))
+    assert np.array_equal(t.audio[:n][kept[:n]], orig[:n][kept[:n]])
+
+
+def test_background_is_ducked_by_24_db_under_speech(segments_track, katie):
+    from babelface.dub.track import build_track
+    t, (orig, rate) = segments_track, katie
+    bed = t.audio - t.speech[:, None]                        # the original left under the new speech
+    i, j = int(1.0 * rate), int(4.0 * rate)                  # inside the first segment, away from ramps
+    depth = 20 * np.log10(np.sqrt(np.mean(bed[i:j] ** 2)) / np.sqrt(np.mean(orig[i:j] ** 2)))
+    assert depth == pytest.approx(-24.0, abs=0.1)
+    dropped = build_track(KATIE_S, orig, rate, text=ES_TEXT, language="es", background_db=None)
+    assert np.array_equal(dropped.audio[i:j], np.repeat(dropped.speech[i:j, None], orig.shape[1], 1))
+
+
+def test_new_speech_is_as_loud_as_the_original(segments_track, katie):
+    from babelface.dub.mix import loudness, to_mono
+    t, (orig, rate) = segments_track, katie
+    for (s, e, *_), (a, b) in zip(t.parts, t.original_segments):
+        new = loudness(t.speech[int(s * rate):int(e * rate)], rate)
+        old = loudness(to_mono(orig)[int(a * rate):int(b * rate)], rate)
+        assert new == pytest.approx(old, abs=1.0)
+    assert t.int_corr > 0.2
+
+
+def test_stretch_hits_the_original_span(stretch_track):
+    t = stretch_track
+    assert t.fit == "stretch" and len(t.parts) == 1
+    assert abs(t.new_span[0] - t.original_span[0]) <= FRAME
+    assert abs(t.new_span[1] - t.original_span[1]) <= FRAME
+    assert t.dur_err <= FRAME and t.parts[0][4] > 1.2      # espeak's 175 wpm was lengthened
+
+
+def test_stretch_keeps_the_pitch(stretch_track):
+    from babelface.dub.voice import median_f0
+    from babelface.dub.timing import speak
+    t = stretch_track
+    plain, sr, _ = speak(ES_TEXT, t.voice, 175, None, None)
+    i, j = (int(x * t.sample_rate) for x in t.parts[0][:2])
+    stretched = median_f0(t.speech[i:j], t.sample_rate)
+    assert stretched == pytest.approx(median_f0(plain, sr), rel=0.35)
+
+
+def test_voice_follows_the_speakers_pitch(katie, segments_track):
+    from babelface.dub.mix import to_mono
+    from babelface.dub.voice import median_f0
+    t = segments_track
+    assert t.voice == "es+f3"                               # Katie speaks at ≈ 149 Hz
+    i, j = (int(x * t.sample_rate) for x in t.parts[0][:2])
+    own = median_f0(to_mono(katie[0]), katie[1])
+    assert median_f0(t.speech[i:j], t.sample_rate) == pytest.approx(own, rel=0.15)
+
+
+def test_none_places_text_and_cuts_at_the_end_with_a_warning(katie):
+    from babelface.dub.track import build_track
+    long = " ".join([ES_TEXT] * 3)
+    t = build_track(KATIE_S, *katie, text=long, language="es", fit="none")
+    assert t.parts[0][0] == pytest.approx(t.original_segments[0][0])
+    assert t.parts[0][1] == pytest.approx(KATIE_S, abs=1e-3)
+    assert any("past the video's end" in w for w in t.warnings)
+    assert len(t.audio) == round(KATIE_S * katie[1])
+
+
+def test_no_original_track_fits_text_to_the_whole_video():
+    from babelface.dub.track import OUTPUT_CHANNELS, OUTPUT_RATE, build_track
+    t = build_track(3.0, None, None, text="Hola a todos, hoy hablamos de algo importante.", language="es")
+    assert t.audio.shape == (3 * OUTPUT_RATE, OUTPUT_CHANNELS) and t.sample_rate == OUTPUT_RATE
+    assert t.original_span is None and t.dur_err is None and t.int_corr is None
+    assert t.parts[0][0] == 0.0 and t.parts[0][1] == pytest.approx(3.0, abs=FRAME)
+    assert any("no audio track" in w for w in t.warnings)
+
+
+def test_voice_over_stretched_drives_muex_inside_the_span(katie, real):
+    from babelface.dub.track import build_track
+    t = build_track(KATIE_S, *katie, audio=real / "speech" / "dreamtalk_German1.wav", fit="stretch")
+    assert t.driver == "audio" and t.articulation is None and t.phonemes == []
+    assert abs(t.new_span[1] - t.original_span[1]) <= FRAME and t.dur_err <= FRAME
+    f0 = int(t.original_span[0] * FPS)
+    assert t.motion.shape[0] == int(np.ceil(KATIE_S * FPS)) and np.abs(t.motion[f0 + 2:]).max() > 0
+
+
+def test_own_voice_with_transcript_reconstructs_the_original(katie, real):
+    from babelface.dub.track import build_track
+    from pathlib import Path
+    text = " ".join(l for l in (Path(__file__).parent / "data" / "WDA_KatieHill_000.txt").read_text().splitlines()
+                    if not l.startswith("#"))
+    t = build_track(KATIE_S, *katie, audio=real / "WDA_KatieHill_000.mp4", text=text, language="en")
+    assert t.driver == "transcript" and t.fit == "none" and len(t.phonemes) > 50
+    assert t.int_corr > 0.95 and t.dur_err < 2 * FRAME
+    assert t.motion.shape[0] == t.articulation.shape[0] == int(np.ceil(KATIE_S * FPS))
+
+
+@pytest.mark.parametrize("kw, error", [
+    (dict(text="hola", language="xx-nope"), LanguageError),
+    (dict(text="   ", language="es"), LanguageError),
+    (dict(text="hola"), InputError),
+    (dict(), InputError),
+    (dict(text="hola", language="es", fit="warp"), InputError),
+])
+def test_bad_input_is_a_one_line_error(kw, error):
+    from babelface.dub.track import build_track
+    with pytest.raises(error) as e:
+        build_track(2.0, None, None, **kw)
+    assert "\n" not in str(e.value)
+
+
+def test_voice_over_errors(tmp_path, katie):
+    from babelface.dub.track import build_track
+    from babelface.media import save_wav
+    silent = save_wav(tmp_path / "silent.wav", np.zeros(16_000, np.float32))
+    with pytest.raises(SilenceError):
+        build_track(KATIE_S, *katie, audio=silent)
+    with pytest.raises(InputError, match="--fit segments"):
+        build_track(KATIE_S, *katie, audio=silent, fit="segments")
+    long = save_wav(tmp_path / "long.wav", np.full(16_000 * 4, 0.1, np.float32))
+    with pytest.raises(InputError, match="limit"):
+        build_track(KATIE_S, *katie, audio=long, max_duration=2.0)
+
+
+def test_dubbing_metrics_follow_their_definitions():
+    from babelface.metrics.dubbing import dur_err, int_corr, span_of
+    assert dur_err((1.0, 3.0), (0.5, 4.0)) == pytest.approx(1.5)
+    assert dur_err(None, (0.0, 1.0)) is None
+    assert span_of([(0.2, 1.0), (1.5, 3.0)]) == (0.2, 3.0) and span_of([]) is None
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(16_000) * np.repeat(rng.random(25), 640)).astype(np.float32)
+    assert int_corr(x, x) == pytest.approx(1.0)
+    assert int_corr(x, 0.5 * x) == pytest.approx(1.0)
+    assert int_corr(x, x[::-1].copy()) < 0.5
