@@ -116,7 +116,7 @@ def test_new_speech_is_as_loud_as_the_original(segments_track, katie):
         new = loudness(t.speech[int(s * rate):int(e * rate)], rate)
         old = loudness(to_mono(orig)[int(a * rate):int(b * rate)], rate)
         assert new == pytest.approx(old, abs=1.0)
-    assert t.int_corr > 0.2
+    assert t.int_corr > 0.5                                 # the original's loudness contour carried over
 
 
 def test_stretch_hits_the_original_span(stretch_track):

@@ -130,3 +130,35 @@ def mix(original: np.ndarray | None, stem: np.ndarray, rate: int, duck_spans,
         voice = voice * (room / max(float(np.max(np.abs(voice))), 1e-9))
     out[touched] = np.clip(bed + voice, -1.0, 1.0)
     return out
+
+
+CONTOUR_WINDOW_S, CONTOUR_HOP_S = 0.4, 0.1     # BS.1770's momentary loudness window, 100 ms hop
+CONTOUR_CUT_DB, CONTOUR_BOOST_DB = -12.0, 6.0  # how far the contour may move the new speech
+QUIET_DB = -20.0                               # below its own mean: a gap of the new speech, never boosted
+
+
+def _level_db(x: np.ndarray, rate: int) -> np.ndarray:
+    from babelface.media.audio import rms_envelope
+    hop = max(1, int(round(CONTOUR_HOP_S * rate)))
+    env = rms_envelope(np.asarray(x, np.float32), hop=hop, win=int(round(CONTOUR_WINDOW_S * rate)))
+    return 20.0 * np.log10(np.maximum(env, 1e-6))
+
+
+def follow_contour(new: np.ndarray, reference: np.ndarray, rate: int) -> np.ndarray:
+    """``new`` (n,) with the slow loudness contour (400 ms windows) of ``reference`` (same span,
+    same rate) imposed on it: gain(t) = (L_ref(t) − mean L_ref) − (L_new(t) − mean L_new) in dB,
+    clipped to [``CONTOUR_CUT_DB``, ``CONTOUR_BOOST_DB``], never a boost in the new speech's own gaps.
+    The speaker's emphasis and trailing-off carry over to the dub."""
+    n = len(new)
+    ref = fit_length(np.asarray(reference, np.float32), n)
+    ln, lr = _level_db(new, rate), _level_db(ref, rate)
+    m = min(len(ln), len(lr))
+    ln, lr = ln[:m], lr[:m]
+    loud_n, loud_r = ln > ln.max() + QUIET_DB, lr > lr.max() + QUIET_DB
+    if loud_n.sum() < 2 or loud_r.sum() < 2:
+        return new
+    g = np.clip((lr - lr[loud_r].mean()) - (ln - ln[loud_n].mean()), CONTOUR_CUT_DB, CONTOUR_BOOST_DB)
+    g = np.where(loud_n, g, np.minimum(g, 0.0))
+    t = (np.arange(m) + 0.5) * CONTOUR_HOP_S * rate
+    gain = 10.0 ** (np.interp(np.arange(n), t, g) / 20.0)
+    return (new * gain).astype(np.float32)

@@ -196,13 +196,19 @@ def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
 
 # --- loudness and measurement -----------------------------------------------------------------------
 
-def _match_loudness(parts: list[Part], references, orig_mono, rate: int) -> list[Part]:
-    """Each part as loud (BS.1770) as the original speech over its reference span."""
+def _match_loudness(parts: list[Part], references, orig_mono, rate: int, contour: bool) -> list[Part]:
+    """Each part as loud (BS.1770) as the original speech over its reference span; with
+    ``contour`` (espeak-ng's flat delivery), first given the original's slow loudness contour
+    over the span it occupies (:func:`babelface.dub.mix.follow_contour`)."""
     out = []
     for p, (a, b) in zip(parts, references):
+        audio = p.audio
+        if contour:
+            under = orig_mono[int(round(p.start * rate)):int(round(p.end * rate))]
+            audio = mix.follow_contour(audio, resample(under, rate, p.sample_rate), p.sample_rate)
         ref = orig_mono[int(round(a * rate)):int(round(b * rate))]
-        own = resample(p.audio, p.sample_rate, rate)
-        out.append(replace(p, audio=(p.audio * mix.matching_gain(own, ref, rate)).astype(np.float32)))
+        gain = mix.matching_gain(resample(audio, p.sample_rate, rate), ref, rate)
+        out.append(replace(p, audio=(audio * gain).astype(np.float32)))
     return out
 
 
@@ -263,7 +269,7 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
     rate = original_rate if orig is not None else OUTPUT_RATE
     channels = orig.shape[1] if orig is not None else OUTPUT_CHANNELS
     if orig is not None and segments:
-        parts = _match_loudness(parts, references[:len(parts)], mix.to_mono(orig), rate)
+        parts = _match_loudness(parts, references[:len(parts)], mix.to_mono(orig), rate, driver == "text")
     n = int(round(duration_s * rate))
     stem = mix.place([(p.start, p.audio, p.sample_rate) for p in parts], n, rate)     # (n,)
     duck = segments + [(p.start, p.end) for p in parts]
