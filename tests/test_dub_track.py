@@ -157,9 +157,12 @@ def test_none_places_text_and_cuts_at_the_end_with_a_warning(katie):
     assert len(t.audio) == round(KATIE_S * katie[1])
 
 
-def test_no_original_track_fits_text_to_the_whole_video():
+def test_no_original_track_speaks_from_the_start_or_fits_the_whole_video():
     from babelface.dub.track import OUTPUT_CHANNELS, OUTPUT_RATE, build_track
-    t = build_track(3.0, None, None, text="Hola a todos, hoy hablamos de algo importante.", language="es")
+    text = "Hola a todos, hoy hablamos de algo importante."
+    plain = build_track(3.0, None, None, text=text, language="es")
+    assert plain.fit == "none" and plain.parts[0][0] == 0.0 and plain.parts[0][3] == 175
+    t = build_track(3.0, None, None, text=text, language="es", fit="segments")
     assert t.audio.shape == (3 * OUTPUT_RATE, OUTPUT_CHANNELS) and t.sample_rate == OUTPUT_RATE
     assert t.original_span is None and t.dur_err is None and t.int_corr is None
     assert t.parts[0][0] == 0.0 and t.parts[0][1] == pytest.approx(3.0, abs=FRAME)

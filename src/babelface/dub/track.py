@@ -9,8 +9,9 @@ fitting, from the fitted speech itself: text and transcript parts by their timed
 transcript is aligned on the fitted voice-over), a voice-over alone by MuEx on the fitted audio.
 
 Behaviour without an original audio track (``original=None``) or with no speech in it: there is
-nothing to fit to, so ``segments`` and ``stretch`` fit the new speech to the whole video, with a
-warning; ``none`` places it at t = 0. The output is then 48 kHz stereo.
+nothing to fit to, so the default fit is ``none`` (the new speech at its natural pace from t = 0);
+an explicit ``segments`` or ``stretch`` fits it to the whole video, with a warning. Without a track
+the output is 48 kHz stereo.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ def _check_text(text: str | None, language: str | None) -> None:
     resolve_voice(language)                                  # unknown language → LanguageError
 
 
-def _fit_mode(fit: str | None, driver: str) -> str:
-    fit = fit or ("segments" if driver == "text" else "none")
+def _fit_mode(fit: str | None, driver: str, has_speech: bool) -> str:
+    """The fit asked for, or the default: ``segments`` for text over original speech, else ``none``."""
+    fit = fit or ("segments" if driver == "text" and has_speech else "none")
     if fit not in FIT_MODES:
         raise InputError(f"unknown --fit {fit!r}: use one of {', '.join(FIT_MODES)}")
     if fit == "segments" and driver != "text":
@@ -240,9 +242,10 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
                          "(raise it with --max-duration)")
     driver = _driver(text, audio)
     _check_text(text, language)
-    fit = _fit_mode(fit, driver)
+    _fit_mode(fit, driver, True)                             # a bad --fit fails before any work
     warnings: list[str] = []
     orig, orig16, segments = _original(original, original_rate, duration_s)
+    fit = _fit_mode(fit, driver, bool(segments))
     original_span = span_of(segments)
     targets = segments
     if not segments and fit != "none":
