@@ -1,9 +1,9 @@
 """Fitting new speech to the video: the speech is changed, never the video.
 
-- ``segments``: the translated text is cut at sentence and clause punctuation of every script
-  (and at spaces in Thai, and at word spaces when there are fewer clauses than pauses), the parts
-  are distributed over the original speech segments (:mod:`babelface.dub.vad`) in proportion to
-  their phoneme counts, and each group is spoken by espeak-ng at the rate (80–450 wpm, found by
+- ``segments``: the translated text is cut into words, clause ends marked (sentence and clause
+  punctuation of every script; spaces in Thai), the words are distributed over the original speech
+  segments (:mod:`babelface.dub.vad`) in proportion to their phoneme counts, preferring cuts at
+  clause ends and pauses kept (:func:`assign`), and each group is spoken by espeak-ng at the rate (80–450 wpm, found by
   iteration) that makes it last as long as its segment; a residual of more than one frame is
   removed by PSOLA, so each part starts and ends with its segment.
 - ``stretch``: the whole new speech is time-scaled (pitch kept) onto the original speech's span by
@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from babelface.constants import FPS
+from babelface.errors import InputError
 from babelface.phonetics.align import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM
 from babelface.phonetics.espeak import PAUSE, Phoneme
 
@@ -31,6 +32,11 @@ FAST_WARNING = 0.75              # PSOLA compression beyond this (after 450 wpm)
 PITCH_FLOOR, PITCH_CEILING = 75.0, 600.0   # Hz: Praat's PSOLA pitch analysis range
 MERGE_COST = 1.0                 # DP: a part spoken through an original pause
 WORD_SPLIT_COST = 0.3            # DP: a part boundary that is not a clause boundary
+BAND = 0.35                      # DP: text and speech-time shares never drift further apart
+# espeak-ng pauses ≈ 0.3 s after a sentence and ≈ 0.15–0.25 s after a comma at 175 wpm, where a
+# phoneme lasts ≈ 0.07–0.12 s (measured on es, en, zh): their weight in phonemes
+SENTENCE_PAUSE, CLAUSE_PAUSE = 4.0, 2.0
+_SENTENCE_END = set(".!?…。！？؟।॥။።")
 
 # after these, a clause ends: Latin-style marks when a space follows; CJK, Arabic, Indic, Burmese,
 # Ethiopic and Armenian marks wherever they stand
@@ -55,6 +61,7 @@ class Unit:
     text: str
     weight: float          # phoneme count: its share of the speaking time
     clause_end: bool       # a clause or sentence ends after it
+    pause: float = 0.0     # the pause espeak-ng makes after it, in phonemes' worth (inside a group)
 
 
 @dataclass(frozen=True)
@@ -75,60 +82,50 @@ def phoneme_weight(text: str, language: str) -> float:
     return float(max(1, len(re.sub(r"[\sˈˌːˑ‿\-_|0-9]", "", ipa))))
 
 
-def make_units(text: str, language: str, n_segments: int) -> list[Unit]:
-    """Clauses as units; when there are fewer clauses than segments, clauses are cut into words
-    (the longest first) until there are enough units or nothing left to cut."""
-    clauses = [[w for w in split_words(c)] or [c] for c in split_clauses(text)]
-    pieces: list[list[str]] = [[" ".join(ws)] for ws in clauses]
-    while sum(len(p) for p in pieces) < n_segments:
-        k = max(range(len(pieces)), key=lambda i: (len(clauses[i]) > len(pieces[i]),
-                                                   len(" ".join(pieces[i]))))
-        if len(clauses[k]) <= len(pieces[k]):
-            break
-        pieces[k] = _split_more(clauses[k], len(pieces[k]) + 1)
+def make_units(text: str, language: str) -> list[Unit]:
+    """The words of ``text`` (whole clauses in scripts written without spaces), each marked when a
+    clause ends after it: the DP below may cut between any two, at a price inside a clause."""
     units = []
-    for chunk in pieces:
-        for j, t in enumerate(chunk):
-            units.append(Unit(t, phoneme_weight(t, language), j == len(chunk) - 1))
+    for clause in split_clauses(text):
+        words = split_words(clause) or [clause]
+        pause = SENTENCE_PAUSE if clause.rstrip()[-1] in _SENTENCE_END else CLAUSE_PAUSE
+        units += [Unit(w, phoneme_weight(w, language), k == len(words) - 1,
+                       pause if k == len(words) - 1 else 0.0) for k, w in enumerate(words)]
     return units
-
-
-def _split_more(words: list[str], n: int) -> list[str]:
-    """``words`` in ``n`` runs of about equal characters."""
-    cum = np.cumsum([len(w) + 1 for w in words])
-    cuts = sorted({int(np.argmin(np.abs(cum - cum[-1] * k / n))) + 1 for k in range(1, n)})
-    bounds = [0] + [c for c in cuts if 0 < c < len(words)] + [len(words)]
-    return [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
 def assign(units: list[Unit], segments: list[tuple[float, float]]) -> list[Group]:
     """Monotone pairing of runs of units with runs of segments (dynamic programming).
 
-    Cost of a group: ``(log ρ)²``, ρ = (its share of the phonemes) / (its share of the speech time),
+    Cost of a group: ``(log ρ)²``, ρ = (its share of the phonemes and inner pauses) / (its share of
+    the speech time),
     so every group is spoken at about the same speed; plus ``MERGE_COST`` for each original pause
-    spoken through and ``WORD_SPLIT_COST`` when it ends inside a clause.
+    spoken through and ``WORD_SPLIT_COST`` when it ends inside a clause. States far from the
+    diagonal (cumulative shares more than ``BAND`` apart) are not explored.
     """
     k, m = len(units), len(segments)
-    w = np.array([u.weight for u in units], np.float64)
+    w = np.array([u.weight + u.pause for u in units], np.float64)
+    p = np.array([u.pause for u in units], np.float64) / w.sum()                # (K,) trailing pause
     s = np.array([b - a for a, b in segments], np.float64)
     cw, cs = np.r_[0.0, np.cumsum(w)] / w.sum(), np.r_[0.0, np.cumsum(s)] / s.sum()
-    max_a = max(4, math.ceil(2 * k / m))
-    max_b = max(4, math.ceil(2 * m / k))
+    split = np.array([0.0 if u.clause_end else WORD_SPLIT_COST for u in units])      # (K,)
+    max_a, max_b = max(8, math.ceil(3 * k / m)), max(4, math.ceil(2 * m / k))
     cost = np.full((k + 1, m + 1), np.inf)
     back = np.zeros((k + 1, m + 1, 2), np.int64)
     cost[0, 0] = 0.0
     for i in range(k):
         for j in range(m):
-            if not np.isfinite(cost[i, j]):
+            if not np.isfinite(cost[i, j]) or abs(cw[i] - cs[j]) > BAND:
                 continue
-            for a in range(1, min(max_a, k - i) + 1):
-                for b in range(1, min(max_b, m - j) + 1):
-                    rho = (cw[i + a] - cw[i]) / max(cs[j + b] - cs[j], 1e-9)
-                    c = cost[i, j] + math.log(rho) ** 2 + MERGE_COST * (b - 1)
-                    c += 0.0 if units[i + a - 1].clause_end else WORD_SPLIT_COST
-                    if c < cost[i + a, j + b]:
-                        cost[i + a, j + b] = c
-                        back[i + a, j + b] = (i, j)
+            ends = np.arange(i + 1, min(i + max_a, k) + 1)                     # candidate unit ends
+            for b in range(1, min(max_b, m - j) + 1):
+                rho = (cw[ends] - cw[i] - p[ends - 1]) / max(cs[j + b] - cs[j], 1e-9)
+                c = cost[i, j] + np.log(rho) ** 2 + MERGE_COST * (b - 1) + split[ends - 1]
+                better = c < cost[ends, j + b]
+                cost[ends[better], j + b] = c[better]
+                back[ends[better], j + b] = (i, j)
+    if k < 1 or not np.isfinite(cost[k, m]):
+        raise InputError("the text cannot be distributed over the original speech segments")
     groups: list[Group] = []
     i, j = k, m
     while i > 0:

@@ -23,7 +23,7 @@ import numpy as np
 
 from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE, SAMPLES_PER_FRAME
 from babelface.dub import mix, vad
-from babelface.dub.timing import FIT_MODES, Part
+from babelface.dub.timing import FIT_MODES, FRAME_S, Part
 from babelface.errors import InputError, LanguageError
 from babelface.media.audio import resample
 from babelface.phonetics.espeak import PAUSE, Phoneme
@@ -106,7 +106,7 @@ def _original(original, rate: int | None, duration_s: float):
 def _text_parts(text, language, voice_name, pitch, rng, fit, targets, warnings) -> list[Part]:
     from babelface.dub import timing
     if fit == "segments":
-        units = timing.make_units(text, language, len(targets))
+        units = timing.make_units(text, language)
         groups = timing.assign(units, targets)
         return [timing.fit_part(g.text, voice_name, g.start, g.end - g.start, pitch, rng, warnings)
                 for g in groups]
@@ -143,10 +143,11 @@ def _cut(parts: list[Part], duration_s: float, warnings: list[str]) -> list[Part
         if p.start >= duration_s:
             warnings.append(f"new speech from {p.start:.2f} s starts after the video's end: dropped")
             continue
-        if p.end > duration_s + 1e-6:
+        if p.end > duration_s:
             keep = duration_s - p.start
-            warnings.append(f"the new speech runs {p.end - duration_s:.2f} s past the video's end "
-                            f"({duration_s:.2f} s): cut there")
+            if p.end - duration_s >= FRAME_S / 2:
+                warnings.append(f"the new speech runs {p.end - duration_s:.2f} s past the video's end "
+                                f"({duration_s:.2f} s): cut there")
             p = replace(p, audio=p.audio[:int(round(keep * p.sample_rate))],
                         phonemes=[replace(q, end=min(q.end, keep)) for q in p.phonemes if q.start < keep])
         out.append(p)
