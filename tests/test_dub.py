@@ -27,7 +27,7 @@ def clips(real, tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("dub_clips")
     src = str(real / "WDA_KatieHill_000.mp4")
     c = {k: d / f"{k}.mp4" for k in ("base", "fps60", "fps2997", "mute", "gap", "leaves", "rot",
-                                     "noface")}
+                                     "noface", "two")}
     enc = ["-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p"]
     _ffmpeg("-i", src, "-t", "2", "-vf", "scale=192:192", *enc, "-c:a", "aac", str(c["base"]))
     _ffmpeg("-i", str(c["base"]), "-vf", "fps=60", *enc, "-c:a", "copy", str(c["fps60"]))
@@ -45,6 +45,10 @@ def clips(real, tmp_path_factory) -> dict[str, Path]:
     _ffmpeg("-i", src, "-t", "2", "-vf",
             "scale=192:192,pad=384:192:192:0:black,"
             "crop=192:192:'if(lt(t,1),192,max(0,192-(t-1)*250))':0", *enc, "-c:a", "aac", str(c["leaves"]))
+    # two faces: the speaker on the right, on the left the same face played backwards (mirrored)
+    _ffmpeg("-i", src, "-t", "3", "-filter_complex",
+            "[0:v]scale=192:192,split[a][b];[b]reverse,hflip[r];[r][a]hstack[v]",
+            "-map", "[v]", "-map", "0:a", *enc, "-c:a", "aac", str(c["two"]))
     _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=192x192:rate=25:duration=1", *enc, str(c["noface"]))
     return c
 
@@ -120,6 +124,13 @@ def test_mouth_is_replaced_and_upper_face_untouched(clips, tmp_path):
         changed += np.abs(out[y0:y1, x - 3:x + 4].astype(int) - f.image[y0:y1, x - 3:x + 4]).mean() > 8
     assert changed >= 10            # the open mouths of the original are closed: replaced, not added to
     assert len(bank) >= 3           # the speaker's own open mouths were collected
+
+
+def test_the_speaker_is_the_face_whose_lips_follow_the_speech(clips, tmp_path):
+    r = _dub(clips["two"], tmp_path / "two.mp4")
+    assert (r.faces, r.face, r.face_choice) == (2, 1, "sync")
+    r = _dub(clips["two"], tmp_path / "two0.mp4", face=0)
+    assert (r.face, r.face_choice) == (0, "--face")
 
 
 def test_face_less_frames_pass_through_unchanged(clips, tmp_path):
