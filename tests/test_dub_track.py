@@ -174,19 +174,29 @@ def test_voice_over_stretched_drives_muex_inside_the_span(katie, real):
     t = build_track(KATIE_S, *katie, audio=real / "speech" / "dreamtalk_German1.wav", fit="stretch")
     assert t.driver == "audio" and t.articulation is None and t.phonemes == []
     assert abs(t.new_span[1] - t.original_span[1]) <= FRAME and t.dur_err <= FRAME
+    assert t.parts[0][4] == pytest.approx(1.09, abs=0.03)   # its 7.3 s of speech onto Katie's 7.97 s
     f0 = int(t.original_span[0] * FPS)
     assert t.motion.shape[0] == int(np.ceil(KATIE_S * FPS)) and np.abs(t.motion[f0 + 2:]).max() > 0
 
 
 def test_own_voice_with_transcript_reconstructs_the_original(katie, real):
-    from babelface.dub.track import build_track
     from pathlib import Path
+
+    from babelface.dub.track import build_track
     text = " ".join(l for l in (Path(__file__).parent / "data" / "WDA_KatieHill_000.txt").read_text().splitlines()
                     if not l.startswith("#"))
     t = build_track(KATIE_S, *katie, audio=real / "WDA_KatieHill_000.mp4", text=text, language="en")
     assert t.driver == "transcript" and t.fit == "none" and len(t.phonemes) > 50
     assert t.int_corr > 0.95 and t.dur_err < 2 * FRAME
     assert t.motion.shape[0] == t.articulation.shape[0] == int(np.ceil(KATIE_S * FPS))
+    # fitted by segments, its own pauses land on its own pauses: nothing is time-scaled
+    seg = build_track(KATIE_S, *katie, audio=real / "WDA_KatieHill_000.mp4", text=text, language="en",
+                      fit="segments")
+    assert len(seg.parts) == 2 and not seg.warnings
+    for (s, e, *_, factor), (a, b) in zip(seg.parts, seg.original_segments):
+        assert abs(s - a) <= FRAME and abs(e - b) <= FRAME and factor == pytest.approx(1.0, abs=0.02)
+    pauses = [p for p in seg.phonemes if p.ipa == "_" and p.start < 5.2 and p.end > 4.8]
+    assert pauses                                       # the aligned timeline rests in her pause
 
 
 @pytest.mark.parametrize("kw, error", [
@@ -209,8 +219,6 @@ def test_voice_over_errors(tmp_path, katie):
     silent = save_wav(tmp_path / "silent.wav", np.zeros(16_000, np.float32))
     with pytest.raises(SilenceError):
         build_track(KATIE_S, *katie, audio=silent)
-    with pytest.raises(InputError, match="--fit segments"):
-        build_track(KATIE_S, *katie, audio=silent, fit="segments")
     long = save_wav(tmp_path / "long.wav", np.full(16_000 * 4, 0.1, np.float32))
     with pytest.raises(InputError, match="limit"):
         build_track(KATIE_S, *katie, audio=long, max_duration=2.0)

@@ -30,6 +30,7 @@ from babelface.phonetics.espeak import PAUSE, Phoneme
 
 OUTPUT_RATE, OUTPUT_CHANNELS = 48_000, 2    # the soundtrack of a video that had none
 DEFAULT_BACKGROUND_DB = -24.0
+STRETCH_WARNING = 1.5                       # time-scaling beyond this (or below its inverse) is audible
 
 
 @dataclass
@@ -82,9 +83,6 @@ def _fit_mode(fit: str | None, driver: str, has_speech: bool) -> str:
     fit = fit or ("segments" if driver == "text" and has_speech else "none")
     if fit not in FIT_MODES:
         raise InputError(f"unknown --fit {fit!r}: use one of {', '.join(FIT_MODES)}")
-    if fit == "segments" and driver != "text":
-        raise InputError("--fit segments respeaks text into the original's segments: with --audio use "
-                         "--fit stretch (time-scale the voice-over onto the original speech) or none")
     return fit
 
 
@@ -117,8 +115,11 @@ def _text_parts(text, language, voice_name, pitch, rng, fit, targets, warnings) 
     return [part]
 
 
-def _voiceover_part(path, fit, targets, max_duration) -> tuple[Part, np.ndarray]:
-    """The voice-over as one part (mono at its own rate), fitted; and its 16 kHz mono."""
+def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
+    """The voice-over (mono at its own rate) as fitted parts: ``none`` as given from t = 0;
+    ``stretch`` its speech span (VAD) time-scaled onto the target span; ``segments`` its own speech
+    segments paired with the original's by :func:`babelface.dub.timing.assign` (cut only at its
+    pauses) and each run time-scaled onto its run of original segments."""
     from babelface.dub import timing
     from babelface.errors import SilenceError
     from babelface.media import is_silent
@@ -128,12 +129,19 @@ def _voiceover_part(path, fit, targets, max_duration) -> tuple[Part, np.ndarray]
         raise SilenceError(f"{path} holds only silence (below -60 dBFS): there is no speech to dub")
     mono = mix.to_mono(own)
     if fit == "none":
-        return Part(0.0, mono, rate, [], ""), analysis
-    segs = vad.speech_segments(analysis)
-    a, b = (segs[0][0], segs[-1][1]) if segs else (0.0, len(analysis) / SAMPLE_RATE)
-    part = Part(targets[0][0], mono[int(round(a * rate)):int(round(b * rate))], rate, [], "")
-    part = timing.stretch_part(part, targets[-1][1] - targets[0][0])
-    return part, resample(part.audio, rate, SAMPLE_RATE)
+        return [Part(0.0, mono, rate, [], "")]
+    segs = vad.speech_segments(analysis) or [(0.0, len(analysis) / SAMPLE_RATE)]
+    if fit == "stretch":
+        runs = [((segs[0][0], segs[-1][1]), (targets[0][0], targets[-1][1]))]
+    else:
+        units = [timing.Unit(f"{a:.2f}-{b:.2f}", b - a, True) for a, b in segs]
+        runs = [((segs[g.units[0]][0], segs[g.units[1] - 1][1]), (g.start, g.end))
+                for g in timing.assign(units, targets)]
+    parts = []
+    for (a, b), (start, end) in runs:
+        piece = Part(start, mono[int(round(a * rate)):int(round(b * rate))], rate, [], "")
+        parts.append(timing.stretch_part(piece, end - start))
+    return parts
 
 
 def _cut(parts: list[Part], duration_s: float, warnings: list[str]) -> list[Part]:
@@ -266,8 +274,11 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
         parts = _text_parts(text, language, voice_name, chosen.pitch, chosen.pitch_range, fit, plan, warnings)
         references = [(p.start, p.end) for p in parts]
     else:
-        part, _ = _voiceover_part(audio, fit, targets, max_duration)
-        parts, references = [part], [original_span or (0.0, duration_s)]
+        parts = _voiceover_parts(audio, fit, targets, max_duration)
+        references = [original_span or (0.0, duration_s)] * len(parts)
+    warnings += [f"{p.text[:40] or 'the voice-over'!r} is time-scaled {p.stretch:.2f}×: it will sound "
+                 "unnatural (a text or voice-over closer to the original's length fits better)"
+                 for p in parts if not 1 / STRETCH_WARNING <= p.stretch <= STRETCH_WARNING]
     parts = _cut(parts, duration_s, warnings)
 
     rate = original_rate if orig is not None else OUTPUT_RATE
@@ -284,9 +295,8 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
     if driver == "audio":
         motion, art = _audio_motion(parts, n_frames, model), None
     else:
-        if driver == "transcript":
-            parts = [_aligned(p, text, language) for p in parts]
-        phonemes = timeline(parts, duration_s)
+        timed = [_aligned(stem, rate, parts, text, language)] if driver == "transcript" else parts
+        phonemes = timeline(timed, duration_s)
         motion, art = _phoneme_motion(phonemes, n_frames)
 
     stem16 = resample(stem, rate, SAMPLE_RATE)
@@ -301,8 +311,11 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
                     [(p.start, p.end, p.text, p.wpm, p.stretch) for p in parts], stem)
 
 
-def _aligned(part: Part, text: str, language: str) -> Part:
-    """The transcript's phonemes DTW-aligned on the fitted voice-over (pipeline.speech_from_audio)."""
+def _aligned(stem: np.ndarray, rate: int, parts: list[Part], text: str, language: str) -> Part:
+    """The transcript's phonemes DTW-aligned on the fitted voice-over as placed (the stem from the
+    first part's start to the last one's end, pauses included: pipeline.speech_from_audio)."""
     from babelface.pipeline import speech_from_audio
-    _, _, phonemes = speech_from_audio(resample(part.audio, part.sample_rate, SAMPLE_RATE), text, language)
-    return replace(part, phonemes=phonemes, text=text)
+    start, end = min(p.start for p in parts), max(p.end for p in parts)
+    audio = stem[int(round(start * rate)):int(round(end * rate))]
+    _, _, phonemes = speech_from_audio(resample(audio, rate, SAMPLE_RATE), text, language)
+    return Part(start, audio, rate, phonemes, text)
