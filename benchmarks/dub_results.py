@@ -172,7 +172,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("/tmp/dub_results"))
     ap.add_argument("--langs", nargs="+", default=list(LANGS))
-    ap.add_argument("--clips", nargs="+", default=list(CLIPS))
+    ap.add_argument("--clips", nargs="*", default=list(CLIPS))
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@ During the tracking pass every frame whose mouth is open offers its mouth region
 :data:`PATCH_WIDTH` pixels apart): an exemplar. The bank keeps one exemplar per band of opening
 (gap / width, :data:`OPEN_STEP` wide), the most frontal one, so it holds a few dozen small
 patches whatever the video's length. For each rendered frame the bank returns the exemplar whose
-inner-lip shape is closest to the target's among those open at least as wide (real teeth,
-tongue and lighting), placed on the target mouth by the similarity that takes its inner-lip
+inner-lip shape is closest to the target's among those open at least as wide, the frame's own
+open mouth included (real teeth, tongue and lighting), placed on the target mouth by the similarity that takes its inner-lip
 corners onto the target's and colour-matched to the frame's lips. The renderer reads it where it
 is open (:func:`babelface.render.mouth.paint_interior`) and synthesizes the rest: when the video
 never opens its mouth, the interior is wholly the synthesized one.
@@ -75,6 +75,27 @@ class Exemplar:
     yaw: float                 # |yaw| in degrees when it was taken
 
 
+def exemplar(image: np.ndarray, landmarks: np.ndarray) -> Exemplar | None:
+    """The open mouth of one frame ``(H, W, 3)`` with landmarks ``(478, 3)`` in mouth coordinates,
+    or ``None`` when it is (nearly) closed."""
+    lm = landmarks[:, :2].astype(np.float64)
+    m = MouthFrame(lm)
+    opening = m.max_gap() / m.width
+    if opening < MIN_OPEN:
+        return None
+    colour = lip_colour(image, lm)
+    if colour is None:
+        return None
+    to_image = _patch_to_image(m)
+    size = (int(round((PATCH_A[1] - PATCH_A[0]) * PATCH_WIDTH)),
+            int(round((PATCH_B[1] - PATCH_B[0]) * PATCH_WIDTH)))
+    patch = cv2.warpAffine(image, to_image, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REPLICATE)
+    to_patch = cv2.invertAffineTransform(to_image)
+    return Exemplar(patch, _apply(to_patch, lm), shape_of(m), opening, colour,
+                    abs(head_pose(landmarks)[0]))
+
+
 class MouthBank:
     """Open-mouth exemplars of one face, at most one per band of opening."""
 
@@ -91,36 +112,25 @@ class MouthBank:
 
     def add(self, image: np.ndarray, landmarks: np.ndarray) -> None:
         """Offer one frame ``(H, W, 3)`` with its raw landmarks ``(478, 3)``."""
-        lm = landmarks[:, :2].astype(np.float64)
-        m = MouthFrame(lm)
-        opening = m.max_gap() / m.width
-        if opening < MIN_OPEN:
+        ex = exemplar(image, landmarks)
+        if ex is None:
             return
-        band = int((opening - MIN_OPEN) / OPEN_STEP)
-        yaw = abs(head_pose(landmarks)[0])
+        band = int((ex.opening - MIN_OPEN) / OPEN_STEP)
         old = self.exemplars.get(band)
-        if old is not None and old.yaw <= yaw:
-            return
-        colour = lip_colour(image, lm)
-        if colour is None:
-            return
-        to_image = _patch_to_image(m)
-        size = (int(round((PATCH_A[1] - PATCH_A[0]) * PATCH_WIDTH)),
-                int(round((PATCH_B[1] - PATCH_B[0]) * PATCH_WIDTH)))
-        patch = cv2.warpAffine(image, to_image, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_REPLICATE)
-        to_patch = cv2.invertAffineTransform(to_image)
-        self.exemplars[band] = Exemplar(patch, _apply(to_patch, lm), shape_of(m), opening, colour, yaw)
+        if old is None or ex.yaw < old.yaw:
+            self.exemplars[band] = ex
 
-    def nearest(self, target: MouthFrame) -> Exemplar | None:
+    def nearest(self, target: MouthFrame, current: Exemplar | None = None) -> Exemplar | None:
         """The exemplar for a target mouth: closest inner-lip shape among those open at least as
-        wide (else the widest), the previous one kept unless another is :data:`STICKY` closer."""
-        if not self.exemplars:
+        wide (else the widest), the previous one kept unless another is :data:`STICKY` closer.
+        ``current``: the frame's own open mouth, a candidate like the stored ones."""
+        every = list(self.exemplars.values()) + ([current] if current is not None else [])
+        if not every:
             return None
         want = target.max_gap() / target.width
-        pool = [e for e in self.exemplars.values() if e.opening >= want]
+        pool = [e for e in every if e.opening >= want]
         if not pool:
-            pool = [max(self.exemplars.values(), key=lambda e: e.opening)]
+            pool = [max(every, key=lambda e: e.opening)]
         shape = shape_of(target)
         cost = {id(e): float(np.linalg.norm(e.shape - shape)) for e in pool}
         best = min(pool, key=lambda e: cost[id(e)])
@@ -129,15 +139,19 @@ class MouthBank:
         self._last = best
         return best
 
-    def source_for(self, target: np.ndarray, colour: np.ndarray | None) -> SourceMouth | None:
-        """The retrieved interior placed on ``target (478, 2)`` pixels, colour-matched to the
-        frame's lip ``colour (3,)``; ``None`` when the target is closed or the bank is empty."""
+    def source_for(self, target: np.ndarray, image: np.ndarray, landmarks: np.ndarray
+                   ) -> SourceMouth | None:
+        """The retrieved interior placed on ``target (478, 2)`` pixels of the frame ``image`` whose
+        own landmarks are ``landmarks (478, 3)`` (its own open mouth is a candidate too),
+        colour-matched to the frame's lips; ``None`` when the target is closed or nothing is open."""
         m = MouthFrame(target)
         if m.max_gap() / m.width < MIN_OPEN / 2:
             return None
-        ex = self.nearest(m)
+        current = exemplar(image, landmarks)
+        ex = self.nearest(m, current)
         if ex is None:
             return None
+        colour = current.colour if current is not None else lip_colour(image, landmarks[:, :2])
         to_image = _patch_to_image(m)
         inner = target[list(LIP_INNER)]
         pad = 0.15 * m.width + 2
@@ -147,7 +161,7 @@ class MouthBank:
         placed[:, 2] -= (x0, y0)
         crop = cv2.warpAffine(ex.patch, placed, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
-        if colour is not None:
+        if colour is not None and ex is not current:
             gain = np.clip(colour / np.maximum(ex.colour, 1.0), *COLOUR_GAIN)
             crop = np.clip(crop * gain, 0, 255).astype(np.uint8)
         return SourceMouth(crop, _apply(to_image, ex.landmarks), (float(x0), float(y0)))

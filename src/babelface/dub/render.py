@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from babelface.dub.mouth_bank import MouthBank, lip_colour
+from babelface.dub.mouth_bank import MouthBank
 from babelface.dub.tracking import Tracking
 from babelface.errors import FaceError
 from babelface.face.align import fit_similarity
@@ -64,5 +64,5 @@ class FrameRenderer:
         tgt = r.target(motion)
         source = None
         if self.bank is not None:
-            source = self.bank.source_for(tgt, lip_colour(image, lm[:, :2]))
+            source = self.bank.source_for(tgt, image, lm)
         return r.render_target(tgt, teeth, tongue, source)
