@@ -27,6 +27,7 @@ from babelface.dub.timing import FIT_MODES, FRAME_S, Part
 from babelface.errors import InputError, LanguageError
 from babelface.media.audio import resample
 from babelface.phonetics.espeak import PAUSE, Phoneme
+from babelface.progress import progress
 
 OUTPUT_RATE, OUTPUT_CHANNELS = 48_000, 2    # the soundtrack of a video that had none
 DEFAULT_BACKGROUND_DB = -24.0
@@ -107,7 +108,7 @@ def _text_parts(text, language, voice_name, pitch, rng, fit, targets, warnings) 
         units = timing.make_units(text, language)
         groups = timing.assign(units, targets)
         return [timing.fit_part(g.text, voice_name, g.start, g.end - g.start, pitch, rng, warnings)
-                for g in groups]
+                for g in progress(groups, total=len(groups), desc="fitting speech", unit="part")]
     audio, sr, phonemes = timing.speak(text, voice_name, timing.DEFAULT_RATE_WPM, pitch, rng)
     part = Part(targets[0][0], audio, sr, phonemes, text, timing.DEFAULT_RATE_WPM)
     if fit == "stretch":

@@ -24,6 +24,8 @@ PITCH_UNITS_PER_OCTAVE = 74.0       # espeak-ng pitch 20 → 80 spans ≈ 0.8 oc
 DEFAULT_PITCH, DEFAULT_RANGE = 50, 50
 ESPEAK_SPREAD_ST = 5.7              # espeak-ng's 10–90 % F0 spread at range 50, in semitones
 MIN_VOICED_FRAMES = 20              # fewer voiced frames: the original says nothing about pitch
+PITCH_SAMPLE_S = 30.0               # the speaker's pitch is read from this much of their speech
+CALIBRATION_CHARS = 120             # espeak-ng's own pitch is measured on this much of the text
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,17 @@ class Voice:
 
 
 def f0_track(audio16k: np.ndarray, segments) -> np.ndarray:
-    """Voiced F0 values (Hz) of the original inside its speech ``segments``."""
+    """Voiced F0 values (Hz) of the original inside its speech ``segments`` (the first
+    ``PITCH_SAMPLE_S`` seconds of speech: Praat's pitch analysis costs ≈ 20 ms per second)."""
     import parselmouth
     from babelface.dub.timing import PITCH_CEILING, PITCH_FLOOR
+    total, upto = 0.0, segments[-1][1]
+    for a, b in segments:
+        total += b - a
+        if total >= PITCH_SAMPLE_S:
+            upto = b
+            break
+    audio16k = audio16k[:int(upto * SAMPLE_RATE)]
     pitch = parselmouth.Sound(np.asarray(audio16k, np.float64), SAMPLE_RATE).to_pitch(
         0.01, PITCH_FLOOR, PITCH_CEILING)
     f0 = pitch.selected_array["frequency"]
@@ -78,11 +88,18 @@ def choose_voice(audio16k: np.ndarray | None, segments) -> Voice:
 
 
 def calibrate_pitch(voice: Voice, text: str, language: str) -> Voice:
-    """Set ``pitch`` so espeak-ng speaks ``text`` at the speaker's median F0 (one measurement)."""
+    """Set ``pitch`` so espeak-ng speaks ``text`` at the speaker's median F0 (one measurement, on
+    the first clauses of ``text``)."""
     if voice.f0_median is None:
         return voice
+    from babelface.dub.timing import split_clauses
     from babelface.phonetics.espeak import synthesize
-    syn = synthesize(text, voice.name(language), pitch=DEFAULT_PITCH, pitch_range=voice.pitch_range)
+    sample = ""
+    for clause in split_clauses(text) or [text]:
+        sample = f"{sample} {clause}".strip()
+        if len(sample) >= CALIBRATION_CHARS:
+            break
+    syn = synthesize(sample, voice.name(language), pitch=DEFAULT_PITCH, pitch_range=voice.pitch_range)
     own = median_f0(syn.audio, syn.sample_rate) or REGISTER_HZ.get(voice.variant, 100.0)
     pitch = DEFAULT_PITCH + PITCH_UNITS_PER_OCTAVE * np.log2(voice.f0_median / own)
     return Voice(voice.variant, int(np.clip(round(pitch), 0, 100)), voice.pitch_range, voice.f0_median)
