@@ -234,3 +234,23 @@ def test_dubbing_metrics_follow_their_definitions():
     assert int_corr(x, x) == pytest.approx(1.0)
     assert int_corr(x, 0.5 * x) == pytest.approx(1.0)
     assert int_corr(x, x[::-1].copy()) < 0.5
+
+
+def test_segments_keep_obamas_long_pauses(real):
+    from babelface.dub.track import build_track
+    from babelface.media import load_audio, probe_audio
+    path = real / "corpus" / "styletalk_Obama_clip1.mp4"
+    orig, rate = load_audio(path, sample_rate=None, mono=False), probe_audio(path).sample_rate
+    text = ("Buenas tardes a todos. Hoy quiero hablarles de la economía, de los empleos y del futuro "
+            "de nuestros hijos. Hemos avanzado mucho, pero queda trabajo por hacer. Juntos podemos "
+            "lograrlo, y lo haremos. Gracias.")
+    t = build_track(len(orig) / rate, orig, rate, text=text, language="es")
+    assert t.voice == "es+m3" and len(t.original_segments) == 7
+    bounds = np.array(t.original_segments)
+    for s, e, *_ in t.parts:                     # every part starts and ends on a segment boundary
+        assert np.abs(bounds[:, 0] - s).min() <= FRAME and np.abs(bounds[:, 1] - e).min() <= FRAME
+    pauses = [(b, a) for (_, b), (a, _) in zip(t.original_segments, t.original_segments[1:]) if a - b > 0.8]
+    assert len(pauses) == 3
+    for b, a in pauses:                          # the new speaker is silent where Obama paused
+        assert np.all(t.speech[int((b + FRAME) * rate):int((a - FRAME) * rate)] == 0)
+    assert t.dur_err < FRAME
