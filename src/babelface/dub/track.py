@@ -238,7 +238,7 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
     (n,) float32 at ``original_rate``, or None), fitted by ``fit`` and mixed over the original.
 
     Drivers: ``text`` + ``language`` (espeak-ng, voice suited to the original speaker, or the
-    espeak-ng variant ``voice`` such as ``"f3"``); ``audio`` + ``text`` + ``language`` (voice-over and
+    espeak-ng variant ``voice`` such as ``"f2"`` or ``"m3"``); ``audio`` + ``text`` + ``language`` (voice-over and
     its transcript, DTW-aligned); ``audio`` alone (MuEx). ``fit``: ``segments`` (default for text),
     ``stretch``, ``none`` (default for a voice-over). ``background_db``: the original under speech
     (None drops it). See the module docstring for a video without audio.

@@ -2,9 +2,10 @@
 
 The original speech's F0 (Praat's autocorrelation pitch through praat-parselmouth, voiced frames
 inside the speech segments) gives the speaker's median pitch and spread. The register is the
-espeak-ng variant whose pitch at the default setting is nearer in log-frequency (``LOW`` ≈ 100 Hz,
-``HIGH`` ≈ 200 Hz: the boundary is ≈ 142 Hz); the ``pitch`` parameter then moves the voice to the
-speaker's median (calibrated on the text itself: one synthesis at the default, measured) and
+espeak-ng variant ``LOW`` (``m3``, ≈ 100 Hz at the default pitch) below a median of 142 Hz (the
+geometric middle of ``m3`` and ``f3``), else ``HIGH`` (``f2``, ≈ 188 Hz, which reaches down to
+≈ 140 Hz, where ``f3`` stops at ≈ 160 Hz); the ``pitch`` parameter then moves the voice to the
+speaker's median (calibrated on the text itself: two syntheses, measured and corrected) and
 ``pitch_range`` scales its intonation to the speaker's spread (10th–90th percentile, in semitones).
 Pitch is a guess at register, not at identity: a low female or a high male voice can land in the
 other register; ``voice=`` overrides it.
@@ -18,14 +19,16 @@ import numpy as np
 
 from babelface.constants import SAMPLE_RATE
 
-LOW, HIGH = "m3", "f3"              # espeak-ng variants (voices/!v) of the two registers
-REGISTER_HZ = {LOW: 100.0, HIGH: 200.0}   # their median F0 at pitch 50 (measured, English)
+LOW, HIGH = "m3", "f2"              # espeak-ng variants (voices/!v) of the two registers
+REGISTER_HZ = {LOW: 100.0, HIGH: 188.0}   # their median F0 at pitch 50 (measured, English)
+BOUNDARY_HZ = 142.0                 # speakers above this median F0 get the higher register
 PITCH_UNITS_PER_OCTAVE = 74.0       # espeak-ng pitch 20 → 80 spans ≈ 0.8 octave (measured)
 DEFAULT_PITCH, DEFAULT_RANGE = 50, 50
 ESPEAK_SPREAD_ST = 5.7              # espeak-ng's 10–90 % F0 spread at range 50, in semitones
 MIN_VOICED_FRAMES = 20              # fewer voiced frames: the original says nothing about pitch
 PITCH_SAMPLE_S = 30.0               # the speaker's pitch is read from this much of their speech
 CALIBRATION_CHARS = 120             # espeak-ng's own pitch is measured on this much of the text
+CALIBRATION_STEPS = 2               # measure, correct, measure, correct (the scale bends near 0)
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def choose_voice(audio16k: np.ndarray | None, segments) -> Voice:
     if len(f0) < MIN_VOICED_FRAMES:
         return Voice(None)
     med = float(np.median(f0))
-    variant = min(REGISTER_HZ, key=lambda v: abs(np.log2(med / REGISTER_HZ[v])))
+    variant = HIGH if med > BOUNDARY_HZ else LOW
     lo, hi = np.percentile(f0, [10, 90])
     spread = 12.0 * np.log2(hi / lo)
     rng = int(np.clip(round(DEFAULT_RANGE * spread / ESPEAK_SPREAD_ST), 10, 100))
@@ -88,8 +91,8 @@ def choose_voice(audio16k: np.ndarray | None, segments) -> Voice:
 
 
 def calibrate_pitch(voice: Voice, text: str, language: str) -> Voice:
-    """Set ``pitch`` so espeak-ng speaks ``text`` at the speaker's median F0 (one measurement, on
-    the first clauses of ``text``)."""
+    """Set ``pitch`` so espeak-ng speaks ``text`` at the speaker's median F0 (two measure-and-correct
+    steps on the first clauses of ``text``)."""
     if voice.f0_median is None:
         return voice
     from babelface.dub.timing import split_clauses
@@ -99,7 +102,11 @@ def calibrate_pitch(voice: Voice, text: str, language: str) -> Voice:
         sample = f"{sample} {clause}".strip()
         if len(sample) >= CALIBRATION_CHARS:
             break
-    syn = synthesize(sample, voice.name(language), pitch=DEFAULT_PITCH, pitch_range=voice.pitch_range)
-    own = median_f0(syn.audio, syn.sample_rate) or REGISTER_HZ.get(voice.variant, 100.0)
-    pitch = DEFAULT_PITCH + PITCH_UNITS_PER_OCTAVE * np.log2(voice.f0_median / own)
-    return Voice(voice.variant, int(np.clip(round(pitch), 0, 100)), voice.pitch_range, voice.f0_median)
+    pitch = float(DEFAULT_PITCH)
+    for _ in range(CALIBRATION_STEPS):
+        syn = synthesize(sample, voice.name(language), pitch=int(round(pitch)), pitch_range=voice.pitch_range)
+        own = median_f0(syn.audio, syn.sample_rate)
+        if own is None:
+            break
+        pitch = float(np.clip(pitch + PITCH_UNITS_PER_OCTAVE * np.log2(voice.f0_median / own), 0, 100))
+    return Voice(voice.variant, int(round(pitch)), voice.pitch_range, voice.f0_median)
