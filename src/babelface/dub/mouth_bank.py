@@ -32,6 +32,8 @@ MIN_OPEN = 0.06                      # gap / width below which a mouth shows no 
 OPEN_STEP = 0.025                    # width of a band of opening
 SHAPE_SAMPLES = np.linspace(0.1, 0.9, 9)   # where along the mouth the inner-lip shape is compared
 STICKY = 1.2                         # keep the previous exemplar unless another is this much closer
+OWN_FRAME = 0.7                      # the frame's own mouth: its cost weighs this much (same light,
+                                     # pose and moment), and it may be this much less open
 COLOUR_GAIN = (0.85, 1.18)           # limits of the per-channel colour match
 
 
@@ -128,11 +130,12 @@ class MouthBank:
         if not every:
             return None
         want = target.max_gap() / target.width
-        pool = [e for e in every if e.opening >= want]
+        pool = [e for e in every if e.opening >= want * (OWN_FRAME if e is current else 1.0)]
         if not pool:
             pool = [max(every, key=lambda e: e.opening)]
         shape = shape_of(target)
-        cost = {id(e): float(np.linalg.norm(e.shape - shape)) for e in pool}
+        cost = {id(e): float(np.linalg.norm(e.shape - shape)) * (OWN_FRAME if e is current else 1.0)
+                for e in pool}
         best = min(pool, key=lambda e: cost[id(e)])
         if self._last is not None and id(self._last) in cost and cost[id(self._last)] <= STICKY * cost[id(best)]:
             best = self._last

@@ -39,6 +39,8 @@ MAX_YAW_DEG = 45.0      # a face turned further than this passes through unchang
 FADE_FRAMES = 4         # the edit fades in/out over this many frames next to a face-less frame
 SMOOTH_S = 0.2          # Savitzky–Golay window, seconds
 SMOOTH_ORDER = 2
+SMOOTH_CHUNK = 32       # landmarks filtered at a time
+NEUTRAL_FRAMES = 2000   # the rest mouth is estimated on at most this many frames, evenly spread
 MIN_TRACK_SHARE = 0.2   # a second face seen on fewer frames than this share is not a candidate
 SAME_FACE = 0.6         # a detection belongs to a track if its centre is within this × face width
 
@@ -120,8 +122,12 @@ def smooth(landmarks: np.ndarray, ok: np.ndarray, fps: float) -> np.ndarray:
     win = max(int(round(SMOOTH_S * fps)) | 1, SMOOTH_ORDER + 3)
     edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
     for start, stop in zip(edges[::2], edges[1::2]):
-        seg = landmarks[start:stop]
-        out[start:stop] = savgol_filter(seg, win, SMOOTH_ORDER, axis=0) if len(seg) >= win else seg
+        if stop - start < win:
+            out[start:stop] = landmarks[start:stop]
+            continue
+        for p in range(0, landmarks.shape[1], SMOOTH_CHUNK):        # float64 temporaries stay small
+            out[start:stop, p:p + SMOOTH_CHUNK] = savgol_filter(
+                landmarks[start:stop, p:p + SMOOTH_CHUNK], win, SMOOTH_ORDER, axis=0)
     return out
 
 
@@ -186,7 +192,10 @@ def finish(tracks: _Tracks, times: np.ndarray, size: tuple[int, int], fps: float
     pick, how = choose_speaker([arrays[k] for k in cand], times, duration, audio16k, face)
     k = cand[pick]
     lm = smooth(arrays[k], ok[k], fps)
-    canonical, _ = to_canonical(lm)
+    del arrays
+    good = np.flatnonzero(ok[k])
+    sample = good[np.linspace(0, len(good) - 1, min(len(good), NEUTRAL_FRAMES)).astype(int)]
+    canonical, _ = to_canonical(lm[sample])
     return Tracking(times, lm, fade_weights(ok[k]), estimate_neutral(canonical), pick, len(cand), how, k)
 
 
