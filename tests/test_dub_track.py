@@ -254,3 +254,31 @@ def test_segments_keep_obamas_long_pauses(real):
     for b, a in pauses:                          # the new speaker is silent where Obama paused
         assert np.all(t.speech[int((b + FRAME) * rate):int((a - FRAME) * rate)] == 0)
     assert t.dur_err < FRAME
+
+
+def test_assign_covers_every_word_and_segment_in_order():
+    from babelface.dub.timing import Unit, assign
+    rng = np.random.default_rng(1)
+    for k, m in [(1, 7), (3, 20), (40, 2), (12, 12), (2, 5)]:
+        units = [Unit(f"w{i}", float(rng.integers(1, 12)), bool(rng.random() < 0.3)) for i in range(k)]
+        units[0] = Unit("w0", 100.0, True)                    # very uneven shares: the band must give way
+        t = np.cumsum(rng.uniform(0.3, 3.0, 2 * m))
+        segments = [(float(t[2 * i]), float(t[2 * i + 1])) for i in range(m)]
+        groups = assign(units, segments)
+        assert groups[0].units[0] == 0 and groups[-1].units[1] == k
+        assert groups[0].segments[0] == 0 and groups[-1].segments[1] == m
+        for g, h in zip(groups, groups[1:]):
+            assert g.units[1] == h.units[0] and g.segments[1] == h.segments[0]
+    equal = assign([Unit(f"c{i}", 10.0, True) for i in range(4)], [(2.0 * i, 2.0 * i + 1.5) for i in range(4)])
+    assert [(g.units, g.segments) for g in equal] == [((i, i + 1), (i, i + 1)) for i in range(4)]
+
+
+def test_duck_gain_is_exact_outside_and_smooth_between():
+    from babelface.dub.mix import RAMP_S, duck_gain
+    rate = 16_000
+    g = duck_gain(rate * 2, rate, [(0.5, 1.0)], -24.0)
+    r = int(RAMP_S * rate)
+    assert np.all(g[:int(0.5 * rate) - r] == 1.0) and np.all(g[int(1.0 * rate) + r + 1:] == 1.0)
+    assert np.allclose(g[int(0.5 * rate):int(1.0 * rate)], 10 ** (-24 / 20))
+    assert np.abs(np.diff(g)).max() <= np.pi / (2 * r) + 1e-6        # raised cosine: no steps, no clicks
+    assert np.all(duck_gain(rate, rate, [(0.2, 0.4)], None)[int(0.2 * rate):int(0.4 * rate)] == 0.0)

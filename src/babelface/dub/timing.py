@@ -94,16 +94,19 @@ def make_units(text: str, language: str) -> list[Unit]:
     return units
 
 
-def assign(units: list[Unit], segments: list[tuple[float, float]]) -> list[Group]:
+def assign(units: list[Unit], segments: list[tuple[float, float]], band: float = BAND) -> list[Group]:
     """Monotone pairing of runs of units with runs of segments (dynamic programming).
 
     Cost of a group: ``(log ρ)²``, ρ = (its share of the phonemes and inner pauses) / (its share of
-    the speech time),
-    so every group is spoken at about the same speed; plus ``MERGE_COST`` for each original pause
-    spoken through and ``WORD_SPLIT_COST`` when it ends inside a clause. States far from the
-    diagonal (cumulative shares more than ``BAND`` apart) are not explored.
+    the speech time), so every group is spoken at about the same speed; plus ``MERGE_COST`` for each
+    original pause spoken through and ``WORD_SPLIT_COST`` when it ends inside a clause. States far
+    from the diagonal (cumulative shares more than ``band`` apart) are not explored, unless that
+    leaves no way through. Runs are at most ``3K/M`` units and ``2M/K`` segments long (at least 8
+    and 4), which always leaves one.
     """
     k, m = len(units), len(segments)
+    if k < 1 or m < 1:
+        raise InputError("nothing to distribute: no words or no original speech segments")
     w = np.array([u.weight + u.pause for u in units], np.float64)
     p = np.array([u.pause for u in units], np.float64) / w.sum()                # (K,) trailing pause
     s = np.array([b - a for a, b in segments], np.float64)
@@ -115,7 +118,7 @@ def assign(units: list[Unit], segments: list[tuple[float, float]]) -> list[Group
     cost[0, 0] = 0.0
     for i in range(k):
         for j in range(m):
-            if not np.isfinite(cost[i, j]) or abs(cw[i] - cs[j]) > BAND:
+            if not np.isfinite(cost[i, j]) or abs(cw[i] - cs[j]) > band:
                 continue
             ends = np.arange(i + 1, min(i + max_a, k) + 1)                     # candidate unit ends
             for b in range(1, min(max_b, m - j) + 1):
@@ -124,8 +127,10 @@ def assign(units: list[Unit], segments: list[tuple[float, float]]) -> list[Group
                 better = c < cost[ends, j + b]
                 cost[ends[better], j + b] = c[better]
                 back[ends[better], j + b] = (i, j)
-    if k < 1 or not np.isfinite(cost[k, m]):
-        raise InputError("the text cannot be distributed over the original speech segments")
+    if not np.isfinite(cost[k, m]):      # very uneven shares left the band: search everything
+        if not np.isfinite(band):
+            raise InputError("the text cannot be distributed over the original speech segments")
+        return assign(units, segments, band=np.inf)
     groups: list[Group] = []
     i, j = k, m
     while i > 0:
