@@ -1,7 +1,7 @@
 """`babelface dub` speed and memory (BENCHMARKS.md): frames/s end to end, share of each stage,
 peak RSS on 1 and 10 minutes of video.
 
-    nice python benchmarks/dub_speed.py [--work /tmp/dub_speed] [--no-write] [--skip-long]
+    nice python benchmarks/dub_speed.py [--work /tmp/dub_speed] [--no-write] [--minutes 1 10]
 
 Each run is the CLI in a fresh process (`python -m babelface dub VIDEO --text ... --lang es
 --no-sync-check --json`), pinned with ``taskset`` to one core (and one thread for BLAS/OpenMP,
@@ -37,7 +37,7 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
-def inputs(work: Path, real: Path, long: bool) -> dict[str, Path]:
+def inputs(work: Path, real: Path, minutes_list: list[int]) -> dict[str, Path]:
     work.mkdir(parents=True, exist_ok=True)
     out = {"512x512": real / "WDA_KatieHill_000.mp4", "1080x1920": work / "hd.mp4"}
     if not out["1080x1920"].exists():
@@ -47,7 +47,7 @@ def inputs(work: Path, real: Path, long: bool) -> dict[str, Path]:
     if not small.exists():
         ffmpeg("-i", str(real / "WDA_KatieHill_000.mp4"), "-vf", "scale=160:160", "-c:v", "libx264",
                "-crf", "20", "-c:a", "aac", str(small))
-    for minutes in ((1, 10) if long else (1,)):
+    for minutes in minutes_list:
         p = work / f"loop{minutes}.mp4"
         if not p.exists():
             ffmpeg("-stream_loop", "-1", "-i", str(small), "-t", str(60 * minutes), "-c", "copy", str(p))
@@ -84,10 +84,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/dub_speed"))
     ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--skip-long", action="store_true", help="no 10-minute memory run")
+    ap.add_argument("--minutes", type=int, nargs="*", default=[1, 10],
+                    help="lengths of the looped videos whose peak memory is measured")
     ap.add_argument("--only", choices=("speed", "memory"), help="run one half (prints, does not write)")
     args = ap.parse_args()
-    vids = inputs(args.work, real_dir(), not args.skip_long)
+    vids = inputs(args.work, real_dir(), args.minutes)
     rows, mem = [], []
     for size in ("512x512", "1080x1920") if args.only != "memory" else ():
         for cores in ("0", "0,1"):
@@ -98,7 +99,7 @@ def main() -> None:
         r = dub(vids[name], args.work / "out_long.mp4", "0,1")
         mem.append((name, r))
         print(name, json.dumps({k: r[k] for k in ("frames", "wall", "peak_mb")}), flush=True)
-    lines = [f"Command: `nice python benchmarks/dub_speed.py` ({machine()}; the machine was shared "
+    lines = [f"Command: `nice python benchmarks/dub_speed.py --minutes {' '.join(map(str, args.minutes))}` ({machine()}; the machine was shared "
              "with other jobs, so absolute figures are pessimistic; ratios are from the same run).", "",
              "| video | cores | frames | wall s | frames/s end to end | stage shares |",
              "|---|---|---|---|---|---|"]
