@@ -31,7 +31,7 @@ from babelface.constants import FPS, MIN_FACE_PX
 from babelface.errors import FaceError, InputError
 from babelface.face.align import head_pose, to_canonical
 from babelface.face.indices import N_LANDMARKS
-from babelface.face.landmarks import FaceTracker, face_box, face_width
+from babelface.face.landmarks import FaceTracker, _iou, face_box, face_width
 from babelface.motion.representation import estimate_neutral
 
 MAX_TRACKS = 2          # faces followed at once
@@ -43,6 +43,7 @@ SMOOTH_CHUNK = 32       # landmarks filtered at a time
 NEUTRAL_FRAMES = 2000   # the rest mouth is estimated on at most this many frames, evenly spread
 MIN_TRACK_SHARE = 0.2   # a second face seen on fewer frames than this share is not a candidate
 SAME_FACE = 0.6         # a detection belongs to a track if its centre is within this × face width
+DUPLICATE_IOU = 0.3     # two detections overlapping this much are one face
 
 
 @dataclass
@@ -76,6 +77,9 @@ class _Tracks:
         ids = []
         free = set(range(MAX_TRACKS))
         for f in faces:
+            if any(g is not None and _iou(face_box(f), face_box(g)) > DUPLICATE_IOU for g in row):
+                ids.append(-1)                      # the mesh found the same face twice
+                continue
             c, w = f[:, :2].mean(0), face_width(f)
             dist = [(np.linalg.norm(c - self._last[k][:2]), k) for k in free if k < len(self._last)]
             near = [k for d, k in sorted(dist) if d < SAME_FACE * max(w, self._last[k][2])]
