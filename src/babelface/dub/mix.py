@@ -17,49 +17,71 @@ from __future__ import annotations
 
 import numpy as np
 
+from babelface.constants import SAMPLE_RATE
 from babelface.media.audio import resample
 
 RAMP_S = 0.05                  # fade between kept and ducked original
 MIN_LOUDNESS_BLOCK_S = 0.1     # BS.1770 gating blocks are 400 ms; shorter parts use one block
 PEAK = 0.99                    # the mix under speech never exceeds this
 SILENT_LUFS = -70.0            # BS.1770's absolute gate: quieter is silence
+MIX_BLOCK = 1 << 18            # samples mixed at a time (≈ 5.5 s at 48 kHz)
 
 
-def _spans_to_index(spans, rate: int, n: int) -> list[tuple[int, int]]:
-    out = []
-    for a, b in spans:
-        i, j = max(0, int(round(a * rate))), min(n, int(round(b * rate)))
-        if j > i:
-            out.append((i, j))
-    return out
+def _merged(spans, rate: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, merged sample spans ``[start, end)`` within ``[0, n)``: (starts, ends) int64."""
+    idx = sorted((max(0, int(round(a * rate))), min(n, int(round(b * rate)))) for a, b in spans)
+    out: list[list[int]] = []
+    for i, j in idx:
+        if j <= i:
+            continue
+        if out and i <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], j)
+        else:
+            out.append([i, j])
+    arr = np.array(out, np.int64).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
+
+
+def _gain_block(b0: int, b1: int, starts: np.ndarray, ends: np.ndarray, ramp: int,
+                depth: float) -> np.ndarray:
+    """The duck gain over samples ``[b0, b1)`` ``(b1 − b0,)`` float32 (see :func:`duck_gain`)."""
+    t = np.arange(b0, b1, dtype=np.int64)
+    k = np.searchsorted(starts, t, side="right") - 1          # the last span starting at or before t
+    prev_end = np.where(k >= 0, ends[np.maximum(k, 0)], -(1 << 40))
+    inside = t < prev_end
+    nxt = np.where(k + 1 < len(starts), starts[np.minimum(k + 1, len(starts) - 1)], 1 << 40)
+    dist = np.minimum(t - prev_end + 1, nxt - t)               # samples to the nearest span sample
+    w = 0.5 - 0.5 * np.cos(np.pi * np.clip(dist, 0, ramp) / ramp)   # 0 at a span, 1 a ramp away
+    gain = np.where(inside, depth, depth + (1.0 - depth) * w)
+    return np.where(~inside & (dist >= ramp), 1.0, gain).astype(np.float32)
 
 
 def duck_gain(n: int, rate: int, spans, background_db: float | None,
               ramp_s: float = RAMP_S) -> np.ndarray:
     """Gain on the original track ``(n,)`` float32: exactly 1 outside ``spans`` (seconds) widened by
     ``ramp_s``, ``10^(background_db/20)`` inside (0 when ``None``), raised-cosine ramps between."""
-    depth = 0.0 if background_db is None else float(10.0 ** (background_db / 20.0))
-    inside = np.zeros(n, bool)
-    for i, j in _spans_to_index(spans, rate, n):
-        inside[i:j] = True
-    gain = np.where(inside, np.float32(depth), np.float32(1.0)).astype(np.float32)
-    r = max(1, int(round(ramp_s * rate)))
-    # distance (samples) from every outside sample to the nearest inside one, capped at the ramp
-    dist = np.full(n, r, np.int64)
-    idx = np.flatnonzero(inside)
-    if len(idx):
-        starts = idx[np.r_[True, np.diff(idx) > 1]]
-        ends = idx[np.r_[np.diff(idx) > 1, True]]
-        for s in starts:
-            lo = max(0, s - r)
-            dist[lo:s] = np.minimum(dist[lo:s], s - np.arange(lo, s))
-        for e in ends:
-            hi = min(n, e + 1 + r)
-            dist[e + 1:hi] = np.minimum(dist[e + 1:hi], np.arange(e + 1, hi) - e)
-    ramp = ~inside & (dist < r)
-    w = 0.5 - 0.5 * np.cos(np.pi * dist[ramp] / r)          # 0 at the span, 1 a ramp away
-    gain[ramp] = (depth + (1.0 - depth) * w).astype(np.float32)
-    return gain
+    starts, ends = _merged(spans, rate, n)
+    if not len(starts):
+        return np.ones(n, np.float32)
+    return _gain_block(0, n, starts, ends, max(1, int(round(ramp_s * rate))), _depth(background_db))
+
+
+def _depth(background_db: float | None) -> float:
+    return 0.0 if background_db is None else float(10.0 ** (background_db / 20.0))
+
+
+def _regions(starts: np.ndarray, ends: np.ndarray, ramp: int, n: int, block: int):
+    """Sample ranges ``[b0, b1)`` (at most ``block`` long) covering the spans and their ramps."""
+    lo, hi = np.maximum(starts - ramp, 0), np.minimum(ends + ramp, n)
+    merged: list[list[int]] = []
+    for a, b in zip(lo.tolist(), hi.tolist()):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    for a, b in merged:
+        for b0 in range(a, b, block):
+            yield b0, min(b, b0 + block)
 
 
 def loudness(audio: np.ndarray, rate: int) -> float:
@@ -91,6 +113,29 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
     return a if a.ndim == 1 else a.mean(axis=1)
 
 
+def mono16k(audio: np.ndarray, rate: int, block_s: float = 30.0) -> np.ndarray:
+    """``(n,)`` or ``(n, C)`` at ``rate`` → mono 16 kHz ``(m,)`` float32, resampled block by block
+    (each block with enough context for SciPy's polyphase filter, so the result equals the whole
+    signal's resampling to float32 precision) instead of in one float64 piece the signal's size."""
+    from math import gcd
+    up, down = SAMPLE_RATE // gcd(rate, SAMPLE_RATE), rate // gcd(rate, SAMPLE_RATE)
+    n = len(audio)
+    if up == down == 1:
+        return to_mono(audio).copy()
+    half = -(-10 * max(up, down) // up) + down        # resample_poly's half filter, in input samples
+    ctx = -(-half // down) * down
+    step = max(down, int(block_s * rate) // down * down)
+    out = []
+    for s0 in range(0, n, step):
+        s1 = min(n, s0 + step)
+        lo, hi = max(0, s0 - ctx), min(n, s1 + ctx)
+        y = resample(to_mono(audio[lo:hi]), rate, SAMPLE_RATE)
+        skip = (s0 - lo) * up // down
+        out.append(y[skip:skip + -(-(s1 - s0) * up // down)])
+    y = np.concatenate(out) if out else np.zeros(0, np.float32)
+    return y[:-(-n * up // down)].astype(np.float32, copy=False)
+
+
 def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
     """Cut or zero-pad along time to exactly ``n`` samples."""
     if len(audio) >= n:
@@ -114,21 +159,31 @@ def place(pieces, n: int, rate: int) -> np.ndarray:
 def mix(original: np.ndarray | None, stem: np.ndarray, rate: int, duck_spans,
         background_db: float | None, channels: int) -> np.ndarray:
     """Output ``(n, channels)`` float32: ``original`` (n, C) ducked over ``duck_spans`` plus the
-    mono ``stem`` (n,) on every channel. Outside the ducked spans and their ramps, where the stem is
-    silent, the original's samples are copied unchanged."""
+    mono ``stem`` (n,) on every channel. Outside the ducked spans and their ramps (where the stem is
+    silent: it lies within ``duck_spans``) the original's samples are copied unchanged. Worked
+    block by block over the ducked regions only, so memory does not grow with the video."""
     n = len(stem)
     if original is None:
         return np.repeat(np.clip(stem, -1.0, 1.0)[:, None], channels, axis=1).astype(np.float32)
     out = np.array(fit_length(np.asarray(original, np.float32), n), np.float32, copy=True)   # (n, C)
-    gain = duck_gain(n, rate, duck_spans, background_db)
-    touched = (gain != 1.0) | (stem != 0.0)
-    bed = out[touched] * gain[touched, None]
-    voice = stem[touched, None]
-    peak = float(np.max(np.abs(bed + voice))) if len(bed) else 0.0
-    if peak > PEAK:      # keep the new speech from clipping: scale it, never the kept original
-        room = max(PEAK - float(np.max(np.abs(bed))), 0.0)
-        voice = voice * (room / max(float(np.max(np.abs(voice))), 1e-9))
-    out[touched] = np.clip(bed + voice, -1.0, 1.0)
+    starts, ends = _merged(duck_spans, rate, n)
+    ramp, depth = max(1, int(round(RAMP_S * rate))), _depth(background_db)
+    regions = list(_regions(starts, ends, ramp, n, MIX_BLOCK))
+    peak_mix = peak_bed = peak_voice = 0.0
+    for b0, b1 in regions:               # pass 1: would the new speech clip?
+        bed = out[b0:b1] * _gain_block(b0, b1, starts, ends, ramp, depth)[:, None]
+        peak_mix = max(peak_mix, float(np.abs(bed + stem[b0:b1, None]).max()))
+        peak_bed = max(peak_bed, float(np.abs(bed).max()))
+        peak_voice = max(peak_voice, float(np.abs(stem[b0:b1]).max()))
+    scale = 1.0
+    if peak_mix > PEAK:                  # keep the new speech from clipping: scale it, never the kept original
+        scale = max(PEAK - peak_bed, 0.0) / max(peak_voice, 1e-9)
+    for b0, b1 in regions:               # pass 2: write
+        g = _gain_block(b0, b1, starts, ends, ramp, depth)
+        voice = stem[b0:b1] * np.float32(scale)
+        touched = (g != 1.0) | (voice != 0.0)
+        seg = out[b0:b1]
+        seg[touched] = np.clip(seg[touched] * g[touched, None] + voice[touched, None], -1.0, 1.0)
     return out
 
 

@@ -95,7 +95,7 @@ def _original(original, rate: int | None, duration_s: float):
         raise InputError("the original audio needs its sample rate")
     orig = np.asarray(original, np.float32)
     orig = orig[:, None] if orig.ndim == 1 else orig
-    mono16 = resample(mix.to_mono(orig), rate, SAMPLE_RATE)
+    mono16 = mix.mono16k(orig, rate)
     segs = [(a, min(b, duration_s)) for a, b in vad.speech_segments(mono16) if a < duration_s]
     return orig, mono16, segs
 
@@ -208,7 +208,7 @@ def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
 
 # --- loudness and measurement -----------------------------------------------------------------------
 
-def _match_loudness(parts: list[Part], references, orig_mono, rate: int, contour: bool) -> list[Part]:
+def _match_loudness(parts: list[Part], references, orig: np.ndarray, rate: int, contour: bool) -> list[Part]:
     """Each part as loud (BS.1770) as the original speech over its reference span; with
     ``contour`` (espeak-ng's flat delivery), first given the original's slow loudness contour
     over the span it occupies (:func:`babelface.dub.mix.follow_contour`)."""
@@ -216,9 +216,9 @@ def _match_loudness(parts: list[Part], references, orig_mono, rate: int, contour
     for p, (a, b) in zip(parts, references):
         audio = p.audio
         if contour:
-            under = orig_mono[int(round(p.start * rate)):int(round(p.end * rate))]
+            under = mix.to_mono(orig[int(round(p.start * rate)):int(round(p.end * rate))])
             audio = mix.follow_contour(audio, resample(under, rate, p.sample_rate), p.sample_rate)
-        ref = orig_mono[int(round(a * rate)):int(round(b * rate))]
+        ref = mix.to_mono(orig[int(round(a * rate)):int(round(b * rate))])
         gain = mix.matching_gain(resample(audio, p.sample_rate, rate), ref, rate)
         out.append(replace(p, audio=(audio * gain).astype(np.float32)))
     return out
@@ -285,7 +285,7 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
     rate = original_rate if orig is not None else OUTPUT_RATE
     channels = orig.shape[1] if orig is not None else OUTPUT_CHANNELS
     if orig is not None and segments:
-        parts = _match_loudness(parts, references[:len(parts)], mix.to_mono(orig), rate, driver == "text")
+        parts = _match_loudness(parts, references[:len(parts)], orig, rate, driver == "text")
     n = int(round(duration_s * rate))
     stem = mix.place([(p.start, p.audio, p.sample_rate) for p in parts], n, rate)     # (n,)
     duck = segments + [(p.start, p.end) for p in parts]
@@ -300,13 +300,13 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
         phonemes = timeline(timed, duration_s)
         motion, art = _phoneme_motion(phonemes, n_frames)
 
-    stem16 = resample(stem, rate, SAMPLE_RATE)
+    stem16 = mix.mono16k(stem, rate)
     new_span = span_of([(p.start, p.end) for p in parts])    # trimmed speech: its exact extent
     if driver != "text" and fit == "none":                     # a voice-over as given: measured
         new_span = _span16(stem16) or new_span
     ic = None
     if orig16 is not None:
-        ic = int_corr(mix.fit_length(orig16, len(stem16)), resample(mix.to_mono(out), rate, SAMPLE_RATE))
+        ic = int_corr(mix.fit_length(orig16, len(stem16)), mix.mono16k(out, rate))
     return DubTrack(out, rate, motion, art, phonemes, driver, new_span, original_span,
                     dur_err(new_span, original_span), ic, warnings, fit, voice_name, segments,
                     [(p.start, p.end, p.text, p.wpm, p.stretch) for p in parts], stem)
