@@ -282,3 +282,11 @@ def test_duck_gain_is_exact_outside_and_smooth_between():
     assert np.allclose(g[int(0.5 * rate):int(1.0 * rate)], 10 ** (-24 / 20))
     assert np.abs(np.diff(g)).max() <= np.pi / (2 * r) + 1e-6        # raised cosine: no steps, no clicks
     assert np.all(duck_gain(rate, rate, [(0.2, 0.4)], None)[int(0.2 * rate):int(0.4 * rate)] == 0.0)
+
+
+@pytest.mark.parametrize("rate", [48_000, 44_100, 8_000])
+def test_blockwise_mono16k_equals_whole_signal_resampling(rate):
+    from babelface.dub.mix import mono16k, to_mono
+    from babelface.media.audio import resample
+    x = (np.random.default_rng(rate).standard_normal((3 * rate + 77, 2)) * 0.1).astype(np.float32)
+    assert np.array_equal(mono16k(x, rate, block_s=0.7), resample(to_mono(x), rate, 16_000))
