@@ -136,7 +136,7 @@ def reconstruction(real: Path, out_dir: Path) -> dict:
     oracle = {}
     for interior in ("video", "synth"):
         out = out_dir / f"oracle_{interior}.mp4"
-        dub_once(video, out, out_dir / f"oracle_{interior}.json", speech=oracle_track(lm_in),
+        dub_once(video, out, out_dir / f"oracle_{interior}.json", speech=oracle_track(lm_in), audio=video,
                  interior=interior, check_sync=False)
         oracle[interior] = pixel_checks(video, out, lm_in)
     return dict(lse_d=lip["lse_d"], tmdc=lip["tmdc"],

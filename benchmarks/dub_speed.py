@@ -10,7 +10,7 @@ process (start-up, model loading and both passes included). Stage shares come fr
 command's own ``stages`` (decode, tracking, motion, render, encode). Inputs: the real HDTF clip
 (512×512, 8 s, 25 fps) and latentsync_demo1.mp4 cut to 4 s (1080×1920, 25 fps). Memory: the real
 clip scaled to 160×160 (its face ~80 px wide, so the runs stay short) and looped by ffmpeg to 1 and to 10 minutes in --work; peak RSS of the
-process (ru_maxrss of the child).
+process (the child's own ru_maxrss, from os.wait4).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,22 +62,41 @@ def dub(video: Path, out: Path, cores: str) -> dict:
         env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     cmd = ["taskset", "-c", cores, sys.executable, "-m", "babelface", "dub", str(video), "--text",
            TEXT, "--lang", "es", "-o", str(out), "--no-sync-check", "--json", "--max-duration", "900"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    if p.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed: {p.stderr.strip().splitlines()[-1]}")
-    res = json.loads(p.stdout)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    res.update(wall=wall, fps_e2e=res["frames"] / wall,
-               peak_mb=(peak if peak > before else float("nan")) / 1024)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(p.pid, 0)          # this child's own peak RSS (KiB)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        if p.returncode:
+            raise SystemExit(f"{' '.join(cmd)} failed: {err.read().strip().splitlines()[-1]}")
+        res = json.loads(out.read())
+    res.update(wall=wall, fps_e2e=res["frames"] / wall, peak_mb=usage.ru_maxrss / 1024)
     return res
 
 
 def shares(stages: dict) -> str:
     total = sum(stages[s] for s in STAGES)
     return ", ".join(f"{s} {100 * stages[s] / total:.0f}%" for s in STAGES)
+
+
+def report(rows: list, mem: list, minutes: list[int]) -> str:
+    """The BENCHMARKS.md section from the speed rows ``(size, cores, result)`` and the memory rows
+    ``(name, result)``."""
+    lines = [f"Command: `nice python benchmarks/dub_speed.py --minutes {' '.join(map(str, minutes))}` "
+             f"({machine()}; the machine was shared with other jobs (load average 15-25 on its 2 "
+             "cores during these runs), so absolute figures are pessimistic; ratios are from the "
+             "same run). Text driver (es), `--no-sync-check`.", "",
+             "| video | cores | frames | wall s | frames/s end to end | stage shares |",
+             "|---|---|---|---|---|---|"]
+    for size, n, r in rows:
+        lines.append(f"| {size} | {n} | {r['frames']} | {r['wall']:.1f} | {r['fps_e2e']:.2f} | {shares(r['stages'])} |")
+    lines += ["", "| video | frames | wall s | peak RSS |", "|---|---|---|---|"]
+    for name, r in mem:
+        lines.append(f"| {name} | {r['frames']} | {r['wall']:.0f} | {r['peak_mb']:.0f} MB |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -99,16 +118,7 @@ def main() -> None:
         r = dub(vids[name], args.work / "out_long.mp4", "0,1")
         mem.append((name, r))
         print(name, json.dumps({k: r[k] for k in ("frames", "wall", "peak_mb")}), flush=True)
-    lines = [f"Command: `nice python benchmarks/dub_speed.py --minutes {' '.join(map(str, args.minutes))}` ({machine()}; the machine was shared "
-             "with other jobs, so absolute figures are pessimistic; ratios are from the same run).", "",
-             "| video | cores | frames | wall s | frames/s end to end | stage shares |",
-             "|---|---|---|---|---|---|"]
-    for size, n, r in rows:
-        lines.append(f"| {size} | {n} | {r['frames']} | {r['wall']:.1f} | {r['fps_e2e']:.2f} | {shares(r['stages'])} |")
-    lines += ["", "| video | frames | wall s | peak RSS |", "|---|---|---|---|"]
-    for name, r in mem:
-        lines.append(f"| {name} | {r['frames']} | {r['wall']:.0f} | {r['peak_mb']:.0f} MB |")
-    text = "\n".join(lines) + "\n"
+    text = report(rows, mem, args.minutes)
     print(text)
     if not args.no_write and not args.only:
         write_section(HEADING, text, "BENCHMARKS.md")
