@@ -53,19 +53,6 @@ def clips(real, tmp_path_factory) -> dict[str, Path]:
     return c
 
 
-@pytest.fixture(autouse=True)
-def speech_track(monkeypatch):
-    """dub-audio's build_track once it exists; until then the stand-in (tests/dub_standin.py)."""
-    try:
-        import babelface.dub.track  # noqa: F401
-    except ImportError:
-        sys.path.insert(0, str(Path(__file__).parent))
-        import dub_standin
-        from babelface.dub import run
-        monkeypatch.setattr(run, "_speech", lambda source, original, rate, **kw:
-                            dub_standin.build_track(source.duration_s, original, rate, **kw))
-
-
 def _dub(clip: Path, out: Path, **kw):
     from babelface import pipeline
     kw.setdefault("text", ES)
