@@ -28,6 +28,7 @@ from babelface.errors import WeightsError
 
 WINDOW = 512                  # samples per VAD decision at 16 kHz (32 ms)
 CONTEXT = 64                  # samples of the previous window each decision also sees
+ENCODE_BATCH = 2048           # windows through the front-end at once (≈ 65 s of audio)
 _N_FFT, _STRIDE = 256, 128    # the network's learned STFT (a 1-D convolution)
 _WEIGHTS = "data/silero_vad_16k.safetensors"
 
@@ -83,10 +84,10 @@ def _network():
                 x = torch.relu(conv(x))                                      # → (N, 128, 1)
             return x[:, :, 0]
 
-        def forward(self, windows: torch.Tensor) -> torch.Tensor:
-            """``(N, CONTEXT + WINDOW)`` consecutive windows of one signal → probabilities ``(N,)``."""
-            h = _lstm(self.encode(windows).numpy(), self.lstm_cell)          # (N, 128)
-            h = torch.relu(torch.from_numpy(h))[:, :, None]                  # (N, 128, 1)
+        def decode(self, feats: np.ndarray) -> torch.Tensor:
+            """Features ``(N, 128)`` of consecutive windows → probabilities ``(N,)`` (LSTM state
+            carried from window to window)."""
+            h = torch.relu(torch.from_numpy(_lstm(feats, self.lstm_cell)))[:, :, None]   # (N, 128, 1)
             return torch.sigmoid(self.final_conv(h))[:, 0, 0]
 
     return SileroVad
@@ -120,14 +121,22 @@ def _model():
 
 
 def speech_probabilities(audio16k: np.ndarray) -> np.ndarray:
-    """Speech probability of each 32 ms window of a mono 16 kHz signal → ``(ceil(n / 512),)``."""
+    """Speech probability of each 32 ms window of a mono 16 kHz signal → ``(ceil(n / 512),)``.
+
+    The convolutional front-end runs on ``ENCODE_BATCH`` windows at a time (memory stays flat
+    with the signal's length); the LSTM then runs over all windows in order."""
     import torch
     x = np.asarray(audio16k, np.float32)
     n = -(-len(x) // WINDOW)
     x = np.pad(x, (CONTEXT, n * WINDOW - len(x)))
-    idx = np.arange(n)[:, None] * WINDOW + np.arange(CONTEXT + WINDOW)[None, :]   # (N, 576)
+    model = _model()
+    feats = []
     with torch.inference_mode():
-        return _model()(torch.from_numpy(x[idx])).numpy()
+        for w0 in range(0, n, ENCODE_BATCH):
+            w = np.arange(w0, min(n, w0 + ENCODE_BATCH))
+            idx = w[:, None] * WINDOW + np.arange(CONTEXT + WINDOW)[None, :]     # (B, 576)
+            feats.append(model.encode(torch.from_numpy(x[idx])).numpy())         # (B, 128)
+        return model.decode(np.concatenate(feats) if feats else np.zeros((0, 128), np.float32)).numpy()
 
 
 def segments_from_probabilities(probs: np.ndarray, duration: float,
