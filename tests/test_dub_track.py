@@ -236,6 +236,17 @@ def test_dubbing_metrics_follow_their_definitions():
     assert int_corr(x, x[::-1].copy()) < 0.5
 
 
+def test_running_sum_envelope_equals_the_project_envelope(katie):
+    from babelface.dub.mix import mono16k
+    from babelface.media import rms_envelope
+    from babelface.metrics import audio
+    from babelface.metrics.dubbing import int_corr, rms_envelope as running
+    x = mono16k(*katie)
+    assert np.allclose(running(x), rms_envelope(x), atol=1e-6)
+    y = np.roll(x, 8000)
+    assert int_corr(x, y) == pytest.approx(audio.int_corr(x, y), abs=1e-6)
+
+
 def test_segments_keep_obamas_long_pauses(real):
     from babelface.dub.track import build_track
     from babelface.media import load_audio, probe_audio
