@@ -25,5 +25,6 @@ SAMPLES_PER_FRAME = exact_div(SAMPLE_RATE, FPS)         # 640 samples per video 
 MEL_FRAMES_PER_VIDEO_FRAME = exact_div(SAMPLE_RATE // HOP_LENGTH, FPS)  # 4 mel frames per video frame
 
 SILENCE_RMS = 1e-3             # audio whose overall RMS is below this (≈ −60 dBFS) holds no speech
-MAX_DURATION_S = 300.0         # default limit on input speech; --max-duration raises it
+MAX_DURATION_S = 4 * 3600.0    # default limit on input speech (a guard against mistakes: any
+                               # length streams in constant memory); --max-duration raises it
 MIN_FACE_PX = 64               # faces narrower than this are refused

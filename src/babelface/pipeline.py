@@ -6,13 +6,23 @@
     video + new speech ─► fitted track ─► tracking ─► per-frame re-render ─► mp4   (dub)
 
 Every entry point returns a :class:`Result` (what ``--json`` prints).
+
+The stages stream, each on its own thread(s), joined by bounded queues (issue 16): the speech is
+decoded once into a spool on disk (:mod:`babelface.media.spool`); MuEx runs window by window
+(:mod:`babelface.models.streaming`) one window ahead of the renderer (:func:`prefetch`); frames are
+rendered by :func:`babelface.threads.render_workers` threads (:func:`ordered_map`); the encoder
+takes them in order with the audio interleaved. Memory stays flat in the length of the speech.
+:func:`render_frames` is the reusable part: motion chunks in, encoded video out.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -21,6 +31,8 @@ from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
 from babelface.errors import InputError, SilenceError
 from babelface.progress import progress
 
+HEAD_BLOCK_FRAMES = 1500         # prosody of long speech is analysed a minute at a time (issue 14)
+DEFAULT_QUALITY = "balanced"      # babelface.media.video.QUALITY (not imported here: PyAV loads late)
 
 
 def default_portrait() -> Path:
@@ -59,14 +71,76 @@ def _portrait(image: str | Path | np.ndarray | None):
     return img, detect_landmarks(img, source=name)
 
 
-def _render(image, landmarks, motion: np.ndarray, out: Path, audio: np.ndarray, sample_rate: int,
-            articulation: np.ndarray | None = None) -> int:
+@dataclass(frozen=True)
+class HeadOptions:
+    """Issue 14, what moves beyond the mouth (docs/head.md): ``amount`` scales head pose, gaze and
+    brows (0 = still … 1 = natural), ``blink`` lets the eyelids blink, ``seed`` draws the motion;
+    ``still`` renders the mouth alone, exactly as before."""
+
+    amount: float = 1.0
+    blink: bool = True
+    seed: int = 0
+    still: bool = False
+
+
+def head_motion(audio: np.ndarray, sample_rate: int, n_frames: int,
+                options: HeadOptions) -> np.ndarray | None:
+    """Head motion ``(T, C)`` driven by the speech's prosody, or None for a still portrait."""
+    if options.still:
+        return None
+    from babelface.motion.head_model import HeadModel
+    from babelface.motion.prosody import analyse
+    mono = audio.mean(1) if audio.ndim == 2 else audio
+    return HeadModel.load().generate(analyse(mono, n_frames, sample_rate), seed=options.seed,
+                                     amount=options.amount, blink=options.blink)
+
+
+def head_motion_spooled(speech, n_frames: int, options: HeadOptions) -> np.ndarray | None:
+    """:func:`head_motion` for spooled speech of any length: prosody analysed block by block
+    (``HEAD_BLOCK_FRAMES`` frames; each block normalised on its own), so hours stay in bounded memory."""
+    if options.still:
+        return None
+    from babelface.constants import SAMPLES_PER_FRAME
+    from babelface.motion.head_model import HeadModel
+    from babelface.motion.prosody import analyse, concatenate
+    blocks = []
+    for start in range(0, n_frames, HEAD_BLOCK_FRAMES):
+        n = min(HEAD_BLOCK_FRAMES, n_frames - start)
+        audio = speech.read(start * SAMPLES_PER_FRAME, (start + n) * SAMPLES_PER_FRAME)
+        blocks.append(analyse(audio, n, SAMPLE_RATE))
+    return HeadModel.load().generate(concatenate(blocks), seed=options.seed, amount=options.amount,
+                                     blink=options.blink)
+
+
+def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | None,
+            workers: int) -> Iterator[np.ndarray]:
+    """Frames for motion arriving in chunks ``(t, L, 3)``; the next chunk is computed while this
+    one renders (a queue of one)."""
+    start = 0
+    for chunk in prefetch(chunks, depth=1):
+        art = None if articulation is None else articulation[start:start + len(chunk)]
+        start += len(chunk)
+        yield from renderer.render_sequence(chunk, articulation=art, workers=workers)
+
+
+def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int, out: Path, *,
+                  audio=None, sample_rate: int | None = None, articulation: np.ndarray | None = None,
+                  threads: int | None = None, quality: str = DEFAULT_QUALITY,
+                  head: np.ndarray | None = None) -> int:
+    """Render motion ``chunks`` (``n_frames`` frames in all) onto the portrait and encode them with
+    ``audio`` (an array, or :class:`~babelface.media.spool.DiskAudio`); returns the frames written.
+    ``head``: head motion ``(n_frames, C)`` (issue 14), or None for the mouth alone."""
     from babelface.media import VideoWriter
     from babelface.render import Renderer
+    from babelface.threads import render_workers
     renderer = Renderer(image, landmarks)
-    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate) as writer:
-        frames = prefetch(renderer.render_sequence(motion, articulation=articulation))
-        for frame in progress(frames, total=len(motion), desc="rendering", unit="frame"):
+    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality,
+                     threads=threads) as writer:
+        frames = _frames(renderer, chunks, articulation, render_workers(threads))
+        if head is not None:      # issue 14: head, eyelids, irises, brows over the mouth's frames
+            from babelface.render.head import HeadRenderer
+            frames = HeadRenderer(landmarks, image.shape[:2]).apply(frames, head)
+        for frame in progress(frames, total=n_frames, desc="rendering", unit="frame"):
             writer.write(frame)
     return writer.n_frames
 
@@ -94,12 +168,18 @@ def speech_from_text(text: str, language: str, rate: int | None = None,
 
 
 def say(text: str, language: str, output: str | Path, image: str | Path | np.ndarray | None = None,
-        rate: int | None = None, pitch: int | None = None) -> Result:
-    """Speech by espeak-ng, mouth by the phoneme path."""
-    speech = speech_from_text(text, language, rate=rate, pitch=pitch)   # fails fast on bad text
-    image, landmarks = _portrait(image)
-    frames = _render(image, landmarks, speech.motion, Path(output), speech.audio, speech.sample_rate,
-                     speech.articulation)
+        rate: int | None = None, pitch: int | None = None, threads: int | None = None,
+        quality: str = DEFAULT_QUALITY, head: HeadOptions = HeadOptions()) -> Result:
+    """Speech by espeak-ng, mouth by the phoneme path, head and eyes by its prosody."""
+    from babelface.threads import job
+    with job(threads) as threads:
+        with _background(_portrait, image) as portrait:     # MediaPipe while espeak-ng speaks
+            speech = speech_from_text(text, language, rate=rate, pitch=pitch)   # fails fast on bad text
+            image, landmarks = portrait.result()
+        frames = render_frames(image, landmarks, [speech.motion], len(speech.motion), Path(output),
+                               audio=speech.audio, sample_rate=speech.sample_rate,
+                               articulation=speech.articulation, threads=threads, quality=quality,
+                               head=head_motion(speech.audio, speech.sample_rate, len(speech.motion), head))
     return Result(str(output), frames, FPS, frames / FPS, len(speech.audio) / speech.sample_rate,
                   language, _count(speech.phonemes), "text")
 
@@ -107,15 +187,6 @@ def say(text: str, language: str, output: str | Path, image: str | Path | np.nda
 def _count(phonemes) -> int:
     from babelface.phonetics.espeak import PAUSE
     return sum(p.ipa != PAUSE for p in phonemes)
-
-
-def _load_speech(audio: str | Path, max_duration: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """(analysis audio mono 16 kHz, output audio at its own rate and channels, that rate)."""
-    from babelface.media import load_audio, probe_audio
-    analysis = load_audio(audio, max_duration=max_duration)
-    rate = probe_audio(audio).sample_rate
-    original = load_audio(audio, sample_rate=None, mono=False, max_duration=max_duration)
-    return analysis, original, rate
 
 
 def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: str | None = None,
@@ -136,25 +207,61 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
         phonemes = align_transcript(analysis, text, language)
         art = articulation_from_timeline(phonemes, n)
         return motion_from_articulation(art), art, phonemes
-    from babelface.models.muex import load_default, load_model
-    muex = load_model(model) if model else load_default()
-    motion = muex.predict_motion(analysis)
+    motion = _muex(model).predict_motion(analysis)
     if len(motion) < n:
         motion = np.concatenate([motion, np.zeros((n - len(motion),) + motion.shape[1:], motion.dtype)])
     return motion[:n], None, []
 
 
+@contextmanager
+def _background(fn, *args) -> Iterator[Future]:
+    """``fn(*args)`` on a thread of its own while the body runs; its error is raised by
+    ``result()``, and leaving the block waits for it."""
+    with ThreadPoolExecutor(1, thread_name_prefix="babelface-setup") as pool:
+        yield pool.submit(fn, *args)
+
+
+def _muex(model: str | Path | None):
+    from babelface.models.muex import load_default, load_model
+    from babelface.threads import pin_torch
+    pin_torch()
+    return load_model(model) if model else load_default()
+
+
 def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
             text: str | None = None, language: str | None = None,
-            max_duration: float = MAX_DURATION_S, model: str | Path | None = None) -> Result:
+            max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
+            threads: int | None = None, quality: str = DEFAULT_QUALITY,
+            head: HeadOptions = HeadOptions()) -> Result:
     """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
-    phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion.
-    The output carries the user's own audio."""
-    analysis, original, rate = _load_speech(audio, max_duration)
-    motion, art, phonemes = speech_from_audio(analysis, text, language, model)
-    image, landmarks = _portrait(image)
-    frames = _render(image, landmarks, motion, Path(output), original, rate, art)
-    return Result(str(output), frames, FPS, frames / FPS, len(analysis) / SAMPLE_RATE, language,
+    phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion,
+    window by window (any length in constant memory). The output carries the user's own audio."""
+    from babelface.media.spool import spool_speech
+    from babelface.threads import job
+    if text is not None and not language:
+        raise InputError("--text needs --lang: the language of the transcript")
+    # the one-off work overlaps: the portrait's landmarks (MediaPipe) and the model's load (torch)
+    # run on their own threads while the speech decodes
+    with (job(threads) as threads,
+          _background(_portrait, image) as portrait,
+          (_background(_muex, model) if text is None else nullcontext()) as muex,
+          spool_speech(audio, max_duration) as speech):
+        if speech.is_silent():
+            raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
+        n = n_frames_for(speech.n_samples, SAMPLE_RATE)
+        art, phonemes = None, []
+        if text is not None:
+            motion, art, phonemes = speech_from_audio(speech.read(), text, language)
+            chunks: Iterable[np.ndarray] = [motion]
+        else:
+            from babelface.models.streaming import stream_motion
+            chunks = stream_motion(muex.result(), speech.read, speech.n_samples)
+        image, landmarks = portrait.result()
+        moves = head_motion_spooled(speech, n, head)
+        frames = render_frames(image, landmarks, chunks, n, Path(output), audio=speech.original,
+                               sample_rate=speech.sample_rate, articulation=art, threads=threads,
+                               quality=quality, head=moves)
+    return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if text is not None else "audio")
 
 

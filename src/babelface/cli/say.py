@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from babelface.cli.common import HelpFormatter, add_output_options, print_json
+from babelface.cli.common import (HelpFormatter, add_head_options, add_output_options,
+                                  add_quality_option, add_thread_option, head_options, print_json)
 
 
 def register(sub) -> None:
@@ -24,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output .mp4")
     p.add_argument("--rate", type=int, help="speaking rate in words per minute (80-450; espeak-ng default 175)")
     p.add_argument("--pitch", type=int, help="voice pitch 0-100 (default 50)")
+    add_thread_option(p)
+    add_quality_option(p)
+    add_head_options(p)
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -40,7 +44,9 @@ def run(args) -> int:
             raise InputError(f"--text is required for {args.lang!r} (sample texts exist for "
                              f"{', '.join(LANGUAGES)})")
         text = SAMPLES[code]
-    result = pipeline.say(text, args.lang, args.output, image=args.image, rate=args.rate, pitch=args.pitch)
+    result = pipeline.say(text, args.lang, args.output, image=args.image, rate=args.rate,
+                          pitch=args.pitch, threads=args.threads, quality=args.quality,
+                          head=head_options(args))
     if args.json:
         print_json(result.to_dict())
     else:

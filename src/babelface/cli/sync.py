@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from babelface.cli.common import add_output_options, print_json
+from babelface.cli.common import add_output_options, add_thread_option, print_json
 
 HELP = "estimate a video's audio-video offset (SyncLipMAE-style sync expert); --fix corrects it"
 
@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wav2vec2", type=Path, metavar="DIR",
                    help="local wav2vec 2.0 folder, for a sync expert trained on its features")
     p.add_argument("--max-offset", type=int, default=15, help="largest offset searched, in frames (15)")
+    add_thread_option(p)
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -39,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-o is the output of --fix: add --fix, or drop -o")
     if not 1 <= args.max_offset <= 100:
         raise InputError("--max-offset must be between 1 and 100 frames")
-    emb = SyncExpertEmbedding(args.weights, wav2vec2=args.wav2vec2)
-    result = analyze_video(args.video, emb, args.max_offset)
+    from babelface.threads import job
+    with job(args.threads) as threads:  # the sync expert alone gets the cores (torch's own pool)
+        emb = SyncExpertEmbedding(args.weights, wav2vec2=args.wav2vec2, threads=threads)
+        result = analyze_video(args.video, emb, args.max_offset)
     if args.plot:
         plot_curve(result, args.plot, title=f"{args.video.name}: offset {result.offset_frames:+d} frames")
     if args.fix:

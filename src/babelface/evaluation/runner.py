@@ -290,8 +290,15 @@ def evaluate(pairs: list[Pair], infos: dict[str, ClipInfo] | None = None, cache:
     if unknown:
         notes.append(f"{len(unknown)} clip(s) are not in the manifest and count as language "
                      f"'{UNKNOWN}' (e.g. {unknown[0]})")
-    clips = [evaluate_clip(p, clip_info(p.id, infos) or ClipInfo(), cache, nets, features)
-             for p in progress(pairs, total=len(pairs), desc="evaluating", unit="clip")]
+    from babelface.concurrency import ordered_map
+    from babelface.threads import budget
+
+    def one(p: Pair) -> ClipResult:
+        return evaluate_clip(p, clip_info(p.id, infos) or ClipInfo(), cache, nets, features)
+    # clips in parallel, one per core of the thread budget (decoding, MediaPipe and the metrics
+    # release the GIL); results in the pairs' order
+    clips = list(progress(ordered_map(one, pairs, budget()), total=len(pairs), desc="evaluating",
+                          unit="clip"))
     for c in clips:
         for note in c.notes:
             notes.append(f"{c.id}: {note}")

@@ -258,6 +258,13 @@ def available_voices() -> dict[str, str]:
         return {key: ident.split("/")[-1] for key, ident in _engine().identifiers().items()}
 
 
+@lru_cache(maxsize=1)
+def voice_list() -> list[tuple[str, str, tuple[str, ...]]]:
+    """Every installed espeak-ng voice as ``(name, identifier, language tags)``, as ``espeak-ng --voices``."""
+    with _LOCK:
+        return [(name, ident, tuple(langs)) for name, ident, langs in _engine().voices()]
+
+
 _PRIVATE_DIR: Path | None = None
 
 

@@ -286,14 +286,16 @@ class Renderer:
         return out
 
     def render_sequence(self, motion: np.ndarray, articulation: np.ndarray | None = None,
-                        teeth=None, tongue=None) -> Iterator[np.ndarray]:
+                        teeth=None, tongue=None, workers: int = 1) -> Iterator[np.ndarray]:
         """Frames ``(H, W, 3)`` uint8, one at a time, for motion ``(T, L, 3)``.
 
         A generator: a long video is never held in memory. Optional mouth-interior hints, one
         value in [0, 1] per frame: ``articulation`` ``(T, P)`` (its ``teeth`` and ``tongue``
         columns, :data:`babelface.phonetics.ipa.ARTICULATORY_PARAMS` order), or ``teeth`` /
         ``tongue`` ``(T,)`` directly (these win). Without hints the lip geometry decides.
-        Shapes are checked here, before the first frame is asked for."""
+        Shapes are checked here, before the first frame is asked for. ``workers`` > 1 renders
+        that many frames at once on threads (:func:`babelface.concurrency.ordered_map`; the
+        frames are the same, in the same order)."""
         motion = np.asarray(motion, dtype=np.float32)
         if motion.ndim != 3 or motion.shape[1:] != (N_MOTION, 3):
             raise InputError(f"motion must be (T, {N_MOTION}, 3), got {motion.shape}")
@@ -303,5 +305,6 @@ class Renderer:
             tongue = art_tongue if tongue is None else tongue
         teeth_h = _as_hint(teeth, len(motion), "teeth")
         tongue_h = _as_hint(tongue, len(motion), "tongue")
-        return (self.render(frame, teeth=t, tongue=g)
-                for frame, t, g in zip(motion, teeth_h, tongue_h))
+        from babelface.concurrency import ordered_map
+        return ordered_map(lambda job: self.render(job[0], teeth=job[1], tongue=job[2]),
+                           zip(motion, teeth_h, tongue_h), workers)

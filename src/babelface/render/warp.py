@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.ndimage import distance_transform_edt
-from scipy.spatial import Delaunay
 
 TPS_REGULARIZATION = 1e-6     # ridge on U (in squared IOD units): keeps coincident control points solvable
 
@@ -79,6 +77,7 @@ def mesh_triangles(points: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Delaunay triangles ``(K, 3)`` of ``points (N, 2)`` minus those inside the polygon ``hole``
     (``(P, 2)``, e.g. the inner-lip contour): the mouth opening stays a hole that can open or close.
     Every triangle is returned with a positive :func:`signed_areas` orientation at ``points``."""
+    from scipy.spatial import Delaunay       # SciPy where it is needed: once per portrait
     tri = Delaunay(points).simplices                                     # (K, 3)
     centroids = points[tri].mean(1).astype(np.float32)                  # (K, 2)
     contour = hole.astype(np.float32).reshape(-1, 1, 2)
@@ -122,6 +121,7 @@ def piecewise_affine_map(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray
     if missing.all():
         raise ValueError("no triangle of the mesh falls inside the warp box")
     if missing.any():
+        from scipy.ndimage import distance_transform_edt
         _, (iy, ix) = distance_transform_edt(missing, return_indices=True)
         ids = ids[iy, ix]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)

@@ -1,0 +1,153 @@
+"""Speech decoded once, held on disk: any length in constant memory (issue 16).
+
+One pass over the user's file feeds every decoded frame to two resamplers: mono 16 kHz float32
+for the analysis (written raw to a spool file, read back a window at a time with
+:meth:`SpooledSpeech.read`), and the file's own rate and channels (float32, interleaved), which
+:attr:`SpooledSpeech.original` presents as a read-only ``(n, C)`` array on disk that
+:class:`~babelface.media.video.VideoWriter` slices and encodes as it writes the video. The same
+pass sums the squares for the silence test. Both files live in a temporary folder removed by
+:meth:`SpooledSpeech.close` (an hour of 48 kHz stereo takes 1.4 GB there, 16 kHz mono 230 MB).
+
+(Spooling AAC packets and copying them into the output was tried first: PyAV retained about half
+of every copied packet, ~30 MB an hour; re-encoding from the raw spool is flat.)
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from babelface.constants import SAMPLE_RATE, SILENCE_RMS
+from babelface.errors import InputError, MediaError
+from babelface.media.audio import _open
+
+_F32 = np.dtype(np.float32).itemsize
+
+
+class DiskAudio:
+    """A read-only float32 ``(n, C)`` array in a raw file, sliced by reading (``audio[a:b]``)."""
+
+    ndim = 2
+
+    def __init__(self, path: Path, n: int, channels: int):
+        self.path, self.shape = path, (n, channels)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        start, stop, step = index.indices(self.shape[0])
+        if step != 1:
+            raise IndexError("DiskAudio takes contiguous slices only")
+        c = self.shape[1]
+        n = max(stop - start, 0)
+        return np.fromfile(self.path, np.float32, count=n * c, offset=start * c * _F32).reshape(n, c)
+
+
+@dataclass
+class SpooledSpeech:
+    """The analysis audio (mono 16 kHz) and the original audio (its own rate), both on disk."""
+
+    folder: Path
+    n_samples: int               # of the analysis audio
+    sample_rate: int             # of the original audio
+    rms: float                   # of the analysis audio
+    analysis_path: Path
+    original: DiskAudio          # (n, C) float32 at sample_rate, as load_audio(mono=False) gives
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / SAMPLE_RATE
+
+    def is_silent(self) -> bool:
+        """As :func:`babelface.media.audio.is_silent` on the whole analysis audio."""
+        return self.rms < SILENCE_RMS
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Analysis samples ``[start, stop)`` float32 ``(n,)``, read from disk (not memory-mapped,
+        so that a long file's pages do not stay resident)."""
+        stop = self.n_samples if stop is None else min(stop, self.n_samples)
+        start = max(start, 0)
+        if stop <= start:
+            return np.zeros(0, np.float32)
+        return np.fromfile(self.analysis_path, np.float32, count=stop - start, offset=start * _F32)
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "SpooledSpeech":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _limit_error(path: Path, max_duration: float, seconds: float | None = None) -> InputError:
+    long = f"is {seconds:.0f} s long" if seconds is not None else f"is longer than {max_duration:.0f} s"
+    return InputError(f"{path} {long}; the limit is {max_duration:.0f} s (raise it with --max-duration)")
+
+
+def spool_speech(path: str | Path, max_duration: float | None = None) -> SpooledSpeech:
+    """Decode ``path``'s first audio stream once into a :class:`SpooledSpeech`.
+
+    The analysis samples equal ``load_audio(path)`` and ``original`` equals
+    ``load_audio(path, sample_rate=None, mono=False)``; a truncated file keeps what decoded
+    cleanly."""
+    path = Path(path)
+    folder = Path(tempfile.mkdtemp(prefix="babelface-speech-"))
+    try:
+        return _spool(path, folder, max_duration)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeech:
+    analysis_path, original_path = folder / "analysis.f32", folder / "original.f32"
+    with _open(path) as c:
+        if not c.streams.audio:
+            raise MediaError(f"{path} has no audio track")
+        stream = c.streams.audio[0]
+        if max_duration is not None:
+            dur = (float(stream.duration * stream.time_base) if stream.duration is not None
+                   and stream.time_base is not None else
+                   c.duration / av.time_base if c.duration is not None else None)
+            if dur is not None and dur > max_duration + 0.5:
+                raise _limit_error(path, max_duration, dur)
+        rate = stream.codec_context.sample_rate
+        mono16k = av.AudioResampler(format="fltp", layout="mono", rate=SAMPLE_RATE)
+        native = av.AudioResampler(format="fltp", layout=None, rate=rate)
+        n, n_orig, channels, sumsq = 0, 0, 1, 0.0
+        with open(analysis_path, "wb") as fa, open(original_path, "wb") as fo:
+
+            def spool(frames_16k, frames_native) -> None:
+                nonlocal n, n_orig, channels, sumsq
+                for fr in frames_16k:
+                    a = np.clip(fr.to_ndarray()[0], -1.0, 1.0).astype(np.float32)      # (n,)
+                    a.tofile(fa)
+                    n += len(a)
+                    sumsq += float(np.square(a, dtype=np.float64).sum())
+                for fr in frames_native:
+                    o = np.clip(fr.to_ndarray(), -1.0, 1.0).astype(np.float32)         # (C, n)
+                    np.ascontiguousarray(o.T).tofile(fo)                                # (n, C)
+                    channels, n_orig = o.shape[0], n_orig + o.shape[1]
+
+            try:
+                for frame in c.decode(stream):
+                    frame.pts = None
+                    spool(mono16k.resample(frame), native.resample(frame))
+                    if max_duration is not None and n > (max_duration + 0.5) * SAMPLE_RATE:
+                        raise _limit_error(path, max_duration)
+            except av.error.FFmpegError as e:
+                if n == 0:
+                    raise MediaError(f"cannot decode the audio of {path}: the file is corrupt or truncated") from e
+            spool(mono16k.resample(None), native.resample(None))
+    if n == 0:
+        raise MediaError(f"{path}: the audio track holds no samples")
+    return SpooledSpeech(folder, n, rate, float(np.sqrt(sumsq / n)), analysis_path,
+                         DiskAudio(original_path, n_orig, channels))

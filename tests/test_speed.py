@@ -1,0 +1,222 @@
+"""Issue 16: threads on purpose, flat memory, the encoder: the same outputs, made faster."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import av
+import numpy as np
+import pytest
+
+from babelface import pipeline
+from babelface.concurrency import ordered_map
+from babelface.errors import InputError
+
+SENTENCE = "The quick brown fox jumps over the lazy dog."
+# md5 of the decoded frames made by the code before issue 16 (commit 14dd0d8, serial render, audio
+# appended at close), with the same settings (CRF 18, veryfast): the streaming, threaded pipeline
+# must give the same frames, byte for byte
+REFERENCE_SAY_MD5 = "8baca9cb5388d2d3e97fd22fca220231"          # say SENTENCE --lang en, astronaut
+REFERENCE_ANIMATE_MD5 = "813c30f11976bcd4c31fbd0dc7111d36"      # animate RD_Radio31_000.wav
+STILL = pipeline.HeadOptions(still=True)     # the mouth alone, as then (issue 14's --still)
+
+
+def frames_md5(path) -> str:
+    from babelface.media import read_frames
+    return hashlib.md5(read_frames(path).tobytes()).hexdigest()
+
+
+def test_ordered_map_keeps_the_input_order_and_bounds_the_work_in_flight():
+    started, lock = [], threading.Lock()
+
+    def slow_square(x):
+        with lock:
+            started.append(x)
+        return x * x
+
+    out = []
+    for y in ordered_map(slow_square, range(100), workers=3, depth=4):
+        out.append(y)
+        assert len(started) <= len(out) + 4          # never more than `depth` ahead
+    assert out == [x * x for x in range(100)]
+
+
+def test_ordered_map_raises_the_workers_error_at_its_turn():
+    def f(x):
+        if x == 5:
+            raise ValueError("five")
+        return x
+
+    got = []
+    with pytest.raises(ValueError, match="five"):
+        for y in ordered_map(f, range(10), workers=2):
+            got.append(y)
+    assert got == [0, 1, 2, 3, 4]
+
+
+def test_threaded_render_gives_the_serial_frames(portrait, portrait_landmarks):
+    from babelface.render import Renderer
+    speech = pipeline.speech_from_text(SENTENCE, "en")
+    r = Renderer(portrait, portrait_landmarks)
+    motion, art = speech.motion[:30], speech.articulation[:30]
+    serial = list(r.render_sequence(motion, articulation=art))
+    threaded = list(r.render_sequence(motion, articulation=art, workers=3))
+    assert len(threaded) == 30
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded))
+
+
+@pytest.mark.slow
+def test_say_gives_the_frames_of_the_code_before_issue_16(tmp_path):
+    """Two threads (x264 then threads as before): byte for byte. One thread: the same rendered
+    frames (above), but x264's own frame threading changes its choices: within 40 dB PSNR."""
+    from babelface.media import read_frames
+    for threads in (2, 1):
+        out = tmp_path / f"say{threads}.mp4"
+        assert pipeline.say(SENTENCE, "en", out, threads=threads, head=STILL).frames == 66
+    assert frames_md5(tmp_path / "say2.mp4") == REFERENCE_SAY_MD5
+    one, two = (read_frames(tmp_path / f"say{t}.mp4").astype(np.float64) for t in (1, 2))
+    assert 10 * np.log10(255.0 ** 2 / np.mean((one - two) ** 2)) > 40.0
+
+
+@pytest.mark.slow
+def test_animate_gives_the_frames_of_the_code_before_issue_16(tmp_path, real):
+    from babelface.media import load_audio
+    out = tmp_path / "a.mp4"
+    result = pipeline.animate(real / "RD_Radio31_000.wav", out, threads=2, head=STILL)
+    assert result.frames == 200
+    assert frames_md5(out) == REFERENCE_ANIMATE_MD5
+    original = load_audio(real / "RD_Radio31_000.wav", sample_rate=None, mono=False)
+    assert load_audio(out, sample_rate=None, mono=False).shape == original.shape
+
+
+def test_log_mel_of_a_span_equals_the_whole_signals(real):
+    from babelface.media import load_audio
+    from babelface.media.features import log_mel
+    from babelface.models.streaming import log_mel_span
+    a = load_audio(real / "RD_Radio31_000.wav")[:40_000]
+
+    def read(s, e):
+        return a[s:e]
+
+    whole = log_mel(a)                                                  # (250, 80)
+    for s, e in ((0, 7), (3, 120), (200, 250), (0, 250)):
+        np.testing.assert_allclose(log_mel_span(read, len(a), s, e, 80), whole[s:e], atol=1e-5)
+
+
+def test_windowed_muex_equals_the_whole_utterance(real):
+    """Windows of 40 frames (seams every 1.6 s): within 1e-3 inter-ocular distances everywhere."""
+    from babelface.media import load_audio
+    from babelface.models.muex import load_default
+    from babelface.models.streaming import stream_motion
+    a = load_audio(real / "RD_Radio31_000.wav")                         # 8 s, 200 frames
+    model = load_default()
+    whole = model.predict_motion(a)
+
+    def read(s, e):
+        return a[s:e]
+
+    chunks = list(stream_motion(model, read, len(a), window=40))
+    assert len(chunks) > 4
+    windowed = np.concatenate(chunks)
+    assert windowed.shape == whole.shape
+    assert np.abs(windowed - whole).max() < 1e-3
+    assert np.abs(whole).max() > 0.05                                   # it moves
+
+
+def test_windows_cross_fade_their_seams():
+    from babelface.models.streaming import windowed
+
+    def predict(a, b):                         # each window sees a different constant offset
+        return np.arange(a, b, dtype=np.float32) + (a == 0) * 0 + (a > 0) * 10.0
+
+    out = np.concatenate(list(windowed(predict, 100, window=30, context=8, fade=4)))
+    assert out.shape == (100,)
+    ramp = out[26:34] - np.arange(26, 34)       # 0 → 10 across the first seam, linearly
+    assert np.all(np.diff(ramp) > 0) and ramp[0] < 2 and ramp[-1] > 8
+
+
+def test_spooled_speech_is_what_load_audio_decodes(real):
+    from babelface.media import load_audio, probe_audio
+    from babelface.media.spool import spool_speech
+    path = real / "speech" / "dreamtalk_acknowledgement_english.m4a"
+    with spool_speech(path) as s:
+        a = load_audio(path)
+        assert s.n_samples == len(a)
+        np.testing.assert_array_equal(s.read(), a)
+        np.testing.assert_array_equal(s.read(1000, 2000), a[1000:2000])
+        assert not s.is_silent()
+        original = load_audio(path, sample_rate=None, mono=False)          # (n, C)
+        assert s.sample_rate == probe_audio(path).sample_rate
+        assert s.original.shape == original.shape and len(s.original) == len(original)
+        np.testing.assert_array_equal(s.original[5000:9000], original[5000:9000])
+        folder = s.folder
+    assert not folder.exists()
+
+
+def test_spool_refuses_speech_over_the_limit(real):
+    from babelface.media.spool import spool_speech
+    with pytest.raises(InputError, match="max-duration"):
+        spool_speech(real / "RD_Radio31_000.wav", max_duration=2.0)
+
+
+@pytest.mark.parametrize("source", ["array", "disk"])
+def test_writer_interleaves_audio_with_the_video(tmp_path, source, real):
+    from babelface.media import VideoWriter, load_audio
+    from babelface.media.spool import spool_speech
+    wav = real / "RD_Radio31_000.wav"
+    out = tmp_path / "x.mp4"
+    frames = np.zeros((200, 64, 64, 3), np.uint8)
+    with spool_speech(wav) as s:
+        audio = load_audio(wav) if source == "array" else s.original
+        with VideoWriter(out, quality="fast", audio=audio, sample_rate=16_000) as w:
+            for f in frames:
+                w.write(f)
+    times = {"audio": [], "video": []}
+    lag = 0.0
+    with av.open(str(out)) as c:
+        for p in c.demux():
+            if p.dts is None:
+                continue
+            times[p.stream.type].append(float(p.dts * p.time_base))
+            if times["audio"] and times["video"]:
+                lag = max(lag, abs(times["audio"][-1] - times["video"][-1]))
+    assert len(times["video"]) == 200 and times["audio"][-1] > 7.9
+    assert lag < 1.5                       # appended at close, the lag would be the whole 8 s
+
+
+def test_quality_names_a_crf_and_a_preset(tmp_path):
+    from babelface.media import VideoWriter
+    from babelface.media.video import QUALITY
+    assert QUALITY["best"][0] < QUALITY["balanced"][0] < QUALITY["fast"][0]
+    w = VideoWriter(tmp_path / "q.mp4", quality="best")
+    assert (w.crf, w.preset) == QUALITY["best"]
+    w.close(ok=False)
+    assert (VideoWriter(tmp_path / "r.mp4", crf=30).crf, 30) == (30, 30)
+    with pytest.raises(ValueError, match="quality"):
+        VideoWriter(tmp_path / "s.mp4", quality="ultra")
+
+
+def test_a_job_pins_the_library_pools_and_restores_them():
+    from threadpoolctl import threadpool_info
+
+    from babelface import threads
+    before = [p["num_threads"] for p in threadpool_info()]
+    with threads.job(2) as n:
+        assert n == 2 == threads.render_workers() == threads.encoder_threads()
+        assert all(p["num_threads"] == 1 for p in threadpool_info())
+    assert [p["num_threads"] for p in threadpool_info()] == before
+    with threads.job(None) as n:
+        assert n == threads.available_cores()
+    with pytest.raises(InputError, match="threads"):
+        with threads.job(0):
+            pass
+
+
+def test_cli_threads_and_quality(tmp_path):
+    from babelface.cli import main
+    assert main(["say", "--lang", "en", "--text", "hi", "--threads", "0", "-o", str(tmp_path / "o.mp4")]) == 2
+    out = tmp_path / "q.mp4"
+    assert main(["say", "--lang", "en", "--text", "hello", "--threads", "1", "--quality", "fast",
+                 "-q", "-o", str(out)]) == 0
+    assert out.exists()
