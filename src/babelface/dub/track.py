@@ -123,12 +123,12 @@ def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
     pauses) and each run time-scaled onto its run of original segments."""
     from babelface.dub import timing
     from babelface.errors import SilenceError
-    from babelface.media import is_silent
-    from babelface.pipeline import _load_speech
-    analysis, own, rate = _load_speech(path, max_duration)
+    from babelface.media import is_silent, load_audio, probe_audio
+    rate = probe_audio(path).sample_rate
+    mono = load_audio(path, sample_rate=None, mono=True, max_duration=max_duration)   # (n,) at its rate
+    analysis = mix.mono16k(mono, rate)
     if is_silent(analysis):
         raise SilenceError(f"{path} holds only silence (below -60 dBFS): there is no speech to dub")
-    mono = mix.to_mono(own)
     if fit == "none":
         return [Part(0.0, mono, rate, [], "")]
     segs = vad.speech_segments(analysis) or [(0.0, len(analysis) / SAMPLE_RATE)]
