@@ -31,7 +31,7 @@ MAX_LENGTHEN = 1.5               # PSOLA lengthens a part at most this much (bey
 FAST_WARNING = 0.75              # PSOLA compression beyond this (after 450 wpm) is worth a warning
 PITCH_FLOOR, PITCH_CEILING = 75.0, 600.0   # Hz: Praat's PSOLA pitch analysis range
 MERGE_COST = 1.0                 # DP: a part spoken through an original pause
-WORD_SPLIT_COST = 0.3            # DP: a part boundary that is not a clause boundary
+WORD_SPLIT_COST = 0.08           # DP: a part boundary inside a clause (≈ a 1.33× speed mismatch)
 BAND = 0.35                      # DP: text and speech-time shares never drift further apart
 # espeak-ng pauses ≈ 0.3 s after a sentence and ≈ 0.15–0.25 s after a comma at 175 wpm, where a
 # phoneme lasts ≈ 0.07–0.12 s (measured on es, en, zh): their weight in phonemes
