@@ -301,3 +301,14 @@ def test_blockwise_mono16k_equals_whole_signal_resampling(rate):
     from babelface.media.audio import resample
     x = (np.random.default_rng(rate).standard_normal((3 * rate + 77, 2)) * 0.1).astype(np.float32)
     assert np.array_equal(mono16k(x, rate, block_s=0.7), resample(to_mono(x), rate, 16_000))
+
+
+@pytest.mark.parametrize("lang", ["zh", "ar", "ja", "th", "hi"])
+def test_every_script_is_fitted_into_katies_segments(katie, lang):
+    from babelface.dub.track import build_track
+    from babelface.phonetics.samples import SAMPLES
+    t = build_track(KATIE_S, *katie, text=SAMPLES[lang], language=lang)
+    assert len(t.parts) == 2 and not t.warnings
+    for (s, e, *_), (a, b) in zip(t.parts, t.original_segments):
+        assert abs(s - a) <= FRAME and abs(e - b) <= FRAME
+    assert t.dur_err < FRAME and len(t.audio) == round(KATIE_S * katie[1])
