@@ -176,7 +176,7 @@ def mix(original: np.ndarray | None, stem: np.ndarray, rate: int, duck_spans,
         peak_bed = max(peak_bed, float(np.abs(bed).max()))
         peak_voice = max(peak_voice, float(np.abs(stem[b0:b1]).max()))
     scale = 1.0
-    if peak_mix > PEAK:                  # keep the new speech from clipping: scale it, never the kept original
+    if peak_mix > PEAK:                  # the new speech would clip: scale it, never the kept original
         scale = max(PEAK - peak_bed, 0.0) / max(peak_voice, 1e-9)
     for b0, b1 in regions:               # pass 2: write
         g = _gain_block(b0, b1, starts, ends, ramp, depth)

@@ -3,9 +3,9 @@
 - ``segments``: the translated text is cut into words, clause ends marked (sentence and clause
   punctuation of every script; spaces in Thai), the words are distributed over the original speech
   segments (:mod:`babelface.dub.vad`) in proportion to their phoneme counts, preferring cuts at
-  clause ends and pauses kept (:func:`assign`), and each group is spoken by espeak-ng at the rate (80–450 wpm, found by
-  iteration) that makes it last as long as its segment; a residual of more than one frame is
-  removed by PSOLA, so each part starts and ends with its segment.
+  clause ends and pauses kept (:func:`assign`), and each group is spoken by espeak-ng at the rate
+  (80–450 wpm, found by iteration) that makes it last as long as its segments; a residual of more
+  than half a frame is removed by PSOLA, so each part starts and ends with its segments.
 - ``stretch``: the whole new speech is time-scaled (pitch kept) onto the original speech's span by
   Praat's overlap-add (PSOLA) "Lengthen" through praat-parselmouth.
 - ``none``: the speech is placed as it is.

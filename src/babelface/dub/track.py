@@ -238,13 +238,12 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
     (n,) float32 at ``original_rate``, or None), fitted by ``fit`` and mixed over the original.
 
     Drivers: ``text`` + ``language`` (espeak-ng, voice suited to the original speaker, or the
-    espeak-ng variant ``voice`` such as ``"f2"`` or ``"m3"``); ``audio`` + ``text`` + ``language`` (voice-over and
-    its transcript, DTW-aligned); ``audio`` alone (MuEx). ``fit``: ``segments`` (default for text),
-    ``stretch``, ``none`` (default for a voice-over). ``background_db``: the original under speech
+    espeak-ng variant ``voice`` such as ``"f2"`` or ``"m3"``); ``audio`` + ``text`` + ``language``
+    (voice-over and its transcript, DTW-aligned); ``audio`` alone (MuEx). ``fit``: ``segments``
+    (default for text), ``stretch``, ``none`` (default for a voice-over). ``background_db``: the original under speech
     (None drops it). See the module docstring for a video without audio.
     """
-    from babelface.dub.voice import Voice, calibrate_pitch, choose_voice
-    from babelface.metrics.dubbing import dur_err, int_corr, span_of
+    from babelface.metrics.dubbing import span_of
     if not duration_s or duration_s <= 0:
         raise InputError(f"the video's duration must be positive, got {duration_s}")
     if duration_s > max_duration + 0.5:
@@ -257,49 +256,72 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
     orig, orig16, segments = _original(original, original_rate, duration_s)
     fit = _fit_mode(fit, driver, bool(segments))
     original_span = span_of(segments)
-    targets = segments
-    if not segments and fit != "none":
-        why = "has no audio track" if orig is None else "has no speech the detector can hear"
-        warnings.append(f"the video {why}: the new speech is fitted to the whole video")
-        targets = [(0.0, duration_s)]
-    if fit != "segments":
-        targets = [(targets[0][0], targets[-1][1])] if targets else [(0.0, duration_s)]
-
-    voice_name = None
-    if driver == "text":
-        chosen = Voice(voice) if voice else choose_voice(orig16, segments)
-        chosen = calibrate_pitch(chosen, text, language)
-        voice_name = chosen.name(language)
-        start = targets[0][0] if fit == "none" and segments else 0.0
-        plan = targets if fit != "none" else [(start, duration_s)]
-        parts = _text_parts(text, language, voice_name, chosen.pitch, chosen.pitch_range, fit, plan, warnings)
-        references = [(p.start, p.end) for p in parts]
-    else:
-        parts = _voiceover_parts(audio, fit, targets, max_duration)
-        references = [original_span or (0.0, duration_s)] * len(parts)
-    warnings += [f"{p.text[:40] or 'the voice-over'!r} is time-scaled {p.stretch:.2f}×: it will sound "
-                 "unnatural (a text or voice-over closer to the original's length fits better)"
-                 for p in parts if not 1 / STRETCH_WARNING <= p.stretch <= STRETCH_WARNING]
+    targets = _targets(segments, fit, duration_s, orig is None, warnings)
+    parts, references, voice_name = _new_speech(driver, fit, targets, segments, orig16, text, language,
+                                                audio, voice, max_duration, warnings)
     parts = _cut(parts, duration_s, warnings)
-
     rate = original_rate if orig is not None else OUTPUT_RATE
     channels = orig.shape[1] if orig is not None else OUTPUT_CHANNELS
     if orig is not None and segments:
         parts = _match_loudness(parts, references[:len(parts)], orig, rate, driver == "text")
     n = int(round(duration_s * rate))
     stem = mix.place([(p.start, p.audio, p.sample_rate) for p in parts], n, rate)     # (n,)
-    duck = segments + [(p.start, p.end) for p in parts]
-    out = mix.mix(orig, stem, rate, duck, background_db, channels)                    # (n, C)
+    out = mix.mix(orig, stem, rate, segments + [(p.start, p.end) for p in parts], background_db,
+                  channels)                                                           # (n, C)
+    motion, art, phonemes = _motion(driver, parts, stem, rate, duration_s, text, language, model)
+    new_span, dur, ic = _measure(driver, fit, parts, stem, out, rate, orig16, original_span)
+    return DubTrack(out, rate, motion, art, phonemes, driver, new_span, original_span, dur, ic,
+                    warnings, fit, voice_name, segments,
+                    [(p.start, p.end, p.text, p.wpm, p.stretch) for p in parts], stem)
 
-    n_frames = n_video_frames(duration_s)
-    phonemes: list = []
-    if driver == "audio":
-        motion, art = _audio_motion(parts, n_frames, model), None
+
+def _targets(segments, fit: str, duration_s: float, no_track: bool, warnings: list[str]) -> list:
+    """Where the new speech goes: the original segments (``segments``), their span (``stretch``,
+    ``none``), or the whole video when there is no original speech (with a warning)."""
+    if not segments:
+        if fit != "none":
+            why = "has no audio track" if no_track else "has no speech the detector can hear"
+            warnings.append(f"the video {why}: the new speech is fitted to the whole video")
+        return [(0.0, duration_s)]
+    return list(segments) if fit == "segments" else [(segments[0][0], segments[-1][1])]
+
+
+def _new_speech(driver, fit, targets, segments, orig16, text, language, audio, voice, max_duration,
+                warnings) -> tuple[list[Part], list, str | None]:
+    """The fitted parts, the original span each is loudness-matched to, the espeak-ng voice."""
+    from babelface.dub.voice import Voice, calibrate_pitch, choose_voice
+    voice_name = None
+    if driver == "text":
+        chosen = calibrate_pitch(Voice(voice) if voice else choose_voice(orig16, segments), text, language)
+        voice_name = chosen.name(language)
+        start = targets[0][0] if fit == "none" and segments else 0.0
+        plan = targets if fit != "none" else [(start, float("inf"))]
+        parts = _text_parts(text, language, voice_name, chosen.pitch, chosen.pitch_range, fit, plan, warnings)
+        references = [(p.start, p.end) for p in parts]
     else:
-        timed = [_aligned(stem, rate, parts, text, language)] if driver == "transcript" else parts
-        phonemes = timeline(timed, duration_s)
-        motion, art = _phoneme_motion(phonemes, n_frames)
+        parts = _voiceover_parts(audio, fit, targets, max_duration)
+        span = (segments[0][0], segments[-1][1]) if segments else (0.0, float("inf"))
+        references = [span] * len(parts)
+    warnings += [f"{p.text[:40] or 'the voice-over'!r} is time-scaled {p.stretch:.2f}×: it will sound "
+                 "unnatural (a text or voice-over closer to the original's length fits better)"
+                 for p in parts if not 1 / STRETCH_WARNING <= p.stretch <= STRETCH_WARNING]
+    return parts, references, voice_name
 
+
+def _motion(driver, parts, stem, rate, duration_s, text, language, model):
+    """(motion (T, L, 3), articulation (T, P) or None, phonemes on the video's timeline)."""
+    n_frames = n_video_frames(duration_s)
+    if driver == "audio":
+        return _audio_motion(parts, n_frames, model), None, []
+    timed = [_aligned(stem, rate, parts, text, language)] if driver == "transcript" else parts
+    phonemes = timeline(timed, duration_s)
+    motion, art = _phoneme_motion(phonemes, n_frames)
+    return motion, art, phonemes
+
+
+def _measure(driver, fit, parts, stem, out, rate, orig16, original_span):
+    """(new speech span, Dur-Err, Int-Corr) — see :mod:`babelface.metrics.dubbing`."""
+    from babelface.metrics.dubbing import dur_err, int_corr, span_of
     stem16 = mix.mono16k(stem, rate)
     new_span = span_of([(p.start, p.end) for p in parts])    # trimmed speech: its exact extent
     if driver != "text" and fit == "none":                     # a voice-over as given: measured
@@ -307,9 +329,7 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
     ic = None
     if orig16 is not None:
         ic = int_corr(mix.fit_length(orig16, len(stem16)), mix.mono16k(out, rate))
-    return DubTrack(out, rate, motion, art, phonemes, driver, new_span, original_span,
-                    dur_err(new_span, original_span), ic, warnings, fit, voice_name, segments,
-                    [(p.start, p.end, p.text, p.wpm, p.stretch) for p in parts], stem)
+    return new_span, dur_err(new_span, original_span), ic
 
 
 def _aligned(stem: np.ndarray, rate: int, parts: list[Part], text: str, language: str) -> Part:
