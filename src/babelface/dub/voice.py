@@ -19,8 +19,7 @@ import numpy as np
 
 from babelface.constants import SAMPLE_RATE
 
-LOW, HIGH = "m3", "f2"              # espeak-ng variants (voices/!v) of the two registers
-REGISTER_HZ = {LOW: 100.0, HIGH: 188.0}   # their median F0 at pitch 50 (measured, English)
+LOW, HIGH = "m3", "f2"              # espeak-ng variants (voices/!v): ≈ 100 and 188 Hz at pitch 50
 BOUNDARY_HZ = 142.0                 # speakers above this median F0 get the higher register
 PITCH_UNITS_PER_OCTAVE = 74.0       # espeak-ng pitch 20 → 80 spans ≈ 0.8 octave (measured)
 DEFAULT_PITCH, DEFAULT_RANGE = 50, 50
