@@ -68,8 +68,6 @@ def encode_worker(size: str, threads: int) -> dict:
     import cv2
 
     from babelface.media import VideoWriter, read_frames
-    from babelface.threads import configure
-    configure(threads)
     w, h = SIZES[size]
     src = read_frames(real_dir() / "WDA_KatieHill_000.mp4", max_frames=50)
     frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in src]
@@ -82,20 +80,18 @@ def encode_worker(size: str, threads: int) -> dict:
 
 
 def stages_worker() -> dict:
-    """ms per stage on one thread: decode+spool, MuEx (windows), render, encode (512²)."""
+    """ms per stage (run with --threads 1): decode+spool, MuEx (windows), render, encode (512²)."""
     from babelface import pipeline
     from babelface.media import VideoWriter
     from babelface.media.spool import spool_speech
     from babelface.models.streaming import stream_motion
     from babelface.render import Renderer
-    from babelface.threads import configure
-    configure(1)
     wav = long_speech(ANIMATE_S)
     out: dict = {}
     t = time.perf_counter()
     speech = spool_speech(wav)
     n = pipeline.n_frames_for(speech.n_samples, 16_000)
-    out["decode once (spool: 16 kHz + AAC)"] = (time.perf_counter() - t) * 1e3 / n
+    out["decode once (spool: 16 kHz + original)"] = (time.perf_counter() - t) * 1e3 / n
     t = time.perf_counter()
     model = pipeline._muex(None)
     out["MuEx model load (once)"] = (time.perf_counter() - t) * 1e3 / n
@@ -115,10 +111,11 @@ def stages_worker() -> dict:
     out["render"] = (time.perf_counter() - t) * 1e3 / 500
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        with VideoWriter(Path(tmp) / "s.mp4", threads=1, audio_file=speech.aac_path) as wr:
+        with VideoWriter(Path(tmp) / "s.mp4", threads=1, audio=speech.original,
+                         sample_rate=speech.sample_rate) as wr:
             for f in frames:
                 wr.write(f)
-        out["encode H.264 + copy AAC (512²)"] = (time.perf_counter() - t) * 1e3 / 500
+        out["encode H.264 + AAC (512²)"] = (time.perf_counter() - t) * 1e3 / 500
     speech.close()
     return out
 
@@ -152,12 +149,16 @@ def measure(repeats: int) -> dict:
                     _, _, out = timed(me + ["--worker", "encode", "--size", size, "--threads", str(th)])
                     add(f"encode {size} {th}", json.loads(out)["fps"])
                 for name, text in (("sentence", SENTENCE), ("paragraph", PARAGRAPH)):
-                    wall, _, out = timed(cli("say", "--lang", "en", "--text", text, "--threads", str(th),
-                                             "--json", "-o", str(tmp / "s.mp4")))
-                    add(f"say {name} rtf {th}", wall / json.loads(out)["audio_duration_s"])
-                wall, _, _ = timed(cli("eval", "--real", str(evals), "--gen", str(evals), "--no-cache",
-                                       "--threads", str(th), "--json"))
+                    wall, cpu, out = timed(cli("say", "--lang", "en", "--text", text, "--threads",
+                                               str(th), "--json", "-o", str(tmp / "s.mp4")))
+                    speech_s = json.loads(out)["audio_duration_s"]
+                    add(f"say {name} rtf {th}", wall / speech_s)
+                    add(f"say {name} cpu/s {th}", cpu / speech_s)
+                    res[f"say {name} speech s"] = speech_s
+                wall, cpu, _ = timed(cli("eval", "--real", str(evals), "--gen", str(evals), "--no-cache",
+                                         "--threads", str(th), "--json"))
                 add(f"eval wall {th}", wall)
+                add(f"eval cpu {th}", cpu)
         _, _, out = timed(me + ["--worker", "stages"])
         res["stages"] = json.loads(out)
     finally:
@@ -169,6 +170,7 @@ def measure(repeats: int) -> dict:
 
 def report(m: dict, repeats: int) -> str:
     fps = {th: ANIMATE_S * 25 / m[f"animate wall {th}"] for th in (1, 2)}
+    bound = m["animate cpu 2"] / 2 / m["animate cpu 1"]
     lines = [f"`python benchmarks/pipeline_speed.py --repeats {repeats}` ({machine()}; load average "
              f"{min(m['raw']['load']):.1f} … {max(m['raw']['load']):.1f} during the run, on 2 cores "
              "shared with other jobs: wall-clock figures are inflated by it; ratios are of cases "
@@ -183,11 +185,21 @@ def report(m: dict, repeats: int) -> str:
              f"{m['say paragraph rtf 2'] / m['say paragraph rtf 1']:.2f} |",
              f"| `eval` 4 clips × 200 frames, wall s | {m['eval wall 1']:.1f} | {m['eval wall 2']:.1f} | "
              f"{m['eval wall 2'] / m['eval wall 1']:.2f} |",
+             f"| `eval`, CPU s | {m['eval cpu 1']:.1f} | {m['eval cpu 2']:.1f} | |",
              f"| Wav2Lip generator alone, frames/s (batches of 16) | {m['wav2lip fps 1']:.1f} | "
              f"{m['wav2lip fps 2']:.1f} | |"]
     for size in SIZES:
         lines.append(f"| H.264 encode only {size}, frames/s | {m[f'encode {size} 1']:.0f} | "
                      f"{m[f'encode {size} 2']:.0f} | |")
+    lines += ["", "CPU seconds are the process's own (all threads), which other jobs do not inflate: on two "
+              "idle cores a job's wall time lies between CPU ÷ 2 (both cores busy throughout) and CPU. "
+              f"So 2 ÷ 1 thread on `animate` can be no better than {bound:.2f} (CPU₂ ÷ 2 ÷ CPU₁), and "
+              "the RTF of `say` on two idle cores lies between the bounds below.", "",
+              "| `say`, 2 threads | speech s | CPU s per speech s | RTF bounds on 2 idle cores |",
+              "|---|---:|---:|---:|"]
+    for name in ("sentence", "paragraph"):
+        c = m[f"say {name} cpu/s 2"]
+        lines.append(f"| {name} | {m[f'say {name} speech s']:.1f} | {c:.2f} | {c / 2:.2f} … {c:.2f} |")
     lines += ["", "| ratio (same run) | 1 thread | 2 threads |", "|---|---:|---:|",
               f"| babelface end to end ÷ Wav2Lip generator | {fps[1] / m['wav2lip fps 1']:.0f}× | "
               f"{fps[2] / m['wav2lip fps 2']:.0f}× |",
@@ -209,11 +221,11 @@ def main() -> None:
     ap.add_argument("--size", choices=tuple(SIZES), help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.worker == "encode":
-        print(json.dumps(encode_worker(args.size, args.threads)))
-        return
-    if args.worker == "stages":
-        print(json.dumps(stages_worker()))
+    if args.worker:
+        from babelface.threads import job
+        with job(args.threads):
+            out = encode_worker(args.size, args.threads) if args.worker == "encode" else stages_worker()
+        print(json.dumps(out))
         return
     m = measure(args.repeats)
     print(json.dumps(m, indent=1, default=str))

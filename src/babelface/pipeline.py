@@ -17,14 +17,13 @@ takes them in order with the audio interleaved. Memory stays flat in the length 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
-
-from typing import Iterable, Iterator
 
 from babelface.concurrency import prefetch
 from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
@@ -124,19 +123,18 @@ def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | N
 
 
 def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int, out: Path, *,
-                  audio: np.ndarray | None = None, sample_rate: int | None = None,
-                  audio_file: str | Path | None = None, articulation: np.ndarray | None = None,
+                  audio=None, sample_rate: int | None = None, articulation: np.ndarray | None = None,
                   threads: int | None = None, quality: str = DEFAULT_QUALITY,
                   head: np.ndarray | None = None) -> int:
     """Render motion ``chunks`` (``n_frames`` frames in all) onto the portrait and encode them with
-    ``audio`` (in memory) or ``audio_file`` (copied); returns the frames written. ``head``: head
-    motion ``(n_frames, C)`` (issue 14), or None for the mouth alone."""
+    ``audio`` (an array, or :class:`~babelface.media.spool.DiskAudio`); returns the frames written.
+    ``head``: head motion ``(n_frames, C)`` (issue 14), or None for the mouth alone."""
     from babelface.media import VideoWriter
     from babelface.render import Renderer
     from babelface.threads import render_workers
     renderer = Renderer(image, landmarks)
-    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, audio_file=audio_file,
-                     quality=quality, threads=threads) as writer:
+    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality,
+                     threads=threads) as writer:
         frames = _frames(renderer, chunks, articulation, render_workers(threads))
         if head is not None:      # issue 14: head, eyelids, irises, brows over the mouth's frames
             from babelface.render.head import HeadRenderer
@@ -214,9 +212,6 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
     return motion[:n], None, []
 
 
-_NO_MODEL = "none"                 # the transcript path needs no MuEx
-
-
 @contextmanager
 def _background(fn, *args) -> Iterator[Future]:
     """``fn(*args)`` on a thread of its own while the body runs; its error is raised by
@@ -226,8 +221,6 @@ def _background(fn, *args) -> Iterator[Future]:
 
 
 def _muex(model: str | Path | None):
-    if model == _NO_MODEL:
-        return None
     from babelface.models.muex import load_default, load_model
     from babelface.threads import pin_torch
     pin_torch()
@@ -250,7 +243,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     # run on their own threads while the speech decodes
     with (job(threads) as threads,
           _background(_portrait, image) as portrait,
-          _background(_muex, model if text is None else _NO_MODEL) as muex,
+          (_background(_muex, model) if text is None else nullcontext()) as muex,
           spool_speech(audio, max_duration) as speech):
         if speech.is_silent():
             raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
@@ -264,7 +257,8 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             chunks = stream_motion(muex.result(), speech.read, speech.n_samples)
         image, landmarks = portrait.result()
         moves = head_motion_spooled(speech, n, head)
-        frames = render_frames(image, landmarks, chunks, n, Path(output), audio_file=speech.aac_path,
-                               articulation=art, threads=threads, quality=quality, head=moves)
+        frames = render_frames(image, landmarks, chunks, n, Path(output), audio=speech.original,
+                               sample_rate=speech.sample_rate, articulation=art, threads=threads,
+                               quality=quality, head=moves)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if text is not None else "audio")

@@ -33,8 +33,9 @@ def add_thread_option(p: argparse.ArgumentParser) -> None:
 
 def add_quality_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quality", choices=("fast", "balanced", "best"), default="balanced",
-                   help="H.264 encoding: fast = CRF 20, preset superfast (previews); balanced = CRF "
-                        "18, veryfast; best = CRF 16, medium (smallest file, ~3x slower encode)")
+                   help="H.264 encoding: fast = CRF 20, preset superfast (previews: ~1.7x faster "
+                        "encode); balanced = CRF 18, veryfast; best = CRF 16, medium (highest "
+                        "quality: ~3x slower encode, ~1.4x larger file)")
 
 
 def add_head_options(p: argparse.ArgumentParser) -> None:

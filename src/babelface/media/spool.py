@@ -2,10 +2,14 @@
 
 One pass over the user's file feeds every decoded frame to two resamplers: mono 16 kHz float32
 for the analysis (written raw to a spool file, read back a window at a time with
-:meth:`SpooledSpeech.read`), and the file's own rate and channels, encoded to AAC into a spool
-``.m4a`` whose packets :class:`~babelface.media.video.VideoWriter` copies into the output
-(``audio_file=``) interleaved with the video. The same pass sums the squares for the silence test.
-Both files live in a temporary folder removed by :meth:`SpooledSpeech.close`.
+:meth:`SpooledSpeech.read`), and the file's own rate and channels (float32, interleaved), which
+:attr:`SpooledSpeech.original` presents as a read-only ``(n, C)`` array on disk that
+:class:`~babelface.media.video.VideoWriter` slices and encodes as it writes the video. The same
+pass sums the squares for the silence test. Both files live in a temporary folder removed by
+:meth:`SpooledSpeech.close` (an hour of 48 kHz stereo takes 1.4 GB there, 16 kHz mono 230 MB).
+
+(Spooling AAC packets and copying them into the output was tried first: PyAV retained about half
+of every copied packet, ~30 MB an hour; re-encoding from the raw spool is flat.)
 """
 
 from __future__ import annotations
@@ -22,20 +26,39 @@ from babelface.constants import SAMPLE_RATE, SILENCE_RMS
 from babelface.errors import InputError, MediaError
 from babelface.media.audio import _open
 
-AAC_BIT_RATE = 128_000           # as VideoWriter encodes in-memory audio
 _F32 = np.dtype(np.float32).itemsize
+
+
+class DiskAudio:
+    """A read-only float32 ``(n, C)`` array in a raw file, sliced by reading (``audio[a:b]``)."""
+
+    ndim = 2
+
+    def __init__(self, path: Path, n: int, channels: int):
+        self.path, self.shape = path, (n, channels)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        start, stop, step = index.indices(self.shape[0])
+        if step != 1:
+            raise IndexError("DiskAudio takes contiguous slices only")
+        c = self.shape[1]
+        n = max(stop - start, 0)
+        return np.fromfile(self.path, np.float32, count=n * c, offset=start * c * _F32).reshape(n, c)
 
 
 @dataclass
 class SpooledSpeech:
-    """The analysis audio (mono 16 kHz, on disk) and the output audio (AAC, on disk)."""
+    """The analysis audio (mono 16 kHz) and the original audio (its own rate), both on disk."""
 
     folder: Path
     n_samples: int               # of the analysis audio
-    sample_rate: int             # of the original audio (and its AAC copy)
+    sample_rate: int             # of the original audio
     rms: float                   # of the analysis audio
     analysis_path: Path
-    aac_path: Path
+    original: DiskAudio          # (n, C) float32 at sample_rate, as load_audio(mono=False) gives
 
     @property
     def duration_s(self) -> float:
@@ -72,9 +95,9 @@ def _limit_error(path: Path, max_duration: float, seconds: float | None = None) 
 def spool_speech(path: str | Path, max_duration: float | None = None) -> SpooledSpeech:
     """Decode ``path``'s first audio stream once into a :class:`SpooledSpeech`.
 
-    The analysis samples equal ``load_audio(path)`` and the AAC track is what ``VideoWriter``
-    would make of ``load_audio(path, sample_rate=None, mono=False)``; a truncated file keeps what
-    decoded cleanly."""
+    The analysis samples equal ``load_audio(path)`` and ``original`` equals
+    ``load_audio(path, sample_rate=None, mono=False)``; a truncated file keeps what decoded
+    cleanly."""
     path = Path(path)
     folder = Path(tempfile.mkdtemp(prefix="babelface-speech-"))
     try:
@@ -85,7 +108,7 @@ def spool_speech(path: str | Path, max_duration: float | None = None) -> Spooled
 
 
 def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeech:
-    analysis_path, aac_path = folder / "analysis.f32", folder / "speech.m4a"
+    analysis_path, original_path = folder / "analysis.f32", folder / "original.f32"
     with _open(path) as c:
         if not c.streams.audio:
             raise MediaError(f"{path} has no audio track")
@@ -99,49 +122,32 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
         rate = stream.codec_context.sample_rate
         mono16k = av.AudioResampler(format="fltp", layout="mono", rate=SAMPLE_RATE)
         native = av.AudioResampler(format="fltp", layout=None, rate=rate)
-        n, sumsq = 0, 0.0
-        with open(analysis_path, "wb") as f, av.open(str(aac_path), mode="w", format="mp4") as out:
-            aac = None
-            pts = 0
+        n, n_orig, channels, sumsq = 0, 0, 1, 0.0
+        with open(analysis_path, "wb") as fa, open(original_path, "wb") as fo:
 
-            def analyse(frames) -> None:
-                nonlocal n, sumsq
-                for fr in frames:
-                    a = np.clip(fr.to_ndarray()[0], -1.0, 1.0).astype(np.float32)   # (n,)
-                    a.tofile(f)
+            def spool(frames_16k, frames_native) -> None:
+                nonlocal n, n_orig, channels, sumsq
+                for fr in frames_16k:
+                    a = np.clip(fr.to_ndarray()[0], -1.0, 1.0).astype(np.float32)      # (n,)
+                    a.tofile(fa)
                     n += len(a)
                     sumsq += float(np.square(a, dtype=np.float64).sum())
-
-            def encode(frames) -> None:
-                nonlocal aac, pts
-                for fr in frames:
-                    planar = np.clip(fr.to_ndarray(), -1.0, 1.0).astype(np.float32)[:2]   # (C, n)
-                    if aac is None:
-                        aac = out.add_stream("aac", rate=rate)
-                        aac.layout = "mono" if planar.shape[0] == 1 else "stereo"
-                        aac.bit_rate = AAC_BIT_RATE
-                    af = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar), format="fltp",
-                                                    layout=aac.layout.name)
-                    af.sample_rate, af.pts = rate, pts
-                    pts += planar.shape[1]
-                    for packet in aac.encode(af):
-                        out.mux(packet)
+                for fr in frames_native:
+                    o = np.clip(fr.to_ndarray(), -1.0, 1.0).astype(np.float32)         # (C, n)
+                    np.ascontiguousarray(o.T).tofile(fo)                                # (n, C)
+                    channels, n_orig = o.shape[0], n_orig + o.shape[1]
 
             try:
                 for frame in c.decode(stream):
                     frame.pts = None
-                    analyse(mono16k.resample(frame))
-                    encode(native.resample(frame))
+                    spool(mono16k.resample(frame), native.resample(frame))
                     if max_duration is not None and n > (max_duration + 0.5) * SAMPLE_RATE:
                         raise _limit_error(path, max_duration)
             except av.error.FFmpegError as e:
                 if n == 0:
                     raise MediaError(f"cannot decode the audio of {path}: the file is corrupt or truncated") from e
-            analyse(mono16k.resample(None))
-            encode(native.resample(None))
-            if aac is not None:
-                for packet in aac.encode(None):
-                    out.mux(packet)
+            spool(mono16k.resample(None), native.resample(None))
     if n == 0:
         raise MediaError(f"{path}: the audio track holds no samples")
-    return SpooledSpeech(folder, n, rate, float(np.sqrt(sumsq / n)), analysis_path, aac_path)
+    return SpooledSpeech(folder, n, rate, float(np.sqrt(sumsq / n)), analysis_path,
+                         DiskAudio(original_path, n_orig, channels))

@@ -7,16 +7,17 @@ yuv420p needs even dimensions: an odd width or height is padded by one replicate
 Audio is interleaved with the video as frames are written (each frame's audio follows it), so the
 muxer never holds more than a frame's worth of either, whatever the length.
 
-``--quality`` (:data:`QUALITY`) names an x264 rate factor and preset (x264's own trade-offs;
-lower CRF is better and larger, slower presets compress better at the same CRF):
+``--quality`` (:data:`QUALITY`) names an x264 rate factor and preset (lower CRF: higher quality
+and a larger file; a slower preset: a smaller file at the same CRF). Encoder CPU per 512² frame of
+real talking-head video, one thread, and the size relative to ``balanced``:
 
-=========  ====  =========  ===========================================================
-quality    CRF   preset     for
-=========  ====  =========  ===========================================================
-fast       20    superfast  previews and long batches: about twice the encode speed
-balanced   18    veryfast   the default: visually lossless at talking-head bit rates
-best       16    medium     delivery: the smallest file at the highest quality, ~3× slower
-=========  ====  =========  ===========================================================
+=========  ====  =========  ============  =====  ============================================
+quality    CRF   preset     CPU ms/frame  size   for
+=========  ====  =========  ============  =====  ============================================
+fast       20    superfast  4.5           0.87×  previews and long batches
+balanced   18    veryfast   7.5           1×     the default: visually lossless talking heads
+best       16    medium     21            1.4×   delivery, where quality matters more than size
+=========  ====  =========  ============  =====  ============================================
 """
 
 from __future__ import annotations
@@ -124,20 +125,17 @@ class VideoWriter:
     >>> with VideoWriter("out.mp4", fps=25, audio=wave, sample_rate=16000) as w:
     ...     for frame in frames: w.write(frame)
 
-    ``audio``: float32 ``(n,)`` or ``(n, C)`` encoded to AAC; or ``audio_file``: a file whose
-    first audio stream (AAC, as :func:`babelface.media.spool.spool_speech` writes) is copied in
-    without re-encoding. ``quality`` (:data:`QUALITY`) sets ``crf`` and ``preset`` unless they are
-    given; ``threads``: x264 threads (default: :func:`babelface.threads.encoder_threads`).
+    ``audio``: float32 ``(n,)`` or ``(n, C)``, encoded to AAC a frame's worth at a time (any object
+    that slices like an array will do, e.g. :class:`babelface.media.spool.DiskAudio`).
+    ``quality`` (:data:`QUALITY`) sets ``crf`` and ``preset`` unless they are given; ``threads``:
+    x264 threads (default: :func:`babelface.threads.encoder_threads`).
     """
 
     def __init__(self, path: str | Path, fps: int = FPS, audio: np.ndarray | None = None,
                  sample_rate: int | None = None, crf: int | None = None, preset: str | None = None,
-                 quality: str = DEFAULT_QUALITY, threads: int | None = None,
-                 audio_file: str | Path | None = None):
+                 quality: str = DEFAULT_QUALITY, threads: int | None = None):
         if audio is not None and not sample_rate:
             raise ValueError("sample_rate is required with audio")
-        if audio is not None and audio_file is not None:
-            raise ValueError("give audio or audio_file, not both")
         if quality not in QUALITY:
             raise ValueError(f"quality must be one of {', '.join(QUALITY)}, got {quality!r}")
         self.path = Path(path)
@@ -156,20 +154,11 @@ class VideoWriter:
                                   options={"movflags": "+faststart"})
         self._vstream = None
         self._astream = None
-        self._source = None                  # (container, packet iterator) of audio_file
-        self._pending = None                 # the next packet of audio_file, not yet muxed
         if audio is not None:
             channels = 1 if audio.ndim == 1 else audio.shape[1]
             self._astream = self._container.add_stream("aac", rate=sample_rate)
             self._astream.layout = "mono" if channels == 1 else "stereo"
             self._astream.bit_rate = 128_000
-        elif audio_file is not None:
-            src = _open(audio_file)
-            if not src.streams.audio:
-                src.close()
-                raise MediaError(f"{audio_file} has no audio track")
-            self._astream = self._container.add_stream_from_template(src.streams.audio[0])
-            self._source = (src, src.demux(src.streams.audio[0]))
 
     def _open_video(self, frame: np.ndarray) -> None:
         from babelface.threads import encoder_threads
@@ -202,8 +191,6 @@ class VideoWriter:
             if until_s is None:
                 for packet in self._astream.encode(None):
                     self._container.mux(packet)
-        elif self._source is not None:
-            self._copy_audio(until_s)
 
     def _encode_audio(self, start: int, stop: int) -> None:
         chunk = np.clip(self.audio[start:stop], -1.0, 1.0).astype(np.float32)
@@ -216,27 +203,6 @@ class VideoWriter:
         for packet in self._astream.encode(af):
             self._container.mux(packet)
 
-    def _copy_audio(self, until_s: float | None) -> None:
-        """Copy packets of ``audio_file`` (no re-encoding) whose start lies before ``until_s``."""
-        _, packets = self._source
-        while True:
-            packet = self._pending if self._pending is not None else next(packets, None)
-            self._pending = None
-            if packet is None:
-                return
-            if packet.dts is None:            # the demuxer's flush packet
-                continue
-            if until_s is not None and packet.pts is not None and float(packet.pts * packet.time_base) >= until_s:
-                self._pending = packet
-                return
-            packet.stream = self._astream
-            self._container.mux(packet)
-
-    def _close_source(self) -> None:
-        if self._source is not None:
-            self._source[0].close()
-            self._source = None
-
     def close(self, ok: bool = True) -> None:
         if self._container is None:
             return
@@ -247,7 +213,6 @@ class VideoWriter:
                 for packet in self._vstream.encode(None):
                     self._container.mux(packet)
                 self._interleave(None)
-            self._close_source()
             self._container.close()
             self._container = None
             if ok:
@@ -255,7 +220,6 @@ class VideoWriter:
             else:
                 self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
         except BaseException as e:
-            self._close_source()
             if self._container is not None:
                 self._container.close()
                 self._container = None
