@@ -15,7 +15,9 @@ def register(sub) -> None:
                     "written as an H.264/AAC mp4 at 25 fps.",
         epilog="Languages: en zh es fr de ja ar nl ru it th vi ko my hi, or any espeak-ng voice "
                "(`espeak-ng --voices`); a voice variant may follow a plus sign (en+f3). "
-               "Mandarin (zh) takes pinyin with tone numbers: 'ni3 hao3'. Japanese takes kana. "
+               "Write each language as its speakers do: Hanzi (or pinyin with tone numbers), Japanese "
+               "with Kanji, Thai without spaces, Arabic with or without vowel marks, Burmese; "
+               "`babelface phonemize` shows what will be spoken. "
                "Example: babelface say --image face.png --text 'สวัสดี ครับ' --lang th -o hello.mp4",
         formatter_class=HelpFormatter)
     p.add_argument("--image", help="portrait (PNG/JPEG) with one frontal face at least 64 px wide; "
