@@ -7,7 +7,7 @@ Rows:
 - KatieHill (8.06 s, English, one pause) dubbed by text into es, zh (pinyin), ar, ja (kana), ru, hi
   with ``--fit segments`` (default), and es with ``stretch`` and ``none``;
 - styletalk_Obama_clip1 (20 s, six pauses, three over 0.8 s) dubbed by a Spanish paragraph;
-- sun.mp4 (22 s, no audio track) by each language's sample sentence (default fit: none);
+- sun.mp4 (22 s, no audio track) by each language's sample sentence in its own script (default fit: none);
 - real voice-overs (../shared/data/real/speech: German, French, Japanese) stretched onto KatieHill,
   and KatieHill's own audio with its transcript (``none``).
 
