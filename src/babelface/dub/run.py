@@ -211,9 +211,12 @@ def dub(video: str | Path, output: str | Path, *, text: str | None = None,
     with clock("motion"):
         track = _speech(source, original, rate, text=text, language=language, audio=audio, fit=fit,
                         background_db=background_db, model=model, max_duration=max_duration)
+    audio16k = _mono16k(original, rate)
+    del original                       # the mix holds what is kept of it: one soundtrack less in memory
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tracking, bank = _track_pass(source, clock, _mono16k(original, rate), face)
+        tracking, bank = _track_pass(source, clock, audio16k, face)
+    del audio16k
     notes = list(track.warnings) + [str(w.message) for w in caught]
     renderer = FrameRenderer(tracking, bank if interior == "video" else None)
     crf = source.crf() if crf is None else crf
