@@ -9,7 +9,7 @@ DEMO_LANGS ?= en zh es ar th my hi ja
 # two workers on this 2-core machine; PYTEST_ARGS="-n 0 -x" for a serial run
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test fuzz system venv model corpus muex-model model-sync table3 table4 clean help
+.PHONY: demo test fuzz system venv model corpus corpus-real muex-model model-sync table3 table4 clean help
 
 help:
 	@echo "make demo   install everything, then render out/demo_<lang>.mp4 for: $(DEMO_LANGS)"
@@ -69,6 +69,14 @@ model: venv corpus
 corpus: venv
 	@test -f $(MUEX_CORPUS)/manifest.jsonl || $(BIN)/babelface bench build --out $(MUEX_CORPUS) \
 		--clips-per-language $(CORPUS_CLIPS) --seed 0
+
+# The real corpus (issue 11): ../shared/data/real/corpus/ → data/real_corpus, speaker-disjoint
+# train/val/test from scripts/real_corpus_plan.json (docs/data.md); resumable, ~5 min with 2 workers.
+REAL_VIDEOS ?= ../shared/data/real/corpus
+REAL_CORPUS ?= data/real_corpus
+corpus-real: venv
+	OMP_NUM_THREADS=1 $(BIN)/babelface prepare $(REAL_VIDEOS) --out $(REAL_CORPUS) \
+		--plan scripts/real_corpus_plan.json --workers 2
 
 # MuEx (issue 5): train the default config on the benchmark corpus, export its best checkpoint
 muex-model: venv corpus

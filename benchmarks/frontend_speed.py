@@ -7,7 +7,9 @@ the native text (the front-end runs: library import, dictionary load, reading) a
 front-end's output with the front-end switched off (espeak-ng gets identical input, so audio,
 timeline and video are identical). Start-up = the first `say` of the process (imports, espeak-ng,
 portrait detection, first sentence); per sentence = median of the following ones. The difference
-is the front-end's cost. Also reported: the cold cost of `frontend.prepare` alone.
+is the front-end's cost; on a loaded machine it drowns in noise, so the front-end's own cost is
+also timed directly (`frontend.prepare`: first call in a fresh process, then the median of 20
+calls) and given as a share of `say` with the front-end off.
 """
 
 from __future__ import annotations
@@ -47,11 +49,15 @@ print(json.dumps({{"cold": cold, "warm": statistics.median(warm)}}))
 _OFF = ("import babelface.phonetics.frontend as F\n"
         "F.prepare = lambda text, voice: F.Reading(text)")
 _PREPARE = """
-import json, time
+import json, statistics, time
 t = time.perf_counter()
 from babelface.phonetics.frontend import prepare
 prepare({text!r}, {voice!r})
-print(json.dumps({{"cold": time.perf_counter() - t}}))
+cold = time.perf_counter() - t
+warm = []
+for _ in range(20):
+    t = time.perf_counter(); prepare({text!r}, {voice!r}); warm.append(time.perf_counter() - t)
+print(json.dumps({{"cold": cold, "warm": statistics.median(warm)}}))
 """
 
 
@@ -69,9 +75,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    print("| language | say start-up, front-end off | on | added | say per sentence, off | on "
-          "| added | prepare() alone, cold |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| language | prepare() cold | share of say start-up (off) | prepare() per sentence "
+          "| share of say per sentence (off) | say start-up off → on | say per sentence off → on |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "s.mp4")
         for lang, text in TEXTS.items():
@@ -80,10 +86,10 @@ def main() -> int:
             off = _run(_SAY.format(switch=_OFF, text=spoken, lang=lang, out=out, repeats=args.repeats))
             on = _run(_SAY.format(switch="", text=text, lang=lang, out=out, repeats=args.repeats))
             alone = _run(_PREPARE.format(text=text, voice=voice))
-            print(f"| {lang} | {off['cold']:.2f} s | {on['cold']:.2f} s | "
-                  f"{100 * (on['cold'] - off['cold']) / off['cold']:+.1f} % | {off['warm']:.2f} s | "
-                  f"{on['warm']:.2f} s | {100 * (on['warm'] - off['warm']) / off['warm']:+.1f} % | "
-                  f"{alone['cold']:.2f} s |", flush=True)
+            print(f"| {lang} | {alone['cold']:.2f} s | {100 * alone['cold'] / off['cold']:.1f} % | "
+                  f"{1000 * alone['warm']:.1f} ms | {100 * alone['warm'] / off['warm']:.2f} % | "
+                  f"{off['cold']:.2f} → {on['cold']:.2f} s | {off['warm']:.2f} → {on['warm']:.2f} s |",
+                  flush=True)
     return 0
 
 

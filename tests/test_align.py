@@ -135,7 +135,7 @@ def test_real_speech_mouth_follows_energy_and_rests_in_pauses(real):
         t = (a + b) / 2 / FPS
         assert any(p.ipa == PAUSE and p.start <= t <= p.end for p in phon)
         assert gap[a + 1:b - 1].max() < 0.03
-    assert gap[~quiet].mean() > 0.1
+    assert gap[~quiet].mean() > 0.065               # the real speakers' amplitude (issue 11: jaw 0.303 IOD)
 
 
 def test_silence_only_audio_is_refused():

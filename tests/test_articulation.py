@@ -10,7 +10,7 @@ import pytest
 from babelface.constants import FPS
 from babelface.phonetics.espeak import Phoneme, synthesize
 from babelface.phonetics.ipa import UnknownSegmentError
-from babelface.motion.articulation import PARAMS, articulation_from_timeline
+from babelface.motion.articulation import DEFAULT, PARAMS, articulation_from_timeline
 
 JAW, SPREAD, ROUND, PROT, CLOSURE, LABIO = (PARAMS.index(p) for p in
                                             ("jaw", "spread", "round", "protrusion", "closure", "labiodental"))
@@ -46,9 +46,9 @@ def test_silence_is_a_closed_neutral_mouth():
     assert not articulation_from_timeline([], 10).any()
     assert not articulation_from_timeline(_seq(("_", 2.0)), 50).any()
     art = articulation_from_timeline(_seq(("_", 0.5), ("a", 0.3), ("_", 1.2), ("a", 0.3), ("_", 0.5)), 70)
-    rest = art[_frame(1.0):_frame(1.8)]                 # ≥ 0.2 s inside the long pause
+    rest = art[_frame(1.0):_frame(1.8 - DEFAULT.lead_opening_s)]   # ≥ 0.2 s inside the pause, after the lead
     assert rest.max() < 0.02
-    assert art[_frame(0.65), JAW] > 0.8                 # the vowels do open
+    assert art[_frame(0.65 - DEFAULT.lead_opening_s), JAW] > 0.8   # the vowels do open
     assert articulation_from_timeline(_seq(("a", 0.3)), 50)[_frame(1.5):].max() < 1e-3  # after the end
 
 
@@ -59,7 +59,10 @@ def test_short_bilabial_closes_the_lips_fully(offset):
     art = articulation_from_timeline(phon, 30)
     p = phon[2]
     assert art[_frame((p.start + p.end) / 2), CLOSURE] == pytest.approx(1.0)
-    assert art[_frame(phon[1].start + 0.06), CLOSURE] < 0.2     # the vowel itself stays open
+    assert art[_frame(phon[1].start):_frame(p.start), CLOSURE].min() < 0.2   # the vowel itself opens
+    # the lips start closing ahead of the sound (visual lead, issue 11), not after it
+    assert art[_frame(p.start - DEFAULT.lead_closure_s / 2), CLOSURE] == pytest.approx(1.0)
+    assert art[_frame(p.end + 0.1), CLOSURE] < 0.2              # and release with it
 
 
 @pytest.mark.parametrize("bilabial", ["p", "b", "m", "ph", "mʲ"])

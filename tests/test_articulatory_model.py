@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -92,7 +94,8 @@ def test_timeline_to_motion_closes_for_bilabials_and_rests_in_pauses():
             Phoneme("_", 1.0, 2.0)]
     m = timeline_to_motion(phon, 2 * FPS)
     gap = motion_inner_gap(m)
-    assert gap[int(0.6 * FPS)] > 0.3 and gap[int(0.74 * FPS)] < 1e-6
+    assert gap[int(0.52 * FPS)] > 0.5 * DEFAULT.gap_at_full_jaw and gap[int(0.74 * FPS)] < 1e-6
+    assert gap[int(0.66 * FPS)] < 1e-6          # the lips close ahead of the /m/ (visual lead, issue 11)
     assert np.abs(m[: int(0.25 * FPS)]).max() < 5e-3 and np.abs(m[int(1.3 * FPS):]).max() < 5e-3
 
 
@@ -101,26 +104,27 @@ def _clip_motion(katie_landmarks):
     return motion
 
 
-def test_calibrated_against_the_real_clip(katie_landmarks):
-    """English speech through the model opens the mouth like the real HDTF speaker (same gap
-    percentiles within a few hundredths of an IOD) and moves no faster than she does."""
+def test_calibrated_against_the_real_speakers(katie_landmarks):
+    """English speech through the model opens the mouth like the real corpus's median training
+    speaker (calibration.json, issue 11: the 90th percentile of the gap within 25 %, inside the
+    speakers' range) and moves no faster than the real HDTF speaker does."""
+    import json
+    cal = json.loads((Path(__file__).resolve().parents[1] / "src" / "babelface" / "motion"
+                      / "calibration.json").read_text())
+    openings = [s["opening"] for s in cal["fit"]["speaker_styles"].values()]
     real = _clip_motion(katie_landmarks)
-    real_gap = motion_inner_gap(real)
     texts = ["Holidays are a time of celebrating with loved ones. Enjoying the festivities and going back to school.",
              "Every face can speak any language. The quick brown fox jumps over the lazy dog.",
              "I want to thank everyone who came out today, and I am proud to stand here with you."]
     gaps, speeds = [], []
     for text in texts:
         syn = synthesize(text, "en")
-        n = int(np.ceil(syn.duration * FPS))
-        m = timeline_to_motion(syn.phonemes, n)
-        speech = np.array([any(p.ipa != "_" and p.start < (k + 1) / FPS and p.end > k / FPS for p in syn.phonemes)
-                           for k in range(n)])
-        gaps.append(motion_inner_gap(m)[speech])
+        m = timeline_to_motion(syn.phonemes, int(np.ceil(syn.duration * FPS)))
+        gaps.append(motion_inner_gap(m))
         speeds.append(np.linalg.norm(np.diff(m, axis=0), axis=2).max(1))
-    gap = np.concatenate(gaps)
-    for q, tol in ((50, 0.04), (90, 0.07), (99, 0.05)):
-        assert abs(np.percentile(gap, q) - np.percentile(real_gap, q)) < tol, q
+    p90 = np.percentile(np.concatenate(gaps), 90)
+    assert abs(p90 - cal["median_style"]["opening"]) < 0.25 * cal["median_style"]["opening"]
+    assert min(openings) < p90 < max(openings)
     real_speed = np.linalg.norm(np.diff(real, axis=0), axis=2).max(1)
     assert np.concatenate(speeds).max() <= real_speed.max()
 

@@ -135,3 +135,18 @@ def test_advance_moves_motion_earlier():
     out = advance(m, 1.5)
     assert out[0, 0, 0] == 1.5 and out[3, 0, 0] == 4.5 and out[-1, 0, 0] == 9.0
     assert advance(m, 0) is m
+
+
+def test_real_clips_are_their_own_crop_group_drawn_at_real_share():
+    """Issue 11: real video (any language) is one group; ``real_share`` sets how often it is drawn."""
+    from babelface.train.sync import REAL_GROUP
+    syn = [{"language": lang, "synthetic": True, "motion": np.zeros((10, 1, 3))} for lang in ("en", "fr", "de")]
+    real = [{"language": "en", "synthetic": False, "motion": np.zeros((10, 1, 3))}]
+    uniform = CropSampler(syn + real, SyncTrainConfig())
+    assert uniform.langs == sorted(["en", "fr", "de", REAL_GROUP]) and uniform.by_lang[REAL_GROUP] == [3]
+    rng = np.random.default_rng(0)
+    assert np.mean([uniform._group(rng) == REAL_GROUP for _ in range(4000)]) == pytest.approx(0.25, abs=0.03)
+    heavy = CropSampler(syn + real, SyncTrainConfig(real_share=0.6))
+    draws = [heavy._group(rng) for _ in range(4000)]
+    assert np.mean([d == REAL_GROUP for d in draws]) == pytest.approx(0.6, abs=0.03)
+    assert {d for d in draws if d != REAL_GROUP} == {"en", "fr", "de"}

@@ -3,6 +3,7 @@
     text ─► espeak-ng ─► timed phonemes ─┐                     (say)
     speech + transcript ─► DTW ──────────┤                     (animate --text)
     speech alone ─► MuEx ────────────────┴─► motion ─► renderer ─► mp4   (animate)
+    video + new speech ─► fitted track ─► tracking ─► per-frame re-render ─► mp4   (dub)
 
 Every entry point returns a :class:`Result` (what ``--json`` prints).
 
@@ -304,15 +305,19 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             text: str | None = None, language: str | None = None,
             max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
             threads: int | None = None, quality: str = DEFAULT_QUALITY,
-            head: HeadOptions = HeadOptions(), max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
+            head: HeadOptions = HeadOptions(), style_video: str | Path | None = None,
+            max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
     """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
     phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion,
-    window by window (any length in constant memory). The output carries the user's own audio."""
+    window by window (any length in constant memory). The motion takes the mouth range of the person
+    in ``style_video``, else the real corpus's median speaker (motion/style.py). The output carries
+    the user's own audio."""
     from babelface.media.spool import spool_speech
+    from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
     from babelface.threads import job
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
-    check_output_path(output, [audio, model] + ([] if isinstance(image, np.ndarray) else [image]))
+    check_output_path(output, [audio, model, style_video] + ([] if isinstance(image, np.ndarray) else [image]))
     check_max_pixels(max_pixels)
     if not (isinstance(max_duration, (int, float)) and math.isfinite(max_duration) and max_duration > 0):
         raise InputError(f"--max-duration must be a positive number of seconds, got {max_duration!r}")
@@ -334,6 +339,8 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         else:
             from babelface.models.streaming import stream_motion
             chunks = stream_motion(muex.result(), speech.read, speech.n_samples)
+        chunks = apply_style_stream(chunks, style_of_video(style_video) if style_video is not None
+                                    else MEDIAN_STYLE)
         image, landmarks = portrait.result()
         moves = head_motion_spooled(speech, n, head)
         frames = render_frames(image, landmarks, chunks, n, Path(output), audio=speech.original,
@@ -341,3 +348,16 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
                                quality=quality, head=moves)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if text is not None else "audio")
+
+
+def dub(video: str | Path, output: str | Path, text: str | None = None, language: str | None = None,
+        audio: str | Path | None = None, fit: str | None = None, background_db: float | None = -24.0,
+        face: int | None = None, max_duration: float = MAX_DURATION_S, crf: int | None = None,
+        model: str | Path | None = None, interior: str = "video", check_sync: bool = True):
+    """A real video made to speak new speech: ``text`` + ``language`` (espeak-ng), ``audio`` +
+    ``text`` + ``language`` (a voice-over and its transcript) or ``audio`` alone (MuEx). Returns a
+    :class:`babelface.dub.run.DubResult`; the work is done in :mod:`babelface.dub`."""
+    from babelface.dub.run import dub as _dub
+    return _dub(video, output, text=text, language=language, audio=audio, fit=fit,
+                background_db=background_db, face=face, max_duration=max_duration, crf=crf,
+                model=model, interior=interior, check_sync=check_sync)

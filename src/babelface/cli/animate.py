@@ -24,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--lang", help="language of the transcript (en, zh, th, … or an espeak-ng voice)")
     p.add_argument("--model", help="MuEx checkpoint (.safetensors) for the audio-only path; "
                                    "default: the model shipped in the package")
+    p.add_argument("--style-video", metavar="VIDEO",
+                   help="a video of the speaker: their measured mouth range (opening, rounding/"
+                        "spreading) scales the motion; default: the real corpus's median speaker")
     p.add_argument("--max-duration", type=float, default=MAX_DURATION_S,
                    help="refuse speech longer than this many seconds")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
@@ -42,7 +45,7 @@ def run(args) -> int:
     result = pipeline.animate(args.audio, args.output, image=args.image, text=args.text,
                               language=args.lang, max_duration=args.max_duration, model=args.model,
                               threads=args.threads, quality=args.quality, head=head_options(args),
-                              max_pixels=args.max_pixels)
+                              style_video=args.style_video, max_pixels=args.max_pixels)
     if args.json:
         print_json(result.to_dict())
     else:

@@ -22,9 +22,13 @@ def register(sub) -> None:
     p.add_argument("--shard", metavar="i/n", help="process only inputs i, i+n, i+2n, … (0-based)")
     p.add_argument("--language", default="und", help="ISO 639-1 code of the speech (default und)")
     p.add_argument("--split", default="train", choices=("train", "val", "test"))
+    p.add_argument("--plan", metavar="JSON",
+                   help="per-file speaker, split and language: {\"<file stem>\": {\"speaker\": ..., "
+                        "\"split\": \"test\", \"language\": \"en\"}} (overrides --split/--language for "
+                        "the files it names; docs/data.md)")
     p.add_argument("--min-face-px", type=int, default=256,
                    help="smallest source crop side in pixels (crop = 2x the face height; default 256)")
-    p.add_argument("--max-yaw", type=float, default=30.0, help="degrees (default 30)")
+    p.add_argument("--max-yaw", type=float, default=40.0, help="degrees (default 40)")
     p.add_argument("--max-pitch", type=float, default=30.0, help="degrees (default 30)")
     p.add_argument("--min-clip", type=float, default=2.0, help="seconds (default 2)")
     p.add_argument("--max-clip", type=float, default=15.0, help="seconds (default 15)")
@@ -34,7 +38,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from babelface.data.manifest import is_language_code
-    from babelface.data.prepare import PrepareConfig, parse_shard, prepare
+    from babelface.data.prepare import PrepareConfig, load_plan, parse_shard, prepare
     from babelface.errors import InputError
     checked_dir(args.out)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -44,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--min-clip must be positive and at most --max-clip")
     config = PrepareConfig(min_face_px=args.min_face_px, max_yaw_deg=args.max_yaw,
                            max_pitch_deg=args.max_pitch, min_clip_s=args.min_clip,
-                           max_clip_s=args.max_clip, language=args.language, split=args.split)
+                           max_clip_s=args.max_clip, language=args.language, split=args.split,
+                           plan=load_plan(args.plan) if args.plan else ())
     result = prepare(args.inputs, args.out, config, workers=max(1, args.workers),
                      shard=parse_shard(args.shard))
     summary = {"out": str(result.root), "files": result.files, "processed": result.processed,

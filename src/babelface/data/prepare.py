@@ -7,10 +7,14 @@ Per input file (docs/data.md has the full account):
    features; :class:`~babelface.data.datasets.ManifestDataset` skips them);
 2. track the face frame by frame (MediaPipe face mesh, :class:`~babelface.face.landmarks.FaceTracker`,
    up to 2 faces so a second person is seen);
-3. mark each frame valid or not, with a reason: ``no face``, ``more than one person``,
+3. mark each frame valid or not, with a reason: ``no face``, ``more than one person`` (a second
+   face that is a different face, not a duplicate detection overlapping the tracked one, at
+   least ``second_face_min_ratio`` of its height, seen in ``second_face_persist_s`` of frames
+   with gaps of at most ``max_gap_frames``: a passing or spurious detection does not count),
    ``face too small`` (the source square that becomes the 512×512 crop, ``crop_scale`` × the
    face-oval height, is under ``min_face_px``: more than 2× upscaling), ``non-frontal head``
-   (\\|yaw\\| or \\|pitch\\| from :func:`~babelface.face.align.head_pose` beyond the thresholds); face
+   (\\|yaw\\| or \\|pitch\\| from :func:`~babelface.face.align.head_pose`, median-filtered over
+   ``pose_median_frames`` against per-frame jitter, beyond the thresholds); face
    losses of at most ``max_gap_frames`` between valid frames are interpolated;
 4. cut each run of valid frames into clips of ``min_clip_s`` … ``max_clip_s`` at silences (frame
    RMS more than ``silence_db`` below the file's speech level, the 95th percentile), or at the
@@ -72,8 +76,11 @@ class PrepareConfig:
     crop_size: int = CROP_SIZE
     crop_scale: float = 2.0          # source crop side = crop_scale × face-oval height (head + margin)
     min_face_px: int = 256           # source crop side at least this: at most 2× upscaling to 512
-    max_yaw_deg: float = 30.0
+    max_yaw_deg: float = 40.0        # MediaPipe's mesh keeps both mouth corners to ~45° (docs/data.md)
     max_pitch_deg: float = 30.0
+    pose_median_frames: int = 9      # head pose median-filtered over this many frames (0.36 s)
+    second_face_min_ratio: float = 0.33  # a second face this tall (× the tracked face) can be a person
+    second_face_persist_s: float = 0.5   # … when it is seen this long: flickers are not people
     max_gap_frames: int = 2          # face lost this long between valid frames: interpolated
     min_clip_s: float = 2.0
     max_clip_s: float = 15.0
@@ -82,6 +89,16 @@ class PrepareConfig:
     smooth_s: float = 0.4            # Gaussian σ of the crop box trajectory
     language: str = UNKNOWN_LANGUAGE
     split: str = "train"
+    # per-file overrides, ((file stem, speaker, split, language), …): see :func:`load_plan`
+    plan: tuple[tuple[str, str, str, str], ...] = ()
+
+    def assignment(self, path: Path) -> tuple[str, str, str]:
+        """(speaker, split, language) of one input: the plan's entry for its stem, else
+        :func:`speaker_of` and the config's split and language."""
+        for stem, speaker, split, language in self.plan:
+            if stem == path.stem:
+                return speaker, split, language
+        return speaker_of(path), self.split, self.language
 
 
 @dataclass
@@ -127,6 +144,33 @@ def file_key(path: Path) -> str:
     return f"{stem}-{h.hexdigest()[:8]}"
 
 
+def load_plan(path: str | os.PathLike) -> tuple[tuple[str, str, str, str], ...]:
+    """A split plan: a JSON object ``{file stem: {"speaker": …, "split": train|val|test,
+    "language": ISO 639-1 or und}}`` (keys starting with ``_`` are comments) → the
+    :attr:`PrepareConfig.plan` tuple. Speaker-disjoint splits need it when one person appears
+    under several file names (``styletalk_Obama_clip1``, ``edtalk_uncrop_Obama``)."""
+    from babelface.data.manifest import is_language_code
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: not a readable JSON split plan ({e})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a split plan is a JSON object of file stem -> entry")
+    plan = []
+    for stem, entry in sorted(data.items()):
+        if stem.startswith("_"):
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("speaker"), str) or not entry["speaker"]:
+            raise InputError(f"{path}: {stem!r} needs a \"speaker\"")
+        split, language = entry.get("split", "train"), entry.get("language", UNKNOWN_LANGUAGE)
+        if split not in ("train", "val", "test"):
+            raise InputError(f"{path}: {stem!r} has split {split!r}; use train, val or test")
+        if not is_language_code(language):
+            raise InputError(f"{path}: {stem!r} has language {language!r}; use an ISO 639-1 code or und")
+        plan.append((stem, entry["speaker"], split, language))
+    return tuple(plan)
+
+
 def speaker_of(path: Path) -> str:
     """The speaker of a file: its stem without a trailing clip number (``WDA_KatieHill_000`` →
     ``WDA_KatieHill``, the HDTF/VoxCeleb naming)."""
@@ -135,23 +179,24 @@ def speaker_of(path: Path) -> str:
 
 # --- per-frame analysis ------------------------------------------------------------------------------
 def track(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """Pass 1: ``(landmarks (T, 478, 3) NaN where no face, face counts (T,), (H, W))``."""
+    """Pass 1: ``(landmarks (T, 478, 3) NaN where no face, second faces' oval boxes (T, 4) NaN
+    where none, (H, W))``."""
     from babelface.face.indices import N_LANDMARKS
     from babelface.face.landmarks import FaceTracker
     from babelface.media import iter_frames
     lms: list[np.ndarray] = []
-    counts: list[int] = []
+    second: list[np.ndarray] = []
     shape = (0, 0)
     empty = np.full((N_LANDMARKS, 3), np.nan, np.float32)
     with FaceTracker(max_faces=2) as tracker:
         for frame in iter_frames(path, fps=FPS):
             shape = frame.shape[:2]
             faces = tracker.track(frame)
-            counts.append(len(faces))
             lms.append(faces[0].astype(np.float32) if faces else empty)
+            second.append(_oval(faces[1][None])[0] if len(faces) > 1 else np.full(4, np.nan))
     if not lms:
         raise MediaError(f"{path}: the video track holds no decodable frames")
-    return np.stack(lms), np.array(counts), shape
+    return np.stack(lms), np.stack(second).astype(np.float32), shape
 
 
 def _oval(lm: np.ndarray) -> np.ndarray:
@@ -161,21 +206,51 @@ def _oval(lm: np.ndarray) -> np.ndarray:
     return np.concatenate([pts.min(1), pts.max(1)], axis=1)
 
 
-def frame_status(landmarks: np.ndarray, counts: np.ndarray, config: PrepareConfig) -> np.ndarray:
-    """Validity code per frame (``VALID`` or a reason code)."""
+def second_person(landmarks: np.ndarray, second: np.ndarray, config: PrepareConfig) -> np.ndarray:
+    """Frames ``(T,)`` where a second person is in view: a second face box ``(T, 4)`` whose centre
+    lies outside the tracked face's oval (else it is the same face detected twice), at least
+    ``second_face_min_ratio`` of its height, in a run of ``second_face_persist_s`` or more
+    (bridging gaps of ``max_gap_frames``)."""
+    main = _oval(landmarks)                                                  # (T, 4)
+    cx, cy = (second[:, 0] + second[:, 2]) / 2, (second[:, 1] + second[:, 3]) / 2
+    with np.errstate(invalid="ignore"):
+        inside = (cx > main[:, 0]) & (cx < main[:, 2]) & (cy > main[:, 1]) & (cy < main[:, 3])
+        big = (second[:, 3] - second[:, 1]) >= config.second_face_min_ratio * (main[:, 3] - main[:, 1])
+    candidate = np.isfinite(second).all(1) & ~inside & big
+    bridged = candidate.copy()
+    for s, e, v in runs(candidate.astype(np.int64)):        # close short gaps inside a presence
+        if not v and 0 < s and e < len(candidate) and e - s <= config.max_gap_frames:
+            bridged[s:e] = True
+    persist = max(1, int(round(config.second_face_persist_s * FPS)))
+    out = np.zeros(len(candidate), bool)
+    for s, e, v in runs(bridged.astype(np.int64)):
+        if v and e - s >= persist:
+            out[s:e] = True
+    return out
+
+
+def frame_status(landmarks: np.ndarray, second: np.ndarray, config: PrepareConfig) -> np.ndarray:
+    """Validity code per frame (``VALID`` or a reason code); ``second``: the second faces' oval
+    boxes ``(T, 4)``, NaN where none (:func:`track`)."""
+    from scipy.ndimage import median_filter
     from babelface.face.align import head_pose
-    t = len(counts)
+    t = len(landmarks)
     status = np.full(t, VALID, np.int64)
     has = np.isfinite(landmarks).all(axis=(1, 2))
     status[~has] = NO_FACE
-    status[counts >= 2] = MULTI
+    multi = second_person(landmarks, second, config)
+    status[multi] = MULTI
     box = _oval(landmarks)
     side = config.crop_scale * (box[:, 3] - box[:, 1])
-    status[has & (counts < 2) & (side < config.min_face_px)] = SMALL
-    for k in np.flatnonzero(status == VALID):
-        yaw, pitch, _ = head_pose(landmarks[k])
-        if abs(yaw) > config.max_yaw_deg or abs(pitch) > config.max_pitch_deg:
-            status[k] = NON_FRONTAL
+    status[has & ~multi & (side < config.min_face_px)] = SMALL
+    pose = np.zeros((t, 2))
+    for k in np.flatnonzero(has):
+        pose[k] = head_pose(landmarks[k])[:2]                               # yaw, pitch
+    for s, e, v in runs(has.astype(np.int64)):                             # filter within face runs
+        if v:
+            pose[s:e] = median_filter(pose[s:e], size=(max(1, config.pose_median_frames), 1), mode="nearest")
+    turned = (np.abs(pose[:, 0]) > config.max_yaw_deg) | (np.abs(pose[:, 1]) > config.max_pitch_deg)
+    status[(status == VALID) & turned] = NON_FRONTAL
     return status
 
 
@@ -332,15 +407,15 @@ def prepare_file(path: str | os.PathLike, out: str | os.PathLike, config: Prepar
             _reject(result, "unreadable audio track", detail=str(e))
             return result
     try:
-        landmarks, counts, shape = track(path)
+        landmarks, second, shape = track(path)
     except BabelfaceError as e:
         _reject(result, "unreadable video track", detail=str(e))
         return result
-    t = len(counts)
+    t = len(landmarks)
     result.frames = t
     if audio is not None:
         audio = np.pad(audio, (0, max(0, t * SAMPLES_PER_FRAME - len(audio))))[: t * SAMPLES_PER_FRAME]
-    status = frame_status(landmarks, counts, config)
+    status = frame_status(landmarks, second, config)
     landmarks, status = fill_gaps(landmarks, status, config.max_gap_frames)
     valid = status == VALID
     if not valid.any():
@@ -423,9 +498,10 @@ def _write_clips(path: Path, root: Path, result: FileResult, pieces: list[tuple[
             rel.update(audio=f"{stem}.wav", features=f"{stem}.npz")
         save_arrays(root / f"{stem}.npz", **arrays)
         box = boxes[p]
+        speaker, split, language = config.assignment(path)
         record = Clip(
-            id=Path(stem).name, language=config.language, split=config.split,
-            speaker=speaker_of(path), duration_s=round((e - s) / FPS, 6), n_frames=e - s,
+            id=Path(stem).name, language=language, split=split,
+            speaker=speaker, duration_s=round((e - s) / FPS, 6), n_frames=e - s,
             fps=FPS, sample_rate=SAMPLE_RATE, **rel,
             provenance={"source": "real", "file": str(path), "key": result.key,
                         "start_s": round(s / FPS, 3), "end_s": round(e / FPS, 3),

@@ -34,8 +34,17 @@ Choices (docs/phonetics.md justifies each):
   that function over ``[k/fps, (k+1)/fps)`` in closed form), a bilabial shorter than a frame still
   gives closure = 1 in the frame it falls in.
 
+- Visual lead (anticipatory coarticulation measured on real talkers): the lips and jaw move
+  before the sound they shape. The blended parameters are sampled ``lead`` seconds after the
+  frame (``F_p(t + lead_g)``: the opening, i.e. jaw, tongue, teeth; and the lip shape, i.e.
+  spread, round, protrusion); a contact gesture (closure, labiodental) *starts* ``lead`` early and
+  still holds through its acoustic segment (the frame's interval is extended forward by the lead
+  before the maximum), since the lips stay shut during a stop's silence. The leads are fitted on
+  the real corpus's training speakers by scripts/calibrate_articulation.py
+  (src/babelface/motion/calibration.json holds the fit and its provenance).
+
 Frame ``k`` covers ``[k / fps, (k + 1) / fps)`` (the audio samples ``640 k … 640 (k + 1)``); the
-averaged parameters are sampled at its centre.
+averaged parameters are sampled at its centre (plus the group's lead).
 """
 
 from __future__ import annotations
@@ -54,6 +63,13 @@ GESTURES = ("closure", "labiodental")
 _GESTURE_IDX = np.array([PARAMS.index(g) for g in GESTURES])
 _BLEND_IDX = np.array([i for i, p in enumerate(PARAMS) if p not in GESTURES])
 _LIP_SHAPE_IDX = np.array([PARAMS.index("round"), PARAMS.index("protrusion")])
+# the parameter groups that share a visual lead (CoarticulationConfig.lead_*)
+LEAD_GROUPS = {"opening": ("jaw", "tongue", "teeth"), "closure": GESTURES,
+               "shape": ("spread", "round", "protrusion")}
+# visual leads fitted on the real corpus's training speakers (calibration.json; issue 11)
+LEAD_OPENING_S = 0.04
+LEAD_CLOSURE_S = 0.04
+LEAD_SHAPE_S = 0.0       # rounding already anticipates (theta_round_anticipation)
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,13 @@ class CoarticulationConfig:
     pause_alpha: float = 4.0           # a full pause outweighs its neighbours: the mouth rests
     gesture_tau: float = 0.03          # closure/labiodental approach and release time constant
     eps: float = 1e-3                  # dominance below eps · α is treated as 0 (window size)
+    lead_opening_s: float = LEAD_OPENING_S   # jaw/tongue/teeth move this long before the sound
+    lead_closure_s: float = LEAD_CLOSURE_S   # bilabial/labiodental contact
+    lead_shape_s: float = LEAD_SHAPE_S       # spreading, rounding, protrusion
+
+    def lead(self, group: str) -> float:
+        return {"opening": self.lead_opening_s, "closure": self.lead_closure_s,
+                "shape": self.lead_shape_s}[group]
 
 
 DEFAULT = CoarticulationConfig()
@@ -140,18 +163,22 @@ def _windows(lo_edge: np.ndarray, hi_edge: np.ndarray, t: np.ndarray, reach: flo
     return np.minimum(idx, len(lo_edge) - 1), valid
 
 
-def blend(track: TargetTrack, t: np.ndarray, cfg: CoarticulationConfig = DEFAULT) -> np.ndarray:
+def blend(track: TargetTrack, t: np.ndarray, cfg: CoarticulationConfig = DEFAULT,
+          columns: np.ndarray | None = None) -> np.ndarray:
     """Cohen–Massaro weighted average (eqs. 1–2) of every parameter at times ``t`` → ``(M, P)``.
 
     Only segments whose dominance can exceed ``eps · α`` are summed: the window reaches
     ``(ln(1/eps) / θ_min)^(1/c)`` seconds, computed per group of parameters sharing θ_min
-    (rounding anticipates furthest), in chunks of ``_CHUNK`` times to stay in cache.
+    (rounding anticipates furthest), in chunks of ``_CHUNK`` times to stay in cache. Only the
+    parameters in ``columns`` (default: all) are computed; the others stay 0.
     """
     lo, hi = _cores(track, cfg)
     theta_min = np.minimum(track.theta_ant.min(0), track.theta_car.min(0))      # (P,)
     out = np.zeros((len(t), P))
-    for th in np.unique(theta_min):
-        cols = np.flatnonzero(theta_min == th)
+    wanted = np.zeros(P, bool)
+    wanted[np.arange(P) if columns is None else columns] = True
+    for th in np.unique(theta_min[wanted]):
+        cols = np.flatnonzero((theta_min == th) & wanted)
         reach = (np.log(1.0 / cfg.eps) / th) ** (1.0 / cfg.c)
         alpha, value = track.alpha[:, cols], track.value[:, cols]
         th_a, th_c = track.theta_ant[:, cols], track.theta_car[:, cols]
@@ -197,8 +224,13 @@ def articulation_from_parts(parts: list[TimedPart], n_frames: int, fps: float = 
         return out
     t0, tc, t1 = frame_times(n_frames, fps)
     track = target_track(parts, n_frames / fps, cfg)
-    out[:, _BLEND_IDX] = blend(track, tc, cfg)[:, _BLEND_IDX]
-    out[:, _GESTURE_IDX] = gestures(track, t0, t1, cfg)
+    for group, names in LEAD_GROUPS.items():
+        cols = np.array([PARAMS.index(n) for n in names])
+        lead = cfg.lead(group)                       # sample the sound's track ahead: motion leads
+        if group == "closure":               # contact starts early, releases with the sound
+            out[:, cols] = gestures(track, t0, t1 + lead, cfg)
+        else:
+            out[:, cols] = blend(track, tc + lead, cfg, cols)[:, cols]
     return np.clip(out, 0.0, 1.0)
 
 

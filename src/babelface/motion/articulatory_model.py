@@ -19,8 +19,9 @@ Bases (docs/phonetics.md has figures and numbers; all magnitudes are at paramete
   fall-off upward through the cheeks (0.5 at the mouth corners' height, 0 a third of an IOD
   above); plus the upper lip's own rise (levator labii) ``∝ ρ(x)`` carrying
   ``upper_share`` of the opening. The rotation angle and the rise are solved so that jaw = 1 gives
-  an inner-lip gap (13 ↔ 14) of ``gap_at_full_jaw``, calibrated on the real HDTF clip
-  (WDA_KatieHill_000: its widest openings are 0.41 IOD at the 99th percentile, 0.51 at most).
+  an inner-lip gap (13 ↔ 14) of ``gap_at_full_jaw``, fitted on the real corpus's training
+  speakers (issue 11, scripts/calibrate_articulation.py, calibration.json: the text path's gap
+  varies as much as theirs, median over 26 clips; first set to 0.45 from one HDTF clip).
   The direction this gives the lower lip (down and back, 36° from vertical) matches the clip's
   regression of lower-lip motion on the gap (38°).
 - **spread**: lips stretched sideways (x ∝ x/x_corner, corners ±``spread_x``), corners slightly up
@@ -59,11 +60,13 @@ _EAR_POINTS = (234, 454)
 class ArticulatoryModelConfig:
     """Magnitudes of the bases, in inter-ocular distances (IOD) at parameter value 1."""
 
-    gap_at_full_jaw: float = 0.45       # inner-lip gap of the widest vowel target (clip: p99 0.41, max 0.51)
+    # inner-lip gap of the widest vowel target: fitted so that the text path's gap varies as much as
+    # the real corpus's training speakers' (median ratio 1; calibration.json; was 0.45 from one clip)
+    gap_at_full_jaw: float = 0.303
     upper_share: float = 0.4            # share of the vertical opening from the upper lip (clip: 0.44)
     hinge_behind_ear: float = 0.1       # TMJ this far behind the template's ear points (z)
-    spread_x: float = 0.11              # each corner outward: mouth width +27 %
-    round_x: float = 0.11               # each corner inward: mouth width −27 %
+    spread_x: float = 0.0875            # each corner outward: mouth width +21 % (calibration.json)
+    round_x: float = 0.0875             # each corner inward: mouth width −21 % (calibration.json)
     round_z: float = 0.05               # rounded lips forward
     protrusion_z: float = 0.12          # lips forward at the midline
     evert_y: float = 0.025              # outer lips turned out (protrusion, rounding)

@@ -104,10 +104,15 @@ def build_dataset(cfg: RunConfig, train: bool):
         except ImportError as e:
             raise InputError("data.kind manifest needs the benchmark datasets (babelface.data.datasets), "
                              "which this installation lacks: use data.kind: toy") from e
-        return ManifestDataset(data.root, split=data.train_split if train else data.val_split,
-                               languages=tuple(data.languages) or None, crop_frames=seq_len,
-                               random_crop=train,
-                               time_masking=TimeMasking() if train and data.spec_augment else None)
+        def corpus(root, languages):
+            return ManifestDataset(root, split=data.train_split if train else data.val_split,
+                                   languages=languages, crop_frames=seq_len, random_crop=train,
+                                   time_masking=TimeMasking() if train and data.spec_augment else None)
+        main = corpus(data.root, tuple(data.languages) or None)
+        if not (train and data.mix_root):
+            return main
+        from babelface.train.mix import MixedDataset
+        return MixedDataset(main, corpus(data.mix_root, None), data.mix_share, data.mix_speaker_norm)
     raise InputError(f"unknown data.kind {data.kind!r}: use manifest or toy")
 
 

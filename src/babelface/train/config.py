@@ -29,6 +29,9 @@ class DataConfig:
     val_split: str = "val"
     languages: tuple[str, ...] = ()           # train on these languages only (empty: all)
     spec_augment: bool = True                 # E.5: time masking on mel features
+    mix_root: str | None = None               # a second corpus mixed into training (train/mix.py)
+    mix_share: float = 0.5                    # its share of the training items
+    mix_speaker_norm: bool = True             # scale its speakers to the median speaker's range
     num_workers: int = 0
     toy: ToyConfig = field(default_factory=ToyConfig)
 
@@ -41,6 +44,7 @@ class TrainConfig:
     seq_len: int = 200                        # E.4: frames per random contiguous crop
     grad_accum: int = 1                       # E.4: N_acc micro-batches per step
     max_steps: int = 80_000                   # E.6: 60k–80k
+    init_weights: str | None = None           # fine-tune: start from these MuEx weights (same model section)
     ckpt_every: int = 2_000                   # E.6: checkpoint (and validate) every 2k steps
     keep_best: int = 3                        # E.6: top-3 by validation LSE-D
     eval_batches: int = 0                     # validation batches per evaluation (0: all)

@@ -80,6 +80,8 @@ class Trainer:
         self.out = Path(t.out_dir)
         seed_all(mix_seed(t.seed, INIT_SEED))                        # identical init on every rank
         self.model = MuEx(cfg.model).to(self.device)
+        if t.init_weights and not resume:
+            self._init_from(t.init_weights)
         self.critic = (PVAlign(cfg.model.prototypes.k, cfg.model.d_z, cfg.model.mi).to(self.device)
                        if cfg.model.use_pv_align else None)
         self.optimizers = {"model": build_optimizer(self.model, cfg.optim)}
@@ -107,7 +109,8 @@ class Trainer:
             if (self.out / LAST).exists():
                 raise InputError(f"{self.out} already holds a run: continue it with --resume, or set "
                                  "another train.out_dir (or remove that folder) to start afresh")
-            self._measure_motion_scale()
+            if not t.init_weights:                     # fine-tuning keeps the weights' motion scale
+                self._measure_motion_scale()
         self.model_ddp, self.critic_ddp = self.model, self.critic
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -156,6 +159,19 @@ class Trainer:
         if not rms > 0:
             raise InputError("the training motion is all zeros: check the corpus' motion files")
         self.model.set_motion_scale(rms)
+
+    def _init_from(self, path: str) -> None:
+        """Start from trained weights (fine-tuning); the parts an exported model lacks (viseme
+        encoder, motion prototypes) keep their fresh initialisation."""
+        from babelface.models.muex import TRAINING_ONLY
+        init = MuEx.from_pretrained(path).state_dict()
+        try:
+            missing, unexpected = self.model.load_state_dict(init, strict=False)
+        except RuntimeError:                                   # a tensor of another shape
+            missing, unexpected = ["(shapes differ)"], []
+        if unexpected or [k for k in missing if not k.startswith(TRAINING_ONLY)]:
+            raise InputError(f"train.init_weights {path} does not fit this model section: fine-tune "
+                             "with the sizes it was trained with (e.g. --config default)")
 
     def _resume(self) -> None:
         path = self.out / LAST

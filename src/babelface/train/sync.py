@@ -62,8 +62,14 @@ class SyncTrainConfig:
     # ahead of the sound they make (Schwartz & Savariaux 2014: from 20 ms audio lead to 70 ms
     # audio lag for chained syllables). Synthetic motion is advanced by this much (ms).
     synthetic_lead_ms: float = 0.0
+    # real talking-face clips (``babelface prepare`` output) form their own group of crops, drawn
+    # with this probability (0: one more group beside the languages, drawn as often as each)
+    real_share: float = 0.0
     wav2vec2: str | None = None         # local wav2vec 2.0 folder: train on its features (§3.2)
     wav2vec2_rate_match: str = "pool"   # "pool" (2 frames → 1) or "resample" (the paper's)
+
+
+REAL_GROUP = "real"                 # the crop group of real (non-synthetic) clips
 
 
 def _override(obj, values: dict):
@@ -191,12 +197,20 @@ class CropSampler:
         self.cfg = cfg
         self.encoder = encoder
         self.by_lang: dict[str, list[int]] = {}
-        for i, c in enumerate(clips):
-            self.by_lang.setdefault(c["language"], []).append(i)
+        for i, c in enumerate(clips):               # real video: one group, whatever its language
+            self.by_lang.setdefault(c["language"] if c.get("synthetic", True) else REAL_GROUP, []).append(i)
         self.langs = sorted(self.by_lang)
 
+    def _group(self, rng: np.random.Generator) -> str:
+        if self.cfg.real_share > 0 and REAL_GROUP in self.by_lang and len(self.langs) > 1:
+            if rng.random() < self.cfg.real_share:
+                return REAL_GROUP
+            others = [g for g in self.langs if g != REAL_GROUP]
+            return others[int(rng.integers(len(others)))]
+        return self.langs[int(rng.integers(len(self.langs)))]
+
     def _raw_crop(self, rng: np.random.Generator, frames: int) -> tuple[dict, int, int]:
-        lang = self.langs[int(rng.integers(len(self.langs)))]
+        lang = self._group(rng)
         c = self.clips[int(rng.choice(self.by_lang[lang]))]
         t = len(c["motion"])
         s = int(rng.integers(0, max(1, t - frames + 1)))
