@@ -403,3 +403,12 @@ def test_audio_track_without_a_decoder_found_by_the_campaign(tmp_path):
     case, box = harness.make_case("audio-mutation", 18, 16, tmp_path)
     run = harness.run_inprocess(case, box)
     assert run.outcome == "clean_error" and "no codec" in run.detail, (run.outcome, run.detail)
+
+
+def test_dub_output_may_not_be_its_video(tmp_path, capsys):
+    """Found by the dub fuzz family: `dub v.mp4 -o v.mp4` replaced the input video."""
+    v = tmp_path / "v.mp4"
+    v.write_bytes((REAL / "sun.mp4").read_bytes())
+    rc, err = cli(["dub", v, "-o", v, "--text", "hola", "--lang", "es"], capsys)
+    one_line_error(rc, err, "also an input")
+    assert v.read_bytes() == (REAL / "sun.mp4").read_bytes()

@@ -358,6 +358,7 @@ def dub(video: str | Path, output: str | Path, text: str | None = None, language
     ``text`` + ``language`` (a voice-over and its transcript) or ``audio`` alone (MuEx). Returns a
     :class:`babelface.dub.run.DubResult`; the work is done in :mod:`babelface.dub`."""
     from babelface.dub.run import dub as _dub
+    check_output_path(output, [video, audio, model])       # issue 17: never over an input
     return _dub(video, output, text=text, language=language, audio=audio, fit=fit,
                 background_db=background_db, face=face, max_duration=max_duration, crf=crf,
                 model=model, interior=interior, check_sync=check_sync)

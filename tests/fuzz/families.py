@@ -561,3 +561,37 @@ def output_dir(rng, box):
         v = _copy(box, "video.mp4").name
         argv = ["eval", "--real", v, "--gen", v, "--out", out]
     return Case("", argv=argv, note=f"{cmd} --out {kind}", expect="error")
+
+
+@family("dub", heavy=True)
+def dub(rng, box):
+    """`babelface dub` (issue: dubbing) given odd videos, speech, options and outputs."""
+    video = _copy(box, "video.mp4").name
+    kind = rng.choice(["mutated-video", "mutated-audio", "same-output", "audio-output", "options",
+                       "no-speech", "odd-output", "plain"])
+    argv = ["dub", video, "-o", "out.mp4", "--text", "hola", "--lang", "es", "-q"]
+    note = kind
+    if kind == "mutated-video":
+        p, note = _mutated(rng, box, "video.mp4", [".mp4", ".mov", ".wav"])
+        argv[1] = p.name
+    elif kind == "mutated-audio":
+        p, note = _mutated(rng, box, "speech.wav", [".wav", ".mp4"])
+        argv = ["dub", video, "-o", "out.mp4", "--audio", p.name, "-q"]
+    elif kind == "same-output":
+        argv[3] = video
+    elif kind == "audio-output":
+        speech = _copy(box, "speech.wav").name
+        argv = ["dub", video, "-o", speech, "--audio", speech, "-q"]
+    elif kind == "options":
+        opt = rng.choice([["--background-db", "nan"], ["--background-db", "1e9"], ["--crf", "-5"],
+                          ["--crf", "99"], ["--max-duration", "nan"], ["--jobs", "0"], ["--shard", "3/2"],
+                          ["--face", "-1"], ["--fit", "none"]])
+        argv += opt
+        note = " ".join(opt)
+    elif kind == "no-speech":
+        argv = ["dub", video, "-o", "out.mp4", "-q"]
+    elif kind == "odd-output":
+        out, note = odd_output(rng, box, [video])
+        argv[3] = out
+    return Case("", argv=argv, outputs=["out.mp4"] if "out.mp4" in argv else [], note=f"dub: {note}",
+                heavy=True, timeout=400)
