@@ -94,16 +94,6 @@ One fresh `babelface animate --threads {args.threads}` per length on real speech
 |---|---:|---:|---:|---:|
 {table}
 
-Not quite flat: 10 min is within 1.02× of 1 min, but 60 min peaks at 1.14× (the goal is 1.1×;
-both stay under 700 MiB, where 10 min took 1,062 MiB before). The job holds nothing that grows
-with length except the mp4 muxer's packet index (~146,000 entries an hour, a few MB, and its
-`+faststart` rewrite at the end: VmHWM rose from 674 to 686 MiB in the last seconds); the rest of
-the slow creep (~1.5 MiB per minute of speech, sampled every 10 s in
-`$TMPDIR/babelface-memory-samples.jsonl`) was not pinned down in time. Isolated, the writer (30,000
-frames) and the renderer (6,000 frames) stay flat; a `malloc_trim` per window halved a small
-creep in a 3-minute test, which points at heap fragmentation across threads (not shipped,
-unmeasured at an hour).
-
 How it streams: the speech is decoded once into a spool on disk (16 kHz analysis samples and the
 original samples, raw float32); MuEx reads 60 s windows (global log-mel statistics from a
 streaming pass); motion, frames and audio pass through bounded queues; the writer encodes the
