@@ -16,17 +16,19 @@ help:
 	@echo "make test   install everything, then run the test suite"
 	@echo "make model  retrain the shipped models (MuEx, sync expert) on a rebuilt benchmark"
 
+# chromium + chromium-driver: the headless browser of the web page and report tests (a Thai font for their screenshots)
+SYSTEM_PACKAGES := espeak-ng ffmpeg chromium chromium-driver fonts-tlwg-garuda-ttf
 system:
-	@if ! dpkg -s espeak-ng ffmpeg >/dev/null 2>&1; then \
+	@if ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq espeak-ng ffmpeg; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[test,web]"
 	touch $(STAMP)
 
 venv: system $(STAMP)

@@ -68,9 +68,12 @@ def test_rate_pitch_and_variant_change_the_voice():
         synthesize("x", "en+nosuchvariant")
 
 
-def test_han_characters_outside_chinese_are_refused():
+def test_han_characters_outside_chinese_and_japanese_are_refused():
     with pytest.raises(LanguageError, match="Kanji"):
-        synthesize("漢字", "ja")
+        synthesize("漢字", "ko")                                 # Korean hanja: no front-end
+    with pytest.raises(LanguageError, match="Kanji"):
+        synthesize("漢字", "ja", frontend=False)                 # espeak-ng alone reads no Kanji
+    assert [p.ipa for p in synthesize("漢字", "ja").phonemes if p.ipa != "_"][:2] == ["k", "ä"]
     assert phonemize("你好", "zh")                               # Mandarin reads Hanzi
 
 

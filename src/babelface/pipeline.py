@@ -30,6 +30,7 @@ from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
 from babelface.errors import InputError, SilenceError
 from babelface.progress import progress
 
+HEAD_BLOCK_FRAMES = 1500         # prosody of long speech is analysed a minute at a time (issue 14)
 DEFAULT_QUALITY = "balanced"      # babelface.media.video.QUALITY (not imported here: PyAV loads late)
 
 
@@ -69,6 +70,47 @@ def _portrait(image: str | Path | np.ndarray | None):
     return img, detect_landmarks(img, source=name)
 
 
+@dataclass(frozen=True)
+class HeadOptions:
+    """Issue 14, what moves beyond the mouth (docs/head.md): ``amount`` scales head pose, gaze and
+    brows (0 = still … 1 = natural), ``blink`` lets the eyelids blink, ``seed`` draws the motion;
+    ``still`` renders the mouth alone, exactly as before."""
+
+    amount: float = 1.0
+    blink: bool = True
+    seed: int = 0
+    still: bool = False
+
+
+def head_motion(audio: np.ndarray, sample_rate: int, n_frames: int,
+                options: HeadOptions) -> np.ndarray | None:
+    """Head motion ``(T, C)`` driven by the speech's prosody, or None for a still portrait."""
+    if options.still:
+        return None
+    from babelface.motion.head_model import HeadModel
+    from babelface.motion.prosody import analyse
+    mono = audio.mean(1) if audio.ndim == 2 else audio
+    return HeadModel.load().generate(analyse(mono, n_frames, sample_rate), seed=options.seed,
+                                     amount=options.amount, blink=options.blink)
+
+
+def head_motion_spooled(speech, n_frames: int, options: HeadOptions) -> np.ndarray | None:
+    """:func:`head_motion` for spooled speech of any length: prosody analysed block by block
+    (``HEAD_BLOCK_FRAMES`` frames; each block normalised on its own), so hours stay in bounded memory."""
+    if options.still:
+        return None
+    from babelface.constants import SAMPLES_PER_FRAME
+    from babelface.motion.head_model import HeadModel
+    from babelface.motion.prosody import analyse, concatenate
+    blocks = []
+    for start in range(0, n_frames, HEAD_BLOCK_FRAMES):
+        n = min(HEAD_BLOCK_FRAMES, n_frames - start)
+        audio = speech.read(start * SAMPLES_PER_FRAME, (start + n) * SAMPLES_PER_FRAME)
+        blocks.append(analyse(audio, n, SAMPLE_RATE))
+    return HeadModel.load().generate(concatenate(blocks), seed=options.seed, amount=options.amount,
+                                     blink=options.blink)
+
+
 def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | None,
             workers: int) -> Iterator[np.ndarray]:
     """Frames for motion arriving in chunks ``(t, L, 3)``; the next chunk is computed while this
@@ -82,9 +124,11 @@ def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | N
 
 def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int, out: Path, *,
                   audio=None, sample_rate: int | None = None, articulation: np.ndarray | None = None,
-                  threads: int | None = None, quality: str = DEFAULT_QUALITY) -> int:
+                  threads: int | None = None, quality: str = DEFAULT_QUALITY,
+                  head: np.ndarray | None = None) -> int:
     """Render motion ``chunks`` (``n_frames`` frames in all) onto the portrait and encode them with
-    ``audio`` (an array, or :class:`~babelface.media.spool.DiskAudio`); returns the frames written."""
+    ``audio`` (an array, or :class:`~babelface.media.spool.DiskAudio`); returns the frames written.
+    ``head``: head motion ``(n_frames, C)`` (issue 14), or None for the mouth alone."""
     from babelface.media import VideoWriter
     from babelface.render import Renderer
     from babelface.threads import render_workers
@@ -92,6 +136,9 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
     with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality,
                      threads=threads) as writer:
         frames = _frames(renderer, chunks, articulation, render_workers(threads))
+        if head is not None:      # issue 14: head, eyelids, irises, brows over the mouth's frames
+            from babelface.render.head import HeadRenderer
+            frames = HeadRenderer(landmarks, image.shape[:2]).apply(frames, head)
         for frame in progress(frames, total=n_frames, desc="rendering", unit="frame"):
             writer.write(frame)
     return writer.n_frames
@@ -121,8 +168,8 @@ def speech_from_text(text: str, language: str, rate: int | None = None,
 
 def say(text: str, language: str, output: str | Path, image: str | Path | np.ndarray | None = None,
         rate: int | None = None, pitch: int | None = None, threads: int | None = None,
-        quality: str = DEFAULT_QUALITY) -> Result:
-    """Speech by espeak-ng, mouth by the phoneme path."""
+        quality: str = DEFAULT_QUALITY, head: HeadOptions = HeadOptions()) -> Result:
+    """Speech by espeak-ng, mouth by the phoneme path, head and eyes by its prosody."""
     from babelface.threads import job
     with job(threads) as threads:
         with _background(_portrait, image) as portrait:     # MediaPipe while espeak-ng speaks
@@ -130,7 +177,8 @@ def say(text: str, language: str, output: str | Path, image: str | Path | np.nda
             image, landmarks = portrait.result()
         frames = render_frames(image, landmarks, [speech.motion], len(speech.motion), Path(output),
                                audio=speech.audio, sample_rate=speech.sample_rate,
-                               articulation=speech.articulation, threads=threads, quality=quality)
+                               articulation=speech.articulation, threads=threads, quality=quality,
+                               head=head_motion(speech.audio, speech.sample_rate, len(speech.motion), head))
     return Result(str(output), frames, FPS, frames / FPS, len(speech.audio) / speech.sample_rate,
                   language, _count(speech.phonemes), "text")
 
@@ -182,7 +230,8 @@ def _muex(model: str | Path | None):
 def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
             text: str | None = None, language: str | None = None,
             max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
-            threads: int | None = None, quality: str = DEFAULT_QUALITY) -> Result:
+            threads: int | None = None, quality: str = DEFAULT_QUALITY,
+            head: HeadOptions = HeadOptions()) -> Result:
     """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
     phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion,
     window by window (any length in constant memory). The output carries the user's own audio."""
@@ -207,8 +256,9 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             from babelface.models.streaming import stream_motion
             chunks = stream_motion(muex.result(), speech.read, speech.n_samples)
         image, landmarks = portrait.result()
+        moves = head_motion_spooled(speech, n, head)
         frames = render_frames(image, landmarks, chunks, n, Path(output), audio=speech.original,
                                sample_rate=speech.sample_rate, articulation=art, threads=threads,
-                               quality=quality)
+                               quality=quality, head=moves)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if text is not None else "audio")

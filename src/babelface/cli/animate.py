@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from babelface.cli.common import (HelpFormatter, add_output_options, add_quality_option,
-                                  add_thread_option, print_json)
+from babelface.cli.common import (HelpFormatter, add_head_options, add_output_options,
+                                  add_quality_option, add_thread_option, head_options, print_json)
 from babelface.constants import MAX_DURATION_S
 
 
@@ -29,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output .mp4")
     add_thread_option(p)
     add_quality_option(p)
+    add_head_options(p)
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -37,7 +38,7 @@ def run(args) -> int:
     from babelface import pipeline
     result = pipeline.animate(args.audio, args.output, image=args.image, text=args.text,
                               language=args.lang, max_duration=args.max_duration, model=args.model,
-                              threads=args.threads, quality=args.quality)
+                              threads=args.threads, quality=args.quality, head=head_options(args))
     if args.json:
         print_json(result.to_dict())
     else:

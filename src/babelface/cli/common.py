@@ -38,6 +38,26 @@ def add_quality_option(p: argparse.ArgumentParser) -> None:
                         "quality: ~3x slower encode, ~1.4x larger file)")
 
 
+def add_head_options(p: argparse.ArgumentParser) -> None:
+    """Issue 14: head motion, blinks, gaze and brows driven by the speech (docs/head.md)."""
+    g = p.add_argument_group("head and eyes")
+    g.add_argument("--head-motion", type=float, default=1.0, metavar="AMOUNT",
+                   help="head turns, nods and tilts, gaze and brows: 0 = still, 1 = natural "
+                        "(statistics of real talking-face video), up to 2")
+    g.add_argument("--blink", action=argparse.BooleanOptionalAction, default=True,
+                   help="eyelids blink, more often at pauses and phrase ends")
+    g.add_argument("--seed", type=int, default=0,
+                   help="draws the motion: another seed, other motion; the same seed, the same video")
+    g.add_argument("--still", action="store_true",
+                   help="move the mouth only (no head, eyes or brows): the output of earlier versions")
+
+
+def head_options(args):
+    """The :class:`babelface.pipeline.HeadOptions` of parsed arguments."""
+    from babelface.pipeline import HeadOptions
+    return HeadOptions(amount=args.head_motion, blink=args.blink, seed=args.seed, still=args.still)
+
+
 def _default(o: Any):
     if isinstance(o, np.generic):
         return o.item()

@@ -15,7 +15,8 @@ def register(sub) -> None:
                     "feature networks are named. Prints a per-language table with Seen / Unseen / "
                     "Overall rows. Landmarks are cached by file content, so a second run is fast. "
                     "Definitions: docs/metrics.md.",
-        epilog="Example: babelface eval --real data/real --gen out/method --manifest bench.jsonl --out report/",
+        epilog="Example: babelface eval --real data/real --gen out/method --manifest bench.jsonl --out report/ "
+               "--html report.html (then open report.html in any browser)",
         formatter_class=HelpFormatter)
     p.add_argument("--real", required=True, help="real (reference) video, or a folder of them")
     p.add_argument("--gen", required=True, help="generated video, or a folder of them named like the real ones")
@@ -30,6 +31,13 @@ def register(sub) -> None:
                    help="Inception-v3 TorchScript export (inception-2015-12-05.pt) for FID")
     p.add_argument("--cache", metavar="DIR", help="landmark cache folder (default: $XDG_CACHE_HOME/babelface/landmarks)")
     p.add_argument("--no-cache", action="store_true", help="always run MediaPipe; read and write no cache")
+    p.add_argument("--html", metavar="FILE",
+                   help="also write one self-contained HTML report: the table, the plots, and per clip the real "
+                        "and generated videos side by side, played together, with their inner-lip gaps and "
+                        "sync curves S(Δ) under them; opens from disk in any browser")
+    p.add_argument("--html-embed-mb", type=float, default=4.0,
+                   help="videos up to this size are embedded in the HTML; larger ones are linked by their "
+                        "path relative to it")
     add_thread_option(p)
     add_output_options(p)
     p.set_defaults(func=run)
@@ -44,6 +52,11 @@ def run(args) -> int:
                                 use_cache=not args.no_cache, syncnet=args.syncnet, i3d=args.i3d,
                                 inception=args.inception)
     written = write_outputs(report, args.out) if args.out else []
+    if args.html:
+        from babelface.evaluation.cache import LandmarkCache
+        from babelface.report.html import write_html
+        written.append(write_html(report, args.html, cache=LandmarkCache(args.cache, enabled=not args.no_cache),
+                                  embed_mb=args.html_embed_mb))
     if args.json:
         print_json(report.to_dict())
         return 0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from babelface.cli.common import (HelpFormatter, add_output_options, add_quality_option,
-                                  add_thread_option, print_json)
+from babelface.cli.common import (HelpFormatter, add_head_options, add_output_options,
+                                  add_quality_option, add_thread_option, head_options, print_json)
 
 
 def register(sub) -> None:
@@ -15,7 +15,9 @@ def register(sub) -> None:
                     "written as an H.264/AAC mp4 at 25 fps.",
         epilog="Languages: en zh es fr de ja ar nl ru it th vi ko my hi, or any espeak-ng voice "
                "(`espeak-ng --voices`); a voice variant may follow a plus sign (en+f3). "
-               "Mandarin (zh) takes pinyin with tone numbers: 'ni3 hao3'. Japanese takes kana. "
+               "Write each language as its speakers do: Hanzi (or pinyin with tone numbers), Japanese "
+               "with Kanji, Thai without spaces, Arabic with or without vowel marks, Burmese; "
+               "`babelface phonemize` shows what will be spoken. "
                "Example: babelface say --image face.png --text 'สวัสดี ครับ' --lang th -o hello.mp4",
         formatter_class=HelpFormatter)
     p.add_argument("--image", help="portrait (PNG/JPEG) with one frontal face at least 64 px wide; "
@@ -27,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--pitch", type=int, help="voice pitch 0-100 (default 50)")
     add_thread_option(p)
     add_quality_option(p)
+    add_head_options(p)
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -44,7 +47,8 @@ def run(args) -> int:
                              f"{', '.join(LANGUAGES)})")
         text = SAMPLES[code]
     result = pipeline.say(text, args.lang, args.output, image=args.image, rate=args.rate,
-                          pitch=args.pitch, threads=args.threads, quality=args.quality)
+                          pitch=args.pitch, threads=args.threads, quality=args.quality,
+                          head=head_options(args))
     if args.json:
         print_json(result.to_dict())
     else:

@@ -51,6 +51,11 @@ def _loop(conn, espeak) -> None:
             return
         if request is None:
             return
+        try:            # the text front-end runs here, so its models load once, not per child
+            request = (_front_end(request[0], request[1]), *request[1:])
+        except BaseException as e:                   # noqa: BLE001 - reported like the child's
+            conn.send(("error", f"{type(e).__name__}: {e}"))
+            continue
         pid = os.fork()
         if pid == 0:                                 # the child: fresh library state
             try:
@@ -65,6 +70,13 @@ def _loop(conn, espeak) -> None:
             conn.send(("crash", _signal_name(os.WTERMSIG(status))))
         elif os.WEXITSTATUS(status) != 0:
             conn.send(("crash", f"exit status {os.WEXITSTATUS(status)}"))
+
+
+def _front_end(text: str, voice: str) -> str:
+    """What espeak-ng is to read (phonetics/frontend); the child's own front-end pass over it is
+    then cheap (already phonemes, pinyin, kana or vocalised Arabic) and never runs a model."""
+    from babelface.phonetics.frontend import prepare
+    return prepare(text, voice).text
 
 
 def _signal_name(sig: int) -> str:

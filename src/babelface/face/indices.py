@@ -100,3 +100,12 @@ def motion_slot(mesh_indices) -> np.ndarray:
         return np.array([lookup[i] for i in mesh_indices], dtype=np.int64)
     except KeyError as e:
         raise ValueError(f"mesh index {e.args[0]} is not part of MOTION_INDICES") from e
+
+# --- eyelids (issue 14: blinks, gaze) -----------------------------------------------------------
+# each lid from the outer to the inner corner; EAR pairs face each other across the opening
+RIGHT_UPPER_LID = (33, 246, 161, 160, 159, 158, 157, 173, 133)
+RIGHT_LOWER_LID = (33, 7, 163, 144, 145, 153, 154, 155, 133)
+LEFT_UPPER_LID = (263, 466, 388, 387, 386, 385, 384, 398, 362)
+LEFT_LOWER_LID = (263, 249, 390, 373, 374, 380, 381, 382, 362)
+RIGHT_EAR_PAIRS = ((160, 144), (159, 145), (158, 153))
+LEFT_EAR_PAIRS = ((387, 373), (386, 374), (385, 380))

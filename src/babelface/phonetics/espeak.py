@@ -31,6 +31,8 @@ _INIT_PHONEME_EVENTS = 0x0001
 _INIT_PHONEME_IPA = 0x0002
 _INIT_DONT_EXIT = 0x8000
 _CHARS_UTF8 = 1
+_PHONEME_INPUT = 0x100     # espeakPHONEMES: [[…]] in the text is espeak-ng phoneme input
+_SYNTH_FLAGS = _CHARS_UTF8 | _PHONEME_INPUT
 _PHONEMES_IPA = 0x02
 _EVENT_WORD, _EVENT_SENTENCE, _EVENT_END, _EVENT_MSG_TERMINATED, _EVENT_PHONEME = 1, 2, 5, 6, 7
 _PARAM = {"rate": 1, "volume": 2, "pitch": 3, "range": 4, "wordgap": 7}
@@ -197,6 +199,8 @@ class _Espeak:
             self.lib.espeak_SetParameter(code, int(value), 0)
 
     def text_to_phonemes(self, text: str) -> str:
+        if "[[" in text:          # phoneme input is allowed by the flags of the last synthesis
+            self.lib.espeak_Synth(b"", 1, 0, 1, 0, _SYNTH_FLAGS, None, None)
         buf = ctypes.c_char_p(text.encode("utf-8"))
         ptr = ctypes.pointer(buf)
         parts = []
@@ -213,7 +217,7 @@ class _Espeak:
     def synth(self, text: str) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
         self._chunks, self._events = [], []
         data = text.encode("utf-8")
-        err = self.lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _CHARS_UTF8, None, None)
+        err = self.lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _SYNTH_FLAGS, None, None)
         if err != 0:
             raise LanguageError(f"espeak-ng failed to synthesise the text (error {err})")
         self.lib.espeak_Synchronize()
@@ -256,6 +260,13 @@ def available_voices() -> dict[str, str]:
     name to pass to espeak-ng."""
     with _LOCK:
         return {key: ident.split("/")[-1] for key, ident in _engine().identifiers().items()}
+
+
+@lru_cache(maxsize=1)
+def voice_list() -> list[tuple[str, str, tuple[str, ...]]]:
+    """Every installed espeak-ng voice as ``(name, identifier, language tags)``, as ``espeak-ng --voices``."""
+    with _LOCK:
+        return [(name, ident, tuple(langs)) for name, ident, langs in _engine().voices()]
 
 
 _PRIVATE_DIR: Path | None = None
@@ -349,16 +360,31 @@ def _attach_prosody(names: list[str], ipa: str) -> list[tuple[int, str]]:
     return out
 
 
-def phonemize(text: str, language: str) -> str:
+def phonemize(text: str, language: str, frontend: bool = True) -> str:
     """IPA for ``text`` in ``language`` as espeak-ng writes it (stress marks, tone digits, spaces
-    between words)."""
+    between words), after the language's text front-end (``frontend=False``: espeak-ng alone)."""
     voice = resolve_voice(language)
-    _check_text(text)
-    _check_script(text, voice, language)
+    text = _spoken(text, voice, language, frontend)
     with _LOCK:
         eng = _engine()
         eng.set_voice(voice)
-        return eng.text_to_phonemes(text)
+        ipa = eng.text_to_phonemes(text)
+    return relabel(voice, ipa) if frontend else ipa
+
+
+def relabel(voice: str, name: str) -> str:
+    from babelface.phonetics.frontend import relabel as _relabel
+    return _relabel(voice, name)
+
+
+def _spoken(text: str, voice: str, language: str, frontend: bool) -> str:
+    """What espeak-ng is given for ``text``: the front-end's reading (phonetics/frontend)."""
+    _check_text(text)
+    if frontend:
+        from babelface.phonetics.frontend import prepare
+        text = prepare(text, voice).text
+    _check_script(text, voice, language)
+    return text
 
 
 def _check_text(text: str) -> None:
@@ -379,17 +405,19 @@ def _check_script(text: str, voice: str, language: str) -> None:
 
 
 def synthesize(text: str, language: str, rate: int | None = None, pitch: int | None = None,
-               pitch_range: int | None = None, word_gap: int | None = None) -> Synthesis:
+               pitch_range: int | None = None, word_gap: int | None = None,
+               frontend: bool = True) -> Synthesis:
     """Speak ``text`` and time every phoneme.
 
     ``rate`` in words per minute (80–450, default 175), ``pitch`` and ``pitch_range`` 0–100
     (default 50), ``word_gap`` in units of 10 ms. ``language`` may carry an espeak-ng variant
     (``en+f3``). Returns audio at espeak-ng's rate (22 050 Hz) with a gap-free timeline that starts
-    at 0 and ends at the audio's end; pauses are labelled ``"_"``.
+    at 0 and ends at the audio's end; pauses are labelled ``"_"``. The language's text front-end
+    (phonetics/frontend: Kanji, Hanzi tones, Thai, Burmese, undiacritised Arabic) runs first unless
+    ``frontend=False``.
     """
     voice = resolve_voice(language)
-    _check_text(text)
-    _check_script(text, voice, language)
+    text = _spoken(text, voice, language, frontend)
     with _LOCK:
         eng = _engine()
         eng.set_voice(voice)
@@ -397,11 +425,15 @@ def synthesize(text: str, language: str, rate: int | None = None, pitch: int | N
         ipa = eng.text_to_phonemes(text)
         audio, events = eng.synth(text)
         sr = eng.sample_rate
+    if frontend:
+        ipa = relabel(voice, ipa)
+        events = [(t, s, relabel(voice, name)) for t, s, name in events]
     total = len(audio)
     if total == 0:
         raise LanguageError(f"espeak-ng produced no speech for this text in {language!r}")
     # boundaries: each event starts a segment that runs to the next event
-    marks = sorted(((min(s, total), t, name) for t, s, name in events), key=lambda e: e[0])
+    marks = _give_zero_length_phonemes_time(
+        sorted(((min(s, total), t, name) for t, s, name in events), key=lambda e: e[0]), total)
     names = [name for _, t, name in marks if t == _EVENT_PHONEME and name]
     prosody = iter(_attach_prosody(names, ipa))
     phonemes: list[Phoneme] = []
@@ -434,6 +466,23 @@ def synthesize(text: str, language: str, rate: int | None = None, pitch: int | N
             label = None
     close(total)
     return Synthesis(audio, sr, _merge_pauses(phonemes), voice, ipa, words)
+
+
+def _give_zero_length_phonemes_time(marks: list[tuple[int, int, str]],
+                                     total: int) -> list[tuple[int, int, str]]:
+    """A named phoneme event at the same sample as the next phoneme or clause-end event would get
+    no time and vanish from the timeline (espeak-ng 1.51: Vietnamese ɗ, Korean word-final ɫ);
+    it takes the first third of the segment it shares, so the mouth still makes it."""
+    out = list(marks)
+    bounds = [k for k, (_, t, name) in enumerate(out)
+              if (t == _EVENT_PHONEME and name) or t in (_EVENT_END, _EVENT_MSG_TERMINATED)]
+    for a, b in zip(bounds, bounds[1:]):
+        s, t, name = out[a]
+        if t != _EVENT_PHONEME or out[b][0] != s:
+            continue
+        nxt = next((out[c][0] for c in bounds if c > b and out[c][0] > s), total)
+        out[b] = (s + max(1, (nxt - s) // 3), out[b][1], out[b][2])
+    return sorted(out, key=lambda e: e[0])
 
 
 def _merge_pauses(phonemes: list[Phoneme]) -> list[Phoneme]:

@@ -281,7 +281,8 @@ def _unknown(name: str, ch: str) -> UnknownSegmentError:
 
 
 def _normalise(name: str) -> str:
-    s = "".join(_ESPEAK_ASCII.get(c, c) for c in name.strip())
+    # X-SAMPA aspiration 'k_h' (espeak-ng's Thai/Shan table) reads as espeak-ng's own 'kh'
+    s = "".join(_ESPEAK_ASCII.get(c, c) for c in name.strip().replace("_h", "h"))
     s = unicodedata.normalize("NFD", s)
     return s.replace("c\u0327", "ç")            # ç is a base letter, not c + cedilla
 

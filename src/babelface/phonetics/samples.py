@@ -1,17 +1,18 @@
 """A short sample text per benchmark language: for the demo, the docs and the coverage tests.
 
-Written in each language's own script (pinyin with tone numbers for Mandarin, kana for Japanese).
+Written in each language's own script, as its speakers write it (Hanzi, Kanji with kana, Thai
+without word spaces): the text front-ends (phonetics/frontend) read them.
 """
 
 from __future__ import annotations
 
 SAMPLES: dict[str, str] = {
     "en": "Every face can speak any language. The quick brown fox jumps over the lazy dog.",
-    "zh": "Mei3 yi1 zhang1 lian3 dou1 neng2 shuo1 ren4 he2 yu3 yan2. Wo3 men5 jin1 tian1 qu4 bei3 jing1.",
+    "zh": "每一张脸都能说任何语言。我们今天去北京。",
     "es": "Cada cara puede hablar cualquier idioma. El veloz murciélago hindú comía feliz cardillo y kiwi.",
     "fr": "Chaque visage peut parler toutes les langues. Portez ce vieux whisky au juge blond qui fume.",
     "de": "Jedes Gesicht kann jede Sprache sprechen. Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich.",
-    "ja": "どの かおも どんな ことばでも はなせます。 いろはにほへと ちりぬるを わかよたれそ つねならむ。",
+    "ja": "どの顔もどんな言葉でも話せます。いろはにほへと ちりぬるを わかよたれそ つねならむ。",
     "ar": "كل وجه يستطيع أن يتكلم أي لغة. صِف خَلقَ خَودِ كَمِثلِ الشَمسِ إِذ بَزَغَت.",
     "nl": "Elk gezicht kan elke taal spreken. Pa's wijze lynx bezag vroom het fikse aquaduct.",
     "ru": "Каждое лицо может говорить на любом языке. Съешь же ещё этих мягких французских булок.",

@@ -1,0 +1,142 @@
+"""Each job's form: which fields it takes, and how they become the pipeline's arguments.
+
+Checks that are cheap run here, before a job is queued, so that a bad request is answered at
+once with a 4xx (an unknown language, a missing file, a text over the limit, an upload that is not
+what it claims); what only the pipeline can find (no face in the portrait) fails the job itself.
+Every path handed on is one the server made inside the job's folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from babelface.errors import InputError
+from babelface.serve.config import ServeConfig
+from babelface.serve.uploads import Form, check_image, check_media
+
+RATE_RANGE = (80, 450)       # espeak-ng words per minute
+PITCH_RANGE = (0, 100)
+
+
+@dataclass(frozen=True)
+class Spec:
+    files: tuple[str, ...]
+    fields: tuple[str, ...]
+    prepare: Callable[[Form, ServeConfig], tuple[dict, dict]]    # → (params, upload path → words)
+
+
+def _text(form: Form, config: ServeConfig, required: bool = False) -> str | None:
+    text = form.fields.get("text")
+    if text is not None and not text.strip():
+        text = None
+    if text is None and required:
+        raise InputError("text is required: what the portrait should say")
+    if text is not None and len(text) > config.max_text_chars:
+        raise InputError(f"the text is {len(text)} characters; the limit is {config.max_text_chars}")
+    return text
+
+
+def _language(form: Form, required: bool, why: str = "") -> str | None:
+    from babelface.phonetics.espeak import resolve_voice
+    lang = (form.fields.get("language") or "").strip()
+    if not lang:
+        if required:
+            raise InputError(f"language is required{why}: a code such as en, th, zh or any espeak-ng voice")
+        return None
+    resolve_voice(lang)                       # LanguageError (400) for an unknown one
+    return lang
+
+
+def _int(form: Form, name: str, bounds: tuple[int, int]) -> int | None:
+    raw = (form.fields.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"{name} must be a whole number, not {raw[:20]!r}") from None
+    if not bounds[0] <= value <= bounds[1]:
+        raise InputError(f"{name} must be between {bounds[0]} and {bounds[1]}")
+    return value
+
+
+def _upload(form: Form, name: str, config: ServeConfig, params: dict, names: dict, kind: str,
+            required: bool = False) -> None:
+    path = form.files.get(name)
+    if path is None:
+        if required:
+            raise InputError(f"{name} is required: upload it as a file (curl -F {name}=@FILE)")
+        return
+    path = check_image(path, name, config) if kind == "image" else check_media(path, name, config, kind == "video")
+    params[name] = str(path)
+    names[str(path)] = f"the {name} upload"
+
+
+def prepare_say(form: Form, config: ServeConfig) -> tuple[dict, dict]:
+    from babelface.phonetics.samples import SAMPLES
+    language = _language(form, required=True)
+    text = _text(form, config)
+    if text is None:
+        text = SAMPLES.get(language.split("+")[0].lower())
+        if text is None:
+            raise InputError(f"text is required for {language!r} (sample texts exist for the 15 benchmark languages)")
+    params = {"text": text, "language": language, "rate": _int(form, "rate", RATE_RANGE),
+              "pitch": _int(form, "pitch", PITCH_RANGE)}
+    names: dict = {}
+    _upload(form, "portrait", config, params, names, "image")
+    return params, names
+
+
+def prepare_animate(form: Form, config: ServeConfig) -> tuple[dict, dict]:
+    text = _text(form, config)
+    params = {"text": text, "language": _language(form, required=text is not None,
+                                                    why=" with a transcript"),
+              "max_duration": config.max_duration_s}
+    names: dict = {}
+    _upload(form, "speech", config, params, names, "audio", required=True)
+    _upload(form, "portrait", config, params, names, "image")
+    return params, names
+
+
+def prepare_sync(form: Form, config: ServeConfig) -> tuple[dict, dict]:
+    params: dict = {}
+    names: dict = {}
+    _upload(form, "video", config, params, names, "video", required=True)
+    return params, names
+
+
+def prepare_dub(form: Form, config: ServeConfig) -> tuple[dict, dict]:
+    text = _text(form, config)
+    if (text is None) == ("speech" not in form.files):
+        raise InputError("give either text (with its language) or speech: what the video should say")
+    params = {"text": text, "language": _language(form, required=text is not None, why=" with text")}
+    names: dict = {}
+    _upload(form, "video", config, params, names, "video", required=True)
+    _upload(form, "speech", config, params, names, "audio")
+    return params, names
+
+
+SPECS = {
+    "say": Spec(("portrait",), ("text", "language", "rate", "pitch"), prepare_say),
+    "animate": Spec(("portrait", "speech"), ("text", "language"), prepare_animate),
+    "sync": Spec(("video",), (), prepare_sync),
+    "dub": Spec(("video", "speech"), ("text", "language"), prepare_dub),
+}
+
+
+def language_choices() -> list[dict]:
+    """The picker's list: the 15 benchmark languages (seen, then unseen), then every other
+    espeak-ng voice by name, each once, by the first language tag espeak-ng gives it."""
+    from babelface.phonetics.espeak import voice_list
+    from babelface.phonetics.languages import LANGUAGES
+    out = [{"code": c, "name": lang.name, "benchmark": True, "seen": lang.seen, "note": lang.note}
+           for c, lang in LANGUAGES.items()]
+    taken = set(LANGUAGES)
+    for name, ident, tags in sorted(voice_list(), key=lambda v: v[0].lower()):
+        code = (tags[0] if tags else ident.split("/")[-1]).lower()
+        if code in taken:
+            continue
+        taken.add(code)
+        out.append({"code": code, "name": name, "benchmark": False, "seen": None, "note": ""})
+    return out

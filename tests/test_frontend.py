@@ -1,0 +1,166 @@
+"""Text front-ends (issue 18): native script in, the reading's phonemes on the timeline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from babelface.cli import main
+from babelface.errors import LanguageError
+from babelface.phonetics.espeak import PAUSE, phonemize, synthesize
+from babelface.phonetics.frontend import burmese, prepare, thai
+from babelface.phonetics.ipa import parse_name
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timeline(text: str, lang: str, frontend: bool = True) -> list[str]:
+    return [p.ipa for p in synthesize(text, lang, frontend=frontend).phonemes if p.ipa != PAUSE]
+
+
+def test_japanese_with_kanji_is_spoken_as_its_kana_reading():
+    # 今日は東京へ行きます = キョー ワ トーキョー エ イキマス (は and へ as particles: wa, e)
+    assert timeline("今日は東京へ行きます。", "ja") == timeline("キョー ワ トーキョー エ イキマス.", "ja",
+                                                              frontend=False)
+    with pytest.raises(LanguageError, match="Han characters"):
+        synthesize("今日は東京へ行きます。", "ja", frontend=False)      # what espeak-ng alone does
+
+
+def test_mandarin_polyphones_come_from_the_phrase_dictionary():
+    assert prepare("我去银行", "cmn-latn-pinyin").syllables == ("wo3", "qu4", "yin2", "hang2")
+    assert prepare("他长大了", "cmn-latn-pinyin").syllables[1] == "zhang3"       # 长大
+    assert prepare("长城", "cmn-latn-pinyin").syllables == ("chang2", "cheng2")   # 长城
+    assert prepare("一个", "cmn-latn-pinyin").syllables == ("yi2", "ge4")        # 一 sandhi
+
+
+def test_thai_without_spaces_reads_sawatdi_khrap():
+    reading = prepare("สวัสดีครับ", "th")
+    assert reading.syllables == ("sa˨˩", "wat˨˩", "diː˧", "kʰrap˦˥")
+    names = timeline("สวัสดีครับ", "th")
+    assert names == ["s", "a", "w", "a", "t", "d", "i", "k_h", "ɹ", "a", "p"]
+    assert all(parse_name(n).kind == "speech" for n in names)
+    before = timeline("สวัสดีครับ", "th", frontend=False)        # espeak-ng 1.51 alone: clusters
+    assert before != names and "m" in before
+
+
+@pytest.mark.parametrize("word, ipa", [
+    ("ข้าว", "kʰaːw˥˩"), ("ไป", "paj˧"), ("เป็ด", "pet˨˩"), ("ขนม", "kʰa˨˩ nom˩˩˦"),
+    ("อร่อย", "ʔa˨˩ rɔːj˨˩"), ("มะม่วง", "ma˦˥ muaŋ˥˩"), ("เหนียว", "niaw˩˩˦"),
+    ("ใคร", "kʰraj˧"), ("ตลาด", "ta˨˩ laːt˨˩"), ("ร้อน", "rɔːn˦˥"),
+])
+def test_thai_reading_rules(word, ipa):
+    assert " ".join(s.ipa for s in thai.read_word(word)) == ipa
+
+
+@pytest.mark.parametrize("text, ipa", [
+    ("မင်္ဂလာပါ", "mɪɴ˨ gə la˨ ba˨"), ("ကျေးဇူး", "tɕe˥˧ zu˥˧"), ("ပွင့်", "pwɪɴ˧ˀ"),
+    ("ထမင်း", "tʰə mɪɴ˥˧"), ("ရှစ်", "ʃɪʔ˦ʔ"), ("ကျောင်း", "tɕauɴ˥˧"),
+])
+def test_burmese_reading_rules(text, ipa):
+    assert " ".join(s.ipa for s in burmese.read_group(text)) == ipa
+
+
+def test_burmese_mingalaba_is_spoken_with_its_vowels():
+    assert timeline("မင်္ဂလာပါ", "my") == ["m", "i", "ŋ", "ɡ", "ə", "l", "a", "b", "a"]
+    assert len(timeline("မင်္ဂလာပါ", "my", frontend=False)) < 9        # espeak-ng alone drops vowels
+
+
+def test_arabic_without_vowel_marks_gets_its_short_vowels():
+    names = timeline("مرحبا بالعالم", "ar")
+    assert names[:6] == ["m", "a", "r", "ħ", "a", "b"]                   # marħaban, not mrħbaː
+    assert "b i l ʕ a" in " ".join(names)                                # bil-ʕaːlam: al- elided
+    vowels = sum(parse_name(n).parts[0].features.vowel for n in names)
+    assert vowels >= 7
+    plain = timeline("مرحبا بالعالم", "ar", frontend=False)
+    assert sum(parse_name(n).parts[0].features.vowel for n in plain) <= 5
+
+
+def test_vocalised_arabic_keeps_its_marks_and_gets_espeak_safe_spelling():
+    from babelface.phonetics.frontend.arabic import normalise
+    # fatha before shadda (Unicode's canonical order) is read by espeak-ng 1.51 without the fatha
+    fatha_first = "\u0627\u0644\u0634\u064e\u0651\u0645\u0652\u0633\u0650"   # الشَّمْسِ
+    shadda_first = "\u0627\u0644\u0634\u0651\u064e\u0645\u0652\u0633\u0650"
+    assert normalise(fatha_first) == shadda_first
+    assert "ʃʃm" in phonemize(fatha_first, "ar", frontend=False)          # espeak-ng: ʃʃms
+    assert "ʃʃˈam" in phonemize(fatha_first, "ar")                       # front-end: ʃʃams
+
+
+def test_espeak_labels_that_are_not_ipa_are_relabelled():
+    assert timeline("Мы", "ru") == ["m", "ɨ"]                            # ы, not rounded y
+    assert "y" in timeline("Мы", "ru", frontend=False)
+
+
+def test_other_languages_pass_through_untouched():
+    for text, lang in (("Hello world.", "en"), ("Tôi yêu tiếng Việt.", "vi"), ("नमस्ते", "hi")):
+        assert prepare(text, lang).text == text
+    assert prepare("ni3 hao3", "cmn-latn-pinyin").text == "ni3 hao3"     # pinyin still works
+
+
+def test_phonemize_cli_json_fields(capsys):
+    assert main(["phonemize", "--text", "สวัสดีครับ", "--lang", "th", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"text", "language", "voice", "frontend", "espeak_input", "ipa", "syllables", "phonemes",
+            "duration_s"} <= set(out)
+    assert out["frontend"] == "thai" and out["espeak_input"].startswith("[[")
+    assert out["syllables"][-1] == "kʰrap˦˥"
+    assert [p["ipa"] for p in out["phonemes"]][:3] == ["s", "a", "w"]
+    assert all(p["end"] > p["start"] for p in out["phonemes"])
+
+
+def test_phonemize_cli_plain_and_raw(capsys):
+    assert main(["phonemize", "--text", "今日は", "--lang", "ja"]) == 0
+    text = capsys.readouterr().out
+    assert "syllables:  キョー ワ" in text and "phonemes:" in text
+    assert main(["phonemize", "--text", "今日は", "--lang", "ja", "--raw"]) == 2
+    assert "Han characters" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--text", "   ", "--lang", "th"], "the text is empty"),
+    (["--text", "hello", "--lang", "xx"], "unknown language 'xx'"),
+])
+def test_phonemize_cli_bad_input_is_one_line(capsys, args, message):
+    assert main(["phonemize", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_frontend_libraries_load_lazily_and_only_for_their_language():
+    code = ("import sys; from babelface.phonetics.espeak import synthesize; "
+            "synthesize('Hello.', 'en'); synthesize('Tôi yêu.', 'vi'); "
+            "heavy = [m for m in ('pythainlp', 'fugashi', 'pypinyin', 'mishkal', 'torch') "
+            "if m in sys.modules]; synthesize('مرحبا', 'ar'); "
+            "print(heavy, 'mishkal' in sys.modules, 'pythainlp' in sys.modules, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "[] True False False"        # Arabic loads Mishkal only
+
+
+def test_frontend_data_ship_inside_the_packages():
+    """Nothing is fetched at run time: the dictionaries and the model are package files."""
+    import arramooz
+    import pythainlp
+    import unidic_lite
+    assert (Path(unidic_lite.DICDIR) / "sys.dic").stat().st_size > 10_000_000
+    assert (Path(pythainlp.__file__).parent / "corpus" / "words_th.txt").is_file()
+    assert (Path(pythainlp.__file__).parent / "corpus" / "syllables_th.txt").is_file()
+    assert (Path(arramooz.__file__).parent / "data" / "arabicdictionary.sqlite").stat().st_size > 10_000_000
+
+
+@pytest.mark.slow
+def test_say_speaks_thai_without_spaces_and_the_mouth_follows_the_reading(tmp_path):
+    from babelface import pipeline
+    out = tmp_path / "th.mp4"
+    result = pipeline.say("สวัสดีครับ", "th", out)
+    speech = pipeline.speech_from_text("สวัสดีครับ", "th")
+    names = [p.ipa for p in speech.phonemes if p.ipa != PAUSE]
+    assert names == timeline("สวัสดีครับ", "th") and result.phonemes == len(names)
+    assert out.stat().st_size > 10_000 and result.frames == len(speech.motion)
+    # the mouth closes for the /p/ of khrap and opens for its /a/
+    closure = speech.articulation[:, 4]                                   # PARAMS: closure
+    p = next(ph for ph in reversed(speech.phonemes) if ph.ipa == "p")
+    assert closure[int(p.start * 25)] > 0.8 or closure[min(int(p.end * 25), len(closure) - 1)] > 0.8
