@@ -3,6 +3,7 @@
     text ─► espeak-ng ─► timed phonemes ─┐                     (say)
     speech + transcript ─► DTW ──────────┤                     (animate --text)
     speech alone ─► MuEx ────────────────┴─► motion ─► renderer ─► mp4   (animate)
+    video + new speech ─► fitted track ─► tracking ─► per-frame re-render ─► mp4   (dub)
 
 Every entry point returns a :class:`Result` (what ``--json`` prints).
 
@@ -262,3 +263,16 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
                                quality=quality, head=moves)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if text is not None else "audio")
+
+
+def dub(video: str | Path, output: str | Path, text: str | None = None, language: str | None = None,
+        audio: str | Path | None = None, fit: str | None = None, background_db: float | None = -24.0,
+        face: int | None = None, max_duration: float = MAX_DURATION_S, crf: int | None = None,
+        model: str | Path | None = None, interior: str = "video", check_sync: bool = True):
+    """A real video made to speak new speech: ``text`` + ``language`` (espeak-ng), ``audio`` +
+    ``text`` + ``language`` (a voice-over and its transcript) or ``audio`` alone (MuEx). Returns a
+    :class:`babelface.dub.run.DubResult`; the work is done in :mod:`babelface.dub`."""
+    from babelface.dub.run import dub as _dub
+    return _dub(video, output, text=text, language=language, audio=audio, fit=fit,
+                background_db=background_db, face=face, max_duration=max_duration, crf=crf,
+                model=model, interior=interior, check_sync=check_sync)

@@ -17,7 +17,7 @@ from babelface import __version__
 from babelface.errors import BabelfaceError
 
 # the order in which `babelface --help` lists them
-COMMANDS = ("say", "animate", "phonemize", "sync", "eval", "serve", "train", "bench", "prepare")
+COMMANDS = ("say", "animate", "dub", "phonemize", "sync", "eval", "serve", "train", "bench", "prepare")
 
 
 def _warning(message, category, filename, lineno, file=None, line=None) -> None:

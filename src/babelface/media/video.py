@@ -129,11 +129,15 @@ class VideoWriter:
     that slices like an array will do, e.g. :class:`babelface.media.spool.DiskAudio`).
     ``quality`` (:data:`QUALITY`) sets ``crf`` and ``preset`` unless they are given; ``threads``:
     x264 threads (default: :func:`babelface.threads.encoder_threads`).
+    ``fps`` may be a Fraction (30000/1001). To keep a source's own timing (variable frame rate),
+    give its ``time_base`` and each frame's ``pts`` in it; ``rotation`` (degrees) is written as
+    the display-matrix rotation players apply.
     """
 
-    def __init__(self, path: str | Path, fps: int = FPS, audio: np.ndarray | None = None,
+    def __init__(self, path: str | Path, fps: int | Fraction = FPS, audio: np.ndarray | None = None,
                  sample_rate: int | None = None, crf: int | None = None, preset: str | None = None,
-                 quality: str = DEFAULT_QUALITY, threads: int | None = None):
+                 quality: str = DEFAULT_QUALITY, threads: int | None = None,
+                 time_base: Fraction | None = None, rotation: int = 0):
         if audio is not None and not sample_rate:
             raise ValueError("sample_rate is required with audio")
         if quality not in QUALITY:
@@ -145,6 +149,8 @@ class VideoWriter:
         self.crf = QUALITY[quality][0] if crf is None else crf
         self.preset = QUALITY[quality][1] if preset is None else preset
         self.threads = threads
+        self.time_base = time_base or Fraction(1, 1) / Fraction(fps)
+        self.rotation = rotation
         self.n_frames = 0
         self._audio_done = 0                 # samples of ``audio`` encoded so far
         self._audio_pts = 0
@@ -162,24 +168,27 @@ class VideoWriter:
 
     def _open_video(self, frame: np.ndarray) -> None:
         from babelface.threads import encoder_threads
-        s = self._container.add_stream("libx264", rate=Fraction(self.fps, 1))
+        s = self._container.add_stream("libx264", rate=Fraction(self.fps))
         s.width, s.height = frame.shape[1], frame.shape[0]
         s.pix_fmt = "yuv420p"
         s.options = {"crf": str(self.crf), "preset": self.preset,
                      "threads": str(encoder_threads(self.threads))}
-        s.codec_context.time_base = Fraction(1, self.fps)
+        s.codec_context.time_base = self.time_base
+        if self.rotation:
+            s.set_display_rotation(self.rotation)
         self._vstream = s
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, pts: int | None = None) -> None:
+        """Encode one RGB frame; ``pts`` in ``time_base`` units (default: the frame's index)."""
         frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
         if self._vstream is None:
             self._open_video(frame)
         vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        vf.pts = self.n_frames
+        vf.pts = self.n_frames if pts is None else pts
         for packet in self._vstream.encode(vf):
             self._container.mux(packet)
         self.n_frames += 1
-        self._interleave(self.n_frames / self.fps)
+        self._interleave(float(vf.pts * self.time_base) + 1 / float(self.fps))
 
     def _interleave(self, until_s: float | None) -> None:
         """Mux the audio up to ``until_s`` seconds (``None``: all of it, then flush its encoder)."""

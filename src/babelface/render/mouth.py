@@ -150,10 +150,12 @@ class MouthFrame:
 
 @dataclass(frozen=True)
 class SourceMouth:
-    """The portrait's own open mouth: its pixels and inner-lip landmarks, reused when visible."""
+    """An open mouth whose pixels are reused: the portrait's own, or one retrieved from a video's
+    frames (:mod:`babelface.dub.mouth_bank`), already placed on the target's mouth."""
 
-    image: np.ndarray          # (H, W, 3) uint8, the original portrait
-    landmarks: np.ndarray      # (478, 2) pixels
+    image: np.ndarray          # (h, w, 3) uint8: the portrait, or a crop of it
+    landmarks: np.ndarray      # (478, 2) pixels, in the coordinates of the canvas painted
+    origin: tuple[float, float] = (0.0, 0.0)   # where image pixel (0, 0) lies on that canvas
 
     @classmethod
     def of_open_mouth(cls, image: np.ndarray, landmarks: np.ndarray,
@@ -285,7 +287,7 @@ def _reuse_source(out: np.ndarray, m: MouthFrame, a: np.ndarray, b: np.ndarray, 
     if not keep.any():
         return out
     q = m.origin + (a * m.width)[..., None] * m.axis + q_b[..., None] * m.normal
-    q = q.astype(np.float32)
+    q = (q - source.origin).astype(np.float32)
     pix = cv2.remap(source.image, q[..., 0], q[..., 1], cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_REPLICATE).astype(np.float64)
     return out + (pix - out) * keep[..., None]

@@ -93,10 +93,15 @@ class Renderer:
     >>> for frame in r.render_sequence(motion): ...  # a generator, one frame at a time
 
     ``image``: RGB uint8 ``(H, W, 3)``; ``landmarks``: its MediaPipe landmarks ``(478, 3)`` pixels.
+    ``neutral``: the canonical face ``(478, 3)`` that motion is added to; default the portrait's own
+    with the lips closed. ``palette``: the interior's colours; default measured on the portrait.
+    Dubbing builds one renderer per video frame with the speaker's rest mouth as ``neutral`` and
+    one palette for the whole video (:mod:`babelface.dub.render`): the same warp and paste-back.
     """
 
     def __init__(self, image: np.ndarray, landmarks: np.ndarray,
-                 config: RenderConfig = RenderConfig()):
+                 config: RenderConfig = RenderConfig(), neutral: np.ndarray | None = None,
+                 palette: Palette | None = None):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise InputError(f"expected an RGB uint8 portrait (H, W, 3), got {image.dtype} {image.shape}")
         if landmarks.shape != (N_LANDMARKS, 3) or not np.isfinite(landmarks).all():
@@ -106,13 +111,13 @@ class Renderer:
         self.image = image
         self.pose = fit_similarity(landmarks)
         self.canonical = self.pose.apply(landmarks)                    # (478, 3)
-        self.neutral = close_mouth(self.canonical)                     # (478, 3)
+        self.neutral = close_mouth(self.canonical) if neutral is None else neutral   # (478, 3)
         self.iod = 1.0 / self.pose.scale                               # pixels per canonical unit
         self.source = landmarks[:, :2].astype(np.float64)              # (478, 2) as photographed
         self.rest = self._pixels(np.zeros((N_MOTION, 3), np.float32))  # (478, 2) mouth closed
         self.box = self._work_box()
         self._setup_controls()
-        self.palette = Palette.from_portrait(image, landmarks, config.mouth)
+        self.palette = palette or Palette.from_portrait(image, landmarks, config.mouth)
         self.rest_image = self._close_lips()
         self._source_mouth = SourceMouth.of_open_mouth(image, self.source, config.mouth)
 
@@ -259,7 +264,13 @@ class Renderer:
         ``teeth``, ``tongue``: optional per-frame visibility hints in [0, 1] from articulation;
         ``None`` lets the lip geometry decide.
         """
-        tgt = self.target(motion_frame)
+        return self.render_target(self.target(motion_frame), teeth, tongue, self._source_mouth)
+
+    def render_target(self, tgt: np.ndarray, teeth: float | None = None, tongue: float | None = None,
+                      source: SourceMouth | None = None) -> np.ndarray:
+        """One frame ``(H, W, 3)`` uint8 with the lower face warped from rest to the pixel
+        landmarks ``tgt (478, 2)`` (:meth:`target`) and the interior painted, its pixels read
+        from ``source`` where that mouth is open (:func:`~babelface.render.mouth.paint_interior`)."""
         x0, y0, x1, y1 = self.box
         idx = self._moving
         # backward displacement (target → rest) at the moving points, in IOD units
@@ -269,7 +280,7 @@ class Renderer:
         crop = cv2.remap(self.rest_image, self._xx + field[..., 0], self._yy + field[..., 1],
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)     # (h, w, 3) uint8
         paint_interior(crop, (x0, y0), tgt, self.palette, self.config.mouth,
-                       teeth=teeth, tongue=tongue, source=self._source_mouth)
+                       teeth=teeth, tongue=tongue, source=source)
         out = self.rest_image.copy()
         out[y0:y1, x0:x1] = crop
         return out

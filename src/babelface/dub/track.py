@@ -1,0 +1,342 @@
+"""The new soundtrack of a dub and the mouth motion for it, on the video's timeline.
+
+    original audio ─► voice activity ─► speech segments, span, speaker's pitch
+    new speech (text │ voice-over + transcript │ voice-over) ─► fitted (segments │ stretch │ none)
+        ─► parts placed on the timeline ─► motion (25 fps from t = 0) and the mix
+
+The speech is fitted to the video, never the video to the speech. Motion is computed after the
+fitting, from the fitted speech itself: text and transcript parts by their timed phonemes (a
+transcript is aligned on the fitted voice-over), a voice-over alone by MuEx on the fitted audio.
+
+Behaviour without an original audio track (``original=None``) or with no speech in it: there is
+nothing to fit to, so the default fit is ``none`` (the new speech at its natural pace from t = 0);
+an explicit ``segments`` or ``stretch`` fits it to the whole video, with a warning. Without a track
+the output is 48 kHz stereo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE, SAMPLES_PER_FRAME
+from babelface.dub import mix, vad
+from babelface.dub.timing import FIT_MODES, FRAME_S, Part
+from babelface.errors import InputError, LanguageError
+from babelface.media.audio import resample
+from babelface.phonetics.espeak import PAUSE, Phoneme
+from babelface.progress import progress
+
+OUTPUT_RATE, OUTPUT_CHANNELS = 48_000, 2    # the soundtrack of a video that had none
+DEFAULT_BACKGROUND_DB = -24.0
+STRETCH_WARNING = 1.5                       # time-scaling beyond this (or below its inverse) is audible
+
+
+@dataclass
+class DubTrack:
+    audio: np.ndarray            # (n, C) float32 final output audio, exactly the video's duration
+    sample_rate: int
+    motion: np.ndarray           # (T, L, 3) float32 at 25 fps from t = 0, T = ceil(duration × 25)
+    articulation: np.ndarray | None   # (T, P) when phonemes drove it, else None
+    phonemes: list               # timed phonemes on the video's timeline ([] for audio-only)
+    driver: str                  # "text" | "transcript" | "audio"
+    new_span: tuple[float, float] | None
+    original_span: tuple[float, float] | None
+    dur_err: float | None
+    int_corr: float | None
+    warnings: list[str]
+    fit: str = "none"
+    voice: str | None = None                       # espeak-ng voice (text driver)
+    original_segments: list = field(default_factory=list)   # [(start_s, end_s)] original speech
+    parts: list = field(default_factory=list)      # [(start_s, end_s, text, wpm, stretch)] placed speech
+    speech: np.ndarray | None = None               # (n,) float32 the new speech alone, at sample_rate
+
+
+def n_video_frames(duration_s: float) -> int:
+    """Motion frames covering the video: ceil(duration × FPS)."""
+    return max(1, int(np.ceil(round(duration_s * FPS, 6))))
+
+
+def _driver(text: str | None, audio) -> str:
+    if audio is None and text is None:
+        raise InputError("no new speech: give --text TEXT --lang LANG, or --audio SPEECH (with --text "
+                         "TRANSCRIPT --lang LANG when you have its transcript)")
+    if audio is None:
+        return "text"
+    return "audio" if text is None else "transcript"
+
+
+def _check_text(text: str | None, language: str | None) -> None:
+    if text is None:
+        return
+    if not text.strip():
+        raise LanguageError("the text is empty: give the words to speak")
+    if not language:
+        raise InputError("--text needs --lang: the language of the text (en, es, zh, ar, …)")
+    from babelface.phonetics.espeak import resolve_voice
+    resolve_voice(language)                                  # unknown language → LanguageError
+
+
+def _fit_mode(fit: str | None, driver: str, has_speech: bool) -> str:
+    """The fit asked for, or the default: ``segments`` for text over original speech, else ``none``."""
+    fit = fit or ("segments" if driver == "text" and has_speech else "none")
+    if fit not in FIT_MODES:
+        raise InputError(f"unknown --fit {fit!r}: use one of {', '.join(FIT_MODES)}")
+    return fit
+
+
+def _original(original, rate: int | None, duration_s: float):
+    """(original (n, C) float32 or None, its mono 16 kHz, its speech segments within the video)."""
+    if original is None:
+        return None, None, []
+    if not rate or rate <= 0:
+        raise InputError("the original audio needs its sample rate")
+    orig = np.asarray(original, np.float32)
+    orig = orig[:, None] if orig.ndim == 1 else orig
+    mono16 = mix.mono16k(orig, rate)
+    segs = [(a, min(b, duration_s)) for a, b in vad.speech_segments(mono16) if a < duration_s]
+    return orig, mono16, segs
+
+
+# --- the three drivers ----------------------------------------------------------------------------
+
+def _text_parts(text, language, voice_name, pitch, rng, fit, targets, warnings) -> list[Part]:
+    from babelface.dub import timing
+    if fit == "segments":
+        units = timing.make_units(text, language)
+        groups = timing.assign(units, targets)
+        return [timing.fit_part(g.text, voice_name, g.start, g.end - g.start, pitch, rng, warnings)
+                for g in progress(groups, total=len(groups), desc="fitting speech", unit="part")]
+    audio, sr, phonemes = timing.speak(text, voice_name, timing.DEFAULT_RATE_WPM, pitch, rng)
+    part = Part(targets[0][0], audio, sr, phonemes, text, timing.DEFAULT_RATE_WPM)
+    if fit == "stretch":
+        part = timing.stretch_part(part, targets[-1][1] - targets[0][0])
+    return [part]
+
+
+def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
+    """The voice-over (mono at its own rate) as fitted parts: ``none`` as given from t = 0;
+    ``stretch`` its speech span (VAD) time-scaled onto the target span; ``segments`` its own speech
+    segments paired with the original's by :func:`babelface.dub.timing.assign` (cut only at its
+    pauses) and each run time-scaled onto its run of original segments."""
+    from babelface.dub import timing
+    from babelface.errors import SilenceError
+    from babelface.media import is_silent, load_audio, probe_audio
+    rate = probe_audio(path).sample_rate
+    mono = load_audio(path, sample_rate=None, mono=True, max_duration=max_duration)   # (n,) at its rate
+    analysis = mix.mono16k(mono, rate)
+    if is_silent(analysis):
+        raise SilenceError(f"{path} holds only silence (below -60 dBFS): there is no speech to dub")
+    if fit == "none":
+        return [Part(0.0, mono, rate, [], "")]
+    segs = vad.speech_segments(analysis) or [(0.0, len(analysis) / SAMPLE_RATE)]
+    if fit == "stretch":
+        runs = [((segs[0][0], segs[-1][1]), (targets[0][0], targets[-1][1]))]
+    else:
+        units = [timing.Unit(f"{a:.2f}-{b:.2f}", b - a, True) for a, b in segs]
+        runs = [((segs[g.units[0]][0], segs[g.units[1] - 1][1]), (g.start, g.end))
+                for g in timing.assign(units, targets)]
+    parts = []
+    for (a, b), (start, end) in runs:
+        piece = Part(start, mono[int(round(a * rate)):int(round(b * rate))], rate, [], "")
+        parts.append(timing.stretch_part(piece, end - start))
+    return parts
+
+
+def _cut(parts: list[Part], duration_s: float, warnings: list[str]) -> list[Part]:
+    """Parts cut at the video's end (a warning says how much speech was lost)."""
+    out = []
+    for p in parts:
+        if p.start >= duration_s:
+            warnings.append(f"new speech from {p.start:.2f} s starts after the video's end: dropped")
+            continue
+        if p.end > duration_s:
+            keep = duration_s - p.start
+            if p.end - duration_s >= FRAME_S / 2:
+                warnings.append(f"the new speech runs {p.end - duration_s:.2f} s past the video's end "
+                                f"({duration_s:.2f} s): cut there")
+            p = replace(p, audio=p.audio[:int(round(keep * p.sample_rate))],
+                        phonemes=[replace(q, end=min(q.end, keep)) for q in p.phonemes if q.start < keep])
+        out.append(p)
+    return out
+
+
+# --- motion ----------------------------------------------------------------------------------------
+
+def timeline(parts: list[Part], duration_s: float) -> list[Phoneme]:
+    """The parts' phonemes on the video's timeline, gaps filled with pauses, from 0 to the end."""
+    out: list[Phoneme] = []
+    t = 0.0
+    for p in sorted(parts, key=lambda p: p.start):
+        for q in p.phonemes:
+            a, b = p.start + q.start, min(p.start + q.end, duration_s)
+            if b <= t:
+                continue
+            a = max(a, t)
+            if a > t:
+                out.append(Phoneme(PAUSE, t, a))
+            out.append(replace(q, start=a, end=b))
+            t = b
+    if t < duration_s:
+        out.append(Phoneme(PAUSE, t, duration_s))
+    return out
+
+
+def _phoneme_motion(phonemes, n_frames):
+    from babelface.motion.articulation import articulation_from_timeline
+    from babelface.motion.articulatory_model import motion_from_articulation
+    art = articulation_from_timeline(phonemes, n_frames)
+    return motion_from_articulation(art), art
+
+
+def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
+    """MuEx on each fitted part (audio only), placed at its frame; rest elsewhere."""
+    from babelface.models.muex import N_MOTION
+    from babelface.pipeline import speech_from_audio
+    motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
+    for p in parts:
+        f0 = int(np.floor(p.start * FPS))
+        lead = int(round((p.start - f0 / FPS) * SAMPLE_RATE))                # start inside its frame
+        x = np.concatenate([np.zeros(lead, np.float32), resample(p.audio, p.sample_rate, SAMPLE_RATE)])
+        m, _, _ = speech_from_audio(x, model=model)
+        m = m[:max(0, n_frames - f0)]
+        motion[f0:f0 + len(m)] = m
+    return motion
+
+
+# --- loudness and measurement -----------------------------------------------------------------------
+
+def _match_loudness(parts: list[Part], references, orig: np.ndarray, rate: int, contour: bool) -> list[Part]:
+    """Each part as loud (BS.1770) as the original speech over its reference span; with
+    ``contour`` (espeak-ng's flat delivery), first given the original's slow loudness contour
+    over the span it occupies (:func:`babelface.dub.mix.follow_contour`)."""
+    out = []
+    for p, (a, b) in zip(parts, references):
+        audio = p.audio
+        if contour:
+            under = mix.to_mono(orig[int(round(p.start * rate)):int(round(p.end * rate))])
+            audio = mix.follow_contour(audio, resample(under, rate, p.sample_rate), p.sample_rate)
+        ref = mix.to_mono(orig[int(round(a * rate)):int(round(b * rate))])
+        gain = mix.matching_gain(resample(audio, p.sample_rate, rate), ref, rate)
+        out.append(replace(p, audio=(audio * gain).astype(np.float32)))
+    return out
+
+
+def _span16(audio16k: np.ndarray) -> tuple[float, float] | None:
+    from babelface.metrics.dubbing import span_of
+    return span_of(vad.speech_segments(audio16k))
+
+
+def build_track(duration_s: float, original: np.ndarray | None, original_rate: int | None, *,
+                text: str | None = None, language: str | None = None, audio: str | Path | None = None,
+                fit: str | None = None, background_db: float | None = DEFAULT_BACKGROUND_DB,
+                model: str | Path | None = None, max_duration: float = MAX_DURATION_S,
+                voice: str | None = None) -> DubTrack:
+    """New speech for a video of ``duration_s`` seconds whose own audio is ``original`` ((n, C) or
+    (n,) float32 at ``original_rate``, or None), fitted by ``fit`` and mixed over the original.
+
+    Drivers: ``text`` + ``language`` (espeak-ng, voice suited to the original speaker, or the
+    espeak-ng variant ``voice`` such as ``"f2"`` or ``"m3"``); ``audio`` + ``text`` + ``language``
+    (voice-over and its transcript, DTW-aligned); ``audio`` alone (MuEx). ``fit``: ``segments``
+    (default for text), ``stretch``, ``none`` (default for a voice-over). ``background_db``: the original under speech
+    (None drops it). See the module docstring for a video without audio.
+    """
+    from babelface.metrics.dubbing import span_of
+    if not duration_s or duration_s <= 0:
+        raise InputError(f"the video's duration must be positive, got {duration_s}")
+    if duration_s > max_duration + 0.5:
+        raise InputError(f"the video is {duration_s:.0f} s long; the limit is {max_duration:.0f} s "
+                         "(raise it with --max-duration)")
+    driver = _driver(text, audio)
+    _check_text(text, language)
+    _fit_mode(fit, driver, True)                             # a bad --fit fails before any work
+    warnings: list[str] = []
+    orig, orig16, segments = _original(original, original_rate, duration_s)
+    fit = _fit_mode(fit, driver, bool(segments))
+    original_span = span_of(segments)
+    targets = _targets(segments, fit, duration_s, orig is None, warnings)
+    parts, references, voice_name = _new_speech(driver, fit, targets, segments, orig16, text, language,
+                                                audio, voice, max_duration, warnings)
+    parts = _cut(parts, duration_s, warnings)
+    rate = original_rate if orig is not None else OUTPUT_RATE
+    channels = orig.shape[1] if orig is not None else OUTPUT_CHANNELS
+    if orig is not None and segments:
+        parts = _match_loudness(parts, references[:len(parts)], orig, rate, driver == "text")
+    n = int(round(duration_s * rate))
+    stem = mix.place([(p.start, p.audio, p.sample_rate) for p in parts], n, rate)     # (n,)
+    out = mix.mix(orig, stem, rate, segments + [(p.start, p.end) for p in parts], background_db,
+                  channels)                                                           # (n, C)
+    motion, art, phonemes = _motion(driver, parts, stem, rate, duration_s, text, language, model)
+    new_span, dur, ic = _measure(driver, fit, parts, stem, out, rate, orig16, original_span)
+    return DubTrack(out, rate, motion, art, phonemes, driver, new_span, original_span, dur, ic,
+                    warnings, fit, voice_name, segments,
+                    [(p.start, p.end, p.text, p.wpm, p.stretch) for p in parts], stem)
+
+
+def _targets(segments, fit: str, duration_s: float, no_track: bool, warnings: list[str]) -> list:
+    """Where the new speech goes: the original segments (``segments``), their span (``stretch``,
+    ``none``), or the whole video when there is no original speech (with a warning)."""
+    if not segments:
+        if fit != "none":
+            why = "has no audio track" if no_track else "has no speech the detector can hear"
+            warnings.append(f"the video {why}: the new speech is fitted to the whole video")
+        return [(0.0, duration_s)]
+    return list(segments) if fit == "segments" else [(segments[0][0], segments[-1][1])]
+
+
+def _new_speech(driver, fit, targets, segments, orig16, text, language, audio, voice, max_duration,
+                warnings) -> tuple[list[Part], list, str | None]:
+    """The fitted parts, the original span each is loudness-matched to, the espeak-ng voice."""
+    from babelface.dub.voice import Voice, calibrate_pitch, choose_voice
+    voice_name = None
+    if driver == "text":
+        chosen = calibrate_pitch(Voice(voice) if voice else choose_voice(orig16, segments), text, language)
+        voice_name = chosen.name(language)
+        start = targets[0][0] if fit == "none" and segments else 0.0
+        plan = targets if fit != "none" else [(start, float("inf"))]
+        parts = _text_parts(text, language, voice_name, chosen.pitch, chosen.pitch_range, fit, plan, warnings)
+        references = [(p.start, p.end) for p in parts]
+    else:
+        parts = _voiceover_parts(audio, fit, targets, max_duration)
+        span = (segments[0][0], segments[-1][1]) if segments else (0.0, float("inf"))
+        references = [span] * len(parts)
+    warnings += [f"{p.text[:40] or 'the voice-over'!r} is time-scaled {p.stretch:.2f}×: it will sound "
+                 "unnatural (a text or voice-over closer to the original's length fits better)"
+                 for p in parts if not 1 / STRETCH_WARNING <= p.stretch <= STRETCH_WARNING]
+    return parts, references, voice_name
+
+
+def _motion(driver, parts, stem, rate, duration_s, text, language, model):
+    """(motion (T, L, 3), articulation (T, P) or None, phonemes on the video's timeline)."""
+    n_frames = n_video_frames(duration_s)
+    if driver == "audio":
+        return _audio_motion(parts, n_frames, model), None, []
+    timed = [_aligned(stem, rate, parts, text, language)] if driver == "transcript" else parts
+    phonemes = timeline(timed, duration_s)
+    motion, art = _phoneme_motion(phonemes, n_frames)
+    return motion, art, phonemes
+
+
+def _measure(driver, fit, parts, stem, out, rate, orig16, original_span):
+    """(new speech span, Dur-Err, Int-Corr) — see :mod:`babelface.metrics.dubbing`."""
+    from babelface.metrics.dubbing import dur_err, int_corr, span_of
+    stem16 = mix.mono16k(stem, rate)
+    new_span = span_of([(p.start, p.end) for p in parts])    # trimmed speech: its exact extent
+    if driver != "text" and fit == "none":                     # a voice-over as given: measured
+        new_span = _span16(stem16) or new_span
+    ic = None
+    if orig16 is not None:
+        ic = int_corr(mix.fit_length(orig16, len(stem16)), mix.mono16k(out, rate))
+    return new_span, dur_err(new_span, original_span), ic
+
+
+def _aligned(stem: np.ndarray, rate: int, parts: list[Part], text: str, language: str) -> Part:
+    """The transcript's phonemes DTW-aligned on the fitted voice-over as placed (the stem from the
+    first part's start to the last one's end, pauses included: pipeline.speech_from_audio)."""
+    from babelface.pipeline import speech_from_audio
+    start, end = min(p.start for p in parts), max(p.end for p in parts)
+    audio = stem[int(round(start * rate)):int(round(end * rate))]
+    _, _, phonemes = speech_from_audio(resample(audio, rate, SAMPLE_RATE), text, language)
+    return Part(start, audio, rate, phonemes, text)

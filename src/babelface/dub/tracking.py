@@ -1,0 +1,222 @@
+"""The speaker's face on every frame of a video: tracked, smoothed, judged usable or not.
+
+One pass over the video keeps only landmarks (and the mouth bank's few exemplars,
+:mod:`babelface.dub.mouth_bank`), never frames:
+
+1. MediaPipe's face mesh in tracking mode (:class:`babelface.face.landmarks.FaceTracker`), up to
+   :data:`MAX_TRACKS` faces, each followed by nearest centre from frame to frame;
+2. a face is *usable* on a frame when it is found, wholly inside the picture, at least
+   ``MIN_FACE_PX`` wide and turned less than :data:`MAX_YAW_DEG`; other frames pass through unchanged, and the edit fades in and out
+   over :data:`FADE_FRAMES` frames around them;
+3. landmarks are smoothed in time over each run of usable frames by a Savitzky–Golay filter
+   (Savitzky & Golay 1964: a local least-squares polynomial, which flattens tracker jitter while
+   keeping the timing of real motion; SciPy's ``savgol_filter``) over :data:`SMOOTH_S` seconds;
+4. the speaker's rest mouth is the clip's own neutral face
+   (:func:`babelface.motion.representation.estimate_neutral`: its closed-lip frames);
+5. with several faces the speaker is the one whose lips move with the original speech (the
+   highest in-sync score S(0) of the sync expert, :func:`babelface.sync.analyze`), or the one the
+   user names (``--face N``, faces numbered left to right from 0); the choice is reported.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import distance_transform_edt
+from scipy.signal import savgol_filter
+
+from babelface.constants import FPS, MIN_FACE_PX
+from babelface.errors import FaceError, InputError
+from babelface.face.align import head_pose, to_canonical
+from babelface.face.indices import N_LANDMARKS
+from babelface.face.landmarks import FaceTracker, _iou, face_box, face_width
+from babelface.motion.representation import estimate_neutral
+
+MAX_TRACKS = 2          # faces followed at once
+MAX_YAW_DEG = 45.0      # a face turned further than this passes through unchanged
+FADE_FRAMES = 4         # the edit fades in/out over this many frames next to a face-less frame
+SMOOTH_S = 0.2          # Savitzky–Golay window, seconds
+SMOOTH_ORDER = 2
+SMOOTH_CHUNK = 32       # landmarks filtered at a time
+NEUTRAL_FRAMES = 2000   # the rest mouth is estimated on at most this many frames, evenly spread
+MIN_TRACK_SHARE = 0.2   # a second face seen on fewer frames than this share is not a candidate
+SAME_FACE = 0.6         # a detection belongs to a track if its centre is within this × face width
+DUPLICATE_IOU = 0.3     # two detections overlapping this much are one face
+
+
+@dataclass
+class Tracking:
+    """The speaker's face over a video's ``N`` frames."""
+
+    times: np.ndarray          # (N,) seconds from the first frame
+    landmarks: np.ndarray      # (N, 478, 3) smoothed pixel landmarks; NaN where not usable
+    weight: np.ndarray         # (N,) edit weight in [0, 1]: 0 passes the frame through
+    neutral: np.ndarray        # (478, 3) canonical rest face of the speaker (lips closed)
+    face: int                  # the speaker's number among the tracked faces (left to right)
+    n_faces: int               # faces that were candidates
+    choice: str                # how the speaker was chosen: "only face", "sync", "--face"
+    track: int = 0             # the tracking pass's own number of that face (the mouth bank's key)
+
+    @property
+    def usable(self) -> np.ndarray:
+        return self.weight > 0
+
+
+class _Tracks:
+    """Detections assigned to up to MAX_TRACKS face tracks by nearest centre."""
+
+    def __init__(self):
+        self.frames: list[list[np.ndarray | None]] = []     # per frame, one entry per track
+        self._last: list[np.ndarray] = []                    # last centre (2,) and width of each
+
+    def add(self, faces: list[np.ndarray]) -> list[int]:
+        """Record one frame's faces; returns the track of each face (-1: no track left)."""
+        row: list[np.ndarray | None] = [None] * MAX_TRACKS
+        ids = []
+        free = set(range(MAX_TRACKS))
+        for f in faces:
+            if any(g is not None and _iou(face_box(f), face_box(g)) > DUPLICATE_IOU for g in row):
+                ids.append(-1)                      # the mesh found the same face twice
+                continue
+            c, w = f[:, :2].mean(0), face_width(f)
+            dist = [(np.linalg.norm(c - self._last[k][:2]), k) for k in free if k < len(self._last)]
+            near = [k for d, k in sorted(dist) if d < SAME_FACE * max(w, self._last[k][2])]
+            if near:
+                k = near[0]
+            elif len(self._last) < MAX_TRACKS:
+                k = len(self._last)
+                self._last.append(np.zeros(3))
+            else:
+                ids.append(-1)
+                continue
+            free.discard(k)
+            self._last[k] = np.array([c[0], c[1], w])
+            row[k] = f
+            ids.append(k)
+        self.frames.append(row)
+        return ids
+
+    def array(self, k: int) -> np.ndarray:
+        """``(N, 478, 3)`` landmarks of track ``k``, NaN where it was not seen."""
+        out = np.full((len(self.frames), N_LANDMARKS, 3), np.nan, np.float32)
+        for i, row in enumerate(self.frames):
+            if row[k] is not None:
+                out[i] = row[k]
+        return out
+
+
+def usable(landmarks: np.ndarray, size: tuple[int, int]) -> bool:
+    """A face the renderer can work on: wholly inside the ``(width, height)`` picture (the face
+    oval), wide enough and not turned too far."""
+    if not np.isfinite(landmarks).all() or face_width(landmarks) < MIN_FACE_PX:
+        return False
+    x0, y0, x1, y1 = face_box(landmarks)
+    if x0 < 0 or y0 < 0 or x1 > size[0] or y1 > size[1]:
+        return False
+    yaw, _, _ = head_pose(landmarks)
+    return abs(yaw) <= MAX_YAW_DEG
+
+
+def smooth(landmarks: np.ndarray, ok: np.ndarray, fps: float) -> np.ndarray:
+    """Savitzky–Golay over each run of ``ok`` frames of ``landmarks (N, 478, 3)``; runs shorter
+    than the window are left as they are. Not-ok frames become NaN."""
+    out = np.full_like(landmarks, np.nan)
+    win = max(int(round(SMOOTH_S * fps)) | 1, SMOOTH_ORDER + 3)
+    edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if stop - start < win:
+            out[start:stop] = landmarks[start:stop]
+            continue
+        for p in range(0, landmarks.shape[1], SMOOTH_CHUNK):        # float64 temporaries stay small
+            out[start:stop, p:p + SMOOTH_CHUNK] = savgol_filter(
+                landmarks[start:stop, p:p + SMOOTH_CHUNK], win, SMOOTH_ORDER, axis=0)
+    return out
+
+
+def fade_weights(ok: np.ndarray) -> np.ndarray:
+    """``(N,)`` edit weight: 0 on not-ok frames, rising smoothly to 1 over :data:`FADE_FRAMES`."""
+    if ok.all():
+        return np.ones(len(ok), np.float32)
+    if not ok.any():
+        return np.zeros(len(ok), np.float32)
+    d = distance_transform_edt(ok)                                # frames to the nearest gap
+    t = np.clip(d / (FADE_FRAMES + 1), 0, 1)
+    return (t * t * (3 - 2 * t) * ok).astype(np.float32)
+
+
+def _at_25fps(times: np.ndarray, landmarks: np.ndarray, duration: float) -> np.ndarray:
+    """Nearest-timestamp resampling of ``(N, 478, 3)`` to 25 fps (the sync expert's rate)."""
+    grid = np.arange(int(np.ceil(duration * FPS))) / FPS
+    idx = np.clip(np.searchsorted(times, grid), 1, len(times) - 1)
+    idx -= (grid - times[idx - 1]) < (times[idx] - grid)
+    return landmarks[idx]
+
+
+def choose_speaker(tracks: list[np.ndarray], times: np.ndarray, duration: float,
+                   audio16k: np.ndarray | None, face: int | None) -> tuple[int, str]:
+    """Index into ``tracks`` (ordered left to right) of the speaker, and how it was chosen."""
+    if face is not None:
+        if not 0 <= face < len(tracks):
+            raise InputError(f"--face {face}: the video shows {len(tracks)} face(s), numbered 0 to "
+                             f"{len(tracks) - 1} from left to right")
+        return face, "--face"
+    if len(tracks) == 1:
+        return 0, "only face"
+    from babelface.sync import analyze
+    scores = []
+    if audio16k is not None:
+        for lm in tracks:
+            try:
+                scores.append(analyze(audio16k, _at_25fps(times, lm, duration)).in_sync_score)
+            except InputError:
+                scores = []
+                break
+    if not scores:
+        seen = [np.isfinite(t).all(axis=(1, 2)).sum() for t in tracks]
+        warnings.warn("several faces and no speech to tell the speaker: dubbing the face seen "
+                      "on most frames (name another with --face N)", stacklevel=2)
+        return int(np.argmax(seen)), "most seen"
+    return int(np.argmax(scores)), "sync"
+
+
+def finish(tracks: _Tracks, times: np.ndarray, size: tuple[int, int], fps: float, duration: float,
+           audio16k: np.ndarray | None = None, face: int | None = None,
+           source: str = "the video") -> Tracking:
+    """From the raw tracks of one pass to the speaker's smoothed :class:`Tracking`."""
+    arrays = [tracks.array(k) for k in range(len(tracks._last))]
+    ok = [np.array([usable(f, size) if np.isfinite(f[0, 0]) else False for f in a]) for a in arrays]
+    cand = [k for k in range(len(arrays)) if ok[k].mean() >= MIN_TRACK_SHARE or
+            (ok[k].any() and len(arrays) == 1)]
+    if not cand:
+        raise FaceError(f"no usable face in {source}: dub needs a visible face at least "
+                        f"{MIN_FACE_PX} px wide, turned less than {MAX_YAW_DEG:.0f}° from the camera")
+    cand.sort(key=lambda k: float(np.nanmedian(arrays[k][:, :, 0])))       # left to right
+    pick, how = choose_speaker([arrays[k] for k in cand], times, duration, audio16k, face)
+    k = cand[pick]
+    lm = smooth(arrays[k], ok[k], fps)
+    del arrays
+    good = np.flatnonzero(ok[k])
+    sample = good[np.linspace(0, len(good) - 1, min(len(good), NEUTRAL_FRAMES)).astype(int)]
+    canonical, _ = to_canonical(lm[sample])
+    return Tracking(times, lm, fade_weights(ok[k]), estimate_neutral(canonical), pick, len(cand), how, k)
+
+
+def track_faces(frames, on_face=None) -> tuple[_Tracks, np.ndarray]:
+    """The tracking pass over timed frames (:func:`babelface.dub.stream.frames`).
+
+    ``on_face(track, image, landmarks)`` sees each face found (the mouth bank's hook).
+    Returns the raw tracks and the frame times ``(N,)``."""
+    tracks = _Tracks()
+    times = []
+    with FaceTracker(max_faces=MAX_TRACKS) as tracker:
+        for f in frames:
+            faces = tracker.track(f.image)
+            ids = tracks.add(faces)
+            times.append(f.time)
+            if on_face is not None:
+                for k, lm in zip(ids, faces):
+                    if k >= 0:
+                        on_face(k, f.image, lm)
+    return tracks, np.asarray(times, np.float64)

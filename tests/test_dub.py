@@ -1,0 +1,207 @@
+"""`babelface dub` on real video: timing, faces that come and go, the mouth replaced, the upper
+face untouched, bad input refused in one line. Fixtures are 2 s, 192² cuts of the real HDTF clip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from babelface.errors import FaceError, InputError, LanguageError
+
+ES = "Hola, me llamo Katie."
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="session")
+def clips(real, tmp_path_factory) -> dict[str, Path]:
+    """Tiny variants of WDA_KatieHill_000.mp4 (2 s, 192², H.264 + AAC)."""
+    d = tmp_path_factory.mktemp("dub_clips")
+    src = str(real / "WDA_KatieHill_000.mp4")
+    c = {k: d / f"{k}.mp4" for k in ("base", "fps60", "fps2997", "mute", "gap", "leaves", "rot",
+                                     "noface", "two")}
+    enc = ["-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p"]
+    _ffmpeg("-i", src, "-t", "2", "-vf", "scale=192:192", *enc, "-c:a", "aac", str(c["base"]))
+    _ffmpeg("-i", str(c["base"]), "-vf", "fps=60", *enc, "-c:a", "copy", str(c["fps60"]))
+    _ffmpeg("-i", str(c["base"]), "-vf", "fps=30000/1001", *enc, "-c:a", "copy", str(c["fps2997"]))
+    _ffmpeg("-i", str(c["base"]), "-an", "-c:v", "copy", str(c["mute"]))
+    _ffmpeg("-i", str(c["base"]), "-c", "copy", "-metadata:s:v", "rotate=90", str(c["rot"]))
+    # 20 face-less frames (a blurred, shifted crop of the wall) spliced into the middle: frames 20-39
+    _ffmpeg("-i", str(c["base"]), "-filter_complex",
+            "[0:v]split=3[a][b][w];[a]trim=end_frame=20,setpts=PTS-STARTPTS[a1];"
+            "[b]trim=start_frame=20,setpts=PTS-STARTPTS[b1];"
+            "[w]crop=48:48:0:0,scale=192:192,boxblur=4,trim=end_frame=20,setpts=PTS-STARTPTS[w1];"
+            "[a1][w1][b1]concat=n=3:v=1:a=0[v]", "-map", "[v]", "-map", "0:a", *enc, "-c:a", "copy",
+            str(c["gap"]))
+    # the face slides out of the picture to the right during the second half
+    _ffmpeg("-i", src, "-t", "2", "-vf",
+            "scale=192:192,pad=384:192:192:0:black,"
+            "crop=192:192:'if(lt(t,1),192,max(0,192-(t-1)*250))':0", *enc, "-c:a", "aac", str(c["leaves"]))
+    # two faces: the speaker on the right, on the left the same face played backwards (mirrored)
+    _ffmpeg("-i", src, "-t", "3", "-filter_complex",
+            "[0:v]scale=192:192,split[a][b];[b]reverse,hflip[r];[r][a]hstack[v]",
+            "-map", "[v]", "-map", "0:a", *enc, "-c:a", "aac", str(c["two"]))
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=192x192:rate=25:duration=1", *enc, str(c["noface"]))
+    return c
+
+
+def _dub(clip: Path, out: Path, **kw):
+    from babelface import pipeline
+    kw.setdefault("text", ES)
+    kw.setdefault("language", "es")
+    return pipeline.dub(clip, out, check_sync=False, **kw)
+
+
+def _timing(path: Path) -> tuple[list[float], float, tuple[int, int], int]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        times, rot = [], None
+        for f in c.decode(s):
+            times.append(float(f.time))
+            rot = f.rotation if rot is None else rot
+            size = (f.width, f.height)
+        dur = float(s.duration * s.time_base) if s.duration else float(c.duration / av.time_base)
+    return times, dur, size, int(rot or 0)
+
+
+def _frames(path: Path) -> np.ndarray:
+    from babelface.media import read_frames
+    return read_frames(path).astype(np.int16)
+
+
+@pytest.mark.parametrize("name", ["base", "fps60", "fps2997"])
+def test_output_keeps_frame_times_size_and_duration(clips, tmp_path, name):
+    out = tmp_path / "out.mp4"
+    r = _dub(clips[name], out)
+    t_in, d_in, size_in, _ = _timing(clips[name])
+    t_out, d_out, size_out, _ = _timing(out)
+    assert size_out == size_in == (r.width, r.height)
+    assert len(t_out) == len(t_in) == r.frames
+    assert np.abs(np.array(t_out) - np.array(t_in)).max() < 1e-3
+    assert abs(d_out - d_in) <= 1 / r.fps + 1e-3
+    assert r.frames_with_face == r.frames and r.frames_passed_through == 0
+
+
+def test_mouth_is_replaced_and_upper_face_untouched(clips, tmp_path):
+    from babelface.dub import stream
+    from babelface.dub.mouth_bank import MouthBank
+    from babelface.dub.render import FrameRenderer
+    from babelface.dub.tracking import finish, track_faces
+    src = stream.probe(clips["base"], 60)
+    bank = MouthBank()
+    tracks, times = track_faces(stream.frames(src), lambda k, img, lm: bank.add(img, lm))
+    tr = finish(tracks, times, (192, 192), 25.0, src.duration_s)
+    renderer = FrameRenderer(tr, bank)
+    closed = np.zeros((111, 3), np.float32)
+    changed = 0
+    for i, f in enumerate(stream.frames(src)):
+        out = renderer(f.image, i, closed)
+        nose = int(np.ceil(tr.landmarks[i, 1, 1]))           # the nose tip's row
+        assert np.array_equal(out[:nose], f.image[:nose])
+        lips = tr.landmarks[i, [13, 14], :2].round().astype(int)
+        x, y0, y1 = lips[:, 0].mean().astype(int), lips[0, 1], lips[1, 1] + 1
+        changed += np.abs(out[y0:y1, x - 3:x + 4].astype(int) - f.image[y0:y1, x - 3:x + 4]).mean() > 8
+    assert changed >= 10            # the open mouths of the original are closed: replaced, not added to
+    assert len(bank) >= 3           # the speaker's own open mouths were collected
+
+
+def test_the_speaker_is_the_face_whose_lips_follow_the_speech(clips, tmp_path):
+    r = _dub(clips["two"], tmp_path / "two.mp4")
+    assert (r.faces, r.face, r.face_choice) == (2, 1, "sync")
+    r = _dub(clips["two"], tmp_path / "two0.mp4", face=0)
+    assert (r.face, r.face_choice) == (0, "--face")
+
+
+def test_face_less_frames_pass_through_unchanged(clips, tmp_path):
+    out = tmp_path / "gap.mp4"
+    r = _dub(clips["gap"], out, crf=0)
+    a, b = _frames(clips["gap"]), _frames(out)
+    assert len(a) == len(b) == 70
+    assert r.frames_passed_through == 20 and r.frames_with_face == 50
+    d = np.abs(a[20:40] - b[20:40])                            # lossless x264 (crf 0): only the
+    assert d.mean() < 1.5 and d.max() <= 6                     # RGB → YUV 4:2:0 rounding remains
+    assert np.abs(a[:20] - b[:20]).max() > 20                  # elsewhere the mouth was re-rendered
+
+
+def test_face_leaving_the_frame(clips, tmp_path):
+    r = _dub(clips["leaves"], tmp_path / "leaves.mp4")
+    assert r.frames == 50
+    assert 8 <= r.frames_passed_through <= 25 <= r.frames_with_face
+
+
+def test_no_audio_track_and_rotation(clips, tmp_path):
+    r = _dub(clips["mute"], tmp_path / "mute.mp4")
+    with av.open(str(tmp_path / "mute.mp4")) as c:
+        assert c.streams.audio                                  # the new speech
+    assert r.frames == 50
+    _dub(clips["rot"], tmp_path / "rot.mp4")
+    assert _timing(tmp_path / "rot.mp4")[3] == _timing(clips["rot"])[3] == 90
+
+
+@pytest.mark.parametrize("text", ["Sí.", "Hola, me llamo Katie y hoy os voy a hablar durante mucho "
+                                         "más tiempo del que dura este vídeo tan corto."])
+def test_new_speech_shorter_or_longer_than_the_video(clips, tmp_path, text):
+    out = tmp_path / "o.mp4"
+    r = _dub(clips["base"], out, text=text)
+    _, d_out, _, _ = _timing(out)
+    assert abs(d_out - 2.0) <= 0.04 + 1e-3 and r.frames == 50
+    with av.open(str(out)) as c:
+        a = c.streams.audio[0]
+        assert abs(float(a.duration * a.time_base) - 2.0) < 0.05
+
+
+def test_bad_input_is_one_line_exit_2(clips, tmp_path, capsys):
+    from babelface.cli import main
+    with pytest.raises(LanguageError):
+        _dub(clips["base"], tmp_path / "x.mp4", language="xx-nonsense")
+    with pytest.raises(FaceError):
+        _dub(clips["noface"], tmp_path / "x.mp4")
+    with pytest.raises(InputError):
+        _dub(clips["base"], tmp_path / "x.mp4", face=3)
+    with pytest.raises(InputError):
+        _dub(clips["base"], tmp_path / "x.mp4", max_duration=1.0)
+    for args, says in [([str(clips["noface"]), "--text", ES, "--lang", "es"], "no usable face"),
+                       ([str(clips["base"]), "--text", ES, "--lang", "qq"], "qq"),
+                       ([str(clips["base"])], "give the new speech")]:
+        assert main(["dub", *args, "-o", str(tmp_path / "x.mp4"), "--no-sync-check"]) == 2
+        err = capsys.readouterr().err
+        assert err.strip().count("\n") == 0 and says in err and "Traceback" not in err
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_jobs_file_shards_resume_and_stay_inside(clips, tmp_path, capsys):
+    from babelface.cli import main
+    root = tmp_path / "cat"
+    root.mkdir()
+    (root / "a.mp4").write_bytes(clips["base"].read_bytes())
+    jobs = root / "jobs.jsonl"
+    jobs.write_text("\n".join(json.dumps(j) for j in [
+        {"input": "a.mp4", "text": ES, "lang": "es"},
+        {"input": "../escape.mp4", "text": ES, "lang": "es"},
+        {"input": "a.mp4", "text": "Privet", "lang": "ru", "output": "ru/a.mp4"}]) + "\n")
+    out = tmp_path / "out"
+    args = ["dub", "--jobs", str(jobs), "--out", str(out), "--no-sync-check", "--json"]
+    assert main(args + ["--shard", "1/2"]) == 1             # job 2: escapes its folder
+    report = json.loads(capsys.readouterr().out)
+    assert report[0]["status"] == "failed" and "escapes" in report[0]["error"]
+    assert main(args + ["--shard", "0/2"]) == 0             # jobs 1 and 3
+    assert [r["status"] for r in json.loads(capsys.readouterr().out)] == ["done", "done"]
+    assert (out / "a.es.mp4").exists() and (out / "ru" / "a.mp4").exists()
+    assert main(args + ["--shard", "0/2"]) == 0
+    assert [r["status"] for r in json.loads(capsys.readouterr().out)] == ["skipped", "skipped"]
+
+
+def test_crf_follows_the_source_bit_density(clips):
+    from dataclasses import replace
+
+    from babelface.dub import stream
+    src = stream.probe(clips["base"], 60)
+    dense, sparse = replace(src, bit_rate=8_000_000), replace(src, bit_rate=20_000)
+    assert stream.CRF_RANGE[0] <= dense.crf() < sparse.crf() <= stream.CRF_RANGE[1]

@@ -1,0 +1,314 @@
+"""The new soundtrack of a dub (babelface.dub.track): drivers, fitting, mix, metrics, on real input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from babelface.constants import FPS
+from babelface.errors import InputError, LanguageError, SilenceError
+
+FRAME = 1.0 / FPS
+KATIE_S = 8.06                      # the clip's video duration
+ES_TEXT = ("Hoy quiero hablar de algo importante para todos nosotros, "
+           "y espero que me escuchen con atención.")
+
+
+@pytest.fixture(scope="module")
+def katie(real):
+    from babelface.media import load_audio, probe_audio
+    path = real / "WDA_KatieHill_000.mp4"
+    return load_audio(path, sample_rate=None, mono=False), probe_audio(path).sample_rate
+
+
+@pytest.fixture(scope="module")
+def segments_track(katie):
+    from babelface.dub.track import build_track
+    return build_track(KATIE_S, *katie, text=ES_TEXT, language="es")
+
+
+@pytest.fixture(scope="module")
+def stretch_track(katie):
+    from babelface.dub.track import build_track
+    return build_track(KATIE_S, *katie, text=ES_TEXT, language="es", fit="stretch")
+
+
+def test_vad_finds_katies_pause(katie):
+    from babelface.dub.mix import to_mono
+    from babelface.dub.vad import speech_segments
+    from babelface.media.audio import resample
+    segs = speech_segments(resample(to_mono(katie[0]), katie[1], 16_000))
+    assert len(segs) == 2
+    (a0, b0), (a1, b1) = segs
+    assert a0 < 0.1 and 4.6 < b0 < 4.9 and 5.1 < a1 < 5.3 and b1 == pytest.approx(8.0, abs=0.05)
+
+
+def test_clauses_split_in_every_script():
+    from babelface.dub.timing import split_clauses
+    assert split_clauses("Hola, ¿cómo estás? Bien. 3.5 kg") == ["Hola,", "¿cómo estás?", "Bien.", "3.5 kg"]
+    assert split_clauses("你好，世界。我很好！") == ["你好，", "世界。", "我很好！"]
+    assert split_clauses("مرحبا، كيف حالك؟ شكرا") == ["مرحبا،", "كيف حالك؟", "شكرا"]
+    assert split_clauses("नमस्ते। आप कैसे हैं?") == ["नमस्ते।", "आप कैसे हैं?"]
+    assert split_clauses("သွားမယ်။ ပြန်လာမယ်") == ["သွားမယ်။", "ပြန်လာမယ်"]
+    assert split_clauses("สวัสดีครับ วันนี้อากาศดี") == ["สวัสดีครับ", "วันนี้อากาศดี"]
+    assert split_clauses("こんにちは、元気ですか。") == ["こんにちは、", "元気ですか。"]
+
+
+def test_segments_put_each_part_inside_an_original_segment(segments_track):
+    t = segments_track
+    assert t.driver == "text" and t.fit == "segments" and len(t.original_segments) == 2
+    assert len(t.parts) == 2                                 # one clause per original segment
+    for (start, end, _, wpm, _), (a, b) in zip(t.parts, t.original_segments):
+        assert abs(start - a) <= FRAME and abs(end - b) <= FRAME
+        assert 80 <= wpm <= 450
+    assert t.dur_err < FRAME
+    # the speaker pauses where they paused: no new speech in the original pause
+    rate = t.sample_rate
+    pause = t.speech[int((t.original_segments[0][1] + FRAME) * rate):int((t.original_segments[1][0] - FRAME) * rate)]
+    assert len(pause) > 0.2 * rate and np.all(pause == 0)
+
+
+def test_track_has_the_videos_duration_and_the_originals_format(segments_track, katie):
+    t = segments_track
+    assert t.sample_rate == katie[1]
+    assert t.audio.shape == (round(KATIE_S * katie[1]), katie[0].shape[1]) and t.audio.dtype == np.float32
+    assert t.motion.shape == (int(np.ceil(KATIE_S * FPS)), 111, 3) and t.motion.dtype == np.float32
+    assert t.articulation.shape[0] == t.motion.shape[0]
+    assert t.phonemes[0].start == 0.0 and t.phonemes[-1].end == pytest.approx(KATIE_S)
+    assert np.abs(t.audio).max() <= 1.0
+
+
+def test_motion_rests_where_there_is_no_new_speech(segments_track):
+    t = segments_track
+    a, b = t.parts[0][1], t.parts[1][0]                       # the pause between the parts
+    moving = np.abs(t.motion).max(axis=(1, 2))
+    assert moving[int(np.ceil((a + 0.15) * FPS)):int((b - 0.15) * FPS)].max() < 0.1 * moving.max()
+    assert moving[int(t.parts[0][0] * FPS) + 5:int(a * FPS) - 5].max() > 0.5 * moving.max()
+
+
+def test_background_outside_speech_is_bit_identical(segments_track, katie):
+    from babelface.dub.mix import RAMP_S
+    t, (orig, rate) = segments_track, katie
+    spans = t.original_segments + [(p[0], p[1]) for p in t.parts]
+    kept = np.ones(len(t.audio), bool)
+    for a, b in spans:
+        kept[max(0, int((a - RAMP_S) * rate) - 1):int((b + RAMP_S) * rate) + 1] = False
+    assert kept.sum() > 0.3 * rate                           # Katie's 0.45 s pause, less ramps
+    n = min(len(orig), len(t.audio))
+    assert np.array_equal(t.audio[:n][kept[:n]], orig[:n][kept[:n]])
+
+
+def test_background_is_ducked_by_24_db_under_speech(segments_track, katie):
+    from babelface.dub.track import build_track
+    t, (orig, rate) = segments_track, katie
+    bed = t.audio - t.speech[:, None]                        # the original left under the new speech
+    i, j = int(1.0 * rate), int(4.0 * rate)                  # inside the first segment, away from ramps
+    depth = 20 * np.log10(np.sqrt(np.mean(bed[i:j] ** 2)) / np.sqrt(np.mean(orig[i:j] ** 2)))
+    assert depth == pytest.approx(-24.0, abs=0.1)
+    dropped = build_track(KATIE_S, orig, rate, text=ES_TEXT, language="es", background_db=None)
+    assert np.array_equal(dropped.audio[i:j], np.repeat(dropped.speech[i:j, None], orig.shape[1], 1))
+
+
+def test_new_speech_is_as_loud_as_the_original(segments_track, katie):
+    from babelface.dub.mix import loudness, to_mono
+    t, (orig, rate) = segments_track, katie
+    for (s, e, *_), (a, b) in zip(t.parts, t.original_segments):
+        new = loudness(t.speech[int(s * rate):int(e * rate)], rate)
+        old = loudness(to_mono(orig)[int(a * rate):int(b * rate)], rate)
+        assert new == pytest.approx(old, abs=1.0)
+    assert t.int_corr > 0.5                                 # the original's loudness contour carried over
+
+
+def test_stretch_hits_the_original_span(stretch_track):
+    t = stretch_track
+    assert t.fit == "stretch" and len(t.parts) == 1
+    assert abs(t.new_span[0] - t.original_span[0]) <= FRAME
+    assert abs(t.new_span[1] - t.original_span[1]) <= FRAME
+    assert t.dur_err <= FRAME and t.parts[0][4] > 1.2      # espeak's 175 wpm was lengthened
+
+
+def test_stretch_keeps_the_pitch(stretch_track):
+    from babelface.dub.voice import median_f0
+    from babelface.dub.timing import speak
+    t = stretch_track
+    plain, sr, _ = speak(ES_TEXT, t.voice, 175, None, None)
+    i, j = (int(x * t.sample_rate) for x in t.parts[0][:2])
+    stretched = median_f0(t.speech[i:j], t.sample_rate)
+    assert stretched == pytest.approx(median_f0(plain, sr), rel=0.35)
+
+
+def test_voice_follows_the_speakers_pitch(katie, segments_track):
+    from babelface.dub.mix import to_mono
+    from babelface.dub.voice import median_f0
+    t = segments_track
+    assert t.voice == "es+f2"                               # Katie speaks at ≈ 148 Hz
+    i, j = (int(x * t.sample_rate) for x in t.parts[0][:2])
+    own = median_f0(to_mono(katie[0]), katie[1])
+    assert median_f0(t.speech[i:j], t.sample_rate) == pytest.approx(own, rel=0.08)
+
+
+def test_none_places_text_and_cuts_at_the_end_with_a_warning(katie):
+    from babelface.dub.track import build_track
+    long = " ".join([ES_TEXT] * 3)
+    t = build_track(KATIE_S, *katie, text=long, language="es", fit="none")
+    assert t.parts[0][0] == pytest.approx(t.original_segments[0][0])
+    assert t.parts[0][1] == pytest.approx(KATIE_S, abs=1e-3)
+    assert any("past the video's end" in w for w in t.warnings)
+    assert len(t.audio) == round(KATIE_S * katie[1])
+
+
+def test_no_original_track_speaks_from_the_start_or_fits_the_whole_video():
+    from babelface.dub.track import OUTPUT_CHANNELS, OUTPUT_RATE, build_track
+    text = "Hola a todos, hoy hablamos de algo importante."
+    plain = build_track(3.0, None, None, text=text, language="es")
+    assert plain.fit == "none" and plain.parts[0][0] == 0.0 and plain.parts[0][3] == 175
+    t = build_track(3.0, None, None, text=text, language="es", fit="segments")
+    assert t.audio.shape == (3 * OUTPUT_RATE, OUTPUT_CHANNELS) and t.sample_rate == OUTPUT_RATE
+    assert t.original_span is None and t.dur_err is None and t.int_corr is None
+    assert t.parts[0][0] == 0.0 and t.parts[0][1] == pytest.approx(3.0, abs=FRAME)
+    assert any("no audio track" in w for w in t.warnings)
+
+
+def test_voice_over_stretched_drives_muex_inside_the_span(katie, real):
+    from babelface.dub.track import build_track
+    t = build_track(KATIE_S, *katie, audio=real / "speech" / "dreamtalk_German1.wav", fit="stretch")
+    assert t.driver == "audio" and t.articulation is None and t.phonemes == []
+    assert abs(t.new_span[1] - t.original_span[1]) <= FRAME and t.dur_err <= FRAME
+    assert t.parts[0][4] == pytest.approx(1.09, abs=0.03)   # its 7.3 s of speech onto Katie's 7.97 s
+    f0 = int(t.original_span[0] * FPS)
+    assert t.motion.shape[0] == int(np.ceil(KATIE_S * FPS)) and np.abs(t.motion[f0 + 2:]).max() > 0
+
+
+def test_own_voice_with_transcript_reconstructs_the_original(katie, real):
+    from pathlib import Path
+
+    from babelface.dub.track import build_track
+    text = " ".join(l for l in (Path(__file__).parent / "data" / "WDA_KatieHill_000.txt").read_text().splitlines()
+                    if not l.startswith("#"))
+    t = build_track(KATIE_S, *katie, audio=real / "WDA_KatieHill_000.mp4", text=text, language="en")
+    assert t.driver == "transcript" and t.fit == "none" and len(t.phonemes) > 50
+    assert t.int_corr > 0.95 and t.dur_err < 2 * FRAME
+    assert t.motion.shape[0] == t.articulation.shape[0] == int(np.ceil(KATIE_S * FPS))
+    # fitted by segments, its own pauses land on its own pauses: nothing is time-scaled
+    seg = build_track(KATIE_S, *katie, audio=real / "WDA_KatieHill_000.mp4", text=text, language="en",
+                      fit="segments")
+    assert len(seg.parts) == 2 and not seg.warnings
+    for (s, e, *_, factor), (a, b) in zip(seg.parts, seg.original_segments):
+        assert abs(s - a) <= FRAME and abs(e - b) <= FRAME and factor == pytest.approx(1.0, abs=0.02)
+    pauses = [p for p in seg.phonemes if p.ipa == "_" and p.start < 5.2 and p.end > 4.8]
+    assert pauses                                       # the aligned timeline rests in her pause
+
+
+@pytest.mark.parametrize("kw, error", [
+    (dict(text="hola", language="xx-nope"), LanguageError),
+    (dict(text="   ", language="es"), LanguageError),
+    (dict(text="hola"), InputError),
+    (dict(), InputError),
+    (dict(text="hola", language="es", fit="warp"), InputError),
+])
+def test_bad_input_is_a_one_line_error(kw, error):
+    from babelface.dub.track import build_track
+    with pytest.raises(error) as e:
+        build_track(2.0, None, None, **kw)
+    assert "\n" not in str(e.value)
+
+
+def test_voice_over_errors(tmp_path, katie):
+    from babelface.dub.track import build_track
+    from babelface.media import save_wav
+    silent = save_wav(tmp_path / "silent.wav", np.zeros(16_000, np.float32))
+    with pytest.raises(SilenceError):
+        build_track(KATIE_S, *katie, audio=silent)
+    long = save_wav(tmp_path / "long.wav", np.full(16_000 * 4, 0.1, np.float32))
+    with pytest.raises(InputError, match="limit"):
+        build_track(KATIE_S, *katie, audio=long, max_duration=2.0)
+
+
+def test_dubbing_metrics_follow_their_definitions():
+    from babelface.metrics.dubbing import dur_err, int_corr, span_of
+    assert dur_err((1.0, 3.0), (0.5, 4.0)) == pytest.approx(1.5)
+    assert dur_err(None, (0.0, 1.0)) is None
+    assert span_of([(0.2, 1.0), (1.5, 3.0)]) == (0.2, 3.0) and span_of([]) is None
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(16_000) * np.repeat(rng.random(25), 640)).astype(np.float32)
+    assert int_corr(x, x) == pytest.approx(1.0)
+    assert int_corr(x, 0.5 * x) == pytest.approx(1.0)
+    assert int_corr(x, x[::-1].copy()) < 0.5
+
+
+def test_running_sum_envelope_equals_the_project_envelope(katie):
+    from babelface.dub.mix import mono16k
+    from babelface.media import rms_envelope
+    from babelface.metrics import audio
+    from babelface.metrics.dubbing import int_corr, rms_envelope as running
+    x = mono16k(*katie)
+    assert np.allclose(running(x), rms_envelope(x), atol=1e-6)
+    y = np.roll(x, 8000)
+    assert int_corr(x, y) == pytest.approx(audio.int_corr(x, y), abs=1e-6)
+
+
+def test_segments_keep_obamas_long_pauses(real):
+    from babelface.dub.track import build_track
+    from babelface.media import load_audio, probe_audio
+    path = real / "corpus" / "styletalk_Obama_clip1.mp4"
+    orig, rate = load_audio(path, sample_rate=None, mono=False), probe_audio(path).sample_rate
+    text = ("Buenas tardes a todos. Hoy quiero hablarles de la economía, de los empleos y del futuro "
+            "de nuestros hijos. Hemos avanzado mucho, pero queda trabajo por hacer. Juntos podemos "
+            "lograrlo, y lo haremos. Gracias.")
+    t = build_track(len(orig) / rate, orig, rate, text=text, language="es")
+    assert t.voice == "es+m3" and len(t.original_segments) == 7
+    bounds = np.array(t.original_segments)
+    for s, e, *_ in t.parts:                     # every part starts and ends on a segment boundary
+        assert np.abs(bounds[:, 0] - s).min() <= FRAME and np.abs(bounds[:, 1] - e).min() <= FRAME
+    pauses = [(b, a) for (_, b), (a, _) in zip(t.original_segments, t.original_segments[1:]) if a - b > 0.8]
+    assert len(pauses) == 3
+    for b, a in pauses:                          # the new speaker is silent where Obama paused
+        assert np.all(t.speech[int((b + FRAME) * rate):int((a - FRAME) * rate)] == 0)
+    assert t.dur_err < FRAME
+
+
+def test_assign_covers_every_word_and_segment_in_order():
+    from babelface.dub.timing import Unit, assign
+    rng = np.random.default_rng(1)
+    for k, m in [(1, 7), (3, 20), (40, 2), (12, 12), (2, 5)]:
+        units = [Unit(f"w{i}", float(rng.integers(1, 12)), bool(rng.random() < 0.3)) for i in range(k)]
+        units[0] = Unit("w0", 100.0, True)                    # very uneven shares: the band must give way
+        t = np.cumsum(rng.uniform(0.3, 3.0, 2 * m))
+        segments = [(float(t[2 * i]), float(t[2 * i + 1])) for i in range(m)]
+        groups = assign(units, segments)
+        assert groups[0].units[0] == 0 and groups[-1].units[1] == k
+        assert groups[0].segments[0] == 0 and groups[-1].segments[1] == m
+        for g, h in zip(groups, groups[1:]):
+            assert g.units[1] == h.units[0] and g.segments[1] == h.segments[0]
+    equal = assign([Unit(f"c{i}", 10.0, True) for i in range(4)], [(2.0 * i, 2.0 * i + 1.5) for i in range(4)])
+    assert [(g.units, g.segments) for g in equal] == [((i, i + 1), (i, i + 1)) for i in range(4)]
+
+
+def test_duck_gain_is_exact_outside_and_smooth_between():
+    from babelface.dub.mix import RAMP_S, duck_gain
+    rate = 16_000
+    g = duck_gain(rate * 2, rate, [(0.5, 1.0)], -24.0)
+    r = int(RAMP_S * rate)
+    assert np.all(g[:int(0.5 * rate) - r] == 1.0) and np.all(g[int(1.0 * rate) + r + 1:] == 1.0)
+    assert np.allclose(g[int(0.5 * rate):int(1.0 * rate)], 10 ** (-24 / 20))
+    assert np.abs(np.diff(g)).max() <= np.pi / (2 * r) + 1e-6        # raised cosine: no steps, no clicks
+    assert np.all(duck_gain(rate, rate, [(0.2, 0.4)], None)[int(0.2 * rate):int(0.4 * rate)] == 0.0)
+
+
+@pytest.mark.parametrize("rate", [48_000, 44_100, 8_000])
+def test_blockwise_mono16k_equals_whole_signal_resampling(rate):
+    from babelface.dub.mix import mono16k, to_mono
+    from babelface.media.audio import resample
+    x = (np.random.default_rng(rate).standard_normal((3 * rate + 77, 2)) * 0.1).astype(np.float32)
+    assert np.array_equal(mono16k(x, rate, block_s=0.7), resample(to_mono(x), rate, 16_000))
+
+
+@pytest.mark.parametrize("lang", ["zh", "ar", "ja", "th", "hi"])
+def test_every_script_is_fitted_into_katies_segments(katie, lang):
+    from babelface.dub.track import build_track
+    from babelface.phonetics.samples import SAMPLES
+    t = build_track(KATIE_S, *katie, text=SAMPLES[lang], language=lang)
+    assert len(t.parts) == 2 and not t.warnings
+    for (s, e, *_), (a, b) in zip(t.parts, t.original_segments):
+        assert abs(s - a) <= FRAME and abs(e - b) <= FRAME
+    assert t.dur_err < FRAME and len(t.audio) == round(KATIE_S * katie[1])
