@@ -94,10 +94,11 @@ One fresh `babelface animate --threads {args.threads}` per length on real speech
 |---|---:|---:|---:|---:|
 {table}
 
-Why it is flat: the speech is decoded once into a spool on disk (16 kHz analysis samples, AAC
-track); MuEx reads 60 s windows (global log-mel statistics from a streaming pass); motion,
-frames and packets pass through bounded queues; the writer copies the AAC packets interleaved with
-the video. Before issue 16: 532 MiB at 1 min, 685 at 5, 1,062 at 10 (and 300 s was the limit).
+How it streams: the speech is decoded once into a spool on disk (16 kHz analysis samples and the
+original samples, raw float32); MuEx reads 60 s windows (global log-mel statistics from a
+streaming pass); motion, frames and audio pass through bounded queues; the writer encodes the
+original audio from the spool a frame's worth at a time, interleaved with the video. Before issue
+16: 532 MiB at 1 min, 685 at 5, 1,062 at 10 (and 300 s was the limit).
 """)
 
 

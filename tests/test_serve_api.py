@@ -52,9 +52,9 @@ def test_page_and_info(server):
     assert status == 200
     for tab in ("Say", "Animate", "Sync"):
         assert f">{tab}</button>" in page
-    assert "Dub</button>" not in page and 'id="dub-note"' in page     # the pipeline has no dub yet
+    assert "Dub</button>" in page and 'id="dub-note"' not in page     # babelface.pipeline.dub exists
     status, info = server.json("GET", "/api/info")
-    assert status == 200 and info["jobs"] == ["say", "animate", "sync"] and info["dub"] is False
+    assert status == 200 and info["jobs"] == ["say", "animate", "sync", "dub"] and info["dub"] is True
     assert info["limits"]["max_upload_mb"] == 4 and info["limits"]["workers"] == 1
     status, _, png = server.request("GET", "/api/portrait")
     assert status == 200 and png.startswith(b"\x89PNG")
@@ -170,7 +170,7 @@ ERRORS = [
     ("POST", "/api/animate", {}, {"speech": ("a.wav", b"%PDF-1.4 nothing")}, 415, "is not audio"),
     ("POST", "/api/sync", {}, {}, 400, "video is required"),
     ("POST", "/api/sync", {}, {"video": ("v.mp4", b"\0\0\0\x18ftypmp42" + b"\0" * 100)}, 415, "cannot be decoded"),
-    ("POST", "/api/dub", {}, {}, 404, "dub is not in this version"),
+    ("POST", "/api/dub", {}, {}, 400, "give either text (with its language) or speech"),
     ("GET", "/api/jobs/0123456789abcdef0123456789abcdef", None, None, 404, "no such job"),
     ("GET", "/api/jobs/..%2F..%2Fetc%2Fpasswd", None, None, 404, "Not Found"),      # no route matches
     ("GET", "/api/jobs/%2e%2e", None, None, 404, "no such job"),
@@ -274,3 +274,30 @@ def test_dub_tab_and_endpoint_appear_with_pipeline_dub(monkeypatch, media, tmp_p
         assert code == 400 and "either text" in body["error"]
         code, body = s.post("/api/dub", {"text": "hola"}, {"video": ("in.mp4", media["clip"])})
         assert code == 400 and "language is required" in body["error"]
+
+
+def test_dub_real_video_through_the_api(server, media):
+    """The real ``pipeline.dub``: a 4 s clip of a real speaker made to speak Spanish; the result has
+    ``babelface dub --json``'s fields, the input's duration and a face in every frame."""
+    code, job = server.post("/api/dub", {"text": "Hola, buenos días a todos.", "language": "es"},
+                            {"video": ("clip.mp4", media["clip"])})
+    assert code == 202
+    job = server.wait(job["id"])
+    assert job["state"] == "done", job
+    r = job["result"]
+    assert r["driver"] == "text" and r["language"] == "es" and r["output"] == job["files"]["video"]
+    assert r["frames"] == 100 and r["frames_with_face"] == 100 and r["duration_s"] == pytest.approx(4.0, abs=0.04)
+    status, hdrs, video = server.request("GET", job["files"]["video"])
+    assert status == 200 and video[4:8] == b"ftyp"
+
+
+def test_without_pipeline_dub_the_tab_and_endpoint_are_absent(monkeypatch):
+    from babelface import pipeline
+    from babelface.serve import ServeConfig
+    monkeypatch.delattr(pipeline, "dub")
+    with LiveServer(ServeConfig(workers=1, start_method="fork")) as s:
+        _, _, page = s.request("GET", "/")
+        assert b"Dub</button>" not in page and b'id="dub-note"' in page
+        assert s.json("GET", "/api/info")[1]["jobs"] == ["say", "animate", "sync"]
+        code, body = s.post("/api/dub", {}, {})
+        assert code == 404 and "dub is not in this version" in body["error"]

@@ -102,7 +102,7 @@ def test_errors_show_in_the_page(browser, server, tmp_path):
     status = wait_for(browser, "(s => s.classList.contains('error') && s.textContent)"
                                "(document.querySelector('#panel-say .status'))", 20, "the error")
     assert status == "the portrait upload is not a PNG, JPEG or WebP image (its content is text)"
-    assert 'id="dub-note"' in browser.page_source and "babelface.pipeline.dub" in browser.page_source
+    assert "Dub</button>" in browser.page_source and 'id="panel-dub"' in browser.page_source
 
 
 def test_sync_tab_shows_offset_plot_and_fixed_copy(browser, server, real, tmp_path):
