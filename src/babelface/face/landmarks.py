@@ -101,6 +101,8 @@ class _Deferred(types.ModuleType):
     real module is imported (replacing it there) and its namespace copied in."""
 
     def __getattr__(self, attr: str):
+        if attr.startswith("__"):   # introspection (hypothesis, inspect, pickle) imports nothing
+            raise AttributeError(attr)
         import importlib
         name = self.__name__
         if sys.modules.get(name) is self:
