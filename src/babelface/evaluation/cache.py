@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -92,6 +93,9 @@ class LandmarkCache:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
+        self._guard = threading.Lock()
+        self._busy: dict[str, threading.Lock] = {}    # one lock per digest: clips scored in parallel
+                                                      # extract a shared real video once
 
     def _entry(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.npz"
@@ -120,18 +124,22 @@ class LandmarkCache:
         if not self.enabled:
             self.misses += 1
             return self.extractor(path)
-        entry = self._entry(file_digest(path))
-        if entry.exists():
-            found = self._read(entry)
-            if found is not None:
-                self.hits += 1
-                return found
-        self.misses += 1
-        lm = self.extractor(path)
-        try:
-            self._write(entry, lm)
-        except OSError as e:            # a read-only cache must not stop an evaluation
-            import warnings
-            warnings.warn(f"cannot write the landmark cache at {self.root} ({e.strerror}); "
-                          "use --cache DIR to choose a writable folder", stacklevel=2)
-        return lm
+        digest = file_digest(path)
+        entry = self._entry(digest)
+        with self._guard:
+            busy = self._busy.setdefault(digest, threading.Lock())
+        with busy:
+            if entry.exists():
+                found = self._read(entry)
+                if found is not None:
+                    self.hits += 1
+                    return found
+            self.misses += 1
+            lm = self.extractor(path)
+            try:
+                self._write(entry, lm)
+            except OSError as e:            # a read-only cache must not stop an evaluation
+                import warnings
+                warnings.warn(f"cannot write the landmark cache at {self.root} ({e.strerror}); "
+                              "use --cache DIR to choose a writable folder", stacklevel=2)
+            return lm
