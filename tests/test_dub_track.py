@@ -312,3 +312,21 @@ def test_every_script_is_fitted_into_katies_segments(katie, lang):
     for (s, e, *_), (a, b) in zip(t.parts, t.original_segments):
         assert abs(s - a) <= FRAME and abs(e - b) <= FRAME
     assert t.dur_err < FRAME and len(t.audio) == round(KATIE_S * katie[1])
+
+
+@pytest.mark.parametrize("db", [1e9, 6.0, -1e9, float("nan"), float("inf")])
+def test_background_db_outside_its_range_is_refused_before_any_work(db):
+    """Found by the fuzzer (seed 19): ``--background-db 1e9`` overflowed 10^(dB/20) into a traceback."""
+    from babelface.dub.track import build_track
+    with pytest.raises(InputError, match="background-db must be between -120 and 0 dB"):
+        build_track(2.0, None, None, text="hola", language="es", background_db=db)
+
+
+def test_cli_refuses_a_background_db_out_of_range_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "babelface", "dub", "v.mp4", "--text", "hola", "--lang", "es",
+                          "-o", str(tmp_path / "o.mp4"), "--background-db", "1e9"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "--background-db must be between -120 and 0 dB" in out.stderr

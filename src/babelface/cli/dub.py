@@ -11,11 +11,17 @@ from babelface.constants import MAX_DURATION_S
 def _db(text: str) -> float | None:
     if text.lower() == "off":
         return None
+    import argparse
+    from babelface.dub.track import check_background_db
+    from babelface.errors import InputError
     try:
-        return float(text)
+        value = float(text)
+        check_background_db(value)
     except ValueError:
-        import argparse
         raise argparse.ArgumentTypeError(f"expected decibels (e.g. -24) or 'off', got {text!r}") from None
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
 
 
 def register(sub) -> None:

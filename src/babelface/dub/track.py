@@ -229,6 +229,18 @@ def _span16(audio16k: np.ndarray) -> tuple[float, float] | None:
     return span_of(vad.speech_segments(audio16k))
 
 
+BACKGROUND_DB_RANGE = (-120.0, 0.0)     # a duck lowers the original under the new speech, never raises it
+
+
+def check_background_db(background_db: float | None) -> None:
+    """``background_db`` is None (the original dropped under speech) or finite within
+    :data:`BACKGROUND_DB_RANGE`; anything else is an :class:`InputError`."""
+    lo, hi = BACKGROUND_DB_RANGE
+    if background_db is not None and not (np.isfinite(background_db) and lo <= background_db <= hi):
+        raise InputError(f"--background-db must be between {lo:g} and {hi:g} dB (or 'off'), "
+                         f"got {background_db!r}")
+
+
 def build_track(duration_s: float, original: np.ndarray | None, original_rate: int | None, *,
                 text: str | None = None, language: str | None = None, audio: str | Path | None = None,
                 fit: str | None = None, background_db: float | None = DEFAULT_BACKGROUND_DB,
@@ -249,6 +261,7 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
     if duration_s > max_duration + 0.5:
         raise InputError(f"the video is {duration_s:.0f} s long; the limit is {max_duration:.0f} s "
                          "(raise it with --max-duration)")
+    check_background_db(background_db)
     driver = _driver(text, audio)
     _check_text(text, language)
     _fit_mode(fit, driver, True)                             # a bad --fit fails before any work
