@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
 
@@ -21,10 +20,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.",
-                               suffix=suffix if suffix is not None else path.suffix, dir=path.parent)
-    os.close(fd)
-    track(tmp)
+    tmp = _create_tracked(path, suffix if suffix is not None else path.suffix)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())            # mkstemp makes 0600; give the usual mode
@@ -35,6 +31,23 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
         raise
     finally:
         untrack(tmp)
+
+
+def _create_tracked(path: Path, suffix: str) -> str:
+    """Create ``.NAME.PID.XXXXXXXX.SUFFIX`` beside ``path``, tracked BEFORE it exists: a signal
+    handled between the creation and the tracking (another thread may be writing) would leave it."""
+    import secrets
+    while True:
+        tmp = os.fspath(path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
+        track(tmp)
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return tmp
+        except FileExistsError:
+            untrack(tmp)
+        except BaseException:
+            untrack(tmp)
+            raise
 
 
 _TRACKED: set[str] = set()     # temporaries of this process: removed by remove_tracked() on a signal
