@@ -1,0 +1,93 @@
+"""The seams between the pipeline and the learned models (issue 12, part 1).
+
+A *motion generator* turns speech into mouth motion; a *motion renderer* turns motion into frames.
+``pipeline.py`` picks both by name (``--model muex|vqtalker|kmtalk|text``, ``--renderer warp``)
+through the registries below, so a new model is a model file, a config, a test and one line here.
+
+The registries name ``"module:attribute"`` factories, imported only when that name is asked for:
+``babelface say`` must not pay for torch, and ``--help`` lists every name without importing any.
+
+Motion is canonical face-aligned landmark offsets from the rest pose, ``(T, L, 3)`` float32 at
+25 fps (``babelface.constants.FPS``), ``L = babelface.face.indices.N_MOTION``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any, Iterator, Protocol, runtime_checkable
+
+import numpy as np
+
+from babelface.errors import InputError
+
+
+@dataclass
+class GeneratedMotion:
+    """What a generator returns: the motion, and what it knows about how it was made."""
+
+    motion: np.ndarray                         # (T, L, 3) float32, 25 fps
+    articulation: np.ndarray | None = None     # (T, P) articulatory parameters, when phonemes drove it
+    phonemes: list = field(default_factory=list)   # timed phonemes (empty for audio-only models)
+
+
+@runtime_checkable
+class MotionGenerator(Protocol):
+    """Speech → motion. ``predict_motion`` is the whole contract; ``generate`` adds the optional
+    articulation and phoneme timeline (see :func:`generate`)."""
+
+    name: str
+    needs_text: bool          # True: the transcript and language are required (the text path)
+
+    def predict_motion(self, audio16k: np.ndarray, *, text: str | None = None,
+                       language: str | None = None) -> np.ndarray:
+        """Mono 16 kHz speech ``(n,)`` → motion ``(ceil(n / 640), L, 3)`` float32."""
+        ...
+
+
+@runtime_checkable
+class MotionRenderer(Protocol):
+    """Motion → frames, one at a time (a generator: a long video is never held in memory)."""
+
+    name: str
+
+    def render_sequence(self, motion: np.ndarray, articulation: np.ndarray | None = None,
+                        workers: int = 1) -> Iterator[np.ndarray]:
+        """Frames ``(H, W, 3)`` uint8 for motion ``(T, L, 3)``."""
+        ...
+
+
+def generate(generator: MotionGenerator, audio16k: np.ndarray, text: str | None = None,
+             language: str | None = None) -> GeneratedMotion:
+    """:class:`GeneratedMotion` from any generator: its own ``generate`` when it has one."""
+    own = getattr(generator, "generate", None)
+    if own is not None:
+        return own(audio16k, text=text, language=language)
+    return GeneratedMotion(generator.predict_motion(audio16k, text=text, language=language))
+
+
+# name → "module:factory"; factory(weights: str | Path | None = None) → MotionGenerator
+GENERATORS: dict[str, str] = {
+}
+# name → "module:factory"; factory(image (H, W, 3) uint8, landmarks, **options) → MotionRenderer
+RENDERERS: dict[str, str] = {
+}
+
+
+def _factory(table: dict[str, str], kind: str, name: str):
+    if name not in table:
+        known = ", ".join(sorted(table)) or "none"
+        raise InputError(f"unknown {kind} {name!r}: choose one of {known}")
+    module, attr = table[name].split(":")
+    return getattr(import_module(module), attr)
+
+
+def load_generator(name: str, weights: str | Path | None = None) -> MotionGenerator:
+    """The generator registered as ``name``, from ``weights`` or its shipped default."""
+    return _factory(GENERATORS, "motion model", name)(weights)
+
+
+def make_renderer(name: str, image: np.ndarray, landmarks: np.ndarray, **options: Any) -> MotionRenderer:
+    """The renderer registered as ``name`` for this portrait."""
+    return _factory(RENDERERS, "renderer", name)(image, landmarks, **options)
