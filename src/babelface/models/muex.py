@@ -281,6 +281,4 @@ def load_default(device: str | torch.device = "cpu") -> MuEx:
 
 def generator(weights: str | Path | None = None) -> MuEx:
     """The ``muex`` entry of :data:`babelface.models.protocols.GENERATORS`: ``weights`` or the shipped model."""
-    from babelface.threads import pin_torch
-    pin_torch()
     return load_model(weights) if weights else load_default()
