@@ -108,9 +108,14 @@ def test_a_toy_generator_trains_resumes_and_animates_on_the_kit(tmp_path, monkey
     header = C.read_checkpoint(tmp_path / "resumed" / "last.safetensors", "toy")[0]
     assert header["task"] == "kit_toy" and header["kind"] == "training" and header["config"] == {"width": 16}
 
+    shipped = tmp_path / "toy.safetensors"                               # a finished run, exported
+    assert main(train + [f"train.out_dir={tmp_path / 'resumed'}", "--resume", "--export", str(shipped)]) == 0
+    header = C.read_checkpoint(shipped, "toy")[0]
+    assert header["kind"] == "inference" and header["step"] == min(summary["best"], key=lambda b: b["l1"])["step"]
+
     speech = save_wav(tmp_path / "speech.wav", load_audio(real / "RD_Radio31_000.wav")[:16000])
     out = tmp_path / "toy.mp4"
-    assert main(["animate", "--audio", str(speech), "--model", "toy", "--weights",
-                 str(tmp_path / "resumed" / "last.safetensors"), "--still", "-o", str(out), "--json"]) == 0
+    assert main(["animate", "--audio", str(speech), "--model", "toy", "--weights", str(shipped),
+                 "--still", "-o", str(out), "--json"]) == 0
     from babelface.media import probe_video
     assert probe_video(out).n_frames == 25

@@ -27,22 +27,28 @@ def register(sub) -> None:
                    help="override one field, e.g. --set train.max_steps=2000 (repeatable)")
     p.add_argument("--resume", action="store_true",
                    help="continue exactly from OUT_DIR/last.safetensors after an interruption")
+    p.add_argument("--export", metavar="PATH",
+                   help="after training, write the best checkpoint (by the task's validation metric) "
+                        "as an inference model file here (what ships in babelface/assets)")
     add_output_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from babelface.train.builders import load_config
-    from babelface.train.loop import train
+    from babelface.train.loop import export_best, train
     cfg = load_config(args.config, args.overrides)
     checked_dir(cfg.train.out_dir, "train.out_dir")
     result = train(cfg, resume=args.resume)
+    exported = str(export_best(cfg, result, args.export)) if args.export else None
     if args.json:
-        print_json(vars(result))
+        print_json({**vars(result), "exported": exported})
     elif result.best:
         best = result.best[0]
         print(f"trained {result.step} steps; best validation {result.monitor} {best[result.monitor]:.5f} at step "
               f"{best['step']} ({result.out_dir}/{best['path']}); last state {result.last}")
     else:
         print(f"trained {result.step} steps; last state {result.last}")
+    if exported and not args.json:
+        print(f"exported {exported}")
     return 0

@@ -368,3 +368,16 @@ def peak_memory(device: torch.device) -> dict:
 def train(cfg, resume: bool = False) -> TrainResult:
     """Train (or resume) the run described by ``cfg``; see :class:`Trainer`."""
     return Trainer(cfg, resume=resume).fit()
+
+
+def export_best(cfg, result: TrainResult, dest: str | Path) -> Path:
+    """The run's best checkpoint by the task's monitor (else ``last``) as the shipped inference
+    file: the task's ``export(model, dest, **header)`` when it has one, else ``save_pretrained``."""
+    task = make_task(cfg.task)
+    best = [Path(result.out_dir) / b["path"] for b in result.best if (Path(result.out_dir) / b["path"]).is_file()]
+    src = best[0] if best else Path(result.last)
+    model = type(task.build_model(cfg)).from_pretrained(src)
+    header = {"task": cfg.task, "step": model.checkpoint_meta.get("step"),
+              "val": model.checkpoint_meta.get("val", {}), "source": src.name}
+    export = getattr(task, "export", None)
+    return export(model, dest, **header) if export is not None else model.save_pretrained(dest, **header)
