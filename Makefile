@@ -61,7 +61,7 @@ fuzz: venv
 MUEX_RUN ?= runs/default
 MUEX_CORPUS ?= data/benchmark
 SYNC_BENCH ?= $(MUEX_CORPUS)
-SYNC_RUN ?= runs/sync
+SYNC_RUN ?= runs/sync_expert
 CORPUS_CLIPS ?= 200
 model: venv corpus
 	$(MAKE) -j2 muex-model model-sync
@@ -82,14 +82,14 @@ corpus-real: venv
 muex-model: venv corpus
 	@if [ -f $(MUEX_RUN)/last.safetensors ]; then resume=--resume; fi; \
 	OMP_NUM_THREADS=1 $(BIN)/babelface train --config default --set train.out_dir=$(MUEX_RUN) \
-		--set data.root=$(MUEX_CORPUS) $$resume
-	$(BIN)/python -m babelface.train.export $(MUEX_RUN) src/babelface/assets/muex_default.safetensors
+		--set data.root=$(MUEX_CORPUS) $$resume --export src/babelface/assets/muex_default.safetensors
 
-# The sync expert (issue 6): resumable (continues from $(SYNC_RUN)/state.pt), ~25 min on one core.
+# The sync expert (issue 6) on the same trainer: resumable (continues from $(SYNC_RUN)/last.safetensors),
+# ~25 min on one core.
 model-sync: venv corpus
-	OMP_NUM_THREADS=1 $(BIN)/python -m babelface.train.sync --data $(SYNC_BENCH) \
-		--out $(SYNC_RUN) --config src/babelface/configs/sync_expert.yaml --resume \
-		--export src/babelface/assets/sync_expert.safetensors
+	@if [ -f $(SYNC_RUN)/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config sync_expert --set "data.roots=[$(SYNC_BENCH)]" \
+		--set train.out_dir=$(SYNC_RUN) $$resume --export src/babelface/assets/sync_expert.safetensors
 
 # MuEx Tables 3 and 4 (RESULTS.md): every ablation and S/M/K configuration trained for the same
 # short budget (ABLATION_STEPS, warm-up and temperature annealing scaled to it), then scored.

@@ -70,9 +70,9 @@ def test_mel_features_four_frames_per_video_frame():
 
 
 def test_checkpoint_round_trip_keeps_config_and_outputs(tiny, tmp_path):
-    path = tiny.save(tmp_path / "e.safetensors", {"note": "x"})
-    back = SyncExpert.load(path)
-    assert back.cfg == TINY and back.metadata["note"] == "x"
+    path = tiny.save_pretrained(tmp_path / "e.safetensors", note="x")
+    back = SyncExpert.from_pretrained(path)
+    assert back.cfg == TINY and back.checkpoint_meta["note"] == "x"
     mel, motion = torch.randn(1, 80, 80), torch.randn(1, 20, 111, 3) * 0.05
     for x, y in zip(tiny(mel, motion), back(mel, motion)):
         np.testing.assert_allclose(x.detach(), y.detach(), atol=1e-6)
@@ -80,16 +80,16 @@ def test_checkpoint_round_trip_keeps_config_and_outputs(tiny, tmp_path):
 
 def test_bad_checkpoints_give_weights_errors(tmp_path):
     with pytest.raises(WeightsError, match="not found"):
-        SyncExpert.load(tmp_path / "missing.safetensors")
+        SyncExpert.from_pretrained(tmp_path / "missing.safetensors")
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not a safetensors file at all")
     with pytest.raises(WeightsError, match="cannot read"):
-        SyncExpert.load(junk)
+        SyncExpert.from_pretrained(junk)
     from safetensors.torch import save_file
     other = tmp_path / "other.safetensors"
     save_file({"w": torch.zeros(2)}, str(other), metadata={"format": "something.else"})
     with pytest.raises(WeightsError, match="not a babelface sync expert"):
-        SyncExpert.load(other)
+        SyncExpert.from_pretrained(other)
 
 
 def test_shipped_weights_are_small_and_load():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +10,11 @@ import pytest
 import torch
 from sync_standin import make_clip
 
+from babelface.cli import main
 from babelface.errors import InputError
+from babelface.models.checkpoint import read_checkpoint
 from babelface.models.sync_expert import SyncExpert
-from babelface.train.sync import (CropSampler, SyncTrainConfig, load_clips, load_config, main,
-                                  shifted_pairs)
+from babelface.train.sync import CropSampler, SyncDataConfig, load_clips, shifted_pairs
 from babelface.train.sync_augment import AugmentConfig, augment, silence_frames, tempo
 
 DATA = Path(__file__).parent / "data"
@@ -31,11 +33,13 @@ def clip_dir(tmp_path_factory):
     return root
 
 
-def tiny_config(**kw) -> SyncTrainConfig:
-    cfg = SyncTrainConfig(batch_size=3, crop_frames=32, steps=4, warmup=2, ckpt_every=2, val_every=2,
-                          val_crops=4, val_frames=30, log_every=1, **kw)
-    cfg.model.dim, cfg.model.audio_channels, cfg.model.visual_channels = 16, 16, 16
-    return cfg
+def tiny(clip_dir, out, *extra) -> list[str]:
+    """`babelface train` arguments for a tiny sync expert run on the stand-in clips."""
+    sets = [f"data.roots=[{clip_dir}]", f"train.out_dir={out}", "train.batch_size=3", "train.seq_len=32",
+            "train.max_steps=4", "optim.warmup_steps=2", "train.ckpt_every=2", "train.log_every=1",
+            "data.val_crops=4", "data.val_frames=30", "data.crops_per_epoch=9", "model.dim=16",
+            "model.audio_channels=16", "model.visual_channels=16", *extra]
+    return ["train", "--config", "sync_expert", *[a for x in sets for a in ("--set", x)]]
 
 
 def test_augment_keeps_streams_aligned_and_shaped():
@@ -56,7 +60,7 @@ def test_load_clips_and_sampler(clip_dir):
     clips = load_clips([clip_dir], split="train")
     assert len(clips) == 4 and {c["language"] for c in clips} == {"en", "th"}
     assert all(len(c["mel"]) == 4 * len(c["motion"]) for c in clips)
-    b = CropSampler(clips, tiny_config()).batch(np.random.default_rng(0))
+    b = CropSampler(clips, SyncDataConfig(), crop_frames=32).batch(np.random.default_rng(0), 3)
     assert b["audio_in"].shape == (3, 128, 80) and b["motion"].shape == (3, 32, 111, 3)
     assert b["valid"].dtype == torch.bool and b["desc"].shape == (3, 32, 80)
     with pytest.raises(InputError, match="not found"):
@@ -72,42 +76,51 @@ def test_shifted_pairs_have_the_true_lag():
         assert np.all(mot_c[:, 0, 0] == mel_c[::4, 0] - shift)
 
 
-def test_tiny_run_learns_and_resumes_exactly(clip_dir, tmp_path):
-    cfg = tiny_config()
-    from babelface.train.sync import train
-    best = train(cfg, [clip_dir], tmp_path / "a")
-    assert best.exists() and (tmp_path / "a" / "state.pt").exists()
-    # 2 steps, "killed", resumed to 4 == 4 straight steps
-    cfg2 = tiny_config()
-    cfg2.steps = 2
-    train(cfg2, [clip_dir], tmp_path / "b")
-    train(tiny_config(), [clip_dir], tmp_path / "b", resume=True)
-    a = SyncExpert.load(tmp_path / "a" / "last.safetensors").state_dict()
-    b = SyncExpert.load(tmp_path / "b" / "last.safetensors").state_dict()
+def _weights(path: Path) -> dict:
+    return SyncExpert.from_pretrained(path).state_dict()
+
+
+def test_tiny_run_trains_on_the_one_trainer_and_resumes_exactly(clip_dir, tmp_path):
+    """`babelface train --config sync_expert`: 4 straight steps == 2 steps, stopped, resumed to 4."""
+    torch.set_num_threads(1)
+    assert main(tiny(clip_dir, tmp_path / "a")) == 0
+    summary = json.loads((tmp_path / "a" / "train_summary.json").read_text())
+    assert summary["task"] == "sync_expert" and summary["monitor"] == "acc1"
+    assert 0.0 <= summary["val"]["acc1"] <= 1.0 and summary["val"]["crops"] == 4
+    assert not list((tmp_path / "a").glob("*.pt"))                       # no torch.save state
+    assert main(tiny(clip_dir, tmp_path / "b", "train.max_steps=2")) == 0
+    assert main(tiny(clip_dir, tmp_path / "b") + ["--resume"]) == 0
+    a, b = _weights(tmp_path / "a" / "last.safetensors"), _weights(tmp_path / "b" / "last.safetensors")
     for k in a:
         torch.testing.assert_close(a[k], b[k], msg=k)
-    assert SyncExpert.load(tmp_path / "b" / "last.safetensors").metadata["step"] == "4"
+    header = read_checkpoint(tmp_path / "b" / "last.safetensors", "sync_expert")[0]
+    assert header["step"] == 4 and header["config"]["extra"]["train_clips"] == {"en": 2, "th": 2}
 
 
-def test_cli_entry_point_with_yaml_and_export(clip_dir, tmp_path):
+def test_cli_with_yaml_and_export(clip_dir, tmp_path, capsys):
     cfg_file = tmp_path / "c.yaml"
-    cfg_file.write_text("batch_size: 2\ncrop_frames: 24\nwarmup: 1\nval_every: 2\nval_crops: 2\n"
+    cfg_file.write_text(f"inherit: sync_expert\ntrain: {{batch_size: 2, seq_len: 24, max_steps: 2, ckpt_every: 2}}\n"
+                        f"optim: {{warmup_steps: 1}}\ndata: {{roots: [{clip_dir}], val_crops: 2, crops_per_epoch: 4}}\n"
                         "model: {dim: 8, audio_channels: 8, visual_channels: 8}\n")
     out = tmp_path / "exported.safetensors"
-    assert main(["--data", str(clip_dir), "--out", str(tmp_path / "run"), "--config", str(cfg_file),
-                 "--steps", "2", "--export", str(out)]) == 0
-    assert SyncExpert.load(out).cfg.dim == 8
-    with pytest.raises(InputError, match="unknown config field"):
-        load_config(None, nonsense=1)
+    assert main(["train", "--config", str(cfg_file), "--set", f"train.out_dir={tmp_path / 'run'}",
+                 "--export", str(out)]) == 0
+    model = SyncExpert.from_pretrained(out)
+    assert model.cfg.dim == 8 and model.checkpoint_meta["kind"] == "inference"
+    assert model.checkpoint_meta["step"] == 2 and "acc1" in model.checkpoint_meta["val"]
+    capsys.readouterr()
+    assert main(["train", "--config", str(cfg_file), "--set", "nonsense=1"]) == 2
+    assert "unknown config field nonsense" in capsys.readouterr().err
+    assert main(["train", "--config", "sync_expert", "--set", f"train.out_dir={tmp_path / 'e'}",
+                 "--set", "data.roots=[]"]) == 2
+    assert "set data.roots" in capsys.readouterr().err
 
 
 def test_training_on_wav2vec2_features(clip_dir, tmp_path):
     from babelface.sync import SyncExpertEmbedding
-    from babelface.train.sync import train
-    cfg = tiny_config(wav2vec2=str(DATA / "w2v_base"))
-    cfg.steps = 2
-    best = train(cfg, [clip_dir], tmp_path / "w")
-    model = SyncExpert.load(best)
+    assert main(tiny(clip_dir, tmp_path / "w", "train.max_steps=2", f"data.wav2vec2={DATA / 'w2v_base'}")) == 0
+    best = tmp_path / "w" / "last.safetensors"
+    model = SyncExpert.from_pretrained(best)
     assert model.cfg.audio_encoder == "wav2vec2" and model.cfg.wav2vec2_dim == 64
     emb = SyncExpertEmbedding(best, wav2vec2=DATA / "w2v_base")
     tokens = emb.embed_audio(np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1)
@@ -142,11 +155,11 @@ def test_real_clips_are_their_own_crop_group_drawn_at_real_share():
     from babelface.train.sync import REAL_GROUP
     syn = [{"language": lang, "synthetic": True, "motion": np.zeros((10, 1, 3))} for lang in ("en", "fr", "de")]
     real = [{"language": "en", "synthetic": False, "motion": np.zeros((10, 1, 3))}]
-    uniform = CropSampler(syn + real, SyncTrainConfig())
+    uniform = CropSampler(syn + real, SyncDataConfig())
     assert uniform.langs == sorted(["en", "fr", "de", REAL_GROUP]) and uniform.by_lang[REAL_GROUP] == [3]
     rng = np.random.default_rng(0)
     assert np.mean([uniform._group(rng) == REAL_GROUP for _ in range(4000)]) == pytest.approx(0.25, abs=0.03)
-    heavy = CropSampler(syn + real, SyncTrainConfig(real_share=0.6))
+    heavy = CropSampler(syn + real, SyncDataConfig(real_share=0.6))
     draws = [heavy._group(rng) for _ in range(4000)]
     assert np.mean([d == REAL_GROUP for d in draws]) == pytest.approx(0.6, abs=0.03)
     assert {d for d in draws if d != REAL_GROUP} == {"en", "fr", "de"}

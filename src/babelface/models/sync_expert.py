@@ -25,8 +25,7 @@ Einstein notation: b batch, t video frames (25 fps), m mel frames (= 4 t), p poi
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -40,6 +39,7 @@ from torch import nn
 from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS
 from babelface.errors import WeightsError
 from babelface.face.indices import CHIN, JAW, LIPS, motion_slot
+from babelface.models.checkpoint import CheckpointMixin
 
 # The visual branch's point sets, by name (positions in MOTION_INDICES via motion_slot).
 POINT_SETS: dict[str, tuple[int, ...]] = {
@@ -50,12 +50,12 @@ DEFAULT_WEIGHTS = "sync_expert.safetensors"      # in babelface/assets
 NORM_EPS = 1e-5                 # as media.features.normalize
 SPEECH_FLOOR_DB = 25.0          # frames this far below the loud ones are silence
 MOTION_SCALE_FLOOR = 0.01       # IOD units: a still face is not blown up to unit scale
-FORMAT_VERSION = 1
 
 
 @dataclass
 class SyncExpertConfig:
-    """Dimensions of the sync expert. Saved inside every checkpoint; the model is rebuilt from it.
+    """Dimensions of the sync expert. Saved inside every checkpoint; the model is rebuilt from it
+    (:meth:`SyncExpert.from_pretrained`).
 
     The paper's D is its ViT width (Sapiens-0.3B, 1024); ours is small because the inputs are
     landmarks and log-mel, not pixels. The receptive field of each branch is
@@ -75,22 +75,6 @@ class SyncExpertConfig:
     audio_encoder: str = "mel"            # "mel" | "wav2vec2"
     wav2vec2_dim: int = 0                 # concatenated hidden width L*H of the named checkpoint
     extra: dict = field(default_factory=dict)   # free-form provenance (training data, steps)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "SyncExpertConfig":
-        raw = json.loads(text)
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise WeightsError(f"sync expert config has unknown fields {sorted(unknown)}: "
-                               "the checkpoint is from a newer babelface")
-        for key in ("audio_dilations", "visual_dilations"):
-            if key in raw:
-                raw[key] = tuple(raw[key])
-        return cls(**raw)
 
     @property
     def receptive_field(self) -> int:
@@ -203,8 +187,13 @@ class MotionEncoder(nn.Module):
         return F.normalize(rearrange(x, "b d t -> b t d"), dim=-1)
 
 
-class SyncExpert(nn.Module):
-    """Audio branch + visual branch into one token space (SyncLipMAE's A_t and z^voc_t)."""
+class SyncExpert(CheckpointMixin, nn.Module):
+    """Audio branch + visual branch into one token space (SyncLipMAE's A_t and z^voc_t).
+    Checkpoints: :class:`~babelface.models.checkpoint.CheckpointMixin` (safetensors, config inside)."""
+
+    model_name = "sync_expert"
+    label = "sync expert"
+    config_class = SyncExpertConfig
 
     def __init__(self, cfg: SyncExpertConfig | None = None):
         super().__init__()
@@ -234,41 +223,6 @@ class SyncExpert(nn.Module):
         t = min(a.shape[1], v.shape[1])
         return a[:, :t], v[:, :t]
 
-    # --- checkpoints: safetensors with the config inside (STYLE.md §4) --------------------------
-    def save(self, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
-        from safetensors.torch import save_file
-
-        from babelface.media._atomic import atomic_path
-        meta = {"format": "babelface.sync_expert", "version": str(FORMAT_VERSION),
-                "config": self.cfg.to_json(), **(metadata or {})}
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        with atomic_path(path, suffix=".safetensors") as tmp:
-            save_file(tensors, str(tmp), metadata=meta)
-        return Path(path)
-
-    @classmethod
-    def load(cls, path: str | Path, map_location: str = "cpu") -> "SyncExpert":
-        """Rebuild a sync expert from a safetensors file written by :meth:`save`."""
-        from safetensors import safe_open
-        path = Path(path)
-        if not path.is_file():
-            raise WeightsError(f"sync expert weights not found: {path}")
-        try:
-            with safe_open(str(path), framework="pt", device=map_location) as f:
-                meta = f.metadata() or {}
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as e:  # safetensors raises its own error types for corrupt headers
-            raise WeightsError(f"cannot read {path} as safetensors: {e}") from e
-        if meta.get("format") != "babelface.sync_expert":
-            raise WeightsError(f"{path} is not a babelface sync expert checkpoint")
-        model = cls(SyncExpertConfig.from_json(meta["config"]))
-        try:
-            model.load_state_dict(tensors)
-        except RuntimeError as e:
-            raise WeightsError(f"{path} does not match its own config: {str(e).splitlines()[0]}") from e
-        model.metadata = meta
-        return model.eval()
-
 
 def default_weights_path() -> Path:
     """Path of the shipped weights (``babelface/assets/sync_expert.safetensors``)."""
@@ -277,7 +231,7 @@ def default_weights_path() -> Path:
 
 @lru_cache(maxsize=4)
 def _load_cached(path: str) -> SyncExpert:
-    return SyncExpert.load(path)
+    return SyncExpert.from_pretrained(path)
 
 
 def load_sync_expert(path: str | Path | None = None) -> SyncExpert:

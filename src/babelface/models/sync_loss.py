@@ -178,7 +178,7 @@ class SyncLoss(nn.Module):
             raise ValueError(f"unknown sync loss mode {mode!r}: use 'infonce' or 'cosine'")
         if expert is None:
             from babelface.models.sync_expert import SyncExpert, load_sync_expert
-            expert = SyncExpert.load(weights) if weights is not None else copy.deepcopy(load_sync_expert())
+            expert = SyncExpert.from_pretrained(weights) if weights is not None else copy.deepcopy(load_sync_expert())
         self.expert = expert.eval()
         for p in self.expert.parameters():
             p.requires_grad_(False)

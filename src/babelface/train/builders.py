@@ -127,7 +127,13 @@ def parameter_groups(module: nn.Module, weight_decay: float) -> list[dict]:
             {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
 
 
-def build_optimizer(module: nn.Module, cfg: OptimConfig) -> torch.optim.Adam:
-    """Adam (E.1) with the paper's β and ε; weight decay is Adam's L2 term (E.1 names Adam, not AdamW)."""
-    return torch.optim.Adam(parameter_groups(module, cfg.weight_decay), lr=cfg.lr,
-                            betas=tuple(cfg.betas), eps=cfg.eps)
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+def build_optimizer(module: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """``optim.name``: Adam (MuEx E.1, the paper's β and ε; weight decay is Adam's L2 term: E.1
+    names Adam, not AdamW) or AdamW (decoupled weight decay: the sync expert's)."""
+    if cfg.name not in OPTIMIZERS:
+        raise InputError(f"unknown optim.name {cfg.name!r}: use {' or '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[cfg.name](parameter_groups(module, cfg.weight_decay), lr=cfg.lr,
+                                betas=tuple(cfg.betas), eps=cfg.eps)

@@ -11,6 +11,7 @@ from babelface.train.toy import ToyConfig
 
 @dataclass
 class OptimConfig:
+    name: str = "adam"                        # "adam" (E.1: L2 weight decay) or "adamw" (decoupled)
     lr: float = 1e-4                          # E.1, C.6: Adam, every module, discriminator too
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8

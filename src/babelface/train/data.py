@@ -135,6 +135,7 @@ def to_device(batch: dict, device: torch.device) -> dict:
 
 
 def split_batch(batch: dict, parts: int) -> list[dict]:
-    """Split a batch into ``parts`` equal micro-batches (gradient accumulation)."""
-    size = exact_div(len(batch["mask"]), parts)
+    """Split a batch into ``parts`` equal micro-batches (gradient accumulation); every entry is
+    batch-first (its length is the batch size)."""
+    size = exact_div(len(next(iter(batch.values()))), parts)
     return [{k: v[i * size:(i + 1) * size] for k, v in batch.items()} for i in range(parts)]

@@ -278,7 +278,7 @@ class Trainer:
         if self.task.monitor_mode not in ("min", "max"):
             raise ValueError(f"task {self.task.name}: monitor_mode must be 'min' or 'max'")
         ranked = sorted(self.best + [{"step": self.step, monitor: score, "path": name}],
-                        key=lambda b: (sign * b[monitor], -b["step"]))
+                        key=lambda b: (sign * b[monitor], b["step"]))      # a tie keeps the earlier
         return ranked[: self.cfg.train.keep_best], ranked[self.cfg.train.keep_best:]
 
     def checkpoint(self) -> dict:

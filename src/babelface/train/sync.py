@@ -1,61 +1,44 @@
-"""Training the sync expert (SyncLipMAE §3.3 L_CL on babelface motion), resumable, on one machine.
+"""The sync expert as a task of the one trainer (``task: sync_expert``; SyncLipMAE §3.3 L_CL on
+babelface motion).
 
-    python -m babelface.train.sync --data DIR [--data DIR ...] --out runs/sync [--config FILE]
-                                   [--steps N] [--resume] [--export PATH]
+    babelface train --config sync_expert --set data.roots=[data/benchmark] --set train.out_dir=runs/sync_expert \
+        [--resume] [--export src/babelface/assets/sync_expert.safetensors]
 
-``--data`` takes folders of clips (see :func:`load_clips`): a benchmark or ``prepare`` folder with
-a ``manifest.jsonl``, or a folder of ``.npz`` clips holding ``mel`` (4T, 80) log-mel and
-``motion`` (T, 111, 3). Languages are sampled uniformly; every crop is augmented
-(:mod:`babelface.train.sync_augment`).
-
-Checkpoints (``--out``): ``last.safetensors`` / ``best.safetensors`` (the model, its config
-inside, :meth:`SyncExpert.save`) and ``state.pt`` (optimizer and step; tensors and plain values
-only, read back with ``torch.load(weights_only=True)``). Each step's randomness is seeded from
-``(seed, step)``, so a run killed and resumed with ``--resume`` continues exactly.
+``data.roots`` are folders of clips (see :func:`load_clips`): a benchmark or ``prepare`` folder
+with a ``manifest.jsonl``, or a folder of ``.npz`` clips holding ``mel`` (4T, 80) log-mel and
+``motion`` (T, 111, 3). A training item is one augmented crop (:mod:`babelface.train.sync_augment`),
+languages sampled uniformly; its randomness comes from the trainer's per-item seed, so a run
+killed and resumed continues exactly. Validation (every ``train.ckpt_every`` steps): offset
+detection on ``data.val_crops`` shifted crops of the validation clips; checkpoints are ranked by
+Acc±1 (the first to reach the highest is kept: early stopping).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import math
-import time
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from babelface.constants import FPS, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
 from babelface.errors import InputError
-from babelface.media._atomic import atomic_write_text
 from babelface.models.sync_expert import SyncExpert, SyncExpertConfig, speech_frames
 from babelface.models.sync_loss import (ContrastiveConfig, audio_descriptors, contrastive_loss,
                                         offset_scores)
+from babelface.train.config import OptimConfig, TrainConfig
 from babelface.train.sync_augment import AugmentConfig, augment, augment_motion, silence_frames
 
-log = logging.getLogger("babelface.train.sync")
 K = MEL_FRAMES_PER_VIDEO_FRAME
 
 
 @dataclass
-class SyncTrainConfig:
-    model: SyncExpertConfig = field(default_factory=SyncExpertConfig)
-    loss: ContrastiveConfig = field(default_factory=ContrastiveConfig)
+class SyncDataConfig:
+    roots: tuple[str, ...] = ()         # folders of training (and, without val_roots, validation) clips
+    val_roots: tuple[str, ...] = ()     # folders of validation clips (default: roots, split val)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    crop_frames: int = 80               # T of a training crop (3.2 s)
-    batch_size: int = 32
-    steps: int = 8000
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    warmup: int = 300
-    grad_clip: float = 5.0
-    seed: int = 0
-    threads: int = 1                   # more threads thrash on a shared 2-core machine
-    log_every: int = 50
-    ckpt_every: int = 250
-    val_every: int = 500
+    crops_per_epoch: int = 4096         # training items per (virtual) epoch: crops are drawn afresh
     val_crops: int = 256                # offset-detection crops for validation
     val_frames: int = 75                # length of a validation crop (3 s)
     # The articulatory model times each gesture on its acoustic segment; real lips move a little
@@ -67,31 +50,39 @@ class SyncTrainConfig:
     real_share: float = 0.0
     wav2vec2: str | None = None         # local wav2vec 2.0 folder: train on its features (§3.2)
     wav2vec2_rate_match: str = "pool"   # "pool" (2 frames → 1) or "resample" (the paper's)
+    num_workers: int = 0
+
+
+@dataclass
+class SyncOptimConfig(OptimConfig):
+    name: str = "adamw"
+    lr: float = 1e-3
+    warmup_steps: int = 300
+    amp: bool = False
+
+
+@dataclass
+class SyncTrainSection(TrainConfig):
+    out_dir: str = "runs/sync_expert"
+    batch_size: int = 32
+    seq_len: int = 80                   # T of a training crop (3.2 s)
+    max_steps: int = 8000
+    ckpt_every: int = 500               # validation and checkpoint
+    keep_best: int = 1
+    threads: int = 1                    # more threads thrash on a shared 2-core machine
+
+
+@dataclass
+class SyncRunConfig:
+    task: str = "sync_expert"
+    model: SyncExpertConfig = field(default_factory=SyncExpertConfig)
+    loss: ContrastiveConfig = field(default_factory=ContrastiveConfig)
+    optim: SyncOptimConfig = field(default_factory=SyncOptimConfig)
+    train: SyncTrainSection = field(default_factory=SyncTrainSection)
+    data: SyncDataConfig = field(default_factory=SyncDataConfig)
 
 
 REAL_GROUP = "real"                 # the crop group of real (non-synthetic) clips
-
-
-def _override(obj, values: dict):
-    for k, v in values.items():
-        if not hasattr(obj, k):
-            raise InputError(f"unknown config field {k!r} in {type(obj).__name__}")
-        cur = getattr(obj, k)
-        if is_dataclass(cur) and isinstance(v, dict):
-            _override(cur, v)
-        else:
-            setattr(obj, k, tuple(v) if isinstance(cur, tuple) else v)
-    return obj
-
-
-def load_config(path: str | Path | None, **overrides) -> SyncTrainConfig:
-    """Defaults, then the YAML file's values, then keyword ``overrides``."""
-    cfg = SyncTrainConfig()
-    if path is not None:
-        import yaml
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-        _override(cfg, raw)
-    return _override(cfg, {k: v for k, v in overrides.items() if v is not None})
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -126,7 +117,7 @@ def load_clips(folders, split: str | None = None, synthetic_lead_ms: float = 0.0
     A folder with a ``manifest.jsonl`` is read through the dataset manifest
     (:mod:`babelface.data.manifest`); otherwise every ``*.npz`` below it is a clip.
     ``synthetic_lead_ms``: the motion of synthetic clips is advanced by this much (see
-    :attr:`SyncTrainConfig.synthetic_lead_ms`).
+    :attr:`SyncDataConfig.synthetic_lead_ms`).
     """
     clips: list[dict] = []
     for folder in folders:
@@ -177,15 +168,15 @@ def _manifest_clips(folder: Path, split: str | None) -> list[dict]:
 
 
 class CropSampler:
-    """Random augmented crops of ``t`` frames, languages sampled uniformly.
+    """Random augmented crops of ``crop_frames`` frames, languages sampled uniformly.
 
     With a wav2vec 2.0 ``encoder`` the audio input is its features of the crop's waveform (clips
     must carry ``audio``); the log-mel augmentations then do not apply, the motion ones do.
     """
 
-    def __init__(self, clips: list[dict], cfg: SyncTrainConfig, encoder=None):
+    def __init__(self, clips: list[dict], cfg: SyncDataConfig, crop_frames: int = 80, encoder=None):
         if not clips:
-            raise InputError("no training clips: give --data folders holding clips")
+            raise InputError("no training clips: data.roots must name folders holding clips")
         if encoder is not None:
             for c in clips:
                 if "audio" not in c and "audio_path" in c:
@@ -195,6 +186,7 @@ class CropSampler:
                 raise InputError("training on wav2vec 2.0 features needs each clip's waveform ('audio')")
         self.clips = clips
         self.cfg = cfg
+        self.crop_frames = crop_frames
         self.encoder = encoder
         self.by_lang: dict[str, list[int]] = {}
         for i, c in enumerate(clips):               # real video: one group, whatever its language
@@ -216,38 +208,62 @@ class CropSampler:
         s = int(rng.integers(0, max(1, t - frames + 1)))
         return c, s, min(t, s + frames)
 
-    def batch(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        t = self.cfg.crop_frames
-        feats, mels, motions, valids = [], [], [], []
-        for _ in range(self.cfg.batch_size):
-            c, s, e = self._raw_crop(rng, t if self.encoder is not None else
-                                     int(t * self.cfg.augment.tempo[1]) + 2)
-            o, os_, oe = self._raw_crop(rng, t)
-            other = o["motion"][os_:oe]
-            mel, motion = c["mel"][s * K:e * K], c["motion"][s:e]
-            if self.encoder is None:
-                mel, motion, valid = augment(mel, motion, rng, self.cfg.augment, other)
-            else:
-                finite = np.isfinite(motion).all(axis=(1, 2))
-                motion, valid = augment_motion(np.nan_to_num(motion), rng, self.cfg.augment, silence_frames(mel),
-                                               np.nan_to_num(other))
-                valid &= finite
-            n = min(t, len(motion))
-            pad = t - n
-            mels.append(np.pad(mel[: n * K], ((0, pad * K), (0, 0)), mode="edge"))
-            motions.append(np.pad(np.nan_to_num(motion[:n]), ((0, pad), (0, 0), (0, 0))))
-            valids.append(np.pad(valid[:n], (0, pad)))
-            if self.encoder is not None:
-                from babelface.models.wav2vec2 import wav2vec2_features
-                f = wav2vec2_features(self.encoder, c["audio"][s * SAMPLES_PER_FRAME:(s + n) * SAMPLES_PER_FRAME],
-                                      self.cfg.wav2vec2_rate_match)
-                feats.append(np.pad(f[:n], ((0, pad), (0, 0)), mode="edge"))
-        mel = torch.from_numpy(np.stack(mels))
-        audio_in = torch.from_numpy(np.stack(feats)) if self.encoder is not None else mel
-        speech = torch.from_numpy(np.stack([speech_frames(m) for m in mels]))
-        return {"audio_in": audio_in, "motion": torch.from_numpy(np.stack(motions)),
-                "valid": torch.from_numpy(np.stack(valids)), "desc": audio_descriptors(mel),
-                "speech": speech}
+    def crop(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """One augmented crop: ``mel`` (4t, 80), ``motion`` (t, 111, 3), ``valid`` (t,) and, with
+        wav2vec 2.0, ``audio_in`` (t, F); shorter crops padded to ``t``."""
+        t = self.crop_frames
+        c, s, e = self._raw_crop(rng, t if self.encoder is not None else int(t * self.cfg.augment.tempo[1]) + 2)
+        o, os_, oe = self._raw_crop(rng, t)
+        other = o["motion"][os_:oe]
+        mel, motion = c["mel"][s * K:e * K], c["motion"][s:e]
+        if self.encoder is None:
+            mel, motion, valid = augment(mel, motion, rng, self.cfg.augment, other)
+        else:
+            finite = np.isfinite(motion).all(axis=(1, 2))
+            motion, valid = augment_motion(np.nan_to_num(motion), rng, self.cfg.augment, silence_frames(mel),
+                                           np.nan_to_num(other))
+            valid &= finite
+        n = min(t, len(motion))
+        pad = t - n
+        item = {"mel": np.pad(mel[: n * K], ((0, pad * K), (0, 0)), mode="edge"),
+                "motion": np.pad(np.nan_to_num(motion[:n]), ((0, pad), (0, 0), (0, 0))),
+                "valid": np.pad(valid[:n], (0, pad))}
+        if self.encoder is not None:
+            from babelface.models.wav2vec2 import wav2vec2_features
+            f = wav2vec2_features(self.encoder, c["audio"][s * SAMPLES_PER_FRAME:(s + n) * SAMPLES_PER_FRAME],
+                                  self.cfg.wav2vec2_rate_match)
+            item["audio_in"] = np.pad(f[:n], ((0, pad), (0, 0)), mode="edge")
+        return item
+
+    def batch(self, rng: np.random.Generator, size: int) -> dict[str, torch.Tensor]:
+        """``size`` crops drawn from ``rng``, collated (:func:`collate_crops`)."""
+        return collate_crops([self.crop(rng) for _ in range(size)])
+
+
+def collate_crops(items: list[dict]) -> dict[str, torch.Tensor]:
+    """Crops → a batch: ``audio_in`` (the log-mel or wav2vec 2.0 features), ``motion``, ``valid``,
+    the audio self-similarity descriptors ``desc`` and the speech frames ``speech``."""
+    mels = [it["mel"] for it in items]
+    mel = torch.from_numpy(np.stack(mels))
+    audio_in = torch.from_numpy(np.stack([it["audio_in"] for it in items])) if "audio_in" in items[0] else mel
+    speech = torch.from_numpy(np.stack([speech_frames(m) for m in mels]))
+    return {"audio_in": audio_in, "motion": torch.from_numpy(np.stack([it["motion"] for it in items])),
+            "valid": torch.from_numpy(np.stack([it["valid"] for it in items])), "desc": audio_descriptors(mel),
+            "speech": speech}
+
+
+class CropDataset(Dataset):
+    """``n`` training items, each a fresh crop drawn from the trainer's per-item seed (NumPy's global
+    state, seeded by :class:`babelface.train.data.SeededDataset`)."""
+
+    def __init__(self, sampler: CropSampler, n: int):
+        self.sampler, self.n = sampler, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        return self.sampler.crop(np.random.default_rng(np.random.randint(0, 2 ** 62, dtype=np.int64)))
 
 
 # --- evaluation during training -------------------------------------------------------------
@@ -302,121 +318,64 @@ def estimate_offsets(model: SyncExpert, pairs, max_offset: int = 15) -> np.ndarr
     return np.array(est)
 
 
-# --- the loop -----------------------------------------------------------------------------------
-def _lr(cfg: SyncTrainConfig, step: int) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    p = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
+# --- the task -----------------------------------------------------------------------------------
+class SyncExpertTask:
+    """``task: sync_expert``: L_CL (+ the shift-curve loss) on augmented crops; Acc±1 of offset
+    detection ranks the checkpoints."""
 
+    name = "sync_expert"
+    monitor = "acc1"
+    monitor_mode = "max"
+    config_class = SyncRunConfig
+    collate = staticmethod(collate_crops)
+    max_offset = 15                      # validation shifts in [−15, 15] frames, as `babelface sync`
 
-def _param_groups(model: torch.nn.Module, weight_decay: float):
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (no_decay if p.ndim < 2 or "norm" in name else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    def __init__(self):
+        self.encoder = None
+        self.loss_cfg = ContrastiveConfig()
+        self.val_pairs: list = []
 
+    def build_model(self, cfg: SyncRunConfig) -> SyncExpert:
+        torch.set_num_threads(cfg.train.threads)
+        self.loss_cfg = cfg.loss
+        cfg.model.extra["synthetic_lead_ms"] = cfg.data.synthetic_lead_ms
+        if cfg.data.wav2vec2:
+            from babelface.models.wav2vec2 import load_wav2vec2
+            self.encoder = load_wav2vec2(cfg.data.wav2vec2)
+            cfg.model.audio_encoder, cfg.model.wav2vec2_dim = "wav2vec2", self.encoder.cfg.features_dim
+            cfg.model.extra["wav2vec2_rate_match"] = cfg.data.wav2vec2_rate_match
+        return SyncExpert(cfg.model)
 
-def train(cfg: SyncTrainConfig, data: list[str | Path], out: str | Path, resume: bool = False,
-          val_data: list[str | Path] | None = None) -> Path:
-    """Train (or resume) a sync expert; returns the path of the best checkpoint."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(cfg.threads)
-    clips = load_clips(data, split="train", synthetic_lead_ms=cfg.synthetic_lead_ms)
-    cfg.model.extra["synthetic_lead_ms"] = cfg.synthetic_lead_ms
-    encoder = None
-    if cfg.wav2vec2:
-        from babelface.models.wav2vec2 import load_wav2vec2
-        encoder = load_wav2vec2(cfg.wav2vec2)
-        cfg.model.audio_encoder, cfg.model.wav2vec2_dim = "wav2vec2", encoder.cfg.features_dim
-        cfg.model.extra["wav2vec2_rate_match"] = cfg.wav2vec2_rate_match
-    val = [_augmented(c, cfg.augment, cfg.seed + i, encoder, cfg.wav2vec2_rate_match)
-           for i, c in enumerate(load_clips(val_data or data, split="val",
-                                            synthetic_lead_ms=cfg.synthetic_lead_ms))]
-    sampler = CropSampler(clips, cfg, encoder)
-    val_pairs = shifted_pairs(val, cfg.val_crops, cfg.val_frames, 15, cfg.seed + 1) if val else []
-    torch.manual_seed(cfg.seed)
-    model = SyncExpert(cfg.model)
-    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr)
-    step, best = 0, -1.0
-    state_path = out / "state.pt"
-    if resume and state_path.exists():
-        model = SyncExpert.load(out / "last.safetensors")
-        opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr)
-        state = torch.load(state_path, weights_only=True)
-        opt.load_state_dict(state["optimizer"])
-        step, best = int(state["step"]), float(state["best"])
-        log.info("resumed at step %d", step)
-    atomic_write_text(out / "config.json", json.dumps(asdict(cfg), indent=2, default=list))
-    n_clips = {lang: len(ix) for lang, ix in sampler.by_lang.items()}
-    meta = {"train_clips": json.dumps(n_clips)}
-    t0 = time.time()
-    while step < cfg.steps:
-        model.train()
-        rng = np.random.default_rng([cfg.seed, step])
-        torch.manual_seed(cfg.seed * 1_000_003 + step)
-        b = sampler.batch(rng)
-        for g in opt.param_groups:
-            g["lr"] = _lr(cfg, step)
-        a, v = model(b["audio_in"], b["motion"], b["valid"])
-        loss, logs = contrastive_loss(a, v, cfg.loss, b["valid"], b["desc"], b["speech"])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        step += 1
-        if step % cfg.log_every == 0:
-            log.info("step %d loss %.4f %s lr %.2e %.2fs/step", step, float(loss.detach()), logs, _lr(cfg, step),
-                     (time.time() - t0) / cfg.log_every)
-            t0 = time.time()
-        do_val = val_pairs and (step % cfg.val_every == 0 or step == cfg.steps)
-        if do_val:
-            truth = np.array([p[2] for p in val_pairs])
-            err = np.abs(estimate_offsets(model, val_pairs) - truth)
-            acc1 = float(np.mean(err <= 1))
-            log.info("step %d val Acc±1 %.3f Offset %.2f", step, acc1, float(err.mean()))
-            # best = the first checkpoint to reach the highest Acc±1 (early stopping). Later ties are
-            # not taken: on the synthetic validation Acc±1 saturates at 1.0 by step ~1,000, and the
-            # longer-trained expert fits the synthetic motion better while losing real video (the
-            # step-6,000 model misread a real clip lagged by +5 and +10 frames as −9 and −4; the
-            # step-1,000 one reads every shift within ±1: RESULTS.md "Sync expert").
-            if acc1 > best:
-                best = acc1
-                model.save(out / "best.safetensors", {**meta, "step": str(step), "val_acc1": f"{acc1:.4f}",
-                                                      "val_offset": f"{float(err.mean()):.4f}"})
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            model.save(out / "last.safetensors", {**meta, "step": str(step)})
-            tmp = state_path.with_suffix(".tmp")
-            torch.save({"optimizer": opt.state_dict(), "step": step, "best": best}, tmp)
-            tmp.replace(state_path)
-    if not (out / "best.safetensors").exists():
-        model.save(out / "best.safetensors", {**meta, "step": str(step)})
-    return out / "best.safetensors"
+    def datasets(self, cfg: SyncRunConfig):
+        d = cfg.data
+        if not d.roots:
+            raise InputError("the sync expert needs training clips: set data.roots, e.g. "
+                             "--set data.roots=[data/benchmark]")
+        sampler = CropSampler(load_clips(d.roots, "train", d.synthetic_lead_ms), d, cfg.train.seq_len, self.encoder)
+        cfg.model.extra["train_clips"] = {g: len(ix) for g, ix in sorted(sampler.by_lang.items())}
+        val = [_augmented(c, d.augment, cfg.train.seed + i, self.encoder, d.wav2vec2_rate_match)
+               for i, c in enumerate(load_clips(d.val_roots or d.roots, "val", d.synthetic_lead_ms))]
+        if not val:
+            raise InputError("no validation clips (split val) in data.val_roots or data.roots: the sync "
+                             "expert's checkpoints are ranked by offset detection on them")
+        self.val_pairs = shifted_pairs(val, d.val_crops, d.val_frames, self.max_offset, cfg.train.seed + 1)
+        return CropDataset(sampler, d.crops_per_epoch), self.val_pairs
 
+    def training_step(self, model, batch: dict, step: int) -> dict:
+        a, v = model(batch["audio_in"], batch["motion"], batch["valid"])
+        loss, logs = contrastive_loss(a, v, self.loss_cfg, batch["valid"], batch["desc"], batch["speech"])
+        return {"loss": loss, **logs}
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m babelface.train.sync", description=__doc__.split("\n")[0])
-    p.add_argument("--data", action="append", required=True, help="folder of clips (repeatable)")
-    p.add_argument("--val-data", action="append", help="folder of validation clips (default: --data)")
-    p.add_argument("--out", default="runs/sync", help="checkpoint folder")
-    p.add_argument("--config", help="YAML file overriding SyncTrainConfig fields")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--threads", type=int)
-    p.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
-    p.add_argument("--wav2vec2", help="local wav2vec 2.0 folder (config.json + model.safetensors): "
-                                      "train the audio adapter on all its layers (SyncLipMAE §3.2)")
-    p.add_argument("--export", help="copy the best checkpoint here at the end (e.g. the package asset)")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = load_config(args.config, steps=args.steps, threads=args.threads, wav2vec2=args.wav2vec2)
-    best = train(cfg, args.data, args.out, resume=args.resume, val_data=args.val_data)
-    if args.export:
-        SyncExpert.load(best).save(args.export, {k: v for k, v in SyncExpert.load(best).metadata.items()
-                                                 if k not in ("format", "version", "config")})
-        log.info("exported %s", args.export)
-    return 0
+    def validate(self, model: SyncExpert, val_loader) -> dict:
+        """Acc±1 and mean |error| (frames) of the offsets read on the shifted validation crops."""
+        pairs = self.val_pairs
+        truth = np.array([p[2] for p in pairs])
+        was_training = model.training
+        try:
+            err = np.abs(estimate_offsets(model, pairs, self.max_offset) - truth)
+        finally:
+            model.train(was_training)
+        return {"acc1": float(np.mean(err <= 1)), "offset": float(err.mean()), "crops": len(pairs)}
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    def export(self, model: SyncExpert, path, **header):
+        return model.save_pretrained(path, **header)

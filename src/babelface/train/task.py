@@ -68,6 +68,7 @@ class Task(Protocol):
 # task name → "module:attribute" of the task class, imported only when that task is trained
 TASKS: dict[str, str] = {
     "muex": "babelface.train.muex_task:MuExTask",
+    "sync_expert": "babelface.train.sync:SyncExpertTask",
 }
 DEFAULT_TASK = "muex"
 
