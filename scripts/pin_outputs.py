@@ -50,11 +50,12 @@ def muex_values() -> dict:
 
 def sync_expert_values() -> dict:
     import torch
-    from babelface.models.sync_expert import load_sync_expert, mel_features
+    from babelface.media.features import mel_features
+    from babelface.models.sync_expert import load_sync_expert
     from babelface.sync import offset_curve
     expert = load_sync_expert()
     audio = _speech()
-    mel = mel_features(audio)                                                  # (4T, 80)
+    mel = mel_features(audio, normalized=False, pad="silence")                # (4T, 80)
     t = len(mel) // 4
     motion = np.random.default_rng(12).normal(0, 0.02, (t, 111, 3)).astype(np.float32)
     with torch.no_grad():

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from babelface.face.indices import N_MOTION
-from babelface.models.audio_encoder import mel_features
+from babelface.media.features import mel_features
 from babelface.models.checkpoint import CheckpointMixin
 from babelface.train.builders import build_dataset
 from babelface.train.config import RunConfig

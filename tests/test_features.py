@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from babelface.media.features import (frames_to_video_rate, log_mel, mel_filterbank, mfcc, n_audio_frames,
                                       normalize)
@@ -32,3 +33,23 @@ def test_normalize_gives_zero_mean_unit_variance():
 def test_mfcc_shape_and_silence_floor():
     c = mfcc(np.zeros(1600, np.float32))
     assert c.shape == (10, 13) and np.isfinite(c).all()
+
+
+def test_mel_features_is_the_one_front_end_with_each_callers_padding():
+    """Issue 12: MuEx's input (normalised, padded with zeros = the mean) and the sync expert's
+    (raw log-mel, padded with silence) from one function; values pinned."""
+    from babelface.media.features import LOG_FLOOR, log_mel, mel_features, normalize
+    audio = np.random.default_rng(3).standard_normal(16000 + 100).astype(np.float32) * 0.1
+    muex = mel_features(audio, n_frames=30)
+    sync = mel_features(audio, normalized=False, pad="silence", n_frames=30)
+    assert muex.shape == sync.shape == (120, 80) and muex.dtype == sync.dtype == np.float32
+    n = len(log_mel(audio))                                             # 101 real mel frames
+    np.testing.assert_array_equal(muex[:n], normalize(log_mel(audio)))
+    np.testing.assert_array_equal(sync[:n], log_mel(audio))
+    assert (muex[n:] == 0).all() and (sync[n:] == np.float32(np.log(LOG_FLOOR))).all()
+    assert mel_features(audio).shape == (4 * 26, 80)                  # ceil(16100 / 640) = 26
+    # the values of the two functions this one replaced (models.audio_encoder / models.sync_expert)
+    assert (float(muex[0, 0]), float(muex[50, 7])) == pytest.approx((4.103829, 1.4096038), abs=1e-5)
+    assert (float(sync[0, 0]), float(sync[50, 7])) == pytest.approx((-6.565045, -6.6890936), abs=1e-5)
+    with pytest.raises(ValueError, match="pad"):
+        mel_features(audio, pad="edge")

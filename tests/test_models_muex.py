@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 
 from babelface.errors import InputError, WeightsError
 from babelface.models import muex as M
-from babelface.models.audio_encoder import mel_features
+from babelface.media.features import mel_features
 from babelface.models.muex import MuEx, generation_loss
 from babelface.train.builders import load_config
 
@@ -161,21 +162,21 @@ def test_load_default_names_the_fix_when_weights_are_missing(monkeypatch, tmp_pa
 
 
 def test_wav2vec_front_end_from_a_local_safetensors_checkpoint(cfg, tmp_path):
-    transformers = pytest.importorskip("transformers")
-    w2v_cfg = transformers.Wav2Vec2Config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                          intermediate_size=32, conv_dim=(8, 8, 8, 8, 8, 8, 8),
-                                          num_conv_pos_embeddings=4, num_conv_pos_embedding_groups=2)
-    torch.manual_seed(0)
-    transformers.Wav2Vec2Model(w2v_cfg).save_pretrained(tmp_path / "w2v", safe_serialization=True)
+    """The one wav2vec 2.0 loader (babelface.models.wav2vec2; no transformers needed)."""
+    import shutil
     from dataclasses import replace
-    audio_cfg = replace(cfg.audio, features="wav2vec", wav2vec_path=str(tmp_path / "w2v"), wav2vec_dim=16)
+    src = Path(__file__).parent / "data" / "w2v_base"                     # hidden 32, 2 layers
+    shutil.copytree(src, tmp_path / "w2v")
+    audio_cfg = replace(cfg.audio, features="wav2vec", wav2vec_path=str(tmp_path / "w2v"), wav2vec_dim=32)
     m = model(cfg, audio=audio_cfg)
     motion = m.predict_motion(np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32))
     assert motion.shape == (25, 111, 3) and np.isfinite(motion).all()
+    with pytest.raises(WeightsError, match="layers 1 … 2"):
+        model(cfg, audio=replace(audio_cfg, wav2vec_layer=3)).predict_motion(np.zeros(640, np.float32) + 0.1)
     (tmp_path / "w2v" / "model.safetensors").unlink()
     m2 = model(cfg, audio=audio_cfg)
     with pytest.raises(WeightsError, match="model.safetensors"):
         m2.predict_motion(np.zeros(640, np.float32) + 0.1)
     m3 = model(cfg, audio=replace(audio_cfg, wav2vec_path=str(tmp_path / "nowhere")))
-    with pytest.raises(WeightsError, match="no wav2vec"):
+    with pytest.raises(WeightsError, match="not found"):
         m3.predict_motion(np.zeros(640, np.float32) + 0.1)

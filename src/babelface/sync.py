@@ -153,7 +153,7 @@ class SyncExpertEmbedding:
     def embed_audio(self, audio: np.ndarray) -> np.ndarray:
         import torch
 
-        from babelface.models.sync_expert import mel_features
+        from babelface.media.features import mel_features
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 1:
             raise InputError(f"embed_audio expects mono 16 kHz audio (n,), got {audio.shape}")
@@ -165,7 +165,7 @@ class SyncExpertEmbedding:
                 rate_match = self.expert.cfg.extra.get("wav2vec2_rate_match", "pool")
                 feats = wav2vec2_features(self.wav2vec2, audio, rate_match)
             else:
-                feats = mel_features(audio)
+                feats = mel_features(audio, normalized=False, pad="silence")
             a = self.expert.encode_audio(torch.from_numpy(feats)[None])[0]
         return a.numpy()
 
@@ -211,8 +211,9 @@ class _threads:
 def speech_mask(audio: np.ndarray) -> np.ndarray:
     """``(ceil(n / 640),)`` bool: the video frames whose audio is speech, not silence
     (:func:`babelface.models.sync_expert.speech_frames`); S(Δ) is averaged over these."""
-    from babelface.models.sync_expert import mel_features, speech_frames
-    return speech_frames(mel_features(audio))
+    from babelface.media.features import mel_features
+    from babelface.models.sync_expert import speech_frames
+    return speech_frames(mel_features(audio, normalized=False, pad="silence"))
 
 
 def check_speech(audio: np.ndarray, source: str) -> None:

@@ -1,4 +1,6 @@
-"""Audio features shared by every model and aligner: log-mel (MuEx E.5) and MFCC.
+"""Audio features shared by every model and aligner: log-mel (MuEx E.5), the models' one log-mel
+front-end :func:`mel_features` (MuEx, the sync expert, any new model) and MFCC. (The wav2vec 2.0
+front-end, the other one, is :mod:`babelface.models.wav2vec2`.)
 
 All at 100 frames per second (``HOP_LENGTH`` = 160 samples at 16 kHz), i.e. exactly
 ``MEL_FRAMES_PER_VIDEO_FRAME`` = 4 audio frames per 25 fps video frame. Audio frame ``i`` is
@@ -13,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from babelface.constants import (HOP_LENGTH, MEL_FRAMES_PER_VIDEO_FRAME, N_FFT, N_MELS,
-                                 PRE_EMPHASIS, SAMPLE_RATE)
+                                 PRE_EMPHASIS, SAMPLE_RATE, SAMPLES_PER_FRAME)
 
 LOG_FLOOR = 1e-5
 N_MFCC = 13
@@ -82,6 +84,33 @@ def normalize(features: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     mu = features.mean(axis=0, keepdims=True)
     sd = features.std(axis=0, keepdims=True)
     return ((features - mu) / (sd + eps)).astype(np.float32)
+
+
+MEL_PADS = ("zero", "silence")
+
+
+def mel_features(audio: np.ndarray, n_frames: int | None = None, n_mels: int = N_MELS, *,
+                 normalized: bool = True, pad: str = "zero") -> np.ndarray:
+    """The one log-mel front-end (MuEx E.5): mono 16 kHz ``(n,)`` → ``(4 T, n_mels)`` float32,
+    video frame ``t`` owning mel frames ``4t … 4t + 3``; ``T = n_frames`` or ``ceil(n / 640)``.
+
+    ``normalized``: per-utterance mean–variance normalisation (:func:`normalize`; MuEx's input).
+    The tail past the audio is cut, or padded with ``pad``: ``"zero"`` (after normalisation, the
+    utterance mean: MuEx) or ``"silence"`` (the log floor, the log-mel of silence: the sync
+    expert's input, un-normalised, whose branch normalises on its own).
+    """
+    if pad not in MEL_PADS:
+        raise ValueError(f"pad must be one of {MEL_PADS}, got {pad!r}")
+    audio = np.asarray(audio, dtype=np.float32)
+    t = n_frames if n_frames is not None else -(-len(audio) // SAMPLES_PER_FRAME)
+    mel = log_mel(audio, n_mels)                                  # (n_mel_frames, n_mels)
+    if normalized:
+        mel = normalize(mel)
+    fill = 0.0 if pad == "zero" else np.log(LOG_FLOOR)
+    out = np.full((t * MEL_FRAMES_PER_VIDEO_FRAME, n_mels), fill, np.float32)
+    m = min(len(mel), len(out))
+    out[:m] = mel[:m]
+    return out
 
 
 def mfcc(audio: np.ndarray, n_mfcc: int = N_MFCC, n_mels: int = 40) -> np.ndarray:

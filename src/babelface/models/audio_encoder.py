@@ -8,9 +8,9 @@ then a stack of residual dilated temporal convolutions produces the content feat
 that the phoneme prototypes cluster (§3.2).
 
 Optional front-end: wav2vec 2.0 / XLSR hidden states (Baevski et al. 2020; Conneau et al. 2020),
-loaded from a LOCAL folder the user names (``config.json`` + ``model.safetensors``, through
-``transformers``). Nothing is downloaded and no pickle is read. Its 50 Hz frames are stacked two
-per video frame.
+loaded from a LOCAL folder the user names (``config.json`` + ``model.safetensors``) by the one
+wav2vec 2.0 loader, :mod:`babelface.models.wav2vec2`. Nothing is downloaded and no pickle is read.
+Its 50 Hz frames are stacked two per video frame.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from torch import nn
 
 from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS, SAMPLES_PER_FRAME
 from babelface.errors import WeightsError
-from babelface.media.features import log_mel, normalize
+from babelface.media.features import mel_features  # noqa: F401  (the E.5 front-end, re-exported)
 from babelface.models.layers import TemporalStack
 
 WAV2VEC_FRAMES_PER_VIDEO_FRAME = 2       # wav2vec 2.0 hop is 20 ms (320 samples): 2 per 40 ms frame
@@ -48,34 +48,25 @@ class AudioEncoderConfig:
     wav2vec_dim: int = 768                # hidden size of that checkpoint (1024 for XLSR-300M)
 
 
-def mel_features(audio: np.ndarray, n_frames: int | None = None, n_mels: int = N_MELS) -> np.ndarray:
-    """E.5 front-end: mono 16 kHz ``(n,)`` → normalised log-mel ``(4 T, n_mels)`` float32.
-
-    ``T = n_frames`` or ``ceil(n / 640)``; the tail is zero-padded (zero = the utterance mean after
-    normalisation) or cut so that video frame ``t`` owns mel frames ``4t … 4t + 3``.
-    """
-    audio = np.asarray(audio, dtype=np.float32)
-    t = n_frames if n_frames is not None else -(-len(audio) // SAMPLES_PER_FRAME)
-    mel = normalize(log_mel(audio, n_mels))                      # (n_mel_frames, n_mels)
-    out = np.zeros((t * MEL_FRAMES_PER_VIDEO_FRAME, n_mels), np.float32)
-    m = min(len(mel), len(out))
-    out[:m] = mel[:m]
-    return out
-
-
 class Wav2VecFrontend(nn.Module):
     """Frozen wav2vec 2.0 / XLSR features from a local checkpoint: ``(b, n)`` audio → ``(b, 2 T, D)``.
 
-    ``T = ceil(n / 640)``. The waveform is normalised per utterance (as XLSR's feature extractor
-    does) and padded so that the 20 ms frames line up two per video frame.
+    ``T = ceil(n / 640)``. The encoder is the one wav2vec 2.0 loader's
+    (:func:`babelface.models.wav2vec2.load_wav2vec2`, plain PyTorch). The waveform is normalised per
+    utterance (as XLSR's feature extractor does) and padded so that the 20 ms frames line up two per
+    video frame. ``layer``: the output of transformer layer ``layer`` (1 … L; −1 the last).
     """
 
     def __init__(self, path: str | Path, layer: int = -1):
         super().__init__()
-        self.model = load_wav2vec(path)
-        self.model.eval().requires_grad_(False)
-        self.layer = layer
-        self.dim = int(self.model.config.hidden_size)
+        from babelface.models.wav2vec2 import load_wav2vec2
+        self.model = load_wav2vec2(path)
+        n = self.model.cfg.num_hidden_layers
+        if layer == 0 or not -n <= layer <= n:
+            raise WeightsError(f"model.audio.wav2vec_layer {layer}: the checkpoint has layers 1 … {n} "
+                               "(or −1 for the last)")
+        self.index = layer - 1 if layer > 0 else layer
+        self.dim = int(self.model.cfg.hidden_size)
 
     def train(self, mode: bool = True):           # always frozen, always in eval mode
         return super().train(False)
@@ -86,29 +77,8 @@ class Wav2VecFrontend(nn.Module):
         x = audio[..., : t * SAMPLES_PER_FRAME]
         x = F.pad(x, (0, t * SAMPLES_PER_FRAME - x.shape[-1] + WAV2VEC_WINDOW - WAV2VEC_HOP))
         x = (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + 1e-7)
-        out = self.model(x, output_hidden_states=True)
-        hidden = out.hidden_states[self.layer]                    # (b, 2 t, D)
+        hidden = self.model(x)[self.index]                       # (b, 2 t, D)
         return hidden[:, : t * WAV2VEC_FRAMES_PER_VIDEO_FRAME]
-
-
-def load_wav2vec(path: str | Path):
-    """A ``transformers`` Wav2Vec2Model from a local folder, safetensors only, never the network."""
-    folder = Path(path)
-    if not (folder / "config.json").is_file():
-        raise WeightsError(f"no wav2vec 2.0 checkpoint at {folder}: give a local folder holding "
-                           "config.json and model.safetensors (nothing is downloaded)")
-    if not (folder / "model.safetensors").is_file():
-        raise WeightsError(f"{folder} has no model.safetensors: babelface loads only safetensors "
-                           "weights (convert pytorch_model.bin with transformers' save_pretrained)")
-    try:
-        from transformers import Wav2Vec2Model
-    except ImportError as e:
-        raise WeightsError("wav2vec 2.0 features need the transformers package: "
-                           "pip install 'babelface[wav2vec]'") from e
-    try:
-        return Wav2Vec2Model.from_pretrained(str(folder), local_files_only=True, use_safetensors=True)
-    except Exception as e:  # transformers raises many types for a bad folder
-        raise WeightsError(f"cannot load the wav2vec 2.0 checkpoint in {folder}: {e}".splitlines()[0]) from e
 
 
 class AudioEncoder(nn.Module):

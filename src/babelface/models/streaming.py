@@ -74,7 +74,7 @@ def mel_statistics(read: Reader, n_samples: int, n_mels: int) -> tuple[np.ndarra
 
 def window_features(read: Reader, n_samples: int, a: int, b: int, stats, n_mels: int) -> np.ndarray:
     """Normalised log-mel of video frames ``[a, b)`` ``(4 (b - a), n_mels)``, zero past the end
-    (:func:`babelface.models.audio_encoder.mel_features` on the whole utterance, sliced)."""
+    (:func:`babelface.media.features.mel_features` on the whole utterance, sliced)."""
     k = MEL_FRAMES_PER_VIDEO_FRAME
     out = np.zeros(((b - a) * k, n_mels), np.float32)
     stop = min(b * k, n_audio_frames(n_samples))

@@ -264,16 +264,3 @@ def speech_frames(mel: np.ndarray, floor_db: float = SPEECH_FLOOR_DB) -> np.ndar
     top = frames.max(1, keepdims=True)
     energy = top[:, 0] + np.log(np.exp(frames - top).mean(1))                  # log mean power
     return energy >= np.quantile(energy, 0.95) - floor_db / 10 * np.log(10)
-
-
-def mel_features(audio: np.ndarray) -> np.ndarray:
-    """Mono 16 kHz audio ``(n,)`` → the audio branch's input ``(4T, 80)``: log-mel (MuEx E.5) cut
-    or padded with silence to ``4T`` mel frames, ``T = ceil(n / 640)`` video frames."""
-    from babelface.constants import SAMPLES_PER_FRAME
-    from babelface.media.features import LOG_FLOOR, log_mel
-    t = -(-len(audio) // SAMPLES_PER_FRAME)
-    mel = log_mel(audio)
-    out = np.full((t * MEL_FRAMES_PER_VIDEO_FRAME, mel.shape[1]), np.log(LOG_FLOOR), np.float32)
-    m = min(len(mel), len(out))
-    out[:m] = mel[:m]
-    return out
