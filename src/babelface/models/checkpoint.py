@@ -116,9 +116,10 @@ def model_state(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 class CheckpointMixin:
     """``save_pretrained`` / ``from_pretrained`` for an ``nn.Module`` with ``self.cfg``.
 
-    Class attributes: ``model_name`` (the header's ``model``), ``config_class`` (the dataclass
-    ``cfg`` is rebuilt as), ``training_only`` (state-dict prefixes an inference file drops and a
-    load may lack)."""
+    Class attributes: ``model_name`` (the header's ``model``), ``label`` (its name in messages,
+    optional), ``config_class`` (the dataclass ``cfg`` is rebuilt as), ``training_only`` (state-dict
+    prefixes an inference file drops and a load may lack; optional), ``upgrade_state(state) ->
+    state`` (optional: renames the tensors of files written with an older layout)."""
 
     model_name: ClassVar[str]
     label: ClassVar[str | None] = None
@@ -149,8 +150,12 @@ class CheckpointMixin:
         except (TypeError, ValueError, InputError) as e:
             raise WeightsError(f"{path}: its {cls.model_name} config does not build a model ({e}): "
                                "is it from a newer babelface?") from e
+        state = model_state(tensors)
+        upgrade = getattr(cls, "upgrade_state", None)
+        if upgrade is not None:
+            state = upgrade(state)
         try:
-            missing, unexpected = model.load_state_dict(model_state(tensors), strict=False)
+            missing, unexpected = model.load_state_dict(state, strict=False)
         except RuntimeError as e:                                  # a tensor of another shape
             raise WeightsError(f"{path} does not match its own config: {str(e).splitlines()[0]}") from e
         missing = [k for k in missing if not (cls.training_only and k.startswith(cls.training_only))]

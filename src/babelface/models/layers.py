@@ -1,4 +1,5 @@
-"""Building blocks shared by the MuEx networks: masked residual temporal convolutions at 25 fps.
+"""Building blocks shared by every network (MuEx, the sync expert, new models): masked residual
+temporal convolutions at 25 fps.
 
 Einstein notation used throughout ``babelface.models``: ``b`` batch, ``t`` video frames (25 fps),
 ``d`` feature channels, ``k`` prototypes, ``m`` experts, ``l`` motion points.

@@ -40,6 +40,7 @@ from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS
 from babelface.errors import WeightsError
 from babelface.face.indices import CHIN, JAW, LIPS, motion_slot
 from babelface.models.checkpoint import CheckpointMixin
+from babelface.models.layers import TemporalBlock
 
 # The visual branch's point sets, by name (positions in MOTION_INDICES via motion_slot).
 POINT_SETS: dict[str, tuple[int, ...]] = {
@@ -90,18 +91,23 @@ class ChannelNorm(nn.LayerNorm):
         return super().forward(x.transpose(1, 2)).transpose(1, 2)
 
 
-class TemporalBlock(nn.Module):
-    """Pre-norm residual dilated conv over time: ``x + conv(gelu(conv(norm(x))))``, ``(b, d, t)``."""
+def blocks(channels: int, dilations: tuple[int, ...], dropout: float) -> nn.Sequential:
+    """The branches' dilated residual blocks (:class:`babelface.models.layers.TemporalBlock`,
+    kernel 3) over ``(b, t, c)``."""
+    return nn.Sequential(*[TemporalBlock(channels, 3, d, dropout) for d in dilations])
 
-    def __init__(self, channels: int, dilation: int, dropout: float):
-        super().__init__()
-        self.norm = ChannelNorm(channels)
-        self.conv1 = nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation)
-        self.conv2 = nn.Conv1d(channels, channels, 1)
-        self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.drop(self.conv2(F.gelu(self.conv1(self.norm(x)))))
+def _legacy_block_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Sync experts saved before the blocks were shared (issue 12) named them ``conv1`` (the
+    dilated conv) and ``conv2`` (a 1×1 conv, ``(c, c, 1)``): now ``conv`` and ``proj`` (linear)."""
+    out = {}
+    for k, v in state.items():
+        if ".blocks." in k and ".conv1." in k:
+            k = k.replace(".conv1.", ".conv.")
+        elif ".blocks." in k and ".conv2." in k:
+            k, v = k.replace(".conv2.", ".proj."), (v[..., 0] if v.dim() == 3 else v)
+        out[k] = v
+    return out
 
 
 class MelEncoder(nn.Module):
@@ -118,14 +124,15 @@ class MelEncoder(nn.Module):
         self.mel = nn.Sequential(
             nn.Conv1d(cfg.n_mels, c, k, padding=k // 2), nn.GELU(),
             nn.Conv1d(c, c, MEL_FRAMES_PER_VIDEO_FRAME, stride=MEL_FRAMES_PER_VIDEO_FRAME))
-        self.blocks = nn.Sequential(*[TemporalBlock(c, d, cfg.dropout) for d in cfg.audio_dilations])
+        self.blocks = blocks(c, cfg.audio_dilations, cfg.dropout)
         self.out = nn.Sequential(ChannelNorm(c), nn.Conv1d(c, cfg.dim, 1))
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         mel = (mel - mel.mean(dim=1, keepdim=True)) / (mel.std(dim=1, unbiased=False, keepdim=True)
                                                        + NORM_EPS)
         x = self.mel(rearrange(mel, "b m f -> b f m"))           # (b, c, t)
-        x = self.out(self.blocks(x))                              # (b, D, t)
+        x = self.blocks(rearrange(x, "b c t -> b t c"))           # (b, t, c)
+        x = self.out(rearrange(x, "b t c -> b c t"))              # (b, D, t)
         return F.normalize(rearrange(x, "b d t -> b t d"), dim=-1)
 
 
@@ -137,12 +144,12 @@ class FeatureAdapter(nn.Module):
         super().__init__()
         c = cfg.audio_channels
         self.proj = nn.Sequential(nn.LayerNorm(in_dim), nn.Linear(in_dim, c))
-        self.blocks = nn.Sequential(*[TemporalBlock(c, d, cfg.dropout) for d in cfg.audio_dilations])
+        self.blocks = blocks(c, cfg.audio_dilations, cfg.dropout)
         self.out = nn.Sequential(ChannelNorm(c), nn.Conv1d(c, cfg.dim, 1))
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        x = rearrange(self.proj(feats), "b t c -> b c t")
-        x = self.out(self.blocks(x))
+        x = self.blocks(self.proj(feats))                         # (b, t, c)
+        x = self.out(rearrange(x, "b t c -> b c t"))              # (b, D, t)
         return F.normalize(rearrange(x, "b d t -> b t d"), dim=-1)
 
 
@@ -176,14 +183,14 @@ class MotionEncoder(nn.Module):
         self.register_buffer("slots", torch.from_numpy(slots), persistent=False)
         c = cfg.visual_channels
         self.proj = nn.Linear(3 * len(slots), c)
-        self.blocks = nn.Sequential(*[TemporalBlock(c, d, cfg.dropout) for d in cfg.visual_dilations])
+        self.blocks = blocks(c, cfg.visual_dilations, cfg.dropout)
         self.out = nn.Sequential(ChannelNorm(c), nn.Conv1d(c, cfg.dim, 1))
 
     def forward(self, motion: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
         x = motion[:, :, self.slots]                              # (b, t, p, 3)
         x = normalize_motion(x, valid)
         x = self.proj(rearrange(x, "b t p c -> b t (p c)"))       # (b, t, c)
-        x = self.out(self.blocks(rearrange(x, "b t c -> b c t")))
+        x = self.out(rearrange(self.blocks(x), "b t c -> b c t"))  # (b, D, t)
         return F.normalize(rearrange(x, "b d t -> b t d"), dim=-1)
 
 
@@ -194,6 +201,7 @@ class SyncExpert(CheckpointMixin, nn.Module):
     model_name = "sync_expert"
     label = "sync expert"
     config_class = SyncExpertConfig
+    upgrade_state = staticmethod(_legacy_block_keys)
 
     def __init__(self, cfg: SyncExpertConfig | None = None):
         super().__init__()
