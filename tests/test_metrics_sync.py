@@ -184,3 +184,21 @@ def test_fixed_support_removes_the_zero_padding_bias_of_unit_norm_embeddings():
     assert short.n_windows == 40
     with pytest.raises(ValueError, match="support"):
         sync_scores(v, a, support="nope")
+
+
+def test_one_shift_curve_behind_the_tool_the_loss_and_the_metric():
+    """Issue 12: babelface.sync's S(Δ), the sync loss's batched S(Δ) and SyncLipMAE §5's D(τ)
+    (cosine distance) are one implementation (metrics.sync.shift_sums): 1 − S(Δ) = D(Δ)."""
+    import torch
+    from babelface.models.sync_loss import offset_scores
+    from babelface.sync import offset_curve
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((40, 8))
+    v = np.roll(a, 3, axis=0) + 0.3 * rng.standard_normal((40, 8))       # the video lags by 3
+    a, v = a / np.linalg.norm(a, axis=1, keepdims=True), v / np.linalg.norm(v, axis=1, keepdims=True)
+    tool = offset_curve(a, v, 5, support="overlap")
+    loss = offset_scores(torch.from_numpy(a)[None], torch.from_numpy(v)[None], 5)[0].numpy()
+    lags, dist = sync.lag_curve(a, v, 5, distance="cosine")
+    np.testing.assert_allclose(tool, loss, atol=1e-12)
+    np.testing.assert_allclose(1 - tool, dist, atol=1e-12)
+    assert lags[np.argmax(tool)] == 3 and sync.estimate_lag(a, v, 5, "cosine") == 3

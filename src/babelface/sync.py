@@ -27,6 +27,7 @@ import numpy as np
 
 from babelface.constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from babelface.errors import FaceError, InputError, MediaError, SilenceError
+from babelface.metrics.sync import shift_sums
 
 MAX_OFFSET = 15                 # frames, as the SyncNet protocol
 MIN_FRAMES = 25                 # 1 s: shorter clips give no usable curve
@@ -93,15 +94,9 @@ def offset_curve(audio_tokens: np.ndarray, video_tokens: np.ndarray, max_offset:
     if support not in ("fixed", "overlap"):
         raise ValueError(f"support must be 'auto', 'fixed' or 'overlap', not {support!r}")
     a, v = np.where(ok_a[:, None], a, 0.0), np.where(ok_v[:, None], v, 0.0)
-    out = np.full(2 * max_offset + 1, np.nan)
-    for i, d in enumerate(range(-max_offset, max_offset + 1)):
-        if abs(d) >= t:
-            continue
-        idx = np.arange(max_offset, t - max_offset) if support == "fixed" else np.arange(max(0, -d), min(t, t - d))
-        w = ok_a[idx] & ok_v[idx + d]
-        if w.any():
-            out[i] = (a[idx[w]] * v[idx[w] + d]).sum(1).mean()
-    return out
+    sums = shift_sums(a, v, max_offset, ok_a.astype(np.float64), ok_v.astype(np.float64),
+                      fixed=support == "fixed")
+    return np.array([s[0] / s[1] if s is not None and s[1] > 0 else np.nan for s in sums])
 
 
 def estimate_offset(audio_tokens: np.ndarray, video_tokens: np.ndarray, max_offset: int = MAX_OFFSET,

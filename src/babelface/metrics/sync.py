@@ -192,6 +192,37 @@ def evaluate_sync(embedding: SyncEmbedding, audio: np.ndarray, landmarks: np.nda
 Distance = Literal["l2", "cosine"]
 
 
+def dot(a, v):
+    """Row-wise inner product ``(..., n, D)`` twice → ``(..., n)`` (NumPy or torch)."""
+    return (a * v).sum(-1)
+
+
+def shift_sums(a, v, max_offset: int, ok_a, ok_v, score=dot, fixed: bool = False) -> list:
+    """The one S(Δ) (SyncLipMAE §4.1, ``S(Δ) = 1/(T−|Δ|) Σ_t ⟨A_t, v_{t+Δ}⟩``) and its relatives,
+    as sums: for Δ = −M … M, ``(Σ_t w_t score(a_t, v_{t+Δ}), Σ_t w_t)`` with
+    ``w_t = ok_a[t] · ok_v[t+Δ]``, or None where no ``t`` exists.
+
+    ``a``, ``v`` ``(..., T, D)`` and ``ok_a``, ``ok_v`` ``(..., T)`` weights (1: the frame counts),
+    NumPy or torch (differentiable: the sync loss trains through it). ``t`` runs over the frames
+    with ``t + Δ`` inside the clip (the paper's ``1/(T−|Δ|)``), or with ``fixed``, over
+    ``[M, T−M)`` for every Δ (all scores average the same audio frames). Positive Δ: the video
+    lags the audio. ``score`` is the per-pair score (default :func:`dot`; a distance gives
+    SyncLipMAE §5's D(τ)). Used by the sync tool (:func:`babelface.sync.offset_curve`), the sync
+    loss (:func:`babelface.models.sync_loss.offset_scores`) and the lag metric (:func:`lag_curve`).
+    """
+    t = a.shape[-2]
+    out = []
+    for d in range(-max_offset, max_offset + 1):
+        lo, hi = (max_offset, t - max_offset) if fixed else (max(0, -d), min(t, t - d))
+        if abs(d) >= t or hi <= lo:
+            out.append(None)
+            continue
+        w = ok_a[..., lo:hi] * ok_v[..., lo + d:hi + d]                      # (..., n)
+        s = score(a[..., lo:hi, :], v[..., lo + d:hi + d, :])                  # (..., n)
+        out.append(((s * w).sum(-1), w.sum(-1)))
+    return out
+
+
 def _pairwise(a: np.ndarray, v: np.ndarray, distance: Distance) -> np.ndarray:
     """Row-wise distance of equally long ``(n, D)`` arrays → ``(n,)``."""
     if distance == "l2":
@@ -209,16 +240,12 @@ def lag_curve(audio: np.ndarray, video: np.ndarray, max_lag: int = VSHIFT,
 
     Returns ``(lags, D)``; ``T_τ`` counts the indices valid for both; a lag with none is ``inf``.
     """
-    a = np.asarray(audio, np.float64)
-    v = np.asarray(video, np.float64)
-    t = min(len(a), len(v))
-    lags = np.arange(-max_lag, max_lag + 1)
-    curve = np.full(len(lags), np.inf)
-    for k, tau in enumerate(lags):
-        lo, hi = max(0, -tau), min(t, t - tau)            # a_t with 0 ≤ t < T and 0 ≤ t + τ < T
-        if hi > lo:
-            curve[k] = _pairwise(a[lo:hi], v[lo + tau:hi + tau], distance).mean()
-    return lags, curve
+    t = min(len(audio), len(video))
+    a, v = np.asarray(audio, np.float64)[:t], np.asarray(video, np.float64)[:t]
+    ones = np.ones(t)
+    sums = shift_sums(a, v, max_lag, ones, ones, score=lambda x, y: _pairwise(x, y, distance))
+    curve = np.array([np.inf if s is None else s[0] / s[1] for s in sums])
+    return np.arange(-max_lag, max_lag + 1), curve
 
 
 def estimate_lag(audio: np.ndarray, video: np.ndarray, max_lag: int = VSHIFT,

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME
+from babelface.metrics.sync import shift_sums
 
 MAX_OFFSET = 15         # frames: the SyncNet protocol's ±15 (REFERENCE.md) and SyncLipMAE's K = 15
 
@@ -115,18 +116,9 @@ def offset_scores(a: torch.Tensor, v: torch.Tensor, max_offset: int = MAX_OFFSET
     ones = torch.ones(b, t, dtype=a.dtype, device=a.device)
     ok_v = valid.to(a.dtype) if valid is not None else ones
     ok_a = audio_valid.to(a.dtype) if audio_valid is not None else ones
-    out = []
-    for d in range(-max_offset, max_offset + 1):
-        if abs(d) >= t:
-            out.append(torch.full((b,), float("nan"), dtype=a.dtype, device=a.device))
-            continue
-        if d >= 0:
-            aa, vv, w = a[:, :t - d], v[:, d:], ok_a[:, :t - d] * ok_v[:, d:]
-        else:
-            aa, vv, w = a[:, -d:], v[:, :t + d], ok_a[:, -d:] * ok_v[:, :t + d]
-        s = ((aa * vv).sum(-1) * w).sum(1) / w.sum(1).clamp(min=1.0)
-        out.append(s)
-    return torch.stack(out, dim=1)
+    nan = torch.full((b,), float("nan"), dtype=a.dtype, device=a.device)
+    sums = shift_sums(a, v, max_offset, ok_a, ok_v)                        # metrics.sync: the one S(Δ)
+    return torch.stack([nan if s is None else s[0] / s[1].clamp(min=1.0) for s in sums], dim=1)
 
 
 def shift_curve_loss(a: torch.Tensor, v: torch.Tensor, max_offset: int = MAX_OFFSET,

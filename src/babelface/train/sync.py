@@ -25,8 +25,7 @@ from torch.utils.data import Dataset
 from babelface.constants import FPS, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
 from babelface.errors import InputError
 from babelface.models.sync_expert import SyncExpert, SyncExpertConfig, speech_frames
-from babelface.models.sync_loss import (ContrastiveConfig, audio_descriptors, contrastive_loss,
-                                        offset_scores)
+from babelface.models.sync_loss import ContrastiveConfig, audio_descriptors, contrastive_loss
 from babelface.train.config import OptimConfig, TrainConfig
 from babelface.train.sync_augment import AugmentConfig, augment, augment_motion, silence_frames
 
