@@ -10,8 +10,8 @@ import pytest
 
 from babelface.errors import FaceError, InputError, MediaError, SilenceError
 from babelface.media import load_audio, write_video
-from babelface.sync import (SyncResult, analyze_video, estimate_offset, offset_curve, plot_curve,
-                            shift_audio)
+from babelface.report.plots import plot_sync_curve
+from babelface.sync import SyncResult, analyze_video, estimate_offset, offset_curve, shift_audio
 
 
 def _unit(x):
@@ -88,7 +88,7 @@ def test_clear_errors_for_audio_less_silent_and_face_less_videos(tmp_path, real)
 
 def test_plot_writes_a_png(tmp_path):
     res = estimate_offset(*(2 * [_unit(np.random.default_rng(2).standard_normal((40, 4)))]))
-    out = plot_curve(res, tmp_path / "c.png")
+    out = plot_sync_curve(res, tmp_path / "c.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

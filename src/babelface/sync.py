@@ -302,6 +302,7 @@ def shift_audio(path: str | Path, out: str | Path, delay_frames: int) -> Path:
     it); the audio keeps its rate and channels (AAC). The write is atomic."""
     from babelface.media import load_audio, probe_audio
     from babelface.media._atomic import atomic_path
+    from babelface.media.video import replace_audio
     path, out = Path(path), Path(out)
     if path.resolve() == out.resolve():
         raise InputError(f"the output {out} would overwrite the input: choose another name")
@@ -314,44 +315,8 @@ def shift_audio(path: str | Path, out: str | Path, delay_frames: int) -> Path:
     else:
         shifted[: len(audio) + shift] = audio[-shift:]
     with atomic_path(out, suffix=out.suffix or ".mp4") as tmp:
-        try:
-            _remux(path, tmp, shifted, rate)
-        except Exception as e:                     # the container refuses this video codec
-            import av
-            if not isinstance(e, (av.error.FFmpegError, ValueError)):
-                raise
-            from babelface.media import iter_frames, write_video
-            write_video(tmp, iter_frames(path), fps=FPS, audio=shifted, sample_rate=rate)
+        replace_audio(path, tmp, shifted, rate)
     return out
-
-
-def _remux(src: Path, dst: Path, audio: np.ndarray, rate: int) -> None:
-    """Video packets of ``src`` copied into ``dst``, with ``audio`` ``(n, C)`` encoded as AAC."""
-    import av
-    with av.open(str(src)) as inp, av.open(str(dst), mode="w") as outp:
-        vin = inp.streams.video[0]
-        vout = outp.add_stream_from_template(vin)
-        channels = audio.shape[1]
-        aout = outp.add_stream("aac", rate=rate)
-        aout.layout = "mono" if channels == 1 else "stereo"
-        aout.bit_rate = 128_000
-        for packet in inp.demux(vin):
-            if packet.dts is None:
-                continue
-            packet.stream = vout
-            outp.mux(packet)
-        planar = np.ascontiguousarray(np.clip(audio, -1, 1).T[: 2], dtype=np.float32)
-        step, pts = 1024 * 16, 0
-        for s in range(0, planar.shape[1], step):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, s:s + step]), format="fltp",
-                                               layout=aout.layout.name)
-            frame.sample_rate = rate
-            frame.pts = pts
-            pts += frame.samples
-            for p in aout.encode(frame):
-                outp.mux(p)
-        for p in aout.encode(None):
-            outp.mux(p)
 
 
 def fix_video(path: str | Path, out: str | Path, result: SyncResult | None = None) -> tuple[Path, SyncResult]:
@@ -359,28 +324,3 @@ def fix_video(path: str | Path, out: str | Path, result: SyncResult | None = Non
     Δ̂ frames → the audio is delayed by Δ̂). Returns (out, the estimate that was applied)."""
     result = result or analyze_video(path)
     return shift_audio(path, out, result.offset_frames), result
-
-
-def plot_curve(result: SyncResult, path: str | Path, title: str | None = None) -> Path:
-    """A PNG of S(Δ) over Δ with the estimate marked (atomic write)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from babelface.media._atomic import atomic_path
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=120)
-    ax.plot(result.offsets, result.curve, "o-", ms=3, color="tab:blue")
-    ax.axvline(0, color="grey", lw=0.8, ls=":")
-    ax.axvline(result.offset_frames, color="tab:red", lw=1.2,
-               label=f"Δ̂ = {result.offset_frames:+d} frames ({result.offset_ms:+.0f} ms)")
-    ax.set_xlabel("Δ (frames; positive: video lags audio)")
-    ax.set_ylabel("S(Δ)  mean cosine")
-    ax.set_title(title or f"sync: S(0) = {result.in_sync_score:.3f}, confidence {result.confidence:.3f}",
-                 fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
-    return path

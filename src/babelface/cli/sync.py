@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from babelface.errors import InputError
-    from babelface.sync import SyncExpertEmbedding, analyze_video, plot_curve, shift_audio
+    from babelface.report.plots import plot_sync_curve
+    from babelface.sync import SyncExpertEmbedding, analyze_video, shift_audio
     if args.fix and args.output is None:
         raise InputError("--fix needs -o OUT.mp4: where to write the corrected copy")
     if args.output is not None and not args.fix:
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         emb = SyncExpertEmbedding(args.weights, wav2vec2=args.wav2vec2, threads=threads)
         result = analyze_video(args.video, emb, args.max_offset)
     if args.plot:
-        plot_curve(result, args.plot, title=f"{args.video.name}: offset {result.offset_frames:+d} frames")
+        plot_sync_curve(result, args.plot, title=f"{args.video.name}: offset {result.offset_frames:+d} frames")
     if args.fix:
         shift_audio(args.video, args.output, result.offset_frames)
     if args.json:

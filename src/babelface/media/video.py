@@ -258,3 +258,43 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int = FPS,
         for f in frames:
             w.write(f)
     return Path(path)
+
+
+def replace_audio(src: str | Path, dst: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
+    """``dst``: the video of ``src`` with ``audio`` ``(n, C)`` (float in [-1, 1], at ``sample_rate``)
+    as its sound track. The video packets are copied (remuxed) when the container takes them,
+    else the frames are re-encoded as H.264; the audio is encoded as AAC. Not atomic: write to
+    a temporary (``babelface.media._atomic``)."""
+    try:
+        _remux(Path(src), Path(dst), audio, sample_rate)
+    except (av.error.FFmpegError, ValueError):            # the container refuses this video codec
+        write_video(dst, iter_frames(src), fps=FPS, audio=audio, sample_rate=sample_rate)
+    return Path(dst)
+
+
+def _remux(src: Path, dst: Path, audio: np.ndarray, rate: int) -> None:
+    """Video packets of ``src`` copied into ``dst``, with ``audio`` ``(n, C)`` encoded as AAC."""
+    with av.open(str(src)) as inp, av.open(str(dst), mode="w") as outp:
+        vin = inp.streams.video[0]
+        vout = outp.add_stream_from_template(vin)
+        channels = audio.shape[1]
+        aout = outp.add_stream("aac", rate=rate)
+        aout.layout = "mono" if channels == 1 else "stereo"
+        aout.bit_rate = 128_000
+        for packet in inp.demux(vin):
+            if packet.dts is None:
+                continue
+            packet.stream = vout
+            outp.mux(packet)
+        planar = np.ascontiguousarray(np.clip(audio, -1, 1).T[: 2], dtype=np.float32)
+        step, pts = 1024 * 16, 0
+        for s in range(0, planar.shape[1], step):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, s:s + step]), format="fltp",
+                                               layout=aout.layout.name)
+            frame.sample_rate = rate
+            frame.pts = pts
+            pts += frame.samples
+            for p in aout.encode(frame):
+                outp.mux(p)
+        for p in aout.encode(None):
+            outp.mux(p)

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from babelface.constants import FPS
-from babelface.evaluation.runner import EvalReport
+
+if TYPE_CHECKING:
+    from babelface.evaluation.runner import EvalReport
 
 BAR_METRICS = (("lse_d", "LSE-D ↓"), ("tmdc", "TMDC ↑"), ("mar_div", "MAR-div ↑"), ("lmd", "LMD ↓"),
                ("sync_c", "Sync-C ↑"), ("fvd", "FVD ↓"))
@@ -74,5 +78,23 @@ def plot_mouth_curves(report: EvalReport, path: str | Path, n: int = N_WORST) ->
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("time (s)")
     axes[0, 0].legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, Path(path))
+
+
+def plot_sync_curve(result, path: str | Path, title: str | None = None) -> Path:
+    """A PNG of the sync curve S(Δ) over Δ with the estimate marked (atomic write); ``result`` a
+    :class:`babelface.sync.SyncResult`."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=120)
+    ax.plot(result.offsets, result.curve, "o-", ms=3, color="tab:blue")
+    ax.axvline(0, color="grey", lw=0.8, ls=":")
+    ax.axvline(result.offset_frames, color="tab:red", lw=1.2,
+               label=f"Δ̂ = {result.offset_frames:+d} frames ({result.offset_ms:+.0f} ms)")
+    ax.set_xlabel("Δ (frames; positive: video lags audio)")
+    ax.set_ylabel("S(Δ)  mean cosine")
+    ax.set_title(title or f"sync: S(0) = {result.in_sync_score:.3f}, confidence {result.confidence:.3f}",
+                 fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return _save(fig, Path(path))

@@ -47,11 +47,12 @@ def _animate(p: dict, out: Path) -> tuple[dict, dict]:
 
 
 def _sync(p: dict, out: Path) -> tuple[dict, dict]:
-    from babelface.sync import SyncExpertEmbedding, analyze_video, plot_curve, shift_audio
+    from babelface.report.plots import plot_sync_curve
+    from babelface.sync import SyncExpertEmbedding, analyze_video, shift_audio
     from babelface.threads import job
     with job(THREADS):
         result = analyze_video(p["video"], SyncExpertEmbedding(threads=THREADS))
-    plot_curve(result, out / PLOT, title=f"offset {result.offset_frames:+d} frames")
+    plot_sync_curve(result, out / PLOT, title=f"offset {result.offset_frames:+d} frames")
     shift_audio(p["video"], out / OUTPUT, result.offset_frames)
     return {**result.to_json(), "output": OUTPUT, "plot": PLOT}, {"video": OUTPUT, "plot": PLOT}
 
