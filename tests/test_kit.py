@@ -40,7 +40,7 @@ def test_the_shipped_generators_and_renderer_are_registered(portrait, portrait_l
 
 
 def test_model_choice_by_name_with_the_old_path_form_kept(tmp_path):
-    from babelface.pipeline import pick_generator
+    from babelface.models.protocols import pick_generator
     assert pick_generator(None) == ("muex", None)
     assert pick_generator(None, text="hello") == ("text", None)
     assert pick_generator("muex", "w.safetensors") == ("muex", "w.safetensors")

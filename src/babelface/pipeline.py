@@ -36,7 +36,8 @@ from babelface.concurrency import prefetch
 from babelface.constants import (DEFAULT_MAX_PIXELS, FPS, H264_MAX_FRAME_PIXELS, H264_MAX_SIDE,
                                  LONG_RENDER_S, MAX_DURATION_S, SAMPLE_RATE)
 from babelface.errors import InputError, LanguageError, SilenceError
-from babelface.models.protocols import DEFAULT_RENDERER, GENERATORS
+from babelface.models.protocols import (DEFAULT_RENDERER, GENERATORS, fit_length, generate, load_generator,
+                                        pick_generator, speech_motion)
 from babelface.outputs import check_output_path
 from babelface.progress import progress
 
@@ -265,52 +266,11 @@ def _count(phonemes) -> int:
 def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: str | None = None,
                       model: str | Path | None = None, weights: str | Path | None = None
                       ) -> tuple[np.ndarray, np.ndarray | None, list]:
-    """Motion for real speech (mono 16 kHz): (motion, articulation or None, phonemes).
-
-    The generator is :func:`pick_generator`'s: with ``text``, espeak-ng phonemes DTW-aligned to the
-    speech; else the audio-only MuEx model (or the one ``model`` names, from ``weights``)."""
-    n = n_frames_for(len(analysis), SAMPLE_RATE)
-    if text is not None and not language:
-        raise InputError("--text needs --lang: the language of the transcript")
-    from babelface.media import is_silent
-    if is_silent(analysis):
-        raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
-    if is_silent(analysis - analysis.mean(dtype=np.float64)):
-        raise SilenceError(CONSTANT_AUDIO)
-    from babelface.models.protocols import generate
-    out = generate(_generator(*pick_generator(model, weights, text)), analysis, text=text, language=language)
-    return _fit_length(out.motion, n), out.articulation, out.phonemes
-
-
-def _fit_length(motion: np.ndarray, n: int) -> np.ndarray:
-    """``motion`` cut or padded with the rest pose to ``n`` frames."""
-    if len(motion) < n:
-        motion = np.concatenate([motion, np.zeros((n - len(motion),) + motion.shape[1:], motion.dtype)])
-    return motion[:n]
-
-
-def pick_generator(model: str | Path | None, weights: str | Path | None = None,
-                   text: str | None = None) -> tuple[str, str | Path | None]:
-    """(registered generator name, weights) for ``--model``, ``--weights`` and a transcript.
-
-    No ``model``: the text path with a transcript, MuEx without. ``model`` that is not a registered
-    name but a weights file (the old ``--model PATH``) is read as MuEx weights, with a warning."""
-    from babelface.models.protocols import DEFAULT_GENERATOR, TEXT_GENERATOR
-    if model is not None and str(model) not in GENERATORS:
-        if not (Path(model).suffix == ".safetensors" or Path(model).exists()):
-            raise InputError(f"unknown motion model {str(model)!r}: choose one of "
-                             f"{', '.join(sorted(GENERATORS))} (weights go to --weights)")
-        if weights is not None:
-            raise InputError("--model names a weights file and --weights is given too: use --model NAME --weights PATH")
-        warnings.warn(f"--model {model}: a weights path given to --model is read as MuEx weights; "
-                      f"write --model muex --weights {model} (--model PATH will go)", FutureWarning, stacklevel=3)
-        return (TEXT_GENERATOR, None) if text is not None else (DEFAULT_GENERATOR, model)
-    if model is None:
-        return (TEXT_GENERATOR if text is not None else DEFAULT_GENERATOR), weights
-    return str(model), weights
-
-
-CONSTANT_AUDIO = "the audio is a constant (DC) level with no sound on it: there is no speech to animate"
+    """Motion for real speech (mono 16 kHz): (motion, articulation or None, phonemes), by
+    :func:`babelface.models.protocols.speech_motion`: with ``text``, espeak-ng phonemes DTW-aligned
+    to the speech; else the audio-only MuEx model (or the one ``model`` names, from ``weights``)."""
+    out = speech_motion(analysis, text, language, model, weights)
+    return out.motion, out.articulation, out.phonemes
 
 
 @contextmanager
@@ -319,18 +279,6 @@ def _background(fn, *args) -> Iterator[Future]:
     ``result()``, and leaving the block waits for it."""
     with ThreadPoolExecutor(1, thread_name_prefix="babelface-setup") as pool:
         yield pool.submit(fn, *args)
-
-
-def _generator(name: str, weights: str | Path | None = None):
-    """The motion generator registered as ``name``; torch, when it brought it, pinned to one thread."""
-    import sys
-
-    from babelface.models.protocols import load_generator
-    from babelface.threads import pin_torch
-    generator = load_generator(name, weights)
-    if "torch" in sys.modules:
-        pin_torch()
-    return generator
 
 
 def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
@@ -347,6 +295,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     generator that cannot stream runs on the whole utterance). The motion takes the mouth range of
     the person in ``style_video``, else the real corpus's median speaker (motion/style.py); the
     renderer registered as ``renderer`` draws it. The output carries the user's own audio."""
+    from babelface.media.audio import CONSTANT_SPEECH, SILENT_SPEECH
     from babelface.media.spool import spool_speech
     from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
     from babelface.threads import job
@@ -362,12 +311,12 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     # run on their own threads while the speech decodes
     with (job(threads) as threads,
           _background(_portrait, image, max_pixels) as portrait,
-          _background(_generator, *choice) as loading,
+          _background(load_generator, *choice) as loading,
           spool_speech(audio, max_duration) as speech):
         if speech.is_silent():
-            raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
+            raise SilenceError(SILENT_SPEECH)
         if speech.is_constant():
-            raise SilenceError(CONSTANT_AUDIO)
+            raise SilenceError(CONSTANT_SPEECH)
         n = n_frames_for(speech.n_samples, SAMPLE_RATE)
         generator = loading.result()
         art, phonemes = None, []
@@ -375,9 +324,8 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         if stream is not None and not generator.needs_text:
             chunks: Iterable[np.ndarray] = stream(speech.read, speech.n_samples)
         else:
-            from babelface.models.protocols import generate
             out = generate(generator, speech.read(), text=text, language=language)
-            chunks, art, phonemes = [_fit_length(out.motion, n)], out.articulation, out.phonemes
+            chunks, art, phonemes = [fit_length(out.motion, n)], out.articulation, out.phonemes
         chunks = apply_style_stream(chunks, style_of_video(style_video) if style_video is not None
                                     else MEDIAN_STYLE)
         image, landmarks = portrait.result()

@@ -194,13 +194,13 @@ def _phoneme_motion(phonemes, n_frames):
 def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
     """MuEx on each fitted part (audio only), placed at its frame; rest elsewhere."""
     from babelface.models.muex import N_MOTION
-    from babelface.pipeline import speech_from_audio
+    from babelface.models.protocols import speech_motion
     motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
     for p in parts:
         f0 = int(np.floor(p.start * FPS))
         lead = int(round((p.start - f0 / FPS) * SAMPLE_RATE))                # start inside its frame
         x = np.concatenate([np.zeros(lead, np.float32), resample(p.audio, p.sample_rate, SAMPLE_RATE)])
-        m, _, _ = speech_from_audio(x, weights=model)
+        m = speech_motion(x, weights=model).motion
         m = m[:max(0, n_frames - f0)]
         motion[f0:f0 + len(m)] = m
     return motion
@@ -347,9 +347,10 @@ def _measure(driver, fit, parts, stem, out, rate, orig16, original_span):
 
 def _aligned(stem: np.ndarray, rate: int, parts: list[Part], text: str, language: str) -> Part:
     """The transcript's phonemes DTW-aligned on the fitted voice-over as placed (the stem from the
-    first part's start to the last one's end, pauses included: pipeline.speech_from_audio)."""
-    from babelface.pipeline import speech_from_audio
+    first part's start to the last one's end, pauses included: the text path of
+    :func:`babelface.models.protocols.speech_motion`)."""
+    from babelface.models.protocols import speech_motion
     start, end = min(p.start for p in parts), max(p.end for p in parts)
     audio = stem[int(round(start * rate)):int(round(end * rate))]
-    _, _, phonemes = speech_from_audio(resample(audio, rate, SAMPLE_RATE), text, language)
+    phonemes = speech_motion(resample(audio, rate, SAMPLE_RATE), text, language).phonemes
     return Part(start, audio, rate, phonemes, text)

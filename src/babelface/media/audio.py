@@ -141,6 +141,20 @@ def is_silent(audio: np.ndarray) -> bool:
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < SILENCE_RMS
 
 
+SILENT_SPEECH = "the audio holds only silence (below -60 dBFS): there is no speech to animate"
+CONSTANT_SPEECH = "the audio is a constant (DC) level with no sound on it: there is no speech to animate"
+
+
+def check_audible(audio: np.ndarray) -> None:
+    """:class:`~babelface.errors.SilenceError` unless ``audio`` carries sound (not silent, not a
+    constant DC level)."""
+    from babelface.errors import SilenceError
+    if is_silent(audio):
+        raise SilenceError(SILENT_SPEECH)
+    if is_silent(audio - audio.mean(dtype=np.float64)):
+        raise SilenceError(CONSTANT_SPEECH)
+
+
 def rms_envelope(audio: np.ndarray, hop: int = SAMPLES_PER_FRAME, win: int | None = None) -> np.ndarray:
     """Frame RMS of a mono signal: one value per ``hop`` samples (default: one per video frame).
 

@@ -23,7 +23,7 @@ Two protocols over per-frame audio and visual embeddings:
 **Embeddings** are pluggable (:class:`SyncEmbedding`): row ``t`` of either embedding summarises the
 ``window`` frames starting at video frame ``t`` (SyncNet: 5 frames and MFCC frames ``4t … 4t+19``;
 a per-frame token model: ``window = 1``). :func:`resolve_embedding` finds one: SyncNet weights named by
-the user, else the built-in sync expert (``babelface.models.sync_expert.sync_embedding()``) when it is
+the user, else the built-in sync expert (``babelface.sync.SyncExpertEmbedding()``) when it is
 installed, else none, with the reason.
 """
 
@@ -299,7 +299,7 @@ def r_precision(audio: np.ndarray, video: np.ndarray, ks=RPREC_KS, pool: int = R
 # raising babelface.errors.WeightsError with a one-line reason when it cannot.
 EMBEDDINGS: dict[str, str] = {
     "syncnet": "babelface.models.syncnet:SyncNetEmbedding",
-    "sync_expert": "babelface.models.sync_expert:sync_embedding",
+    "sync_expert": "babelface.sync:SyncExpertEmbedding",
 }
 DEFAULT_ORDER = ("sync_expert",)
 

@@ -20,6 +20,7 @@ Motion is canonical face-aligned landmark offsets from the rest pose, ``(T, L, 3
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
+from babelface.constants import SAMPLES_PER_FRAME
 from babelface.errors import InputError
 
 
@@ -97,8 +99,55 @@ def _factory(table: dict[str, str], kind: str, name: str):
 
 
 def load_generator(name: str, weights: str | Path | None = None) -> MotionGenerator:
-    """The generator registered as ``name``, from ``weights`` or its shipped default."""
-    return _factory(GENERATORS, "motion model", name)(weights)
+    """The generator registered as ``name``, from ``weights`` or its shipped default; torch, when it
+    brought it, pinned to one thread inside a job (:func:`babelface.threads.pin_torch`)."""
+    import sys
+
+    from babelface.threads import pin_torch
+    generator = _factory(GENERATORS, "motion model", name)(weights)
+    if "torch" in sys.modules:
+        pin_torch()
+    return generator
+
+
+def pick_generator(model: str | Path | None, weights: str | Path | None = None,
+                   text: str | None = None) -> tuple[str, str | Path | None]:
+    """(registered generator name, weights) for ``--model``, ``--weights`` and a transcript.
+
+    No ``model``: the text path with a transcript, MuEx without. ``model`` that is not a registered
+    name but a weights file (the old ``--model PATH``) is read as MuEx weights, with a warning."""
+    if model is not None and str(model) not in GENERATORS:
+        if not (Path(model).suffix == ".safetensors" or Path(model).exists()):
+            raise InputError(f"unknown motion model {str(model)!r}: choose one of "
+                             f"{', '.join(sorted(GENERATORS))} (weights go to --weights)")
+        if weights is not None:
+            raise InputError("--model names a weights file and --weights is given too: use --model NAME --weights PATH")
+        warnings.warn(f"--model {model}: a weights path given to --model is read as MuEx weights; "
+                      f"write --model muex --weights {model} (--model PATH will go)", FutureWarning, stacklevel=3)
+        return (TEXT_GENERATOR, None) if text is not None else (DEFAULT_GENERATOR, model)
+    if model is None:
+        return (TEXT_GENERATOR if text is not None else DEFAULT_GENERATOR), weights
+    return str(model), weights
+
+
+def fit_length(motion: np.ndarray, n: int) -> np.ndarray:
+    """``motion`` ``(T, ...)`` cut, or padded with the rest pose (zeros), to ``n`` frames."""
+    if len(motion) < n:
+        motion = np.concatenate([motion, np.zeros((n - len(motion),) + motion.shape[1:], motion.dtype)])
+    return motion[:n]
+
+
+def speech_motion(audio16k: np.ndarray, text: str | None = None, language: str | None = None,
+                  model: str | Path | None = None, weights: str | Path | None = None) -> GeneratedMotion:
+    """Motion for mono 16 kHz speech by the generator :func:`pick_generator` names, exactly
+    ``ceil(n / 640)`` frames (:func:`babelface.media.audio.check_audible` first)."""
+    from babelface.media.audio import check_audible
+    if text is not None and not language:
+        raise InputError("--text needs --lang: the language of the transcript")
+    check_audible(audio16k)
+    out = generate(load_generator(*pick_generator(model, weights, text)), audio16k, text=text, language=language)
+    out.motion = fit_length(out.motion, max(1, -(-len(audio16k) // SAMPLES_PER_FRAME)))
+    return out
 
 
 def make_renderer(name: str, image: np.ndarray, landmarks: np.ndarray, **options: Any) -> MotionRenderer:

@@ -254,14 +254,6 @@ def load_sync_expert(path: str | Path | None = None) -> SyncExpert:
     return _load_cached(str(p.resolve()))
 
 
-def sync_embedding(weights: str | Path | None = None):
-    """The sync expert as an embedding of the evaluation suite's sync protocol
-    (``babelface.metrics.sync.EMBEDDINGS["sync_expert"]``): a
-    :class:`babelface.sync.SyncExpertEmbedding` over ``weights`` or the shipped file."""
-    from babelface.sync import SyncExpertEmbedding
-    return SyncExpertEmbedding(weights)
-
-
 def speech_frames(mel: np.ndarray, floor_db: float = SPEECH_FLOOR_DB) -> np.ndarray:
     """``(T,)`` bool: video frames whose mel power (mean over the frame's 4 × F bins of the
     ``(4T, F)`` natural-log power) is within ``floor_db`` of the clip's loud frames (95th percentile). Silences carry no sync evidence: the
