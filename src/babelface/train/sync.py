@@ -26,7 +26,7 @@ from babelface.constants import FPS, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRA
 from babelface.errors import InputError
 from babelface.models.sync_expert import SyncExpert, SyncExpertConfig, speech_frames
 from babelface.models.sync_loss import ContrastiveConfig, audio_descriptors, contrastive_loss
-from babelface.train.config import OptimConfig, TrainConfig
+from babelface.train.config import OptimConfig, RunConfig, TrainConfig
 from babelface.train.sync_augment import AugmentConfig, augment, augment_motion, silence_frames
 
 K = MEL_FRAMES_PER_VIDEO_FRAME
@@ -72,13 +72,15 @@ class SyncTrainSection(TrainConfig):
 
 
 @dataclass
-class SyncRunConfig:
+class SyncRunConfig(RunConfig):
+    """The sync expert's sections over the trainer's run config, and its ``loss``."""
+
     task: str = "sync_expert"
     model: SyncExpertConfig = field(default_factory=SyncExpertConfig)
-    loss: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     optim: SyncOptimConfig = field(default_factory=SyncOptimConfig)
     train: SyncTrainSection = field(default_factory=SyncTrainSection)
     data: SyncDataConfig = field(default_factory=SyncDataConfig)
+    loss: ContrastiveConfig = field(default_factory=ContrastiveConfig)
 
 
 REAL_GROUP = "real"                 # the crop group of real (non-synthetic) clips
