@@ -303,11 +303,10 @@ def test_validation_lse_d_equals_the_metrics_suites():
 def test_the_sync_expert_is_a_training_option(tmp_path):
     """`train.sync_loss_weight` adds the shipped sync expert's loss on the predicted motion (issue 6):
     it is logged, trains, and leaves the expert untouched."""
-    from babelface.models.sync_expert import default_weights_path
+    from babelface.models.sync_expert import SyncExpert, default_weights_path
     from babelface.train.loop import Trainer
     torch.set_num_threads(1)
-    from safetensors.torch import load_file
-    before = load_file(str(default_weights_path()))
+    before = SyncExpert.from_pretrained(default_weights_path()).state_dict()
     assert before
     cfg = load_config("tiny", [f"train.out_dir={tmp_path}", "train.max_steps=6", "train.log_every=3",
                                "train.ckpt_every=100", "data.toy.n_train=8", "data.toy.n_val=8",
