@@ -36,8 +36,8 @@ from babelface.concurrency import prefetch
 from babelface.constants import (DEFAULT_MAX_PIXELS, FPS, H264_MAX_FRAME_PIXELS, H264_MAX_SIDE,
                                  LONG_RENDER_S, MAX_DURATION_S, SAMPLE_RATE)
 from babelface.errors import InputError, LanguageError, SilenceError
-from babelface.models.protocols import (DEFAULT_RENDERER, GENERATORS, fit_length, generate, load_generator,
-                                        pick_generator, speech_motion)
+from babelface.models.protocols import DEFAULT_RENDERER, GENERATORS, load_generator, pick_generator, speech_motion
+from babelface.models.protocols import fit_length as _fit_length   # (kept under its old name here)
 from babelface.outputs import check_output_path
 from babelface.progress import progress
 
@@ -295,10 +295,10 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     generator that cannot stream runs on the whole utterance). The motion takes the mouth range of
     the person in ``style_video``, else the real corpus's median speaker (motion/style.py); the
     renderer registered as ``renderer`` draws it. The output carries the user's own audio."""
-    from babelface.media.audio import CONSTANT_SPEECH, SILENT_SPEECH
     from babelface.media.spool import spool_speech
     from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
     from babelface.threads import job
+    from babelface.media.audio import CONSTANT_SPEECH, SILENT_SPEECH
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
     check_output_path(output, [audio, weights, style_video] + ([] if isinstance(image, np.ndarray) else [image])
@@ -324,8 +324,9 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         if stream is not None and not generator.needs_text:
             chunks: Iterable[np.ndarray] = stream(speech.read, speech.n_samples)
         else:
+            from babelface.models.protocols import generate
             out = generate(generator, speech.read(), text=text, language=language)
-            chunks, art, phonemes = [fit_length(out.motion, n)], out.articulation, out.phonemes
+            chunks, art, phonemes = [_fit_length(out.motion, n)], out.articulation, out.phonemes
         chunks = apply_style_stream(chunks, style_of_video(style_video) if style_video is not None
                                     else MEDIAN_STYLE)
         image, landmarks = portrait.result()
