@@ -9,9 +9,10 @@ Every entry point returns a :class:`Result` (what ``--json`` prints).
 
 The stages stream, each on its own thread(s), joined by bounded queues (issue 16): the speech is
 decoded once into a spool on disk (:mod:`babelface.media.spool`); MuEx runs window by window
-(:mod:`babelface.models.streaming`) one window ahead of the renderer (:func:`prefetch`); frames are
-rendered by :func:`babelface.threads.render_workers` threads (:func:`ordered_map`); the encoder
-takes them in order with the audio interleaved. Memory stays flat in the length of the speech.
+(:mod:`babelface.models.streaming`) one window ahead of the renderer (:func:`prefetch`); the video
+is cut into segments (:mod:`babelface.media.segments`), each drawn — mouth, then head — and encoded
+by its own single-threaded x264 on one of :func:`babelface.threads.render_workers` threads, and
+joined in order with the audio interleaved. Memory stays flat in the length of the speech.
 :func:`render_frames` is the reusable part: motion chunks in, encoded video out.
 """
 
@@ -30,7 +31,6 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from babelface.concurrency import prefetch
 from babelface.constants import (DEFAULT_MAX_PIXELS, FPS, H264_MAX_FRAME_PIXELS, H264_MAX_SIDE,
                                  LONG_RENDER_S, MAX_DURATION_S, SAMPLE_RATE)
 from babelface.errors import InputError, LanguageError, SilenceError
@@ -166,17 +166,6 @@ def head_motion_spooled(speech, n_frames: int, options: HeadOptions) -> np.ndarr
                                      blink=options.blink)
 
 
-def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | None,
-            workers: int) -> Iterator[np.ndarray]:
-    """Frames for motion arriving in chunks ``(t, L, 3)``; the next chunk is computed while this
-    one renders (a queue of one)."""
-    start = 0
-    for chunk in prefetch(chunks, depth=1):
-        art = None if articulation is None else articulation[start:start + len(chunk)]
-        start += len(chunk)
-        yield from renderer.render_sequence(chunk, articulation=art, workers=workers)
-
-
 def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int, out: Path, *,
                   audio=None, sample_rate: int | None = None, articulation: np.ndarray | None = None,
                   threads: int | None = None, quality: str = DEFAULT_QUALITY,
@@ -187,22 +176,27 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
     (a tilted head, a photo on its side) is levelled, rendered, and pasted back (issue 17)."""
     from babelface.face.landmarks import detect_landmarks
     from babelface.media import VideoWriter
+    from babelface.media.segments import encode_segments, plan_segments
+    from babelface.render.segments import segment_jobs
     from babelface.render.upright import UprightRenderer, make_upright
     from babelface.threads import render_workers
     upright = make_upright(image, landmarks, detect_landmarks)
     renderer = UprightRenderer(upright)
-    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality,
-                     threads=threads) as writer:
-        frames = _frames(renderer, chunks, articulation, render_workers(threads))
-        if head is not None and upright.matrix is not None:
-            warnings.warn(f"the face is tilted by {upright.roll:.0f}°: head motion is off; the mouth "
-                          "moves on the levelled face", stacklevel=2)
-        elif head is not None:    # issue 14: head, eyelids, irises, brows over the mouth's frames
-            from babelface.render.head import HeadRenderer
-            frames = HeadRenderer(landmarks, image.shape[:2]).apply(frames, head)
-        for frame in _with_estimate(progress(frames, total=n_frames, desc="rendering", unit="frame"),
-                                    n_frames):
-            writer.write(frame)
+    stage = None
+    if head is not None and upright.matrix is not None:
+        warnings.warn(f"the face is tilted by {upright.roll:.0f}°: head motion is off; the mouth "
+                      "moves on the levelled face", stacklevel=2)
+    elif head is not None:    # issue 14: head, eyelids, irises, brows over the mouth's frames
+        from babelface.render.head import HeadRenderer
+        stage = HeadRenderer(landmarks, image.shape[:2])
+    # issue 16: segments drawn and encoded side by side, one per core, joined in order
+    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality) as writer:
+        workers = render_workers(threads)
+        jobs = segment_jobs(renderer, chunks, plan_segments(n_frames), articulation=articulation,
+                            head_stage=stage, head=head, workers=workers)
+        ticks = encode_segments(writer, jobs, workers)
+        for _ in _with_estimate(progress(ticks, total=n_frames, desc="rendering", unit="frame"), n_frames):
+            pass
     return writer.n_frames
 
 
