@@ -85,7 +85,7 @@ class SegmentEncoder:
             frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
             if ctx is None:
                 ctx = self._open(frame.shape[1], frame.shape[0])
-            vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            vf = av.VideoFrame.from_numpy_buffer(frame, format="rgb24")   # no copy under the GIL
             vf.pts = n
             packets += ctx.encode(vf)
             n += 1

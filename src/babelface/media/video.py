@@ -192,7 +192,7 @@ class VideoWriter:
             from babelface.threads import encoder_threads
             self._open_video(frame.shape[1], frame.shape[0], {
                 "crf": str(self.crf), "preset": self.preset, "threads": str(encoder_threads(self.threads))})
-        vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        vf = av.VideoFrame.from_numpy_buffer(frame, format="rgb24")   # no copy (the encoder converts it)
         vf.pts = self.n_frames if pts is None else pts
         for packet in self._vstream.encode(vf):
             self._container.mux(packet)
