@@ -36,6 +36,26 @@ def frames_md5(path) -> str:
     return hashlib.md5(read_frames(path).tobytes()).hexdigest()
 
 
+def test_default_portraits_shipped_landmarks_are_mediapipes():
+    """The default portrait's landmarks ship with it (say then never imports MediaPipe): they are
+    what MediaPipe finds in it (regenerate assets/astronaut_landmarks.npy if MediaPipe changes)."""
+    from babelface.face.landmarks import detect_faces, load_image, pick_face
+    found = pick_face(detect_faces(load_image(pipeline.default_portrait())))
+    np.testing.assert_allclose(pipeline.default_landmarks(), found, atol=1e-3)
+    image, landmarks = pipeline._portrait(None)
+    assert landmarks is not None and image.shape == (512, 512, 3)
+
+
+def test_say_with_the_default_portrait_imports_no_mediapipe_torch_or_scipy_signal(tmp_path):
+    import subprocess
+    import sys
+    code = ("import sys; from babelface import pipeline; pipeline.say('Hi there.', 'en', sys.argv[1]); "
+            "print(sorted(m for m in ('mediapipe', 'torch', 'scipy.signal', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.mp4")], capture_output=True,
+                         text=True, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_ordered_map_keeps_the_input_order_and_bounds_the_work_in_flight():
     started, lock = [], threading.Lock()
 

@@ -49,6 +49,13 @@ def default_portrait() -> Path:
     return Path(str(resources.files("babelface.assets").joinpath("astronaut.png")))
 
 
+def default_landmarks() -> np.ndarray:
+    """MediaPipe's landmarks ``(478, 3)`` pixels of :func:`default_portrait`, detected once and
+    shipped (assets/astronaut_landmarks.npy; a test checks them against a fresh detection): `say`
+    with the default portrait needs no MediaPipe (0.5 s of CPU to import it, issue 16)."""
+    return np.load(str(resources.files("babelface.assets").joinpath("astronaut_landmarks.npy")))
+
+
 @dataclass
 class Result:
     output: str
@@ -100,6 +107,9 @@ def _portrait(image: str | Path | np.ndarray | None, max_pixels: int = DEFAULT_M
     from babelface.render.upright import MAX_PLAIN_ROLL_DEG, roll_degrees
     if image is None:
         image = default_portrait()
+        img = load_image(image)
+        if img.shape[0] * img.shape[1] <= max_pixels:          # as shipped: its landmarks are too
+            return img, default_landmarks()
     if isinstance(image, np.ndarray):
         img, name = image, "the image"
     else:
