@@ -46,4 +46,5 @@ class Task(Protocol):
 
 # task name → "module:attribute" of the task class, imported only when that task is trained
 TASKS: dict[str, str] = {
+    "kmtalk": "babelface.train.kmtalk_task:KMTalkTask",
 }

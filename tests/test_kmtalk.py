@@ -1,0 +1,218 @@
+"""KMTalk (papers/004): key frames, the LKMA/CMC networks, the task and the generator/refiner."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from babelface.errors import InputError
+from babelface.face.indices import N_MOTION
+from babelface.models import keyframes as kf
+from babelface.models.audio_encoder import AudioEncoderConfig
+from babelface.models.kmtalk import KMTalk, KMTalkConfig, interpolation_matrix
+from babelface.train.kmtalk_task import KMTalkTask, boundary_targets, ctc_targets, ends
+
+
+def tiny_config(**kw) -> KMTalkConfig:
+    return KMTalkConfig(audio=AudioEncoderConfig(d_model=16, dilations=(1, 2)), f=16, flow_layers=1,
+                        dropout=0.0, d_z=8, **kw)
+
+
+# --- localization ----------------------------------------------------------------------------
+
+def test_boundaries_from_timeline_land_on_rounded_frames():
+    # phonemes change at 0.10 s (frame 2.5 → 3 by centres: centre of frame 2 is 0.10 s) and 0.30 s
+    timeline = [{"ipa": "a", "start": 0.0, "end": 0.11}, {"ipa": "m", "start": 0.11, "end": 0.29},
+                {"ipa": "i", "start": 0.29, "end": 0.4}]
+    b = kf.boundaries_from_timeline(timeline, 10)
+    assert np.flatnonzero(b).tolist() == [3, 7]
+    assert np.flatnonzero(kf.with_ends(b)).tolist() == [0, 3, 7, 9]
+
+
+def test_uniform_sampling_and_key_share():
+    assert np.flatnonzero(kf.uniform(10, 3)).tolist() == [0, 3, 6, 9]
+    assert np.flatnonzero(kf.uniform(9, 4)).tolist() == [0, 4, 8]
+    assert kf.uniform(100, 2).mean() == pytest.approx(0.51)      # 50 strided + the last frame
+
+
+def test_peaks_are_local_maxima_above_threshold():
+    p = np.array([0.1, 0.9, 0.8, 0.2, 0.6, 0.6, 0.1, 0.4])
+    assert np.flatnonzero(kf.peaks(p, 0.5)).tolist() == [1, 4]     # a plateau keeps its first frame
+
+
+def test_precision_recall_within_one_frame_one_to_one():
+    true = np.zeros(20, bool)
+    true[[3, 10, 15]] = True
+    pred = np.zeros(20, bool)
+    pred[[4, 5, 10, 18]] = True              # 4 matches 3; 5 is a second hit near 3: unmatched
+    hits, n_pred, n_true = kf.match_counts(true, pred)
+    assert (hits, n_pred, n_true) == (2, 4, 3)
+    p, r, f = kf.precision_recall(hits, n_pred, n_true)
+    assert (p, r) == (0.5, pytest.approx(2 / 3))
+    assert f == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+
+
+def test_interpolation_matrix_is_the_linear_curve_through_the_keys():
+    key = torch.tensor([[False, True, False, False, True, False]])
+    x = torch.tensor([0.0, 3.0, 0.0, 0.0, 9.0, 0.0])
+    y = interpolation_matrix(key)[0] @ x
+    assert y.tolist() == pytest.approx([3.0, 3.0, 5.0, 7.0, 9.0, 9.0])
+
+
+# --- the networks ----------------------------------------------------------------------------
+
+def test_cmc_reads_key_motions_only_at_key_frames():
+    torch.manual_seed(0)
+    model = KMTalk(tiny_config()).eval()
+    t = 12
+    mel, mask = torch.randn(1, 4 * t, 80), torch.ones(1, t, dtype=torch.bool)
+    key = torch.zeros(1, t, dtype=torch.bool)
+    key[0, [0, 4, 7, 11]] = True
+    audio, _ = model.encode(mel, mask)
+    k = torch.randn(1, t, N_MOTION, 3)
+    other = k.clone()
+    other[0, [1, 2, 3, 5]] += 5.0                                      # non-key frames changed
+    with torch.no_grad():
+        y1 = model.complete(audio, key, k, mask)
+        y2 = model.complete(audio, key, other, mask)
+        moved = k.clone()
+        moved[0, 4] += 5.0                                             # a key frame changed
+        y3 = model.complete(audio, key, moved, mask)
+    assert y1.shape == (1, t, N_MOTION, 3)
+    assert torch.allclose(y1, y2)
+    assert not torch.allclose(y1, y3)
+
+
+def test_padding_does_not_change_a_clip():
+    torch.manual_seed(0)
+    model = KMTalk(tiny_config()).eval()
+    t = 10
+    mel = torch.randn(1, 4 * t, 80)
+    key = torch.zeros(1, t, dtype=torch.bool)
+    key[0, [0, 5, 9]] = True
+    with torch.no_grad():
+        alone = model(mel, key, torch.ones(1, t, dtype=torch.bool)).motion
+        padded_mel = torch.cat([mel, torch.randn(1, 16, 80)], dim=1)
+        padded_key = torch.cat([key, torch.zeros(1, 4, dtype=torch.bool)], dim=1)
+        mask = torch.arange(t + 4)[None] < t
+        batched = model(padded_mel, padded_key, mask).motion
+    assert torch.allclose(alone, batched[:, :t], atol=1e-5)
+
+
+def test_without_audio_guidance_the_audio_reaches_cmc_only_through_the_key_motions():
+    torch.manual_seed(0)
+    model = KMTalk(tiny_config(audio_guidance=False)).eval()
+    t = 8
+    mask, key = torch.ones(1, t, dtype=torch.bool), kf.uniform(t, 3)
+    key = torch.from_numpy(key)[None]
+    k = torch.randn(1, t, N_MOTION, 3)
+    with torch.no_grad():
+        a1 = model.complete(torch.randn(1, t, 16), key, k, mask)
+        a2 = model.complete(torch.randn(1, t, 16), key, k, mask)
+    assert torch.allclose(a1, a2)
+
+
+# --- the task --------------------------------------------------------------------------------
+
+def _batch(t: int = 24, b: int = 2) -> dict:
+    g = torch.Generator().manual_seed(1)
+    phoneme = torch.repeat_interleave(torch.randint(1, 30, (b, t // 3), generator=g), 3, dim=1)
+    motion = 0.05 * torch.randn(b, t, N_MOTION, 3, generator=g)
+    mask = torch.ones(b, t, dtype=torch.bool)
+    mask[1, t - 4:] = False
+    return {"mel": torch.randn(b, 4 * t, 80, generator=g), "motion": motion, "phoneme": phoneme,
+            "mask": mask}
+
+
+def test_task_targets():
+    ph = torch.tensor([[5, 5, 7, 7, 7, 2, -1, -1]])
+    mask = torch.tensor([[True] * 6 + [False] * 2])
+    b, known = boundary_targets(ph, mask)
+    assert b[0].nonzero().flatten().tolist() == [2, 5]
+    assert not known[0, 0] and not known[0, 6]
+    targets, lengths = ctc_targets(ph, mask)
+    assert targets.tolist() == [6, 8, 3] and lengths.tolist() == [3]
+    assert ends(mask)[0].nonzero().flatten().tolist() == [0, 5]
+
+
+def test_task_overfits_one_batch():
+    torch.manual_seed(0)
+    task = KMTalkTask(seed=0)
+    task._teacher = [None]                              # no MuEx teacher in this test
+    model = task.build_model({"audio": {"d_model": 16, "dilations": [1, 2]}, "f": 16, "flow_layers": 1,
+                              "dropout": 0.0, "d_z": 8})
+    model.set_motion_scale(0.05)
+    batch = _batch()
+    boundary, _ = boundary_targets(batch["phoneme"], batch["mask"])
+    key = boundary | ends(batch["mask"])
+
+    def error() -> float:                     # completed-motion L1 at the phoneme keys
+        model.eval()
+        with torch.no_grad():
+            out = model(batch["mel"], key, batch["mask"])
+        model.train()
+        return float(((out.motion - batch["motion"]).abs().mean((2, 3)) * batch["mask"]).sum())
+
+    before = error()
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    for step in range(30):
+        out = task.training_step(model, batch, step)
+        assert {"loss", "key_l1", "l1", "boundary_bce", "latent", "ctc"} <= set(out)
+        assert torch.isfinite(out["loss"])
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+    assert error() < 0.8 * before
+
+
+# --- generator and refiner -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def generator(tmp_path_factory):
+    from babelface.models.protocols import MotionGenerator, load_generator
+    torch.manual_seed(0)
+    model = KMTalk(tiny_config())
+    model.set_motion_scale(0.05)
+    path = model.save_pretrained(tmp_path_factory.mktemp("kmtalk") / "k.safetensors")
+    gen = load_generator("kmtalk", path)
+    assert isinstance(gen, MotionGenerator)
+    return gen
+
+
+@pytest.fixture(scope="module")
+def speech(real):
+    from babelface.media import load_audio
+    return load_audio(real / "RD_Radio31_000.wav")[:16_000 * 2]
+
+
+def test_generator_on_real_speech(generator, speech):
+    motion = generator.predict_motion(speech)
+    assert motion.shape == (50, N_MOTION, 3) and motion.dtype == np.float32
+    assert np.isfinite(motion).all()
+    assert np.allclose(generator.predict_motion(np.zeros(3200, np.float32)), 0)   # silence: rest
+
+
+def test_refine_uses_the_timeline_key_frames(generator, speech):
+    timeline = [{"ipa": "a", "start": 0.0, "end": 0.5}, {"ipa": "m", "start": 0.5, "end": 1.2},
+                {"ipa": "i", "start": 1.2, "end": 2.0}]
+    key, _ = generator.key_frames(speech, timeline=timeline)
+    assert np.flatnonzero(key).tolist() == [0, 12, 30, 49]
+    base = np.random.default_rng(0).normal(0, 0.05, (50, N_MOTION, 3)).astype(np.float32)
+    changed = base.copy()
+    changed[5] += 1.0                                                  # not a key frame
+    a = generator.refine(base, speech, timeline=timeline)
+    assert a.shape == base.shape
+    assert np.allclose(a, generator.refine(changed, speech, timeline=timeline), atol=1e-5)
+    with pytest.raises(InputError):
+        generator.refine(base[:, :10], speech, timeline=timeline)
+
+
+def test_long_audio_runs_in_cross_faded_windows(generator, speech, monkeypatch):
+    import babelface.models.kmtalk as km
+    whole = generator.predict_motion(speech)
+    monkeypatch.setattr(km, "WINDOW", 20)
+    monkeypatch.setattr(km, "OVERLAP", 5)
+    windowed = generator.predict_motion(speech)
+    assert windowed.shape == whole.shape and np.isfinite(windowed).all()
+    assert not np.allclose(windowed, whole)
