@@ -216,3 +216,15 @@ def test_long_audio_runs_in_cross_faded_windows(generator, speech, monkeypatch):
     windowed = generator.predict_motion(speech)
     assert windowed.shape == whole.shape and np.isfinite(windowed).all()
     assert not np.allclose(windowed, whole)
+
+
+def test_pipeline_refine_goes_through_the_registry(generator, speech, monkeypatch):
+    import babelface.models.protocols as protocols
+    from babelface import pipeline
+    motion = np.random.default_rng(1).normal(0, 0.05, (50, N_MOTION, 3)).astype(np.float32)
+    monkeypatch.setattr(protocols, "load_generator", lambda name, weights=None: generator)
+    out = pipeline.refine_motion("kmtalk", motion, speech, [])
+    assert np.allclose(out, generator.refine(motion, speech))
+    monkeypatch.setattr(protocols, "load_generator", lambda name, weights=None: object())
+    with pytest.raises(InputError, match="cannot refine"):
+        pipeline.refine_motion("muex", motion, speech, [])

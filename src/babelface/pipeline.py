@@ -306,12 +306,13 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
             threads: int | None = None, quality: str = DEFAULT_QUALITY,
             head: HeadOptions = HeadOptions(), style_video: str | Path | None = None,
-            max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
+            max_pixels: int = DEFAULT_MAX_PIXELS, refine: str | None = None) -> Result:
     """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
     phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion,
     window by window (any length in constant memory). The motion takes the mouth range of the person
-    in ``style_video``, else the real corpus's median speaker (motion/style.py). The output carries
-    the user's own audio."""
+    in ``style_video``, else the real corpus's median speaker (motion/style.py). ``refine="kmtalk"``
+    completes the motion again from its key motions at the phoneme boundaries (KMTalk's CMC; the whole
+    speech is then read at once). The output carries the user's own audio."""
     from babelface.media.spool import spool_speech
     from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
     from babelface.threads import job
@@ -325,7 +326,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     # run on their own threads while the speech decodes
     with (job(threads) as threads,
           _background(_portrait, image, max_pixels) as portrait,
-          (_background(_muex, model) if text is None else nullcontext()) as muex,
+          (_background(_muex, model) if text is None and refine is None else nullcontext()) as muex,
           spool_speech(audio, max_duration) as speech):
         if speech.is_silent():
             raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
@@ -333,8 +334,11 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             raise SilenceError(CONSTANT_AUDIO)
         n = n_frames_for(speech.n_samples, SAMPLE_RATE)
         art, phonemes = None, []
-        if text is not None:
-            motion, art, phonemes = speech_from_audio(speech.read(), text, language)
+        if text is not None or refine is not None:
+            analysis = speech.read()
+            motion, art, phonemes = speech_from_audio(analysis, text, language, model)
+            if refine is not None:
+                motion = refine_motion(refine, motion, analysis, phonemes)
             chunks: Iterable[np.ndarray] = [motion]
         else:
             from babelface.models.streaming import stream_motion
@@ -348,6 +352,17 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
                                quality=quality, head=moves)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if text is not None else "audio")
+
+
+def refine_motion(name: str, motion: np.ndarray, analysis: np.ndarray, phonemes: list) -> np.ndarray:
+    """``--refine NAME``: another generator's motion ``(T, L, 3)`` completed again from its key motions
+    (KMTalk supplement §A); key frames at the timeline's phoneme boundaries when there is one, else
+    where the refiner detects them in the audio."""
+    from babelface.models.protocols import load_generator
+    refiner = load_generator(name)
+    if not callable(getattr(refiner, "refine", None)):
+        raise InputError(f"the motion model {name!r} cannot refine another model's motion: use kmtalk")
+    return refiner.refine(motion, analysis, timeline=phonemes or None)
 
 
 def dub(video: str | Path, output: str | Path, text: str | None = None, language: str | None = None,

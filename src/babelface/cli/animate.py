@@ -24,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--lang", help="language of the transcript (en, zh, th, … or an espeak-ng voice)")
     p.add_argument("--model", help="MuEx checkpoint (.safetensors) for the audio-only path; "
                                    "default: the model shipped in the package")
+    p.add_argument("--refine", choices=("kmtalk",),
+                   help="complete the motion again from its key motions at the phoneme boundaries "
+                        "(KMTalk's cross-modal motion completion; reads the whole speech at once)")
     p.add_argument("--style-video", metavar="VIDEO",
                    help="a video of the speaker: their measured mouth range (opening, rounding/"
                         "spreading) scales the motion; default: the real corpus's median speaker")
@@ -45,7 +48,8 @@ def run(args) -> int:
     result = pipeline.animate(args.audio, args.output, image=args.image, text=args.text,
                               language=args.lang, max_duration=args.max_duration, model=args.model,
                               threads=args.threads, quality=args.quality, head=head_options(args),
-                              style_video=args.style_video, max_pixels=args.max_pixels)
+                              style_video=args.style_video, max_pixels=args.max_pixels,
+                              refine=args.refine)
     if args.json:
         print_json(result.to_dict())
     else:
