@@ -11,7 +11,7 @@ from babelface.face.indices import N_MOTION
 from babelface.models import keyframes as kf
 from babelface.models.audio_encoder import AudioEncoderConfig
 from babelface.models.kmtalk import KMTalk, KMTalkConfig, interpolation_matrix
-from babelface.train.kmtalk_task import KMTalkTask, boundary_targets, ctc_targets, ends
+from babelface.train.kmtalk_task import KMTalkTask, best_threshold, boundary_targets, ctc_targets, ends
 
 
 def tiny_config(**kw) -> KMTalkConfig:
@@ -164,6 +164,26 @@ def test_task_overfits_one_batch():
         out["loss"].backward()
         opt.step()
     assert error() < 0.8 * before
+
+
+def test_best_threshold_picks_the_f1_optimum():
+    true = np.zeros(12, bool)
+    true[[3, 8]] = True
+    prob = np.full(12, 0.1)
+    prob[[3, 8]] = 0.7                 # the true boundaries
+    prob[5] = 0.5                      # a false peak: thresholds below 0.5 keep it
+    th, (p, r, f) = best_threshold([prob], [true])
+    assert 0.5 <= th < 0.7 and (p, r, f) == (1.0, 1.0, 1.0)
+
+
+def test_validate_reports_and_sets_the_threshold():
+    task = KMTalkTask()
+    model = KMTalk(tiny_config())
+    model.set_motion_scale(0.05)
+    out = task.validate(model, [_batch(), _batch(t=18)])
+    assert {"val_l1", "val_key_l1", "val_boundary_f1"} <= set(out)
+    assert float(model.boundary_threshold) == pytest.approx(out["val_boundary_threshold"])
+    assert model.training
 
 
 # --- generator and refiner -------------------------------------------------------------------

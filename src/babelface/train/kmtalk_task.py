@@ -34,6 +34,7 @@ PHONEME_SHARE = 0.5           # share of batches whose key frames are the phonem
 KEY_NOISE = 0.1               # σ of the noise on true key motions, in motion-scale units
 KEY_GAIN = (0.8, 1.2)         # random amplitude of true key motions
 SCALE_CLIPS = 300             # training clips measuring the motion RMS
+THRESHOLDS = np.round(np.arange(0.2, 0.91, 0.05), 2)   # boundary thresholds tried on validation
 
 
 def boundary_targets(phoneme: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,37 +146,31 @@ class KMTalkTask:
     @torch.no_grad()
     def validate(self, model: KMTalk, val_loader) -> dict[str, float]:
         """Completed-motion L1 (phoneme keys from the true timeline, LKMA's key motions), key-motion
-        L1, and boundary precision/recall/F1 at ±1 frame (threshold of the model)."""
-        from babelface.models.keyframes import match_counts, peaks, precision_recall
+        L1, and boundary precision/recall/F1 at ±1 frame. The boundary threshold with the best F1 on
+        this (held-out) set becomes the model's ``boundary_threshold``, saved with its weights."""
         was = model.training
         model.eval()
-        l1s, keys, counts = [], [], np.zeros(3, int)
+        l1s, keys, probs, trues = [], [], [], []
         for batch in val_loader:
             mask, motion = batch["mask"], batch["motion"]
             boundary, _ = boundary_targets(batch["phoneme"], mask)
             key = boundary | ends(mask)
             out = model(batch["mel"], key, mask)
-            m = mask.float()
+            m, km = mask.float(), (key & mask).float()
             err = ((out.motion - motion).abs() / model.motion_scale).mean((2, 3))
             l1s.append(float((err * m).sum() / m.sum()))
-            km = (key & mask).float()
             kerr = ((out.key_motion - motion).abs() / model.motion_scale).mean((2, 3))
             keys.append(float((kerr * km).sum() / km.sum()))
             prob = torch.sigmoid(out.boundary_logit)
-            for i in range(len(mask)):
-                n = int(mask[i].sum())
-                counts += match_counts(boundary[i, :n].numpy(),
-                                       peaks(prob[i, :n].numpy(), float(model.boundary_threshold)))
+            for i, n in enumerate(mask.sum(1).tolist()):
+                probs.append(prob[i, :n].numpy())
+                trues.append(boundary[i, :n].numpy())
         model.train(was)
-        p, r, f = precision_recall(*counts)
+        threshold, (p, r, f) = best_threshold(probs, trues)
+        model.boundary_threshold.fill_(threshold)
         return {"val_l1": float(np.mean(l1s)), "val_key_l1": float(np.mean(keys)),
-                "val_boundary_p": p, "val_boundary_r": r, "val_boundary_f1": f}
-
-    def export(self, model: KMTalk, path, val_dataset=None) -> None:
-        """The shipped inference file, with the boundary threshold chosen on ``val_dataset``."""
-        if val_dataset is not None:
-            model.boundary_threshold.fill_(best_threshold(model, val_dataset))
-        model.save_pretrained(path)
+                "val_boundary_p": p, "val_boundary_r": r, "val_boundary_f1": f,
+                "val_boundary_threshold": threshold}
 
     # --- the per-batch draws -----------------------------------------------------------------------
     def draw_keys(self, boundary: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -217,20 +212,15 @@ def motion_rms(dataset, n_clips: int = SCALE_CLIPS) -> float:
     return math.sqrt(sq / max(count, 1)) or 1.0
 
 
-@torch.no_grad()
-def best_threshold(model: KMTalk, dataset, grid=np.linspace(0.2, 0.9, 15)) -> float:
-    """The boundary threshold with the best F1 at ±1 frame on ``dataset`` (whole clips)."""
-    from babelface.models.keyframes import boundaries_from_labels, match_counts, peaks, precision_recall
-    probs, trues = [], []
-    model.eval()
-    for i in range(len(dataset)):
-        item = dataset[i]
-        t = item["motion"].shape[0]
-        mask = torch.ones(1, t, dtype=torch.bool)
-        probs.append(torch.sigmoid(model.encode(item["mel"][None], mask)[1])[0].numpy())
-        trues.append(boundaries_from_labels(item["phoneme"].numpy()))
-    f1 = []
+def best_threshold(probs: list[np.ndarray], trues: list[np.ndarray], grid=THRESHOLDS
+                   ) -> tuple[float, tuple[float, float, float]]:
+    """The peak threshold with the best F1 at ±1 frame over clips' boundary probabilities and true
+    boundaries, and its (precision, recall, F1)."""
+    from babelface.models.keyframes import match_counts, peaks, precision_recall
+    best = (float(grid[0]), (float("nan"),) * 3)
     for th in grid:
-        c = np.sum([match_counts(tr, peaks(p, th)) for tr, p in zip(trues, probs)], axis=0)
-        f1.append(np.nan_to_num(precision_recall(*c)[2]))
-    return float(grid[int(np.argmax(f1))])
+        counts = np.sum([match_counts(tr, peaks(p, th)) for tr, p in zip(trues, probs)], axis=0)
+        prf = precision_recall(*counts)
+        if np.nan_to_num(prf[2]) > np.nan_to_num(best[1][2]):
+            best = (float(th), prf)
+    return best
