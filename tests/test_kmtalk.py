@@ -138,7 +138,7 @@ def test_task_targets():
 
 def test_task_overfits_one_batch():
     torch.manual_seed(0)
-    task = KMTalkTask(seed=0)
+    task = KMTalkTask()
     task._teacher = [None]                              # no MuEx teacher in this test
     model = task.build_model({"audio": {"d_model": 16, "dilations": [1, 2]}, "f": 16, "flow_layers": 1,
                               "dropout": 0.0, "d_z": 8})
@@ -248,3 +248,27 @@ def test_pipeline_refine_goes_through_the_registry(generator, speech, monkeypatc
     monkeypatch.setattr(protocols, "load_generator", lambda name, weights=None: object())
     with pytest.raises(InputError, match="cannot refine"):
         pipeline.refine_motion("muex", motion, speech, [])
+
+
+def test_trains_on_the_kit_exports_and_animates(tmp_path, real, monkeypatch):
+    """`babelface train --config` (task kmtalk), `--export`, then `animate --model kmtalk` and
+    `animate --refine kmtalk` on real speech."""
+    from pathlib import Path
+
+    from babelface.cli import main
+    from babelface.media import load_audio, probe_video, save_wav
+    from babelface.models.checkpoint import read_checkpoint
+    config = Path(__file__).parent / "data" / "kmtalk_tiny.yaml"
+    shipped = tmp_path / "kmtalk.safetensors"
+    assert main(["train", "--config", str(config), "--set", f"train.out_dir={tmp_path / 'run'}",
+                 "--export", str(shipped)]) == 0
+    header = read_checkpoint(shipped, "kmtalk")[0]
+    assert header["kind"] == "inference" and header["task"] == "kmtalk"
+    assert 0.2 <= header["val"]["val_boundary_threshold"] <= 0.9
+    speech = save_wav(tmp_path / "speech.wav", load_audio(real / "RD_Radio31_000.wav")[:16000])
+    import babelface.models.kmtalk as km
+    monkeypatch.setattr(km, "default_weights_path", lambda: shipped)     # --refine loads the default
+    for extra in (["--model", "kmtalk", "--weights", str(shipped)], ["--refine", "kmtalk"]):
+        out = tmp_path / f"{extra[0][2:]}.mp4"
+        assert main(["animate", "--audio", str(speech), *extra, "--still", "-o", str(out)]) == 0
+        assert probe_video(out).n_frames == 25

@@ -39,7 +39,6 @@ What babelface does differently, and why:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -50,16 +49,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from babelface.config_io import from_dict, to_dict
 from babelface.constants import SAMPLES_PER_FRAME
 from babelface.errors import InputError, WeightsError
 from babelface.face.indices import N_MOTION
 from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, mel_features
+from babelface.models.checkpoint import CheckpointMixin
 
-FORMAT = "babelface-kmtalk"
-FORMAT_VERSION = 1
-METADATA_KEY = "babelface"
-MODEL_PREFIX = "model."
 TRAINING_ONLY = ("lip_reader.", "latent_proj.")     # not needed at inference
 DEFAULT_WEIGHTS = "kmtalk_default.safetensors"      # in babelface/assets
 PE_DIM = 16                     # Table 1: PE(16), the length of the position vector
@@ -249,8 +244,13 @@ class CompletionDecoder(nn.Module):
 
 # --- the model -----------------------------------------------------------------------------------
 
-class KMTalk(nn.Module):
+class KMTalk(CheckpointMixin, nn.Module):
     """Audio → boundaries → key motions (LKMA) → completed motion (CMC), and CMC alone for refinement."""
+
+    model_name = "kmtalk"
+    label = "KMTalk"
+    config_class = KMTalkConfig
+    training_only = TRAINING_ONLY
 
     def __init__(self, cfg: KMTalkConfig, n_points: int = N_MOTION):
         super().__init__()
@@ -309,43 +309,6 @@ class KMTalk(nn.Module):
         if not scale > 0 or not math.isfinite(scale):
             raise ValueError(f"motion scale must be positive and finite, got {scale}")
         self.motion_scale.fill_(scale)
-
-    # --- weights ---------------------------------------------------------------------------------
-    def save_pretrained(self, path: str | Path, **extra) -> Path:
-        """Weights (inference part) and config in one safetensors file, written atomically."""
-        from safetensors.torch import save_file
-
-        from babelface.media._atomic import atomic_path
-        tensors = {MODEL_PREFIX + k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()
-                   if not k.startswith(TRAINING_ONLY)}
-        header = {"format": FORMAT, "version": FORMAT_VERSION, "config": to_dict(self.cfg), **extra}
-        with atomic_path(Path(path)) as tmp:
-            save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(header)})
-        return Path(path)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> "KMTalk":
-        from safetensors import SafetensorError, safe_open
-        path = Path(path)
-        if not path.is_file():
-            raise WeightsError(f"no KMTalk checkpoint at {path}: give a .safetensors file written "
-                               "by babelface train (task kmtalk)")
-        try:
-            with safe_open(str(path), framework="pt") as fh:
-                header = json.loads((fh.metadata() or {}).get(METADATA_KEY, "{}"))
-                tensors = {k: fh.get_tensor(k) for k in fh.keys()}
-        except (SafetensorError, OSError, ValueError) as e:
-            raise WeightsError(f"{path} is not a readable safetensors file ({e}): retrain it") from e
-        if header.get("format") != FORMAT:
-            raise WeightsError(f"{path} holds a {header.get('format')!r} checkpoint, not a KMTalk model")
-        model = cls(from_dict(KMTalkConfig, header["config"], "model"))
-        state = {k[len(MODEL_PREFIX):]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        missing = [k for k in missing if not k.startswith(TRAINING_ONLY)]
-        if missing or unexpected:
-            raise WeightsError(f"{path} does not match its KMTalk config "
-                               f"(e.g. {(missing + unexpected)[0]}): retrain it")
-        return model.eval()
 
 
 # --- inference: the generator and the refiner ----------------------------------------------------
@@ -471,7 +434,7 @@ def load_generator(weights: str | Path | None = None) -> KMTalkGenerator:
     path = Path(weights) if weights else default_weights_path()
     if weights is None and not path.is_file():
         raise WeightsError("the default KMTalk model is not in this installation: build it with "
-                           "`make model-kmtalk`, or pass the weights")
+                           "`make model-kmtalk`, or give --weights")
     from babelface.threads import pin_torch
     pin_torch()
     return KMTalkGenerator(KMTalk.from_pretrained(path))

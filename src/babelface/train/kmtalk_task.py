@@ -19,6 +19,7 @@ refines another generator (supplement §A "Integration with Existing Methods").
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,11 +30,13 @@ from babelface.config_io import from_dict
 from babelface.models.kmtalk import KMTalk, KMTalkConfig
 from babelface.models.keyframes import UNIFORM_STRIDES
 from babelface.models.muex import generation_loss
+from babelface.train.config import RunConfig
 
 PHONEME_SHARE = 0.5           # share of batches whose key frames are the phoneme boundaries
 KEY_NOISE = 0.1               # σ of the noise on true key motions, in motion-scale units
 KEY_GAIN = (0.8, 1.2)         # random amplitude of true key motions
 SCALE_CLIPS = 300             # training clips measuring the motion RMS
+SEED = 0x4B4D                 # the per-step draws: a generator seeded by (SEED, step), so resumable
 THRESHOLDS = np.round(np.arange(0.2, 0.91, 0.05), 2)   # boundary thresholds tried on validation
 
 
@@ -74,15 +77,22 @@ def ctc_targets(phoneme: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
     return torch.cat(seqs) if seqs else torch.zeros(0, dtype=torch.long), lengths
 
 
+@dataclass
+class KMTalkRunConfig(RunConfig):
+    task: str = "kmtalk"
+    model: KMTalkConfig = field(default_factory=KMTalkConfig)
+
+
 class KMTalkTask:
     """``task: kmtalk`` (train/task.py protocol)."""
 
     name = "kmtalk"
     monitor = "val_l1"
     monitor_mode = "min"
+    config_class = KMTalkRunConfig
 
-    def __init__(self, seed: int = 0):
-        self.rng = np.random.default_rng(seed)
+    def __init__(self):
+        self.rng = np.random.default_rng(SEED)
         self._teacher: list = []
 
     # --- protocol ----------------------------------------------------------------------------------
@@ -93,24 +103,18 @@ class KMTalkTask:
         return KMTalk(model_cfg)
 
     def datasets(self, cfg: Any):
-        """(train: random crops of the seen languages' training clips, val: whole clips)."""
-        from babelface.data.datasets import ManifestDataset
-        from babelface.phonetics.languages import SEEN
-        data = cfg.data
-        langs = tuple(data.languages) or SEEN
-        train = ManifestDataset(data.root, split=data.train_split, languages=langs,
-                                crop_frames=cfg.train.seq_len, random_crop=True)
-        val = ManifestDataset(data.root, split=data.val_split, languages=langs, crop_frames=None,
-                              random_crop=False)
-        return train, val
+        """(train: random crops, val: whole clips) of ``data`` (the shipped config names the seen
+        languages: ko, my, hi stay unseen)."""
+        from babelface.train.builders import build_dataset
+        return build_dataset(cfg, train=True), build_dataset(cfg, train=False)
 
     def on_fit_start(self, trainer) -> None:
-        model = getattr(trainer, "model", trainer)
-        model = getattr(model, "module", model)
-        if float(model.motion_scale) == 1.0:
-            model.set_motion_scale(motion_rms(trainer.train_dataset))
+        if trainer.step == 0 and not trainer.cfg.train.init_weights:    # fine-tuning keeps its scale
+            trainer.model.set_motion_scale(motion_rms(trainer.train_set))
 
     def training_step(self, model: KMTalk, batch: dict, step: int) -> dict[str, torch.Tensor]:
+        model = getattr(model, "module", model)
+        self.rng = np.random.default_rng([SEED, step])
         cfg = model.cfg
         mask, motion, phoneme = batch["mask"], batch["motion"], batch["phoneme"]
         scale = model.motion_scale
@@ -148,6 +152,7 @@ class KMTalkTask:
         """Completed-motion L1 (phoneme keys from the true timeline, LKMA's key motions), key-motion
         L1, and boundary precision/recall/F1 at ±1 frame. The boundary threshold with the best F1 on
         this (held-out) set becomes the model's ``boundary_threshold``, saved with its weights."""
+        model = getattr(model, "module", model)
         was = model.training
         model.eval()
         l1s, keys, probs, trues = [], [], [], []
@@ -185,7 +190,7 @@ class KMTalkTask:
             return k.detach()
         if choice == 2 and self.teacher() is not None:
             with torch.no_grad():
-                return self.teacher()(batch["mel"], batch["mask"]).motion
+                return self.teacher().to(k.device)(batch["mel"], batch["mask"]).motion
         motion = batch["motion"]
         gain = motion.new_tensor(self.rng.uniform(*KEY_GAIN, size=(len(motion), 1, 1, 1)))
         return motion * gain + KEY_NOISE * model.motion_scale * torch.randn_like(motion)
@@ -206,9 +211,9 @@ def motion_rms(dataset, n_clips: int = SCALE_CLIPS) -> float:
     """RMS of the motion over the first ``n_clips`` clips of ``dataset``."""
     sq, count = 0.0, 0
     for i in range(min(n_clips, len(dataset))):
-        m = dataset[i]["motion"]
-        sq += float((m.double() ** 2).sum())
-        count += m.numel()
+        m = np.asarray(dataset[i]["motion"], np.float64)
+        sq += float((m ** 2).sum())
+        count += m.size
     return math.sqrt(sq / max(count, 1)) or 1.0
 
 
