@@ -272,3 +272,26 @@ def test_trains_on_the_kit_exports_and_animates(tmp_path, real, monkeypatch):
         out = tmp_path / f"{extra[0][2:]}.mp4"
         assert main(["animate", "--audio", str(speech), *extra, "--still", "-o", str(out)]) == 0
         assert probe_video(out).n_frames == 25
+
+
+@pytest.mark.parametrize("lang, text", [("en", "Every face can speak any language, even this one."),
+                                        ("ko", "모든 얼굴은 어떤 언어든 말할 수 있습니다.")])   # ko: never trained on
+def test_shipped_model_finds_espeak_phoneme_boundaries(lang, text):
+    """The shipped boundary head against espeak-ng's exact timeline, on the exact frame (at ±1 frame
+    boundaries are so dense that even uniform stride 3 scores P ≈ 0.9): most detections are real
+    boundaries and most boundaries are found, in a seen and an unseen language. (Measured: en P 0.86
+    R 0.69, ko 0.81 / 0.60; an untrained head 0.71 / 0.33 and 0.50 / 0.29; stride 3 ≈ 0.4 / 0.3.)"""
+    from babelface.constants import SAMPLE_RATE
+    from babelface.media.audio import resample
+    from babelface.models.protocols import load_generator
+    from babelface.phonetics.espeak import synthesize
+    syn = synthesize(text, lang)
+    audio = resample(syn.audio, syn.sample_rate, SAMPLE_RATE)
+    gen = load_generator("kmtalk")
+    n = -(-len(audio) // 640)
+    truth = kf.boundaries_from_timeline(syn.phonemes, n)
+    found = kf.peaks(gen.boundary_probability(audio), float(gen.model.boundary_threshold))
+    p, r, _ = kf.precision_recall(*kf.match_counts(truth, found, tolerance=0))
+    assert p >= 0.75 and r >= 0.5, (p, r)
+    motion = gen.predict_motion(audio)
+    assert motion.shape == (n, N_MOTION, 3) and motion.std() > 0.01       # the mouth moves
