@@ -34,7 +34,7 @@ from _common import ROOT, write_section
 
 CACHE = ROOT / "runs" / "kmtalk_eval"
 SECTION = "## KMTalk: key motions and motion completion (issue 13)"
-PLACEMENTS = ("uniform 2", "uniform 3", "uniform 4", "phoneme", "detected")
+PLACEMENTS = ("uniform 2", "uniform 3", "uniform 4", "phoneme", "detected", "phoneme centres")
 
 
 def scores(ref_motion: np.ndarray, motion: np.ndarray, neutral: np.ndarray) -> dict:
@@ -55,10 +55,11 @@ def linear_curve(motion: np.ndarray, key: np.ndarray) -> np.ndarray:
     return np.einsum("st,tlc->slc", w, motion).astype(np.float32)
 
 
-def placements(n: int, boundary: np.ndarray, detected: np.ndarray) -> dict[str, np.ndarray]:
+def placements(n: int, labels: np.ndarray, detected: np.ndarray) -> dict[str, np.ndarray]:
     from babelface.models import keyframes as kf
     return {"uniform 2": kf.uniform(n, 2), "uniform 3": kf.uniform(n, 3), "uniform 4": kf.uniform(n, 4),
-            "phoneme": kf.with_ends(boundary), "detected": kf.with_ends(detected)}
+            "phoneme": kf.with_ends(kf.boundaries_from_labels(labels)), "detected": kf.with_ends(detected),
+            "phoneme centres": kf.with_ends(kf.centres_from_labels(labels))}
 
 
 def synthetic(weights: Path, data: Path, every: int) -> None:
@@ -88,7 +89,7 @@ def synthetic(weights: Path, data: Path, every: int) -> None:
         row = {"language": clip.language, "n": n, "hits": kf.match_counts(boundary, detected),
                "hits0": kf.match_counts(boundary, detected, tolerance=0),
                "uniform3_hits": kf.match_counts(boundary, kf.uniform(n, 3) & ~kf.with_ends(np.zeros(n, bool)))}
-        keys = placements(n, boundary, detected)
+        keys = placements(n, item["phoneme"].numpy(), detected)
         for name, key in keys.items():
             row[f"share|{name}"] = float(key.mean())
             row[f"kmtalk|{name}"] = scores(truth, gen._run(audio, key, None)[:n], neutral)

@@ -30,6 +30,11 @@ def test_boundaries_from_timeline_land_on_rounded_frames():
     assert np.flatnonzero(kf.with_ends(b)).tolist() == [0, 3, 7, 9]
 
 
+def test_phoneme_centres():
+    labels = np.array([4, 4, 4, 7, 7, 7, 7, -1, 2])
+    assert np.flatnonzero(kf.centres_from_labels(labels)).tolist() == [1, 4, 8]
+
+
 def test_uniform_sampling_and_key_share():
     assert np.flatnonzero(kf.uniform(10, 3)).tolist() == [0, 3, 6, 9]
     assert np.flatnonzero(kf.uniform(9, 4)).tolist() == [0, 4, 8]

@@ -41,6 +41,18 @@ def boundaries_from_labels(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def centres_from_labels(labels: np.ndarray) -> np.ndarray:
+    """Frame labels ``(T,)`` → bool ``(T,)``: the middle frame of every run of one known phoneme (the
+    articulatory targets, a comparison placement: boundaries are KMTalk's)."""
+    lab = np.asarray(labels)
+    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+    ends = np.r_[starts[1:], len(lab)]
+    out = np.zeros(len(lab), bool)
+    keep = lab[starts] >= 0 if len(lab) else np.zeros(0, bool)
+    out[((starts + ends - 1) // 2)[keep]] = True
+    return out
+
+
 def boundaries_from_timeline(timeline: Sequence, n_frames: int, fps: int = FPS) -> np.ndarray:
     """Phoneme boundaries ``(T,)`` bool of a timeline (espeak-ng ``Phoneme`` list or manifest dicts)."""
     from babelface.data.groundtruth import frame_labels
