@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_speed.py [--weights W] [--repeats 5]
 
-Input: the first 10 s of real speech (``RD_Radio31_000.wav``, 250 frames). Timed: the whole
+Input: real speech (``RD_Radio31_000.wav``, its first 10 s: the clip is 8 s, 200 frames). Timed: the whole
 ``predict_motion`` (log-mel, boundary detection, LKMA, CMC) and ``refine`` (key frames detected, CMC
 on MuEx's motion), against the shipped MuEx's ``predict_motion``; medians over ``--repeats`` after
 one warm-up call.
@@ -56,7 +56,7 @@ def main() -> None:
     lines = [f"Command: `OMP_NUM_THREADS=1 python benchmarks/kmtalk_speed.py --repeats {a.repeats}`  ",
              f"Machine: {machine(1)}; shared with six other engineers' jobs (loaded: read the ratios, "
              "measured in the same run, rather than the absolute figures).", "",
-             f"{SECONDS} s of real speech ({frames} frames), medians of {a.repeats} after a warm-up; "
+             f"{frames / 25:.0f} s of real speech (RD_Radio31_000.wav, {frames} frames), medians of {a.repeats} after a warm-up; "
              f"KMTalk has {params / 1e6:.2f} M inference parameters.", "",
              "| stage | time | frames/s | time / MuEx |", "| --- | ---: | ---: | ---: |"]
     for name, t in rows.items():
