@@ -344,14 +344,16 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             threads: int | None = None, quality: str = DEFAULT_QUALITY,
             head: HeadOptions = HeadOptions(), style_video: str | Path | None = None,
             max_pixels: int = DEFAULT_MAX_PIXELS, weights: str | Path | None = None,
-            renderer: str = DEFAULT_RENDERER) -> Result:
+            renderer: str = DEFAULT_RENDERER, refine: str | None = None) -> Result:
     """Real speech drives the portrait. The motion generator is picked by name (``model``, from
     ``weights`` or its shipped default; :func:`pick_generator`): with ``text`` (its transcript) and
     ``language`` and no ``model``, espeak-ng's phonemes are aligned to the speech by DTW; without,
     the audio-only MuEx model predicts motion, window by window (any length in constant memory; a
     generator that cannot stream runs on the whole utterance). The motion takes the mouth range of
     the person in ``style_video``, else the real corpus's median speaker (motion/style.py); the
-    renderer registered as ``renderer`` draws it. The output carries the user's own audio."""
+    renderer registered as ``renderer`` draws it. ``refine="kmtalk"`` completes the motion again from its
+    key motions at the phoneme boundaries (KMTalk's CMC, :func:`refine_motion`; the whole utterance is
+    then read at once). The output carries the user's own audio."""
     from babelface.media.spool import spool_speech
     from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
     from babelface.threads import job
@@ -377,12 +379,16 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         generator = loading.result()
         art, phonemes = None, []
         stream = getattr(generator, "stream", None)
-        if stream is not None and not generator.needs_text:
+        if stream is not None and not generator.needs_text and refine is None:
             chunks: Iterable[np.ndarray] = stream(speech.read, speech.n_samples)
         else:
             from babelface.models.protocols import generate
-            out = generate(generator, speech.read(), text=text, language=language)
-            chunks, art, phonemes = [_fit_length(out.motion, n)], out.articulation, out.phonemes
+            analysis = speech.read()
+            out = generate(generator, analysis, text=text, language=language)
+            motion, art, phonemes = _fit_length(out.motion, n), out.articulation, out.phonemes
+            if refine is not None:
+                motion = refine_motion(refine, motion, analysis, phonemes)
+            chunks = [motion]
         chunks = apply_style_stream(chunks, style_of_video(style_video) if style_video is not None
                                     else MEDIAN_STYLE)
         image, landmarks = portrait.result()
@@ -392,6 +398,17 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
                                quality=quality, head=moves, renderer=renderer)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if generator.needs_text else "audio")
+
+
+def refine_motion(name: str, motion: np.ndarray, analysis: np.ndarray, phonemes: list) -> np.ndarray:
+    """``--refine NAME``: another generator's motion ``(T, L, 3)`` completed again from its key motions
+    (KMTalk supplement §A); key frames at the timeline's phoneme boundaries when there is one, else
+    where the refiner detects them in the audio."""
+    from babelface.models.protocols import load_generator
+    refiner = load_generator(name)
+    if not callable(getattr(refiner, "refine", None)):
+        raise InputError(f"the motion model {name!r} cannot refine another model's motion: use kmtalk")
+    return refiner.refine(motion, analysis, timeline=phonemes or None)
 
 
 def dub(video: str | Path, output: str | Path, text: str | None = None, language: str | None = None,
