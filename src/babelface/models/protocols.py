@@ -79,7 +79,8 @@ def generate(generator: MotionGenerator, audio16k: np.ndarray, text: str | None 
 # name → "module:factory"; factory(weights: str | Path | None = None) → MotionGenerator
 GENERATORS: dict[str, str] = {
     "muex": "babelface.models.muex:generator",
-    "text": "babelface.motion.transcript:generator",
+    "text": "babelface.models.transcript:generator",
+    "kmtalk": "babelface.models.kmtalk:load_generator",
 }
 # name → "module:factory"; factory(image (H, W, 3) uint8, landmarks, **options) → MotionRenderer
 RENDERERS: dict[str, str] = {

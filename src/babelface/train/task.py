@@ -69,6 +69,7 @@ class Task(Protocol):
 TASKS: dict[str, str] = {
     "muex": "babelface.train.muex_task:MuExTask",
     "sync_expert": "babelface.train.sync:SyncExpertTask",
+    "kmtalk": "babelface.train.kmtalk_task:KMTalkTask",
 }
 DEFAULT_TASK = "muex"
 
