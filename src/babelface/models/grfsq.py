@@ -160,11 +160,18 @@ class GRFSQ(nn.Module):
         return values.reshape(b, t, g * len(self.cfg.levels))
 
 
-def code_usage(codes: torch.Tensor, codebook_size: int) -> torch.Tensor:
-    """Share of the ``codebook_size`` codes used at least once, per group and layer (Table 3, "Util."):
-    codes (b, G, R, t) → (G, R)."""
+def code_hits(codes: torch.Tensor, codebook_size: int, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Which codes occur, per group and layer: codes (b, G, R, t) [, mask (b, t)] → (G, R, K) bool."""
     b, g, r, t = codes.shape
     flat = codes.permute(1, 2, 0, 3).reshape(g * r, b * t)                     # (G·R, b·t)
+    if mask is not None:
+        flat = flat[:, mask.reshape(b * t)]
     hits = torch.zeros(g * r, codebook_size, dtype=torch.bool, device=codes.device)
     hits.scatter_(1, flat, True)
-    return hits.float().mean(1).reshape(g, r)
+    return hits.reshape(g, r, codebook_size)
+
+
+def code_usage(codes: torch.Tensor, codebook_size: int, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Share of the ``codebook_size`` codes used at least once, per group and layer (Table 3, "Util."):
+    codes (b, G, R, t) → (G, R)."""
+    return code_hits(codes, codebook_size, mask).float().mean(-1)

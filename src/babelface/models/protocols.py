@@ -69,6 +69,7 @@ def generate(generator: MotionGenerator, audio16k: np.ndarray, text: str | None 
 
 # name → "module:factory"; factory(weights: str | Path | None = None) → MotionGenerator
 GENERATORS: dict[str, str] = {
+    "vqtalker": "babelface.models.vqtalker:load_generator",
 }
 # name → "module:factory"; factory(image (H, W, 3) uint8, landmarks, **options) → MotionRenderer
 RENDERERS: dict[str, str] = {

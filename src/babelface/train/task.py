@@ -46,4 +46,6 @@ class Task(Protocol):
 
 # task name → "module:attribute" of the task class, imported only when that task is trained
 TASKS: dict[str, str] = {
+    "vqtalker_tokenizer": "babelface.train.vqtalker:TokenizerTask",
+    "vqtalker": "babelface.train.vqtalker:GeneratorTask",
 }

@@ -1,0 +1,218 @@
+"""VQTalker's coarse-to-fine motion generator (``papers/003`` Fig. 2b, Fig. 3) and its MotionGenerator.
+
+    speech ─► units A (b, t, n) ─┐
+    controls h, g, b (b, t, c) ──┤   C_r = {k, [A, h, g, b, R_{r−1}]}          (§ Coarse-to-Fine, eq. C_r)
+    R_{r−1} = x̂ of layers < r ───┤
+    layer indicator k = r ───────┴─► bidirectional transformer ─► logits (b, t, G, K) of layer r's codes
+
+Non-autoregressive in time (every frame of layer r in one pass), autoregressive over the R residual
+layers (Fig. 3: t_1 … t_R); one set of weights for every layer, told apart by k. Trained with the
+per-group NLL ``L = −Σ_g Σ_t log p(I_{g,t,r} | C_r)`` (the paper's loss, averaged here over groups
+and frames), argmax at inference. The codes are decoded by the frozen motion tokenizer.
+
+``R_{r−1}`` is "the output from the previous iteration": here the quantized vector accumulated over
+layers 1 … r−1 (Alg. 1's x̂ after r−1 residual steps), which carries layer r−1's codes and the
+coarser ones before them; zero for the first layer. The global face feature f_g of the paper (an
+identity prompt for its image renderer) has no counterpart: babelface's motion is identity-free.
+
+Sizes are scaled down from the paper's 12-layer BERT (max length 4096) to what trains in ~20
+CPU-minutes: 4 layers, width 192, 4 heads; positions are sinusoidal, so any length runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from babelface.config_io import from_dict, to_dict
+from babelface.constants import SAMPLES_PER_FRAME
+from babelface.errors import InputError, WeightsError
+from babelface.face.indices import N_MOTION
+from babelface.models.motion_tokenizer import MotionTokenizer, MotionTokenizerConfig
+from babelface.models.speech_units import make_units
+
+FORMAT = "babelface-vqtalker"
+FORMAT_VERSION = 1
+METADATA_KEY = "babelface"
+DEFAULT_WEIGHTS = "vqtalker_default.safetensors"        # in babelface/assets
+
+
+@dataclass
+class VQTalkerConfig:
+    d_model: int = 192
+    n_layers: int = 4                   # paper: 12-layer BERT; scaled down for CPU training
+    n_heads: int = 4
+    d_ff: int = 512
+    dropout: float = 0.1
+    units: str = "mel"                  # speech tokens: "mel" (k-means of log-mel) or "muex" (prototypes)
+    n_units: int = 256                  # vocabulary of the "mel" units
+    n_controls: int = 0                 # head pose / gaze / blink channels (h, g, b); 0: none
+    tokenizer_weights: str | None = None   # training only: the trained, frozen motion tokenizer
+    tokenizer: MotionTokenizerConfig = field(default_factory=MotionTokenizerConfig)
+
+
+def sinusoid(t: int, d: int, device=None) -> torch.Tensor:
+    """Transformer positional encoding (Vaswani et al. 2017, §3.5): (t, d)."""
+    pos = torch.arange(t, device=device, dtype=torch.float32)[:, None]
+    div = torch.exp(torch.arange(0, d, 2, device=device, dtype=torch.float32) * (-math.log(10_000.0) / d))
+    pe = torch.zeros(t, d, device=device)
+    pe[:, 0::2] = torch.sin(pos * div)
+    pe[:, 1::2] = torch.cos(pos * div)
+    return pe
+
+
+class VQTalker(nn.Module):
+    """Speech units → GRFSQ codes layer by layer → motion through the frozen tokenizer."""
+
+    def __init__(self, cfg: VQTalkerConfig):
+        super().__init__()
+        self.cfg = cfg
+        q = cfg.tokenizer.quantizer
+        d = cfg.d_model
+        self.tokenizer = MotionTokenizer(cfg.tokenizer).requires_grad_(False)
+        self.units = make_units(cfg.units, cfg.n_units)
+        self.unit_embed = nn.Embedding(self.units.vocab, d)
+        self.unit_proj = nn.Linear(self.units.per_frame * d, d)                  # A, frame by frame
+        self.prev_proj = nn.Linear(q.dim, d)                                     # R_{r−1}
+        self.layer_embed = nn.Embedding(q.residuals, d)                          # k
+        self.control_proj = nn.Linear(cfg.n_controls, d) if cfg.n_controls else None   # h, g, b
+        layer = nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.transformer = nn.TransformerEncoder(layer, cfg.n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, q.groups * q.codebook_size)
+
+    # --- one step of Fig. 3 -----------------------------------------------------------------------
+    def logits(self, units: torch.Tensor, prev: torch.Tensor, layer: torch.Tensor,
+               mask: torch.Tensor | None = None, controls: torch.Tensor | None = None) -> torch.Tensor:
+        """units (b, t, n), prev = R_{r−1} (b, t, G·d), layer (b,) → logits (b, t, G, K) of layer r."""
+        b, t, _ = units.shape
+        x = self.unit_proj(self.unit_embed(units).flatten(2))                    # (b, t, d)
+        x = x + self.prev_proj(prev) + self.layer_embed(layer)[:, None]
+        if self.control_proj is not None and controls is not None:
+            x = x + self.control_proj(controls)
+        x = x + sinusoid(t, x.shape[-1], x.device)
+        x = self.transformer(x, src_key_padding_mask=None if mask is None else ~mask)
+        q = self.cfg.tokenizer.quantizer
+        return self.head(self.norm(x)).view(b, t, q.groups, q.codebook_size)
+
+    def partial(self, codes: torch.Tensor) -> torch.Tensor:
+        """R_{r−1} for every r: codes (b, G, R, t) → (R, b, t, G·d), zero for r = 0."""
+        quant = self.tokenizer.quantizer
+        layers = [torch.zeros(codes.shape[0], codes.shape[-1], quant.cfg.dim, device=codes.device)]
+        layers += [quant.decode(codes[:, :, :r]) for r in range(1, quant.cfg.residuals)]
+        return torch.stack(layers)
+
+    def loss(self, mel: torch.Tensor, motion: torch.Tensor, mask: torch.Tensor,
+             controls: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Per-group NLL (§ Coarse-to-Fine, L(G | C_r)) of one random layer r per sequence, teacher-forced."""
+        with torch.no_grad():
+            units = self.units(mel, mask)                                          # (b, t, n)
+            codes = self.tokenizer.encode(motion, mask)                            # (b, G, R, t)
+            r = torch.randint(0, codes.shape[2], (codes.shape[0],), device=codes.device)
+            prev = self.partial(codes)[r, torch.arange(len(r))]                    # (b, t, G·d)
+            target = codes[torch.arange(len(r)), :, r]                             # (b, G, t)
+        logits = self.logits(units, prev, r, mask, controls)                       # (b, t, G, K)
+        nll = F.cross_entropy(logits.permute(0, 3, 2, 1), target, reduction="none")   # (b, G, t)
+        m = mask[:, None, :].to(nll.dtype)
+        loss = (nll * m).sum() / (m.sum() * nll.shape[1]).clamp_min(1)
+        acc = ((logits.argmax(-1).transpose(1, 2) == target).to(nll.dtype) * m).sum() / (m.sum() * nll.shape[1])
+        return {"loss": loss, "accuracy": acc.detach()}
+
+    # --- Fig. 3, all layers -------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate_codes(self, mel: torch.Tensor, mask: torch.Tensor | None = None,
+                       controls: torch.Tensor | None = None) -> torch.Tensor:
+        """mel (b, 4t, 80) → codes (b, G, R, t): layer by layer, each in one pass, argmax per group."""
+        units = self.units(mel, mask)
+        b, t, _ = units.shape
+        q = self.tokenizer.quantizer
+        codes = torch.zeros(b, q.cfg.groups, 0, t, dtype=torch.long, device=mel.device)
+        prev = torch.zeros(b, t, q.cfg.dim, device=mel.device)
+        for r in range(q.cfg.residuals):
+            layer = torch.full((b,), r, dtype=torch.long, device=mel.device)
+            new = self.logits(units, prev, layer, mask, controls).argmax(-1)        # (b, t, G)
+            codes = torch.cat([codes, new.transpose(1, 2)[:, :, None]], dim=2)
+            prev = q.decode(codes)
+        return codes
+
+    @torch.no_grad()
+    def generate(self, mel: torch.Tensor, mask: torch.Tensor | None = None,
+                 controls: torch.Tensor | None = None) -> torch.Tensor:
+        """mel (b, 4t, 80) → motion (b, t, L, 3)."""
+        return self.tokenizer.decode(self.generate_codes(mel, mask, controls))
+
+    # --- the MotionGenerator protocol ----------------------------------------------------------------
+    name = "vqtalker"
+    needs_text = False
+
+    def predict_motion(self, audio16k: np.ndarray, *, text: str | None = None,
+                       language: str | None = None) -> np.ndarray:
+        """Mono 16 kHz speech ``(n,)`` → motion ``(ceil(n / 640), 111, 3)`` float32; text is unused."""
+        from babelface.media.audio import is_silent
+        from babelface.models.audio_encoder import mel_features
+        audio = np.asarray(audio16k, dtype=np.float32)
+        if audio.ndim != 1 or len(audio) == 0:
+            raise InputError(f"predict_motion needs mono 16 kHz audio (n,), got shape {audio.shape}")
+        if not np.isfinite(audio).all():
+            raise InputError("the audio holds NaN or infinite samples: decode it again")
+        t = -(-len(audio) // SAMPLES_PER_FRAME)
+        if is_silent(audio):
+            return np.zeros((t, N_MOTION, 3), np.float32)                        # at rest
+        was = self.training
+        self.eval()
+        try:
+            motion = self.generate(torch.from_numpy(mel_features(audio, t))[None])[0]
+        finally:
+            self.train(was)
+        return motion.numpy().astype(np.float32)
+
+    # --- weights ------------------------------------------------------------------------------------
+    def save_pretrained(self, path: str | Path) -> Path:
+        from safetensors.torch import save_file
+        from babelface.media._atomic import atomic_path
+        header = {"format": FORMAT, "version": FORMAT_VERSION, "config": to_dict(self.cfg)}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        with atomic_path(Path(path)) as tmp:
+            save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(header)})
+        return Path(path)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> "VQTalker":
+        from safetensors import safe_open
+        path = Path(path)
+        if not path.is_file():
+            raise WeightsError(f"no VQTalker weights at {path}: train them with `babelface train "
+                               f"--config vqtalker` or give the shipped file")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                header = json.loads((f.metadata() or {}).get(METADATA_KEY, "{}"))
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as e:          # safetensors raises its own error types for damaged files
+            raise WeightsError(f"{path} is not a readable safetensors file ({e})") from e
+        if header.get("format") != FORMAT:
+            raise WeightsError(f"{path} holds {header.get('format') or 'no babelface header'}, "
+                               f"not VQTalker weights")
+        model = cls(from_dict(VQTalkerConfig, header["config"]))
+        missing, unexpected = model.load_state_dict(tensors, strict=False)
+        if missing or unexpected:
+            raise WeightsError(f"{path} does not match the VQTalker architecture "
+                               f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        return model.eval()
+
+
+def default_weights_path() -> Path:
+    return Path(str(resources.files("babelface.assets").joinpath(DEFAULT_WEIGHTS)))
+
+
+def load_generator(weights: str | Path | None = None) -> VQTalker:
+    """The registry's factory (``models.protocols.GENERATORS["vqtalker"]``): shipped or given weights."""
+    return VQTalker.from_pretrained(weights or default_weights_path())
