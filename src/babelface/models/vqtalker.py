@@ -16,7 +16,7 @@ coarser ones before them; zero for the first layer. The global face feature f_g 
 identity prompt for its image renderer) has no counterpart: babelface's motion is identity-free.
 
 Sizes are scaled down from the paper's 12-layer BERT (max length 4096) to what trains in ~20
-CPU-minutes: 4 layers, width 192, 4 heads; positions are sinusoidal, so any length runs.
+CPU-minutes: 3 layers, width 128, 4 heads (configs/vqtalker.yaml); positions are sinusoidal, so any length runs.
 """
 
 from __future__ import annotations
@@ -47,14 +47,15 @@ DEFAULT_WEIGHTS = "vqtalker_default.safetensors"        # in babelface/assets
 
 @dataclass
 class VQTalkerConfig:
-    d_model: int = 192
-    n_layers: int = 4                   # paper: 12-layer BERT; scaled down for CPU training
+    d_model: int = 128
+    n_layers: int = 3                   # paper: 12-layer BERT; scaled down for CPU training
     n_heads: int = 4
-    d_ff: int = 512
+    d_ff: int = 384
     dropout: float = 0.1
     units: str = "mel"                  # speech tokens: "mel" (k-means of log-mel) or "muex" (prototypes)
     n_units: int = 256                  # vocabulary of the "mel" units
     n_controls: int = 0                 # head pose / gaze / blink channels (h, g, b); 0: none
+    d_group: int = 32                   # per-group width before each group's K-way classifier
     tokenizer_weights: str | None = None   # training only: the trained, frozen motion tokenizer
     tokenizer: MotionTokenizerConfig = field(default_factory=MotionTokenizerConfig)
 
@@ -88,7 +89,12 @@ class VQTalker(nn.Module):
                                            batch_first=True, norm_first=True)
         self.transformer = nn.TransformerEncoder(layer, cfg.n_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d)
-        self.head = nn.Linear(d, q.groups * q.codebook_size)
+        # G separate K-way classifiers (one per group, § Coarse-to-Fine: "each group is treated as a
+        # separate classification task") behind a d → G·d_group projection: a quarter of the cost
+        # of one d → G·K layer, which dominated a CPU training step
+        self.group_proj = nn.Linear(d, q.groups * cfg.d_group)
+        self.classifiers = nn.Parameter(torch.randn(q.groups, cfg.d_group, q.codebook_size) / math.sqrt(cfg.d_group))
+        self.classifier_bias = nn.Parameter(torch.zeros(q.groups, q.codebook_size))
 
     # --- one step of Fig. 3 -----------------------------------------------------------------------
     def logits(self, units: torch.Tensor, prev: torch.Tensor, layer: torch.Tensor,
@@ -101,8 +107,8 @@ class VQTalker(nn.Module):
             x = x + self.control_proj(controls)
         x = x + sinusoid(t, x.shape[-1], x.device)
         x = self.transformer(x, src_key_padding_mask=None if mask is None else ~mask)
-        q = self.cfg.tokenizer.quantizer
-        return self.head(self.norm(x)).view(b, t, q.groups, q.codebook_size)
+        g = self.group_proj(self.norm(x)).unflatten(-1, (self.cfg.tokenizer.quantizer.groups, -1))  # (b, t, G, e)
+        return torch.einsum("btge,gek->btgk", g, self.classifiers) + self.classifier_bias
 
     def partial(self, codes: torch.Tensor) -> torch.Tensor:
         """R_{r−1} for every r: codes (b, G, R, t) → (R, b, t, G·d), zero for r = 0."""

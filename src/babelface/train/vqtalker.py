@@ -210,6 +210,10 @@ class GeneratorTask:
             model.units.fit(mel_frames(self.datasets(cfg)[0]))
         return model
 
+    def export(self, model, path) -> None:
+        """The shipped file: tokenizer, speech units and generator in one safetensors."""
+        model.save_pretrained(path)
+
     def training_step(self, model, batch: dict, step: int) -> dict:
         model.tokenizer.eval()
         return model.loss(batch["mel"], batch["motion"], batch["mask"], batch.get("controls"))
