@@ -1,7 +1,7 @@
 """VQTalker quality tables for RESULTS.md, in motion space (VQTalker Tables 1 and 2).
 
-    python benchmarks/vqtalker_results.py table1 --runs runs/vqtalker_tokenizer_2k runs/sweep_5k …
-    python benchmarks/vqtalker_results.py table2 --runs runs/vqtalker runs/vqtalker_muex_units
+    python benchmarks/vqtalker_results.py table1 --runs runs/vqtalker_tokenizer_{2k,5k,11k,22k}/tokenizer.safetensors
+    python benchmarks/vqtalker_results.py table2 --runs src/babelface/assets/vqtalker_default.safetensors …
 
 Table 1 (the tokenizer): each run's motion is encoded to GRFSQ codes and decoded, on the benchmark's
 test split (20 clips per language by default, 300 of its 840) and on the real corpus' test split (14 clips of held-out
@@ -14,7 +14,8 @@ Table 2 (speech → motion): MuEx (the shipped weights) beside each VQTalker run
 Seen/Unseen/Overall averages over languages (ko, my, hi are never trained on), and on the real test
 clips. Every model gets the same normalised log-mel of the clip (the manifest's features).
 
-A run folder holds the YAML it was trained with (``config.yaml``) and ``best.safetensors``.
+``--runs`` are checkpoints (``babelface train --export`` files or a run's ``step_*.safetensors``):
+tokenizers for Table 1 (a VQTalker file gives its own tokenizer), VQTalker files for Table 2.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from _common import ROOT, write_section
 
@@ -33,26 +33,14 @@ SECTIONS = {"table1": "## VQTalker Table 1: the GRFSQ motion tokenizer against b
             "table2": "## VQTalker Table 2: speech → motion beside MuEx, per language and on real clips"}
 
 
-def run_config(run: Path) -> dict:
-    return yaml.safe_load((run / "config.yaml").read_text())
-
-
-def load_tokenizer(run: Path):
-    from babelface.config_io import from_dict
-    from babelface.models.motion_tokenizer import MotionTokenizer, MotionTokenizerConfig
-    from babelface.train.vqtalker import read_state, section
-    model = MotionTokenizer(from_dict(MotionTokenizerConfig, section(run_config(run), "model")))
-    model.load_state_dict(read_state(str(run / "best.safetensors")))
-    return model.eval()
-
-
-def load_vqtalker(run: Path):
-    from babelface.config_io import from_dict
-    from babelface.models.vqtalker import VQTalker, VQTalkerConfig
-    from babelface.train.vqtalker import read_state, section
-    model = VQTalker(from_dict(VQTalkerConfig, section(run_config(run), "model")))
-    model.load_state_dict(read_state(str(run / "best.safetensors")))
-    return model.eval()
+def load_tokenizer(path: Path):
+    """The motion tokenizer of a tokenizer checkpoint, or the one inside a VQTalker checkpoint."""
+    from babelface.models.checkpoint import read_checkpoint
+    from babelface.models.motion_tokenizer import MotionTokenizer
+    from babelface.models.vqtalker import VQTalker
+    if read_checkpoint(path)[0].get("model") == VQTalker.model_name:
+        return VQTalker.from_pretrained(path).tokenizer.eval()
+    return MotionTokenizer.from_pretrained(path)
 
 
 def clips(root: Path, split: str, per_language: int = 0):
@@ -117,12 +105,13 @@ def generated_scores(predict, data) -> dict[str, list[dict]]:
 
 def table2(runs: list[Path], data: Path, real: Path, per_language: int) -> list[str]:
     from babelface.models.muex import load_default
+    from babelface.models.vqtalker import VQTalker
     from babelface.phonetics.languages import SEEN, UNSEEN
     muex = load_default().eval()
     models = {"MuEx (shipped)": lambda mel: muex(mel).motion[0].numpy()}
     for run in runs:
-        vq = load_vqtalker(run)
-        models[f"VQTalker `{run.name}`"] = lambda mel, vq=vq: vq.generate(mel)[0].numpy()
+        vq = VQTalker.from_pretrained(run)
+        models[f"VQTalker `{run.name}` ({vq.cfg.units} units)"] = lambda mel, vq=vq: vq.generate_motion(mel)[0].numpy()
     synth, real_clips = clips(data, "test", per_language), clips(real, "test")
     scores = {name: generated_scores(f, synth) for name, f in models.items()}
     real_scores = {name: generated_scores(f, real_clips) for name, f in models.items()}
@@ -152,7 +141,7 @@ def table2(runs: list[Path], data: Path, real: Path, per_language: int) -> list[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("table", choices=sorted(SECTIONS))
-    ap.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders (config.yaml, best.safetensors)")
+    ap.add_argument("--runs", type=Path, nargs="+", required=True, help="checkpoints (.safetensors)")
     ap.add_argument("--data", type=Path, default=Path("data/benchmark"))
     ap.add_argument("--real", type=Path, default=Path("data/real_corpus"))
     ap.add_argument("--out", type=Path, default=ROOT / "RESULTS.md")

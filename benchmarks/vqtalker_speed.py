@@ -41,8 +41,8 @@ def main() -> None:
     torch.set_num_threads(1)
     from babelface.constants import FPS
     from babelface.models.muex import load_default
-    from babelface.models.vqtalker import load_generator
-    vq = load_generator(args.weights)
+    from babelface.models.vqtalker import generator
+    vq = generator(args.weights)
     muex = load_default()
     rng = np.random.default_rng(0)
     audio = rng.normal(0, 0.1, int(SECONDS * 16000)).astype(np.float32)

@@ -55,9 +55,9 @@ def read_motion(path: Path):
 
 def run(args) -> int:
     from babelface.models.motion_tokenizer import tokenize_motion
-    from babelface.models.vqtalker import load_generator
+    from babelface.models.vqtalker import generator
     motion = read_motion(args.input)
-    report = {"input": str(args.input), **tokenize_motion(load_generator(args.weights).tokenizer, motion)}
+    report = {"input": str(args.input), **tokenize_motion(generator(args.weights).tokenizer, motion)}
     if args.json:
         print_json(report)
         return 0

@@ -24,6 +24,7 @@ from torch import nn
 
 from babelface.constants import FPS
 from babelface.face.indices import N_MOTION
+from babelface.models.checkpoint import CheckpointMixin
 from babelface.models.grfsq import GRFSQ, GRFSQConfig, QuantizedResult, code_usage
 from babelface.models.layers import TemporalStack
 
@@ -45,9 +46,13 @@ class TokenizerOutput:
     quantized: QuantizedResult
 
 
-class MotionTokenizer(nn.Module):
+class MotionTokenizer(CheckpointMixin, nn.Module):
     """Encoder → GRFSQ → decoder over motion. ``mean``/``std`` (333,) normalise motion channels;
     they are measured on the training corpus (:meth:`set_statistics`) and saved with the weights."""
+
+    model_name = "vqtalker_tokenizer"
+    label = "VQTalker motion tokenizer"
+    config_class = MotionTokenizerConfig
 
     def __init__(self, cfg: MotionTokenizerConfig):
         super().__init__()

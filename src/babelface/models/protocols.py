@@ -78,7 +78,7 @@ def generate(generator: MotionGenerator, audio16k: np.ndarray, text: str | None 
 GENERATORS: dict[str, str] = {
     "muex": "babelface.models.muex:generator",
     "text": "babelface.motion.transcript:generator",
-    "vqtalker": "babelface.models.vqtalker:load_generator",
+    "vqtalker": "babelface.models.vqtalker:generator",
 }
 # name → "module:factory"; factory(image (H, W, 3) uint8, landmarks, **options) → MotionRenderer
 RENDERERS: dict[str, str] = {

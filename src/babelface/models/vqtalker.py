@@ -21,7 +21,6 @@ CPU-minutes: 3 layers, width 128, 4 heads (configs/vqtalker.yaml); positions are
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,16 +31,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from babelface.config_io import from_dict, to_dict
 from babelface.constants import SAMPLES_PER_FRAME
 from babelface.errors import InputError, WeightsError
 from babelface.face.indices import N_MOTION
+from babelface.models.checkpoint import CheckpointMixin
 from babelface.models.motion_tokenizer import MotionTokenizer, MotionTokenizerConfig
 from babelface.models.speech_units import make_units
 
-FORMAT = "babelface-vqtalker"
-FORMAT_VERSION = 1
-METADATA_KEY = "babelface"
 DEFAULT_WEIGHTS = "vqtalker_default.safetensors"        # in babelface/assets
 
 
@@ -70,8 +66,13 @@ def sinusoid(t: int, d: int, device=None) -> torch.Tensor:
     return pe
 
 
-class VQTalker(nn.Module):
+class VQTalker(CheckpointMixin, nn.Module):
     """Speech units → GRFSQ codes layer by layer → motion through the frozen tokenizer."""
+
+    name = model_name = "vqtalker"            # the MotionGenerator's name and the checkpoint's model
+    label = "VQTalker"
+    needs_text = False
+    config_class = VQTalkerConfig
 
     def __init__(self, cfg: VQTalkerConfig):
         super().__init__()
@@ -151,15 +152,12 @@ class VQTalker(nn.Module):
         return codes
 
     @torch.no_grad()
-    def generate(self, mel: torch.Tensor, mask: torch.Tensor | None = None,
+    def generate_motion(self, mel: torch.Tensor, mask: torch.Tensor | None = None,
                  controls: torch.Tensor | None = None) -> torch.Tensor:
         """mel (b, 4t, 80) → motion (b, t, L, 3)."""
         return self.tokenizer.decode(self.generate_codes(mel, mask, controls))
 
     # --- the MotionGenerator protocol ----------------------------------------------------------------
-    name = "vqtalker"
-    needs_text = False
-
     def predict_motion(self, audio16k: np.ndarray, *, text: str | None = None,
                        language: str | None = None) -> np.ndarray:
         """Mono 16 kHz speech ``(n,)`` → motion ``(ceil(n / 640), 111, 3)`` float32; text is unused."""
@@ -176,49 +174,20 @@ class VQTalker(nn.Module):
         was = self.training
         self.eval()
         try:
-            motion = self.generate(torch.from_numpy(mel_features(audio, t))[None])[0]
+            motion = self.generate_motion(torch.from_numpy(mel_features(audio, t))[None])[0]
         finally:
             self.train(was)
         return motion.numpy().astype(np.float32)
-
-    # --- weights ------------------------------------------------------------------------------------
-    def save_pretrained(self, path: str | Path) -> Path:
-        from safetensors.torch import save_file
-        from babelface.media._atomic import atomic_path
-        header = {"format": FORMAT, "version": FORMAT_VERSION, "config": to_dict(self.cfg)}
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        with atomic_path(Path(path)) as tmp:
-            save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(header)})
-        return Path(path)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> "VQTalker":
-        from safetensors import safe_open
-        path = Path(path)
-        if not path.is_file():
-            raise WeightsError(f"no VQTalker weights at {path}: train them with `babelface train "
-                               f"--config vqtalker` or give the shipped file")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                header = json.loads((f.metadata() or {}).get(METADATA_KEY, "{}"))
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as e:          # safetensors raises its own error types for damaged files
-            raise WeightsError(f"{path} is not a readable safetensors file ({e})") from e
-        if header.get("format") != FORMAT:
-            raise WeightsError(f"{path} holds {header.get('format') or 'no babelface header'}, "
-                               f"not VQTalker weights")
-        model = cls(from_dict(VQTalkerConfig, header["config"]))
-        missing, unexpected = model.load_state_dict(tensors, strict=False)
-        if missing or unexpected:
-            raise WeightsError(f"{path} does not match the VQTalker architecture "
-                               f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-        return model.eval()
 
 
 def default_weights_path() -> Path:
     return Path(str(resources.files("babelface.assets").joinpath(DEFAULT_WEIGHTS)))
 
 
-def load_generator(weights: str | Path | None = None) -> VQTalker:
-    """The registry's factory (``models.protocols.GENERATORS["vqtalker"]``): shipped or given weights."""
-    return VQTalker.from_pretrained(weights or default_weights_path())
+def generator(weights: str | Path | None = None) -> VQTalker:
+    """The registry's factory (``models.protocols.GENERATORS["vqtalker"]``): given or shipped weights."""
+    path = Path(weights) if weights is not None else default_weights_path()
+    if weights is None and not path.is_file():
+        raise WeightsError(f"the shipped VQTalker weights ({DEFAULT_WEIGHTS}) are missing: run `make model` "
+                           "or give --weights")
+    return VQTalker.from_pretrained(path)

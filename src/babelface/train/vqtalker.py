@@ -12,16 +12,17 @@ reading a clip from its manifest costs ~30 ms, two orders more than a training s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from babelface.config_io import from_dict
-from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME
+from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS
 from babelface.models.grfsq import code_hits
+from babelface.models.motion_tokenizer import MOTION_DIM, MotionTokenizer, MotionTokenizerConfig
+from babelface.models.vqtalker import VQTalker, VQTalkerConfig
+from babelface.train.config import RunConfig
 from babelface.train.evaluate import lse_d
 
 
@@ -32,17 +33,22 @@ class VQDataConfig:
     train_split: str = "train"
     val_split: str = "val"
     real_share: float = 0.25                     # share of an epoch's items drawn from real clips
-    seq_len: int = 100                           # frames per random training crop (4 s)
     max_clips: int = 0                           # read at most this many clips per corpus (0: all; tests)
+    num_workers: int = 0
 
 
-def section(cfg: Any, name: str) -> dict:
-    """A config section as a dict, whether ``cfg`` is a parsed YAML dict or a config object."""
-    value = cfg.get(name, {}) if isinstance(cfg, dict) else getattr(cfg, name, {})
-    if hasattr(value, "__dataclass_fields__"):
-        from babelface.config_io import to_dict
-        return to_dict(value)
-    return dict(value or {})
+@dataclass
+class TokenizerRunConfig(RunConfig):
+    task: str = "vqtalker_tokenizer"
+    model: MotionTokenizerConfig = field(default_factory=MotionTokenizerConfig)
+    data: VQDataConfig = field(default_factory=VQDataConfig)
+
+
+@dataclass
+class GeneratorRunConfig(RunConfig):
+    task: str = "vqtalker"
+    model: VQTalkerConfig = field(default_factory=VQTalkerConfig)
+    data: VQDataConfig = field(default_factory=VQDataConfig)
 
 
 class ClipCache(Dataset):
@@ -77,7 +83,7 @@ class ClipCache(Dataset):
         out = {"motion": it["motion"][start:start + length].astype(np.float32),
                "language": it["language"], "speaker": it["speaker"], "id": it["id"]}
         out["mel"] = (it["mel"][start * k:(start + length) * k].astype(np.float32) if "mel" in it
-                      else np.zeros((length * k, 80), np.float32))
+                      else np.zeros((length * k, N_MELS), np.float32))
         return out
 
 
@@ -97,19 +103,19 @@ class Mixed(Dataset):
         return self.extra[(index - len(self.main)) % len(self.extra)]
 
 
-def build_datasets(cfg: Any, with_mel: bool) -> tuple[Dataset, Dataset]:
-    data = from_dict(VQDataConfig, section(cfg, "data"))
-    train: Dataset = ClipCache(data.root, data.train_split, data.seq_len, with_mel, data.max_clips)
+def build_datasets(cfg, with_mel: bool) -> tuple[Dataset, Dataset]:
+    data, seq_len = cfg.data, cfg.train.seq_len
+    train: Dataset = ClipCache(data.root, data.train_split, seq_len, with_mel, data.max_clips)
     val = ClipCache(data.root, data.val_split, None, with_mel, data.max_clips)
     if data.real_root:
-        real = ClipCache(data.real_root, data.train_split, data.seq_len, with_mel, data.max_clips)
+        real = ClipCache(data.real_root, data.train_split, seq_len, with_mel, data.max_clips)
         train = Mixed(train, real, data.real_share)
     return train, val
 
 
 def motion_statistics(dataset: Dataset, max_items: int = 2000) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and std (333,) of motion over (up to ``max_items``) items of ``dataset``."""
-    xs = [np.asarray(dataset[i]["motion"], np.float32).reshape(-1, 333)
+    xs = [np.asarray(dataset[i]["motion"], np.float32).reshape(-1, MOTION_DIM)
           for i in range(min(len(dataset), max_items))]
     x = torch.from_numpy(np.concatenate(xs))
     return x.mean(0), x.std(0)
@@ -129,25 +135,26 @@ class TokenizerTask:
     name = "vqtalker_tokenizer"
     monitor = "lse_d"
     monitor_mode = "min"
+    config_class = TokenizerRunConfig
 
     def __init__(self):
         self._data: tuple[Dataset, Dataset] | None = None
-        self._cfg = None
 
-    def datasets(self, cfg: Any) -> tuple[Dataset, Dataset]:
-        if self._data is None or self._cfg is not cfg:
-            self._data, self._cfg = build_datasets(cfg, with_mel=False), cfg
+    def datasets(self, cfg) -> tuple[Dataset, Dataset]:
+        if self._data is None:
+            self._data = build_datasets(cfg, with_mel=False)
         return self._data
 
-    def build_model(self, cfg: Any):
-        from babelface.models.motion_tokenizer import MotionTokenizer, MotionTokenizerConfig
-        model = MotionTokenizer(from_dict(MotionTokenizerConfig, section(cfg, "model")))
-        model.set_statistics(*motion_statistics(self.datasets(cfg)[0]))
-        return model
+    def build_model(self, cfg) -> MotionTokenizer:
+        return MotionTokenizer(cfg.model)
+
+    def setup(self, trainer) -> None:
+        """Motion statistics of the training set (a resumed run's checkpoint then overwrites them)."""
+        trainer.model.set_statistics(*motion_statistics(self.datasets(trainer.cfg)[0]))
 
     def training_step(self, model, batch: dict, step: int) -> dict:
         out = model(batch["motion"], batch["mask"])
-        return model.loss(out, batch["motion"], batch["mask"])
+        return getattr(model, "module", model).loss(out, batch["motion"], batch["mask"])
 
     @torch.no_grad()
     def validate(self, model, val_loader) -> dict[str, float]:
@@ -191,30 +198,34 @@ class GeneratorTask:
     monitor = "lse_d"
     monitor_mode = "min"
 
+    config_class = GeneratorRunConfig
+
     def __init__(self):
         self._data: tuple[Dataset, Dataset] | None = None
-        self._cfg = None
 
-    def datasets(self, cfg: Any) -> tuple[Dataset, Dataset]:
-        if self._data is None or self._cfg is not cfg:
-            self._data, self._cfg = build_datasets(cfg, with_mel=True), cfg
+    def datasets(self, cfg) -> tuple[Dataset, Dataset]:
+        if self._data is None:
+            self._data = build_datasets(cfg, with_mel=True)
         return self._data
 
-    def build_model(self, cfg: Any):
-        from babelface.models.vqtalker import VQTalker, VQTalkerConfig
-        mcfg = from_dict(VQTalkerConfig, section(cfg, "model"))
-        model = VQTalker(mcfg)
-        if mcfg.tokenizer_weights:
-            model.tokenizer.load_state_dict(read_state(mcfg.tokenizer_weights))
-        if mcfg.units == "mel":
-            model.units.fit(mel_frames(self.datasets(cfg)[0]))
-        return model
+    def build_model(self, cfg) -> VQTalker:
+        return VQTalker(cfg.model)
 
-    def export(self, model, path) -> None:
+    def setup(self, trainer) -> None:
+        """The frozen tokenizer's weights and the k-means speech units (a resumed run's checkpoint
+        then overwrites both with the same values)."""
+        model, cfg = trainer.model, trainer.cfg.model
+        if cfg.tokenizer_weights:
+            model.tokenizer.load_state_dict(read_state(cfg.tokenizer_weights))
+        if cfg.units == "mel":
+            model.units.fit(mel_frames(self.datasets(trainer.cfg)[0]))
+
+    def export(self, model, path, **header):
         """The shipped file: tokenizer, speech units and generator in one safetensors."""
-        model.save_pretrained(path)
+        return model.save_pretrained(path, **header)
 
     def training_step(self, model, batch: dict, step: int) -> dict:
+        model = getattr(model, "module", model)                                  # DDP-wrapped
         model.tokenizer.eval()
         return model.loss(batch["mel"], batch["motion"], batch["mask"], batch.get("controls"))
 
@@ -225,7 +236,7 @@ class GeneratorTask:
         scores = []
         try:
             for batch in val_loader:
-                motion = model.generate(batch["mel"], batch["mask"], batch.get("controls"))
+                motion = model.generate_motion(batch["mel"], batch["mask"], batch.get("controls"))
                 scores += motion_lse(motion, batch["motion"], batch["mask"])
         finally:
             model.train(was)
