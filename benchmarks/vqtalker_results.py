@@ -33,16 +33,6 @@ SECTIONS = {"table1": "## VQTalker Table 1: the GRFSQ motion tokenizer against b
             "table2": "## VQTalker Table 2: speech → motion beside MuEx, per language and on real clips"}
 
 
-def load_tokenizer(path: Path):
-    """The motion tokenizer of a tokenizer checkpoint, or the one inside a VQTalker checkpoint."""
-    from babelface.models.checkpoint import read_checkpoint
-    from babelface.models.motion_tokenizer import MotionTokenizer
-    from babelface.models.vqtalker import VQTalker
-    if read_checkpoint(path)[0].get("model") == VQTalker.model_name:
-        return VQTalker.from_pretrained(path).tokenizer.eval()
-    return MotionTokenizer.from_pretrained(path)
-
-
 def clips(root: Path, split: str, per_language: int = 0):
     """The split's items, at most ``per_language`` clips of each language (0: all), in manifest order."""
     from babelface.data.datasets import ManifestDataset
@@ -73,7 +63,7 @@ def tokenizer_scores(model, data) -> tuple[dict[str, float], np.ndarray]:
 
 
 def table1(runs: list[Path], data: Path, real: Path, per_language: int) -> list[str]:
-    from babelface.models.motion_tokenizer import raw_bitrate
+    from babelface.models.motion_tokenizer import load_tokenizer, raw_bitrate
     synth, real_clips = clips(data, "test", per_language), clips(real, "test")
     lines = ["| run | G | R | levels | bitrate | LSE-D ↓ synth | LMD ↓ synth | TMDC ↑ synth | LSE-D ↓ real | "
              "LMD ↓ real | TMDC ↑ real | code usage per group (min / mean) |",

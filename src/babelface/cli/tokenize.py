@@ -24,7 +24,7 @@ def register(sub) -> None:
         formatter_class=HelpFormatter)
     p.add_argument("input", type=Path, help="a video, or motion as .npy / .npz")
     p.add_argument("--weights", type=Path, default=None,
-                   help="VQTalker weights (.safetensors) whose tokenizer to use (default: the shipped model)")
+                   help="a VQTalker or motion-tokenizer checkpoint (.safetensors) (default: the shipped VQTalker's tokenizer)")
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -54,10 +54,9 @@ def read_motion(path: Path):
 
 
 def run(args) -> int:
-    from babelface.models.motion_tokenizer import tokenize_motion
-    from babelface.models.vqtalker import generator
+    from babelface.models.motion_tokenizer import load_tokenizer, tokenize_motion
     motion = read_motion(args.input)
-    report = {"input": str(args.input), **tokenize_motion(generator(args.weights).tokenizer, motion)}
+    report = {"input": str(args.input), **tokenize_motion(load_tokenizer(args.weights), motion)}
     if args.json:
         print_json(report)
         return 0

@@ -152,3 +152,12 @@ def raw_bitrate(fps: float = FPS) -> int:
     """The paper's count for continuous motion: every float32 channel × 32 bits × fps (§ Facial Motion
     Tokenizer: LIA's 20-d latent → 20 × 32 × 25 = 16 kbps); here 333 channels → 266.4 kbps."""
     return int(MOTION_DIM * 32 * fps)
+
+
+def load_tokenizer(path=None) -> MotionTokenizer:
+    """A tokenizer checkpoint, or the tokenizer inside a VQTalker checkpoint (default: the shipped one)."""
+    from babelface.models.checkpoint import read_checkpoint
+    from babelface.models.vqtalker import VQTalker, generator
+    if path is None or read_checkpoint(path)[0].get("model") == VQTalker.model_name:
+        return generator(path).tokenizer.eval()
+    return MotionTokenizer.from_pretrained(path)
