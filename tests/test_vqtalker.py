@@ -128,3 +128,29 @@ def test_tokenize_cli_reports_codes_bitrate_and_error(tiny_model, tmp_path, caps
     np.save(tmp_path / "bad.npy", np.zeros((4, 5)))
     assert main(["tokenize", str(tmp_path / "bad.npy"), "--weights", str(weights)]) == 2
     assert "motion must be" in capsys.readouterr().err
+
+
+def test_trains_on_the_kit_and_animates(tmp_path):
+    """Both tasks through `babelface train` on a tiny benchmark, the export, then `animate --model vqtalker`."""
+    from babelface.data.synthetic import BuildConfig, build
+    bench = tmp_path / "bench"
+    build(bench, BuildConfig(clips_per_language=6, languages=("es",)))
+    common = ["--set", f"data.root={bench}", "--set", "data.real_root=null", "--set", "train.max_steps=2",
+              "--set", "train.ckpt_every=2", "--set", "train.batch_size=2", "--set", "train.seq_len=30"]
+    tok = tmp_path / "tok.safetensors"
+    assert main(["train", "--config", "vqtalker_tokenizer_2k", "--set", f"train.out_dir={tmp_path / 'tok'}",
+                 "--set", "model.channels=16", *common, "--export", str(tok), "--json"]) == 0
+    weights = tmp_path / "vq.safetensors"
+    assert main(["train", "--config", "vqtalker", "--set", f"train.out_dir={tmp_path / 'gen'}",
+                 "--set", f"model.tokenizer_weights={tok}", "--set", "model.tokenizer.channels=16",
+                 "--set", "model.tokenizer.quantizer={groups: 4, residuals: 2, levels: [5, 5, 5, 5]}",
+                 "--set", "model.n_units=8", "--set", "model.d_model=32", "--set", "model.n_layers=1",
+                 *common, "--export", str(weights), "--json"]) == 0
+    gen = load_generator("vqtalker", weights)
+    trained_tok = MotionTokenizer.from_pretrained(tok)
+    assert torch.equal(gen.tokenizer.enc_in.weight, trained_tok.enc_in.weight)     # the frozen tokenizer
+    wav = next(bench.rglob("*.wav"))
+    out = tmp_path / "out.mp4"
+    assert main(["animate", "--audio", str(wav), "--model", "vqtalker", "--weights", str(weights),
+                 "-o", str(out), "--json", "--still"]) == 0
+    assert out.stat().st_size > 0
