@@ -24,7 +24,7 @@ dimensions per group. Codes are ``(b, G, R, t)`` int64 in ``[0, codebook_size)``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -62,7 +62,6 @@ class QuantizedResult:
     codes: torch.Tensor               # (b, G, R, t) int64 codebook indices I
     bandwidth: float                  # bits per second at 25 fps
     usage: torch.Tensor               # (G,) share of each group's codes used at least once, mean over layers
-    metrics: dict = field(default_factory=dict)
 
 
 def round_ste(z: torch.Tensor) -> torch.Tensor:

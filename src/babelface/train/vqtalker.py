@@ -6,7 +6,8 @@
   trained with the per-group NLL (§ Coarse-to-Fine Motion Generation).
 
 Data: the benchmark's ``train`` split plus the real corpus' ``train`` split repeated to make up
-``real_share`` of each epoch. Clips are read once into memory (float16) and cropped at random:
+``real_share`` of each epoch (``train.mix.MixedDataset``, without its speaker normalisation: the
+tokenizer must reproduce real motion as it was measured). Clips are read once into memory (float16) and cropped at random:
 reading a clip from its manifest costs ~30 ms, two orders more than a training step's share.
 """
 
@@ -24,6 +25,7 @@ from babelface.models.motion_tokenizer import MOTION_DIM, MotionTokenizer, Motio
 from babelface.models.vqtalker import VQTalker, VQTalkerConfig
 from babelface.train.config import RunConfig
 from babelface.train.evaluate import lse_d
+from babelface.train.mix import MixedDataset
 
 
 @dataclass
@@ -59,6 +61,7 @@ class ClipCache(Dataset):
         from babelface.data.datasets import ManifestDataset
         base = ManifestDataset(root, split=split, crop_frames=None, random_crop=False)
         n = len(base) if not max_clips else min(max_clips, len(base))
+        self.clips = base.clips[:n]
         self.items = []
         for i in range(n):
             it = base[i]
@@ -87,29 +90,13 @@ class ClipCache(Dataset):
         return out
 
 
-class Mixed(Dataset):
-    """``main`` once, then ``extra`` repeated until it is ``share`` of the items."""
-
-    def __init__(self, main: Dataset, extra: Dataset, share: float):
-        self.main, self.extra = main, extra
-        self.n_extra = max(len(extra), int(round(share / (1 - share) * len(main))))
-
-    def __len__(self) -> int:
-        return len(self.main) + self.n_extra
-
-    def __getitem__(self, index: int) -> dict:
-        if index < len(self.main):
-            return self.main[index]
-        return self.extra[(index - len(self.main)) % len(self.extra)]
-
-
 def build_datasets(cfg, with_mel: bool) -> tuple[Dataset, Dataset]:
     data, seq_len = cfg.data, cfg.train.seq_len
     train: Dataset = ClipCache(data.root, data.train_split, seq_len, with_mel, data.max_clips)
     val = ClipCache(data.root, data.val_split, None, with_mel, data.max_clips)
     if data.real_root:
         real = ClipCache(data.real_root, data.train_split, seq_len, with_mel, data.max_clips)
-        train = Mixed(train, real, data.real_share)
+        train = MixedDataset(train, real, data.real_share, normalize=False)   # real motion as measured
     return train, val
 
 
