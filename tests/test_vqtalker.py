@@ -33,7 +33,7 @@ def toy_batch(n=8, frames=40):
 @pytest.fixture(scope="module")
 def tiny_model():
     torch.manual_seed(0)
-    model = VQTalker(VQTalkerConfig(d_model=32, n_layers=1, n_heads=2, d_ff=64, n_units=8,
+    model = VQTalker(VQTalkerConfig(d_model=32, n_layers=1, n_heads=2, d_ff=64, units="mel", n_units=8,
                                     tokenizer=tiny_tokenizer_cfg()))
     mel, motion, _ = toy_batch()
     model.units.fit(mel.flatten(0, 1))
@@ -144,7 +144,7 @@ def test_trains_on_the_kit_and_animates(tmp_path):
     assert main(["train", "--config", "vqtalker", "--set", f"train.out_dir={tmp_path / 'gen'}",
                  "--set", f"model.tokenizer_weights={tok}", "--set", "model.tokenizer.channels=16",
                  "--set", "model.tokenizer.quantizer={groups: 4, residuals: 2, levels: [5, 5, 5, 5]}",
-                 "--set", "model.n_units=8", "--set", "model.d_model=32", "--set", "model.n_layers=1",
+                 "--set", "model.units=mel", "--set", "model.n_units=8", "--set", "model.d_model=32", "--set", "model.n_layers=1",
                  *common, "--export", str(weights), "--json"]) == 0
     gen = load_generator("vqtalker", weights)
     trained_tok = MotionTokenizer.from_pretrained(tok)

@@ -48,7 +48,7 @@ class VQTalkerConfig:
     n_heads: int = 4
     d_ff: int = 384
     dropout: float = 0.1
-    units: str = "mel"                  # speech tokens: "mel" (k-means of log-mel) or "muex" (prototypes)
+    units: str = "muex"                 # speech tokens: "muex" (MuEx phoneme prototypes) or "mel" (k-means)
     n_units: int = 256                  # vocabulary of the "mel" units
     n_controls: int = 0                 # head pose / gaze / blink channels (h, g, b); 0: none
     d_group: int = 32                   # per-group width before each group's K-way classifier
