@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,8 @@ def generated_scores(predict, data) -> dict[str, list[dict]]:
     return out
 
 
-def table2(runs: list[Path], data: Path, real: Path, per_language: int) -> list[str]:
+def table2(runs: list[Path], data: Path, real: Path, per_language: int, cache: Path | None = None) -> list[str]:
+    """``cache``: a JSON file of earlier scores by model label (MuEx's need not be recomputed)."""
     from babelface.models.muex import load_default
     from babelface.models.vqtalker import VQTalker
     from babelface.phonetics.languages import SEEN, UNSEEN
@@ -102,9 +104,15 @@ def table2(runs: list[Path], data: Path, real: Path, per_language: int) -> list[
     for run in runs:
         vq = VQTalker.from_pretrained(run)
         models[f"VQTalker `{run.name}` ({vq.cfg.units} units)"] = lambda mel, vq=vq: vq.generate_motion(mel)[0].numpy()
+    done = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
     synth, real_clips = clips(data, "test", per_language), clips(real, "test")
-    scores = {name: generated_scores(f, synth) for name, f in models.items()}
-    real_scores = {name: generated_scores(f, real_clips) for name, f in models.items()}
+    for name, f in models.items():
+        if name not in done:
+            done[name] = {"synthetic": generated_scores(f, synth), "real": generated_scores(f, real_clips)}
+            if cache is not None:
+                cache.write_text(json.dumps(done))
+    scores = {name: done[name]["synthetic"] for name in models}
+    real_scores = {name: done[name]["real"] for name in models}
     names = list(models)
     head = "| language | type | " + " | ".join(f"{n}: LSE-D ↓ | TMDC ↑ | LMD ↓" for n in names) + " |"
     lines = [head, "| --- | --- | " + " | ".join("---: | ---: | ---:" for _ in names) + " |"]
@@ -131,16 +139,20 @@ def table2(runs: list[Path], data: Path, real: Path, per_language: int) -> list[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("table", choices=sorted(SECTIONS))
-    ap.add_argument("--runs", type=Path, nargs="+", required=True, help="checkpoints (.safetensors)")
+    ap.add_argument("--runs", type=Path, nargs="*", default=[], help="checkpoints (.safetensors)")
     ap.add_argument("--data", type=Path, default=Path("data/benchmark"))
     ap.add_argument("--real", type=Path, default=Path("data/real_corpus"))
     ap.add_argument("--out", type=Path, default=ROOT / "RESULTS.md")
     ap.add_argument("--per-language", type=int, default=20,
                     help="test clips per language (0: all; the seen languages have 20, the unseen 200)")
+    ap.add_argument("--cache", type=Path, default=None, help="table2: JSON file keeping each model's scores")
     ap.add_argument("--notes", type=Path, default=None, help="a Markdown file appended below the table")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    body = {"table1": table1, "table2": table2}[args.table](args.runs, args.data, args.real, args.per_language)
+    if args.table == "table1":
+        body = table1(args.runs, args.data, args.real, args.per_language)
+    else:
+        body = table2(args.runs, args.data, args.real, args.per_language, args.cache)
     command = (f"python benchmarks/vqtalker_results.py {args.table} --data {args.data} --real {args.real} "
                f"--per-language {args.per_language} --runs "
                + " ".join(str(r) for r in args.runs))
