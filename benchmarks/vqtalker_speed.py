@@ -56,7 +56,8 @@ def main() -> None:
     }
     params = sum(p.numel() for p in vq.parameters())
     load = os.getloadavg()[0]
-    lines = [SECTION, "", f"Command: `python benchmarks/vqtalker_speed.py --repeats {args.repeats} --write`  ",
+    weights = f" --weights {args.weights}" if args.weights else ""
+    lines = [SECTION, "", f"Command: `python benchmarks/vqtalker_speed.py{weights} --repeats {args.repeats} --write`  ",
              f"Machine: {cpu(1)}; torch 1 thread; load average {load:.1f} while measuring (shared machine); "
              f"{datetime.date.today().isoformat()}.", "",
              "| stage | frames/s (25 fps frames, median) | × real time |", "| --- | ---: | ---: |"]
