@@ -148,7 +148,8 @@ def test_trains_on_the_kit_and_animates(tmp_path):
                  *common, "--export", str(weights), "--json"]) == 0
     gen = load_generator("vqtalker", weights)
     trained_tok = MotionTokenizer.from_pretrained(tok)
-    assert torch.equal(gen.tokenizer.enc_in.weight, trained_tok.enc_in.weight)     # the frozen tokenizer
+    # the frozen tokenizer, as trained (the export stores float16)
+    assert torch.allclose(gen.tokenizer.enc_in.weight, trained_tok.enc_in.weight, rtol=1e-3, atol=1e-5)
     wav = next(bench.rglob("*.wav"))
     out = tmp_path / "out.mp4"
     assert main(["animate", "--audio", str(wav), "--model", "vqtalker", "--weights", str(weights),

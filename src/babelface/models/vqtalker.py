@@ -31,8 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from babelface.constants import SAMPLES_PER_FRAME
-from babelface.errors import InputError, WeightsError
+from babelface.errors import WeightsError
 from babelface.face.indices import N_MOTION
 from babelface.models.checkpoint import CheckpointMixin
 from babelface.models.motion_tokenizer import MotionTokenizer, MotionTokenizerConfig
@@ -163,12 +162,8 @@ class VQTalker(CheckpointMixin, nn.Module):
         """Mono 16 kHz speech ``(n,)`` → motion ``(ceil(n / 640), 111, 3)`` float32; text is unused."""
         from babelface.media.audio import is_silent
         from babelface.models.audio_encoder import mel_features
-        audio = np.asarray(audio16k, dtype=np.float32)
-        if audio.ndim != 1 or len(audio) == 0:
-            raise InputError(f"predict_motion needs mono 16 kHz audio (n,), got shape {audio.shape}")
-        if not np.isfinite(audio).all():
-            raise InputError("the audio holds NaN or infinite samples: decode it again")
-        t = -(-len(audio) // SAMPLES_PER_FRAME)
+        from babelface.models.protocols import check_speech
+        audio, t = check_speech(audio16k)
         if is_silent(audio):
             return np.zeros((t, N_MOTION, 3), np.float32)                        # at rest
         was = self.training

@@ -117,21 +117,28 @@ def motion_lse(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor) -> li
     return out
 
 
-class TokenizerTask:
-    """Motion → GRFSQ codes → motion; validated by the reconstruction's LSE-D."""
+class _VQTask:
+    """What both tasks share: LSE-D as the monitor and the clip cache, read once per run."""
 
-    name = "vqtalker_tokenizer"
     monitor = "lse_d"
     monitor_mode = "min"
-    config_class = TokenizerRunConfig
+    with_mel: bool
 
     def __init__(self):
         self._data: tuple[Dataset, Dataset] | None = None
 
     def datasets(self, cfg) -> tuple[Dataset, Dataset]:
         if self._data is None:
-            self._data = build_datasets(cfg, with_mel=False)
+            self._data = build_datasets(cfg, with_mel=self.with_mel)
         return self._data
+
+
+class TokenizerTask(_VQTask):
+    """Motion → GRFSQ codes → motion; validated by the reconstruction's LSE-D."""
+
+    name = "vqtalker_tokenizer"
+    config_class = TokenizerRunConfig
+    with_mel = False
 
     def build_model(self, cfg) -> MotionTokenizer:
         return MotionTokenizer(cfg.model)
@@ -179,22 +186,12 @@ def mel_frames(dataset: Dataset, n_frames: int = 100_000, seed: int = 0) -> torc
     return mels[torch.randperm(len(mels), generator=g)[:n_frames]]
 
 
-class GeneratorTask:
+class GeneratorTask(_VQTask):
     """Coarse-to-fine generation of a frozen tokenizer's codes; validated by the generated motion's LSE-D."""
 
     name = "vqtalker"
-    monitor = "lse_d"
-    monitor_mode = "min"
-
     config_class = GeneratorRunConfig
-
-    def __init__(self):
-        self._data: tuple[Dataset, Dataset] | None = None
-
-    def datasets(self, cfg) -> tuple[Dataset, Dataset]:
-        if self._data is None:
-            self._data = build_datasets(cfg, with_mel=True)
-        return self._data
+    with_mel = True
 
     def build_model(self, cfg) -> VQTalker:
         return VQTalker(cfg.model)
