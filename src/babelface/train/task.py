@@ -70,6 +70,8 @@ TASKS: dict[str, str] = {
     "muex": "babelface.train.muex_task:MuExTask",
     "sync_expert": "babelface.train.sync:SyncExpertTask",
     "kmtalk": "babelface.train.kmtalk_task:KMTalkTask",
+    "vqtalker_tokenizer": "babelface.train.vqtalker:TokenizerTask",
+    "vqtalker": "babelface.train.vqtalker:GeneratorTask",
 }
 DEFAULT_TASK = "muex"
 
