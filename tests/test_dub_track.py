@@ -86,6 +86,19 @@ def test_motion_rests_where_there_is_no_new_speech(segments_track):
     assert moving[int(t.parts[0][0] * FPS) + 5:int(a * FPS) - 5].max() > 0.5 * moving.max()
 
 
+def test_motion_is_in_sync_with_the_new_speech(segments_track):
+    """The sync expert reads the dub's motion against its own new speech at offset 0 (with the
+    portrait path's 0.04 s lead it read this dub +1: the systematic lag of the old dubs)."""
+    from babelface.dub.mix import mono16k
+    from babelface.sync import SyncExpertEmbedding, estimate_offset, speech_mask
+    emb = SyncExpertEmbedding()
+    stem = mono16k(segments_track.speech, segments_track.sample_rate)
+    a, v = emb.embed_audio(stem), emb.embed_motion(segments_track.motion)
+    t = min(len(a), len(v))
+    res = estimate_offset(a[:t], v[:t], audio_valid=speech_mask(stem)[:t])
+    assert res.offset_frames == 0
+
+
 def test_background_outside_speech_is_bit_identical(segments_track, katie):
     from babelface.dub.mix import RAMP_S
     t, (orig, rate) = segments_track, katie
