@@ -157,6 +157,31 @@ def test_new_speech_shorter_or_longer_than_the_video(clips, tmp_path, text):
         assert abs(float(a.duration * a.time_base) - 2.0) < 0.05
 
 
+def test_a_damaged_packet_loses_its_frame_not_the_rest_of_the_video(clips, tmp_path):
+    """The fuzzer's damaged .mov: 3000 bytes zeroed mid-file stop a plain decode after 26 of 50
+    frames; the dub still covers the whole video (and its soundtrack), with a warning."""
+    data = bytearray(clips["base"].read_bytes())
+    i = len(data) // 2
+    data[i:i + 3000] = bytes(3000)
+    bad = tmp_path / "damaged.mov"
+    bad.write_bytes(bytes(data))
+    r = _dub(bad, tmp_path / "o.mp4")
+    times, d_out, _, _ = _timing(tmp_path / "o.mp4")
+    assert 45 <= r.frames < 50 and abs(d_out - 2.0) <= 0.04 + 1e-3 and times[-1] > 1.9
+    assert any("damaged video packet" in w for w in r.warnings)
+
+
+def test_video_that_stops_decoding_before_its_end_is_refused(clips):
+    from dataclasses import replace
+
+    from babelface.dub import stream
+    from babelface.errors import MediaError
+    src = stream.probe(clips["base"], 60)
+    stream.check_decoded(src, 1.96)                                 # the last frame of a 2 s clip
+    with pytest.raises(MediaError, match="only 0.76 s of its 2.00 s"):
+        stream.check_decoded(replace(src, duration_s=2.0), 0.72)
+
+
 def test_bad_input_is_one_line_exit_2(clips, tmp_path, capsys):
     from babelface.cli import main
     with pytest.raises(LanguageError):

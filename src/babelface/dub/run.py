@@ -142,6 +142,7 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
                       desc="tracking", unit="frame")
     with clock("tracking"):
         tracks, times = track_faces(frames, on_face)
+        stream.check_decoded(source, float(times[-1]))
         tracking = finish(tracks, times, (source.width, source.height), float(source.rate),
                           source.duration_s, audio16k, face, str(source.path))
     clock.seconds["tracking"] -= clock.seconds["decode"]
@@ -152,7 +153,7 @@ def _render_pass(source, tracking, renderer, track, out: Path, crf: int, clock: 
     from babelface.media import VideoWriter
 
     def rendered():
-        for i, f in enumerate(clock.timed(stream.frames(source), "decode")):
+        for i, f in enumerate(clock.timed(stream.frames(source, report=False), "decode")):
             if i >= len(tracking.times):
                 break
             with clock("render"):
