@@ -96,8 +96,8 @@ def test_mouth_is_replaced_and_upper_face_untouched(clips, tmp_path):
     from babelface.dub.tracking import finish, track_faces
     src = stream.probe(clips["base"], 60)
     bank = MouthBank()
-    tracks, times = track_faces(stream.frames(src), lambda k, img, lm: bank.add(img, lm))
-    tr = finish(tracks, times, (192, 192), 25.0, src.duration_s)
+    tracks, times = track_faces(stream.frames(src), (192, 192), lambda k, img, lm: bank.add(img, lm))
+    tr = finish(tracks, times, 25.0, src.duration_s)
     renderer = FrameRenderer(tr, bank)
     closed = np.zeros((111, 3), np.float32)
     changed = 0
@@ -110,6 +110,28 @@ def test_mouth_is_replaced_and_upper_face_untouched(clips, tmp_path):
         changed += np.abs(out[y0:y1, x - 3:x + 4].astype(int) - f.image[y0:y1, x - 3:x + 4]).mean() > 8
     assert changed >= 10            # the open mouths of the original are closed: replaced, not added to
     assert len(bank) >= 3           # the speaker's own open mouths were collected
+
+
+def test_landmarks_on_disk_smoothed_in_blocks_equal_the_whole_run_filter():
+    """The tracking pass keeps landmarks on disk and smooths them block by block (flat memory):
+    the result equals SciPy's filter over each whole run, and frames outside the runs are NaN."""
+    from scipy.signal import savgol_filter
+
+    from babelface.dub import tracking
+    rng = np.random.default_rng(0)
+    n = 2 * tracking.SMOOTH_BLOCK + 77
+    lm = np.cumsum(rng.normal(size=(n, 478, 3)), 0).astype(np.float32)     # (N, 478, 3) a random walk
+    ok = np.ones(n, bool)
+    ok[100:103] = ok[400:420] = False                                        # a short and a long gap
+    rows = tracking.DiskRows()
+    for f in lm:
+        rows.append(f)
+    assert len(rows) == n and np.array_equal(rows[5], lm[5]) and np.array_equal(rows[[3, 9]], lm[[3, 9]])
+    assert np.array_equal(rows[7, [13, 14], :2], lm[7, [13, 14], :2])
+    out = tracking.smooth(rows, ok, 25.0)[:]
+    assert np.isnan(out[~ok]).all()
+    for a, b in ((0, 100), (103, 400), (420, n)):
+        assert np.allclose(out[a:b], savgol_filter(lm[a:b].astype(np.float64), 5, 2, axis=0), atol=1e-4)
 
 
 def test_the_speaker_is_the_face_whose_lips_follow_the_speech(clips, tmp_path):

@@ -141,9 +141,9 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
     frames = progress(clock.timed(stream.frames(source), "decode"), total=source.n_frames,
                       desc="tracking", unit="frame")
     with clock("tracking"):
-        tracks, times = track_faces(frames, on_face)
+        tracks, times = track_faces(frames, (source.width, source.height), on_face)
         stream.check_decoded(source, float(times[-1]))
-        tracking = finish(tracks, times, (source.width, source.height), float(source.rate),
+        tracking = finish(tracks, times, float(source.rate),
                           source.duration_s, audio16k, face, str(source.path))
     clock.seconds["tracking"] -= clock.seconds["decode"]
     return tracking, banks.get(tracking.track)
