@@ -112,6 +112,31 @@ def test_mouth_is_replaced_and_upper_face_untouched(clips, tmp_path):
     assert len(bank) >= 3           # the speaker's own open mouths were collected
 
 
+def test_render_workers_give_the_same_frames_as_one(clips):
+    """The render stages on 3 threads (the mouth bank's sticky choice kept in frame order) give
+    exactly the frames of one thread."""
+    from babelface.dub import stream
+    from babelface.dub.mouth_bank import MouthBank
+    from babelface.dub.render import Frame, FrameRenderer
+    from babelface.dub.tracking import finish, track_faces
+    src = stream.probe(clips["base"], 60)
+    bank = MouthBank()
+    tracks, times = track_faces(stream.frames(src), (192, 192), lambda k, img, lm: bank.add(img, lm))
+    tr = finish(tracks, times, 25.0, src.duration_s)
+    rng = np.random.default_rng(1)
+    motion = rng.normal(0, 0.02, (len(times), 111, 3)).astype(np.float32)
+    motion[:, :, 1] = np.abs(motion[:, :, 1]) * 3                  # open mouths: the bank is used
+    images = [f.image for f in stream.frames(src)]
+    runs = []
+    for workers in (1, 3):
+        bank._last = None                                           # each run starts the same
+        runs.append(list(FrameRenderer(tr, bank).frames(
+            (Frame(img, i, motion[i]) for i, img in enumerate(images)), workers)))
+    one, many = runs
+    assert all(np.array_equal(a, b) for a, b in zip(one, many)) and len(one) == len(images)
+    assert sum(not np.array_equal(a, img) for a, img in zip(one, images)) > 40
+
+
 def test_landmarks_on_disk_smoothed_in_blocks_equal_the_whole_run_filter():
     """The tracking pass keeps landmarks on disk and smooths them block by block (flat memory):
     the result equals SciPy's filter over each whole run, and frames outside the runs are NaN."""
@@ -163,7 +188,8 @@ def test_no_audio_track_and_rotation(clips, tmp_path):
     with av.open(str(tmp_path / "mute.mp4")) as c:
         assert c.streams.audio                                  # the new speech
     assert r.frames == 50
-    _dub(clips["rot"], tmp_path / "rot.mp4")
+    r = _dub(clips["rot"], tmp_path / "rot.mp4", threads=2, quality="fast")     # the thread budget
+    assert r.frames == 50 and r.frames_with_face == 50
     assert _timing(tmp_path / "rot.mp4")[3] == _timing(clips["rot"])[3] == 90
 
 
@@ -216,7 +242,8 @@ def test_bad_input_is_one_line_exit_2(clips, tmp_path, capsys):
         _dub(clips["base"], tmp_path / "x.mp4", max_duration=1.0)
     for args, says in [([str(clips["noface"]), "--text", ES, "--lang", "es"], "no usable face"),
                        ([str(clips["base"]), "--text", ES, "--lang", "qq"], "qq"),
-                       ([str(clips["base"])], "give the new speech")]:
+                       ([str(clips["base"])], "give the new speech"),
+                       ([str(clips["base"]), "--text", ES, "--lang", "es", "--threads", "0"], "--threads")]:
         assert main(["dub", *args, "-o", str(tmp_path / "x.mp4"), "--no-sync-check"]) == 2
         err = capsys.readouterr().err
         assert err.strip().count("\n") == 0 and says in err and "Traceback" not in err

@@ -46,6 +46,7 @@ class Source:
     bit_rate: int | None
     has_audio: bool
     rotation: int = 0           # display rotation in degrees (side data of the first frame)
+    audio_delay_s: float = 0.0  # the audio stream's start after the video's (the container's start times)
 
     def crf(self) -> int:
         """x264 CRF that keeps roughly the source's quality (:data:`BPP_AT_CRF23`)."""
@@ -81,7 +82,12 @@ def probe(path: str | Path, max_duration: float) -> Source:
             raise MediaError(f"cannot decode the video of {path}: the file is corrupt or empty") from e
         return Source(path, s.codec_context.width, s.codec_context.height, rate,
                       Fraction(s.time_base or Fraction(1, 90000)), dur, n,
-                      s.bit_rate or c.bit_rate, bool(c.streams.audio), rotation)
+                      s.bit_rate or c.bit_rate, bool(c.streams.audio), rotation,
+                      _start(c.streams.audio[0]) - _start(s) if c.streams.audio else 0.0)
+
+
+def _start(s) -> float:
+    return float(s.start_time * s.time_base) if s.start_time is not None and s.time_base else 0.0
 
 
 @dataclass

@@ -44,7 +44,8 @@ DUB_LEAD_S = 0.08
 
 @dataclass
 class DubTrack:
-    audio: np.ndarray            # (n, C) float32 final output audio, exactly the video's duration
+    audio: mix.Mixed             # (n, C) float32 final output audio, exactly the video's duration
+                                 # (computed slice by slice; np.asarray(audio) gives it whole)
     sample_rate: int
     motion: np.ndarray           # (T, L, 3) float32 at 25 fps from t = 0, T = ceil(duration × 25)
     articulation: np.ndarray | None   # (T, P) when phonemes drove it, else None
@@ -59,7 +60,7 @@ class DubTrack:
     voice: str | None = None                       # espeak-ng voice (text driver)
     original_segments: list = field(default_factory=list)   # [(start_s, end_s)] original speech
     parts: list = field(default_factory=list)      # [(start_s, end_s, text, wpm, stretch)] placed speech
-    speech: np.ndarray | None = None               # (n,) float32 the new speech alone, at sample_rate
+    speech: mix.DiskSignal | None = None           # (n,) float32 the new speech alone, at sample_rate (on disk)
 
 
 def n_video_frames(duration_s: float) -> int:
@@ -101,8 +102,8 @@ def _original(original, rate: int | None, duration_s: float):
         return None, None, []
     if not rate or rate <= 0:
         raise InputError("the original audio needs its sample rate")
-    orig = np.asarray(original, np.float32)
-    orig = orig[:, None] if orig.ndim == 1 else orig
+    orig = original if isinstance(original, mix.DiskSignal) else np.asarray(original, np.float32)
+    orig = orig[:, None] if orig.ndim == 1 else orig                  # (n, C), on disk or in memory
     mono16 = mix.mono16k(orig, rate)
     segs = [(a, min(b, duration_s)) for a, b in vad.speech_segments(mono16) if a < duration_s]
     return orig, mono16, segs
@@ -257,7 +258,8 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
                 model: str | Path | None = None, max_duration: float = MAX_DURATION_S,
                 voice: str | None = None) -> DubTrack:
     """New speech for a video of ``duration_s`` seconds whose own audio is ``original`` ((n, C) or
-    (n,) float32 at ``original_rate``, or None), fitted by ``fit`` and mixed over the original.
+    (n,) float32 at ``original_rate``, an array or a :class:`babelface.dub.mix.DiskSignal`, or
+    None), fitted by ``fit`` and mixed over the original.
 
     Drivers: ``text`` + ``language`` (espeak-ng, voice suited to the original speaker, or the
     espeak-ng variant ``voice`` such as ``"f2"`` or ``"m3"``); ``audio`` + ``text`` + ``language``

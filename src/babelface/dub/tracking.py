@@ -13,7 +13,9 @@ One pass over the video keeps only landmarks (and the mouth bank's few exemplars
    (Savitzky & Golay 1964: a local least-squares polynomial, which flattens tracker jitter while
    keeping the timing of real motion; SciPy's ``savgol_filter``) over :data:`SMOOTH_S` seconds;
 4. the speaker's rest mouth is the clip's own neutral face
-   (:func:`babelface.motion.representation.estimate_neutral`: its closed-lip frames);
+   (:func:`babelface.motion.representation.estimate_neutral`: its closed-lip frames), and their
+   own mouth range (:func:`babelface.motion.style.measure_style`), to which the new motion is
+   scaled;
 5. with several faces the speaker is the one whose lips move with the original speech (the
    highest in-sync score S(0) of the sync expert, :func:`babelface.sync.analyze`), or the one the
    user names (``--face N``, faces numbered left to right from 0); the choice is reported.
@@ -33,9 +35,10 @@ from scipy.signal import savgol_filter
 from babelface.constants import FPS, MIN_FACE_PX, SAMPLE_RATE
 from babelface.errors import FaceError, InputError
 from babelface.face.align import head_pose, to_canonical
-from babelface.face.indices import N_LANDMARKS
+from babelface.face.indices import MOTION_INDICES, N_LANDMARKS
 from babelface.face.landmarks import FaceTracker, _iou, face_box, face_width
 from babelface.motion.representation import estimate_neutral
+from babelface.motion.style import Style, measure_style
 
 MAX_TRACKS = 2          # faces followed at once
 MAX_YAW_DEG = 45.0      # a face turned further than this passes through unchanged
@@ -64,6 +67,10 @@ class DiskRows:
 
     def __len__(self) -> int:
         return self.n
+
+    def __del__(self):
+        if getattr(self, "_file", None) is not None:
+            self._file.close()
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -113,6 +120,7 @@ class Tracking:
     n_faces: int               # faces that were candidates
     choice: str                # how the speaker was chosen: "only face", "sync", "--face"
     track: int = 0             # the tracking pass's own number of that face (the mouth bank's key)
+    style: Style | None = None   # the speaker's own mouth range (None: too few frames to measure)
 
     @property
     def usable(self) -> np.ndarray:
@@ -274,7 +282,19 @@ def finish(tracks: _Tracks, times: np.ndarray, fps: float, duration: float,
     good = np.flatnonzero(ok[k])
     sample = good[np.linspace(0, len(good) - 1, min(len(good), NEUTRAL_FRAMES)).astype(int)]
     canonical, _ = to_canonical(lm[sample])
-    return Tracking(times, lm, fade_weights(ok[k]), estimate_neutral(canonical), pick, len(cand), how, k)
+    neutral = estimate_neutral(canonical)
+    return Tracking(times, lm, fade_weights(ok[k]), neutral, pick, len(cand), how, k,
+                    _style(canonical, neutral))
+
+
+def _style(canonical: np.ndarray, neutral: np.ndarray) -> Style | None:
+    """The speaker's mouth range (:func:`babelface.motion.style.measure_style`) on the sampled
+    frames' motion ``(T, L, 3)`` from their rest mouth."""
+    idx = list(MOTION_INDICES)
+    try:
+        return measure_style(canonical[:, idx] - neutral[idx])
+    except InputError:
+        return None
 
 
 def track_faces(frames, size: tuple[int, int], on_face=None) -> tuple[_Tracks, np.ndarray]:
