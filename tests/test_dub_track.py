@@ -260,6 +260,21 @@ def test_running_sum_envelope_equals_the_project_envelope(katie):
     assert int_corr(x, y) == pytest.approx(audio.int_corr(x, y), abs=1e-6)
 
 
+def test_envelope_of_blocks_equals_the_whole_signal_envelope(katie):
+    """Int-Corr of a long dub is computed from 16 kHz blocks (bounded memory): the same envelope,
+    whatever the block boundaries (here uneven, not on frame edges)."""
+    from babelface.dub.mix import mono16k, mono16k_blocks
+    from babelface.metrics.dubbing import envelope_of_blocks, int_corr, int_corr_of_blocks
+    from babelface.metrics.dubbing import rms_envelope as running
+    x = mono16k(*katie)
+    cuts = [0, 777, 15_000, 15_001, 90_000, len(x)]
+    assert np.allclose(envelope_of_blocks(x[a:b] for a, b in zip(cuts, cuts[1:])), running(x), atol=1e-6)
+    blocks = list(mono16k_blocks(*katie, block_s=1.3))
+    assert len(blocks) > 5 and np.allclose(np.concatenate(blocks), x, atol=1e-6)
+    y = np.roll(x, 8000)
+    assert int_corr_of_blocks([x], [y[:5000], y[5000:]]) == pytest.approx(int_corr(x, y), abs=1e-9)
+
+
 def test_segments_keep_obamas_long_pauses(real):
     from babelface.dub.track import build_track
     from babelface.media import load_audio, probe_audio

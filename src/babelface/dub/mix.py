@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Iterator
 
 import numpy as np
 
@@ -121,27 +122,33 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
     return a if a.ndim == 1 else a.mean(axis=1)
 
 
-def mono16k(audio: np.ndarray, rate: int, block_s: float = 30.0) -> np.ndarray:
+def mono16k(audio, rate: int, block_s: float = 30.0) -> np.ndarray:
     """``(n,)`` or ``(n, C)`` at ``rate`` → mono 16 kHz ``(m,)`` float32, resampled block by block
-    (each block with enough context for SciPy's polyphase filter, so the result equals the whole
-    signal's resampling to float32 precision) instead of in one float64 piece the signal's size."""
+    (:func:`mono16k_blocks`) instead of in one float64 piece the signal's size."""
+    blocks = list(mono16k_blocks(audio, rate, block_s))
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+
+
+def mono16k_blocks(audio, rate: int, block_s: float = 30.0) -> Iterator[np.ndarray]:
+    """The blocks of :func:`mono16k`, one at a time: each resampled with enough context for SciPy's
+    polyphase filter, so that together they equal the whole signal's resampling to float32
+    precision. ``audio``: an array or anything sliced like one (:class:`DiskSignal`, :class:`Mixed`)."""
     from math import gcd
     up, down = SAMPLE_RATE // gcd(rate, SAMPLE_RATE), rate // gcd(rate, SAMPLE_RATE)
     n = len(audio)
-    if up == down == 1:
-        return to_mono(audio).copy()
     half = -(-10 * max(up, down) // up) + down        # resample_poly's half filter, in input samples
-    ctx = -(-half // down) * down
+    ctx = 0 if up == down == 1 else -(-half // down) * down
     step = max(down, int(block_s * rate) // down * down)
-    out = []
+    total, done = -(-n * up // down), 0
     for s0 in range(0, n, step):
         s1 = min(n, s0 + step)
         lo, hi = max(0, s0 - ctx), min(n, s1 + ctx)
-        y = resample(to_mono(audio[lo:hi]), rate, SAMPLE_RATE)
+        x = to_mono(audio[lo:hi])
+        y = x.copy() if up == down == 1 else resample(x, rate, SAMPLE_RATE)
         skip = (s0 - lo) * up // down
-        out.append(y[skip:skip + -(-(s1 - s0) * up // down)])
-    y = np.concatenate(out) if out else np.zeros(0, np.float32)
-    return y[:-(-n * up // down)].astype(np.float32, copy=False)
+        y = y[skip:skip + -(-(s1 - s0) * up // down)][:total - done].astype(np.float32, copy=False)
+        done += len(y)
+        yield y
 
 
 _F32 = 4

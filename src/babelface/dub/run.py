@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from babelface.concurrency import prefetch
-from babelface.constants import FPS, MAX_DURATION_S
+from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
 from babelface.dub import stream
 from babelface.dub.mouth_bank import MouthBank
 from babelface.dub.render import Frame, FrameRenderer
 from babelface.dub.tracking import SPEAKER_WINDOW_S, finish, track_faces
 from babelface.errors import BabelfaceError, InputError
+from babelface.media import load_audio
 from babelface.media.video import DEFAULT_QUALITY, QUALITY
 from babelface.progress import progress
 
@@ -205,10 +206,22 @@ def _styled(motion: np.ndarray, style) -> np.ndarray:
     return motion if style is None else apply_style(motion, style)
 
 
+SYNC_WINDOW_S = 120.0    # the output's AV offset is measured on its first minutes (bounded memory)
+
+
 def _av_offset(path: Path, warn: list[str]) -> int | None:
-    from babelface.sync import analyze_video
+    """The sync expert's AV offset of the output (:func:`babelface.sync.analyze`) over its first
+    :data:`SYNC_WINDOW_S` seconds, or None (with a warning) when it cannot be measured."""
+    from itertools import islice
+
+    from babelface.face.landmarks import landmarks_sequence
+    from babelface.media import iter_frames
+    from babelface.sync import _align_audio_start, analyze, check_speech
     try:
-        return int(analyze_video(path).offset_frames)
+        audio = _align_audio_start(path, load_audio(path))[:int(SYNC_WINDOW_S * SAMPLE_RATE)]
+        check_speech(audio, str(path))
+        landmarks = landmarks_sequence(islice(iter_frames(path, fps=FPS), int(SYNC_WINDOW_S * FPS)))
+        return int(analyze(audio, landmarks, source=str(path)).offset_frames)
     except BabelfaceError as e:
         warn.append(f"AV offset not measured: {e}")
         return None

@@ -346,15 +346,19 @@ def _motion(driver, parts, stem, rate, duration_s, text, language, model):
 
 def _measure(driver, fit, parts, stem, out, rate, orig16, original_span):
     """(new speech span, Dur-Err, Int-Corr) — see :mod:`babelface.metrics.dubbing`."""
-    from babelface.metrics.dubbing import dur_err, int_corr, span_of
-    stem16 = mix.mono16k(stem, rate)
+    from babelface.metrics.dubbing import dur_err, int_corr_of_blocks, span_of
     new_span = span_of([(p.start, p.end) for p in parts])    # trimmed speech: its exact extent
     if driver != "text" and fit == "none":                     # a voice-over as given: measured
-        new_span = _span16(stem16) or new_span
+        new_span = _span16(mix.mono16k(stem, rate)) or new_span
     ic = None
-    if orig16 is not None:
-        ic = int_corr(mix.fit_length(orig16, len(stem16)), mix.mono16k(out, rate))
+    if orig16 is not None:                                     # block by block: bounded memory
+        n16 = -(-len(stem) * SAMPLE_RATE // rate)
+        ic = int_corr_of_blocks(_slices(mix.fit_length(orig16, n16)), mix.mono16k_blocks(out, rate))
     return new_span, dur_err(new_span, original_span), ic
+
+
+def _slices(x: np.ndarray, block: int = 30 * SAMPLE_RATE):
+    return (x[i:i + block] for i in range(0, len(x), block))
 
 
 def _aligned(stem: np.ndarray, rate: int, parts: list[Part], text: str, language: str) -> Part:
