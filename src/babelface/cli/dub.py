@@ -40,7 +40,9 @@ def register(sub) -> None:
         epilog="Examples: babelface dub talk.mp4 --text 'Hola a todos' --lang es -o talk.es.mp4; "
                "babelface dub talk.mp4 --audio voiceover.wav -o talk.vo.mp4; "
                "babelface dub --jobs jobs.jsonl --out dubbed/ --shard 0/4 (one JSON object per "
-               "line: input, text or audio, lang; paths relative to the jobs file).",
+               "line: input, text or audio, lang; paths relative to the jobs file). In dub, "
+               "--quality sets the x264 preset only: the CRF is matched to the source's bit "
+               "density unless --crf is given.",
         formatter_class=HelpFormatter)
     p.add_argument("video", nargs="?", help="input video with one or more visible faces")
     p.add_argument("-o", "--output", help="output .mp4")
