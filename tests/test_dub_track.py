@@ -358,3 +358,19 @@ def test_cli_refuses_a_background_db_out_of_range_in_one_line(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "--background-db must be between -120 and 0 dB" in out.stderr
+
+
+def test_disk_signal_is_sliced_like_an_array_and_applies_the_audio_start(tmp_path):
+    """The soundtrack's pieces on disk: a raw (m, C) file read with the container's audio delay
+    (silence first, or cut), and a stem that pieces are added into."""
+    from babelface.dub.mix import DiskSignal
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    x.tofile(tmp_path / "a.f32")
+    late = DiskSignal(12, 2, tmp_path / "a.f32", delay=2)
+    assert np.array_equal(np.asarray(late), np.concatenate([np.zeros((2, 2), np.float32), x]))
+    early = DiskSignal(8, 2, tmp_path / "a.f32", delay=-2)
+    assert np.array_equal(early[3:6], x[5:8]) and np.array_equal(early[7:20], x[9:])
+    stem = DiskSignal(5)
+    stem.add(1, np.array([1, 2], np.float32))
+    stem.add(2, np.ones(9, np.float32))                               # cut at the end
+    assert np.array_equal(stem[:], [0, 1, 3, 1, 1]) and stem[1:3, None].shape == (2, 1)
