@@ -32,7 +32,8 @@ def render(images, src) -> None:
     from babelface.dub.render import Frame, FrameRenderer
     from babelface.dub.tracking import finish, track_faces
     bank = MouthBank()
-    tracks, times = track_faces(stream.frames(src), (src.width, src.height), lambda k, img, lm: bank.add(img, lm))
+    tracks, times = track_faces(stream.frames(src), (src.width, src.height),
+                                lambda k, img, lm: bank.add(img, lm))
     tracking = finish(tracks, times, float(src.rate), src.duration_s)
     motion = np.abs(np.random.default_rng(0).normal(0, 0.03, (len(images), 111, 3))).astype(np.float32)
     frames = (Frame(img, i, motion[i]) for _ in range(REPEATS) for i, img in enumerate(images))
