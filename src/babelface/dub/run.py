@@ -199,11 +199,22 @@ def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int,
     return n
 
 
+STYLE_SAMPLE = 3000      # frames of the new motion its own style is measured on (bounded memory)
+
+
 def _styled(motion: np.ndarray, style) -> np.ndarray:
     """The new motion ``(T, L, 3)`` scaled to the speaker's own mouth range (the phoneme path opens
-    wider than most real speakers); unchanged when the video did not show enough of it."""
-    from babelface.motion.style import apply_style
-    return motion if style is None else apply_style(motion, style)
+    wider than most real speakers); unchanged when the video did not show enough of it. The
+    motion's own range is measured on at most :data:`STYLE_SAMPLE` evenly spaced frames (its
+    float64 copies would otherwise grow with the video)."""
+    from babelface.motion.style import apply_style, measure_style
+    if style is None:
+        return motion
+    try:
+        own = measure_style(motion[::max(1, len(motion) // STYLE_SAMPLE)])
+    except InputError:                                   # too short or at rest: nothing to scale
+        return motion
+    return apply_style(motion, style, own)
 
 
 SYNC_WINDOW_S = 120.0    # the output's AV offset is measured on its first minutes (bounded memory)
