@@ -15,7 +15,7 @@ help:
 	@echo "make demo   install everything, then render out/demo_<lang>.mp4 for: $(DEMO_LANGS)"
 	@echo "make test   install everything, then run the test suite"
 	@echo "make fuzz N=10000 J=2   the fuzzing harness: N odd inputs, family x outcome table"
-	@echo "make model  retrain the shipped models (MuEx, sync expert) on a rebuilt benchmark"
+	@echo "make model  retrain the shipped models (MuEx, sync expert, KMTalk) on a rebuilt benchmark"
 
 # chromium + chromium-driver: the headless browser of the web page and report tests (a Thai font for their screenshots)
 SYSTEM_PACKAGES := espeak-ng ffmpeg chromium chromium-driver fonts-tlwg-garuda-ttf
@@ -65,6 +65,7 @@ SYNC_RUN ?= runs/sync
 CORPUS_CLIPS ?= 200
 model: venv corpus
 	$(MAKE) -j2 muex-model model-sync
+	$(MAKE) model-kmtalk
 
 corpus: venv
 	@test -f $(MUEX_CORPUS)/manifest.jsonl || $(BIN)/babelface bench build --out $(MUEX_CORPUS) \
@@ -90,6 +91,14 @@ model-sync: venv corpus
 	OMP_NUM_THREADS=1 $(BIN)/python -m babelface.train.sync --data $(SYNC_BENCH) \
 		--out $(SYNC_RUN) --config src/babelface/configs/sync_expert.yaml --resume \
 		--export src/babelface/assets/sync_expert.safetensors
+
+# KMTalk (issue 13): the kit's trainer on the benchmark's seen languages (~25 CPU-minutes at
+# 1,500 steps), its best validation checkpoint exported as the shipped model. Resumes after a kill.
+KMTALK_RUN ?= runs/kmtalk
+model-kmtalk: venv corpus
+	@if [ -f $(KMTALK_RUN)/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config kmtalk_default --set train.out_dir=$(KMTALK_RUN) \
+		--set data.root=$(MUEX_CORPUS) $$resume --export src/babelface/assets/kmtalk_default.safetensors
 
 # MuEx Tables 3 and 4 (RESULTS.md): every ablation and S/M/K configuration trained for the same
 # short budget (ABLATION_STEPS, warm-up and temperature annealing scaled to it), then scored.

@@ -78,6 +78,7 @@ def generate(generator: MotionGenerator, audio16k: np.ndarray, text: str | None 
 GENERATORS: dict[str, str] = {
     "muex": "babelface.models.muex:generator",
     "text": "babelface.motion.transcript:generator",
+    "kmtalk": "babelface.models.kmtalk:load_generator",
 }
 # name → "module:factory"; factory(image (H, W, 3) uint8, landmarks, **options) → MotionRenderer
 RENDERERS: dict[str, str] = {

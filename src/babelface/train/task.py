@@ -68,6 +68,7 @@ class Task(Protocol):
 # task name → "module:attribute" of the task class, imported only when that task is trained
 TASKS: dict[str, str] = {
     "muex": "babelface.train.muex_task:MuExTask",
+    "kmtalk": "babelface.train.kmtalk_task:KMTalkTask",
 }
 DEFAULT_TASK = "muex"
 
