@@ -365,6 +365,112 @@ def test_sigterm_mid_render_leaves_no_temporary(tmp_path, portrait):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
 
 
+def test_sigterm_while_mediapipe_silences_stderr_still_says_one_line():
+    """The seed-19 unclean exit: a SIGTERM while MediaPipe's start-up had fd 2 pointed at /dev/null
+    ended `say` with 143 and no message. The handler writes to the stderr the command began with."""
+    code = ("import os, signal, time\n"
+            "from babelface._entry import console, on_signals, stop\n"
+            "from babelface.face.landmarks import _quiet_native_stderr\n"
+            "on_signals(stop)\n"
+            "with console(), _quiet_native_stderr():\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "    time.sleep(10)\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=harness.env(), capture_output=True, timeout=60)
+    assert proc.returncode == 143 and proc.stderr.decode() == "babelface: terminated\n"
+
+
+def test_ctrl_c_is_taken_before_the_cli_imports_anything():
+    """The console script's entry installs babelface's handlers before ``babelface.cli`` (argparse,
+    NumPy, …) is imported: a Ctrl-C during those imports is one line, not a traceback."""
+    code = ("import signal, sys\n"
+            "seen = {}\n"
+            "class Spy:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        seen.setdefault(name, (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)))\n"
+            "sys.meta_path.insert(0, Spy())\n"
+            "from babelface import _entry\n"
+            "sys.argv = ['babelface', '--version']\n"
+            "try:\n"
+            "    _entry.main()\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "assert seen['babelface.cli'] == (_entry.stop, _entry.stop), seen['babelface.cli']\n"
+            "assert 'argparse' not in seen or seen['argparse'][0] is _entry.stop\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=harness.env(), capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+
+
+@pytest.mark.parametrize("entry", [["-m", "babelface"],
+                                   ["-c", "import sys\nfrom babelface._entry import main\nsys.exit(main())"]])
+def test_ctrl_c_at_any_moment_from_the_entry_on_is_one_line(tmp_path, portrait, entry):
+    """SIGINT at several delays after babelface's entry ran (seen from outside: the process catches
+    SIGTERM), through the imports and into the render: exit 130, one line, no temporary."""
+    text = " ".join(["talking faces speak every language"] * 4)
+    for delay in (0.0, 0.02, 0.08, 0.25, 0.6):
+        proc = subprocess.Popen([sys.executable, *entry, "say", "--image", str(portrait), "--text", text,
+                                 "--lang", "en", "-o", str(tmp_path / "o.mp4"), "-q"], env=harness.env(),
+                                stderr=subprocess.PIPE)
+        assert harness.wait_for_entry(proc, 30)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1].decode()
+        assert (proc.returncode, err) == (130, "babelface: interrupted\n"), (delay, err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
+        assert not harness.private_leftovers([proc.pid])
+
+
+def test_private_folders_of_dead_processes_are_removed(tmp_path, monkeypatch):
+    """What a kill -9 leaves in the temporary folder (speech spool, espeak voices) goes with the
+    next private folder made; a live process's folder, another kind of name and a file stay."""
+    import tempfile
+
+    from babelface.media._atomic import private_folder, untrack
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        for name in (f"babelface-speech-{dead.pid}-abcd_123", f"babelface-espeak-{dead.pid}-x1y2z3w4",
+                     f"babelface-speech-{live.pid}-abcdefgh", "babelface-speech-abcdefgh", "other-12-abcdefgh"):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "analysis.f32").write_bytes(b"x")
+        (tmp_path / f"babelface-speech-{dead.pid}-zzzzzzzz").write_bytes(b"a file")
+        made = private_folder("speech")
+        untrack(made)
+        assert made.name.startswith(f"babelface-speech-{os.getpid()}-") and (made.stat().st_mode & 0o077) == 0
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+            made.name, f"babelface-speech-{live.pid}-abcdefgh", "babelface-speech-abcdefgh", "other-12-abcdefgh",
+            f"babelface-speech-{dead.pid}-zzzzzzzz"])
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_kill9_during_animate_leaves_a_spool_the_next_run_removes(tmp_path, portrait, monkeypatch):
+    """`animate` killed with SIGKILL keeps its speech spool (no handler runs); the next spool made
+    (the next `animate`) removes it."""
+    import tempfile
+
+    from babelface.media.spool import spool_speech
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    wav = tmp_path / "speech.wav"
+    t = np.arange(16000) / 16000
+    write_wav_float(wav, 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)))
+    proc = subprocess.Popen([sys.executable, "-m", "babelface", "animate", "--image", str(portrait), "--audio",
+                             str(wav), "-o", str(tmp_path / "o.mp4"), "-q"], env={**harness.env(), "TMPDIR": str(tmp)})
+    deadline = time.monotonic() + 60
+    while not list(tmp.glob(f"babelface-speech-{proc.pid}-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert [p.name for p in tmp.glob("babelface-speech-*")][0].startswith(f"babelface-speech-{proc.pid}-")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    with spool_speech(wav) as speech:
+        assert [p.name for p in tmp.iterdir() if p.name.startswith("babelface-speech-")] == [speech.folder.name]
+    assert not list(tmp.glob("babelface-speech-*"))
+
+
 def test_espeak_private_folder_is_never_recreated_by_name(monkeypatch, tmp_path):
     from babelface.phonetics import espeak
     first = espeak._private_dir()

@@ -520,27 +520,39 @@ def api(rng, box):
     return Case("", api={"func": func, "kwargs": kw}, outputs=["out.mp4"], note=kind, expect="error")
 
 
+def _long_run(rng: random.Random, box: Path) -> tuple[list[str], str]:
+    """A ``say`` or an ``animate`` (its speech spooled to a private folder) of a few seconds."""
+    portrait = _copy(box, "portrait.png").name
+    if rng.random() < 0.5:
+        text = " ".join(rng.choice(["hello", "world", "talking", "faces", "speak"]) for _ in range(rng.randint(3, 12)))
+        return (["say", "--image", portrait, "--text", text, "--lang", "en", "-o", "out.mp4", "-q"],
+                f"say ({len(text)} chars)")
+    speech = _copy(box, "speech.wav").name
+    text = rng.choice([["--text", "bonjour", "--lang", "fr"], []])
+    return ["animate", "--image", portrait, "--audio", speech, *text, "-o", "out.mp4", "-q"], \
+        f"animate{' --text' if text else ''}"
+
+
 @family("signal", heavy=True)
 def signals(rng, box):
-    portrait = _copy(box, "portrait.png").name
-    text = " ".join(rng.choice(["hello", "world", "talking", "faces", "speak"]) for _ in range(rng.randint(3, 12)))
-    # SIGINT only after Python's own start-up: before babelface's first line, the interpreter's
-    # default handler prints a KeyboardInterrupt traceback that no code of ours can intercept
+    """SIGTERM from the spawn on (before babelface's entry its default ends the process quietly),
+    Ctrl-C (SIGINT) from babelface's entry on (harness.wait_for_entry): one line, no temporary."""
+    argv, what = _long_run(rng, box)
     sig = rng.choice([signal.SIGTERM, signal.SIGINT])
-    return Case("", argv=["say", "--image", portrait, "--text", text, "--lang", "en", "-o", "out.mp4", "-q"],
-                outputs=["out.mp4"], signal_after=rng.uniform(0.05 if sig == signal.SIGTERM else 1.5, 6.0), heavy=True,
-                signum=sig, note=f"{sig.name} during say ({len(text)} chars)")
+    delay = rng.choice([rng.uniform(0.0, 0.3), rng.uniform(0.0, 6.0)])   # the start-up and imports, often
+    return Case("", argv=argv, outputs=["out.mp4"], signal_after=delay, heavy=True, signum=sig,
+                note=f"{sig.name} after {delay:.2f} s during {what}")
 
 
 @family("kill9", heavy=True)
 def kill9(rng, box):
-    """``say`` killed with SIGKILL mid-run (its temporary stays), then run again: the rerun must
-    remove the dead run's ``.out.mp4.PID.*`` temporary and leave a playable output."""
-    portrait = _copy(box, "portrait.png").name
-    text = " ".join(rng.choice(["hello", "world", "talking", "faces"]) for _ in range(rng.randint(3, 8)))
-    return Case("", argv=["say", "--image", portrait, "--text", text, "--lang", "en", "-o", "out.mp4", "-q"],
-                outputs=["out.mp4"], signal_after=rng.uniform(1.0, 5.0), signum=9, rerun=True, heavy=True,
-                note=f"kill -9 during say, then rerun ({len(text)} chars)")
+    """``say`` or ``animate`` killed with SIGKILL mid-run (its temporaries stay: the output's
+    ``.out.mp4.PID.*`` and the private spool / voice folders), then run again: the rerun must remove
+    what the dead run left and write a playable output."""
+    argv, what = _long_run(rng, box)
+    delay = rng.uniform(0.3, 5.0)
+    return Case("", argv=argv, outputs=["out.mp4"], signal_after=delay, signum=9, rerun=True, heavy=True,
+                note=f"kill -9 after {delay:.2f} s during {what}, then rerun")
 
 
 @family("output-dir")

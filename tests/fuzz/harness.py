@@ -142,9 +142,11 @@ def run_subprocess(case: Case, box: Path) -> Run:
     """Run ``case`` in a child process with its time limit and classify it."""
     before = _snapshot(box)
     t0 = time.monotonic()
+    pids = []
     if case.rerun:                       # killed first; the rerun must clean what the kill left
         first = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        pids.append(first.pid)
         try:
             first.wait(timeout=case.signal_after)
         except subprocess.TimeoutExpired:
@@ -153,8 +155,11 @@ def run_subprocess(case: Case, box: Path) -> Run:
         case = dataclasses.replace(case, signal_after=None)
     proc = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
+    pids.append(proc.pid)
     try:
         if case.signal_after is not None:
+            if case.signum == signal.SIGINT:   # Ctrl-C is babelface's from its entry on (see below)
+                wait_for_entry(proc, case.timeout)
             try:
                 out, err = proc.communicate(timeout=case.signal_after)
             except subprocess.TimeoutExpired:
@@ -168,7 +173,38 @@ def run_subprocess(case: Case, box: Path) -> Run:
         proc.communicate()
         return Run(case, "hang", None, time.monotonic() - t0, f"no exit within {case.timeout:.0f} s")
     seconds = time.monotonic() - t0
-    return classify(case, box, before, proc.returncode, err.decode("utf-8", "replace"), seconds)
+    run = classify(case, box, before, proc.returncode, err.decode("utf-8", "replace"), seconds)
+    left = private_leftovers(pids)
+    if left and run.outcome not in FAILURES:
+        return Run(case, "leftover", proc.returncode, seconds, "private folder " + ", ".join(left[:3]))
+    return run
+
+
+def private_leftovers(pids: list[int]) -> list[str]:
+    """The private temporary folders (``babelface-KIND-PID-XXXXXXXX``, media/_atomic.py) of these
+    finished processes that are still there: a run must remove its own, and a run after a
+    ``kill -9`` those of the killed one."""
+    import glob
+    import tempfile
+    return [p for pid in pids for p in glob.glob(os.path.join(tempfile.gettempdir(), f"babelface-*-{pid}-*"))]
+
+
+def wait_for_entry(proc: subprocess.Popen, timeout: float) -> bool:
+    """Wait until the process catches SIGTERM (/proc/PID/status ``SigCgt``): babelface's entry
+    (``babelface._entry``) has run, which takes SIGINT first and SIGTERM next. Before it, only the
+    interpreter's own start-up runs (``site``: ~10 ms), where a Ctrl-C gives Python's traceback and
+    no code of babelface's can take it (measured in the issue-17 note)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status") as f:
+                caught = next(int(ln.split()[1], 16) for ln in f if ln.startswith("SigCgt:"))
+        except (OSError, StopIteration):
+            return False                  # gone (or no /proc): nothing to wait for
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return True
+        time.sleep(0.002)
+    return False
 
 
 class _Hang(BaseException):
