@@ -149,15 +149,58 @@ def test_huge_portrait_is_scaled_within_h264_limits_with_a_warning(tmp_path):
     import cv2
 
     from babelface import pipeline
-    from babelface.constants import DEFAULT_MAX_PIXELS
+    from babelface.constants import DEFAULT_MAX_PIXELS, H264_MAX_FRAME_PIXELS
+    from babelface.media import probe_video
     img = cv2.cvtColor(cv2.imread(str(REAL / "monalisa.png")), cv2.COLOR_BGR2RGB)
     big = cv2.resize(img, (8000, 8000))
-    with pytest.warns(UserWarning, match="H.264 level 5.1"):
+    with pytest.warns(UserWarning, match="--max-pixels 2073600; up to 9437184"):
         res = pipeline.say("hi", "en", tmp_path / "big.mp4", image=big)
-    from babelface.media import probe_video
     info = probe_video(tmp_path / "big.mp4")
     assert info.width * info.height <= DEFAULT_MAX_PIXELS + 2 * (info.width + info.height)
     assert res.frames > 0
+    # at H.264's own limit: 3072×3072 out, the face worked on in a full-HD box and pasted back
+    with pytest.warns(UserWarning, match="H.264 level 5.1 plays at most"):
+        pipeline.say("hi", "en", tmp_path / "full.mp4", image=big, max_pixels=H264_MAX_FRAME_PIXELS)
+    info = probe_video(tmp_path / "full.mp4")
+    assert (info.width, info.height) == (3072, 3072)
+    assert harness.verify_output(tmp_path / "full.mp4", None) == ""
+
+
+def test_work_box_renders_a_large_face_small_and_pastes_only_its_change():
+    """A face too large to work on at full size: the box around it is scaled to WORK_BOX_PIXELS;
+    a frame that changes nothing gives the portrait bit for bit; a change lands, scaled up, at the
+    same place of the full-resolution portrait and nowhere far from it."""
+    from babelface.constants import WORK_BOX_PIXELS
+    from babelface.render.workbox import work_box
+    rng = np.random.default_rng(0)
+    portrait = rng.integers(0, 256, (3000, 2800, 3), np.uint8)
+    lm = np.zeros((478, 3), np.float32)
+    lm[:, :2] = rng.uniform([1000, 900], [1800, 1900], (478, 2))          # a face 800×1000 px
+    lm[:, 2] = rng.uniform(-50, 50, 478)
+    box = work_box(portrait, lm)
+    assert box is not None and box.image.shape[0] * box.image.shape[1] <= WORK_BOX_PIXELS
+    x0, y0, x1, y1 = box.rect
+    assert x0 > 0 and x1 < 2800 and box.scale < 0.8                       # around the face, not the frame
+    back = (box.landmarks[:, :2] + 0.5) / box.scale - 0.5 + (x0, y0)
+    assert np.abs(back - lm[:, :2]).max() < 1.0                            # landmarks mapped exactly
+    assert work_box(portrait[:1200, :1200], lm * 0.3) is None               # a small face: as it is
+    still, moved = list(box.paste([box.image.copy(), _brightened(box.image, (200, 300, 260, 340), 40)]))
+    assert np.array_equal(still, portrait)
+    diff = np.abs(moved.astype(int) - portrait).max(2)
+    ys, xs = np.nonzero(diff)
+    s = box.scale
+    assert xs.min() >= x0 + 200 / s - 3 and xs.max() <= x0 + 260 / s + 3
+    assert ys.min() >= y0 + 300 / s - 3 and ys.max() <= y0 + 340 / s + 3
+    inner = moved[y0 + int(310 / s):y0 + int(330 / s), x0 + int(210 / s):x0 + int(250 / s)].astype(int)
+    ref = portrait[y0 + int(310 / s):y0 + int(330 / s), x0 + int(210 / s):x0 + int(250 / s)].astype(int)
+    assert abs(float(np.mean(inner - np.minimum(ref + 40, 255)))) < 1.0     # +40 where it changed
+
+
+def _brightened(img: np.ndarray, rect, by: int) -> np.ndarray:
+    x0, y0, x1, y1 = rect
+    out = img.copy()
+    out[y0:y1, x0:x1] = np.minimum(out[y0:y1, x0:x1].astype(int) + by, 255).astype(np.uint8)
+    return out
 
 
 def test_fit_pixels_and_max_pixels_range():
