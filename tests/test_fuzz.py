@@ -526,6 +526,29 @@ def test_espeak_private_folder_is_never_recreated_by_name(monkeypatch, tmp_path)
     assert fresh != planted and (fresh.stat().st_mode & 0o077) == 0
 
 
+def test_web_family_hostile_requests_get_one_line_4xx(tmp_path):
+    """The web API's family (tests/fuzz/web.py) on a live server: NaN and huge values, an unknown
+    language, a decompression-bomb portrait, a lying multipart body, a wrong method, a path trick:
+    every answer a one-line 4xx, so the case is a clean error; a 500 would be a failure."""
+    pytest.importorskip("uvicorn")
+    from fuzz.families import fixtures, png_bomb
+    fixtures(tmp_path / "x")
+    png_bomb(tmp_path / "bomb.png", 65_535, 65_535)
+    say = {"method": "POST", "path": "/api/say", "files": [], "body": "multipart"}
+    reqs = [{**say, "fields": [["language", "en"], ["text", "hi"], ["rate", "NaN"]]},
+            {**say, "fields": [["language", "en"], ["text", "hi"], ["pitch", "9" * 400]]},
+            {**say, "fields": [["language", "../../etc/passwd"], ["text", "hi"]]},
+            {**say, "fields": [["language", "en"]], "files": [{"name": "portrait", "filename": "../x.png",
+                                                              "path": str(tmp_path / "bomb.png")}]},
+            {**say, "fields": [["language", "en"], ["text", "hi"]], "body": "no-boundary"},
+            {"method": "PUT", "path": "/api/say"},
+            {"method": "GET", "path": "/api/jobs/" + "f" * 32 + "/files/..%2f..%2fetc%2fpasswd"}]
+    case = harness.Case("web", api={"func": "fuzz.web:session", "kwargs": {
+        "requests": reqs, "burst": [], "config": {"workers": 1, "start_method": "fork"}}}, timeout=120)
+    run = harness.run_subprocess(case, tmp_path)
+    assert (run.outcome, run.detail) == ("clean_error", "babelface: error: 400: rate must be a whole number, not 'NaN'")
+
+
 # ---------------------------------------------------------------------------- crash safety
 @pytest.mark.slow
 def test_bench_build_killed_twice_resumes_to_the_same_bytes(tmp_path):

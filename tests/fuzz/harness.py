@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -51,7 +52,11 @@ if not REAL.is_dir():
 OUTCOMES = ("ok", "clean_error", "traceback", "unclean_error", "hang", "crash", "leftover", "bad_output")
 FAILURES = ("traceback", "unclean_error", "hang", "crash", "leftover", "bad_output")
 # modules whose @family generators are registered; more (comma-separated) in BABELFACE_FUZZ_FAMILIES
-FAMILY_MODULES = ["fuzz.families"] + [m for m in os.environ.get("BABELFACE_FUZZ_FAMILIES", "").split(",") if m]
+# (the web API's, fuzz.web, when the `web` extra is installed)
+FAMILY_MODULES = (["fuzz.families"]
+                  + (["fuzz.web"] if all(importlib.util.find_spec(m) for m in ("starlette", "uvicorn", "multipart"))
+                     else [])
+                  + [m for m in os.environ.get("BABELFACE_FUZZ_FAMILIES", "").split(",") if m])
 
 
 @dataclass
