@@ -92,6 +92,17 @@ def test_classifier_sees_tracebacks_leftovers_and_bad_outputs(tmp_path):
 
 
 # ---------------------------------------------------------------------------- images
+def test_forked_runs_are_classified_as_fresh_processes(tmp_path):
+    """The campaign forks each signal-free case from a preloaded worker (harness.run_forked): a
+    traceback, a one-line error and a success are told apart as for `python -m babelface`."""
+    tb = harness.run_forked(harness.Case("api", api={"func": "babelface.errors:nope", "kwargs": {}}), tmp_path)
+    assert tb.outcome == "traceback" and "AttributeError" in tb.detail
+    bad = harness.run_forked(harness.Case("cli", argv=["say", "--lang", "", "--text", "hi", "-o", "o.mp4"]), tmp_path)
+    assert (bad.outcome, bad.rc) == ("clean_error", 2) and "language" in bad.detail
+    ok = harness.run_forked(harness.Case("cli", argv=["phonemize", "--text", "hello", "--lang", "en"]), tmp_path)
+    assert (ok.outcome, ok.rc) == ("ok", 0)
+
+
 def test_decompression_bomb_png_is_refused_before_decoding(tmp_path, capsys):
     png_bomb(tmp_path / "bomb.png", 100_000, 100_000)
     rc, err = cli(["say", "--image", tmp_path / "bomb.png", "--lang", "en", "--text", "hi", "-o",

@@ -17,14 +17,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from fuzz.harness import FAILURES, Run, load_families, make_case, run_subprocess, schedule, table
+from fuzz.harness import (FAILURES, Run, load_families, make_case, preload, run_forked, run_subprocess,
+                          schedule, table)
 
 
 def _work(job: tuple[str, int, int, str, bool]) -> Run:
     name, index, seed, root, keep = job
     case, box = make_case(name, seed, index, Path(root))
     try:
-        run = run_subprocess(case, box)
+        forked = case.signal_after is None and not case.rerun
+        run = run_forked(case, box) if forked else run_subprocess(case, box)
     except Exception as e:                       # noqa: BLE001 - a harness bug must not stop the campaign
         run = Run(case, "traceback", None, 0.0, f"harness: {type(e).__name__}: {e}")
     if not keep and run.outcome not in FAILURES:
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     fixtures(root / "x")                          # once, before the workers race for it
     t0 = time.monotonic()
     runs: list[Run] = []
-    with mp.Pool(args.jobs) as pool:
+    with mp.get_context("fork").Pool(args.jobs, initializer=preload) as pool:
         for k, run in enumerate(pool.imap_unordered(_work, jobs), 1):
             runs.append(run)
             if run.outcome in FAILURES:
