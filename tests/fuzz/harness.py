@@ -232,10 +232,41 @@ def preload() -> None:
     build_parser()                                 # imports every command's module
 
 
+def make_case_forked(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:
+    """:func:`make_case` in a forked child: the generators' OpenCV calls start threads, and a
+    process with threads must not fork (run_forked) — the worker stays single-threaded."""
+    r, w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            case, _ = make_case(name, seed, index, root)
+            with os.fdopen(w, "wb") as f:
+                f.write(json.dumps(case.to_json()).encode())
+            code = 0
+        except BaseException:                      # noqa: BLE001 - reported by the parent
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"generating {name} case {index} failed (see above)")
+    return Case(**json.loads(data)), root / f"{name}-{index:05d}"
+
+
 def run_forked(case: Case, box: Path) -> Run:
     """:func:`run_subprocess` for a case without signals, in a child forked from this (preloaded)
     process: the same entry (``babelface._entry.main`` or ``fuzz.apicall``), its own session, folder
     and stderr, the same time limit and classification."""
+    if len(os.listdir("/proc/self/task")) > 1:     # threads here: forking could deadlock the child
+        return run_subprocess(case, box)
     before = _snapshot(box)
     err_path = box.parent / f".{box.name}.stderr"      # beside the case's folder, not in it
     sys.stdout.flush()
@@ -462,6 +493,23 @@ def verify_output(path: Path, duration: float | None) -> str:
 
 
 # ------------------------------------------------------------------------------ a campaign
+def work(job: tuple[str, int, int, str, bool]) -> Run:
+    """A campaign's case ``(family, index, seed, root, keep)``: generated, run (forked when it sends
+    no signal) and classified; its folder removed unless it failed or ``keep``."""
+    import shutil
+    name, index, seed, root, keep = job
+    case, box = make_case_forked(name, seed, index, Path(root))
+    try:
+        forked = case.signal_after is None and not case.rerun
+        run = run_forked(case, box) if forked else run_subprocess(case, box)
+    except Exception as e:                       # noqa: BLE001 - a harness bug must not stop the campaign
+        run = Run(case, "traceback", None, 0.0, f"harness: {type(e).__name__}: {e}")
+    if not keep and run.outcome not in FAILURES:
+        shutil.rmtree(box, ignore_errors=True)
+    run.case.api = run.case.api and {"func": run.case.api["func"]}   # keep the report small
+    return run
+
+
 def make_case(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:
     """Case ``index`` of family ``name`` for ``seed``, its inputs written under ``root``."""
     fam = load_families()[name]
