@@ -312,11 +312,11 @@ def test_the_sync_expert_is_a_training_option(tmp_path):
                                "train.ckpt_every=100", "data.toy.n_train=8", "data.toy.n_val=8",
                                "train.sync_loss_weight=0.1"])
     trainer = Trainer(cfg)
-    assert trainer.sync_loss is not None and not any(p.requires_grad for p in trainer.sync_loss.parameters())
+    assert trainer.task.sync_loss is not None and not any(p.requires_grad for p in trainer.task.sync_loss.parameters())
     trainer.fit()
     logs = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["loss_sync"]) and r["loss_sync"] > 0 for r in logs)
-    expert = trainer.sync_loss.expert.state_dict()
+    expert = trainer.task.sync_loss.expert.state_dict()
     assert all(torch.equal(before[k], expert[k]) for k in before)                   # the expert did not move
     off = load_config("tiny", [f"train.out_dir={tmp_path / 'off'}"])
-    assert Trainer(off).sync_loss is None
+    assert Trainer(off).task.sync_loss is None

@@ -1,15 +1,17 @@
 """Portrait + speech (+ text) → video: the one place where the stages are wired (STYLE.md §6).
 
     text ─► espeak-ng ─► timed phonemes ─┐                     (say)
-    speech + transcript ─► DTW ──────────┤                     (animate --text)
-    speech alone ─► MuEx ────────────────┴─► motion ─► renderer ─► mp4   (animate)
+    speech + transcript ─► DTW ──────────┤                     (animate --text: generator "text")
+    speech alone ─► MotionGenerator ─────┴─► motion ─► MotionRenderer ─► mp4   (animate --model muex|…)
     video + new speech ─► fitted track ─► tracking ─► per-frame re-render ─► mp4   (dub)
 
+The generator and the renderer are picked by name from the registries of
+:mod:`babelface.models.protocols` (``GENERATORS``, ``RENDERERS``; ``--model``, ``--renderer``).
 Every entry point returns a :class:`Result` (what ``--json`` prints).
 
 The stages stream, each on its own thread(s), joined by bounded queues (issue 16): the speech is
-decoded once into a spool on disk (:mod:`babelface.media.spool`); MuEx runs window by window
-(:mod:`babelface.models.streaming`) one window ahead of the renderer (:func:`prefetch`); frames are
+decoded once into a spool on disk (:mod:`babelface.media.spool`); a generator that streams (MuEx)
+runs window by window (:mod:`babelface.models.streaming`) one window ahead of the renderer (:func:`prefetch`); frames are
 rendered by :func:`babelface.threads.render_workers` threads (:func:`ordered_map`); the encoder
 takes them in order with the audio interleaved. Memory stays flat in the length of the speech.
 :func:`render_frames` is the reusable part: motion chunks in, encoded video out.
@@ -22,7 +24,7 @@ import math
 import time
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -34,6 +36,7 @@ from babelface.concurrency import prefetch
 from babelface.constants import (DEFAULT_MAX_PIXELS, FPS, H264_MAX_FRAME_PIXELS, H264_MAX_SIDE,
                                  LONG_RENDER_S, MAX_DURATION_S, SAMPLE_RATE)
 from babelface.errors import InputError, LanguageError, SilenceError
+from babelface.models.protocols import DEFAULT_RENDERER, GENERATORS
 from babelface.outputs import check_output_path
 from babelface.progress import progress
 
@@ -184,26 +187,26 @@ def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | N
 def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int, out: Path, *,
                   audio=None, sample_rate: int | None = None, articulation: np.ndarray | None = None,
                   threads: int | None = None, quality: str = DEFAULT_QUALITY,
-                  head: np.ndarray | None = None) -> int:
-    """Render motion ``chunks`` (``n_frames`` frames in all) onto the portrait and encode them with
-    ``audio`` (an array, or :class:`~babelface.media.spool.DiskAudio`); returns the frames written.
-    ``head``: head motion ``(n_frames, C)`` (issue 14), or None for the mouth alone. A rolled face
-    (a tilted head, a photo on its side) is levelled, rendered, and pasted back; a large face is
+                  head: np.ndarray | None = None, renderer: str = DEFAULT_RENDERER) -> int:
+    """Render motion ``chunks`` (``n_frames`` frames in all) onto the portrait with the renderer
+    registered as ``renderer`` and encode them with ``audio`` (an array, or
+    :class:`~babelface.media.spool.DiskAudio`); returns the frames written. ``head``: head motion
+    ``(n_frames, C)`` (issue 14), or None for the mouth alone. The warp renderer levels a rolled
+    face (a tilted head, a photo on its side), renders it, and pastes it back; a large face is
     rendered at a sane size in a box around it and pasted back at full size (issue 17)."""
-    from babelface.face.landmarks import detect_landmarks
     from babelface.media import VideoWriter
-    from babelface.render.upright import UprightRenderer, make_upright
+    from babelface.models.protocols import make_renderer
     from babelface.render.workbox import work_box
     from babelface.threads import render_workers
     box = work_box(image, landmarks)
     if box is not None:
         image, landmarks = box.image, box.landmarks
-    upright = make_upright(image, landmarks, detect_landmarks)
-    renderer = UprightRenderer(upright)
+    motion_renderer = make_renderer(renderer, image, landmarks)
+    upright = getattr(motion_renderer, "portrait", None)
     with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality,
                      threads=threads) as writer:
-        frames = _frames(renderer, chunks, articulation, render_workers(threads))
-        if head is not None and upright.matrix is not None:
+        frames = _frames(motion_renderer, chunks, articulation, render_workers(threads))
+        if head is not None and upright is not None and upright.matrix is not None:
             warnings.warn(f"the face is tilted by {upright.roll:.0f}°: head motion is off; the mouth "
                           "moves on the levelled face", stacklevel=2)
         elif head is not None:    # issue 14: head, eyelids, irises, brows over the mouth's frames
@@ -245,8 +248,9 @@ def speech_from_text(text: str, language: str, rate: int | None = None,
 def say(text: str, language: str, output: str | Path, image: str | Path | np.ndarray | None = None,
         rate: int | None = None, pitch: int | None = None, threads: int | None = None,
         quality: str = DEFAULT_QUALITY, head: HeadOptions = HeadOptions(),
-        max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
-    """Speech by espeak-ng, mouth by the phoneme path, head and eyes by its prosody."""
+        max_pixels: int = DEFAULT_MAX_PIXELS, renderer: str = DEFAULT_RENDERER) -> Result:
+    """Speech by espeak-ng, mouth by the phoneme path, head and eyes by its prosody; frames by the
+    renderer registered as ``renderer``."""
     from babelface.threads import job
     portrait_path = default_portrait() if image is None else image
     check_output_path(output, [] if isinstance(image, np.ndarray) else [portrait_path])
@@ -258,7 +262,8 @@ def say(text: str, language: str, output: str | Path, image: str | Path | np.nda
         frames = render_frames(image, landmarks, [speech.motion], len(speech.motion), Path(output),
                                audio=speech.audio, sample_rate=speech.sample_rate,
                                articulation=speech.articulation, threads=threads, quality=quality,
-                               head=head_motion(speech.audio, speech.sample_rate, len(speech.motion), head))
+                               head=head_motion(speech.audio, speech.sample_rate, len(speech.motion), head),
+                               renderer=renderer)
     return Result(str(output), frames, FPS, frames / FPS, len(speech.audio) / speech.sample_rate,
                   language, _count(speech.phonemes), "text")
 
@@ -269,10 +274,12 @@ def _count(phonemes) -> int:
 
 
 def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: str | None = None,
-                      model: str | Path | None = None) -> tuple[np.ndarray, np.ndarray | None, list]:
+                      model: str | Path | None = None, weights: str | Path | None = None
+                      ) -> tuple[np.ndarray, np.ndarray | None, list]:
     """Motion for real speech (mono 16 kHz): (motion, articulation or None, phonemes).
 
-    With ``text``: espeak-ng phonemes DTW-aligned to the speech; else the audio-only MuEx model."""
+    The generator is :func:`pick_generator`'s: with ``text``, espeak-ng phonemes DTW-aligned to the
+    speech; else the audio-only MuEx model (or the one ``model`` names, from ``weights``)."""
     n = n_frames_for(len(analysis), SAMPLE_RATE)
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
@@ -281,17 +288,37 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
         raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
     if is_silent(analysis - analysis.mean(dtype=np.float64)):
         raise SilenceError(CONSTANT_AUDIO)
-    if text is not None:
-        from babelface.motion.articulation import articulation_from_timeline
-        from babelface.motion.articulatory_model import motion_from_articulation
-        from babelface.phonetics.align import align_transcript
-        phonemes = align_transcript(analysis, text, language)
-        art = articulation_from_timeline(phonemes, n)
-        return motion_from_articulation(art), art, phonemes
-    motion = _muex(model).predict_motion(analysis)
+    from babelface.models.protocols import generate
+    out = generate(_generator(*pick_generator(model, weights, text)), analysis, text=text, language=language)
+    return _fit_length(out.motion, n), out.articulation, out.phonemes
+
+
+def _fit_length(motion: np.ndarray, n: int) -> np.ndarray:
+    """``motion`` cut or padded with the rest pose to ``n`` frames."""
     if len(motion) < n:
         motion = np.concatenate([motion, np.zeros((n - len(motion),) + motion.shape[1:], motion.dtype)])
-    return motion[:n], None, []
+    return motion[:n]
+
+
+def pick_generator(model: str | Path | None, weights: str | Path | None = None,
+                   text: str | None = None) -> tuple[str, str | Path | None]:
+    """(registered generator name, weights) for ``--model``, ``--weights`` and a transcript.
+
+    No ``model``: the text path with a transcript, MuEx without. ``model`` that is not a registered
+    name but a weights file (the old ``--model PATH``) is read as MuEx weights, with a warning."""
+    from babelface.models.protocols import DEFAULT_GENERATOR, TEXT_GENERATOR
+    if model is not None and str(model) not in GENERATORS:
+        if not (Path(model).suffix == ".safetensors" or Path(model).exists()):
+            raise InputError(f"unknown motion model {str(model)!r}: choose one of "
+                             f"{', '.join(sorted(GENERATORS))} (weights go to --weights)")
+        if weights is not None:
+            raise InputError("--model names a weights file and --weights is given too: use --model NAME --weights PATH")
+        warnings.warn(f"--model {model}: a weights path given to --model is read as MuEx weights; "
+                      f"write --model muex --weights {model} (--model PATH will go)", FutureWarning, stacklevel=3)
+        return (TEXT_GENERATOR, None) if text is not None else (DEFAULT_GENERATOR, model)
+    if model is None:
+        return (TEXT_GENERATOR if text is not None else DEFAULT_GENERATOR), weights
+    return str(model), weights
 
 
 CONSTANT_AUDIO = "the audio is a constant (DC) level with no sound on it: there is no speech to animate"
@@ -305,11 +332,16 @@ def _background(fn, *args) -> Iterator[Future]:
         yield pool.submit(fn, *args)
 
 
-def _muex(model: str | Path | None):
-    from babelface.models.muex import load_default, load_model
+def _generator(name: str, weights: str | Path | None = None):
+    """The motion generator registered as ``name``; torch, when it brought it, pinned to one thread."""
+    import sys
+
+    from babelface.models.protocols import load_generator
     from babelface.threads import pin_torch
-    pin_torch()
-    return load_model(model) if model else load_default()
+    generator = load_generator(name, weights)
+    if "torch" in sys.modules:
+        pin_torch()
+    return generator
 
 
 def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
@@ -317,48 +349,55 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
             threads: int | None = None, quality: str = DEFAULT_QUALITY,
             head: HeadOptions = HeadOptions(), style_video: str | Path | None = None,
-            max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
-    """Real speech drives the portrait. With ``text`` (its transcript) and ``language``, espeak-ng's
-    phonemes are aligned to the speech by DTW; without, the audio-only MuEx model predicts motion,
-    window by window (any length in constant memory). The motion takes the mouth range of the person
-    in ``style_video``, else the real corpus's median speaker (motion/style.py). The output carries
-    the user's own audio."""
+            max_pixels: int = DEFAULT_MAX_PIXELS, weights: str | Path | None = None,
+            renderer: str = DEFAULT_RENDERER) -> Result:
+    """Real speech drives the portrait. The motion generator is picked by name (``model``, from
+    ``weights`` or its shipped default; :func:`pick_generator`): with ``text`` (its transcript) and
+    ``language`` and no ``model``, espeak-ng's phonemes are aligned to the speech by DTW; without,
+    the audio-only MuEx model predicts motion, window by window (any length in constant memory; a
+    generator that cannot stream runs on the whole utterance). The motion takes the mouth range of
+    the person in ``style_video``, else the real corpus's median speaker (motion/style.py); the
+    renderer registered as ``renderer`` draws it. The output carries the user's own audio."""
     from babelface.media.spool import spool_speech
     from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
     from babelface.threads import job
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
-    check_output_path(output, [audio, model, style_video] + ([] if isinstance(image, np.ndarray) else [image]))
+    check_output_path(output, [audio, weights, style_video] + ([] if isinstance(image, np.ndarray) else [image])
+                      + ([] if model is None or str(model) in GENERATORS else [model]))
     check_max_pixels(max_pixels)
     if not (isinstance(max_duration, (int, float)) and math.isfinite(max_duration) and max_duration > 0):
         raise InputError(f"--max-duration must be a positive number of seconds, got {max_duration!r}")
+    choice = pick_generator(model, weights, text)
     # the one-off work overlaps: the portrait's landmarks (MediaPipe) and the model's load (torch)
     # run on their own threads while the speech decodes
     with (job(threads) as threads,
           _background(_portrait, image, max_pixels) as portrait,
-          (_background(_muex, model) if text is None else nullcontext()) as muex,
+          _background(_generator, *choice) as loading,
           spool_speech(audio, max_duration) as speech):
         if speech.is_silent():
             raise SilenceError("the audio holds only silence (below -60 dBFS): there is no speech to animate")
         if speech.is_constant():
             raise SilenceError(CONSTANT_AUDIO)
         n = n_frames_for(speech.n_samples, SAMPLE_RATE)
+        generator = loading.result()
         art, phonemes = None, []
-        if text is not None:
-            motion, art, phonemes = speech_from_audio(speech.read(), text, language)
-            chunks: Iterable[np.ndarray] = [motion]
+        stream = getattr(generator, "stream", None)
+        if stream is not None and not generator.needs_text:
+            chunks: Iterable[np.ndarray] = stream(speech.read, speech.n_samples)
         else:
-            from babelface.models.streaming import stream_motion
-            chunks = stream_motion(muex.result(), speech.read, speech.n_samples)
+            from babelface.models.protocols import generate
+            out = generate(generator, speech.read(), text=text, language=language)
+            chunks, art, phonemes = [_fit_length(out.motion, n)], out.articulation, out.phonemes
         chunks = apply_style_stream(chunks, style_of_video(style_video) if style_video is not None
                                     else MEDIAN_STYLE)
         image, landmarks = portrait.result()
         moves = head_motion_spooled(speech, n, head)
         frames = render_frames(image, landmarks, chunks, n, Path(output), audio=speech.original,
                                sample_rate=speech.sample_rate, articulation=art, threads=threads,
-                               quality=quality, head=moves)
+                               quality=quality, head=moves, renderer=renderer)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
-                  _count(phonemes), "transcript" if text is not None else "audio")
+                  _count(phonemes), "transcript" if generator.needs_text else "audio")
 
 
 def dub(video: str | Path, output: str | Path, text: str | None = None, language: str | None = None,

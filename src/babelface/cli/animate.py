@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from babelface.cli.common import (HelpFormatter, add_head_options, add_output_options,
-                                  add_quality_option, add_thread_option, head_options, print_json)
+                                  add_quality_option, add_renderer_option, add_thread_option,
+                                  head_options, print_json)
 from babelface.constants import DEFAULT_MAX_PIXELS, H264_MAX_FRAME_PIXELS, MAX_DURATION_S
+from babelface.models.protocols import GENERATORS
 
 
 def register(sub) -> None:
@@ -13,7 +15,8 @@ def register(sub) -> None:
         description="Animate a portrait with real speech. With --text and --lang, espeak-ng's "
                     "phonemes for the transcript are aligned to the speech by DTW over MFCCs (the "
                     "aeneas approach), so the mouth follows the speaker's own timing. Without a "
-                    "transcript, the audio-only MuEx model predicts the motion in any language. "
+                    "transcript, the audio-only MuEx model predicts the motion in any language; "
+                    "--model picks another registered motion model. "
                     "The output keeps the speech as given.",
         epilog="Example: babelface animate --image face.png --audio speech.wav --text 'hello world' "
                "--lang en -o out.mp4",
@@ -22,8 +25,13 @@ def register(sub) -> None:
     p.add_argument("--audio", required=True, help="speech: wav, flac, mp3, m4a or a video's audio track")
     p.add_argument("--text", help="the transcript of the speech (enables the phoneme path)")
     p.add_argument("--lang", help="language of the transcript (en, zh, th, … or an espeak-ng voice)")
-    p.add_argument("--model", help="MuEx checkpoint (.safetensors) for the audio-only path; "
-                                   "default: the model shipped in the package")
+    p.add_argument("--model", metavar="NAME",
+                   help=f"the motion model: {' | '.join(sorted(GENERATORS))} (default: text with --text, "
+                        "else muex, the audio-only model shipped in the package). A .safetensors path "
+                        "is still read as MuEx weights (deprecated: use --weights)")
+    p.add_argument("--weights", metavar="PATH",
+                   help="the model's weights (.safetensors); default: the ones shipped for it")
+    add_renderer_option(p)
     p.add_argument("--style-video", metavar="VIDEO",
                    help="a video of the speaker: their measured mouth range (opening, rounding/"
                         "spreading) scales the motion; default: the real corpus's median speaker")
@@ -47,7 +55,8 @@ def run(args) -> int:
     result = pipeline.animate(args.audio, args.output, image=args.image, text=args.text,
                               language=args.lang, max_duration=args.max_duration, model=args.model,
                               threads=args.threads, quality=args.quality, head=head_options(args),
-                              style_video=args.style_video, max_pixels=args.max_pixels)
+                              style_video=args.style_video, max_pixels=args.max_pixels,
+                              weights=args.weights, renderer=args.renderer)
     if args.json:
         print_json(result.to_dict())
     else:

@@ -38,6 +38,14 @@ def add_quality_option(p: argparse.ArgumentParser) -> None:
                         "quality: ~3x slower encode, ~1.4x larger file)")
 
 
+def add_renderer_option(p: argparse.ArgumentParser) -> None:
+    """``--renderer NAME``: a key of :data:`babelface.models.protocols.RENDERERS` (checked when used)."""
+    from babelface.models.protocols import DEFAULT_RENDERER, RENDERERS
+    p.add_argument("--renderer", default=DEFAULT_RENDERER, metavar="NAME",
+                   help=f"what draws the frames: {' | '.join(sorted(RENDERERS))} (warp: the "
+                        "landmark-driven warp of the portrait)")
+
+
 def add_head_options(p: argparse.ArgumentParser) -> None:
     """Issue 14: head motion, blinks, gaze and brows driven by the speech (docs/head.md)."""
     g = p.add_argument_group("head and eyes")

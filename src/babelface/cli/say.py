@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from babelface.cli.common import (HelpFormatter, add_head_options, add_output_options,
-                                  add_quality_option, add_thread_option, head_options, print_json)
+                                  add_quality_option, add_renderer_option, add_thread_option,
+                                  head_options, print_json)
 from babelface.constants import DEFAULT_MAX_PIXELS, H264_MAX_FRAME_PIXELS
 
 
@@ -33,6 +34,7 @@ def register(sub) -> None:
                         f"pixels (at most {H264_MAX_FRAME_PIXELS}, H.264 level 5.1's frame size); a "
                         "face larger than full HD is rendered at full HD in a box around it and "
                         "pasted back, so the rest keeps the portrait's resolution")
+    add_renderer_option(p)
     add_thread_option(p)
     add_quality_option(p)
     add_head_options(p)
@@ -54,7 +56,7 @@ def run(args) -> int:
         text = SAMPLES[code]
     result = pipeline.say(text, args.lang, args.output, image=args.image, rate=args.rate,
                           pitch=args.pitch, threads=args.threads, quality=args.quality,
-                          head=head_options(args), max_pixels=args.max_pixels)
+                          head=head_options(args), max_pixels=args.max_pixels, renderer=args.renderer)
     if args.json:
         print_json(result.to_dict())
     else:

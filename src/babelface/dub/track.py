@@ -200,7 +200,7 @@ def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
         f0 = int(np.floor(p.start * FPS))
         lead = int(round((p.start - f0 / FPS) * SAMPLE_RATE))                # start inside its frame
         x = np.concatenate([np.zeros(lead, np.float32), resample(p.audio, p.sample_rate, SAMPLE_RATE)])
-        m, _, _ = speech_from_audio(x, model=model)
+        m, _, _ = speech_from_audio(x, weights=model)
         m = m[:max(0, n_frames - f0)]
         motion[f0:f0 + len(m)] = m
     return motion

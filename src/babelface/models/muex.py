@@ -18,7 +18,6 @@ inference. The audio-only model needs no language label and no transcript.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -28,21 +27,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from babelface.config_io import from_dict, to_dict
 from babelface.constants import SAMPLES_PER_FRAME
 from babelface.errors import InputError, WeightsError
 from babelface.face.indices import N_MOTION
+from babelface.models import checkpoint
 from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, Wav2VecFrontend, mel_features
+from babelface.models.checkpoint import CheckpointMixin
 from babelface.models.decoder import DecoderConfig, MotionDecoder
 from babelface.models.mi import MIConfig
 from babelface.models.prototypes import PrototypeConfig, Prototypes
 from babelface.models.router import Expert, PGMoE, RouterConfig, RouterOutput, anneal
 from babelface.models.viseme_encoder import VisemeEncoder, VisemeEncoderConfig
 
-METADATA_KEY = "babelface"          # safetensors metadata entry holding the JSON header
-FORMAT = "babelface-muex"
-FORMAT_VERSION = 1
-MODEL_PREFIX = "model."             # tensor names inside checkpoints: model.<state_dict key>
 TRAINING_ONLY = ("viseme_encoder.", "proto_v.")     # not needed for audio → motion
 DEFAULT_WEIGHTS = "muex_default.safetensors"        # in babelface/assets
 
@@ -111,8 +107,17 @@ def generation_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     return lambda_l1 * l1 + lambda_t * lt, l1, lt
 
 
-class MuEx(nn.Module):
-    """Speech → motion. ``forward`` on a batch; :meth:`predict_motion` on raw 16 kHz audio."""
+class MuEx(CheckpointMixin, nn.Module):
+    """Speech → motion. ``forward`` on a batch; :meth:`predict_motion` on raw 16 kHz audio.
+
+    A :class:`~babelface.models.protocols.MotionGenerator` (``name`` "muex", audio only) with
+    windowed streaming (:meth:`stream`); checkpoints through :class:`CheckpointMixin`."""
+
+    name = model_name = "muex"
+    label = "MuEx"
+    needs_text = False
+    config_class = MuExConfig
+    training_only = TRAINING_ONLY
 
     def __init__(self, cfg: MuExConfig):
         super().__init__()
@@ -214,10 +219,11 @@ class MuEx(nn.Module):
 
     # --- inference ------------------------------------------------------------------------------
     @torch.inference_mode()
-    def predict_motion(self, audio16k: np.ndarray) -> np.ndarray:
+    def predict_motion(self, audio16k: np.ndarray, *, text: str | None = None,
+                       language: str | None = None) -> np.ndarray:
         """Mono 16 kHz speech ``(n,)`` → motion ``(T, 111, 3)`` float32, ``T = ceil(n / 640)``.
 
-        Audio only: no language label, no transcript. Audio that is silent as a whole (RMS below
+        Audio only: ``text`` and ``language`` are ignored (the generator protocol's). Audio that is silent as a whole (RMS below
         ``babelface.media.is_silent``, −60 dBFS) gives the rest pose (zero motion): per-utterance normalisation
         (E.5) would otherwise stretch its noise floor to the scale of speech.
         """
@@ -243,60 +249,16 @@ class MuEx(nn.Module):
             self.train(was_training)
         return motion.float().cpu().numpy()
 
-    # --- weights --------------------------------------------------------------------------------
-    def header(self, **extra) -> dict:
-        """The JSON header every MuEx checkpoint carries: enough to rebuild the model."""
-        return {"format": FORMAT, "version": FORMAT_VERSION, "config": to_dict(self.cfg), **extra}
-
-    def save_pretrained(self, path: str | Path, inference_only: bool = True, **extra) -> Path:
-        """Write the weights and config as one safetensors file (atomically)."""
-        from safetensors.torch import save_file
-
-        from babelface.media._atomic import atomic_path
-        tensors = {MODEL_PREFIX + k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()
-                   if not (inference_only and k.startswith(TRAINING_ONLY))}
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(self.header(**extra))})
-        return path
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> "MuEx":
-        """Rebuild a model from a checkpoint (exported or a training checkpoint); nothing else needed."""
-        header, tensors = read_checkpoint(path)
-        model = cls(from_dict(MuExConfig, header["config"], "model"))
-        state = {k[len(MODEL_PREFIX):]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        missing = [k for k in missing if not k.startswith(TRAINING_ONLY)]
-        if missing or unexpected:
-            raise WeightsError(f"{path} does not match its MuEx config ({len(missing)} missing, "
-                               f"{len(unexpected)} unexpected tensors, e.g. {(missing + unexpected)[0]}): "
-                               "use a checkpoint written by babelface train")
-        return model.to(device).eval()
+    # --- streaming ----------------------------------------------------------------------------
+    def stream(self, read, n_samples: int):
+        """Motion chunks for spooled speech, window by window (:mod:`babelface.models.streaming`)."""
+        from babelface.models.streaming import stream_motion
+        return stream_motion(self, read, n_samples)
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(JSON header, tensors) of a babelface safetensors checkpoint, with one-line errors."""
-    from safetensors import SafetensorError, safe_open
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"no MuEx checkpoint at {path}: give a .safetensors file written by "
-                           "babelface train")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise WeightsError(f"{path} is not a readable safetensors file ({e}): retrain or re-export it") from e
-    try:
-        header = json.loads(meta[METADATA_KEY])
-    except (KeyError, json.JSONDecodeError) as e:
-        raise WeightsError(f"{path} carries no babelface header: it was not written by babelface") from e
-    if header.get("format") != FORMAT:
-        raise WeightsError(f"{path} holds a {header.get('format')!r} checkpoint, not a MuEx model")
-    if header.get("version", 0) > FORMAT_VERSION:
-        raise WeightsError(f"{path} was written by a newer babelface (format {header['version']}): upgrade")
-    return header, tensors
+    """(JSON header, tensors) of a MuEx checkpoint (:func:`babelface.models.checkpoint.read_checkpoint`)."""
+    return checkpoint.read_checkpoint(path, MuEx.model_name, MuEx.label)
 
 
 def default_weights_path() -> Path:
@@ -315,3 +277,8 @@ def load_default(device: str | torch.device = "cpu") -> MuEx:
         raise WeightsError("the default MuEx model is not in this installation: build it with "
                            "`make model`, or pass --model CHECKPOINT, or give --text and --lang")
     return load_model(path, device)
+
+
+def generator(weights: str | Path | None = None) -> MuEx:
+    """The ``muex`` entry of :data:`babelface.models.protocols.GENERATORS`: ``weights`` or the shipped model."""
+    return load_model(weights) if weights else load_default()

@@ -7,6 +7,13 @@ through the registries below, so a new model is a model file, a config, a test a
 The registries name ``"module:attribute"`` factories, imported only when that name is asked for:
 ``babelface say`` must not pay for torch, and ``--help`` lists every name without importing any.
 
+Optional members a pipeline uses when present: a generator's ``generate(audio16k, *, text,
+language) -> GeneratedMotion`` (articulation, timed phonemes) and ``stream(read, n_samples)``
+(motion chunks for speech of any length read a window at a time by ``read(start, stop)``, in
+constant memory: MuEx's windowed streaming; a generator without it runs on the whole utterance);
+a renderer's ``portrait`` (:class:`babelface.render.upright.Upright`: when its ``matrix`` is set,
+the face was levelled and head motion is off).
+
 Motion is canonical face-aligned landmark offsets from the rest pose, ``(T, L, 3)`` float32 at
 25 fps (``babelface.constants.FPS``), ``L = babelface.face.indices.N_MOTION``.
 """
@@ -69,10 +76,16 @@ def generate(generator: MotionGenerator, audio16k: np.ndarray, text: str | None 
 
 # name → "module:factory"; factory(weights: str | Path | None = None) → MotionGenerator
 GENERATORS: dict[str, str] = {
+    "muex": "babelface.models.muex:generator",
+    "text": "babelface.motion.transcript:generator",
 }
 # name → "module:factory"; factory(image (H, W, 3) uint8, landmarks, **options) → MotionRenderer
 RENDERERS: dict[str, str] = {
+    "warp": "babelface.render.upright:warp_renderer",
 }
+DEFAULT_GENERATOR = "muex"             # speech alone
+TEXT_GENERATOR = "text"                # speech + transcript (animate --text without --model)
+DEFAULT_RENDERER = "warp"
 
 
 def _factory(table: dict[str, str], kind: str, name: str):

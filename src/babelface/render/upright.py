@@ -73,7 +73,10 @@ def _rotate(image: np.ndarray, centre: tuple[float, float], angle: float) -> tup
 
 
 class UprightRenderer:
-    """:class:`Renderer` frames of an :class:`Upright` portrait, in the geometry it was given in."""
+    """:class:`Renderer` frames of an :class:`Upright` portrait, in the geometry it was given in:
+    the ``warp`` :class:`~babelface.models.protocols.MotionRenderer`."""
+
+    name = "warp"
 
     def __init__(self, portrait: Upright):
         self.portrait = portrait
@@ -116,3 +119,15 @@ class UprightRenderer:
         region = out[ry0:ry1, rx0:rx1]
         np.copyto(region, self._warp(frame, cv2.INTER_LINEAR), where=self._mask)
         return out
+
+
+def warp_renderer(image: np.ndarray, landmarks: np.ndarray, **options) -> UprightRenderer:
+    """The ``warp`` entry of :data:`babelface.models.protocols.RENDERERS`: the landmark-driven warp
+    renderer, a rolled face levelled first (issue 17). ``options``: ``detect`` (landmarks of an image,
+    default MediaPipe's)."""
+    detect = options.pop("detect", None)
+    if options:
+        raise TypeError(f"the warp renderer takes no option {sorted(options)[0]!r}")
+    if detect is None:
+        from babelface.face.landmarks import detect_landmarks as detect
+    return UprightRenderer(make_upright(image, landmarks, detect))

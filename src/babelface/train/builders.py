@@ -1,7 +1,9 @@
 """The one place where YAML becomes objects: run configs, datasets, models, optimizers.
 
-A config file is a YAML mapping with the sections of :class:`~babelface.train.config.RunConfig`
-(``model``, ``optim``, ``train``, ``data``); anything left out keeps the paper's default. A file may
+A config file is a YAML mapping: ``task: NAME`` (default ``muex``, a key of
+:data:`babelface.train.task.TASKS`) and the sections of that task's run config (MuEx's:
+:class:`~babelface.train.config.RunConfig`: ``model``, ``optim``, ``train``, ``data``); anything
+left out keeps the default. A file may
 start from another with ``inherit: other.yaml`` (a path relative to it, or a config shipped in
 ``babelface/configs``). Several files merge left to right, then ``--set a.b=value`` overrides apply.
 """
@@ -80,7 +82,8 @@ def parse_override(text: str) -> dict:
 
 
 def load_config(paths: list[str | Path] | str | Path, overrides: list[str] = ()) -> RunConfig:
-    """Merge the config files (left to right) and ``--set`` overrides into a :class:`RunConfig`."""
+    """Merge the config files (left to right) and ``--set`` overrides into the run config of the
+    task they name (``task:``, default muex)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     data: dict = {}
@@ -88,7 +91,8 @@ def load_config(paths: list[str | Path] | str | Path, overrides: list[str] = ())
         data = merge(data, read_yaml(p))
     for o in overrides:
         data = merge(data, parse_override(o))
-    return from_dict(RunConfig, data)
+    from babelface.train.task import DEFAULT_TASK, config_class
+    return from_dict(config_class(data.setdefault("task", DEFAULT_TASK)), data)
 
 
 def build_dataset(cfg: RunConfig, train: bool):

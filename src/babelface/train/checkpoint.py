@@ -1,7 +1,8 @@
 """Training checkpoints: one safetensors file per save, everything needed to resume exactly.
 
-Tensors: ``model.*`` (the MuEx state, so :meth:`MuEx.from_pretrained` reads a training checkpoint
-directly), ``critic.*`` (the PV-Align discriminators), ``optim.<name>.<i>.<key>`` (Adam moments and
+The file is a :mod:`babelface.models.checkpoint` file (header ``kind: "training"``) with more in it.
+Tensors: ``model.*`` (the model's state, so its ``from_pretrained`` reads a training checkpoint
+directly), ``critic.*`` (the task's critic, e.g. MuEx's PV-Align discriminators), ``optim.<name>.<i>.<key>`` (Adam moments and
 steps per parameter), ``rng.*`` (torch CPU/CUDA, NumPy and Python generator states). A small JSON
 header (safetensors metadata) carries the model config, the run config, the step, the best
 checkpoints so far, the optimizers' hyper-parameters and the AMP loss-scaler state. No pickle
@@ -10,18 +11,15 @@ anywhere; writes are atomic (temporary file + rename).
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from torch import nn
 
 from babelface.errors import WeightsError
-from babelface.media._atomic import atomic_path
-from babelface.models.muex import METADATA_KEY, MODEL_PREFIX, MuEx, read_checkpoint
+from babelface.models.checkpoint import MODEL_PREFIX, read_checkpoint, write_checkpoint
 
 CRITIC_PREFIX = "critic."
 
@@ -74,13 +72,14 @@ def _load_optimizer(name: str, opt: torch.optim.Optimizer, tensors: dict, meta: 
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
-def save_training_state(path: str | Path, model: MuEx, critic: nn.Module | None,
+def save_training_state(path: str | Path, model: nn.Module, critic: nn.Module | None,
                         optimizers: dict[str, torch.optim.Optimizer], scaler: torch.amp.GradScaler,
                         **header) -> Path:
-    """Write model, critic, optimizers, loss scaler, RNG states and ``header`` to ``path``."""
-    tensors = {MODEL_PREFIX + k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    """Write model, critic, optimizers, loss scaler, RNG states and ``header`` to ``path``; ``model``
+    has :class:`~babelface.models.checkpoint.CheckpointMixin` (its header names it)."""
+    tensors = {MODEL_PREFIX + k: v for k, v in model.state_dict().items()}
     if critic is not None:
-        tensors.update({CRITIC_PREFIX + k: v.detach().cpu().contiguous() for k, v in critic.state_dict().items()})
+        tensors.update({CRITIC_PREFIX + k: v for k, v in critic.state_dict().items()})
     optim_meta = {}
     for name, opt in optimizers.items():
         t, m = _optimizer_state(name, opt)
@@ -88,18 +87,15 @@ def save_training_state(path: str | Path, model: MuEx, critic: nn.Module | None,
         optim_meta[name] = m
     rng_tensors, rng_meta = _rng_state()
     tensors.update(rng_tensors)
-    meta = model.header(kind="training", optim=optim_meta, rng=rng_meta,
-                        scaler=scaler.state_dict() if scaler.is_enabled() else {}, **header)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(meta)})
-    return path
+    meta = model.checkpoint_header(kind="training", optim=optim_meta, rng=rng_meta,
+                                   scaler=scaler.state_dict() if scaler.is_enabled() else {}, **header)
+    return write_checkpoint(path, tensors, meta)
 
 
-def load_training_state(path: str | Path, model: MuEx, critic: nn.Module | None,
+def load_training_state(path: str | Path, model: nn.Module, critic: nn.Module | None,
                         optimizers: dict[str, torch.optim.Optimizer], scaler: torch.amp.GradScaler) -> dict:
     """Restore everything :func:`save_training_state` wrote; returns the JSON header."""
-    header, tensors = read_checkpoint(path)
+    header, tensors = read_checkpoint(path, getattr(model, "model_name", None), getattr(model, "label", None))
     if header.get("kind") != "training":
         raise WeightsError(f"{path} is an exported model, not a training checkpoint: it cannot be resumed")
 

@@ -59,6 +59,9 @@ class TrainConfig:
 
 @dataclass
 class RunConfig:
+    """MuEx's run config, and the base of every task's (``task`` names it: babelface.train.task)."""
+
+    task: str = "muex"
     model: MuExConfig = field(default_factory=MuExConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -1,23 +1,25 @@
-"""The MuEx training loop: plain Python, one file, DDP when launched by ``torchrun`` (nanoGPT).
+"""The one trainer: plain Python, one file, DDP when launched by ``torchrun`` (nanoGPT).
 
-Each optimizer step (App. C.6, E):
+A model brings a *task* (:mod:`babelface.train.task`: the model, its datasets, its batch step, its
+validation metric and optional hooks); the trainer owns the rest. Each optimizer step:
 
-1. forward the model on the batch: ``h, z^p, v``, routing, motion, and (with PV-Align) ``z^v, q^p, q^v``;
-2. **MI step**: the discriminators ψ take one Adam step on the detached features, maximising the
-   JS estimator (eq. 13) with label smoothing (C.5);
-3. **model step**: ψ frozen, ``L = L_align + L_router + λ_var L_var + λ_task L_gen`` (eq. 5, 11) is
-   back-propagated into encoders, prototypes, router, experts and decoder; one Adam step.
+1. **critic step** (tasks with a ``critic``, e.g. MuEx's PV-Align discriminators ψ, C.6): the
+   task's ``critic_step`` loss is back-propagated and the critic takes one step;
+2. **model step**: the task's ``training_step`` loss (critic frozen by the task) is
+   back-propagated over ``grad_accum`` micro-batches; one step.
 
-Both optimizers share the schedule (warm-up, cosine to 10 %, E.2), gradient clipping at 5 and,
-on CUDA, FP16 autocast with one dynamic loss scaler (E.1). Prototypes are re-clustered (K-means++,
-B.1–B.2) before the first step and every ``refresh_every_epochs`` epochs. Every ``ckpt_every``
-steps the model is validated (LSE-D, eq. 7) and a checkpoint written; the best ``keep_best`` by
-LSE-D are kept, and ``last.safetensors`` always holds the newest state for ``--resume``.
+Both optimizers share the schedule (warm-up, cosine to 10 %, MuEx E.2), gradient clipping and, on
+CUDA, FP16 autocast with one dynamic loss scaler (E.1). Every ``ckpt_every`` steps the model is
+validated (the task's ``validate``) and a checkpoint written; the best ``keep_best`` by the task's
+``monitor`` are kept, and ``last.safetensors`` always holds the newest state for ``--resume``.
+Hooks: ``setup(trainer)`` once the model, critic and optimizers exist, ``on_fit_start(trainer)``,
+``on_epoch_start(trainer, epoch)`` (TensorBoard scalars back), ``on_step_end(trainer)``,
+``log_stats(mean) -> str`` (the console line).
 
 Exact resumption: every step re-seeds all RNGs from (seed, step, rank); data order and crops are
-functions of (seed, epoch, position) (:mod:`babelface.train.data`); the prototype refresh uses
-its own seeded generator. A run killed after a checkpoint and resumed reaches the same weights
-as an uninterrupted run (tests/test_train.py).
+functions of (seed, epoch, position) (:mod:`babelface.train.data`); a task's own randomness (MuEx's
+prototype refresh) uses seeded generators. A run killed after a checkpoint and resumed reaches the
+same weights as an uninterrupted run (tests/test_train.py).
 """
 
 from __future__ import annotations
@@ -39,21 +41,18 @@ from torch.utils.data import DataLoader
 from babelface.config_io import to_dict
 from babelface.errors import InputError
 from babelface.media._atomic import atomic_path, atomic_write_text
-from babelface.models.mi import PVAlign, frozen, sample_pairs
-from babelface.models.muex import MuEx
 from babelface.train import distributed
-from babelface.train.builders import build_dataset, build_optimizer
+from babelface.train.builders import build_optimizer
 from babelface.train.checkpoint import load_training_state, save_training_state
-from babelface.train.config import RunConfig
 from babelface.train.data import (EpochSampler, SeededDataset, collate, mix_seed, seed_all, split_batch,
                                   to_device)
-from babelface.train.evaluate import evaluate
 from babelface.train.schedule import learning_rate
+from babelface.train.task import make_task
 
 LAST = "last.safetensors"
 SUMMARY = "train_summary.json"
 METRICS = "metrics.jsonl"
-INIT_SEED, REFRESH_SEED, SCALE_SEED = 0xC0FFEE, 0x5EED, 0x5CA1E      # streams derived from train.seed
+INIT_SEED = 0xC0FFEE                     # the initialisation stream derived from train.seed
 
 
 @dataclass
@@ -61,16 +60,19 @@ class TrainResult:
     out_dir: str
     step: int
     last: str
-    best: list[dict] = field(default_factory=list)     # [{"step", "lse_d", "path"}], best first
+    best: list[dict] = field(default_factory=list)     # [{"step", <monitor>, "path"}], best first
     val: dict = field(default_factory=dict)
+    monitor: str = "lse_d"                              # the validation metric that ranks ``best``
 
 
 class Trainer:
-    """Builds everything from a :class:`RunConfig`; :meth:`fit` trains to ``train.max_steps``."""
+    """Builds everything from a run config (``cfg.task`` names the task); :meth:`fit` trains to
+    ``train.max_steps``."""
 
-    def __init__(self, cfg: RunConfig, resume: bool = False):
+    def __init__(self, cfg, resume: bool = False):
         self.cfg = cfg
         t = cfg.train
+        self.task = make_task(cfg.task)
         self.dist = distributed.setup(t.device)
         self.device = self.dist.device
         if t.batch_size % (self.dist.world * t.grad_accum):
@@ -79,25 +81,21 @@ class Trainer:
         self.per_rank = t.batch_size // self.dist.world
         self.out = Path(t.out_dir)
         seed_all(mix_seed(t.seed, INIT_SEED))                        # identical init on every rank
-        self.model = MuEx(cfg.model).to(self.device)
+        self.model = self.task.build_model(cfg).to(self.device)
         if t.init_weights and not resume:
             self._init_from(t.init_weights)
-        self.critic = (PVAlign(cfg.model.prototypes.k, cfg.model.d_z, cfg.model.mi).to(self.device)
-                       if cfg.model.use_pv_align else None)
+        critic = getattr(self.task, "critic", None)
+        self.critic = critic(self.model) if critic is not None else None
+        if self.critic is not None:
+            self.critic = self.critic.to(self.device)
         self.optimizers = {"model": build_optimizer(self.model, cfg.optim)}
         if self.critic is not None:
             self.optimizers["critic"] = build_optimizer(self.critic, cfg.optim)
-        self.sync_loss = None
-        if t.sync_loss_weight > 0:
-            if cfg.model.audio.features != "mel":
-                raise InputError("train.sync_loss_weight needs log-mel features (model.audio.features: mel): "
-                                 "the sync expert's audio branch reads the batch's log-mel")
-            from babelface.models.sync_loss import SyncLoss
-            self.sync_loss = SyncLoss(weights=t.sync_expert, mode=t.sync_loss_mode).to(self.device)
         self.amp = cfg.optim.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.train_set = build_dataset(cfg, train=True)
-        self.val_set = build_dataset(cfg, train=False)
+        self._hook("setup", self)
+        self.train_set, self.val_set = self.task.datasets(cfg)
+        self.collate = getattr(self.task, "collate", collate)
         self.steps_per_epoch = len(self._sampler(0)) // self.per_rank
         if self.steps_per_epoch == 0:
             raise InputError(f"the training split has {len(self.train_set)} utterances, fewer than one "
@@ -105,16 +103,13 @@ class Trainer:
         self.step, self.best, self.last_val = 0, [], {}
         if resume:
             self._resume()
-        else:
-            if (self.out / LAST).exists():
-                raise InputError(f"{self.out} already holds a run: continue it with --resume, or set "
-                                 "another train.out_dir (or remove that folder) to start afresh")
-            if not t.init_weights:                     # fine-tuning keeps the weights' motion scale
-                self._measure_motion_scale()
+        elif (self.out / LAST).exists():
+            raise InputError(f"{self.out} already holds a run: continue it with --resume, or set "
+                             "another train.out_dir (or remove that folder) to start afresh")
         self.model_ddp, self.critic_ddp = self.model, self.critic
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            # unselected experts (PG-MoE) and the unused phoneme head (baseline) get no gradient
+            # parts a step leaves unused (MuEx's unselected experts, the baseline's phoneme head)
             self.model_ddp = DDP(self.model, device_ids=ids, find_unused_parameters=True)
             if self.critic is not None:
                 self.critic_ddp = DDP(self.critic, device_ids=ids)
@@ -125,6 +120,14 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(str(self.out / "tb"), purge_step=self.step or None)
 
+    def _hook(self, name: str, *args):
+        fn = getattr(self.task, name, None)
+        return fn(*args) if fn is not None else None
+
+    def autocast(self):
+        """FP16 autocast on CUDA when ``optim.amp`` (E.1); a no-op otherwise."""
+        return torch.autocast(self.device.type, enabled=self.amp)
+
     # --- data -----------------------------------------------------------------------------------
     def _sampler(self, epoch: int, start: int = 0, seed: int | None = None) -> EpochSampler:
         return EpochSampler(len(self.train_set), self.cfg.train.seed if seed is None else seed, epoch,
@@ -132,7 +135,7 @@ class Trainer:
 
     def _loader(self, dataset, sampler, batch_size: int, drop_last: bool) -> DataLoader:
         return DataLoader(SeededDataset(dataset), batch_size=batch_size, sampler=sampler,
-                          collate_fn=collate, num_workers=self.cfg.data.num_workers, drop_last=drop_last)
+                          collate_fn=self.collate, num_workers=self.cfg.data.num_workers, drop_last=drop_last)
 
     def train_loader(self, epoch: int, start_step: int = 0, seed: int | None = None) -> DataLoader:
         return self._loader(self.train_set, self._sampler(epoch, start_step * self.per_rank, seed),
@@ -144,32 +147,17 @@ class Trainer:
         return self._loader(self.val_set, sampler, self.per_rank, False)
 
     # --- set-up ---------------------------------------------------------------------------------
-    @torch.no_grad()
-    def _measure_motion_scale(self) -> None:
-        """RMS of the training motion (real frames), so that the networks work at unit scale."""
-        total = torch.zeros(2, dtype=torch.float64, device=self.device)
-        loader = self.train_loader(0, seed=mix_seed(self.cfg.train.seed, SCALE_SEED))
-        for i, batch in enumerate(loader):
-            if i >= self.cfg.train.motion_scale_batches:
-                break
-            motion, mask = batch["motion"].to(self.device), batch["mask"].to(self.device)
-            total += torch.stack([(motion[mask].double() ** 2).sum(), mask.sum().double() * motion[0, 0].numel()])
-        total = distributed.all_mean(self.dist, total)
-        rms = math.sqrt(float(total[0] / total[1].clamp_min(1)))
-        if not rms > 0:
-            raise InputError("the training motion is all zeros: check the corpus' motion files")
-        self.model.set_motion_scale(rms)
-
     def _init_from(self, path: str) -> None:
-        """Start from trained weights (fine-tuning); the parts an exported model lacks (viseme
-        encoder, motion prototypes) keep their fresh initialisation."""
-        from babelface.models.muex import TRAINING_ONLY
-        init = MuEx.from_pretrained(path).state_dict()
+        """Start from trained weights (fine-tuning); the parts an exported model lacks (the model's
+        ``training_only`` prefixes: MuEx's viseme encoder and prototypes) keep their fresh initialisation."""
+        kind = type(self.model)
+        init = kind.from_pretrained(path).state_dict()
         try:
             missing, unexpected = self.model.load_state_dict(init, strict=False)
         except RuntimeError:                                   # a tensor of another shape
             missing, unexpected = ["(shapes differ)"], []
-        if unexpected or [k for k in missing if not k.startswith(TRAINING_ONLY)]:
+        training_only = tuple(getattr(kind, "training_only", ()))
+        if unexpected or [k for k in missing if not (training_only and k.startswith(training_only))]:
             raise InputError(f"train.init_weights {path} does not fit this model section: fine-tune "
                              "with the sizes it was trained with (e.g. --config default)")
 
@@ -178,6 +166,9 @@ class Trainer:
         if not path.is_file():
             raise InputError(f"nothing to resume in {self.out}: no {LAST} (start without --resume)")
         header = load_training_state(path, self.model, self.critic, self.optimizers, self.scaler)
+        if header.get("task", self.cfg.task) != self.cfg.task:
+            raise InputError(f"{path} is a {header['task']!r} run, not {self.cfg.task!r}: resume it with its "
+                             "own config")
         if header["config"] != to_dict(self.cfg.model):
             raise InputError(f"the model config differs from the one {path} was trained with: resume "
                              "with the same model section (only train/optim/data may change)")
@@ -190,44 +181,6 @@ class Trainer:
         if self.dist.main and log.exists():                 # drop lines logged after the checkpoint
             kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= self.step]
             atomic_write_text(log, "".join(line + "\n" for line in kept))
-
-    # --- prototypes -----------------------------------------------------------------------------
-    def _refresh_due(self, epoch: int) -> bool:
-        every = self.cfg.model.prototypes.refresh_every_epochs
-        return bool(self.model.prototypes()) and every > 0 and epoch % every == 0
-
-    @torch.no_grad()
-    def refresh_prototypes(self, epoch: int) -> dict:
-        """K-means++ (B.1) + balancing (B.2) on features of the current model, identical on all ranks."""
-        cfg = self.cfg.model
-        want = math.ceil(cfg.prototypes.refresh_frames / self.dist.world)
-        feats: dict[str, list] = defaultdict(list)
-        n = 0
-        self.model.eval()
-        for batch in self.train_loader(epoch, seed=mix_seed(self.cfg.train.seed, REFRESH_SEED)):
-            batch = to_device(batch, self.device)
-            with torch.autocast(self.device.type, enabled=self.amp):
-                out = self.model(self.model.features_from_batch(batch), batch["mask"],
-                                 batch["motion"] if cfg.use_pv_align else None, step=self.step)
-            feats["p"].append(out.z_p[batch["mask"]].float())
-            if cfg.use_pv_align:
-                feats["v"].append(out.z_v[batch["mask"]].float())
-            n += int(batch["mask"].sum())
-            if n >= want:
-                break
-        self.model.train()
-        g = torch.Generator(device=self.device).manual_seed(mix_seed(self.cfg.train.seed, REFRESH_SEED, epoch))
-        stats = {}
-        for name, proto in zip(("p", "v"), self.model.prototypes()):
-            x = distributed.all_gather_rows(self.dist, torch.cat(feats[name])[:want])
-            if len(x) < proto.k:
-                raise InputError(f"only {len(x)} frames to place {proto.k} prototypes: add data or "
-                                 "lower model.prototypes.k")
-            result = proto.refresh(x, g)
-            distributed.broadcast_(self.dist, proto.centroids.data)
-            self.optimizers["model"].state.pop(proto.centroids, None)    # stale Adam moments
-            stats[f"distortion_{name}"] = result.distortion
-        return stats
 
     # --- one step -------------------------------------------------------------------------------
     def _set_lr(self) -> float:
@@ -247,14 +200,15 @@ class Trainer:
         return float(norm)
 
     def train_step(self, batch: dict) -> dict:
-        """One MI step and one model step (C.6) on ``batch``; returns scalars for the logs."""
-        cfg, t = self.cfg, self.cfg.train
+        """One critic step (when the task has one) and one model step on ``batch``; returns
+        scalars for the logs."""
+        t = self.cfg.train
         seed_all(mix_seed(t.seed, self.step, self.dist.rank))
         lr = self._set_lr()
         stats: dict[str, float] = defaultdict(float)
-        timing = self.device.type == "cuda" and self.step % t.log_every == 0
+        self._timing = self.device.type == "cuda" and self.step % t.log_every == 0
         start = time.perf_counter()
-        mi_time = 0.0
+        critic_time = 0.0
         parts = split_batch(to_device(batch, self.device), t.grad_accum)
         for j, mb in enumerate(parts):
             last = j == len(parts) - 1
@@ -263,50 +217,44 @@ class Trainer:
                     stack.enter_context(self.model_ddp.no_sync())
                     if self.critic is not None:
                         stack.enter_context(self.critic_ddp.no_sync())
-                with torch.autocast(self.device.type, enabled=self.amp):
-                    out = self.model_ddp(self.model.features_from_batch(mb), mb["mask"], mb["motion"],
-                                         step=self.step)
-                align = None
                 if self.critic is not None:
-                    if timing:
-                        torch.cuda.synchronize()
-                    t0 = time.perf_counter()
-                    pairs = sample_pairs(mb["mask"], mb["speaker"], cfg.model.mi.negatives, cfg.model.mi.max_pairs)
-                    with torch.autocast(self.device.type, enabled=self.amp):
-                        c_loss, i_q, i_z = self.critic_ddp(out.q_p, out.q_v, out.z_p, out.z_v, pairs)
-                    self.scaler.scale(c_loss / len(parts)).backward()
-                    if last:                                                   # the MI step
-                        stats["grad_norm_critic"] = self._clip_and_step("critic", self.critic)
-                    if timing:
-                        torch.cuda.synchronize()
-                    mi_time += time.perf_counter() - t0
-                    with frozen(self.critic), torch.autocast(self.device.type, enabled=self.amp):
-                        align, i_q, i_z = self.critic.align_loss(out.q_p, out.q_v, out.z_p, out.z_v, pairs)
-                    stats["critic_loss"] += float(c_loss.detach()) / len(parts)
-                    stats["mi_q"] += float(i_q) / len(parts)
-                    stats["mi_z"] += float(i_z) / len(parts)
-                losses = self.model.loss(out, mb["motion"], mb["mask"], align)
-                total = losses.total
-                if self.sync_loss is not None:                       # issue 6: the sync expert as a loss
-                    with torch.autocast(self.device.type, enabled=self.amp):
-                        l_sync = self.sync_loss(mb["mel"], out.motion.float(), mb["mask"])
-                    total = total + t.sync_loss_weight * l_sync
-                    stats["loss_sync"] += float(l_sync.detach()) / len(parts)
-                self.scaler.scale(total / len(parts)).backward()
-            for k, v in losses.scalars().items():
-                stats[f"loss_{k}"] += v / len(parts)
-            if out.router is not None:
-                for i, u in enumerate(out.router.usage.tolist()):
-                    stats[f"usage_{i}"] += u / len(parts)
+                    seconds, out = self._critic_step(mb, last, len(parts), stats)
+                    critic_time += seconds
+                    self._accumulate(stats, out, len(parts))
+                with self.autocast():
+                    losses = self.task.training_step(self.model_ddp, mb, self.step)
+                self.scaler.scale(losses["loss"] / len(parts)).backward()
+            self._accumulate(stats, losses, len(parts))
         stats["grad_norm"] = self._clip_and_step("model", self.model)        # the model step
         self.scaler.update()
-        if timing:
+        if self._timing:
             torch.cuda.synchronize()
         stats["step_time"] = time.perf_counter() - start
-        stats["mi_time"] = mi_time
+        if self.critic is not None:
+            stats[f"{getattr(self.task, 'critic_log_name', 'critic')}_time"] = critic_time
         stats["lr"] = lr
-        stats["tau_r"], stats["tau_s"] = self.model.temperatures(self.step)
         return dict(stats)
+
+    def _critic_step(self, mb: dict, last: bool, parts: int, stats: dict) -> tuple[float, dict]:
+        """The task's critic step on one micro-batch, stepping the critic on the last: (seconds, scalars)."""
+        if self._timing:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        with self.autocast():
+            out = dict(self.task.critic_step(self.model_ddp, self.critic_ddp, mb, self.step))
+        loss = out.pop("loss")
+        self.scaler.scale(loss / parts).backward()
+        if last:
+            stats["grad_norm_critic"] = self._clip_and_step("critic", self.critic)
+        if self._timing:
+            torch.cuda.synchronize()
+        out["critic_loss"] = loss
+        return time.perf_counter() - t0, out
+
+    @staticmethod
+    def _accumulate(stats: dict, values: dict, parts: int) -> None:
+        for k, v in values.items():
+            stats[k] += float(v.detach() if torch.is_tensor(v) else v) / parts
 
     # --- checkpoints, logs ----------------------------------------------------------------------
     def _log(self, window: list[dict]) -> None:
@@ -314,40 +262,44 @@ class Trainer:
             return
         keys = window[0].keys()
         mean = {k: sum(w[k] for w in window) / len(window) for k in keys}
-        usage = [v for k, v in sorted(mean.items()) if k.startswith("usage_")]
-        if usage:
-            mean["usage_min"] = min(usage)
-        if mean.get("step_time"):
-            mean["mi_share"] = mean["mi_time"] / mean["step_time"]
+        name = getattr(self.task, "critic_log_name", "critic")
+        if mean.get("step_time") and f"{name}_time" in mean:
+            mean[f"{name}_share"] = mean[f"{name}_time"] / mean["step_time"]
+        line = self._hook("log_stats", mean) or f"step {self.step:>7d}  loss {mean['loss']:.4f}"
         for k, v in mean.items():
             self.writer.add_scalar(f"train/{k}", v, self.step)
         with open(self.out / METRICS, "a") as f:
             f.write(json.dumps({"step": self.step, **mean}) + "\n")
-        line = f"step {self.step:>7d}  loss {mean['loss_total']:.4f}  gen {mean['loss_gen']:.4f}"
-        if "mi_q" in mean:
-            line += f"  I(q) {mean['mi_q']:.3f}  I(z) {mean['mi_z']:.3f}"
-        if usage:
-            line += "  usage " + " ".join(f"{u:.2f}" for u in usage)
         print(line + f"  lr {mean['lr']:.2e}", flush=True)
 
+    def _ranked(self, score: float, name: str) -> tuple[list[dict], list[dict]]:
+        """(kept, dropped) checkpoints by the task's monitor, with this step's ``score``."""
+        monitor, sign = self.task.monitor, (1 if self.task.monitor_mode == "min" else -1)
+        if self.task.monitor_mode not in ("min", "max"):
+            raise ValueError(f"task {self.task.name}: monitor_mode must be 'min' or 'max'")
+        ranked = sorted(self.best + [{"step": self.step, monitor: score, "path": name}],
+                        key=lambda b: (sign * b[monitor], -b["step"]))
+        return ranked[: self.cfg.train.keep_best], ranked[self.cfg.train.keep_best:]
+
     def checkpoint(self) -> dict:
-        """Validate, write ``last`` and, if among the best by LSE-D, ``step_N``; prune the rest."""
+        """Validate, write ``last`` and, if among the best by the monitor, ``step_N``; prune the rest."""
         val = {}
         if self.dist.main:
-            val = evaluate(self.model, self.val_loader(), self.device, self.cfg.train.eval_batches)
+            val = self.task.validate(self.model, self.val_loader())
             for k, v in val.items():
                 if isinstance(v, float):
                     self.writer.add_scalar(f"val/{k}", v, self.step)
-            for lang, v in val.get("lse_d_by_language", {}).items():
-                self.writer.add_scalar(f"val/lse_d/{lang or 'unknown'}", v, self.step)
+                elif isinstance(v, dict):                       # per language, per group, ...
+                    for sub, x in v.items():
+                        self.writer.add_scalar(f"val/{k}/{sub or 'unknown'}", x, self.step)
+            monitor = self.task.monitor
+            bad = math.inf if self.task.monitor_mode == "min" else -math.inf
+            score = val[monitor] if math.isfinite(val[monitor]) else bad
             name = f"step_{self.step:07d}.safetensors"
-            score = val["lse_d"] if math.isfinite(val["lse_d"]) else math.inf
-            ranked = sorted(self.best + [{"step": self.step, "lse_d": score, "path": name}],
-                            key=lambda b: (b["lse_d"], -b["step"]))
-            keep, drop = ranked[: self.cfg.train.keep_best], ranked[self.cfg.train.keep_best:]
+            keep, drop = self._ranked(score, name)
             self.best = keep
-            header = dict(run_config=to_dict(self.cfg), step=self.step, best=self.best, val=val,
-                          world_size=self.dist.world)
+            header = dict(task=self.cfg.task, run_config=to_dict(self.cfg), step=self.step, best=self.best,
+                          val=val, world_size=self.dist.world)
             path = save_training_state(self.out / LAST, self.model, self.critic, self.optimizers,
                                        self.scaler, **header)
             if any(b["step"] == self.step for b in keep):
@@ -355,8 +307,8 @@ class Trainer:
                     shutil.copyfile(path, tmp)
             for b in drop:
                 (self.out / b["path"]).unlink(missing_ok=True)
-            print(f"step {self.step:>7d}  validation LSE-D {val['lse_d']:.5f}  ({val['utterances']} utterances)",
-                  flush=True)
+            size = f"  ({val['utterances']} utterances)" if "utterances" in val else ""
+            print(f"step {self.step:>7d}  validation {monitor} {val[monitor]:.5f}{size}", flush=True)
         distributed.barrier(self.dist)
         return val
 
@@ -373,28 +325,29 @@ class Trainer:
     def fit(self) -> TrainResult:
         t = self.cfg.train
         loader, loader_epoch, window, val = None, None, [], self.last_val
+        self._hook("on_fit_start", self)
         while self.step < t.max_steps:
             epoch, pos = divmod(self.step, self.steps_per_epoch)
-            if pos == 0 and self._refresh_due(epoch):
-                stats = self.refresh_prototypes(epoch)
-                if self.writer is not None:
-                    for k, v in stats.items():
-                        self.writer.add_scalar(f"prototypes/{k}", v, self.step)
+            if pos == 0:
+                for k, v in (self._hook("on_epoch_start", self, epoch) or {}).items():
+                    if self.writer is not None:
+                        self.writer.add_scalar(k, v, self.step)
             if loader_epoch != epoch:
                 loader, loader_epoch = iter(self.train_loader(epoch, pos)), epoch
             window.append(self.train_step(next(loader)))
             self.step += 1
-            self.model.step.fill_(self.step)
+            self._hook("on_step_end", self)
             if self.step % t.log_every == 0 or self.step == t.max_steps:
                 self._log(window)
                 window = []
             if self.step % t.ckpt_every == 0 or self.step == t.max_steps:
                 val = self.checkpoint()
         checksums = self._rank_checksums()
-        result = TrainResult(str(self.out), self.step, str(self.out / LAST), list(self.best), val)
+        result = TrainResult(str(self.out), self.step, str(self.out / LAST), list(self.best), val,
+                             self.task.monitor)
         if self.dist.main:
-            summary = {**vars(result), "world_size": self.dist.world, "rank_checksums": checksums,
-                       **peak_memory(self.device)}
+            summary = {**vars(result), "task": self.cfg.task, "world_size": self.dist.world,
+                       "rank_checksums": checksums, **peak_memory(self.device)}
             atomic_write_text(self.out / SUMMARY, json.dumps(summary, indent=2))
             self.writer.close()
         if max(checksums) - min(checksums) > 1e-6 * max(1.0, abs(checksums[0])):
@@ -412,6 +365,19 @@ def peak_memory(device: torch.device) -> dict:
     return out
 
 
-def train(cfg: RunConfig, resume: bool = False) -> TrainResult:
+def train(cfg, resume: bool = False) -> TrainResult:
     """Train (or resume) the run described by ``cfg``; see :class:`Trainer`."""
     return Trainer(cfg, resume=resume).fit()
+
+
+def export_best(cfg, result: TrainResult, dest: str | Path) -> Path:
+    """The run's best checkpoint by the task's monitor (else ``last``) as the shipped inference
+    file: the task's ``export(model, dest, **header)`` when it has one, else ``save_pretrained``."""
+    task = make_task(cfg.task)
+    best = [Path(result.out_dir) / b["path"] for b in result.best if (Path(result.out_dir) / b["path"]).is_file()]
+    src = best[0] if best else Path(result.last)
+    model = type(task.build_model(cfg)).from_pretrained(src)
+    header = {"task": cfg.task, "step": model.checkpoint_meta.get("step"),
+              "val": model.checkpoint_meta.get("val", {}), "source": src.name}
+    export = getattr(task, "export", None)
+    return export(model, dest, **header) if export is not None else model.save_pretrained(dest, **header)
