@@ -219,6 +219,9 @@ def odd_audio(rng: random.Random, box: Path) -> tuple[str, str, str]:
     return p.name, "WAV header claiming hours", None
 
 
+RENDERED_NAMES = ("unicode name", "hidden output name", "trailing slash", "newline in the name")   # odd but fine
+
+
 def odd_output(rng: random.Random, box: Path, inputs: list[str]) -> tuple[str, str]:
     kind = rng.choice(["empty", "dash", "dir", "file-as-dir", "proc", "sys", "dev-null", "same-as-input",
                        "missing-parent", "long-name", "newline", "unicode", "dotfile", "trailing-slash",
@@ -377,7 +380,7 @@ def output_path(rng, box):
         if out in (portrait, speech):
             out = video
         argv = ["sync", video, "--plot", out] if cmd == "sync-plot" else ["sync", video, "--fix", "-o", out]
-    renders = note in ("unicode name", "hidden output name", "trailing slash", "newline in the name")
+    renders = note in RENDERED_NAMES
     return Case("", argv=argv, outputs=[out.rstrip("/")] if renders else [], note=f"{cmd}: {note}",
                 heavy=renders, timeout=180)
 
@@ -609,5 +612,5 @@ def dub(rng, box):
     elif kind == "odd-output":
         out, note = odd_output(rng, box, [video])
         argv[3] = out
-    return Case("", argv=argv, outputs=["out.mp4"] if "out.mp4" in argv else [], note=f"dub: {note}",
-                heavy=True, timeout=400)
+    outputs = ["out.mp4"] if "out.mp4" in argv else [argv[3].rstrip("/")] if note in RENDERED_NAMES else []
+    return Case("", argv=argv, outputs=outputs, note=f"dub: {note}", heavy=True, timeout=400)
