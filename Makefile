@@ -9,13 +9,13 @@ DEMO_LANGS ?= en zh es ar th my hi ja
 # two workers on this 2-core machine; PYTEST_ARGS="-n 0 -x" for a serial run
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test fuzz system venv model corpus corpus-real muex-model model-sync table3 table4 clean help
+.PHONY: demo test fuzz system venv model corpus corpus-real muex-model model-sync model-kmtalk model-vqtalker vqtalker-sweep table3 table4 clean help
 
 help:
 	@echo "make demo   install everything, then render out/demo_<lang>.mp4 for: $(DEMO_LANGS)"
 	@echo "make test   install everything, then run the test suite"
 	@echo "make fuzz N=10000 J=2   the fuzzing harness: N odd inputs, family x outcome table"
-	@echo "make model  retrain the shipped models (MuEx, sync expert) on a rebuilt benchmark"
+	@echo "make model  retrain the shipped models (MuEx, sync expert, KMTalk, VQTalker) on a rebuilt benchmark"
 
 # chromium + chromium-driver: the headless browser of the web page and report tests (a Thai font for their screenshots)
 SYSTEM_PACKAGES := espeak-ng ffmpeg chromium chromium-driver fonts-tlwg-garuda-ttf
@@ -65,6 +65,8 @@ SYNC_RUN ?= runs/sync
 CORPUS_CLIPS ?= 200
 model: venv corpus
 	$(MAKE) -j2 muex-model model-sync
+	$(MAKE) model-kmtalk
+	$(MAKE) model-vqtalker
 
 corpus: venv
 	@test -f $(MUEX_CORPUS)/manifest.jsonl || $(BIN)/babelface bench build --out $(MUEX_CORPUS) \
@@ -90,6 +92,33 @@ model-sync: venv corpus
 	OMP_NUM_THREADS=1 $(BIN)/python -m babelface.train.sync --data $(SYNC_BENCH) \
 		--out $(SYNC_RUN) --config src/babelface/configs/sync_expert.yaml --resume \
 		--export src/babelface/assets/sync_expert.safetensors
+
+# KMTalk (issue 13): the kit's trainer on the benchmark's seen languages (~25 CPU-minutes at
+# 1,500 steps), its best validation checkpoint exported as the shipped model. Resumes after a kill.
+KMTALK_RUN ?= runs/kmtalk
+model-kmtalk: venv corpus
+	@if [ -f $(KMTALK_RUN)/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config kmtalk_default --set train.out_dir=$(KMTALK_RUN) \
+		--set data.root=$(MUEX_CORPUS) $$resume --export src/babelface/assets/kmtalk_default.safetensors
+
+# VQTalker (issue 12): the 11 kbps GRFSQ motion tokenizer, then the coarse-to-fine generator on its
+# frozen codes, both through `babelface train` (resumable), the generator exported as the shipped
+# file (~3.6 MB). ~40 CPU-minutes on one core; `make vqtalker-sweep` adds the 2/5/22 kbps tokenizers.
+VQ_RUNS ?= runs
+vq_resume = $(if $(wildcard $(VQ_RUNS)/$(1)/last.safetensors),--resume)
+model-vqtalker: venv corpus corpus-real
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config vqtalker_tokenizer_11k \
+		--set train.out_dir=$(VQ_RUNS)/vqtalker_tokenizer_11k $(call vq_resume,vqtalker_tokenizer_11k) \
+		--export $(VQ_RUNS)/vqtalker_tokenizer_11k/tokenizer.safetensors
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config vqtalker --set train.out_dir=$(VQ_RUNS)/vqtalker \
+		--set model.tokenizer_weights=$(VQ_RUNS)/vqtalker_tokenizer_11k/tokenizer.safetensors \
+		$(call vq_resume,vqtalker) --export src/babelface/assets/vqtalker_default.safetensors
+
+vqtalker-sweep: venv corpus corpus-real
+	for b in 2k 5k 22k; do OMP_NUM_THREADS=1 $(BIN)/babelface train --config vqtalker_tokenizer_$$b \
+		--set train.out_dir=$(VQ_RUNS)/vqtalker_tokenizer_$$b \
+		$$(test -f $(VQ_RUNS)/vqtalker_tokenizer_$$b/last.safetensors && echo --resume) \
+		--export $(VQ_RUNS)/vqtalker_tokenizer_$$b/tokenizer.safetensors || exit 1; done
 
 # MuEx Tables 3 and 4 (RESULTS.md): every ablation and S/M/K configuration trained for the same
 # short budget (ABLATION_STEPS, warm-up and temperature annealing scaled to it), then scored.

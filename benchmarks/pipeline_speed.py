@@ -121,7 +121,10 @@ def stages_worker() -> dict:
 
 
 # ----------------------------------------------------------------------------- the run
-def measure(repeats: int) -> dict:
+CASES = ("animate", "fast", "wav2lip", "encode", "say", "eval")
+
+
+def measure(repeats: int, cases: tuple[str, ...] = CASES) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="babelface-speed-"))
     wav = long_speech(ANIMATE_S)
     evals = tmp / "clips"
@@ -138,29 +141,35 @@ def measure(repeats: int) -> dict:
         for _ in range(repeats):
             add("load", os.getloadavg()[0])
             for th in (1, 2):
-                wall, cpu, _ = timed(cli("animate", "--audio", str(wav), "--threads", str(th), "-q",
-                                         "-o", str(tmp / "a.mp4")))
-                add(f"animate wall {th}", wall)
-                add(f"animate cpu {th}", cpu)
-                _, _, out = timed([sys.executable, str(HERE / "wav2lip_generator.py"), "--threads",
-                                   str(th), "--batches", "3"])
-                add(f"wav2lip fps {th}", json.loads(out)["fps"])
-                for size in SIZES:
+                for case, quality in (("animate", "balanced"), ("fast", "fast")):
+                    if case in cases:
+                        wall, cpu, _ = timed(cli("animate", "--audio", str(wav), "--threads", str(th), "-q",
+                                                 "--quality", quality, "-o", str(tmp / "a.mp4")))
+                        add(f"{case} wall {th}", wall)
+                        add(f"{case} cpu {th}", cpu)
+                        add(f"{case} load {th}", os.getloadavg()[0])
+                if "wav2lip" in cases:
+                    _, _, out = timed([sys.executable, str(HERE / "wav2lip_generator.py"), "--threads",
+                                       str(th), "--batches", "3"])
+                    add(f"wav2lip fps {th}", json.loads(out)["fps"])
+                for size in SIZES if "encode" in cases else ():
                     _, _, out = timed(me + ["--worker", "encode", "--size", size, "--threads", str(th)])
                     add(f"encode {size} {th}", json.loads(out)["fps"])
-                for name, text in (("sentence", SENTENCE), ("paragraph", PARAGRAPH)):
+                for name, text in (("sentence", SENTENCE), ("paragraph", PARAGRAPH)) if "say" in cases else ():
                     wall, cpu, out = timed(cli("say", "--lang", "en", "--text", text, "--threads",
                                                str(th), "--json", "-o", str(tmp / "s.mp4")))
                     speech_s = json.loads(out)["audio_duration_s"]
                     add(f"say {name} rtf {th}", wall / speech_s)
                     add(f"say {name} cpu/s {th}", cpu / speech_s)
                     res[f"say {name} speech s"] = speech_s
-                wall, cpu, _ = timed(cli("eval", "--real", str(evals), "--gen", str(evals), "--no-cache",
-                                         "--threads", str(th), "--json"))
-                add(f"eval wall {th}", wall)
-                add(f"eval cpu {th}", cpu)
-        _, _, out = timed(me + ["--worker", "stages"])
-        res["stages"] = json.loads(out)
+                if "eval" in cases:
+                    wall, cpu, _ = timed(cli("eval", "--real", str(evals), "--gen", str(evals), "--no-cache",
+                                             "--threads", str(th), "--json"))
+                    add(f"eval wall {th}", wall)
+                    add(f"eval cpu {th}", cpu)
+        if "stages" in cases:
+            _, _, out = timed(me + ["--worker", "stages"])
+            res["stages"] = json.loads(out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     med = {k: (statistics.median(v) if isinstance(v, list) else v) for k, v in res.items()}
@@ -217,6 +226,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--cases", default=",".join(CASES + ("stages",)),
+                    help="comma-separated subset of: " + ", ".join(CASES + ("stages",)))
     ap.add_argument("--worker", choices=("encode", "stages"), help=argparse.SUPPRESS)
     ap.add_argument("--size", choices=tuple(SIZES), help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -227,8 +238,10 @@ def main() -> None:
             out = encode_worker(args.size, args.threads) if args.worker == "encode" else stages_worker()
         print(json.dumps(out))
         return
-    m = measure(args.repeats)
+    m = measure(args.repeats, tuple(args.cases.split(",")))
     print(json.dumps(m, indent=1, default=str))
+    if args.cases != ",".join(CASES + ("stages",)):
+        return                                   # a partial run: the raw figures only
     text = report(m, args.repeats)
     print(text)
     if not args.no_write:

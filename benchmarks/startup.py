@@ -4,8 +4,9 @@ and the heaviest imports (``python -X importtime``) on the way.
     python benchmarks/startup.py [--repeats 5] [--no-write]
 
 Each repeat is a fresh interpreter running the CLI as a user would (``babelface say`` on one
-sentence); a hook on ``VideoWriter.write`` reads ``resource.getrusage`` (user + system CPU of the
-process) when the first frame has been encoded, and again at the end. Writes the
+sentence); a hook on the first segment encoder's opening (:mod:`babelface.media.segments`: the
+first frame has been drawn and goes to x264) reads ``resource.getrusage`` (user + system CPU of
+the process, all threads), and again at the end. Writes the
 "## Start-up (CPU to the first frame)" section of BENCHMARKS.md with the medians.
 """
 
@@ -34,14 +35,14 @@ t_wall = time.perf_counter()
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
-from babelface.media import video
+from babelface.media import segments
 first = {}
-write = video.VideoWriter.write
-def timed(self, frame):
-    write(self, frame)
+open_encoder = segments.SegmentEncoder._open
+def timed(self, width, height):
     if "cpu" not in first:
         first["cpu"], first["wall"] = cpu(), time.perf_counter() - t_wall
-video.VideoWriter.write = timed
+    return open_encoder(self, width, height)
+segments.SegmentEncoder._open = timed
 from babelface.cli import main
 rc = main(sys.argv[1:])
 mods = [m for m in %r if m in sys.modules and type(sys.modules[m]).__name__ == "module"]

@@ -76,6 +76,21 @@ def test_labiodental_shows_a_small_gap_with_the_jaw_of_f():
     assert 0.0 < g < 0.1
 
 
+@pytest.mark.parametrize("jaw", [0.3, 0.6, 1.0])
+def test_labiodental_brings_the_lower_lip_to_the_teeth_whatever_the_jaw(jaw):
+    # an /f v/ between open vowels: the lower lip meets the upper teeth (issue 11: with a fixed raise
+    # the vowels' gap stayed open under the teeth the renderer draws, and say's measured gap drifted)
+    b = bases()
+    open_ = motion_from_articulation(_art(jaw=jaw))[0]
+    m = motion_from_articulation(_art(jaw=jaw, labiodental=1.0))[0]
+    assert motion_inner_gap(m[None])[0] == pytest.approx(DEFAULT.labiodental_gap, abs=0.01)
+    assert np.linalg.norm(m[b.lower_slots] - m[b.upper_slots], axis=-1).max() <= DEFAULT.labiodental_gap + 0.01
+    assert np.all(m[b.upper_slots, 1] <= open_[b.upper_slots, 1] + 1e-6)     # the lower lip rises,
+    assert np.all(m[b.lower_slots, 1] < open_[b.lower_slots, 1] - 0.01)      # the upper one never drops
+    half = motion_inner_gap(motion_from_articulation(_art(jaw=jaw, labiodental=0.5)))[0]
+    assert DEFAULT.labiodental_gap < half < motion_inner_gap(open_[None])[0]
+
+
 def test_spread_widens_round_narrows():
     w0 = _width(motion_from_articulation(_art()))
     assert _width(motion_from_articulation(_art(spread=1.0))) == pytest.approx(w0 + 2 * DEFAULT.spread_x, abs=0.01)

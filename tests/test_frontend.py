@@ -164,3 +164,45 @@ def test_say_speaks_thai_without_spaces_and_the_mouth_follows_the_reading(tmp_pa
     closure = speech.articulation[:, 4]                                   # PARAMS: closure
     p = next(ph for ph in reversed(speech.phonemes) if ph.ipa == "p")
     assert closure[int(p.start * 25)] > 0.8 or closure[min(int(p.end * 25), len(closure) - 1)] > 0.8
+
+
+ZH_TEXTS = ["我们今天去北京，银行不是很远。", "一个人走在行走的路上，不要不开心。",
+            "中华人民共和国成立于一九四九年。", "长大以后他成了银行行长，重庆的重要性不言而喻。",
+            "ABC 和 123 混在一起。", "我", "了", "音乐让人快乐，长城很长。"]
+_READ = ("import json, sys; {first}from babelface.phonetics.frontend import mandarin; "
+         "print(json.dumps([mandarin.read(t).text for t in json.loads(sys.argv[1])]))")
+
+
+def test_mandarin_table_reads_as_pypinyin_with_its_whole_dictionaries():
+    """Issue 16/18: pypinyin given only the table's entries a text uses (a fresh process) reads every
+    text as pypinyin with its own dictionaries loaded in full (imported first, another process)."""
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    outs = [json.loads(subprocess.run([sys.executable, "-c", _READ.format(first=first), json.dumps(ZH_TEXTS)],
+                                      capture_output=True, text=True, check=True, env=env).stdout)
+            for first in ("", "import pypinyin; ")]
+    assert outs[0] == outs[1]
+    assert outs[0][0] == "wo3 men5 jin1 tian1 qu4 bei3 jing1, yin2 hang2 bu2 shi4 hen3 yuan3."
+
+
+def test_mandarin_table_is_the_installed_pypinyins():
+    """The shipped table holds exactly pypinyin's dictionaries (rebuild it with
+    scripts/build_pinyin_table.py after an upgrade) and its longest phrase fits MAX_PHRASE."""
+    import gzip
+
+    import pypinyin
+
+    from babelface.phonetics.frontend import mandarin
+    data = Path(pypinyin.__file__).parent
+    phrases = json.loads((data / "phrases_dict.json").read_text(encoding="utf-8"))
+    chars = {int(k): v for k, v in json.loads((data / "pinyin_dict.json").read_text(encoding="utf-8")).items()}
+    shipped = gzip.decompress(mandarin.TABLE.read_bytes()).decode("utf-8")
+    assert shipped == mandarin.table_text(pypinyin.__version__, phrases, chars)
+    assert max(map(len, phrases)) == mandarin.MAX_PHRASE
+
+
+def test_arabic_front_end_leaves_the_unused_cache_libraries_unimported():
+    code = ("import sys; from babelface.phonetics.frontend import arabic; "
+            "print(arabic.read('الجو جميل اليوم').text, 'asyncio' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout.split()
+    assert out[-1] == "False" and out[0].startswith("الْجَو") and len(out) == 4   # vocalised, 3 words

@@ -239,3 +239,15 @@ def test_spooled_speech_gives_the_same_head_motion_and_long_speech_goes_by_block
         blocks = pipeline.head_motion_spooled(speech, n, opts)
     assert blocks.shape == whole.shape and np.isfinite(blocks).all()
     assert pipeline.head_motion_spooled(None, n, pipeline.HeadOptions(still=True)) is None
+
+
+def test_ar2_is_scipys_lfilter_bit_for_bit():
+    """Issue 16: the AR(2) recursion without importing scipy.signal, on the shipped model's own
+    coefficients: the same numbers, so the head motion (and the video) is unchanged."""
+    from scipy.signal import lfilter
+
+    from babelface.motion.head_model import HeadModel, _ar2
+    e = np.random.default_rng(0).standard_normal(3000)
+    for p in HeadModel.load().pose.values():
+        a1, a2 = p["ar"]
+        assert np.array_equal(_ar2(e, a1, a2), lfilter([1.0], [1.0, -a1, -a2], e))

@@ -29,7 +29,7 @@ def test_the_shipped_generators_and_renderer_are_registered(portrait, portrait_l
     assert isinstance(text, MotionGenerator) and text.needs_text
     with pytest.raises(InputError, match="no weights"):
         load_generator("text", "x.safetensors")
-    with pytest.raises(InputError, match="unknown motion model 'nope': choose one of muex, text"):
+    with pytest.raises(InputError, match=r"unknown motion model 'nope': choose one of .*\bmuex, text\b"):
         load_generator("nope")
     warp = make_renderer("warp", portrait, portrait_landmarks)
     assert isinstance(warp, MotionRenderer) and warp.name == "warp"
@@ -75,7 +75,8 @@ def test_an_unknown_task_is_a_one_line_error(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("task: nonesuch\n")
     assert main(["train", "--config", str(bad)]) == 2
-    assert "unknown task 'nonesuch': the config's task must be one of muex" in capsys.readouterr().err
+    err = capsys.readouterr().err               # every registered task is named (kmtalk, muex, …)
+    assert "unknown task 'nonesuch': the config's task must be one of " in err and "muex" in err
 
 
 def _model_tensors(path: Path) -> dict:

@@ -11,9 +11,11 @@ Every entry point returns a :class:`Result` (what ``--json`` prints).
 
 The stages stream, each on its own thread(s), joined by bounded queues (issue 16): the speech is
 decoded once into a spool on disk (:mod:`babelface.media.spool`); a generator that streams (MuEx)
-runs window by window (:mod:`babelface.models.streaming`) one window ahead of the renderer (:func:`prefetch`); frames are
-rendered by :func:`babelface.threads.render_workers` threads (:func:`ordered_map`); the encoder
-takes them in order with the audio interleaved. Memory stays flat in the length of the speech.
+runs window by window (:mod:`babelface.models.streaming`) one window ahead of the renderer
+(:func:`prefetch`); the video is cut into segments (:mod:`babelface.media.segments`), each drawn —
+mouth, then head — and encoded by its own single-threaded x264 on one of
+:func:`babelface.threads.render_workers` threads, and joined in order with the audio interleaved.
+Memory stays flat in the length of the speech.
 :func:`render_frames` is the reusable part: motion chunks in, encoded video out.
 """
 
@@ -32,7 +34,6 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from babelface.concurrency import prefetch
 from babelface.constants import (DEFAULT_MAX_PIXELS, FPS, H264_MAX_FRAME_PIXELS, H264_MAX_SIDE,
                                  LONG_RENDER_S, MAX_DURATION_S, SAMPLE_RATE)
 from babelface.errors import InputError, LanguageError, SilenceError
@@ -50,6 +51,13 @@ MIN_MAX_PIXELS = 128 * 128     # --max-pixels below this leaves no face to find
 def default_portrait() -> Path:
     """The bundled public-domain portrait (NASA, via scikit-image)."""
     return Path(str(resources.files("babelface.assets").joinpath("astronaut.png")))
+
+
+def default_landmarks() -> np.ndarray:
+    """MediaPipe's landmarks ``(478, 3)`` pixels of :func:`default_portrait`, detected once and
+    shipped (assets/astronaut_landmarks.npy; a test checks them against a fresh detection): `say`
+    with the default portrait needs no MediaPipe (0.5 s of CPU to import it, issue 16)."""
+    return np.load(str(resources.files("babelface.assets").joinpath("astronaut_landmarks.npy")))
 
 
 @dataclass
@@ -107,6 +115,9 @@ def _portrait(image: str | Path | np.ndarray | None, max_pixels: int = DEFAULT_M
     from babelface.render.upright import MAX_PLAIN_ROLL_DEG, roll_degrees
     if image is None:
         image = default_portrait()
+        img = load_image(image)
+        if img.shape[0] * img.shape[1] <= max_pixels:          # as shipped: its landmarks are too
+            return img, default_landmarks()
     if isinstance(image, np.ndarray):
         img, name = image, "the image"
     else:
@@ -173,17 +184,6 @@ def head_motion_spooled(speech, n_frames: int, options: HeadOptions) -> np.ndarr
                                      blink=options.blink)
 
 
-def _frames(renderer, chunks: Iterable[np.ndarray], articulation: np.ndarray | None,
-            workers: int) -> Iterator[np.ndarray]:
-    """Frames for motion arriving in chunks ``(t, L, 3)``; the next chunk is computed while this
-    one renders (a queue of one)."""
-    start = 0
-    for chunk in prefetch(chunks, depth=1):
-        art = None if articulation is None else articulation[start:start + len(chunk)]
-        start += len(chunk)
-        yield from renderer.render_sequence(chunk, articulation=art, workers=workers)
-
-
 def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int, out: Path, *,
                   audio=None, sample_rate: int | None = None, articulation: np.ndarray | None = None,
                   threads: int | None = None, quality: str = DEFAULT_QUALITY,
@@ -195,7 +195,9 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
     face (a tilted head, a photo on its side), renders it, and pastes it back; a large face is
     rendered at a sane size in a box around it and pasted back at full size (issue 17)."""
     from babelface.media import VideoWriter
+    from babelface.media.segments import encode_segments, plan_segments
     from babelface.models.protocols import make_renderer
+    from babelface.render.segments import segment_jobs
     from babelface.render.workbox import work_box
     from babelface.threads import render_workers
     box = work_box(image, landmarks)
@@ -203,20 +205,24 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
         image, landmarks = box.image, box.landmarks
     motion_renderer = make_renderer(renderer, image, landmarks)
     upright = getattr(motion_renderer, "portrait", None)
-    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality,
-                     threads=threads) as writer:
-        frames = _frames(motion_renderer, chunks, articulation, render_workers(threads))
-        if head is not None and upright is not None and upright.matrix is not None:
-            warnings.warn(f"the face is tilted by {upright.roll:.0f}°: head motion is off; the mouth "
-                          "moves on the levelled face", stacklevel=2)
-        elif head is not None:    # issue 14: head, eyelids, irises, brows over the mouth's frames
-            from babelface.render.head import HeadRenderer
-            frames = HeadRenderer(landmarks, image.shape[:2]).apply(frames, head)
-        if box is not None:
-            frames = box.paste(frames)
-        for frame in _with_estimate(progress(frames, total=n_frames, desc="rendering", unit="frame"),
-                                    n_frames):
-            writer.write(frame)
+    stage = None
+    if head is not None and upright is not None and upright.matrix is not None:
+        warnings.warn(f"the face is tilted by {upright.roll:.0f}°: head motion is off; the mouth "
+                      "moves on the levelled face", stacklevel=2)
+    elif head is not None:    # issue 14: head, eyelids, irises, brows over the mouth's frames
+        from babelface.render.head import HeadRenderer
+        stage = HeadRenderer(landmarks, image.shape[:2])
+    if box is not None:           # issue 17: each frame of the work box pasted back at full size
+        stage = box.stage(stage)
+        head = np.zeros((n_frames, 0), np.float32) if head is None else head
+    # issue 16: segments drawn and encoded side by side, one per core, joined in order
+    with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality) as writer:
+        workers = render_workers(threads)
+        jobs = segment_jobs(motion_renderer, chunks, plan_segments(n_frames), articulation=articulation,
+                            head_stage=stage, head=head, workers=workers)
+        ticks = encode_segments(writer, jobs, workers)
+        for _ in _with_estimate(progress(ticks, total=n_frames, desc="rendering", unit="frame"), n_frames):
+            pass
     return writer.n_frames
 
 
@@ -350,14 +356,16 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             threads: int | None = None, quality: str = DEFAULT_QUALITY,
             head: HeadOptions = HeadOptions(), style_video: str | Path | None = None,
             max_pixels: int = DEFAULT_MAX_PIXELS, weights: str | Path | None = None,
-            renderer: str = DEFAULT_RENDERER) -> Result:
+            renderer: str = DEFAULT_RENDERER, refine: str | None = None) -> Result:
     """Real speech drives the portrait. The motion generator is picked by name (``model``, from
     ``weights`` or its shipped default; :func:`pick_generator`): with ``text`` (its transcript) and
     ``language`` and no ``model``, espeak-ng's phonemes are aligned to the speech by DTW; without,
     the audio-only MuEx model predicts motion, window by window (any length in constant memory; a
     generator that cannot stream runs on the whole utterance). The motion takes the mouth range of
     the person in ``style_video``, else the real corpus's median speaker (motion/style.py); the
-    renderer registered as ``renderer`` draws it. The output carries the user's own audio."""
+    renderer registered as ``renderer`` draws it. ``refine="kmtalk"`` completes the motion again from its
+    key motions at the phoneme boundaries (KMTalk's CMC, :func:`refine_motion`; the whole utterance is
+    then read at once). The output carries the user's own audio."""
     from babelface.media.spool import spool_speech
     from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
     from babelface.threads import job
@@ -383,12 +391,16 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         generator = loading.result()
         art, phonemes = None, []
         stream = getattr(generator, "stream", None)
-        if stream is not None and not generator.needs_text:
+        if stream is not None and not generator.needs_text and refine is None:
             chunks: Iterable[np.ndarray] = stream(speech.read, speech.n_samples)
         else:
             from babelface.models.protocols import generate
-            out = generate(generator, speech.read(), text=text, language=language)
-            chunks, art, phonemes = [_fit_length(out.motion, n)], out.articulation, out.phonemes
+            analysis = speech.read()
+            out = generate(generator, analysis, text=text, language=language)
+            motion, art, phonemes = _fit_length(out.motion, n), out.articulation, out.phonemes
+            if refine is not None:
+                motion = refine_motion(refine, motion, analysis, phonemes)
+            chunks = [motion]
         chunks = apply_style_stream(chunks, style_of_video(style_video) if style_video is not None
                                     else MEDIAN_STYLE)
         image, landmarks = portrait.result()
@@ -398,6 +410,17 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
                                quality=quality, head=moves, renderer=renderer)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if generator.needs_text else "audio")
+
+
+def refine_motion(name: str, motion: np.ndarray, analysis: np.ndarray, phonemes: list) -> np.ndarray:
+    """``--refine NAME``: another generator's motion ``(T, L, 3)`` completed again from its key motions
+    (KMTalk supplement §A); key frames at the timeline's phoneme boundaries when there is one, else
+    where the refiner detects them in the audio."""
+    from babelface.models.protocols import load_generator
+    refiner = load_generator(name)
+    if not callable(getattr(refiner, "refine", None)):
+        raise InputError(f"the motion model {name!r} cannot refine another model's motion: use kmtalk")
+    return refiner.refine(motion, analysis, timeline=phonemes or None)
 
 
 def dub(video: str | Path, output: str | Path, text: str | None = None, language: str | None = None,

@@ -9,8 +9,11 @@ Library thread pools inside those calls (OpenBLAS/MKL, OpenMP, torch's intra-op 
 thread (threadpoolctl for BLAS and OpenMP, ``torch.set_num_threads`` for torch, ``cv2.setNumThreads``
 for OpenCV) and the budget goes to the stage pipeline instead:
 
-* ``render_workers(budget)`` frame-rendering threads (NumPy and OpenCV release the GIL);
-* ``encoder_threads(budget)`` x264 threads (frame-parallel encoding).
+* ``render_workers(budget)`` worker threads, each drawing a segment of the video and encoding it
+  with its own single-threaded x264 (:mod:`babelface.media.segments`; NumPy, OpenCV and x264
+  release the GIL);
+* ``encoder_threads(budget)`` x264 threads where one encoder takes every frame
+  (:meth:`babelface.media.VideoWriter.write`: dub, tools).
 
 ``--threads`` on ``say``, ``animate``, ``sync`` and ``eval`` sets the budget; the default is the
 cores this process may run on (``os.sched_getaffinity``). The pins hold for one :func:`job` and

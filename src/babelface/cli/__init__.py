@@ -18,7 +18,8 @@ from babelface._entry import console, on_signals, stop
 from babelface.errors import BabelfaceError
 
 # the order in which `babelface --help` lists them
-COMMANDS = ("say", "animate", "dub", "phonemize", "sync", "eval", "serve", "train", "bench", "prepare")
+COMMANDS = ("say", "animate", "dub", "phonemize", "sync", "eval", "serve", "train", "bench", "prepare",
+            "tokenize")
 
 
 def _warning(message, category, filename, lineno, file=None, line=None) -> None:

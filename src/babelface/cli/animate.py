@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--weights", metavar="PATH",
                    help="the model's weights (.safetensors); default: the ones shipped for it")
     add_renderer_option(p)
+    p.add_argument("--refine", choices=("kmtalk",),
+                   help="complete the motion again from its key motions at the phoneme boundaries "
+                        "(KMTalk's cross-modal motion completion; reads the whole speech at once)")
     p.add_argument("--style-video", metavar="VIDEO",
                    help="a video of the speaker: their measured mouth range (opening, rounding/"
                         "spreading) scales the motion; default: the real corpus's median speaker")
@@ -56,7 +59,7 @@ def run(args) -> int:
                               language=args.lang, max_duration=args.max_duration, model=args.model,
                               threads=args.threads, quality=args.quality, head=head_options(args),
                               style_video=args.style_video, max_pixels=args.max_pixels,
-                              weights=args.weights, renderer=args.renderer)
+                              weights=args.weights, renderer=args.renderer, refine=args.refine)
     if args.json:
         print_json(result.to_dict())
     else:

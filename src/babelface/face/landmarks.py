@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import sys
-import types
 import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -96,34 +95,15 @@ _DEFERRED = ("matplotlib.pyplot", "sounddevice")   # imported by MediaPipe's pac
                                                   # its plotting and microphone helpers only
 
 
-class _Deferred(types.ModuleType):
-    """Stands in ``sys.modules`` for a module until one of its attributes is asked for; then the
-    real module is imported (replacing it there) and its namespace copied in."""
-
-    def __getattr__(self, attr: str):
-        if attr.startswith("__"):   # introspection (hypothesis, inspect, pickle) imports nothing
-            raise AttributeError(attr)
-        import importlib
-        name = self.__name__
-        if sys.modules.get(name) is self:
-            del sys.modules[name]
-        real = importlib.import_module(name)
-        self.__dict__.update(real.__dict__)
-        return getattr(real, attr)
-
-
 def _mediapipe():
     """The ``mediapipe`` module, imported when a face is first looked for and outside
     :func:`_quiet_native_stderr` (the import prints nothing, and ``python -X importtime`` then
     shows what it costs). Its package imports ``matplotlib.pyplot`` and ``sounddevice`` at the top
-    for helpers babelface never calls: those wait (:class:`_Deferred`) until something uses them,
-    which saves about 0.3 s of CPU at every start."""
+    for helpers babelface never calls: those wait (:func:`babelface.lazy.defer`) until something
+    uses them, which saves about 0.3 s of CPU at every start."""
     if "mediapipe" not in sys.modules:
-        for name in _DEFERRED:
-            if name not in sys.modules:
-                stub = _Deferred(name)
-                stub.__spec__ = None
-                sys.modules[name] = stub
+        from babelface.lazy import defer
+        defer(*_DEFERRED)
     import mediapipe
     return mediapipe
 

@@ -34,6 +34,7 @@ from babelface.constants import FPS, H264_MAX_FRAME_PIXELS
 from babelface.errors import MediaError
 from babelface.media._atomic import atomic_path
 from babelface.media.audio import _open, decodable
+from babelface.media.segments import EncodedSegment, SegmentEncoder
 
 QUALITY = {"fast": (20, "superfast"), "balanced": (18, "veryfast"), "best": (16, "medium")}
 DEFAULT_QUALITY = "balanced"
@@ -173,13 +174,12 @@ class VideoWriter:
             self._astream.layout = "mono" if channels == 1 else "stereo"
             self._astream.bit_rate = 128_000
 
-    def _open_video(self, frame: np.ndarray) -> None:
-        from babelface.threads import encoder_threads
+    def _open_video(self, width: int, height: int, options: dict[str, str]) -> None:
+        _check_frame_size(width, height, self.path)
         s = self._container.add_stream("libx264", rate=Fraction(self.fps))
-        s.width, s.height = frame.shape[1], frame.shape[0]
+        s.width, s.height = width, height
         s.pix_fmt = "yuv420p"
-        s.options = {"crf": str(self.crf), "preset": self.preset,
-                     "threads": str(encoder_threads(self.threads))}
+        s.options = options
         s.codec_context.time_base = self.time_base
         if self.rotation:
             s.set_display_rotation(self.rotation)
@@ -189,14 +189,37 @@ class VideoWriter:
         """Encode one RGB frame; ``pts`` in ``time_base`` units (default: the frame's index)."""
         frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
         if self._vstream is None:
-            _check_frame_size(frame.shape[1], frame.shape[0], self.path)
-            self._open_video(frame)
-        vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            from babelface.threads import encoder_threads
+            self._open_video(frame.shape[1], frame.shape[0], {
+                "crf": str(self.crf), "preset": self.preset, "threads": str(encoder_threads(self.threads))})
+        vf = av.VideoFrame.from_numpy_buffer(frame, format="rgb24")   # no copy (the encoder converts it)
         vf.pts = self.n_frames if pts is None else pts
         for packet in self._vstream.encode(vf):
             self._container.mux(packet)
         self.n_frames += 1
         self._interleave(float(vf.pts * self.time_base) + 1 / float(self.fps))
+
+    def segment_encoder(self) -> SegmentEncoder:
+        """This writer's x264 settings for segments encoded apart, on any thread, and joined by
+        :meth:`write_segment` (:mod:`babelface.media.segments`)."""
+        return SegmentEncoder(self.crf, self.preset, self.time_base)
+
+    def write_segment(self, segment: EncodedSegment) -> None:
+        """Append a segment from :meth:`segment_encoder` (its frames follow those written so far;
+        a writer takes segments or frames, not both). Its SPS/PPS must be the stream's."""
+        if self._vstream is None:
+            self._open_video(segment.width, segment.height, self.segment_encoder().options())
+            self._container.start_encoding()
+        if bytes(self._vstream.codec_context.extradata or b"") != segment.extradata:
+            raise MediaError(f"a segment of {self.path} was encoded with other settings than the "
+                             "stream's (its SPS/PPS differ): it cannot be joined")
+        for packet in segment.packets:           # decoding order; timestamps from the segment's start
+            packet.pts += self.n_frames
+            packet.dts += self.n_frames
+            packet.stream = self._vstream
+            self._container.mux(packet)
+            self._interleave(float((packet.dts + 1) * self.time_base))
+        self.n_frames += segment.n_frames
 
     def _interleave(self, until_s: float | None) -> None:
         """Mux the audio up to ``until_s`` seconds (``None``: all of it, then flush its encoder)."""

@@ -318,3 +318,15 @@ def lip_metrics(real: np.ndarray, gen: np.ndarray, standardize: Standardize = "c
         "fdd": fdd(real, gen, standardize=standardize),
         "valid_frames": int(valid.sum()),
     }
+
+
+def motion_metrics(real: np.ndarray, gen: np.ndarray) -> dict[str, float]:
+    """LSE-D, LMD and TMDC of two motions ``(T, L, 3)`` of one clip (canonical, inter-ocular units),
+    both placed on the neutral face template and scored without further standardisation (as
+    ``benchmarks/muex_results.py`` scores MuEx)."""
+    from babelface.face.align import template
+    from babelface.motion.representation import motion_to_canonical
+    t = min(len(real), len(gen))
+    neutral = template()
+    r, g = motion_to_canonical(real[:t], neutral), motion_to_canonical(gen[:t], neutral)
+    return {"lse_d": lse_d(r, g, "none"), "lmd": lmd(r, g, standardize="none"), "tmdc": tmdc(r, g, "none")}

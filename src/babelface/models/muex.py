@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from babelface.constants import SAMPLES_PER_FRAME
 from babelface.errors import InputError, WeightsError
 from babelface.face.indices import N_MOTION
 from babelface.models import checkpoint
@@ -227,13 +226,9 @@ class MuEx(CheckpointMixin, nn.Module):
         ``babelface.media.is_silent``, −60 dBFS) gives the rest pose (zero motion): per-utterance normalisation
         (E.5) would otherwise stretch its noise floor to the scale of speech.
         """
-        audio = np.asarray(audio16k, dtype=np.float32)
-        if audio.ndim != 1 or len(audio) == 0:
-            raise InputError(f"predict_motion needs mono 16 kHz audio (n,), got shape {audio.shape}")
-        if not np.isfinite(audio).all():
-            raise InputError("the audio holds NaN or infinite samples: decode it again")
-        t = -(-len(audio) // SAMPLES_PER_FRAME)
         from babelface.media.audio import is_silent
+        from babelface.models.protocols import check_speech
+        audio, t = check_speech(audio16k)
         if is_silent(audio):
             return np.zeros((t, N_MOTION, 3), np.float32)                    # (T, L, 3): at rest
         device = self.motion_scale.device

@@ -65,6 +65,18 @@ class MotionRenderer(Protocol):
         ...
 
 
+def check_speech(audio16k: np.ndarray) -> tuple[np.ndarray, int]:
+    """The ``predict_motion`` input check every generator shares: mono finite 16 kHz speech →
+    (float32 samples, ``T = ceil(n / 640)`` frames); one-line :class:`InputError` otherwise."""
+    from babelface.constants import SAMPLES_PER_FRAME
+    audio = np.asarray(audio16k, dtype=np.float32)
+    if audio.ndim != 1 or len(audio) == 0:
+        raise InputError(f"predict_motion needs mono 16 kHz audio (n,), got shape {audio.shape}")
+    if not np.isfinite(audio).all():
+        raise InputError("the audio holds NaN or infinite samples: decode it again")
+    return audio, -(-len(audio) // SAMPLES_PER_FRAME)
+
+
 def generate(generator: MotionGenerator, audio16k: np.ndarray, text: str | None = None,
              language: str | None = None) -> GeneratedMotion:
     """:class:`GeneratedMotion` from any generator: its own ``generate`` when it has one."""
@@ -78,6 +90,8 @@ def generate(generator: MotionGenerator, audio16k: np.ndarray, text: str | None 
 GENERATORS: dict[str, str] = {
     "muex": "babelface.models.muex:generator",
     "text": "babelface.motion.transcript:generator",
+    "kmtalk": "babelface.models.kmtalk:load_generator",
+    "vqtalker": "babelface.models.vqtalker:generator",
 }
 # name → "module:factory"; factory(image (H, W, 3) uint8, landmarks, **options) → MotionRenderer
 RENDERERS: dict[str, str] = {

@@ -7,6 +7,7 @@ plus the bilabial-closure term, which is not a fixed field but closes whatever g
 open::
 
     m(t) = Σ_p a_p(t) · B_p                                   (p ≠ closure)
+    m(t) += a_labiodental(t) · D · (g(m(t)) − g_teeth)₊        (lower lip up to the upper teeth)
     m(t) += a_closure(t) · C · g(m(t))                         (g: the inner-lip gap vectors)
     lips never cross: a pair whose lower point rises above its upper one is closed (a_closure = 1)
 
@@ -31,7 +32,11 @@ Bases (docs/phonetics.md has figures and numbers; all magnitudes are at paramete
   perioral cheeks dragged along.
 - **closure**: upper lip points move down by ``closure_upper_share`` of the local inner gap,
   lower lip points up by the rest: at closure = 1 the inner lips meet exactly, whatever the jaw.
-- **labiodental**: lower lip up and back under the upper teeth, upper lip raised a little.
+- **labiodental**: a contact like closure, not a fixed field: the lower lip rises to the upper
+  teeth, so each inner pair's gap shrinks to at most ``labiodental_gap`` (the incisors' edge
+  showing) whatever the jaw; the lower lip also moves back under the teeth and the upper lip is
+  raised a little (fixed fields). With a fixed raise, an /f v/ between open vowels kept the vowels'
+  lip gap while the renderer drew the teeth in it (issue 11: `say` on the Mona Lisa).
 - **tongue**, **teeth**: no landmark motion (the face mesh has no tongue or teeth); the renderer
   reads them from the articulation to draw the mouth interior.
 
@@ -70,7 +75,7 @@ class ArticulatoryModelConfig:
     round_z: float = 0.05               # rounded lips forward
     protrusion_z: float = 0.12          # lips forward at the midline
     evert_y: float = 0.025              # outer lips turned out (protrusion, rounding)
-    labiodental_raise: float = 0.06     # lower lip up to the upper teeth
+    labiodental_gap: float = 0.05       # inner gap left at full contact: the upper incisors' edge
     labiodental_back: float = 0.05      # and back under them
     labiodental_upper: float = 0.03     # upper lip raised: the upper teeth show
     closure_upper_share: float = 0.35   # share of the closing done by the upper lip
@@ -94,6 +99,7 @@ class Bases:
 
     linear: np.ndarray          # (P, L, 3)
     closure: np.ndarray         # (L, K): point displacement per unit inner gap of each of K pairs
+    lift: np.ndarray            # (L, K): the same with the lower lip alone closing (labiodental)
     upper_slots: np.ndarray     # (K,) motion slots of the inner pairs' upper points
     lower_slots: np.ndarray     # (K,)
 
@@ -171,11 +177,10 @@ def bases(cfg: ArticulatoryModelConfig = DEFAULT) -> Bases:
     pro[:, 2] = -cfg.protrusion_z * np.where(lip, 0.6 + 0.4 * rho, 0.4 * np.exp(-(d_centre / 0.45) ** 2))
     pro[:, 1] = cfg.evert_y * evert
 
-    # --- labiodental: lower lip up and back to the upper teeth, upper lip raised -----------------
+    # --- labiodental: lower lip back under the upper teeth, upper lip raised (the rise: ``lift``) --
     lab = np.zeros_like(pts)
-    w_low = np.where(lower, 0.4 + 0.6 * rho, 0.0)
-    lab[:, 1] = -cfg.labiodental_raise * w_low - cfg.labiodental_upper * rho * upper
-    lab[:, 2] = cfg.labiodental_back * w_low
+    lab[:, 1] = -cfg.labiodental_upper * rho * upper
+    lab[:, 2] = cfg.labiodental_back * np.where(lower, 0.4 + 0.6 * rho, 0.0)
 
     linear = np.zeros((len(PARAMS), N_MOTION, 3))
     for name, field in (("jaw", jaw), ("spread", spread), ("round", rnd), ("protrusion", pro),
@@ -195,7 +200,10 @@ def bases(cfg: ArticulatoryModelConfig = DEFAULT) -> Bases:
     share = np.where(upper, cfg.closure_upper_share, np.where(lower, -(1 - cfg.closure_upper_share), 0.0))
     share[slot[_BELOW_LIP]] = -0.5 * (1 - cfg.closure_upper_share)
     closure = interp * share[:, None]                                          # (L, K)
-    return Bases(linear.astype(np.float32), closure.astype(np.float32),
+    lower_share = np.where(lower, -1.0, 0.0)
+    lower_share[slot[_BELOW_LIP]] = -0.5
+    lift = interp * lower_share[:, None]                                       # (L, K)
+    return Bases(linear.astype(np.float32), closure.astype(np.float32), lift.astype(np.float32),
                  motion_slot([u for u, _ in _PAIRS]), motion_slot([lo_ for _, lo_ in _PAIRS]))
 
 
@@ -207,6 +215,11 @@ def motion_from_articulation(art: np.ndarray, cfg: ArticulatoryModelConfig = DEF
     b = bases(cfg)
     motion = np.einsum("tp,pld->tld", art, b.linear)                          # (T, L, 3)
     gap = motion[:, b.lower_slots] - motion[:, b.upper_slots]                # (T, K, 3)
+    size = np.linalg.norm(gap, axis=-1)                                       # (T, K)
+    excess = np.clip(1 - cfg.labiodental_gap / np.maximum(size, 1e-9), 0, None)   # share above the teeth
+    lab = art[:, PARAMS.index("labiodental")][:, None] * excess               # (T, K)
+    motion += np.einsum("lk,tkd->tld", b.lift, gap * lab[..., None])
+    gap = motion[:, b.lower_slots] - motion[:, b.upper_slots]
     c = art[:, PARAMS.index("closure")][:, None]                             # (T, 1)
     c = np.where(gap[..., 1] < 0, 1.0, c)                                     # (T, K): lips never cross
     motion += np.einsum("lk,tkd->tld", b.closure, gap * c[..., None])

@@ -70,8 +70,17 @@ def _high_pass(x: np.ndarray) -> np.ndarray:
 
 
 def _ar2(e: np.ndarray, a1: float, a2: float) -> np.ndarray:
-    from scipy.signal import lfilter
-    return lfilter([1.0], [1.0, -a1, -a2], e)
+    """``x_t = e_t + a1·x_{t-1} + a2·x_{t-2}`` ``(T,)``: the arithmetic of SciPy's
+    ``lfilter([1], [1, -a1, -a2], e)`` (direct form II transposed), bit for bit, without importing
+    ``scipy.signal`` (0.3 s of CPU at every start of `say` and `animate`; issue 16)."""
+    out = np.empty(len(e))
+    z0 = z1 = 0.0
+    for t, v in enumerate(np.asarray(e, np.float64).tolist()):
+        x = z0 + v
+        z0 = z1 + a1 * x
+        z1 = a2 * x
+        out[t] = x
+    return out
 
 
 def _convolve(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:

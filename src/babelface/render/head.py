@@ -28,6 +28,7 @@ field is smooth and small), and the background next to the head stretches a few 
 
 from __future__ import annotations
 
+import threading
 from typing import Iterable, Iterator
 
 import cv2
@@ -137,8 +138,15 @@ class HeadWarp:
         self._tps = (tps * taper).astype(np.float32)                          # (G, K) tapered
         yy, xx = np.mgrid[0:y1 - y0, 0:x1 - x0]
         self._xy = np.stack([xx, yy], -1).astype(np.float32)                  # (h, w, 2) identity
-        self._map = np.empty_like(self._xy)
-        self._crop = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+        self._buffers = threading.local()        # each render thread its own map and crop
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """This thread's reusable buffer ``name`` (large images: no fresh 100 MB per frame)."""
+        buf = getattr(self._buffers, name, None)
+        if buf is None:
+            buf = np.empty(shape, dtype)
+            setattr(self._buffers, name, buf)
+        return buf
 
     def displacement(self, pose: np.ndarray) -> np.ndarray:
         """Forward displacement ``(K, 2)`` pixels of the moving control points for ``pose`` =
@@ -150,21 +158,23 @@ class HeadWarp:
 
     def backward_map(self, pose: np.ndarray) -> np.ndarray:
         """The map ``(h, w, 2)`` float32 over the box (box pixel coordinates) for one pose ``(5,)``;
-        a buffer reused by the next call (large images: no fresh 100 MB per frame)."""
+        a buffer of this thread's, reused by its next call."""
         fwd = (self._tps @ self.displacement(pose).astype(np.float32)).reshape(*self._grid_shape, 2)
         # backward: b(p) = -f(p - f(p)), the forward field read where p came from (one step)
         gx = self._gx - fwd[..., 0] * np.float32(1 / self._cell[0])
         gy = self._gy - fwd[..., 1] * np.float32(1 / self._cell[1])
         back = cv2.remap(fwd, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x0, y0, x1, y1 = self.box
-        cv2.resize(back, (x1 - x0, y1 - y0), dst=self._map, interpolation=cv2.INTER_LINEAR)
-        return np.subtract(self._xy, self._map, out=self._map)
+        out = self._buffer("map", self._xy.shape, np.float32)
+        cv2.resize(back, (x1 - x0, y1 - y0), dst=out, interpolation=cv2.INTER_LINEAR)
+        return np.subtract(self._xy, out, out=out)
 
     def apply(self, frame: np.ndarray, pose: np.ndarray) -> None:
         """Move the head of ``frame`` (H, W, 3) in place."""
         x0, y0, x1, y1 = self.box
-        np.copyto(self._crop, frame[y0:y1, x0:x1])
-        frame[y0:y1, x0:x1] = cv2.remap(self._crop, self.backward_map(pose), None, cv2.INTER_LINEAR,
+        crop = self._buffer("crop", (y1 - y0, x1 - x0, 3), np.uint8)
+        np.copyto(crop, frame[y0:y1, x0:x1])
+        frame[y0:y1, x0:x1] = cv2.remap(crop, self.backward_map(pose), None, cv2.INTER_LINEAR,
                                         borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -176,7 +186,8 @@ class HeadRenderer:
     ...     writer.write(frame)
 
     ``apply`` moves each frame in place (the mouth renderer yields a fresh array per frame).
-    An all-zero head frame leaves the frame bit for bit as it was.
+    An all-zero head frame leaves the frame bit for bit as it was. Threads may render frames
+    at once (each keeps its own buffers).
     """
 
     def __init__(self, landmarks: np.ndarray, shape: tuple[int, int]):

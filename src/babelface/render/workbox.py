@@ -48,6 +48,11 @@ class WorkBox:
                 self._add(out, frame, (x // 3, y, (x + w - 1) // 3 + 1, y + h))
             yield out
 
+    def stage(self, inner=None) -> "PasteStage":
+        """A frame stage for :func:`babelface.render.segments.segment_jobs` (``apply(frames, head)``):
+        ``inner``'s (the head renderer's, when the head moves), then :meth:`paste`."""
+        return PasteStage(self, inner)
+
     def _add(self, out: np.ndarray, frame: np.ndarray, changed: tuple[int, int, int, int]) -> None:
         """Add ``frame − image`` within ``changed`` (x0, y0, x1, y1 of the box), scaled up, to ``out``."""
         x0, y0, x1, y1 = self.rect
@@ -65,6 +70,16 @@ class WorkBox:
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)       # (fh, fw, 3) int16
         region = out[y0 + fy0:y0 + fy1, x0 + fx0:x0 + fx1]
         region[:] = cv2.add(region, up, dtype=cv2.CV_8U)                          # saturating
+
+
+@dataclass
+class PasteStage:
+    box: WorkBox
+    inner: object | None = None         # a stage with apply(frames, head), or None
+
+    def apply(self, frames: Iterable[np.ndarray], head: np.ndarray) -> Iterator[np.ndarray]:
+        """``frames`` of the box (head motion ``(t, C)`` drawn first by ``inner``) → full portraits."""
+        return self.box.paste(frames if self.inner is None else self.inner.apply(frames, head))
 
 
 def work_box(image: np.ndarray, landmarks: np.ndarray, max_pixels: int = WORK_BOX_PIXELS) -> WorkBox | None:

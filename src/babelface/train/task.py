@@ -68,6 +68,9 @@ class Task(Protocol):
 # task name → "module:attribute" of the task class, imported only when that task is trained
 TASKS: dict[str, str] = {
     "muex": "babelface.train.muex_task:MuExTask",
+    "kmtalk": "babelface.train.kmtalk_task:KMTalkTask",
+    "vqtalker_tokenizer": "babelface.train.vqtalker:TokenizerTask",
+    "vqtalker": "babelface.train.vqtalker:GeneratorTask",
 }
 DEFAULT_TASK = "muex"
 

@@ -23,8 +23,15 @@ _MARKS = re.compile(r"[\u064b-\u0652]")
 VOCALISED = 0.5            # vowel marks per letter above which the text counts as vocalised
 
 
+# imported at the top of qalsadi's cache module for an on-disk cache that Mishkal's
+# default (no cache path) never opens; pickledb alone pulls in asyncio, aiofiles and orjson
+_UNUSED = ("pickledb",)
+
+
 @lru_cache(maxsize=1)
 def _model():
+    from babelface.lazy import defer
+    defer(*_UNUSED)
     import mishkal.tashkeel
     return mishkal.tashkeel.TashkeelClass()
 

@@ -1,0 +1,231 @@
+"""The KMTalk training task (``papers/004``; :mod:`babelface.models.kmtalk`) for the one trainer.
+
+One step trains the three parts together on the synthetic benchmark (exact phoneme timelines):
+
+- the **boundary head**: BCE against the phoneme boundaries of the frame labels
+  (:func:`babelface.models.keyframes.boundaries_from_labels`);
+- **LKMA**: L1 of the key motions at the key frames;
+- **CMC**: eq. 6-style L1 + temporal L1 of the completed motion (:func:`babelface.models.muex.generation_loss`);
+- optionally the supplement's Table 4 consistency losses (latent MSE, text CTC).
+
+Key frames are drawn per batch: phoneme boundaries (half the batches) or uniform sampling with
+stride 2, 3 or 4 (supplement Table 5), so one network serves every localization (the paper trains
+one per setting; we could not afford four). CMC's input key motions are drawn per batch too: the
+truth with noise and a random amplitude, LKMA's own (detached) prediction, or the shipped MuEx's
+prediction, so that CMC learns to complete key motions that are not exact, as it must when it
+refines another generator (supplement §A "Integration with Existing Methods").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from babelface.config_io import from_dict
+from babelface.models.kmtalk import KMTalk, KMTalkConfig
+from babelface.models.keyframes import UNIFORM_STRIDES
+from babelface.models.muex import generation_loss
+from babelface.train.config import RunConfig
+
+PHONEME_SHARE = 0.5           # share of batches whose key frames are the phoneme boundaries
+KEY_NOISE = 0.1               # σ of the noise on true key motions, in motion-scale units
+KEY_GAIN = (0.8, 1.2)         # random amplitude of true key motions
+SCALE_CLIPS = 300             # training clips measuring the motion RMS
+SEED = 0x4B4D                 # the per-step draws: a generator seeded by (SEED, step), so resumable
+THRESHOLDS = np.round(np.arange(0.2, 0.91, 0.05), 2)   # boundary thresholds tried on validation
+
+
+def boundary_targets(phoneme: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frame labels ``(b, t)`` → (boundary (b, t) bool, valid (b, t) bool): a frame is a boundary when
+    its label differs from the previous frame's (as :func:`~babelface.models.keyframes.boundaries_from_labels`)."""
+    prev = F.pad(phoneme[:, :-1], (1, 0), value=-1)
+    known = (phoneme >= 0) & (prev >= 0) & mask
+    return (phoneme != prev) & known, known
+
+
+def ends(mask: torch.Tensor) -> torch.Tensor:
+    """The first and the last real frame of each row, ``(b, t)`` bool."""
+    out = torch.zeros_like(mask)
+    out[:, 0] = True
+    last = mask.sum(1).clamp_min(1) - 1
+    out[torch.arange(len(mask)), last] = True
+    return out & mask
+
+
+def uniform_keys(mask: torch.Tensor, stride: int) -> torch.Tensor:
+    key = torch.zeros_like(mask)
+    key[:, ::stride] = True
+    return (key & mask) | ends(mask)
+
+
+def ctc_targets(phoneme: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frame labels → the phoneme sequence of each row (repeats collapsed, unknown dropped), as
+    CTC targets (ids + 1: 0 is the blank) and their lengths."""
+    seqs = []
+    for row, m in zip(phoneme, mask):
+        r = row[m]
+        r = r[r >= 0]
+        if len(r):
+            r = torch.unique_consecutive(r)
+        seqs.append(r + 1)
+    lengths = torch.tensor([len(s) for s in seqs])
+    return torch.cat(seqs) if seqs else torch.zeros(0, dtype=torch.long), lengths
+
+
+@dataclass
+class KMTalkRunConfig(RunConfig):
+    task: str = "kmtalk"
+    model: KMTalkConfig = field(default_factory=KMTalkConfig)
+
+
+class KMTalkTask:
+    """``task: kmtalk`` (train/task.py protocol)."""
+
+    name = "kmtalk"
+    monitor = "val_l1"
+    monitor_mode = "min"
+    config_class = KMTalkRunConfig
+
+    def __init__(self):
+        self.rng = np.random.default_rng(SEED)
+        self._teacher: list = []
+
+    # --- protocol ----------------------------------------------------------------------------------
+    def build_model(self, cfg: Any) -> KMTalk:
+        model_cfg = getattr(cfg, "model", cfg)
+        if not isinstance(model_cfg, KMTalkConfig):
+            model_cfg = from_dict(KMTalkConfig, dict(model_cfg or {}), "model")
+        return KMTalk(model_cfg)
+
+    def datasets(self, cfg: Any):
+        """(train: random crops, val: whole clips) of ``data`` (the shipped config names the seen
+        languages: ko, my, hi stay unseen)."""
+        from babelface.train.builders import build_dataset
+        return build_dataset(cfg, train=True), build_dataset(cfg, train=False)
+
+    def on_fit_start(self, trainer) -> None:
+        if trainer.step == 0 and not trainer.cfg.train.init_weights:    # fine-tuning keeps its scale
+            trainer.model.set_motion_scale(motion_rms(trainer.train_set))
+
+    def training_step(self, model: KMTalk, batch: dict, step: int) -> dict[str, torch.Tensor]:
+        model = getattr(model, "module", model)
+        self.rng = np.random.default_rng([SEED, step])
+        cfg = model.cfg
+        mask, motion, phoneme = batch["mask"], batch["motion"], batch["phoneme"]
+        scale = model.motion_scale
+        boundary, known = boundary_targets(phoneme, mask)
+        key = self.draw_keys(boundary, mask)
+        audio, logit = model.encode(batch["mel"], mask)
+        k = model.key_motions(audio, key, mask)                               # (b, t, V, 3)
+        y = model.complete(audio, key, self.cmc_input(model, batch, k, key), mask)
+        km = (key & mask).float()
+        key_l1 = (((k - motion).abs() / scale).mean((2, 3)) * km).sum() / km.sum().clamp_min(1)
+        gen, l1, lt = generation_loss(y, motion, mask, scale, cfg.lambda_motion, cfg.lambda_t)
+        bce = F.binary_cross_entropy_with_logits(
+            logit[known], boundary[known].float(), pos_weight=logit.new_tensor(cfg.boundary_pos_weight))
+        loss = cfg.lambda_key * key_l1 + gen + cfg.lambda_boundary * bce
+        out = {"key_l1": key_l1, "l1": l1, "temporal": lt, "boundary_bce": bce}
+        if cfg.lambda_latent > 0:                                             # Table 4: latent consistency
+            with torch.no_grad():
+                target = model.flow.key_in((motion / scale).flatten(2))      # (b, t, f), motion side fixed
+            lat = ((model.latent_proj(audio) - target) ** 2).mean(-1)
+            out["latent"] = (lat * km).sum() / km.sum().clamp_min(1)
+            loss = loss + cfg.lambda_latent * out["latent"]
+        if cfg.lambda_ctc > 0:                                                # Table 4: text consistency
+            targets, lengths = ctc_targets(phoneme, mask)
+            logp = model.lip_reader((y / scale).flatten(2).transpose(1, 2)).log_softmax(1)   # (b, C, t)
+            ok = lengths > 0
+            if ok.any():
+                out["ctc"] = F.ctc_loss(logp.permute(2, 0, 1), targets, mask.sum(1), lengths,
+                                        zero_infinity=True, reduction="mean")
+                loss = loss + cfg.lambda_ctc * out["ctc"]
+        out["loss"] = loss
+        return out
+
+    @torch.no_grad()
+    def validate(self, model: KMTalk, val_loader) -> dict[str, float]:
+        """Completed-motion L1 (phoneme keys from the true timeline, LKMA's key motions), key-motion
+        L1, and boundary precision/recall/F1 at ±1 frame. The boundary threshold with the best F1 on
+        this (held-out) set becomes the model's ``boundary_threshold``, saved with its weights."""
+        model = getattr(model, "module", model)
+        was = model.training
+        model.eval()
+        l1s, keys, probs, trues = [], [], [], []
+        for batch in val_loader:
+            mask, motion = batch["mask"], batch["motion"]
+            boundary, _ = boundary_targets(batch["phoneme"], mask)
+            key = boundary | ends(mask)
+            out = model(batch["mel"], key, mask)
+            m, km = mask.float(), (key & mask).float()
+            err = ((out.motion - motion).abs() / model.motion_scale).mean((2, 3))
+            l1s.append(float((err * m).sum() / m.sum()))
+            kerr = ((out.key_motion - motion).abs() / model.motion_scale).mean((2, 3))
+            keys.append(float((kerr * km).sum() / km.sum()))
+            prob = torch.sigmoid(out.boundary_logit)
+            for i, n in enumerate(mask.sum(1).tolist()):
+                probs.append(prob[i, :n].numpy())
+                trues.append(boundary[i, :n].numpy())
+        model.train(was)
+        threshold, (p, r, f) = best_threshold(probs, trues)
+        model.boundary_threshold.fill_(threshold)
+        return {"val_l1": float(np.mean(l1s)), "val_key_l1": float(np.mean(keys)),
+                "val_boundary_p": p, "val_boundary_r": r, "val_boundary_f1": f,
+                "val_boundary_threshold": threshold}
+
+    # --- the per-batch draws -----------------------------------------------------------------------
+    def draw_keys(self, boundary: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.rng.random() < PHONEME_SHARE:
+            return (boundary & mask) | ends(mask)
+        return uniform_keys(mask, int(self.rng.choice(UNIFORM_STRIDES)))
+
+    def cmc_input(self, model: KMTalk, batch: dict, k: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """CMC's key motions for this batch: the truth (noisy), LKMA's own, or the shipped MuEx's."""
+        choice = self.rng.integers(3)
+        if choice == 1:
+            return k.detach()
+        if choice == 2 and self.teacher() is not None:
+            with torch.no_grad():
+                return self.teacher().to(k.device)(batch["mel"], batch["mask"]).motion
+        motion = batch["motion"]
+        gain = motion.new_tensor(self.rng.uniform(*KEY_GAIN, size=(len(motion), 1, 1, 1)))
+        return motion * gain + KEY_NOISE * model.motion_scale * torch.randn_like(motion)
+
+    def teacher(self):
+        """The shipped MuEx (frozen), or None where this installation lacks it."""
+        if not self._teacher:
+            from babelface.errors import WeightsError
+            from babelface.models.muex import load_default
+            try:
+                self._teacher.append(load_default().eval().requires_grad_(False))
+            except WeightsError:
+                self._teacher.append(None)
+        return self._teacher[0]
+
+
+def motion_rms(dataset, n_clips: int = SCALE_CLIPS) -> float:
+    """RMS of the motion over the first ``n_clips`` clips of ``dataset``."""
+    sq, count = 0.0, 0
+    for i in range(min(n_clips, len(dataset))):
+        m = np.asarray(dataset[i]["motion"], np.float64)
+        sq += float((m ** 2).sum())
+        count += m.size
+    return math.sqrt(sq / max(count, 1)) or 1.0
+
+
+def best_threshold(probs: list[np.ndarray], trues: list[np.ndarray], grid=THRESHOLDS
+                   ) -> tuple[float, tuple[float, float, float]]:
+    """The peak threshold with the best F1 at ±1 frame over clips' boundary probabilities and true
+    boundaries, and its (precision, recall, F1)."""
+    from babelface.models.keyframes import match_counts, peaks, precision_recall
+    best = (float(grid[0]), (float("nan"),) * 3)
+    for th in grid:
+        counts = np.sum([match_counts(tr, peaks(p, th)) for tr, p in zip(trues, probs)], axis=0)
+        prf = precision_recall(*counts)
+        if np.nan_to_num(prf[2]) > np.nan_to_num(best[1][2]):
+            best = (float(th), prf)
+    return best
