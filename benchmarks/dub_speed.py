@@ -9,8 +9,10 @@ OpenCV, MediaPipe's own pool aside) or to two; frames/s = frames / wall seconds 
 process (start-up, model loading and both passes included). Stage shares come from the
 command's own ``stages`` (decode, tracking, motion, render, encode). Inputs: the real HDTF clip
 (512×512, 8 s, 25 fps) and latentsync_demo1.mp4 cut to 4 s (1080×1920, 25 fps). Memory: the real
-clip scaled to 160×160 (its face ~80 px wide, so the runs stay short) and looped by ffmpeg to 1 and to 10 minutes in --work; peak RSS of the
-process (the child's own ru_maxrss, from os.wait4).
+clip looped by ffmpeg to 1 and to 10 minutes in --work (512×512, or 160×160 with --memory-size
+160; its audio re-encoded as 48 kHz stereo AAC, the heaviest common soundtrack), dubbed with ``--quality fast --crf 23 --threads 2``
+so that the 10-minute run stays within an hour here; peak RSS of the process (the child's own
+ru_maxrss, from os.wait4).
 """
 
 from __future__ import annotations
@@ -37,31 +39,34 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
-def inputs(work: Path, real: Path, minutes_list: list[int]) -> dict[str, Path]:
+def inputs(work: Path, real: Path, minutes_list: list[int], size: int = 512) -> dict[str, Path]:
     work.mkdir(parents=True, exist_ok=True)
     out = {"512x512": real / "WDA_KatieHill_000.mp4", "1080x1920": work / "hd.mp4"}
     if not out["1080x1920"].exists():
         ffmpeg("-i", str(real / "corpus" / "latentsync_demo1.mp4"), "-t", "4", "-c", "copy",
                str(out["1080x1920"]))
-    small = work / "small.mp4"
-    if not small.exists():
-        ffmpeg("-i", str(real / "WDA_KatieHill_000.mp4"), "-vf", "scale=160:160", "-c:v", "libx264",
-               "-crf", "20", "-c:a", "aac", str(small))
+    video = ["-c:v", "copy"] if size == 512 else ["-vf", f"scale={size}:{size}", "-c:v", "libx264",
+                                                  "-preset", "veryfast", "-crf", "20"]
     for minutes in minutes_list:
-        p = work / f"loop{minutes}.mp4"
+        p = work / f"loop{minutes}_{size}.mp4"
         if not p.exists():
-            ffmpeg("-stream_loop", "-1", "-i", str(small), "-t", str(60 * minutes), "-c", "copy", str(p))
-        out[f"{minutes} min 160x160"] = p
+            ffmpeg("-stream_loop", "-1", "-i", str(real / "WDA_KatieHill_000.mp4"), "-t", str(60 * minutes),
+                   *video, "-c:a", "aac", "-ar", "48000", "-ac", "2", str(p))
+        out[f"{minutes} min {size}x{size}, 48 kHz stereo"] = p
     return out
 
 
-def dub(video: Path, out: Path, cores: str) -> dict:
+MEMORY_OPTIONS = ["--quality", "fast", "--crf", "23", "--threads", "2"]
+
+
+def dub(video: Path, out: Path, cores: str, extra: list[str] = ()) -> dict:
     """One CLI run pinned to ``cores``; its JSON plus wall seconds and the child's peak RSS."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), BABELFACE_QUIET="1")
     if cores == "0":
         env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     cmd = ["taskset", "-c", cores, sys.executable, "-m", "babelface", "dub", str(video), "--text",
-           TEXT, "--lang", "es", "-o", str(out), "--no-sync-check", "--json", "--max-duration", "900"]
+           TEXT, "--lang", "es", "-o", str(out), "--no-sync-check", "--json", "--max-duration", "900",
+           *extra]
     t = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         p = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
@@ -86,9 +91,9 @@ def report(rows: list, mem: list, minutes: list[int]) -> str:
     """The BENCHMARKS.md section from the speed rows ``(size, cores, result)`` and the memory rows
     ``(name, result)``."""
     lines = [f"Command: `nice python benchmarks/dub_speed.py --minutes {' '.join(map(str, minutes))}` "
-             f"({machine()}; the machine was shared with other jobs (load average 15-25 on its 2 "
-             "cores during these runs), so absolute figures are pessimistic; ratios are from the "
-             "same run). Text driver (es), `--no-sync-check`.", "",
+             f"({machine()}; the machine was shared with other engineers' jobs, load average "
+             f"{os.getloadavg()[0]:.0f} on its 2 cores at the end of these runs, so absolute figures "
+             "are pessimistic; ratios are from the same run). Text driver (es), `--no-sync-check`.", "",
              "| video | cores | frames | wall s | frames/s end to end | stage shares |",
              "|---|---|---|---|---|---|"]
     for size, n, r in rows:
@@ -106,8 +111,10 @@ def main() -> None:
     ap.add_argument("--minutes", type=int, nargs="*", default=[1, 10],
                     help="lengths of the looped videos whose peak memory is measured")
     ap.add_argument("--only", choices=("speed", "memory"), help="run one half (prints, does not write)")
+    ap.add_argument("--memory-size", type=int, default=512, choices=(512, 160),
+                    help="picture size of the looped videos (160: the face ~80 px, a faster render)")
     args = ap.parse_args()
-    vids = inputs(args.work, real_dir(), args.minutes)
+    vids = inputs(args.work, real_dir(), args.minutes, args.memory_size)
     rows, mem = [], []
     for size in ("512x512", "1080x1920") if args.only != "memory" else ():
         for cores in ("0", "0,1"):
@@ -115,7 +122,7 @@ def main() -> None:
             rows.append((size, len(cores.split(",")), r))
             print(size, cores, json.dumps({k: r[k] for k in ("frames", "wall", "fps_e2e", "stages")}), flush=True)
     for name in [k for k in vids if "min" in k] if args.only != "speed" else []:
-        r = dub(vids[name], args.work / "out_long.mp4", "0,1")
+        r = dub(vids[name], args.work / "out_long.mp4", "0,1", MEMORY_OPTIONS)
         mem.append((name, r))
         print(name, json.dumps({k: r[k] for k in ("frames", "wall", "peak_mb")}), flush=True)
     text = report(rows, mem, args.minutes)

@@ -96,8 +96,8 @@ def test_mouth_is_replaced_and_upper_face_untouched(clips, tmp_path):
     from babelface.dub.tracking import finish, track_faces
     src = stream.probe(clips["base"], 60)
     bank = MouthBank()
-    tracks, times = track_faces(stream.frames(src), lambda k, img, lm: bank.add(img, lm))
-    tr = finish(tracks, times, (192, 192), 25.0, src.duration_s)
+    tracks, times = track_faces(stream.frames(src), (192, 192), lambda k, img, lm: bank.add(img, lm))
+    tr = finish(tracks, times, 25.0, src.duration_s)
     renderer = FrameRenderer(tr, bank)
     closed = np.zeros((111, 3), np.float32)
     changed = 0
@@ -110,6 +110,53 @@ def test_mouth_is_replaced_and_upper_face_untouched(clips, tmp_path):
         changed += np.abs(out[y0:y1, x - 3:x + 4].astype(int) - f.image[y0:y1, x - 3:x + 4]).mean() > 8
     assert changed >= 10            # the open mouths of the original are closed: replaced, not added to
     assert len(bank) >= 3           # the speaker's own open mouths were collected
+
+
+def test_render_workers_give_the_same_frames_as_one(clips):
+    """The render stages on 3 threads (the mouth bank's sticky choice kept in frame order) give
+    exactly the frames of one thread."""
+    from babelface.dub import stream
+    from babelface.dub.mouth_bank import MouthBank
+    from babelface.dub.render import Frame, FrameRenderer
+    from babelface.dub.tracking import finish, track_faces
+    src = stream.probe(clips["base"], 60)
+    bank = MouthBank()
+    tracks, times = track_faces(stream.frames(src), (192, 192), lambda k, img, lm: bank.add(img, lm))
+    tr = finish(tracks, times, 25.0, src.duration_s)
+    rng = np.random.default_rng(1)
+    motion = rng.normal(0, 0.02, (len(times), 111, 3)).astype(np.float32)
+    motion[:, :, 1] = np.abs(motion[:, :, 1]) * 3                  # open mouths: the bank is used
+    images = [f.image for f in stream.frames(src)]
+    runs = []
+    for workers in (1, 3):
+        bank._last = None                                           # each run starts the same
+        runs.append(list(FrameRenderer(tr, bank).frames(
+            (Frame(img, i, motion[i]) for i, img in enumerate(images)), workers)))
+    one, many = runs
+    assert all(np.array_equal(a, b) for a, b in zip(one, many)) and len(one) == len(images)
+    assert sum(not np.array_equal(a, img) for a, img in zip(one, images)) > 40
+
+
+def test_landmarks_on_disk_smoothed_in_blocks_equal_the_whole_run_filter():
+    """The tracking pass keeps landmarks on disk and smooths them block by block (flat memory):
+    the result equals SciPy's filter over each whole run, and frames outside the runs are NaN."""
+    from scipy.signal import savgol_filter
+
+    from babelface.dub import tracking
+    rng = np.random.default_rng(0)
+    n = 2 * tracking.SMOOTH_BLOCK + 77
+    lm = np.cumsum(rng.normal(size=(n, 478, 3)), 0).astype(np.float32)     # (N, 478, 3) a random walk
+    ok = np.ones(n, bool)
+    ok[100:103] = ok[400:420] = False                                        # a short and a long gap
+    rows = tracking.DiskRows()
+    for f in lm:
+        rows.append(f)
+    assert len(rows) == n and np.array_equal(rows[5], lm[5]) and np.array_equal(rows[[3, 9]], lm[[3, 9]])
+    assert np.array_equal(rows[7, [13, 14], :2], lm[7, [13, 14], :2])
+    out = tracking.smooth(rows, ok, 25.0)[:]
+    assert np.isnan(out[~ok]).all()
+    for a, b in ((0, 100), (103, 400), (420, n)):
+        assert np.allclose(out[a:b], savgol_filter(lm[a:b].astype(np.float64), 5, 2, axis=0), atol=1e-4)
 
 
 def test_the_speaker_is_the_face_whose_lips_follow_the_speech(clips, tmp_path):
@@ -141,7 +188,8 @@ def test_no_audio_track_and_rotation(clips, tmp_path):
     with av.open(str(tmp_path / "mute.mp4")) as c:
         assert c.streams.audio                                  # the new speech
     assert r.frames == 50
-    _dub(clips["rot"], tmp_path / "rot.mp4")
+    r = _dub(clips["rot"], tmp_path / "rot.mp4", threads=2, quality="fast")     # the thread budget
+    assert r.frames == 50 and r.frames_with_face == 50
     assert _timing(tmp_path / "rot.mp4")[3] == _timing(clips["rot"])[3] == 90
 
 
@@ -157,6 +205,31 @@ def test_new_speech_shorter_or_longer_than_the_video(clips, tmp_path, text):
         assert abs(float(a.duration * a.time_base) - 2.0) < 0.05
 
 
+def test_a_damaged_packet_loses_its_frame_not_the_rest_of_the_video(clips, tmp_path):
+    """The fuzzer's damaged .mov: 3000 bytes zeroed mid-file stop a plain decode after 26 of 50
+    frames; the dub still covers the whole video (and its soundtrack), with a warning."""
+    data = bytearray(clips["base"].read_bytes())
+    i = len(data) // 2
+    data[i:i + 3000] = bytes(3000)
+    bad = tmp_path / "damaged.mov"
+    bad.write_bytes(bytes(data))
+    r = _dub(bad, tmp_path / "o.mp4")
+    times, d_out, _, _ = _timing(tmp_path / "o.mp4")
+    assert 45 <= r.frames < 50 and abs(d_out - 2.0) <= 0.04 + 1e-3 and times[-1] > 1.9
+    assert any("damaged video packet" in w for w in r.warnings)
+
+
+def test_video_that_stops_decoding_before_its_end_is_refused(clips):
+    from dataclasses import replace
+
+    from babelface.dub import stream
+    from babelface.errors import MediaError
+    src = stream.probe(clips["base"], 60)
+    stream.check_decoded(src, 1.96)                                 # the last frame of a 2 s clip
+    with pytest.raises(MediaError, match="only 0.76 s of its 2.00 s"):
+        stream.check_decoded(replace(src, duration_s=2.0), 0.72)
+
+
 def test_bad_input_is_one_line_exit_2(clips, tmp_path, capsys):
     from babelface.cli import main
     with pytest.raises(LanguageError):
@@ -169,7 +242,8 @@ def test_bad_input_is_one_line_exit_2(clips, tmp_path, capsys):
         _dub(clips["base"], tmp_path / "x.mp4", max_duration=1.0)
     for args, says in [([str(clips["noface"]), "--text", ES, "--lang", "es"], "no usable face"),
                        ([str(clips["base"]), "--text", ES, "--lang", "qq"], "qq"),
-                       ([str(clips["base"])], "give the new speech")]:
+                       ([str(clips["base"])], "give the new speech"),
+                       ([str(clips["base"]), "--text", ES, "--lang", "es", "--threads", "0"], "--threads")]:
         assert main(["dub", *args, "-o", str(tmp_path / "x.mp4"), "--no-sync-check"]) == 2
         err = capsys.readouterr().err
         assert err.strip().count("\n") == 0 and says in err and "Traceback" not in err

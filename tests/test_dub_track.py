@@ -86,6 +86,19 @@ def test_motion_rests_where_there_is_no_new_speech(segments_track):
     assert moving[int(t.parts[0][0] * FPS) + 5:int(a * FPS) - 5].max() > 0.5 * moving.max()
 
 
+def test_motion_is_in_sync_with_the_new_speech(segments_track):
+    """The sync expert reads the dub's motion against its own new speech at offset 0 (with the
+    portrait path's 0.04 s lead it read this dub +1: the systematic lag of the old dubs)."""
+    from babelface.dub.mix import mono16k
+    from babelface.sync import SyncExpertEmbedding, estimate_offset, speech_mask
+    emb = SyncExpertEmbedding()
+    stem = mono16k(segments_track.speech, segments_track.sample_rate)
+    a, v = emb.embed_audio(stem), emb.embed_motion(segments_track.motion)
+    t = min(len(a), len(v))
+    res = estimate_offset(a[:t], v[:t], audio_valid=speech_mask(stem)[:t])
+    assert res.offset_frames == 0
+
+
 def test_background_outside_speech_is_bit_identical(segments_track, katie):
     from babelface.dub.mix import RAMP_S
     t, (orig, rate) = segments_track, katie
@@ -247,6 +260,21 @@ def test_running_sum_envelope_equals_the_project_envelope(katie):
     assert int_corr(x, y) == pytest.approx(audio.int_corr(x, y), abs=1e-6)
 
 
+def test_envelope_of_blocks_equals_the_whole_signal_envelope(katie):
+    """Int-Corr of a long dub is computed from 16 kHz blocks (bounded memory): the same envelope,
+    whatever the block boundaries (here uneven, not on frame edges)."""
+    from babelface.dub.mix import mono16k, mono16k_blocks
+    from babelface.metrics.dubbing import envelope_of_blocks, int_corr, int_corr_of_blocks
+    from babelface.metrics.dubbing import rms_envelope as running
+    x = mono16k(*katie)
+    cuts = [0, 777, 15_000, 15_001, 90_000, len(x)]
+    assert np.allclose(envelope_of_blocks(x[a:b] for a, b in zip(cuts, cuts[1:])), running(x), atol=1e-6)
+    blocks = list(mono16k_blocks(*katie, block_s=1.3))
+    assert len(blocks) > 5 and np.allclose(np.concatenate(blocks), x, atol=1e-6)
+    y = np.roll(x, 8000)
+    assert int_corr_of_blocks([x], [y[:5000], y[5000:]]) == pytest.approx(int_corr(x, y), abs=1e-9)
+
+
 def test_segments_keep_obamas_long_pauses(real):
     from babelface.dub.track import build_track
     from babelface.media import load_audio, probe_audio
@@ -330,3 +358,19 @@ def test_cli_refuses_a_background_db_out_of_range_in_one_line(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "--background-db must be between -120 and 0 dB" in out.stderr
+
+
+def test_disk_signal_is_sliced_like_an_array_and_applies_the_audio_start(tmp_path):
+    """The soundtrack's pieces on disk: a raw (m, C) file read with the container's audio delay
+    (silence first, or cut), and a stem that pieces are added into."""
+    from babelface.dub.mix import DiskSignal
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    x.tofile(tmp_path / "a.f32")
+    late = DiskSignal(12, 2, tmp_path / "a.f32", delay=2)
+    assert np.array_equal(np.asarray(late), np.concatenate([np.zeros((2, 2), np.float32), x]))
+    early = DiskSignal(8, 2, tmp_path / "a.f32", delay=-2)
+    assert np.array_equal(early[3:6], x[5:8]) and np.array_equal(early[7:20], x[9:])
+    stem = DiskSignal(5)
+    stem.add(1, np.array([1, 2], np.float32))
+    stem.add(2, np.ones(9, np.float32))                               # cut at the end
+    assert np.array_equal(stem[:], [0, 1, 3, 1, 1]) and stem[1:3, None].shape == (2, 1)

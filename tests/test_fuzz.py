@@ -92,6 +92,17 @@ def test_classifier_sees_tracebacks_leftovers_and_bad_outputs(tmp_path):
 
 
 # ---------------------------------------------------------------------------- images
+def test_forked_runs_are_classified_as_fresh_processes(tmp_path):
+    """The campaign forks each signal-free case from a preloaded worker (harness.run_forked): a
+    traceback, a one-line error and a success are told apart as for `python -m babelface`."""
+    tb = harness.run_forked(harness.Case("api", api={"func": "babelface.errors:nope", "kwargs": {}}), tmp_path)
+    assert tb.outcome == "traceback" and "AttributeError" in tb.detail
+    bad = harness.run_forked(harness.Case("cli", argv=["say", "--lang", "", "--text", "hi", "-o", "o.mp4"]), tmp_path)
+    assert (bad.outcome, bad.rc) == ("clean_error", 2) and "language" in bad.detail
+    ok = harness.run_forked(harness.Case("cli", argv=["phonemize", "--text", "hello", "--lang", "en"]), tmp_path)
+    assert (ok.outcome, ok.rc) == ("ok", 0)
+
+
 def test_decompression_bomb_png_is_refused_before_decoding(tmp_path, capsys):
     png_bomb(tmp_path / "bomb.png", 100_000, 100_000)
     rc, err = cli(["say", "--image", tmp_path / "bomb.png", "--lang", "en", "--text", "hi", "-o",
@@ -149,15 +160,58 @@ def test_huge_portrait_is_scaled_within_h264_limits_with_a_warning(tmp_path):
     import cv2
 
     from babelface import pipeline
-    from babelface.constants import DEFAULT_MAX_PIXELS
+    from babelface.constants import DEFAULT_MAX_PIXELS, H264_MAX_FRAME_PIXELS
+    from babelface.media import probe_video
     img = cv2.cvtColor(cv2.imread(str(REAL / "monalisa.png")), cv2.COLOR_BGR2RGB)
     big = cv2.resize(img, (8000, 8000))
-    with pytest.warns(UserWarning, match="H.264 level 5.1"):
+    with pytest.warns(UserWarning, match="--max-pixels 2073600; up to 9437184"):
         res = pipeline.say("hi", "en", tmp_path / "big.mp4", image=big)
-    from babelface.media import probe_video
     info = probe_video(tmp_path / "big.mp4")
     assert info.width * info.height <= DEFAULT_MAX_PIXELS + 2 * (info.width + info.height)
     assert res.frames > 0
+    # at H.264's own limit: 3072×3072 out, the face worked on in a full-HD box and pasted back
+    with pytest.warns(UserWarning, match="H.264 level 5.1 plays at most"):
+        pipeline.say("hi", "en", tmp_path / "full.mp4", image=big, max_pixels=H264_MAX_FRAME_PIXELS)
+    info = probe_video(tmp_path / "full.mp4")
+    assert (info.width, info.height) == (3072, 3072)
+    assert harness.verify_output(tmp_path / "full.mp4", None) == ""
+
+
+def test_work_box_renders_a_large_face_small_and_pastes_only_its_change():
+    """A face too large to work on at full size: the box around it is scaled to WORK_BOX_PIXELS;
+    a frame that changes nothing gives the portrait bit for bit; a change lands, scaled up, at the
+    same place of the full-resolution portrait and nowhere far from it."""
+    from babelface.constants import WORK_BOX_PIXELS
+    from babelface.render.workbox import work_box
+    rng = np.random.default_rng(0)
+    portrait = rng.integers(0, 256, (3000, 2800, 3), np.uint8)
+    lm = np.zeros((478, 3), np.float32)
+    lm[:, :2] = rng.uniform([1000, 900], [1800, 1900], (478, 2))          # a face 800×1000 px
+    lm[:, 2] = rng.uniform(-50, 50, 478)
+    box = work_box(portrait, lm)
+    assert box is not None and box.image.shape[0] * box.image.shape[1] <= WORK_BOX_PIXELS
+    x0, y0, x1, y1 = box.rect
+    assert x0 > 0 and x1 < 2800 and box.scale < 0.8                       # around the face, not the frame
+    back = (box.landmarks[:, :2] + 0.5) / box.scale - 0.5 + (x0, y0)
+    assert np.abs(back - lm[:, :2]).max() < 1.0                            # landmarks mapped exactly
+    assert work_box(portrait[:1200, :1200], lm * 0.3) is None               # a small face: as it is
+    still, moved = list(box.paste([box.image.copy(), _brightened(box.image, (200, 300, 260, 340), 40)]))
+    assert np.array_equal(still, portrait)
+    diff = np.abs(moved.astype(int) - portrait).max(2)
+    ys, xs = np.nonzero(diff)
+    s = box.scale
+    assert xs.min() >= x0 + 200 / s - 3 and xs.max() <= x0 + 260 / s + 3
+    assert ys.min() >= y0 + 300 / s - 3 and ys.max() <= y0 + 340 / s + 3
+    inner = moved[y0 + int(310 / s):y0 + int(330 / s), x0 + int(210 / s):x0 + int(250 / s)].astype(int)
+    ref = portrait[y0 + int(310 / s):y0 + int(330 / s), x0 + int(210 / s):x0 + int(250 / s)].astype(int)
+    assert abs(float(np.mean(inner - np.minimum(ref + 40, 255)))) < 1.0     # +40 where it changed
+
+
+def _brightened(img: np.ndarray, rect, by: int) -> np.ndarray:
+    x0, y0, x1, y1 = rect
+    out = img.copy()
+    out[y0:y1, x0:x1] = np.minimum(out[y0:y1, x0:x1].astype(int) + by, 255).astype(np.uint8)
+    return out
 
 
 def test_fit_pixels_and_max_pixels_range():
@@ -365,6 +419,112 @@ def test_sigterm_mid_render_leaves_no_temporary(tmp_path, portrait):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
 
 
+def test_sigterm_while_mediapipe_silences_stderr_still_says_one_line():
+    """The seed-19 unclean exit: a SIGTERM while MediaPipe's start-up had fd 2 pointed at /dev/null
+    ended `say` with 143 and no message. The handler writes to the stderr the command began with."""
+    code = ("import os, signal, time\n"
+            "from babelface._entry import console, on_signals, stop\n"
+            "from babelface.face.landmarks import _quiet_native_stderr\n"
+            "on_signals(stop)\n"
+            "with console(), _quiet_native_stderr():\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "    time.sleep(10)\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=harness.env(), capture_output=True, timeout=60)
+    assert proc.returncode == 143 and proc.stderr.decode() == "babelface: terminated\n"
+
+
+def test_ctrl_c_is_taken_before_the_cli_imports_anything():
+    """The console script's entry installs babelface's handlers before ``babelface.cli`` (argparse,
+    NumPy, …) is imported: a Ctrl-C during those imports is one line, not a traceback."""
+    code = ("import signal, sys\n"
+            "seen = {}\n"
+            "class Spy:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        seen.setdefault(name, (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)))\n"
+            "sys.meta_path.insert(0, Spy())\n"
+            "from babelface import _entry\n"
+            "sys.argv = ['babelface', '--version']\n"
+            "try:\n"
+            "    _entry.main()\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "assert seen['babelface.cli'] == (_entry.stop, _entry.stop), seen['babelface.cli']\n"
+            "assert 'argparse' not in seen or seen['argparse'][0] is _entry.stop\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=harness.env(), capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+
+
+@pytest.mark.parametrize("entry", [["-m", "babelface"],
+                                   ["-c", "import sys\nfrom babelface._entry import main\nsys.exit(main())"]])
+def test_ctrl_c_at_any_moment_from_the_entry_on_is_one_line(tmp_path, portrait, entry):
+    """SIGINT at several delays after babelface's entry ran (seen from outside: the process catches
+    SIGTERM), through the imports and into the render: exit 130, one line, no temporary."""
+    text = " ".join(["talking faces speak every language"] * 4)
+    for delay in (0.0, 0.02, 0.08, 0.25, 0.6):
+        proc = subprocess.Popen([sys.executable, *entry, "say", "--image", str(portrait), "--text", text,
+                                 "--lang", "en", "-o", str(tmp_path / "o.mp4"), "-q"], env=harness.env(),
+                                stderr=subprocess.PIPE)
+        assert harness.wait_for_entry(proc, 30)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1].decode()
+        assert (proc.returncode, err) == (130, "babelface: interrupted\n"), (delay, err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
+        assert not harness.private_leftovers([proc.pid])
+
+
+def test_private_folders_of_dead_processes_are_removed(tmp_path, monkeypatch):
+    """What a kill -9 leaves in the temporary folder (speech spool, espeak voices) goes with the
+    next private folder made; a live process's folder, another kind of name and a file stay."""
+    import tempfile
+
+    from babelface.media._atomic import private_folder, untrack
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        for name in (f"babelface-speech-{dead.pid}-abcd_123", f"babelface-espeak-{dead.pid}-x1y2z3w4",
+                     f"babelface-speech-{live.pid}-abcdefgh", "babelface-speech-abcdefgh", "other-12-abcdefgh"):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "analysis.f32").write_bytes(b"x")
+        (tmp_path / f"babelface-speech-{dead.pid}-zzzzzzzz").write_bytes(b"a file")
+        made = private_folder("speech")
+        untrack(made)
+        assert made.name.startswith(f"babelface-speech-{os.getpid()}-") and (made.stat().st_mode & 0o077) == 0
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+            made.name, f"babelface-speech-{live.pid}-abcdefgh", "babelface-speech-abcdefgh", "other-12-abcdefgh",
+            f"babelface-speech-{dead.pid}-zzzzzzzz"])
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_kill9_during_animate_leaves_a_spool_the_next_run_removes(tmp_path, portrait, monkeypatch):
+    """`animate` killed with SIGKILL keeps its speech spool (no handler runs); the next spool made
+    (the next `animate`) removes it."""
+    import tempfile
+
+    from babelface.media.spool import spool_speech
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    wav = tmp_path / "speech.wav"
+    t = np.arange(16000) / 16000
+    write_wav_float(wav, 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)))
+    proc = subprocess.Popen([sys.executable, "-m", "babelface", "animate", "--image", str(portrait), "--audio",
+                             str(wav), "-o", str(tmp_path / "o.mp4"), "-q"], env={**harness.env(), "TMPDIR": str(tmp)})
+    deadline = time.monotonic() + 60
+    while not list(tmp.glob(f"babelface-speech-{proc.pid}-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert [p.name for p in tmp.glob("babelface-speech-*")][0].startswith(f"babelface-speech-{proc.pid}-")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    with spool_speech(wav) as speech:
+        assert [p.name for p in tmp.iterdir() if p.name.startswith("babelface-speech-")] == [speech.folder.name]
+    assert not list(tmp.glob("babelface-speech-*"))
+
+
 def test_espeak_private_folder_is_never_recreated_by_name(monkeypatch, tmp_path):
     from babelface.phonetics import espeak
     first = espeak._private_dir()
@@ -375,6 +535,29 @@ def test_espeak_private_folder_is_never_recreated_by_name(monkeypatch, tmp_path)
     monkeypatch.setattr(espeak, "_PRIVATE_DIR", planted)          # someone else's folder at that name
     fresh = espeak._private_dir()
     assert fresh != planted and (fresh.stat().st_mode & 0o077) == 0
+
+
+def test_web_family_hostile_requests_get_one_line_4xx(tmp_path):
+    """The web API's family (tests/fuzz/web.py) on a live server: NaN and huge values, an unknown
+    language, a decompression-bomb portrait, a lying multipart body, a wrong method, a path trick:
+    every answer a one-line 4xx, so the case is a clean error; a 500 would be a failure."""
+    pytest.importorskip("uvicorn")
+    from fuzz.families import fixtures, png_bomb
+    fixtures(tmp_path / "x")
+    png_bomb(tmp_path / "bomb.png", 65_535, 65_535)
+    say = {"method": "POST", "path": "/api/say", "files": [], "body": "multipart"}
+    reqs = [{**say, "fields": [["language", "en"], ["text", "hi"], ["rate", "NaN"]]},
+            {**say, "fields": [["language", "en"], ["text", "hi"], ["pitch", "9" * 400]]},
+            {**say, "fields": [["language", "../../etc/passwd"], ["text", "hi"]]},
+            {**say, "fields": [["language", "en"]], "files": [{"name": "portrait", "filename": "../x.png",
+                                                              "path": str(tmp_path / "bomb.png")}]},
+            {**say, "fields": [["language", "en"], ["text", "hi"]], "body": "no-boundary"},
+            {"method": "PUT", "path": "/api/say"},
+            {"method": "GET", "path": "/api/jobs/" + "f" * 32 + "/files/..%2f..%2fetc%2fpasswd"}]
+    case = harness.Case("web", api={"func": "fuzz.web:session", "kwargs": {
+        "requests": reqs, "burst": [], "config": {"workers": 1, "start_method": "fork"}}}, timeout=120)
+    run = harness.run_subprocess(case, tmp_path)
+    assert (run.outcome, run.detail) == ("clean_error", "babelface: error: 400: rate must be a whole number, not 'NaN'")
 
 
 # ---------------------------------------------------------------------------- crash safety

@@ -33,6 +33,8 @@ MIN_FACE_PX = 64               # faces narrower than this are refused
 # frame (ITU-T H.264 Table A-1, MaxFS); a portrait beyond --max-pixels is scaled down to it
 H264_MAX_FRAME_PIXELS = 36_864 * 16 * 16     # 9,437,184 pixels, e.g. 4096×2304
 H264_MAX_SIDE = 4096                         # widest side that level 5.1 decoders (browsers) play
-DEFAULT_MAX_PIXELS = 1920 * 1080             # the work resolution of a larger portrait (full HD)
+DEFAULT_MAX_PIXELS = 1920 * 1080             # a larger portrait's output is scaled to this (full HD)
+WORK_BOX_PIXELS = 1920 * 1080                # a larger box around the face is rendered at this and
+                                             # pasted back at full size (render/workbox.py)
 MAX_IMAGE_PIXELS = 100_000_000               # decoded images are refused above this (bomb guard)
 LONG_RENDER_S = 30.0                         # renders expected to take longer than this say so first

@@ -92,16 +92,20 @@ def check_max_pixels(max_pixels: int) -> int:
 
 def _fit_pixels(img: np.ndarray, max_pixels: int, name: str) -> np.ndarray:
     """``img`` scaled down (area filter) to at most ``max_pixels`` and ``H264_MAX_SIDE`` per side,
-    with a warning: outputs stay within what H.264 players decode, and work stays proportionate."""
+    with a warning naming the limit: outputs stay within what H.264 players decode (the work on a
+    large face is bounded by render/workbox.py)."""
     h, w = img.shape[:2]
     scale = min(1.0, math.sqrt(max_pixels / (h * w)), H264_MAX_SIDE / max(h, w))
     if scale >= 1.0:
         return img
     import cv2
     nw, nh = max(1, int(w * scale)), max(1, int(h * scale))
-    warnings.warn(f"{name} is {w}×{h} ({w * h / 1e6:.1f} megapixels); rendering it at {nw}×{nh}, "
-                  f"within --max-pixels {max_pixels} (H.264 level 5.1 plays at most "
-                  f"{H264_MAX_FRAME_PIXELS} pixels, {H264_MAX_SIDE} px a side)", stacklevel=3)
+    if max_pixels >= H264_MAX_FRAME_PIXELS or scale < math.sqrt(max_pixels / (h * w)):
+        limit = f"H.264 level 5.1 plays at most {H264_MAX_FRAME_PIXELS} pixels, {H264_MAX_SIDE} px a side"
+    else:
+        limit = f"--max-pixels {max_pixels}; up to {H264_MAX_FRAME_PIXELS} keeps more of it"
+    warnings.warn(f"{name} is {w}×{h} ({w * h / 1e6:.1f} megapixels); scaling it to {nw}×{nh} "
+                  f"({limit})", stacklevel=3)
     return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
 
 
@@ -189,12 +193,17 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
     registered as ``renderer`` and encode them with ``audio`` (an array, or
     :class:`~babelface.media.spool.DiskAudio`); returns the frames written. ``head``: head motion
     ``(n_frames, C)`` (issue 14), or None for the mouth alone. The warp renderer levels a rolled
-    face (a tilted head, a photo on its side), renders it, and pastes it back (issue 17)."""
+    face (a tilted head, a photo on its side), renders it, and pastes it back; a large face is
+    rendered at a sane size in a box around it and pasted back at full size (issue 17)."""
     from babelface.media import VideoWriter
     from babelface.media.segments import encode_segments, plan_segments
     from babelface.models.protocols import make_renderer
     from babelface.render.segments import segment_jobs
+    from babelface.render.workbox import work_box
     from babelface.threads import render_workers
+    box = work_box(image, landmarks)
+    if box is not None:
+        image, landmarks = box.image, box.landmarks
     motion_renderer = make_renderer(renderer, image, landmarks)
     upright = getattr(motion_renderer, "portrait", None)
     stage = None
@@ -204,6 +213,9 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
     elif head is not None:    # issue 14: head, eyelids, irises, brows over the mouth's frames
         from babelface.render.head import HeadRenderer
         stage = HeadRenderer(landmarks, image.shape[:2])
+    if box is not None:           # issue 17: each frame of the work box pasted back at full size
+        stage = box.stage(stage)
+        head = np.zeros((n_frames, 0), np.float32) if head is None else head
     # issue 16: segments drawn and encoded side by side, one per core, joined in order
     with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality) as writer:
         workers = render_workers(threads)
@@ -363,12 +375,15 @@ def refine_motion(name: str, motion: np.ndarray, analysis: np.ndarray, phonemes:
 def dub(video: str | Path, output: str | Path, text: str | None = None, language: str | None = None,
         audio: str | Path | None = None, fit: str | None = None, background_db: float | None = -24.0,
         face: int | None = None, max_duration: float = MAX_DURATION_S, crf: int | None = None,
-        model: str | Path | None = None, interior: str = "video", check_sync: bool = True):
+        model: str | Path | None = None, interior: str = "video", check_sync: bool = True,
+        threads: int | None = None, quality: str = DEFAULT_QUALITY):
     """A real video made to speak new speech: ``text`` + ``language`` (espeak-ng), ``audio`` +
     ``text`` + ``language`` (a voice-over and its transcript) or ``audio`` alone (MuEx). Returns a
-    :class:`babelface.dub.run.DubResult`; the work is done in :mod:`babelface.dub`."""
+    :class:`babelface.dub.run.DubResult`; the work is done in :mod:`babelface.dub`. ``threads``:
+    the thread budget; ``quality``: the x264 preset (the CRF follows the source unless ``crf``)."""
     from babelface.dub.run import dub as _dub
     check_output_path(output, [video, audio, model])       # issue 17: never over an input
     return _dub(video, output, text=text, language=language, audio=audio, fit=fit,
                 background_db=background_db, face=face, max_duration=max_duration, crf=crf,
-                model=model, interior=interior, check_sync=check_sync)
+                model=model, interior=interior, check_sync=check_sync, threads=threads,
+                quality=quality)

@@ -17,20 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fuzz.harness import FAILURES, Run, load_families, make_case, run_subprocess, schedule, table
-
-
-def _work(job: tuple[str, int, int, str, bool]) -> Run:
-    name, index, seed, root, keep = job
-    case, box = make_case(name, seed, index, Path(root))
-    try:
-        run = run_subprocess(case, box)
-    except Exception as e:                       # noqa: BLE001 - a harness bug must not stop the campaign
-        run = Run(case, "traceback", None, 0.0, f"harness: {type(e).__name__}: {e}")
-    if not keep and run.outcome not in FAILURES:
-        shutil.rmtree(box, ignore_errors=True)
-    run.case.api = run.case.api and {"func": run.case.api["func"]}   # keep the report small
-    return run
+from fuzz.harness import FAILURES, Run, load_families, preload, schedule, table, work
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     fixtures(root / "x")                          # once, before the workers race for it
     t0 = time.monotonic()
     runs: list[Run] = []
-    with mp.Pool(args.jobs) as pool:
-        for k, run in enumerate(pool.imap_unordered(_work, jobs), 1):
+    with mp.get_context("spawn").Pool(args.jobs, initializer=preload) as pool:   # workers fork cases:
+        # a fresh interpreter each, never a copy of this one (its OpenCV calls started threads)
+        for k, run in enumerate(pool.imap_unordered(work, jobs), 1):
             runs.append(run)
             if run.outcome in FAILURES:
                 print(f"[{k}/{len(jobs)}] {run.outcome}: {run.case.family} {run.case.note!r}: {run.detail}",

@@ -219,6 +219,9 @@ def odd_audio(rng: random.Random, box: Path) -> tuple[str, str, str]:
     return p.name, "WAV header claiming hours", None
 
 
+RENDERED_NAMES = ("unicode name", "hidden output name", "trailing slash", "newline in the name")   # odd but fine
+
+
 def odd_output(rng: random.Random, box: Path, inputs: list[str]) -> tuple[str, str]:
     kind = rng.choice(["empty", "dash", "dir", "file-as-dir", "proc", "sys", "dev-null", "same-as-input",
                        "missing-parent", "long-name", "newline", "unicode", "dotfile", "trailing-slash",
@@ -267,7 +270,11 @@ def image_mutation(rng, box):
 
 def _say_image(rng, box, kinds):
     img, note, heavy, expect = odd_image(rng, box, kinds)
-    return Case("", argv=["say", "--image", img, "--text", SAY_TEXT, "--lang", "en", "-o", "out.mp4", "-q"],
+    size = []
+    if note.startswith(("8000", "portrait padded")) and rng.random() < 0.4:   # H.264's largest frame out,
+        size = ["--max-pixels", "9437184"]                                     # the face in a work box
+        note += " --max-pixels 9437184"
+    return Case("", argv=["say", "--image", img, "--text", SAY_TEXT, "--lang", "en", "-o", "out.mp4", "-q", *size],
                 outputs=["out.mp4"], note=note, heavy=heavy, expect=expect, timeout=300 if heavy else 60)
 
 
@@ -373,7 +380,7 @@ def output_path(rng, box):
         if out in (portrait, speech):
             out = video
         argv = ["sync", video, "--plot", out] if cmd == "sync-plot" else ["sync", video, "--fix", "-o", out]
-    renders = note in ("unicode name", "hidden output name", "trailing slash", "newline in the name")
+    renders = note in RENDERED_NAMES
     return Case("", argv=argv, outputs=[out.rstrip("/")] if renders else [], note=f"{cmd}: {note}",
                 heavy=renders, timeout=180)
 
@@ -520,27 +527,39 @@ def api(rng, box):
     return Case("", api={"func": func, "kwargs": kw}, outputs=["out.mp4"], note=kind, expect="error")
 
 
+def _long_run(rng: random.Random, box: Path) -> tuple[list[str], str]:
+    """A ``say`` or an ``animate`` (its speech spooled to a private folder) of a few seconds."""
+    portrait = _copy(box, "portrait.png").name
+    if rng.random() < 0.5:
+        text = " ".join(rng.choice(["hello", "world", "talking", "faces", "speak"]) for _ in range(rng.randint(3, 12)))
+        return (["say", "--image", portrait, "--text", text, "--lang", "en", "-o", "out.mp4", "-q"],
+                f"say ({len(text)} chars)")
+    speech = _copy(box, "speech.wav").name
+    text = rng.choice([["--text", "bonjour", "--lang", "fr"], []])
+    return ["animate", "--image", portrait, "--audio", speech, *text, "-o", "out.mp4", "-q"], \
+        f"animate{' --text' if text else ''}"
+
+
 @family("signal", heavy=True)
 def signals(rng, box):
-    portrait = _copy(box, "portrait.png").name
-    text = " ".join(rng.choice(["hello", "world", "talking", "faces", "speak"]) for _ in range(rng.randint(3, 12)))
-    # SIGINT only after Python's own start-up: before babelface's first line, the interpreter's
-    # default handler prints a KeyboardInterrupt traceback that no code of ours can intercept
+    """SIGTERM from the spawn on (before babelface's entry its default ends the process quietly),
+    Ctrl-C (SIGINT) from babelface's entry on (harness.wait_for_entry): one line, no temporary."""
+    argv, what = _long_run(rng, box)
     sig = rng.choice([signal.SIGTERM, signal.SIGINT])
-    return Case("", argv=["say", "--image", portrait, "--text", text, "--lang", "en", "-o", "out.mp4", "-q"],
-                outputs=["out.mp4"], signal_after=rng.uniform(0.05 if sig == signal.SIGTERM else 1.5, 6.0), heavy=True,
-                signum=sig, note=f"{sig.name} during say ({len(text)} chars)")
+    delay = rng.choice([rng.uniform(0.0, 0.3), rng.uniform(0.0, 6.0)])   # the start-up and imports, often
+    return Case("", argv=argv, outputs=["out.mp4"], signal_after=delay, heavy=True, signum=sig,
+                note=f"{sig.name} after {delay:.2f} s during {what}")
 
 
 @family("kill9", heavy=True)
 def kill9(rng, box):
-    """``say`` killed with SIGKILL mid-run (its temporary stays), then run again: the rerun must
-    remove the dead run's ``.out.mp4.PID.*`` temporary and leave a playable output."""
-    portrait = _copy(box, "portrait.png").name
-    text = " ".join(rng.choice(["hello", "world", "talking", "faces"]) for _ in range(rng.randint(3, 8)))
-    return Case("", argv=["say", "--image", portrait, "--text", text, "--lang", "en", "-o", "out.mp4", "-q"],
-                outputs=["out.mp4"], signal_after=rng.uniform(1.0, 5.0), signum=9, rerun=True, heavy=True,
-                note=f"kill -9 during say, then rerun ({len(text)} chars)")
+    """``say`` or ``animate`` killed with SIGKILL mid-run (its temporaries stay: the output's
+    ``.out.mp4.PID.*`` and the private spool / voice folders), then run again: the rerun must remove
+    what the dead run left and write a playable output."""
+    argv, what = _long_run(rng, box)
+    delay = rng.uniform(0.3, 5.0)
+    return Case("", argv=argv, outputs=["out.mp4"], signal_after=delay, signum=9, rerun=True, heavy=True,
+                note=f"kill -9 after {delay:.2f} s during {what}, then rerun")
 
 
 @family("output-dir")
@@ -593,5 +612,5 @@ def dub(rng, box):
     elif kind == "odd-output":
         out, note = odd_output(rng, box, [video])
         argv[3] = out
-    return Case("", argv=argv, outputs=["out.mp4"] if "out.mp4" in argv else [], note=f"dub: {note}",
-                heavy=True, timeout=400)
+    outputs = ["out.mp4"] if "out.mp4" in argv else [argv[3].rstrip("/")] if note in RENDERED_NAMES else []
+    return Case("", argv=argv, outputs=outputs, note=f"dub: {note}", heavy=True, timeout=400)

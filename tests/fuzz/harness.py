@@ -21,8 +21,8 @@ generator in a module and list the module in ``FAMILY_MODULES`` (or in the envir
 ``BABELFACE_FUZZ_FAMILIES``); ``python -m fuzz --list`` shows every family and target. A CLI case
 is an argv after ``babelface``; an API case names a function of :mod:`babelface.pipeline` (``"say"``)
 or any ``"package.module:function"`` (e.g. ``"babelface.dub:dub"``) with JSON keyword arguments.
-A web-API family can run its requests from an API case's function (a test client) until a
-``"http"`` target with a live server is worth its start-up.
+The web API's family (:mod:`fuzz.web`, registered when the ``web`` extra is installed) is such an
+API case: its function serves the app on a free port and sends the drawn requests.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -51,7 +52,11 @@ if not REAL.is_dir():
 OUTCOMES = ("ok", "clean_error", "traceback", "unclean_error", "hang", "crash", "leftover", "bad_output")
 FAILURES = ("traceback", "unclean_error", "hang", "crash", "leftover", "bad_output")
 # modules whose @family generators are registered; more (comma-separated) in BABELFACE_FUZZ_FAMILIES
-FAMILY_MODULES = ["fuzz.families"] + [m for m in os.environ.get("BABELFACE_FUZZ_FAMILIES", "").split(",") if m]
+# (the web API's, fuzz.web, when the `web` extra is installed)
+FAMILY_MODULES = (["fuzz.families"]
+                  + (["fuzz.web"] if all(importlib.util.find_spec(m) for m in ("starlette", "uvicorn", "multipart"))
+                     else [])
+                  + [m for m in os.environ.get("BABELFACE_FUZZ_FAMILIES", "").split(",") if m])
 
 
 @dataclass
@@ -142,9 +147,11 @@ def run_subprocess(case: Case, box: Path) -> Run:
     """Run ``case`` in a child process with its time limit and classify it."""
     before = _snapshot(box)
     t0 = time.monotonic()
+    pids = []
     if case.rerun:                       # killed first; the rerun must clean what the kill left
         first = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        pids.append(first.pid)
         try:
             first.wait(timeout=case.signal_after)
         except subprocess.TimeoutExpired:
@@ -153,8 +160,11 @@ def run_subprocess(case: Case, box: Path) -> Run:
         case = dataclasses.replace(case, signal_after=None)
     proc = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
+    pids.append(proc.pid)
     try:
         if case.signal_after is not None:
+            if case.signum == signal.SIGINT:   # Ctrl-C is babelface's from its entry on (see below)
+                wait_for_entry(proc, case.timeout)
             try:
                 out, err = proc.communicate(timeout=case.signal_after)
             except subprocess.TimeoutExpired:
@@ -168,7 +178,186 @@ def run_subprocess(case: Case, box: Path) -> Run:
         proc.communicate()
         return Run(case, "hang", None, time.monotonic() - t0, f"no exit within {case.timeout:.0f} s")
     seconds = time.monotonic() - t0
-    return classify(case, box, before, proc.returncode, err.decode("utf-8", "replace"), seconds)
+    run = classify(case, box, before, proc.returncode, err.decode("utf-8", "replace"), seconds)
+    left = private_leftovers(pids)
+    if left and run.outcome not in FAILURES:
+        return Run(case, "leftover", proc.returncode, seconds, "private folder " + ", ".join(left[:3]))
+    return run
+
+
+def private_leftovers(pids: list[int]) -> list[str]:
+    """The private temporary folders (``babelface-KIND-PID-XXXXXXXX``, media/_atomic.py) of these
+    finished processes that are still there: a run must remove its own, and a run after a
+    ``kill -9`` those of the killed one."""
+    import glob
+    import tempfile
+    return [p for pid in pids for p in glob.glob(os.path.join(tempfile.gettempdir(), f"babelface-*-{pid}-*"))]
+
+
+def wait_for_entry(proc: subprocess.Popen, timeout: float) -> bool:
+    """Wait until the process catches SIGTERM (/proc/PID/status ``SigCgt``): babelface's entry
+    (``babelface._entry``) has run, which takes SIGINT first and SIGTERM next. Before it, only the
+    interpreter's own start-up runs (``site``: ~10 ms), where a Ctrl-C gives Python's traceback and
+    no code of babelface's can take it (measured in the issue-17 note)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status") as f:
+                caught = next(int(ln.split()[1], 16) for ln in f if ln.startswith("SigCgt:"))
+        except (OSError, StopIteration):
+            return False                  # gone (or no /proc): nothing to wait for
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return True
+        time.sleep(0.002)
+    return False
+
+
+# Modules every case imports. A campaign's worker imports them once and forks each case from itself
+# (run_forked): the case then runs as `python -m babelface` would, minus seconds of imports. Cases
+# that send signals keep a fresh interpreter (run_subprocess): the start-up is what they test.
+PRELOAD = ("babelface.cli", "babelface.pipeline", "babelface.face.landmarks", "babelface.media",
+           "babelface.media.spool", "babelface.phonetics.espeak", "babelface.render.renderer",
+           "babelface.render.head", "babelface.render.upright", "babelface.render.workbox",
+           "babelface.sync", "babelface.threads", "babelface.dub", "fuzz.apicall", "mediapipe", "torch")
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` in this process, with the environment :func:`env` gives a case
+    (progress bars read ``BABELFACE_QUIET`` when imported). Starts no thread: forking stays safe."""
+    os.environ.update({k: v for k, v in env().items() if k in ("BABELFACE_QUIET", "OMP_NUM_THREADS")})
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    from babelface.cli import build_parser
+    build_parser()                                 # imports every command's module
+
+
+def make_case_forked(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:
+    """:func:`make_case` in a forked child: the generators' OpenCV calls start threads, and a
+    process with threads must not fork (run_forked) — the worker stays single-threaded."""
+    r, w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            case, _ = make_case(name, seed, index, root)
+            with os.fdopen(w, "wb") as f:
+                f.write(json.dumps(case.to_json()).encode())
+            code = 0
+        except BaseException:                      # noqa: BLE001 - reported by the parent
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"generating {name} case {index} failed (see above)")
+    return Case(**json.loads(data)), root / f"{name}-{index:05d}"
+
+
+def run_forked(case: Case, box: Path) -> Run:
+    """:func:`run_subprocess` for a case without signals, in a child forked from this (preloaded)
+    process: the same entry (``babelface._entry.main`` or ``fuzz.apicall``), its own session, folder
+    and stderr, the same time limit and classification."""
+    if len(os.listdir("/proc/self/task")) > 1:     # threads here: forking could deadlock the child
+        return run_subprocess(case, box)
+    before = _snapshot(box)
+    err_path = box.parent / f".{box.name}.stderr"      # beside the case's folder, not in it
+    sys.stdout.flush()
+    sys.stderr.flush()
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:                                   # the child: never returns
+        _child(case, box, err_path)
+    rc = _wait(pid, case.timeout)
+    seconds = time.monotonic() - t0
+    stderr = err_path.read_text("utf-8", "replace") if err_path.exists() else ""
+    err_path.unlink(missing_ok=True)
+    if rc is None:
+        return Run(case, "hang", None, seconds, f"no exit within {case.timeout:.0f} s")
+    run = classify(case, box, before, rc, stderr, seconds)
+    left = private_leftovers([pid])
+    if left and run.outcome not in FAILURES:
+        return Run(case, "leftover", rc, seconds, "private folder " + ", ".join(left[:3]))
+    return run
+
+
+def _child(case: Case, box: Path, err_path: Path) -> None:
+    import atexit
+    import traceback
+    rc = 1
+    try:
+        err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.dup2(err, 2)
+        sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)                       # noqa: SIM115
+        sys.stderr = sys.__stderr__ = open(2, "w", closefd=False, errors="backslashreplace")  # noqa: SIM115
+        atexit._clear()                            # the worker's exit handlers are not this run's
+        _as_main_process()
+        os.setsid()
+        os.chdir(box)
+        if case.argv is not None:
+            from babelface._entry import main
+            sys.argv = ["babelface", *case.argv]
+        else:
+            from fuzz.apicall import main
+            sys.argv = ["apicall", json.dumps(case.api)]
+        rc = main()
+    except SystemExit as e:                        # as the interpreter turns sys.exit into a status
+        if isinstance(e.code, int) or e.code is None:
+            rc = e.code or 0
+        else:
+            print(e.code, file=sys.stderr)
+    except BaseException:                          # noqa: BLE001 - printed as the interpreter would
+        traceback.print_exc()
+    finally:
+        try:
+            import threading
+            threading._shutdown()                  # waits for non-daemon threads, as an exit does
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(rc if isinstance(rc, int) and 0 <= rc < 256 else 1)
+
+
+def _as_main_process() -> None:
+    """Make this forked child multiprocessing's main process (as a fresh interpreter is): a pool
+    worker's child may not start processes of its own otherwise ("daemonic processes are not
+    allowed to have children"), which the web API's job queue does."""
+    import multiprocessing.process as mpp
+    import multiprocessing.util as mpu
+    mpp._current_process._config = {**mpp._current_process._config, "daemon": False}
+    mpp._parent_process = None
+    mpp._children = set()
+    mpu._finalizer_registry.clear()
+    mpu._run_after_forkers()
+
+
+def _wait(pid: int, timeout: float) -> int | None:
+    """The child's exit status as Popen gives it (−N: killed by signal N); None when it ran past
+    ``timeout`` (then it and its session are killed)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.1)
 
 
 class _Hang(BaseException):
@@ -304,6 +493,23 @@ def verify_output(path: Path, duration: float | None) -> str:
 
 
 # ------------------------------------------------------------------------------ a campaign
+def work(job: tuple[str, int, int, str, bool]) -> Run:
+    """A campaign's case ``(family, index, seed, root, keep)``: generated, run (forked when it sends
+    no signal) and classified; its folder removed unless it failed or ``keep``."""
+    import shutil
+    name, index, seed, root, keep = job
+    case, box = make_case_forked(name, seed, index, Path(root))
+    try:
+        forked = case.signal_after is None and not case.rerun
+        run = run_forked(case, box) if forked else run_subprocess(case, box)
+    except Exception as e:                       # noqa: BLE001 - a harness bug must not stop the campaign
+        run = Run(case, "traceback", None, 0.0, f"harness: {type(e).__name__}: {e}")
+    if not keep and run.outcome not in FAILURES:
+        shutil.rmtree(box, ignore_errors=True)
+    run.case.api = run.case.api and {"func": run.case.api["func"]}   # keep the report small
+    return run
+
+
 def make_case(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:
     """Case ``index`` of family ``name`` for ``seed``, its inputs written under ``root``."""
     fam = load_families()[name]

@@ -10,13 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
-import signal
 import sys
-import threading
 import warnings
 
 from babelface import __version__
+from babelface._entry import console, on_signals, stop
 from babelface.errors import BabelfaceError
 
 # the order in which `babelface --help` lists them
@@ -43,11 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    previous = _on_signals(_stop)
+    previous = on_signals(stop)
     try:
-        return _main(argv)
+        with console():
+            return _main(argv)
     finally:
-        _on_signals(previous)
+        on_signals(previous)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -66,29 +65,6 @@ def _main(argv: list[str] | None) -> int:
     except BabelfaceError as e:       # one line, even when a file name holds a line break
         print(f"babelface: error: {e}".replace("\n", "\\n").replace("\r", "\\r"), file=sys.stderr)
         return e.exit_code
-
-
-def _stop(signum, frame) -> None:
-    """SIGTERM or SIGINT (Ctrl-C): remove this process's temporaries (the partial outputs of
-    atomic writes, spool and voice folders), say so in one line and exit 128 + signum at once.
-
-    Not an exception: one raised from a signal handler can land inside an import (where it turns
-    into "ImportError: initialization failed") or a finaliser (where Python prints and drops it)."""
-    from babelface.media._atomic import remove_tracked
-    remove_tracked()
-    word = "interrupted" if signum == signal.SIGINT else "terminated"
-    os.write(2, f"babelface: {word}\n".encode())
-    os._exit(128 + signum)
-
-
-def _on_signals(handlers):
-    """Install ``handlers`` (one callable for both, or the dict this returned) for SIGTERM and
-    SIGINT in the main thread; return the previous ones."""
-    if handlers is None or threading.current_thread() is not threading.main_thread():
-        return None
-    if callable(handlers):
-        handlers = {signal.SIGTERM: handlers, signal.SIGINT: handlers}
-    return {sig: signal.signal(sig, h) for sig, h in handlers.items()}
 
 
 if __name__ == "__main__":

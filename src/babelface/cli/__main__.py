@@ -2,6 +2,6 @@
 
 import sys
 
-from babelface.cli import main
+from babelface._entry import main
 
 sys.exit(main())

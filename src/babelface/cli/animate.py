@@ -41,8 +41,10 @@ def register(sub) -> None:
     p.add_argument("--max-duration", type=float, default=MAX_DURATION_S,
                    help="refuse speech longer than this many seconds")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                   help="a larger portrait is scaled down to this many pixels (at most "
-                        f"{H264_MAX_FRAME_PIXELS}, H.264 level 5.1's frame size)")
+                   help="the output's largest frame: a larger portrait is scaled down to this many "
+                        f"pixels (at most {H264_MAX_FRAME_PIXELS}, H.264 level 5.1's frame size); a "
+                        "face larger than full HD is rendered at full HD in a box around it and "
+                        "pasted back, so the rest keeps the portrait's resolution")
     p.add_argument("-o", "--output", required=True, help="output .mp4")
     add_thread_option(p)
     add_quality_option(p)

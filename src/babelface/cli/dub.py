@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from babelface.cli.common import HelpFormatter, add_output_options, print_json
+from babelface.cli.common import (HelpFormatter, add_output_options, add_quality_option,
+                                  add_thread_option, print_json)
 from babelface.constants import MAX_DURATION_S
 
 
@@ -39,7 +40,9 @@ def register(sub) -> None:
         epilog="Examples: babelface dub talk.mp4 --text 'Hola a todos' --lang es -o talk.es.mp4; "
                "babelface dub talk.mp4 --audio voiceover.wav -o talk.vo.mp4; "
                "babelface dub --jobs jobs.jsonl --out dubbed/ --shard 0/4 (one JSON object per "
-               "line: input, text or audio, lang; paths relative to the jobs file).",
+               "line: input, text or audio, lang; paths relative to the jobs file). In dub, "
+               "--quality sets the x264 preset only: the CRF is matched to the source's bit "
+               "density unless --crf is given.",
         formatter_class=HelpFormatter)
     p.add_argument("video", nargs="?", help="input video with one or more visible faces")
     p.add_argument("-o", "--output", help="output .mp4")
@@ -57,7 +60,8 @@ def register(sub) -> None:
     p.add_argument("--max-duration", type=float, default=MAX_DURATION_S,
                    help="refuse videos longer than this many seconds")
     p.add_argument("--crf", type=int, help="x264 quality (lower is better); default: chosen from "
-                                           "the source's bit rate")
+                                           "the source's bit rate (--quality then sets only the "
+                                           "x264 preset)")
     p.add_argument("--model", help="MuEx weights for --audio alone (default: the bundled model)")
     p.add_argument("--interior", choices=("video", "synth"), default="video",
                    help="mouth interior: retrieved from the video's own frames, or synthesized")
@@ -66,13 +70,16 @@ def register(sub) -> None:
     p.add_argument("--jobs", help="dub every job of this JSON-lines file instead of VIDEO")
     p.add_argument("--out", help="output folder for --jobs")
     p.add_argument("--shard", help="with --jobs: do only shard i of n (i/n, from 0)")
+    add_thread_option(p)
+    add_quality_option(p)
     add_output_options(p)
     p.set_defaults(func=run)
 
 
 def _common(args) -> dict:
     return dict(background_db=args.background_db, max_duration=args.max_duration, crf=args.crf,
-                model=args.model, interior=args.interior, check_sync=not args.no_sync_check)
+                model=args.model, interior=args.interior, check_sync=not args.no_sync_check,
+                threads=args.threads, quality=args.quality)
 
 
 def _run_jobs(args) -> int:

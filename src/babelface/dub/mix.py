@@ -11,9 +11,18 @@
   (K-weighted, gated) through pyloudnorm, part by part when parts are given (short-term: each part
   of new speech as loud as the original speech it replaces), so the envelope follows the
   original's (JUST-DUB-IT's Int-Corr).
+
+Memory: the soundtrack at the output rate is never held whole. The new speech stem is a
+:class:`DiskSignal` (an unlinked temporary file), the original is read from the speech spool
+(:mod:`babelface.media.spool`) and the mix is :class:`Mixed`, computed slice by slice as the
+video writer asks for it, so a long video's audio costs disk, not memory.
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
+from typing import Iterator
 
 import numpy as np
 
@@ -113,27 +122,97 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
     return a if a.ndim == 1 else a.mean(axis=1)
 
 
-def mono16k(audio: np.ndarray, rate: int, block_s: float = 30.0) -> np.ndarray:
+def mono16k(audio, rate: int, block_s: float = 30.0) -> np.ndarray:
     """``(n,)`` or ``(n, C)`` at ``rate`` → mono 16 kHz ``(m,)`` float32, resampled block by block
-    (each block with enough context for SciPy's polyphase filter, so the result equals the whole
-    signal's resampling to float32 precision) instead of in one float64 piece the signal's size."""
+    (:func:`mono16k_blocks`) instead of in one float64 piece the signal's size."""
+    blocks = list(mono16k_blocks(audio, rate, block_s))
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+
+
+def mono16k_blocks(audio, rate: int, block_s: float = 30.0) -> Iterator[np.ndarray]:
+    """The blocks of :func:`mono16k`, one at a time: each resampled with enough context for SciPy's
+    polyphase filter, so that together they equal the whole signal's resampling to float32
+    precision. ``audio``: an array or anything sliced like one (:class:`DiskSignal`, :class:`Mixed`)."""
     from math import gcd
     up, down = SAMPLE_RATE // gcd(rate, SAMPLE_RATE), rate // gcd(rate, SAMPLE_RATE)
     n = len(audio)
-    if up == down == 1:
-        return to_mono(audio).copy()
     half = -(-10 * max(up, down) // up) + down        # resample_poly's half filter, in input samples
-    ctx = -(-half // down) * down
+    ctx = 0 if up == down == 1 else -(-half // down) * down
     step = max(down, int(block_s * rate) // down * down)
-    out = []
+    total, done = -(-n * up // down), 0
     for s0 in range(0, n, step):
         s1 = min(n, s0 + step)
         lo, hi = max(0, s0 - ctx), min(n, s1 + ctx)
-        y = resample(to_mono(audio[lo:hi]), rate, SAMPLE_RATE)
+        x = to_mono(audio[lo:hi])
+        y = x.copy() if up == down == 1 else resample(x, rate, SAMPLE_RATE)
         skip = (s0 - lo) * up // down
-        out.append(y[skip:skip + -(-(s1 - s0) * up // down)])
-    y = np.concatenate(out) if out else np.zeros(0, np.float32)
-    return y[:-(-n * up // down)].astype(np.float32, copy=False)
+        y = y[skip:skip + -(-(s1 - s0) * up // down)][:total - done].astype(np.float32, copy=False)
+        done += len(y)
+        yield y
+
+
+_F32 = 4
+
+
+class DiskSignal:
+    """Float32 samples ``(n,)`` (``channels=0``) or ``(n, C)`` on disk, read by slicing like an
+    array (``x[a:b]``, ``x[a:b, None]``, ``np.asarray(x)``). New: an unlinked temporary file of
+    zeros, written by :meth:`add`. On an existing raw file (``path``, interleaved ``(m, C)``):
+    read-only, its samples ``delay`` later (negative: earlier), zeros outside them."""
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, n: int, channels: int = 0, path=None, delay: int = 0):
+        self.shape = (n,) if channels == 0 else (n, channels)
+        self._width = max(channels, 1) * _F32
+        self.delay = delay
+        if path is None:
+            self._file = tempfile.TemporaryFile(prefix="babelface-audio-")
+            os.ftruncate(self._file.fileno(), n * self._width)                  # sparse zeros
+            self._stored = n
+        else:
+            self._file = open(path, "rb")
+            self._stored = os.fstat(self._file.fileno()).st_size // self._width
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __del__(self):
+        if getattr(self, "_file", None) is not None:
+            self._file.close()
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        return self[:] if dtype is None else self[:].astype(dtype)
+
+    def __getitem__(self, index):
+        rest = ()
+        if isinstance(index, tuple):
+            index, rest = index[0], index[1:]
+        if not isinstance(index, slice):
+            raise IndexError("DiskSignal takes slices (x[a:b], x[a:b, ...])")
+        a, b, step = index.indices(len(self))
+        out = self._read(a, max(a, b))[::step]
+        return out[(slice(None), *rest)] if rest else out
+
+    def _read(self, a: int, b: int) -> np.ndarray:
+        out = np.zeros((b - a, *self.shape[1:]), np.float32)
+        lo, hi = max(a - self.delay, 0), min(b - self.delay, self._stored)       # stored samples
+        if hi > lo:
+            raw = os.pread(self._file.fileno(), (hi - lo) * self._width, lo * self._width)
+            got = np.frombuffer(raw, np.float32).reshape(-1, *self.shape[1:])
+            out[lo + self.delay - a:lo + self.delay - a + len(got)] = got
+        return out
+
+    def add(self, start: int, samples: np.ndarray) -> None:
+        """Add ``samples`` from sample ``start`` (cut at the end)."""
+        samples = np.asarray(samples, np.float32)[:max(len(self) - start, 0)]
+        if len(samples):
+            block = self._read(start, start + len(samples)) + samples
+            os.pwrite(self._file.fileno(), block.tobytes(), start * self._width)
 
 
 def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
@@ -143,48 +222,87 @@ def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([audio, np.zeros((n - len(audio),) + audio.shape[1:], audio.dtype)])
 
 
-def place(pieces, n: int, rate: int) -> np.ndarray:
-    """Mono stem ``(n,)`` at ``rate`` from ``(start_s, audio, audio_rate)`` pieces (cut at ``n``)."""
-    stem = np.zeros(n, np.float32)
+def place(pieces, n: int, rate: int) -> DiskSignal:
+    """Mono stem ``(n,)`` at ``rate`` (on disk) from ``(start_s, audio, audio_rate)`` pieces (cut
+    at ``n``)."""
+    stem = DiskSignal(n)
     for start, audio, src_rate in pieces:
-        x = resample(np.asarray(audio, np.float32), src_rate, rate)
         i = int(round(start * rate))
-        if i >= n:
-            continue
-        x = x[:n - i]
-        stem[i:i + len(x)] += x
+        if i < n:
+            stem.add(i, resample(np.asarray(audio, np.float32), src_rate, rate))
     return stem
 
 
-def mix(original: np.ndarray | None, stem: np.ndarray, rate: int, duck_spans,
-        background_db: float | None, channels: int) -> np.ndarray:
-    """Output ``(n, channels)`` float32: ``original`` (n, C) ducked over ``duck_spans`` plus the
-    mono ``stem`` (n,) on every channel. Outside the ducked spans and their ramps (where the stem is
-    silent: it lies within ``duck_spans``) the original's samples are copied unchanged. Worked
-    block by block over the ducked regions only, so memory does not grow with the video."""
-    n = len(stem)
-    if original is None:
-        return np.repeat(np.clip(stem, -1.0, 1.0)[:, None], channels, axis=1).astype(np.float32)
-    out = np.array(fit_length(np.asarray(original, np.float32), n), np.float32, copy=True)   # (n, C)
-    starts, ends = _merged(duck_spans, rate, n)
-    ramp, depth = max(1, int(round(RAMP_S * rate))), _depth(background_db)
-    regions = list(_regions(starts, ends, ramp, n, MIX_BLOCK))
-    peak_mix = peak_bed = peak_voice = 0.0
-    for b0, b1 in regions:               # pass 1: would the new speech clip?
-        bed = out[b0:b1] * _gain_block(b0, b1, starts, ends, ramp, depth)[:, None]
-        peak_mix = max(peak_mix, float(np.abs(bed + stem[b0:b1, None]).max()))
-        peak_bed = max(peak_bed, float(np.abs(bed).max()))
-        peak_voice = max(peak_voice, float(np.abs(stem[b0:b1]).max()))
-    scale = 1.0
-    if peak_mix > PEAK:                  # the new speech would clip: scale it, never the kept original
-        scale = max(PEAK - peak_bed, 0.0) / max(peak_voice, 1e-9)
-    for b0, b1 in regions:               # pass 2: write
-        g = _gain_block(b0, b1, starts, ends, ramp, depth)
-        voice = stem[b0:b1] * np.float32(scale)
+class Mixed:
+    """The output soundtrack ``(n, C)`` float32, computed for each slice asked for (the video
+    writer's): the original ducked over the spans plus the stem scaled so that it never clips.
+    Outside the ducked spans and their ramps the original's samples are copied unchanged."""
+
+    dtype = np.dtype(np.float32)
+    ndim = 2
+
+    def __init__(self, original, stem, rate: int, duck_spans, background_db: float | None,
+                 channels: int):
+        self.original, self.stem = original, stem
+        self.shape = (len(stem), channels)
+        self.starts, self.ends = _merged(duck_spans, rate, len(stem))
+        self.ramp, self.depth = max(1, int(round(RAMP_S * rate))), _depth(background_db)
+        self.scale = 1.0 if original is None else self._voice_scale()
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        return self[:] if dtype is None else self[:].astype(dtype)
+
+    def _voice_scale(self) -> float:
+        """1, or less when the new speech over the ducked original would pass :data:`PEAK`
+        (the new speech is scaled, never the kept original)."""
+        peak_mix = peak_bed = peak_voice = 0.0
+        for b0, b1 in _regions(self.starts, self.ends, self.ramp, len(self), MIX_BLOCK):
+            bed = self._original(b0, b1) * self._gain(b0, b1)[:, None]
+            voice = self.stem[b0:b1]
+            peak_mix = max(peak_mix, float(np.abs(bed + voice[:, None]).max()))
+            peak_bed = max(peak_bed, float(np.abs(bed).max()))
+            peak_voice = max(peak_voice, float(np.abs(voice).max()))
+        return 1.0 if peak_mix <= PEAK else max(PEAK - peak_bed, 0.0) / max(peak_voice, 1e-9)
+
+    def _gain(self, b0: int, b1: int) -> np.ndarray:
+        if not len(self.starts):
+            return np.ones(b1 - b0, np.float32)
+        return _gain_block(b0, b1, self.starts, self.ends, self.ramp, self.depth)
+
+    def _original(self, b0: int, b1: int) -> np.ndarray:
+        """The original's samples ``[b0, b1)`` ``(b1 − b0, C)``, zeros past its end."""
+        out = np.zeros((b1 - b0, self.shape[1]), np.float32)
+        part = np.asarray(self.original[b0:min(b1, len(self.original))], np.float32)
+        if len(part):
+            out[:len(part)] = part.reshape(len(part), -1)[:, :self.shape[1]]
+        return out
+
+    def __getitem__(self, index) -> np.ndarray:
+        if isinstance(index, tuple):
+            return self[index[0]][(slice(None), *index[1:])]
+        if not isinstance(index, slice):
+            raise IndexError("Mixed takes slices (x[a:b])")
+        b0, b1, step = index.indices(len(self))
+        b1 = max(b0, b1)
+        voice = self.stem[b0:b1] * np.float32(self.scale)
+        if self.original is None:
+            return np.repeat(np.clip(voice, -1.0, 1.0)[:, None], self.shape[1], 1)[::step]
+        out = self._original(b0, b1)
+        g = self._gain(b0, b1)
         touched = (g != 1.0) | (voice != 0.0)
-        seg = out[b0:b1]
-        seg[touched] = np.clip(seg[touched] * g[touched, None] + voice[touched, None], -1.0, 1.0)
-    return out
+        out[touched] = np.clip(out[touched] * g[touched, None] + voice[touched, None], -1.0, 1.0)
+        return out[::step]
+
+
+def mix(original, stem, rate: int, duck_spans, background_db: float | None, channels: int) -> Mixed:
+    """Output ``(n, channels)`` float32 (computed slice by slice, :class:`Mixed`): ``original``
+    ``(n, C)`` (an array or :class:`DiskSignal`) ducked over ``duck_spans`` plus the mono ``stem``
+    ``(n,)`` on every channel. Outside the ducked spans and their ramps (where the stem is silent:
+    it lies within ``duck_spans``) the original's samples are copied unchanged."""
+    return Mixed(original, stem, rate, duck_spans, background_db, channels)
 
 
 CONTOUR_WINDOW_S, CONTOUR_HOP_S = 0.4, 0.1     # BS.1770's momentary loudness window, 100 ms hop

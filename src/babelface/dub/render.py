@@ -13,9 +13,14 @@ face the motion is blended toward the frame's own (``weight``), so the edit fade
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
 import numpy as np
 
-from babelface.dub.mouth_bank import MouthBank
+from babelface.concurrency import ordered_map
+from babelface.dub import mouth_bank
+from babelface.dub.mouth_bank import Exemplar, MouthBank
 from babelface.dub.tracking import Tracking
 from babelface.errors import FaceError
 from babelface.face.align import fit_similarity
@@ -26,11 +31,31 @@ from babelface.render.renderer import RenderConfig, Renderer
 _MOTION = np.array(MOTION_INDICES)
 
 
+@dataclass
+class Frame:
+    """One frame on its way through the render stages."""
+
+    image: np.ndarray                  # (H, W, 3) uint8
+    i: int                             # its index in the video
+    motion: np.ndarray                 # (L, 3) canonical motion from rest at its time
+    teeth: float | None = None
+    tongue: float | None = None
+    renderer: Renderer | None = None   # None: passed through
+    landmarks: np.ndarray | None = None   # (478, 3) its smoothed landmarks, pixels
+    target: np.ndarray | None = None   # (478, 2) target landmarks, pixels
+    own: Exemplar | None = None        # the frame's own open mouth
+    exemplar: Exemplar | None = None   # the interior chosen for it
+
+
 class FrameRenderer:
-    """Re-renders the frames of one tracked video.
+    """Re-renders the frames of one tracked video, in three stages so that the heavy ones run on
+    several threads (:func:`babelface.concurrency.ordered_map`) while the output stays the same:
+    :meth:`prepare` (warp set-up, parallel), :meth:`choose` (the mouth bank's sticky choice, in
+    frame order), :meth:`finish` (interior and paste-back, parallel).
 
     >>> fr = FrameRenderer(tracking, bank)
     >>> out = fr(image, i, motion_frame)      # (H, W, 3) uint8; the input itself when passed through
+    >>> outs = fr.frames(frames, workers=2)   # frames: Frame items in order
     """
 
     def __init__(self, tracking: Tracking, bank: MouthBank | None = None,
@@ -44,25 +69,50 @@ class FrameRenderer:
     def __call__(self, image: np.ndarray, i: int, motion_frame: np.ndarray,
                  teeth: float | None = None, tongue: float | None = None) -> np.ndarray:
         """Frame ``i`` ``(H, W, 3)`` uint8 speaking ``motion_frame (L, 3)`` (canonical, from rest)."""
-        w = float(self.tracking.weight[i])
+        return next(self.frames([Frame(image, i, motion_frame, teeth, tongue)], workers=1))
+
+    def frames(self, frames: Iterable[Frame], workers: int = 1) -> Iterator[np.ndarray]:
+        """The rendered images of ``frames`` (in order), ``workers`` threads per parallel stage."""
+        ready = ordered_map(self.prepare, map(self._with_palette, frames), workers)
+        return ordered_map(self.finish, map(self.choose, ready), workers)
+
+    def _with_palette(self, f: Frame) -> Frame:
+        """The interior's colours, measured once on the first frame that is edited (in order)."""
+        if self.palette is None and self.tracking.weight[f.i] > 0:
+            self.palette = Palette.from_portrait(f.image, self.tracking.landmarks[f.i], self.config.mouth)
+        return f
+
+    def prepare(self, f: Frame) -> Frame:
+        """The frame's warp (the portrait renderer built on it, the speaker's rest mouth as its
+        neutral) and its target mouth: rest + motion, faded toward its own motion by the weight."""
+        w = float(self.tracking.weight[f.i])
         if w <= 0:
-            self.passed_through += 1
-            return image
-        lm = self.tracking.landmarks[i]                                  # (478, 3) smoothed pixels
+            return f
+        lm = f.landmarks = self.tracking.landmarks[f.i]                  # (478, 3) smoothed pixels
         canonical = fit_similarity(lm).apply(lm)
         neutral = canonical.copy()                                       # this frame's face ...
         neutral[_MOTION] = self.tracking.neutral[_MOTION]                # ... with the speaker's rest mouth
         own = canonical[_MOTION] - neutral[_MOTION]                      # (L, 3) the frame's own motion
-        motion = w * motion_frame + (1 - w) * own
-        if self.palette is None:
-            self.palette = Palette.from_portrait(image, lm, self.config.mouth)
         try:
-            r = Renderer(image, lm, self.config, neutral=neutral, palette=self.palette)
+            f.renderer = Renderer(f.image, lm, self.config, neutral=neutral, palette=self.palette)
         except FaceError:                                                # mouth outside the picture
-            self.passed_through += 1
-            return image
-        tgt = r.target(motion)
-        source = None
+            return f
+        f.target = f.renderer.target(w * f.motion + (1 - w) * own)
         if self.bank is not None:
-            source = self.bank.source_for(tgt, image, lm)
-        return r.render_target(tgt, teeth, tongue, source)
+            f.own = mouth_bank.exemplar(f.image, lm)
+        return f
+
+    def choose(self, f: Frame) -> Frame:
+        """The retrieved interior (sticky from frame to frame: called in frame order)."""
+        if f.renderer is None:
+            self.passed_through += 1
+        elif self.bank is not None:
+            f.exemplar = self.bank.choose(f.target, f.own)
+        return f
+
+    def finish(self, f: Frame) -> np.ndarray:
+        """The frame rendered (the input itself when passed through)."""
+        if f.renderer is None:
+            return f.image
+        source = mouth_bank.place(f.exemplar, f.target, f.image, f.landmarks, f.own)
+        return f.renderer.render_target(f.target, f.teeth, f.tongue, source)

@@ -5,8 +5,9 @@ only landmarks, then a render pass that decodes, re-renders and encodes frame by
     frames ─► face mesh + tracking ─► smoothed landmarks, rest mouth, mouth bank   (pass 1)
     frames ─► warp to rest mouth + motion at each frame's time ─► encoder         (pass 2)
 
-Memory is bounded by a frame or two, the per-frame landmarks and the audio, never by the frames
-of the whole video; the output keeps the input's size, timestamps (so its frame rate, constant
+Memory is bounded by a few frames: the landmarks, the original audio, the new speech stem
+and the mix are on disk or computed slice by slice (only 16 kHz mono analysis audio and the
+25 fps motion, a few MB a minute, are held whole); the output keeps the input's size, timestamps (so its frame rate, constant
 or variable), display rotation and duration, at a CRF that matches the source's bit density.
 """
 
@@ -14,20 +15,22 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from babelface.concurrency import prefetch
 from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
 from babelface.dub import stream
 from babelface.dub.mouth_bank import MouthBank
-from babelface.dub.render import FrameRenderer
-from babelface.dub.tracking import finish, track_faces
+from babelface.dub.render import Frame, FrameRenderer
+from babelface.dub.tracking import SPEAKER_WINDOW_S, finish, track_faces
 from babelface.errors import BabelfaceError, InputError
+from babelface.media import load_audio
+from babelface.media.video import DEFAULT_QUALITY, QUALITY
 from babelface.progress import progress
 
 INTERIORS = ("video", "synth")
@@ -57,6 +60,7 @@ class DubResult:
     av_offset_frames: int | None       # measured on the output by the sync expert
     crf: int
     mouth_bank: int                    # exemplars of the speaker's open mouth found in the video
+    speaker_style: dict | None         # their mouth range (motion.style.Style), the motion's scale
     stages: dict[str, float] = field(default_factory=dict)     # seconds per stage
     warnings: list[str] = field(default_factory=list)
 
@@ -90,23 +94,28 @@ class _Clock:
             yield item
 
 
+@contextmanager
 def _original_audio(source: stream.Source, max_duration: float):
-    """The video's own audio ``(n, C)`` float32 and its rate, or ``(None, None)``."""
+    """The video's own audio as a ``(n, C)`` float32 :class:`~babelface.dub.mix.DiskSignal` read
+    from the speech spool (decoded once to disk, :mod:`babelface.media.spool`), sample 0 playing
+    with the first video frame, and its rate; ``(None, None)`` without an audio track."""
     if not source.has_audio:
-        return None, None
-    from babelface.media import load_audio, probe_audio
-    from babelface.sync import _align_audio_start
-    rate = probe_audio(source.path).sample_rate
-    audio = load_audio(source.path, sample_rate=None, mono=False, max_duration=max_duration)
-    channels = [_align_audio_start(source.path, audio[:, c]) for c in range(audio.shape[1])]
-    return np.stack(channels, 1), rate
+        yield None, None
+        return
+    from babelface.dub.mix import DiskSignal
+    from babelface.media.spool import spool_speech
+    with spool_speech(source.path, max_duration) as speech:
+        o = speech.original
+        delay = int(round(source.audio_delay_s * speech.sample_rate))
+        yield DiskSignal(max(len(o) + delay, 0), o.shape[1], o.path, delay), speech.sample_rate
 
 
-def _mono16k(audio: np.ndarray | None, rate: int | None) -> np.ndarray | None:
+def _mono16k(audio, rate: int | None, seconds: float) -> np.ndarray | None:
+    """The first ``seconds`` of ``audio`` as mono 16 kHz (the speaker choice's evidence)."""
     if audio is None:
         return None
-    from babelface.media.audio import resample
-    return resample(audio.mean(1), rate, SAMPLE_RATE)
+    from babelface.dub.mix import mono16k
+    return mono16k(audio[:int(seconds * rate)], rate)
 
 
 def at_time(series: np.ndarray | None, t: float) -> np.ndarray | None:
@@ -141,50 +150,89 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
     frames = progress(clock.timed(stream.frames(source), "decode"), total=source.n_frames,
                       desc="tracking", unit="frame")
     with clock("tracking"):
-        tracks, times = track_faces(frames, on_face)
-        tracking = finish(tracks, times, (source.width, source.height), float(source.rate),
+        tracks, times = track_faces(frames, (source.width, source.height), on_face)
+        stream.check_decoded(source, float(times[-1]))
+        tracking = finish(tracks, times, float(source.rate),
                           source.duration_s, audio16k, face, str(source.path))
     clock.seconds["tracking"] -= clock.seconds["decode"]
     return tracking, banks.get(tracking.track)
 
 
-def _render_pass(source, tracking, renderer, track, out: Path, crf: int, clock: _Clock) -> int:
+def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int, clock: _Clock,
+                 threads: int, quality: str) -> int:
+    """Decode (a thread ahead) → render (``render_workers`` threads) → encode, frame by frame."""
     from babelface.media import VideoWriter
+    from babelface.threads import render_workers
 
-    def rendered():
-        for i, f in enumerate(clock.timed(stream.frames(source), "decode")):
+    def items():
+        for i, f in enumerate(clock.timed(stream.frames(source, report=False), "decode")):
             if i >= len(tracking.times):
-                break
-            with clock("render"):
-                teeth, tongue = _hints(track.articulation, f.time)
-                img = renderer(f.image, i, at_time(track.motion, f.time), teeth, tongue)
-            yield img, f.pts
+                return
+            teeth, tongue = _hints(track.articulation, f.time)
+            yield Frame(f.image, i, at_time(motion, f.time), teeth, tongue), f.pts
+
+    pts = deque()
+
+    def queued():
+        for frame, p in items():
+            pts.append(p)
+            yield frame
 
     n = 0
-    # the per-frame solves are small: BLAS threads only spin against each other (5× slower here)
-    limits = threadpool_limits(limits=1, user_api="blas")
+    start, encoded = time.perf_counter(), clock.seconds["encode"]
     writer = VideoWriter(out, fps=source.rate, audio=track.audio, sample_rate=track.sample_rate,
-                         crf=crf, time_base=source.time_base, rotation=source.rotation)
+                         crf=crf, quality=quality, threads=threads, time_base=source.time_base,
+                         rotation=source.rotation)
     try:
-        for img, pts in progress(prefetch(rendered()), total=len(tracking.times),
-                                 desc="dubbing", unit="frame"):
+        images = renderer.frames(prefetch(queued()), render_workers(threads))
+        for img in progress(images, total=len(tracking.times), desc="dubbing", unit="frame"):
             with clock("encode"):
-                writer.write(img, pts=pts)
+                writer.write(img, pts=pts.popleft())
             n += 1
+        with clock("encode"):
+            writer.close()
     except BaseException:
         writer.close(ok=False)
         raise
-    finally:
-        limits.restore_original_limits()
-    with clock("encode"):
-        writer.close()
+    # decoding runs a thread ahead (charged to "decode"); the rest of the pass is rendering
+    clock.seconds["render"] += time.perf_counter() - start - (clock.seconds["encode"] - encoded)
     return n
 
 
-def _av_offset(path: Path, warn: list[str]) -> int | None:
-    from babelface.sync import analyze_video
+STYLE_SAMPLE = 3000      # frames of the new motion its own style is measured on (bounded memory)
+
+
+def _styled(motion: np.ndarray, style) -> np.ndarray:
+    """The new motion ``(T, L, 3)`` scaled to the speaker's own mouth range (the phoneme path opens
+    wider than most real speakers); unchanged when the video did not show enough of it. The
+    motion's own range is measured on at most :data:`STYLE_SAMPLE` evenly spaced frames (its
+    float64 copies would otherwise grow with the video)."""
+    from babelface.motion.style import apply_style, measure_style
+    if style is None:
+        return motion
     try:
-        return int(analyze_video(path).offset_frames)
+        own = measure_style(motion[::max(1, len(motion) // STYLE_SAMPLE)])
+    except InputError:                                   # too short or at rest: nothing to scale
+        return motion
+    return apply_style(motion, style, own)
+
+
+SYNC_WINDOW_S = 120.0    # the output's AV offset is measured on its first minutes (bounded memory)
+
+
+def _av_offset(path: Path, warn: list[str]) -> int | None:
+    """The sync expert's AV offset of the output (:func:`babelface.sync.analyze`) over its first
+    :data:`SYNC_WINDOW_S` seconds, or None (with a warning) when it cannot be measured."""
+    from itertools import islice
+
+    from babelface.face.landmarks import landmarks_sequence
+    from babelface.media import iter_frames
+    from babelface.sync import _align_audio_start, analyze, check_speech
+    try:
+        audio = _align_audio_start(path, load_audio(path))[:int(SYNC_WINDOW_S * SAMPLE_RATE)]
+        check_speech(audio, str(path))
+        landmarks = landmarks_sequence(islice(iter_frames(path, fps=FPS), int(SYNC_WINDOW_S * FPS)))
+        return int(analyze(audio, landmarks, source=str(path)).offset_frames)
     except BabelfaceError as e:
         warn.append(f"AV offset not measured: {e}")
         return None
@@ -195,32 +243,46 @@ def dub(video: str | Path, output: str | Path, *, text: str | None = None,
         background_db: float | None = -24.0, face: int | None = None,
         max_duration: float = MAX_DURATION_S, crf: int | None = None,
         model: str | Path | None = None, interior: str = "video",
-        check_sync: bool = True) -> DubResult:
-    """Dub ``video`` into ``output`` (see :func:`babelface.pipeline.dub`)."""
+        check_sync: bool = True, threads: int | None = None,
+        quality: str = DEFAULT_QUALITY) -> DubResult:
+    """Dub ``video`` into ``output`` (see :func:`babelface.pipeline.dub`); ``threads``: the job's
+    thread budget (:mod:`babelface.threads`), ``quality``: the x264 preset's name
+    (:data:`babelface.media.video.QUALITY`; the CRF follows the source unless ``crf`` is given)."""
+    from babelface.threads import job
+    with job(threads) as budget:
+        return _dub(video, output, text=text, language=language, audio=audio, fit=fit,
+                    background_db=background_db, face=face, max_duration=max_duration, crf=crf,
+                    model=model, interior=interior, check_sync=check_sync, threads=budget,
+                    quality=quality)
+
+
+def _dub(video, output, *, text, language, audio, fit, background_db, face, max_duration, crf,
+         model, interior, check_sync, threads, quality) -> DubResult:
     if text is None and audio is None:
         raise InputError("give the new speech: --text TEXT --lang LANG, --audio SPEECH [--text "
                          "TRANSCRIPT --lang LANG], or --audio SPEECH alone")
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the new speech")
+    if quality not in QUALITY:
+        raise InputError(f"quality must be one of {', '.join(QUALITY)}, got {quality!r}")
     if interior not in INTERIORS:
         raise InputError(f"interior must be one of {', '.join(INTERIORS)}, got {interior!r}")
     output = Path(output)
     clock = _Clock()
     source = stream.probe(video, max_duration)
-    original, rate = _original_audio(source, max_duration)
-    with clock("motion"):
-        track = _speech(source, original, rate, text=text, language=language, audio=audio, fit=fit,
-                        background_db=background_db, model=model, max_duration=max_duration)
-    audio16k = _mono16k(original, rate)
-    del original                       # the mix holds what is kept of it: one soundtrack less in memory
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        tracking, bank = _track_pass(source, clock, audio16k, face)
-    del audio16k
-    notes = list(track.warnings) + [str(w.message) for w in caught]
-    renderer = FrameRenderer(tracking, bank if interior == "video" else None)
-    crf = source.crf() if crf is None else crf
-    n = _render_pass(source, tracking, renderer, track, output, crf, clock)
+    with _original_audio(source, max_duration) as (original, rate):
+        with clock("motion"):
+            track = _speech(source, original, rate, text=text, language=language, audio=audio,
+                            fit=fit, background_db=background_db, model=model,
+                            max_duration=max_duration)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tracking, bank = _track_pass(source, clock, _mono16k(original, rate, SPEAKER_WINDOW_S), face)
+        notes = list(track.warnings) + [str(w.message) for w in caught]
+        renderer = FrameRenderer(tracking, bank if interior == "video" else None)
+        crf = source.crf() if crf is None else crf
+        motion = _styled(track.motion, tracking.style)
+        n = _render_pass(source, tracking, renderer, track, motion, output, crf, clock, threads, quality)
     offset = None
     if check_sync:
         with clock("sync"):
@@ -231,4 +293,5 @@ def dub(video: str | Path, output: str | Path, *, text: str | None = None,
         source.width, source.height, source.duration_s,
         None if span is None else float(span[1] - span[0]), track.driver, language,
         tracking.face, tracking.n_faces, tracking.choice, track.dur_err, track.int_corr, offset, crf,
-        0 if bank is None else len(bank), {k: round(v, 3) for k, v in clock.seconds.items()}, notes)
+        0 if bank is None else len(bank), None if tracking.style is None else tracking.style.to_dict(),
+        {k: round(v, 3) for k, v in clock.seconds.items()}, notes)

@@ -8,6 +8,7 @@ display rotation is read from the first frame's side data and written back uncha
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +29,7 @@ BPP_AT_CRF23 = 0.08
 CRF_PER_DOUBLING = 6.0
 CRF_RANGE = (8, 28)
 DEFAULT_CRF = 18
+MIN_SHORTFALL_S = 0.1   # video that decodes this much (and 2 frames) short of its declared end is refused
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Source:
     bit_rate: int | None
     has_audio: bool
     rotation: int = 0           # display rotation in degrees (side data of the first frame)
+    audio_delay_s: float = 0.0  # the audio stream's start after the video's (the container's start times)
 
     def crf(self) -> int:
         """x264 CRF that keeps roughly the source's quality (:data:`BPP_AT_CRF23`)."""
@@ -79,7 +82,12 @@ def probe(path: str | Path, max_duration: float) -> Source:
             raise MediaError(f"cannot decode the video of {path}: the file is corrupt or empty") from e
         return Source(path, s.codec_context.width, s.codec_context.height, rate,
                       Fraction(s.time_base or Fraction(1, 90000)), dur, n,
-                      s.bit_rate or c.bit_rate, bool(c.streams.audio), rotation)
+                      s.bit_rate or c.bit_rate, bool(c.streams.audio), rotation,
+                      _start(c.streams.audio[0]) - _start(s) if c.streams.audio else 0.0)
+
+
+def _start(s) -> float:
+    return float(s.start_time * s.time_base) if s.start_time is not None and s.time_base else 0.0
 
 
 @dataclass
@@ -90,22 +98,41 @@ class TimedFrame:
     rotation: int              # display rotation, degrees
 
 
-def frames(source: Source) -> Iterator[TimedFrame]:
-    """Decode ``source`` one frame at a time (bounded memory whatever its length)."""
+def frames(source: Source, report: bool = True) -> Iterator[TimedFrame]:
+    """Decode ``source`` one frame at a time (bounded memory whatever its length).
+
+    Decoded packet by packet: a damaged packet loses its own frame(s), not the rest of the video
+    (its neighbours keep their timestamps; with ``report``, a warning says how many packets were
+    skipped). A video that yields no frame at all is a :class:`MediaError`."""
     with _open(source.path) as c:
         stream = c.streams.video[0]
         stream.thread_type = "AUTO"
         first = None
-        n = 0
-        try:
-            for frame in c.decode(stream):
+        n = damaged = 0
+        for packet in c.demux(stream):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError:
+                damaged += 1
+                continue
+            for frame in decoded:
                 pts = frame.pts if frame.pts is not None else n * int(1 / (source.rate * source.time_base))
                 first = pts if first is None else first
                 yield TimedFrame(frame.to_ndarray(format="rgb24"), float((pts - first) * source.time_base),
                                  pts - first, int(frame.rotation or 0))
                 n += 1
-        except av.error.FFmpegError as e:
-            if n == 0:
-                raise MediaError(f"cannot decode the video of {source.path}: the file is corrupt") from e
     if n == 0:
-        raise MediaError(f"{source.path}: the video track holds no decodable frames")
+        raise MediaError(f"cannot decode the video of {source.path}: the file is corrupt or holds no frames")
+    if damaged and report:
+        warnings.warn(f"{source.path}: {damaged} damaged video packet(s) skipped; the frames around "
+                      "them keep their times", stacklevel=2)
+
+
+def check_decoded(source: Source, last_time: float) -> None:
+    """A video whose frames stop decoding before its declared end is refused (its dub would be
+    shorter than the video and its soundtrack): a one-line :class:`MediaError`."""
+    covered = last_time + 1 / float(source.rate)
+    if covered < source.duration_s - max(2 / float(source.rate), MIN_SHORTFALL_S):
+        raise MediaError(f"{source.path}: only {covered:.2f} s of its {source.duration_s:.2f} s of video "
+                         f"decode (the file is damaged): repair or cut it, e.g. ffmpeg -i IN -t "
+                         f"{covered:.2f} -c copy OUT.mp4")

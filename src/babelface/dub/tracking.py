@@ -1,7 +1,8 @@
 """The speaker's face on every frame of a video: tracked, smoothed, judged usable or not.
 
 One pass over the video keeps only landmarks (and the mouth bank's few exemplars,
-:mod:`babelface.dub.mouth_bank`), never frames:
+:mod:`babelface.dub.mouth_bank`), never frames; the landmarks go to an unlinked temporary file
+(:class:`DiskRows`, 5.7 kB a frame), so memory does not grow with the video's length:
 
 1. MediaPipe's face mesh in tracking mode (:class:`babelface.face.landmarks.FaceTracker`), up to
    :data:`MAX_TRACKS` faces, each followed by nearest centre from frame to frame;
@@ -12,7 +13,9 @@ One pass over the video keeps only landmarks (and the mouth bank's few exemplars
    (Savitzky & Golay 1964: a local least-squares polynomial, which flattens tracker jitter while
    keeping the timing of real motion; SciPy's ``savgol_filter``) over :data:`SMOOTH_S` seconds;
 4. the speaker's rest mouth is the clip's own neutral face
-   (:func:`babelface.motion.representation.estimate_neutral`: its closed-lip frames);
+   (:func:`babelface.motion.representation.estimate_neutral`: its closed-lip frames), and their
+   own mouth range (:func:`babelface.motion.style.measure_style`), to which the new motion is
+   scaled;
 5. with several faces the speaker is the one whose lips move with the original speech (the
    highest in-sync score S(0) of the sync expert, :func:`babelface.sync.analyze`), or the one the
    user names (``--face N``, faces numbered left to right from 0); the choice is reported.
@@ -20,6 +23,8 @@ One pass over the video keeps only landmarks (and the mouth bank's few exemplars
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from dataclasses import dataclass
 
@@ -27,23 +32,80 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 from scipy.signal import savgol_filter
 
-from babelface.constants import FPS, MIN_FACE_PX
+from babelface.constants import FPS, MIN_FACE_PX, SAMPLE_RATE
 from babelface.errors import FaceError, InputError
 from babelface.face.align import head_pose, to_canonical
-from babelface.face.indices import N_LANDMARKS
+from babelface.face.indices import MOTION_INDICES, N_LANDMARKS
 from babelface.face.landmarks import FaceTracker, _iou, face_box, face_width
 from babelface.motion.representation import estimate_neutral
+from babelface.motion.style import Style, measure_style
 
 MAX_TRACKS = 2          # faces followed at once
 MAX_YAW_DEG = 45.0      # a face turned further than this passes through unchanged
 FADE_FRAMES = 4         # the edit fades in/out over this many frames next to a face-less frame
 SMOOTH_S = 0.2          # Savitzky–Golay window, seconds
 SMOOTH_ORDER = 2
-SMOOTH_CHUNK = 32       # landmarks filtered at a time
+SMOOTH_BLOCK = 256      # frames smoothed at a time
 NEUTRAL_FRAMES = 2000   # the rest mouth is estimated on at most this many frames, evenly spread
 MIN_TRACK_SHARE = 0.2   # a second face seen on fewer frames than this share is not a candidate
 SAME_FACE = 0.6         # a detection belongs to a track if its centre is within this × face width
 DUPLICATE_IOU = 0.3     # two detections overlapping this much are one face
+SPEAKER_WINDOW_S = 120.0   # with several faces, the speaker is chosen on the video's first minutes
+_ROW = (N_LANDMARKS, 3)
+_ROW_BYTES = N_LANDMARKS * 3 * 4
+
+
+class DiskRows:
+    """Float32 ``(478, 3)`` landmark rows, one per frame, in an unlinked temporary file (gone with
+    the process however it ends), read back by position: ``rows[i]``, ``rows[i, 13, :2]``,
+    ``rows[a:b]``, ``rows[index_array]``. Frames before ``start`` read as NaN."""
+
+    def __init__(self, start: int = 0):
+        self._file = tempfile.TemporaryFile(prefix="babelface-landmarks-")
+        self.start = start
+        self.n = start
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __del__(self):
+        if getattr(self, "_file", None) is not None:
+            self._file.close()
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.n, *_ROW)
+
+    def append(self, rows: np.ndarray) -> None:
+        """Add ``(478, 3)`` or ``(k, 478, 3)`` rows at the end."""
+        rows = np.ascontiguousarray(rows, np.float32).reshape(-1, *_ROW)
+        os.pwrite(self._file.fileno(), rows.tobytes(), (self.n - self.start) * _ROW_BYTES)
+        self.n += len(rows)
+
+    def _read(self, a: int, b: int) -> np.ndarray:
+        out = np.full((max(b - a, 0), *_ROW), np.nan, np.float32)
+        lo = max(a, self.start)
+        if b > lo:
+            raw = os.pread(self._file.fileno(), (b - lo) * _ROW_BYTES, (lo - self.start) * _ROW_BYTES)
+            out[lo - a:] = np.frombuffer(raw, np.float32).reshape(-1, *_ROW)
+        return out
+
+    def __getitem__(self, index):
+        rest = ()
+        if isinstance(index, tuple):
+            index, rest = index[0], index[1:]
+        if isinstance(index, slice):
+            a, b, step = index.indices(self.n)
+            out = self._read(a, b)[::step]
+        elif np.ndim(index) == 0:
+            i = int(index) + (self.n if int(index) < 0 else 0)
+            if not 0 <= i < self.n:
+                raise IndexError(f"frame {index} of {self.n}")
+            out = self._read(i, i + 1)[0]
+        else:
+            idx = np.asarray(index, np.int64).ravel()
+            out = np.stack([self[int(i)] for i in idx]) if idx.size else np.zeros((0, *_ROW), np.float32)
+        return out[rest] if rest else out
 
 
 @dataclass
@@ -51,13 +113,14 @@ class Tracking:
     """The speaker's face over a video's ``N`` frames."""
 
     times: np.ndarray          # (N,) seconds from the first frame
-    landmarks: np.ndarray      # (N, 478, 3) smoothed pixel landmarks; NaN where not usable
+    landmarks: DiskRows        # (N, 478, 3) smoothed pixel landmarks; NaN where not usable
     weight: np.ndarray         # (N,) edit weight in [0, 1]: 0 passes the frame through
     neutral: np.ndarray        # (478, 3) canonical rest face of the speaker (lips closed)
     face: int                  # the speaker's number among the tracked faces (left to right)
     n_faces: int               # faces that were candidates
     choice: str                # how the speaker was chosen: "only face", "sync", "--face"
     track: int = 0             # the tracking pass's own number of that face (the mouth bank's key)
+    style: Style | None = None   # the speaker's own mouth range (None: too few frames to measure)
 
     @property
     def usable(self) -> np.ndarray:
@@ -65,10 +128,15 @@ class Tracking:
 
 
 class _Tracks:
-    """Detections assigned to up to MAX_TRACKS face tracks by nearest centre."""
+    """Detections assigned to up to MAX_TRACKS face tracks by nearest centre; each track's
+    landmarks on disk and, per frame, whether its face is usable (``ok``) and its centre's x."""
 
-    def __init__(self):
-        self.frames: list[list[np.ndarray | None]] = []     # per frame, one entry per track
+    def __init__(self, size: tuple[int, int]):
+        self.size = size
+        self.n = 0                                           # frames seen
+        self.rows: list[DiskRows] = []                       # per track
+        self.ok: list[list[bool]] = []                       # per track, per frame
+        self.x: list[list[float]] = []                       # per track, per frame it was seen
         self._last: list[np.ndarray] = []                    # last centre (2,) and width of each
 
     def add(self, faces: list[np.ndarray]) -> list[int]:
@@ -88,6 +156,9 @@ class _Tracks:
             elif len(self._last) < MAX_TRACKS:
                 k = len(self._last)
                 self._last.append(np.zeros(3))
+                self.rows.append(DiskRows(start=self.n))
+                self.ok.append([False] * self.n)
+                self.x.append([])
             else:
                 ids.append(-1)
                 continue
@@ -95,16 +166,13 @@ class _Tracks:
             self._last[k] = np.array([c[0], c[1], w])
             row[k] = f
             ids.append(k)
-        self.frames.append(row)
+        for k, f in enumerate(row[:len(self.rows)]):
+            self.rows[k].append(np.full(_ROW, np.nan, np.float32) if f is None else f)
+            self.ok[k].append(f is not None and usable(f, self.size))
+            if f is not None:
+                self.x[k].append(float(f[:, 0].mean()))
+        self.n += 1
         return ids
-
-    def array(self, k: int) -> np.ndarray:
-        """``(N, 478, 3)`` landmarks of track ``k``, NaN where it was not seen."""
-        out = np.full((len(self.frames), N_LANDMARKS, 3), np.nan, np.float32)
-        for i, row in enumerate(self.frames):
-            if row[k] is not None:
-                out[i] = row[k]
-        return out
 
 
 def usable(landmarks: np.ndarray, size: tuple[int, int]) -> bool:
@@ -119,20 +187,32 @@ def usable(landmarks: np.ndarray, size: tuple[int, int]) -> bool:
     return abs(yaw) <= MAX_YAW_DEG
 
 
-def smooth(landmarks: np.ndarray, ok: np.ndarray, fps: float) -> np.ndarray:
-    """Savitzky–Golay over each run of ``ok`` frames of ``landmarks (N, 478, 3)``; runs shorter
-    than the window are left as they are. Not-ok frames become NaN."""
-    out = np.full_like(landmarks, np.nan)
+def smooth(landmarks, ok: np.ndarray, fps: float) -> DiskRows:
+    """Savitzky–Golay over each run of ``ok`` frames of ``landmarks (N, 478, 3)`` (an array or
+    :class:`DiskRows`), :data:`SMOOTH_BLOCK` frames at a time with the window's context on each
+    side (the same result as filtering each run whole, in bounded memory); runs shorter than the
+    window are left as they are. Not-ok frames become NaN. Returns the smoothed rows on disk."""
+    out = DiskRows()
     win = max(int(round(SMOOTH_S * fps)) | 1, SMOOTH_ORDER + 3)
+    half = win // 2
     edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
     for start, stop in zip(edges[::2], edges[1::2]):
+        _append_nan(out, start - len(out))
         if stop - start < win:
-            out[start:stop] = landmarks[start:stop]
+            out.append(landmarks[start:stop])
             continue
-        for p in range(0, landmarks.shape[1], SMOOTH_CHUNK):        # float64 temporaries stay small
-            out[start:stop, p:p + SMOOTH_CHUNK] = savgol_filter(
-                landmarks[start:stop, p:p + SMOOTH_CHUNK], win, SMOOTH_ORDER, axis=0)
+        for b0 in range(start, stop, SMOOTH_BLOCK):
+            b1 = min(stop, b0 + SMOOTH_BLOCK)
+            lo, hi = max(start, min(b0 - half, stop - win)), min(stop, b1 + half)
+            y = savgol_filter(np.asarray(landmarks[lo:hi], np.float64), win, SMOOTH_ORDER, axis=0)
+            out.append(y[b0 - lo:b1 - lo])
+    _append_nan(out, len(ok) - len(out))
     return out
+
+
+def _append_nan(rows: DiskRows, k: int) -> None:
+    for a in range(0, max(k, 0), SMOOTH_BLOCK):
+        rows.append(np.full((min(SMOOTH_BLOCK, k - a), *_ROW), np.nan, np.float32))
 
 
 def fade_weights(ok: np.ndarray) -> np.ndarray:
@@ -146,7 +226,7 @@ def fade_weights(ok: np.ndarray) -> np.ndarray:
     return (t * t * (3 - 2 * t) * ok).astype(np.float32)
 
 
-def _at_25fps(times: np.ndarray, landmarks: np.ndarray, duration: float) -> np.ndarray:
+def _at_25fps(times: np.ndarray, landmarks, duration: float) -> np.ndarray:
     """Nearest-timestamp resampling of ``(N, 478, 3)`` to 25 fps (the sync expert's rate)."""
     grid = np.arange(int(np.ceil(duration * FPS))) / FPS
     idx = np.clip(np.searchsorted(times, grid), 1, len(times) - 1)
@@ -154,9 +234,11 @@ def _at_25fps(times: np.ndarray, landmarks: np.ndarray, duration: float) -> np.n
     return landmarks[idx]
 
 
-def choose_speaker(tracks: list[np.ndarray], times: np.ndarray, duration: float,
-                   audio16k: np.ndarray | None, face: int | None) -> tuple[int, str]:
-    """Index into ``tracks`` (ordered left to right) of the speaker, and how it was chosen."""
+def choose_speaker(tracks: list, times: np.ndarray, duration: float, audio16k: np.ndarray | None,
+                   face: int | None, seen: list[int]) -> tuple[int, str]:
+    """Index into ``tracks`` (landmarks ``(N, 478, 3)`` each, ordered left to right) of the
+    speaker, and how it was chosen: the sync expert's score over the first
+    :data:`SPEAKER_WINDOW_S` seconds, or, without speech, the face ``seen`` on most frames."""
     if face is not None:
         if not 0 <= face < len(tracks):
             raise InputError(f"--face {face}: the video shows {len(tracks)} face(s), numbered 0 to "
@@ -165,50 +247,63 @@ def choose_speaker(tracks: list[np.ndarray], times: np.ndarray, duration: float,
     if len(tracks) == 1:
         return 0, "only face"
     from babelface.sync import analyze
+    window = min(duration, SPEAKER_WINDOW_S)
     scores = []
     if audio16k is not None:
         for lm in tracks:
             try:
-                scores.append(analyze(audio16k, _at_25fps(times, lm, duration)).in_sync_score)
+                scores.append(analyze(audio16k[:int(window * SAMPLE_RATE)],
+                                      _at_25fps(times, lm, window)).in_sync_score)
             except InputError:
                 scores = []
                 break
     if not scores:
-        seen = [np.isfinite(t).all(axis=(1, 2)).sum() for t in tracks]
         warnings.warn("several faces and no speech to tell the speaker: dubbing the face seen "
                       "on most frames (name another with --face N)", stacklevel=2)
         return int(np.argmax(seen)), "most seen"
     return int(np.argmax(scores)), "sync"
 
 
-def finish(tracks: _Tracks, times: np.ndarray, size: tuple[int, int], fps: float, duration: float,
+def finish(tracks: _Tracks, times: np.ndarray, fps: float, duration: float,
            audio16k: np.ndarray | None = None, face: int | None = None,
            source: str = "the video") -> Tracking:
     """From the raw tracks of one pass to the speaker's smoothed :class:`Tracking`."""
-    arrays = [tracks.array(k) for k in range(len(tracks._last))]
-    ok = [np.array([usable(f, size) if np.isfinite(f[0, 0]) else False for f in a]) for a in arrays]
-    cand = [k for k in range(len(arrays)) if ok[k].mean() >= MIN_TRACK_SHARE or
-            (ok[k].any() and len(arrays) == 1)]
+    ok = [np.array(o, bool) for o in tracks.ok]
+    cand = [k for k in range(len(ok)) if ok[k].mean() >= MIN_TRACK_SHARE or
+            (ok[k].any() and len(ok) == 1)]
     if not cand:
         raise FaceError(f"no usable face in {source}: dub needs a visible face at least "
                         f"{MIN_FACE_PX} px wide, turned less than {MAX_YAW_DEG:.0f}° from the camera")
-    cand.sort(key=lambda k: float(np.nanmedian(arrays[k][:, :, 0])))       # left to right
-    pick, how = choose_speaker([arrays[k] for k in cand], times, duration, audio16k, face)
+    cand.sort(key=lambda k: float(np.median(tracks.x[k])))                  # left to right
+    pick, how = choose_speaker([tracks.rows[k] for k in cand], times, duration, audio16k, face,
+                               [len(tracks.x[k]) for k in cand])
     k = cand[pick]
-    lm = smooth(arrays[k], ok[k], fps)
-    del arrays
+    lm = smooth(tracks.rows[k], ok[k], fps)
     good = np.flatnonzero(ok[k])
     sample = good[np.linspace(0, len(good) - 1, min(len(good), NEUTRAL_FRAMES)).astype(int)]
     canonical, _ = to_canonical(lm[sample])
-    return Tracking(times, lm, fade_weights(ok[k]), estimate_neutral(canonical), pick, len(cand), how, k)
+    neutral = estimate_neutral(canonical)
+    return Tracking(times, lm, fade_weights(ok[k]), neutral, pick, len(cand), how, k,
+                    _style(canonical, neutral))
 
 
-def track_faces(frames, on_face=None) -> tuple[_Tracks, np.ndarray]:
-    """The tracking pass over timed frames (:func:`babelface.dub.stream.frames`).
+def _style(canonical: np.ndarray, neutral: np.ndarray) -> Style | None:
+    """The speaker's mouth range (:func:`babelface.motion.style.measure_style`) on the sampled
+    frames' motion ``(T, L, 3)`` from their rest mouth."""
+    idx = list(MOTION_INDICES)
+    try:
+        return measure_style(canonical[:, idx] - neutral[idx])
+    except InputError:
+        return None
+
+
+def track_faces(frames, size: tuple[int, int], on_face=None) -> tuple[_Tracks, np.ndarray]:
+    """The tracking pass over timed frames (:func:`babelface.dub.stream.frames`) of pictures
+    ``size = (width, height)``.
 
     ``on_face(track, image, landmarks)`` sees each face found (the mouth bank's hook).
     Returns the raw tracks and the frame times ``(N,)``."""
-    tracks = _Tracks()
+    tracks = _Tracks(size)
     times = []
     with FaceTracker(max_faces=MAX_TRACKS) as tracker:
         for f in frames:

@@ -88,6 +88,41 @@ def remove_stale(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
+_PRIVATE = re.compile(r"babelface-([a-z]+)-(\d+)-[a-z0-9_]{8}$")    # babelface-KIND-PID-XXXXXXXX
+
+
+def private_folder(kind: str) -> Path:
+    """A new folder ``babelface-KIND-PID-XXXXXXXX`` (mode 0700) in the system's temporary folder,
+    tracked (a SIGTERM or Ctrl-C removes it). A ``kill -9`` runs no handler, so the private folders
+    of processes that are gone are removed first: the next run cleans what a killed one left."""
+    import tempfile
+    if not re.fullmatch("[a-z]+", kind):
+        raise ValueError(f"private folder kind {kind!r}: lower-case letters only")
+    remove_stale_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"babelface-{kind}-{os.getpid()}-"))
+    track(folder)
+    return folder
+
+
+def remove_stale_folders() -> list[Path]:
+    """Remove this user's private folders (:func:`private_folder`) of dead processes; return them."""
+    import shutil
+    import stat
+    import tempfile
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(tempfile.gettempdir()):
+            m = _PRIVATE.match(entry.name)
+            if not m or int(m.group(2)) == os.getpid() or _alive(int(m.group(2))):
+                continue
+            with contextlib.suppress(OSError):
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid():     # never another user's
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                    removed.append(Path(entry.path))
+    return removed
+
+
 def _writer_pid(entry: str, name: str) -> int | None:
     """The process id in ``.NAME.PID.XXXXXXXX.SUFFIX``, else None."""
     m = re.match(rf"\.{re.escape(name)}\.(\d+)\.[a-z0-9_]{{8}}(\.[^.]+)?$", entry)

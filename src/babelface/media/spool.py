@@ -15,7 +15,6 @@ of every copied packet, ~30 MB an hour; re-encoding from the raw spool is flat.)
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from babelface.constants import SAMPLE_RATE, SILENCE_RMS
 from babelface.errors import InputError, MediaError
-from babelface.media._atomic import track, untrack
+from babelface.media._atomic import private_folder, untrack
 from babelface.media.audio import _open, decodable
 
 _F32 = np.dtype(np.float32).itemsize
@@ -106,8 +105,7 @@ def spool_speech(path: str | Path, max_duration: float | None = None) -> Spooled
     ``load_audio(path, sample_rate=None, mono=False)``; a truncated file keeps what decoded
     cleanly."""
     path = Path(path)
-    folder = Path(tempfile.mkdtemp(prefix="babelface-speech-"))
-    track(folder)                # removed on SIGTERM / Ctrl-C too (issue 17)
+    folder = private_folder("speech")    # removed on SIGTERM / Ctrl-C, or after a kill -9
     try:
         return _spool(path, folder, max_duration)
     except BaseException:

@@ -53,6 +53,32 @@ def rms_envelope(audio16k: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(c[first + win - 1] - c[first - 1], 0.0) / win)
 
 
+def envelope_of_blocks(blocks) -> np.ndarray:
+    """:func:`rms_envelope` of the concatenation of mono 16 kHz ``blocks`` (an iterable of
+    ``(k,)`` arrays), never holding it: sums of squares per half frame (320 samples), then each
+    frame's window of four half frames, ``[640 f − 320, 640 f + 960)``. ``(ceil(n / 640),)``."""
+    half = SAMPLES_PER_FRAME // 2
+    sums, carry, n = [], np.zeros(0, np.float32), 0
+    for b in blocks:
+        x = np.concatenate([carry, np.asarray(b, np.float32)])
+        n += len(b)
+        k = len(x) // half * half
+        sums.append(np.square(x[:k], dtype=np.float64).reshape(-1, half).sum(1))
+        carry = x[k:]
+    sums.append(np.array([np.square(carry, dtype=np.float64).sum()]))
+    h = np.concatenate([[0.0], *sums, np.zeros(4)])                   # h[j + 1]: half frame j
+    c = np.concatenate([[0.0], np.cumsum(h)])
+    f = np.arange(-(-n // SAMPLES_PER_FRAME))
+    return np.sqrt(np.maximum(c[2 * f + 4] - c[2 * f], 0.0) / (2 * SAMPLES_PER_FRAME))
+
+
+def int_corr_of_blocks(original_blocks, output_blocks) -> float:
+    """:func:`int_corr` of two signals given as mono 16 kHz blocks (a long dub in bounded memory)."""
+    er, eg = envelope_of_blocks(original_blocks), envelope_of_blocks(output_blocks)
+    n = min(len(er), len(eg))
+    return pearson(er[:n], eg[:n])
+
+
 def int_corr(original16k: np.ndarray, output16k: np.ndarray) -> float:
     """Int-Corr: Pearson r of the per-frame RMS envelopes of the original and the dubbed audio
     (both mono 16 kHz ``(n,)``, compared over their common length); the envelopes are those of

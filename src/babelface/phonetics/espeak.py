@@ -283,23 +283,21 @@ def _private_dir() -> Path:
     """A per-process folder for babelface's steady voice files, removed at exit by the process that
     made it (not by forked children), and made again if something removed it meanwhile."""
     global _PRIVATE_DIR
-    if _PRIVATE_DIR is None:
-        import atexit
-        import tempfile
-        _PRIVATE_DIR = Path(tempfile.mkdtemp(prefix="babelface-espeak-"))
-        atexit.register(_remove_private_dir, _PRIVATE_DIR, os.getpid())
-        from babelface.media._atomic import track
-        track(_PRIVATE_DIR)                 # a SIGTERM skips atexit: the CLI removes it then
-    elif not _owned_private(_PRIVATE_DIR):
-        # removed meanwhile: never re-create it by name in the shared temporary folder (anyone
-        # could have planted a folder there); make a fresh one as mkdtemp does, mode 0700
-        import atexit
-        import tempfile
-        _PRIVATE_DIR = Path(tempfile.mkdtemp(prefix="babelface-espeak-"))
-        atexit.register(_remove_private_dir, _PRIVATE_DIR, os.getpid())
-        from babelface.media._atomic import track
-        track(_PRIVATE_DIR)                 # a SIGTERM skips atexit: the CLI removes it then
+    # removed meanwhile: never re-create it by name in the shared temporary folder (anyone could
+    # have planted a folder there); make a fresh one as mkdtemp does, mode 0700
+    if _PRIVATE_DIR is None or not _owned_private(_PRIVATE_DIR):
+        _PRIVATE_DIR = _new_private_dir()
     return _PRIVATE_DIR
+
+
+def _new_private_dir() -> Path:
+    """mkdtemp's fresh folder (mode 0700), removed at exit, on SIGTERM / Ctrl-C (by the CLI), or by
+    the next process after a kill -9 (its name carries this process's id)."""
+    import atexit
+    from babelface.media._atomic import private_folder
+    path = private_folder("espeak")
+    atexit.register(_remove_private_dir, path, os.getpid())
+    return path
 
 
 def _owned_private(path: Path) -> bool:
