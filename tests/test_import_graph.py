@@ -53,8 +53,15 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+# The console-script bootstrap (issue 17) starts the CLI, whose signal handling it provides: the
+# one edge allowed to point back up (babelface._entry.main imports babelface.cli inside main()).
+BOOTSTRAP_EDGES = {("_entry", "cli")}
+
+
 def test_the_layers_import_each_other_without_a_cycle():
     graph = layer_graph()
+    for src, dst in BOOTSTRAP_EDGES:
+        graph.get(src, set()).discard(dst)
     assert {"models", "train", "pipeline", "sync", "media", "metrics"} <= graph.keys()
     assert "models" in graph["train"] and "media" in graph["models"]          # it sees real edges
     cycle = find_cycle(graph)
