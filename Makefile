@@ -80,11 +80,24 @@ corpus-real: venv
 	OMP_NUM_THREADS=1 $(BIN)/babelface prepare $(REAL_VIDEOS) --out $(REAL_CORPUS) \
 		--plan scripts/real_corpus_plan.json --workers 2
 
-# MuEx (issue 5): train the default config on the benchmark corpus, export its best checkpoint
-muex-model: venv corpus
+# MuEx (issue 5, issue 11): the default config on the benchmark corpus from scratch, then the paper's
+# two stages (§4.1, docs/muex.md): real video alone (the real corpus's training speakers, 100 steps),
+# then the multilingual benchmark (50 steps); stage 2's step 50 is the shipped model. Each run resumes.
+MUEX_REAL1 ?= $(MUEX_RUN)_real1
+MUEX_REAL2 ?= $(MUEX_RUN)_real2
+muex-model: venv corpus corpus-real
 	@if [ -f $(MUEX_RUN)/last.safetensors ]; then resume=--resume; fi; \
 	OMP_NUM_THREADS=1 $(BIN)/babelface train --config default --set train.out_dir=$(MUEX_RUN) \
-		--set data.root=$(MUEX_CORPUS) $$resume --export src/babelface/assets/muex_default.safetensors
+		--set data.root=$(MUEX_CORPUS) $$resume --export $(MUEX_RUN)/synthetic.safetensors
+	@if [ -f $(MUEX_REAL1)/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config muex_real_stage1 --set train.out_dir=$(MUEX_REAL1) \
+		--set data.root=$(REAL_CORPUS) --set train.max_steps=100 \
+		--set train.init_weights=$(MUEX_RUN)/synthetic.safetensors $$resume
+	@if [ -f $(MUEX_REAL2)/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config muex_real_stage2 --set train.out_dir=$(MUEX_REAL2) \
+		--set data.root=$(MUEX_CORPUS) --set train.max_steps=50 \
+		--set train.init_weights=$(MUEX_REAL1)/step_0000100.safetensors $$resume \
+		--export src/babelface/assets/muex_default.safetensors
 
 # The sync expert (issue 6) on the same trainer: resumable (continues from $(SYNC_RUN)/last.safetensors),
 # ~25 min on one core.
