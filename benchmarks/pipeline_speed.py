@@ -93,7 +93,8 @@ def stages_worker() -> dict:
     n = pipeline.n_frames_for(speech.n_samples, 16_000)
     out["decode once (spool: 16 kHz + original)"] = (time.perf_counter() - t) * 1e3 / n
     t = time.perf_counter()
-    model = pipeline._muex(None)
+    from babelface.models.protocols import load_generator
+    model = load_generator("muex")
     out["MuEx model load (once)"] = (time.perf_counter() - t) * 1e3 / n
     t = time.perf_counter()
     motion = [c for c in stream_motion(model, speech.read, speech.n_samples)]
