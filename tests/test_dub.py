@@ -243,7 +243,10 @@ def test_bad_input_is_one_line_exit_2(clips, tmp_path, capsys):
     for args, says in [([str(clips["noface"]), "--text", ES, "--lang", "es"], "no usable face"),
                        ([str(clips["base"]), "--text", ES, "--lang", "qq"], "qq"),
                        ([str(clips["base"])], "give the new speech"),
-                       ([str(clips["base"]), "--text", ES, "--lang", "es", "--threads", "0"], "--threads")]:
+                       ([str(clips["base"]), "--text", ES, "--lang", "es", "--threads", "0"], "--threads"),
+                       # the fuzzer's seed 21: a negative CRF reached x264 as a traceback
+                       ([str(clips["base"]), "--text", ES, "--lang", "es", "--crf", "-5"], "--crf"),
+                       ([str(clips["base"]), "--text", ES, "--lang", "es", "--crf", "52"], "--crf")]:
         assert main(["dub", *args, "-o", str(tmp_path / "x.mp4"), "--no-sync-check"]) == 2
         err = capsys.readouterr().err
         assert err.strip().count("\n") == 0 and says in err and "Traceback" not in err

@@ -33,6 +33,8 @@ from babelface.media import load_audio
 from babelface.media.video import DEFAULT_QUALITY, QUALITY
 from babelface.progress import progress
 
+MAX_CRF = 51                 # x264's CRF scale for 8-bit video: 0 (lossless) … 51
+
 INTERIORS = ("video", "synth")
 STAGES = ("decode", "tracking", "motion", "render", "encode", "sync")
 
@@ -258,6 +260,8 @@ def dub(video: str | Path, output: str | Path, *, text: str | None = None,
 
 def _dub(video, output, *, text, language, audio, fit, background_db, face, max_duration, crf,
          model, interior, check_sync, threads, quality) -> DubResult:
+    if crf is not None and not (isinstance(crf, int) and 0 <= crf <= MAX_CRF):
+        raise InputError(f"--crf must be an integer from 0 (lossless) to {MAX_CRF}, got {crf!r}")
     if text is None and audio is None:
         raise InputError("give the new speech: --text TEXT --lang LANG, --audio SPEECH [--text "
                          "TRANSCRIPT --lang LANG], or --audio SPEECH alone")
