@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import threading
+import sys
 import time
 import urllib.request
 import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from serve_helpers import LiveServer  # noqa: E402  (the serve tests' live uvicorn)
 
 
 def _post(url: str, fields: dict) -> dict:
@@ -34,22 +37,19 @@ def _get(url: str) -> dict:
 
 
 def main() -> None:
-    import uvicorn
-
-    from babelface.serve import ServeConfig, create_app
+    from babelface.serve import ServeConfig
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--text", default="สวัสดีครับ")
     ap.add_argument("--language", default="th")
     args = ap.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(ServeConfig(workers=1)), port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    with LiveServer(ServeConfig(workers=1)) as server:
+        times, frames = _run(server.url, args)
+    print(f"say {args.language} ({frames} frames): first job {times[0]:.2f} s, "
+          f"then median {statistics.median(times[1:]):.2f} s over {len(times) - 1}")
+
+
+def _run(base: str, args) -> tuple[list[float], int]:
     times, frames = [], 0
     for _ in range(args.runs):
         t0 = time.monotonic()
@@ -59,9 +59,7 @@ def main() -> None:
             job = _get(base + job["status_url"])
         times.append(time.monotonic() - t0)
         frames = job["result"]["frames"]
-    server.should_exit = True
-    print(f"say {args.language} ({frames} frames): first job {times[0]:.2f} s, "
-          f"then median {statistics.median(times[1:]):.2f} s over {len(times) - 1}")
+    return times, frames
 
 
 if __name__ == "__main__":
