@@ -391,3 +391,5 @@ def test_disk_signal_is_sliced_like_an_array_and_applies_the_audio_start(tmp_pat
     from babelface.disk import DiskRows
     rows = DiskRows.of([np.ones((3, 2)), np.arange(4.0).reshape(2, 2)], (2,), np.float64)
     assert rows.shape == (5, 2) and rows.dtype == np.float64 and np.array_equal(rows[3:], [[0, 1], [2, 3]])
+    assert np.array_equal(rows[:, 1], [1, 1, 1, 1, 3]) and np.array_equal(rows[[4, 0], 0], [2, 1])
+    assert rows[4, 1] == 3

@@ -78,18 +78,19 @@ class DiskRows:
         rest = ()
         if isinstance(index, tuple):
             index, rest = index[0], index[1:]
-        if isinstance(index, slice):
-            a, b, step = index.indices(self.n)
-            out = self._read(a, max(a, b))[::step]
-        elif np.ndim(index) == 0:
+        if np.ndim(index) == 0 and not isinstance(index, slice):
             i = int(index) + (self.n if int(index) < 0 else 0)
             if not 0 <= i < self.n:
                 raise IndexError(f"frame {index} of {self.n}")
             out = self._read(i, i + 1)[0]
+            return out[rest] if rest else out
+        if isinstance(index, slice):
+            a, b, step = index.indices(self.n)
+            out = self._read(a, max(a, b))[::step]
         else:
             idx = np.asarray(index, np.int64).ravel()
             out = np.stack([self[int(i)] for i in idx]) if idx.size else np.zeros((0, *self.row), self.dtype)
-        return out[rest] if rest else out
+        return out[(slice(None), *rest)] if rest else out             # rest indexes within the rows
 
 
 _F32 = 4
