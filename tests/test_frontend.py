@@ -206,3 +206,39 @@ def test_arabic_front_end_leaves_the_unused_cache_libraries_unimported():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout.split()
     assert out[-1] == "False" and out[0].startswith("الْجَو") and len(out) == 4   # vocalised, 3 words
+
+
+def spoken_runs(text: str, lang: str, pause: float = 0.1) -> list[list[str]]:
+    """The timeline's phonemes cut into runs at every pause of at least ``pause`` seconds."""
+    runs = [[]]
+    for p in synthesize(text, lang).phonemes:
+        if p.ipa != PAUSE:
+            runs[-1].append(p.ipa)
+        elif p.end - p.start >= pause and runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
+
+
+def test_arabic_full_stop_survives_the_diacritiser():
+    # Mishkal 0.4.1 turned ". " into U+0001 (a non-raw "\1"): espeak-ng then read اللهِالْجَوُّ as
+    # one word, with no pause and no closed mouth at the sentence boundary
+    reading = prepare("السلام عليكم ورحمة الله. الجو جميل اليوم.", "ar").text
+    assert "\x01" not in reading and reading.endswith(".")
+    assert "\u0627\u0644\u0644\u0647\u0650. \u0627\u0644\u0652\u062c" in reading   # اللهِ. الْج
+    runs = spoken_runs("السلام عليكم ورحمة الله. الجو جميل اليوم.", "ar")
+    assert len(runs) == 2 and runs[0][-1] == "i" and runs[1][:3] == ["a", "l", "dʒ"]
+
+
+@pytest.mark.parametrize("mark", [".", "؟", "،", "!", ":", "؛", "?", ",", "…"])
+def test_arabic_punctuation_keeps_its_pause(mark):
+    text = f"ذهب الولد{mark} الجو جميل"
+    assert "\x01" not in prepare(text, "ar").text
+    runs = spoken_runs(text, "ar")
+    assert len(runs) == 2 and runs[0][-2:] == ["d", "u"] and runs[1][:3] == ["a", "l", "dʒ"]
+
+
+def test_arabic_punctuation_step_is_mishkals_own_without_its_bug():
+    from babelface.phonetics.frontend.arabic import _join_marks
+    assert _join_marks(" قَالَ : نَعَمٌ . لَا") == " قَالَ: نَعَمٌ. لَا"
+    assert _join_marks("هُنَا  .  ثُمَّ .") == "هُنَا.  ثُمَّ."         # runs of spaces: nothing left over
+    assert _join_marks("بِالْعَالَمِ ، هُنَا") == "بِالْعَالَمِ ، هُنَا"    # Arabic marks: Mishkal leaves them

@@ -28,12 +28,34 @@ VOCALISED = 0.5            # vowel marks per letter above which the text counts 
 _UNUSED = ("pickledb",)
 
 
+# Mishkal 0.4.1 (TashkeelClass._ajust_vocalized_result) joins a punctuation mark to the word before
+# it with re.sub(" ([.?!, :)”—]($| ))", u"\1", text): "\1" in a plain string is the control
+# character U+0001, not the group, so the mark and the space after it became U+0001, which
+# espeak-ng skips: "الله. الجو" was read as one word, without the pause or the closed mouth.
+_SPACED_MARK = re.compile(" ([.?!, :)\u201d\u2014]($| ))")
+
+
+def _join_marks(text: str) -> str:
+    """Mishkal's punctuation step as it was meant (the mark kept, the space before it dropped),
+    repeated until none is left for Mishkal's own faulty step to find."""
+    while True:
+        joined = _SPACED_MARK.sub(r"\1", text)
+        if joined == text:
+            return text
+        text = joined
+
+
 @lru_cache(maxsize=1)
 def _model():
     from babelface.lazy import defer
     defer(*_UNUSED)
     import mishkal.tashkeel
-    return mishkal.tashkeel.TashkeelClass()
+
+    class Tashkeel(mishkal.tashkeel.TashkeelClass):
+        def _ajust_vocalized_result(self, text):
+            return super()._ajust_vocalized_result(_join_marks(text))
+
+    return Tashkeel()
 
 
 def is_vocalised(text: str) -> bool:
