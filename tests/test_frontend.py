@@ -242,3 +242,55 @@ def test_arabic_punctuation_step_is_mishkals_own_without_its_bug():
     assert _join_marks(" قَالَ : نَعَمٌ . لَا") == " قَالَ: نَعَمٌ. لَا"
     assert _join_marks("هُنَا  .  ثُمَّ .") == "هُنَا.  ثُمَّ."         # runs of spaces: nothing left over
     assert _join_marks("بِالْعَالَمِ ، هُنَا") == "بِالْعَالَمِ ، هُنَا"    # Arabic marks: Mishkal leaves them
+
+
+_READ_ALL = """
+import json, sys
+from babelface.lazy import Deferred
+from babelface.phonetics.frontend import arabic
+lean = sys.argv[1] == "lean"
+texts = json.loads(sys.stdin.read())
+model = arabic.diacritiser(lean)
+out = [model.tashkeel(texts[0]).strip()]
+idle = [m for m in ("arabicstopwords.stopwordsallforms", "arabicstopwords.stopwords_lexicon",
+                    "mishkal.unknown_const", "tashaphyne.verb_stamp_const")
+        if m not in sys.modules or isinstance(sys.modules[m], Deferred)]
+out += [model.tashkeel(t).strip() for t in texts[1:]]   # unknown words: Mishkal's list loads
+print(json.dumps({"readings": out, "idle": idle}))
+"""
+
+
+def test_arabic_lean_start_up_reads_exactly_as_mishkal_fully_loaded():
+    # the reference sentences of the reading check, punctuation, stop words with clitics; the
+    # last sentence holds words outside Mishkal's lexicon (its list of unknown words answers)
+    refs = (ROOT / "tests" / "data" / "readings" / "ar.tsv").read_text(encoding="utf-8").splitlines()
+    texts = ["السلام عليكم ورحمة الله. الجو جميل اليوم."]     # all in the lexicon
+    texts += [line.split("\t")[0] for line in refs if line and not line.startswith("#")]
+    texts += ["قال: نعم، ذهبت! ثم عاد؛ انتهى.",
+              "وبعدما رأيتهم لم يكن لديهم شيء، فلماذا لا تأتي معنا؟",
+              "صف خلق خود كمثل الشمس إذ بزغت. زار داعش البنتاجون"]
+    # one hash seed for both: Mishkal's choice between equally ranked readings follows the
+    # iteration order of sets of strings, which differs from process to process (عندي: عَنَدِيُّ
+    # or عُنَّدِيُّ)
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "1"}
+    runs = {mode: json.loads(subprocess.run([sys.executable, "-c", _READ_ALL, mode], input=json.dumps(texts),
+                                            capture_output=True, text=True, check=True, env=env).stdout)
+            for mode in ("lean", "full")}
+    assert runs["lean"]["readings"] == runs["full"]["readings"]
+    assert all("\u064e" in r for r in runs["lean"]["readings"])            # vocalised (fatha)
+    assert len(runs["lean"]["idle"]) == 4 and runs["full"]["idle"] == []    # what lean spares
+
+
+def test_arabic_stopword_table_is_the_installed_arabicstopwords():
+    import gzip
+
+    import arabicstopwords.stopwordsallforms as data
+    from mishkal import unknown_const      # (not `import mishkal.unknown_const`: it may be deferred)
+
+    from babelface.phonetics.frontend import arabic
+    size = Path(data.__file__).stat().st_size
+    assert gzip.decompress(arabic.STOPWORDS.read_bytes()) == gzip.decompress(
+        arabic.stopwords_table(data.STOPWORDS, size))
+    assert arabic._stop_forms() == frozenset(data.STOPWORDS)
+    # the lean lookup asks Mishkal's list of unknown words only for Arabic words: it holds no other
+    assert all(arabic._has_letter(word) for word in unknown_const.Table)

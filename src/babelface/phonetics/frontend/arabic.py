@@ -13,8 +13,11 @@ espeak-ng 1.51 (:func:`normalise`).
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
+from pathlib import Path
 
 from babelface.phonetics.frontend import Reading
 
@@ -26,6 +29,48 @@ VOCALISED = 0.5            # vowel marks per letter above which the text counts 
 # imported at the top of qalsadi's cache module for an on-disk cache that Mishkal's
 # default (no cache path) never opens; pickledb alone pulls in asyncio, aiofiles and orjson
 _UNUSED = ("pickledb",)
+# data modules of Mishkal's analysers that its readings need rarely or never (issue 18: start-up):
+# imported when first used. Mishkal's list of unknown words (62k entries) is asked first for
+# every punctuation mark, but holds only words with a letter (tested): asked for those only.
+_RARE = ("mishkal.unknown_const", "tashaphyne.verb_stamp_const", "tashaphyne.arabicstopwords",
+         "naftawayh.stopwords", "naftawayh.wordtag_const", "arabicstopwords.stopwords_classified")
+# arabicstopwords (13,465 stop-word forms with their features, a 6.8 MB module, and a lexicon
+# whose constructor indexes them three ways): qalsadi asks it only whether a word is a stop word,
+# and the lexicon (built by alyahmor's stop-word affixer) is read only to generate forms, which
+# Mishkal never asks for. The forms ship as a table (scripts/build_arabic_stopwords.py).
+STOPWORDS = Path(__file__).with_name("arabic_stopwords.txt.gz")
+_STOPWORDS_DATA = "stopwordsallforms.py"
+
+
+def stopwords_table(forms, data_size: int) -> bytes:
+    """The shipped table: a header naming the data module's size, then the sorted forms."""
+    text = "\n".join([f"arabicstopwords {_STOPWORDS_DATA} {data_size}", *sorted(forms)])
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def _stop_forms() -> frozenset[str] | None:
+    """The stop-word forms of the shipped table, or None where it was built from other data."""
+    spec = importlib.util.find_spec("arabicstopwords")
+    data = Path(spec.origin).with_name(_STOPWORDS_DATA)
+    header, *forms = gzip.decompress(STOPWORDS.read_bytes()).decode("utf-8").split("\n")
+    return frozenset(forms) if header.split()[-1] == str(data.stat().st_size) else None
+
+
+def _has_letter(word: str) -> bool:
+    return any(c.isalpha() for c in word)
+
+
+def _lean() -> None:
+    """Mishkal's rarely used data load when first used, the stop words from the shipped table."""
+    from babelface.lazy import LazyInstance, defer, stand_in
+    defer(*_RARE)
+    forms = _stop_forms()
+    if forms is None:
+        return
+    stand_in("arabicstopwords.arabicstopwords", is_stop=forms.__contains__)
+    lexicon = stand_in("arabicstopwords.stopwords_lexicon")
+    if lexicon is not None:
+        lexicon.stopwords_lexicon = partial(LazyInstance, lambda: lexicon.real("stopwords_lexicon")())
 
 
 # Mishkal 0.4.1 (TashkeelClass._ajust_vocalized_result) joins a punctuation mark to the word before
@@ -45,17 +90,33 @@ def _join_marks(text: str) -> str:
         text = joined
 
 
-@lru_cache(maxsize=1)
-def _model():
+def diacritiser(lean: bool = True):
+    """Mishkal's diacritiser with its punctuation step fixed. ``lean``: the data its readings need
+    rarely or never load when first used, not at start-up (:func:`_lean`); the readings are the
+    same (tested)."""
     from babelface.lazy import defer
     defer(*_UNUSED)
+    if lean:
+        _lean()
     import mishkal.tashkeel
+    import mishkal.unknown_tashkeel as unknown
+
+    class Unknown(unknown.UnknownTashkeel):
+        def lookup(self, word):
+            return super().lookup(word) if _has_letter(word) else unknown.vocalize_foreign(word)
 
     class Tashkeel(mishkal.tashkeel.TashkeelClass):
+        def __init__(self):
+            super().__init__()
+            self.unknown_vocalizer = Unknown()
+
         def _ajust_vocalized_result(self, text):
             return super()._ajust_vocalized_result(_join_marks(text))
 
     return Tashkeel()
+
+
+_model = lru_cache(maxsize=1)(diacritiser)
 
 
 def is_vocalised(text: str) -> bool:
