@@ -294,3 +294,17 @@ def test_arabic_stopword_table_is_the_installed_arabicstopwords():
     assert arabic._stop_forms() == frozenset(data.STOPWORDS)
     # the lean lookup asks Mishkal's list of unknown words only for Arabic words: it holds no other
     assert all(arabic._has_letter(word) for word in unknown_const.Table)
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("我们去北京。银行不远。", "zh"), ("我们去北京. 银行不远", "zh"), ("北京，银行", "zh"),
+    ("東京へ行きます。駅があります。", "ja"), ("สวัสดีครับ. วันนี้อากาศดีมาก", "th"),
+    ("မင်္ဂလာပါ။ ဒီနေ့", "my"), ("မင်္ဂလာပါ၊ ဒီနေ့", "my"),
+])
+def test_front_ends_keep_the_sentence_boundary(text, lang):
+    # Mandarin: "jing1. yin2" had no pause (espeak-ng: no clause end before a lower-case word)
+    assert len(spoken_runs(text, lang)) == 2
+
+
+def test_mandarin_decimal_point_is_no_full_stop():
+    assert prepare("这本书3.5元。", "cmn-latn-pinyin").text == "zhe4 ben3 shu1 3.5 yuan2."
