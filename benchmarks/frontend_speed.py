@@ -11,7 +11,9 @@ of the process, all threads): CPU to the first encoded frame ("start-up") and of
 Per sentence: the same process then runs ``pipeline.say`` again; the CPU of that second sentence.
 Medians over the repeats; the difference on − off is the front-end's cost. CPU, not wall: the
 machine is shared. The front-end's own cost is also timed alone: ``frontend.prepare``, its first
-call in a fresh process (CPU) and the median of 20 further calls.
+call in a fresh process that has imported what `say` imports before it (CPU: the front-end's
+serial cost at start-up, which the on − off difference measures only within the load's noise)
+and the median of 20 further calls.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ print(json.dumps({"rc": rc, "first": first["cpu"], "total": total, "next": cpu()
 
 _PREPARE = r"""
 import json, statistics, sys, time
+import babelface.pipeline, babelface.phonetics.espeak      # what `say` has loaded by then
 t = time.process_time()
 from babelface.phonetics.frontend import prepare
 prepare(sys.argv[1], sys.argv[2])
