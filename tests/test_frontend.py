@@ -260,7 +260,7 @@ print(json.dumps({"readings": out, "idle": idle}))
 """
 
 
-def test_arabic_lean_start_up_reads_exactly_as_mishkal_fully_loaded():
+def test_arabic_lean_start_up_reads_exactly_as_mishkal_fully_loaded(tmp_path):
     # the reference sentences of the reading check, punctuation, stop words with clitics; the
     # last sentence holds words outside Mishkal's lexicon (its list of unknown words answers)
     refs = (ROOT / "tests" / "data" / "readings" / "ar.tsv").read_text(encoding="utf-8").splitlines()
@@ -273,10 +273,16 @@ def test_arabic_lean_start_up_reads_exactly_as_mishkal_fully_loaded():
     # iteration order of sets of strings, which differs from process to process (عندي: عَنَدِيُّ
     # or عُنَّدِيُّ)
     env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "1"}
-    runs = {mode: json.loads(subprocess.run([sys.executable, "-c", _READ_ALL, mode], input=json.dumps(texts),
-                                            capture_output=True, text=True, check=True, env=env).stdout)
-            for mode in ("lean", "full")}
+    runs = {}
+    for mode in ("lean", "full"):
+        (tmp_path / mode).mkdir()
+        runs[mode] = json.loads(subprocess.run(
+            [sys.executable, "-c", _READ_ALL, mode], input=json.dumps(texts), capture_output=True,
+            text=True, check=True, env=dict(env, HOME=str(tmp_path / mode))).stdout)
     assert runs["lean"]["readings"] == runs["full"]["readings"]
+    # Mishkal's own semantic step creates (and executes the index files of) ~/.thaalabCache
+    assert (tmp_path / "full" / ".thaalabCache").is_dir()
+    assert not (tmp_path / "lean" / ".thaalabCache").exists()
     assert all("\u064e" in r for r in runs["lean"]["readings"])            # vocalised (fatha)
     assert len(runs["lean"]["idle"]) == 4 and runs["full"]["idle"] == []    # what lean spares
 

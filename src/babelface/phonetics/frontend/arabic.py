@@ -56,14 +56,33 @@ def _stop_forms() -> frozenset[str] | None:
     return frozenset(forms) if header.split()[-1] == str(data.stat().st_size) else None
 
 
+class _NoRelations:
+    """sylajone's relation cache as Mishkal's semantic step (asmai) uses it: asked for relations
+    between words, given none. The real one opens (creating it on first use) a CodernityDB in the
+    user's home, ~/.thaalabCache, which executes the index files found there and which nothing on
+    Mishkal's path writes: empty, so its answer is always "none"."""
+
+    def __init__(self, cache_path=False):
+        pass
+
+    def is_related(self, word_prev: str, word_cur: str) -> dict:
+        return {}
+
+
 def _has_letter(word: str) -> bool:
     return any(c.isalpha() for c in word)
 
 
 def _lean() -> None:
-    """Mishkal's rarely used data load when first used, the stop words from the shipped table."""
+    """Mishkal's rarely used data load when first used, the stop words come from the shipped
+    table, word relations from no database in the user's home."""
+    import sylajone
+
     from babelface.lazy import LazyInstance, defer, stand_in
     defer(*_RARE)
+    relations = stand_in("sylajone.cache", cache=_NoRelations)
+    if relations is not None:
+        sylajone.cache = relations       # asmai reads it as an attribute of the package
     forms = _stop_forms()
     if forms is None:
         return
