@@ -22,7 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
-from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE, SAMPLES_PER_FRAME
+from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
 from babelface.dub import mix, vad
 from babelface.disk import DiskRows
 from babelface.dub.timing import FIT_MODES, FRAME_S, Part
