@@ -588,6 +588,69 @@ def test_audio_track_without_a_decoder_found_by_the_campaign(tmp_path):
     assert run.outcome == "clean_error" and "no codec" in run.detail, (run.outcome, run.detail)
 
 
+def test_wav_rate_the_aac_encoder_refuses_found_by_the_campaign(tmp_path):
+    """`make fuzz` seed 21, audio-mutation case 32: a WAV whose edited header says 20,096 Hz
+    decoded, then `avcodec_open2("aac")` refused that rate (a traceback after rendering). The
+    output now carries the audio at the next rate AAC takes."""
+    case, box = harness.make_case("audio-mutation", 21, 32, tmp_path)
+    assert case.argv[:3] == ["animate", "--audio", "input.txt"]
+    run = harness.run_inprocess(case, box)
+    assert run.outcome == "ok", (run.outcome, run.detail)
+    import av
+    with av.open(str(box / "out.mp4")) as c:
+        assert c.streams.audio[0].codec_context.sample_rate == 22050
+
+
+def _wav_with_header(tmp_path: Path, name: str, offset: int, fmt: str, value: int) -> Path:
+    """The fuzz fixture's speech.wav (16 kHz mono s16) with one field of its header edited."""
+    import struct
+    from fuzz.families import fixtures
+    data = bytearray((fixtures(tmp_path / "x") / "speech.wav").read_bytes())
+    data[offset:offset + struct.calcsize(fmt)] = struct.pack(fmt, value)
+    (tmp_path / name).write_bytes(bytes(data))
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("declared,carried", [(20096, 22050), (11000, 11025), (100, 7350),
+                                              (50000, 64000), (200000, 96000), (44100, 44100)])
+def test_any_declared_rate_is_carried_at_a_rate_aac_takes(tmp_path, declared, carried):
+    """Header rates the AAC encoder refuses (it takes 7.35–96 kHz, 13 of them) are resampled up to
+    the next it takes, in the spool and in load_audio alike; the mp4 then writes."""
+    from babelface.media.audio import aac_rate, load_audio
+    from babelface.media.spool import spool_speech
+    from babelface.media.video import write_video
+    assert aac_rate(declared) == carried
+    wav = _wav_with_header(tmp_path, "a.wav", 24, "<I", declared)             # fmt chunk: sample rate
+    n = 19200 * carried // declared                                           # 19,200 samples in the file
+    assert abs(len(load_audio(wav, sample_rate=None, mono=False)) - n) <= carried // 1000 + 2
+    with spool_speech(wav) as sp:
+        assert sp.sample_rate == carried and abs(len(sp.original) - n) <= carried // 1000 + 2
+        frames = round(len(sp.original) / carried * 25)
+        write_video(tmp_path / "o.mp4", [np.zeros((64, 64, 3), np.uint8)] * frames, audio=sp.original,
+                    sample_rate=sp.sample_rate)
+    assert harness.verify_output(tmp_path / "o.mp4", frames / 25) == ""
+
+
+@pytest.mark.parametrize("channels", [8, 16])
+def test_eight_or_more_channels_do_not_crash_the_decoder(tmp_path, channels):
+    """PyAV 18 counts one plane too many in a planar frame of 8+ channels and its `to_ndarray`
+    segfaults: a WAV header edited to 8 or 16 channels, or a real 7.1 AAC track, killed `animate`
+    with SIGSEGV while it spooled the speech. Frames are read packed now."""
+    from babelface.media.audio import load_audio
+    from babelface.media.spool import spool_speech
+    wav = _wav_with_header(tmp_path, "a.wav", 22, "<H", channels)            # fmt chunk: channels
+    assert load_audio(wav, sample_rate=None, mono=False).shape == (19200 // channels, channels)
+    with spool_speech(wav) as sp:
+        assert sp.original.shape == (19200 // channels, channels) and sp.n_samples == 19200 // channels
+    if channels > 8:
+        return
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=0.5:sample_rate=48000", "-af",
+                    "pan=7.1|" + "|".join(f"c{i}=c0" for i in range(8)), "-c:a", "aac", str(tmp_path / "a.m4a")],
+                   check=True)
+    with spool_speech(tmp_path / "a.m4a") as sp:
+        assert sp.original.shape[1] == 8 and sp.sample_rate == 48000 and sp.rms > 0.1
+
+
 def test_dub_output_may_not_be_its_video(tmp_path, capsys):
     """Found by the dub fuzz family: `dub v.mp4 -o v.mp4` replaced the input video."""
     v = tmp_path / "v.mp4"
