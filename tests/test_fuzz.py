@@ -91,6 +91,42 @@ def test_classifier_sees_tracebacks_leftovers_and_bad_outputs(tmp_path):
     assert harness.classify(case, tmp_path, before, 2, "babelface: error: no\n", 0).outcome == "leftover"
 
 
+def _processes_with(argv: list[str]) -> list[int]:
+    want = ("\0".join(argv) + "\0").encode()
+    pids = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and (d / "cmdline").read_bytes() == want:
+                pids.append(int(d.name))
+        except OSError:
+            pass
+    return pids
+
+
+def test_a_terminated_worker_takes_its_running_case_with_it(tmp_path):
+    """`--max-minutes` ends the campaign with Pool.terminate (SIGTERM to each worker). A worker's
+    forked case leads its own session: it rendered on, orphaned, and the case generator's child
+    wrote into the closed pipe (the seed-21 campaign's BrokenPipeError). The worker's handler
+    kills its case's processes, then exits."""
+    sleeper = ["sleep", f"{300 + os.getpid() % 1000 / 1000:.3f}"]              # ours alone
+    code = ("import signal, sys\nfrom pathlib import Path\nfrom fuzz import harness\n"
+            "signal.signal(signal.SIGTERM, harness._stop_worker)\n"
+            f"case = harness.Case('api', api={{'func': 'subprocess:run', 'kwargs': {{'args': {sleeper!r}}}}})\n"
+            "harness.run_forked(case, Path(sys.argv[1]))\n")
+    worker = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=harness.env(), stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not _processes_with(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _processes_with(sleeper), "the case never started"
+    worker.send_signal(signal.SIGTERM)
+    err = worker.communicate(timeout=30)[1].decode()
+    assert worker.returncode == 128 + signal.SIGTERM and "Traceback" not in err, err
+    deadline = time.monotonic() + 10
+    while _processes_with(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_with(sleeper)
+
+
 # ---------------------------------------------------------------------------- images
 def test_forked_runs_are_classified_as_fresh_processes(tmp_path):
     """The campaign forks each signal-free case from a preloaded worker (harness.run_forked): a
@@ -419,6 +455,48 @@ def test_sigterm_mid_render_leaves_no_temporary(tmp_path, portrait):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
 
 
+def test_signal_after_the_output_was_written_is_a_finished_run_not_a_leftover(tmp_path):
+    """The seed-21 "leftover": SIGTERM 0.94 s into a 1-s `animate` left out.mp4, whole. The run had
+    renamed its output into place; the handler then said "terminated" (exit 143), or the signal
+    came during the interpreter's exit (-15). Complete outputs are a finished run; a partial one
+    under the final name, or a temporary beside it, is still a leftover."""
+    from babelface.media.video import write_video
+    case = harness.Case("signal", argv=["animate"], outputs=["out.mp4"], signal_after=0.94)
+    out = tmp_path / "out.mp4"
+    write_video(out, [np.zeros((64, 64, 3), np.uint8)] * 25, audio=np.zeros(16000, np.float32) + 0.1,
+                sample_rate=16000)
+    whole = out.read_bytes()
+    for rc, err in [(143, "babelface: terminated\n"), (-15, "")]:
+        assert harness.classify(case, tmp_path, {}, rc, err, 1.0).outcome == "ok"
+    assert harness.classify(case, tmp_path, {}, 143, "babelface: a\nbabelface: b\n", 1.0).outcome != "ok"
+    out.write_bytes(whole[:len(whole) // 2])                               # partial, final name
+    assert harness.classify(case, tmp_path, {}, 143, "babelface: terminated\n", 1.0).outcome == "leftover"
+    out.write_bytes(whole)
+    (tmp_path / ".out.mp4.123.abcdefgh.mp4").write_bytes(b"x")             # a temporary beside it
+    assert harness.classify(case, tmp_path, {}, 143, "babelface: terminated\n", 1.0).outcome == "leftover"
+
+
+def test_sigterm_as_the_output_lands_leaves_it_whole(tmp_path, portrait):
+    """The race itself, on a real `animate`: SIGTERM the moment out.mp4 appears. The output is the
+    finished one (atomic rename), the exit 143 with one line or -15, and the harness says ok."""
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(REAL / "speech" / "dreamtalk_french2.wav"), "-t", "1",
+                    str(tmp_path / "s.wav")], check=True)
+    argv = ["animate", "--image", portrait.name, "--audio", "s.wav", "-o", "out.mp4", "-q"]
+    case = harness.Case("signal", argv=argv, outputs=["out.mp4"], signal_after=1.0)
+    before = harness._snapshot(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "babelface", *argv], cwd=tmp_path, env=harness.env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "out.mp4").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1].decode()
+    assert proc.returncode in (0, 143, -15), (proc.returncode, err)
+    run = harness.classify(case, tmp_path, before, proc.returncode, err, 1.0)
+    assert run.outcome == "ok", (run.outcome, run.detail, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "s.wav", "x.png"]
+
+
 def test_sigterm_while_mediapipe_silences_stderr_still_says_one_line():
     """The seed-19 unclean exit: a SIGTERM while MediaPipe's start-up had fd 2 pointed at /dev/null
     ended `say` with 143 and no message. The handler writes to the stderr the command began with."""
@@ -611,7 +689,7 @@ def _wav_with_header(tmp_path: Path, name: str, offset: int, fmt: str, value: in
     return tmp_path / name
 
 
-@pytest.mark.parametrize("declared,carried", [(20096, 22050), (11000, 11025), (100, 7350),
+@pytest.mark.parametrize("declared,carried", [(20096, 22050), (11000, 11025), (4000, 7350),
                                               (50000, 64000), (200000, 96000), (44100, 44100)])
 def test_any_declared_rate_is_carried_at_a_rate_aac_takes(tmp_path, declared, carried):
     """Header rates the AAC encoder refuses (it takes 7.35–96 kHz, 13 of them) are resampled up to

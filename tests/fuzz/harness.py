@@ -116,6 +116,7 @@ class Run:
     rc: int | None
     seconds: float
     detail: str = ""
+    cost: dict = field(default_factory=dict)   # a campaign's case: wall and CPU seconds (see work)
 
 
 def env() -> dict:
@@ -145,22 +146,32 @@ def _snapshot(box: Path) -> dict[Path, tuple[int, int]]:
 
 def run_subprocess(case: Case, box: Path) -> Run:
     """Run ``case`` in a child process with its time limit and classify it."""
+    pids: list[int] = []
+    try:
+        return _run_subprocess(case, box, pids)
+    finally:
+        _CHILDREN.difference_update(pids)
+
+
+def _popen(case: Case, box: Path, pids: list[int], out) -> subprocess.Popen:
+    proc = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=out, stderr=out, start_new_session=True)
+    pids.append(proc.pid)
+    _CHILDREN.add(proc.pid)
+    return proc
+
+
+def _run_subprocess(case: Case, box: Path, pids: list[int]) -> Run:
     before = _snapshot(box)
     t0 = time.monotonic()
-    pids = []
     if case.rerun:                       # killed first; the rerun must clean what the kill left
-        first = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        pids.append(first.pid)
+        first = _popen(case, box, pids, subprocess.DEVNULL)
         try:
             first.wait(timeout=case.signal_after)
         except subprocess.TimeoutExpired:
             first.send_signal(case.signum)
             first.wait()
         case = dataclasses.replace(case, signal_after=None)
-    proc = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    pids.append(proc.pid)
+    proc = _popen(case, box, pids, subprocess.PIPE)
     try:
         if case.signal_after is not None:
             if case.signum == signal.SIGINT:   # Ctrl-C is babelface's from its entry on (see below)
@@ -221,9 +232,27 @@ PRELOAD = ("babelface.cli", "babelface.pipeline", "babelface.face.landmarks", "b
            "babelface.sync", "babelface.threads", "babelface.dub", "fuzz.apicall", "mediapipe", "torch")
 
 
+_CHILDREN: set[int] = set()      # this worker's running case processes (each leads its own session
+                                 # but the case generator's): killed with it
+
+
+def _stop_worker(signum, frame) -> None:
+    """A campaign's worker ended by ``Pool.terminate`` (``--max-minutes``): its case's processes go
+    with it (a forked case leads its own session and would render on, orphaned; the generator's
+    child would write its case into a closed pipe: the seed-21 campaign's BrokenPipeError)."""
+    for pid in list(_CHILDREN):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(128 + signum)
+
+
 def preload() -> None:
     """Import :data:`PRELOAD` in this process, with the environment :func:`env` gives a case
-    (progress bars read ``BABELFACE_QUIET`` when imported). Starts no thread: forking stays safe."""
+    (progress bars read ``BABELFACE_QUIET`` when imported), and take SIGTERM (:func:`_stop_worker`).
+    Starts no thread: forking stays safe."""
+    signal.signal(signal.SIGTERM, _stop_worker)
     os.environ.update({k: v for k, v in env().items() if k in ("BABELFACE_QUIET", "OMP_NUM_THREADS")})
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
@@ -242,20 +271,27 @@ def make_case_forked(name: str, seed: int, index: int, root: Path) -> tuple[Case
     if pid == 0:
         code = 1
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.close(r)
             case, _ = make_case(name, seed, index, root)
             with os.fdopen(w, "wb") as f:
                 f.write(json.dumps(case.to_json()).encode())
             code = 0
+        except BrokenPipeError:                    # the worker is gone: nobody to report to
+            pass
         except BaseException:                      # noqa: BLE001 - reported by the parent
             import traceback
             traceback.print_exc()
         finally:
             os._exit(code)
+    _CHILDREN.add(pid)
     os.close(w)
-    with os.fdopen(r, "rb") as f:
-        data = f.read()
-    _, status = os.waitpid(pid, 0)
+    try:
+        with os.fdopen(r, "rb") as f:
+            data = f.read()
+        _, status = os.waitpid(pid, 0)
+    finally:
+        _CHILDREN.discard(pid)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"generating {name} case {index} failed (see above)")
     return Case(**json.loads(data)), root / f"{name}-{index:05d}"
@@ -275,7 +311,11 @@ def run_forked(case: Case, box: Path) -> Run:
     pid = os.fork()
     if pid == 0:                                   # the child: never returns
         _child(case, box, err_path)
-    rc = _wait(pid, case.timeout)
+    _CHILDREN.add(pid)
+    try:
+        rc = _wait(pid, case.timeout)
+    finally:
+        _CHILDREN.discard(pid)
     seconds = time.monotonic() - t0
     stderr = err_path.read_text("utf-8", "replace") if err_path.exists() else ""
     err_path.unlink(missing_ok=True)
@@ -293,6 +333,7 @@ def _child(case: Case, box: Path, err_path: Path) -> None:
     import traceback
     rc = 1
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)   # as a fresh interpreter's, until babelface's entry
         err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
@@ -427,6 +468,8 @@ def classify(case: Case, box: Path, before: dict, rc: int | None, stderr: str, s
         return Run(case, "leftover", rc, seconds, "changed " + ", ".join(str(p.relative_to(box)) for p in changed[:3]))
     if "Traceback (most recent call last)" in stderr:
         return Run(case, "traceback", rc, seconds, _last_line(stderr))
+    if _finished_before_the_signal(case, box, rc, stderr, new, hidden):
+        return Run(case, "ok", rc, seconds, "finished: the signal came after the output was written")
     if rc is not None and rc < 0:
         if case.signal_after is not None and rc == -case.signum and not hidden:
             # the signal we sent arrived before babelface had started (its handler not yet set)
@@ -448,6 +491,21 @@ def classify(case: Case, box: Path, before: dict, rc: int | None, stderr: str, s
         if problem:
             return Run(case, "bad_output", rc, seconds, f"{o}: {problem}")
     return Run(case, "ok", rc, seconds, "")
+
+
+def _finished_before_the_signal(case: Case, box: Path, rc: int | None, stderr: str, new: list[Path],
+                                hidden: list[Path]) -> bool:
+    """A signal case whose run had already renamed every declared output into place when the
+    signal came (its handler then says "terminated" and exits 128 + N; during the interpreter's
+    exit the default action kills it, -N): complete outputs, not partial ones. The seed-21
+    campaign's "leftover" (SIGTERM 0.94 s into a 1-s `animate`) was this; reproduced by sending
+    SIGTERM 0–1 ms after out.mp4 appeared (exit 143, out.mp4 whole)."""
+    if case.signal_after is None or rc not in (128 + case.signum, -case.signum) or hidden or not case.outputs:
+        return False
+    if rc > 0 and not _one_line_error(stderr):
+        return False
+    names = {str(p.relative_to(box)) for p in new}
+    return all(o in names and not verify_output(box / o, case.duration) for o in case.outputs)
 
 
 def _last_line(text: str) -> str:
@@ -498,7 +556,9 @@ def work(job: tuple[str, int, int, str, bool]) -> Run:
     no signal) and classified; its folder removed unless it failed or ``keep``."""
     import shutil
     name, index, seed, root, keep = job
+    t0, cpu0 = time.monotonic(), _cpu()
     case, box = make_case_forked(name, seed, index, Path(root))
+    t1, cpu1 = time.monotonic(), _cpu()
     try:
         forked = case.signal_after is None and not case.rerun
         run = run_forked(case, box) if forked else run_subprocess(case, box)
@@ -506,8 +566,36 @@ def work(job: tuple[str, int, int, str, bool]) -> Run:
         run = Run(case, "traceback", None, 0.0, f"harness: {type(e).__name__}: {e}")
     if not keep and run.outcome not in FAILURES:
         shutil.rmtree(box, ignore_errors=True)
+    t2, cpu2 = time.monotonic(), _cpu()
+    run.cost = {"wall": t2 - t0, "cpu": cpu2 - cpu0, "gen_wall": t1 - t0, "gen_cpu": cpu1 - cpu0,
+                "run_wall": run.seconds}
     run.case.api = run.case.api and {"func": run.case.api["func"]}   # keep the report small
     return run
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have been waited for (cases, their
+    generators and everything they ran)."""
+    import resource
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def costs(runs: list[Run]) -> str:
+    """Markdown: per family, the mean seconds a case took (wall and CPU; the inputs' generation
+    apart), and the campaign's totals."""
+    rows = ["| family | cases | wall s/case | CPU s/case | of which generating (wall / CPU) |",
+            "|---|---:|---:|---:|---:|"]
+    timed = [r for r in runs if r.cost]
+    for f in sorted({r.case.family for r in timed}):
+        rs = [r.cost for r in timed if r.case.family == f]
+        mean = {k: sum(c[k] for c in rs) / len(rs) for k in ("wall", "cpu", "gen_wall", "gen_cpu")}
+        rows.append(f"| {f} | {len(rs)} | {mean['wall']:.2f} | {mean['cpu']:.2f} | "
+                    f"{mean['gen_wall']:.2f} / {mean['gen_cpu']:.2f} |")
+    if timed:
+        wall, cpu = sum(r.cost["wall"] for r in timed), sum(r.cost["cpu"] for r in timed)
+        rows.append(f"| **all** | **{len(timed)}** | **{wall / len(timed):.2f}** | **{cpu / len(timed):.2f}** | |")
+    return "\n".join(rows)
 
 
 def make_case(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:
