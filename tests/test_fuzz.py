@@ -127,6 +127,43 @@ def test_a_terminated_worker_takes_its_running_case_with_it(tmp_path):
     assert not _processes_with(sleeper)
 
 
+def test_a_preloaded_worker_has_one_thread_and_every_family():
+    """A campaign's worker imports what the cases import (harness.PRELOAD) and forks each case: a
+    module that started a thread there would send every case back to a fresh interpreter."""
+    code = ("import os\nfrom fuzz import harness\nharness.preload()\n"
+            "print(len(os.listdir('/proc/self/task')), len(harness.REGISTRY))\n")
+    out = subprocess.run([sys.executable, "-c", code], env=harness.env(), capture_output=True, text=True,
+                         timeout=300)
+    threads, families = map(int, out.stdout.split())
+    assert threads == 1 and families == len(harness.load_families()), out.stderr[-500:]
+
+
+def test_kill9_rerun_is_forked_and_judged_against_the_folder_before_the_kill(tmp_path):
+    """A campaign's kill -9 case: the killed run is a fresh interpreter, the rerun a fork of the
+    worker (an interpreter's start-up less). What either left is judged against the case's folder
+    as it was before the first run: a hidden file the rerun did not remove is a leftover."""
+    (tmp_path / "a").write_bytes(b"x" * 10)
+    copy = {"func": "shutil:copyfile", "kwargs": {"src": "a", "dst": "out.bin"}}
+    case = harness.Case("kill9", api=copy, outputs=["out.bin"], signal_after=30.0, signum=9, rerun=True)
+    assert harness.run_killed_then_forked(case, tmp_path).outcome == "ok"
+    hidden = {"func": "shutil:copyfile", "kwargs": {"src": "a", "dst": ".left.tmp"}}
+    run = harness.run_killed_then_forked(harness.Case("kill9", api=hidden, signal_after=30.0, signum=9,
+                                                      rerun=True), tmp_path)
+    assert (run.outcome, run.detail) == ("leftover", ".left.tmp")
+
+
+def test_same_inputs_are_made_once_a_campaign(tmp_path):
+    """Inputs every case of a kind shares (an 8000×8000 portrait, the 32×32 video) are made once
+    into the campaign's fixtures and copied: the same bytes each time."""
+    box1, box2 = harness.make_case("video", 21, 10, tmp_path)[1], harness.make_case("video", 21, 11, tmp_path)[1]
+    assert (box1 / "clip.mp4").read_bytes() == (box2 / "clip.mp4").read_bytes()     # both 32×32
+    assert (tmp_path / "_fixtures" / "video-tiny.mp4").read_bytes() == (box1 / "clip.mp4").read_bytes()
+    import av
+    with av.open(str(box1 / "clip.mp4")) as c:
+        assert (c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height) == (32, 32)
+        assert c.streams.audio
+
+
 # ---------------------------------------------------------------------------- images
 def test_forked_runs_are_classified_as_fresh_processes(tmp_path):
     """The campaign forks each signal-free case from a preloaded worker (harness.run_forked): a

@@ -87,17 +87,20 @@ class Family:
     gen: Callable[[random.Random, Path], Case]
     targets: tuple[str, ...]
     heavy: bool                             # whether its cases usually render
+    opencv: bool = False                    # its generator calls OpenCV (threads): made in a forked child
 
 
 REGISTRY: dict[str, Family] = {}
 
 
-def family(name: str, targets: tuple[str, ...] = ("cli",), heavy: bool = False):
-    """Register ``gen(rng, box) -> Case`` as the input family ``name``."""
+def family(name: str, targets: tuple[str, ...] = ("cli",), heavy: bool = False, opencv: bool = False):
+    """Register ``gen(rng, box) -> Case`` as the input family ``name``. ``opencv``: the generator
+    calls OpenCV, whose calls start threads; a campaign's worker then makes its cases in a forked
+    child (it forks each case and must stay single-threaded). Other generators run in the worker."""
     def deco(gen):
         if name in REGISTRY:
             raise ValueError(f"fuzz family {name!r} registered twice")
-        REGISTRY[name] = Family(name, gen, targets, heavy)
+        REGISTRY[name] = Family(name, gen, targets, heavy, opencv)
         return gen
     return deco
 
@@ -160,17 +163,39 @@ def _popen(case: Case, box: Path, pids: list[int], out) -> subprocess.Popen:
     return proc
 
 
+def _killed_first(case: Case, box: Path, pids: list[int]) -> Case:
+    """A kill -9 case's first run: a fresh interpreter, killed after ``signal_after`` seconds (its
+    pid joins ``pids``). Returns the rerun: the same command to its end, which must clean what the
+    kill left."""
+    first = _popen(case, box, pids, subprocess.DEVNULL)
+    try:
+        first.wait(timeout=case.signal_after)
+    except subprocess.TimeoutExpired:
+        first.send_signal(case.signum)
+        first.wait()
+    return dataclasses.replace(case, signal_after=None, rerun=False)
+
+
+def run_killed_then_forked(case: Case, box: Path) -> Run:
+    """A kill -9 case in a campaign: the killed run is a fresh interpreter (its start-up may be
+    where the kill lands); the rerun, whose point is cleaning up after it and finishing, is forked
+    from the preloaded worker (:func:`run_forked`) and saves an interpreter's start-up."""
+    if _threaded():                                # forking could deadlock the rerun
+        return run_subprocess(case, box)
+    pids: list[int] = []
+    before = _snapshot(box)
+    try:
+        rerun = _killed_first(case, box, pids)
+    finally:
+        _CHILDREN.difference_update(pids)
+    return run_forked(rerun, box, before=before, killed=pids)
+
+
 def _run_subprocess(case: Case, box: Path, pids: list[int]) -> Run:
     before = _snapshot(box)
     t0 = time.monotonic()
     if case.rerun:                       # killed first; the rerun must clean what the kill left
-        first = _popen(case, box, pids, subprocess.DEVNULL)
-        try:
-            first.wait(timeout=case.signal_after)
-        except subprocess.TimeoutExpired:
-            first.send_signal(case.signum)
-            first.wait()
-        case = dataclasses.replace(case, signal_after=None)
+        case = _killed_first(case, box, pids)
     proc = _popen(case, box, pids, subprocess.PIPE)
     try:
         if case.signal_after is not None:
@@ -226,10 +251,23 @@ def wait_for_entry(proc: subprocess.Popen, timeout: float) -> bool:
 # Modules every case imports. A campaign's worker imports them once and forks each case from itself
 # (run_forked): the case then runs as `python -m babelface` would, minus seconds of imports. Cases
 # that send signals keep a fresh interpreter (run_subprocess): the start-up is what they test.
+# Beyond what every case needs, the modules that cases of some families import (measured: the
+# modules new in a forked case's sys.modules, family by family): dub's SciPy, Praat and loudness
+# modules, the models and motion, `train`'s (torch pulls SymPy in), eval's, the web API's server.
 PRELOAD = ("babelface.cli", "babelface.pipeline", "babelface.face.landmarks", "babelface.media",
            "babelface.media.spool", "babelface.phonetics.espeak", "babelface.render.renderer",
            "babelface.render.head", "babelface.render.upright", "babelface.render.workbox",
-           "babelface.sync", "babelface.threads", "babelface.dub", "fuzz.apicall", "mediapipe", "torch")
+           "babelface.sync", "babelface.threads", "babelface.dub", "fuzz.apicall", "mediapipe", "torch",
+           *(f"babelface.dub.{m}" for m in ("run", "track", "mix", "voice", "tracking", "render", "stream",
+                                            "vad", "mouth_bank", "timing")),
+           *(f"babelface.models.{m}" for m in ("muex", "sync_expert", "transcript", "checkpoint")),
+           *(f"babelface.motion.{m}" for m in ("articulatory_model", "head_model", "prosody", "style")),
+           "babelface.phonetics.align", "babelface.phonetics.frontend", "babelface.render.segments",
+           "babelface.media.features", "babelface.metrics.lip", "babelface.metrics.dubbing",
+           "babelface.metrics.audio", "babelface.evaluation.runner", "babelface.report.plots",
+           "babelface.report.tables", "babelface.data.datasets", "babelface.train.loop",
+           "babelface.train.muex_task", "babelface.train.builders", "babelface.train.evaluate", "sympy",
+           "babelface.serve.app", "uvicorn", "fuzz.families", "fuzz.web")
 
 
 _CHILDREN: set[int] = set()      # this worker's running case processes (each leads its own session
@@ -259,6 +297,7 @@ def preload() -> None:
             importlib.import_module(name)
     from babelface.cli import build_parser
     build_parser()                                 # imports every command's module
+    load_families()
 
 
 def make_case_forked(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:
@@ -297,13 +336,14 @@ def make_case_forked(name: str, seed: int, index: int, root: Path) -> tuple[Case
     return Case(**json.loads(data)), root / f"{name}-{index:05d}"
 
 
-def run_forked(case: Case, box: Path) -> Run:
+def run_forked(case: Case, box: Path, before: dict | None = None, killed: list[int] = ()) -> Run:
     """:func:`run_subprocess` for a case without signals, in a child forked from this (preloaded)
     process: the same entry (``babelface._entry.main`` or ``fuzz.apicall``), its own session, folder
-    and stderr, the same time limit and classification."""
-    if len(os.listdir("/proc/self/task")) > 1:     # threads here: forking could deadlock the child
+    and stderr, the same time limit and classification. ``before``: the folder as it was before
+    ``killed`` runs (a kill -9 case's rerun), whose leftovers this run must have removed."""
+    if _threaded():                                # forking could deadlock the child
         return run_subprocess(case, box)
-    before = _snapshot(box)
+    before = _snapshot(box) if before is None else before
     err_path = box.parent / f".{box.name}.stderr"      # beside the case's folder, not in it
     sys.stdout.flush()
     sys.stderr.flush()
@@ -322,10 +362,14 @@ def run_forked(case: Case, box: Path) -> Run:
     if rc is None:
         return Run(case, "hang", None, seconds, f"no exit within {case.timeout:.0f} s")
     run = classify(case, box, before, rc, stderr, seconds)
-    left = private_leftovers([pid])
+    left = private_leftovers([pid, *killed])
     if left and run.outcome not in FAILURES:
         return Run(case, "leftover", rc, seconds, "private folder " + ", ".join(left[:3]))
     return run
+
+
+def _threaded() -> bool:
+    return len(os.listdir("/proc/self/task")) > 1
 
 
 def _child(case: Case, box: Path, err_path: Path) -> None:
@@ -385,20 +429,29 @@ def _as_main_process() -> None:
 
 def _wait(pid: int, timeout: float) -> int | None:
     """The child's exit status as Popen gives it (−N: killed by signal N); None when it ran past
-    ``timeout`` (then it and its session are killed)."""
+    ``timeout`` (then it and its session are killed). Blocks on a pidfd, which becomes readable
+    the moment the child exits (polling with sleeps lost up to 0.1 s a case)."""
+    import select
     deadline = time.monotonic() + timeout
-    delay = 0.005
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:                                          # no pidfd: poll below
+        fd = None
+    if fd is not None:
+        try:
+            select.select([fd], [], [], timeout)
+        finally:
+            os.close(fd)
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
+        if time.monotonic() >= deadline:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             return None
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.1)
+        time.sleep(0.01)
 
 
 class _Hang(BaseException):
@@ -557,11 +610,20 @@ def work(job: tuple[str, int, int, str, bool]) -> Run:
     import shutil
     name, index, seed, root, keep = job
     t0, cpu0 = time.monotonic(), _cpu()
-    case, box = make_case_forked(name, seed, index, Path(root))
+    if load_families()[name].opencv:
+        case, box = make_case_forked(name, seed, index, Path(root))
+    else:                                        # a fork costs more than most generators
+        case, box = make_case(name, seed, index, Path(root))
+        if _threaded() and not _WARNED:
+            _WARNED.append(name)
+            print(f"fuzz: family {name!r}'s generator started a thread: register it with opencv=True "
+                  "(this worker now runs its cases as subprocesses)", file=sys.stderr)
     t1, cpu1 = time.monotonic(), _cpu()
     try:
-        forked = case.signal_after is None and not case.rerun
-        run = run_forked(case, box) if forked else run_subprocess(case, box)
+        if case.rerun:
+            run = run_killed_then_forked(case, box)
+        else:
+            run = run_forked(case, box) if case.signal_after is None else run_subprocess(case, box)
     except Exception as e:                       # noqa: BLE001 - a harness bug must not stop the campaign
         run = Run(case, "traceback", None, 0.0, f"harness: {type(e).__name__}: {e}")
     if not keep and run.outcome not in FAILURES:
@@ -596,6 +658,9 @@ def costs(runs: list[Run]) -> str:
         wall, cpu = sum(r.cost["wall"] for r in timed), sum(r.cost["cpu"] for r in timed)
         rows.append(f"| **all** | **{len(timed)}** | **{wall / len(timed):.2f}** | **{cpu / len(timed):.2f}** | |")
     return "\n".join(rows)
+
+
+_WARNED: list[str] = []
 
 
 def make_case(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:
