@@ -193,8 +193,20 @@ def odd_image(rng: random.Random, box: Path, kinds: list[str]) -> tuple[str, str
 def odd_audio(rng: random.Random, box: Path) -> tuple[str, str, str]:
     """(audio argument, what it is, expect)."""
     kind = rng.choice(["nan", "inf", "dc", "silence", "one", "stereo48k", "int8", "text", "dir",
-                       "empty", "video", "image", "long-header", "missing", "clipped"])
+                       "empty", "video", "image", "long-header", "missing", "clipped", "odd-rate", "channels"])
     p = box / "speech.wav"
+    if kind == "odd-rate":             # a header rate AAC cannot carry (seed 21: 20,096 Hz, a traceback)
+        hz = rng.choice([4000, 11000, 20096, 50000, 200000])
+        data = bytearray(_copy(box, "speech.wav").read_bytes())
+        data[24:28] = struct.pack("<I", hz)
+        p.write_bytes(bytes(data))
+        return p.name, f"WAV header saying {hz} Hz", None
+    if kind == "channels":             # 8+ planar channels crashed PyAV's to_ndarray (SIGSEGV)
+        n = rng.choice([8, 16])
+        data = bytearray(_copy(box, "speech.wav").read_bytes())
+        data[22:24] = struct.pack("<H", n)
+        p.write_bytes(bytes(data))
+        return p.name, f"WAV header saying {n} channels", None
     rate = 16000
     t = np.arange(int(1.0 * rate)) / rate
     speech = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))
