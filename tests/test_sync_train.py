@@ -225,14 +225,16 @@ def test_freeze_mouth_holds_lips_and_chin_only():
 
 def test_real_validation_clips_rank_the_checkpoints(clip_dir, tmp_path):
     """With real validation clips, the monitor ``score`` averages the synthetic and real Acc±1 and
-    the real clips' known-answer ranking."""
+    the real clips' known-answer ranking; ``keep_best: 0`` exports the final step (make model-sync)."""
     real = tmp_path / "realval"
     real.mkdir()
     for p in sorted(clip_dir.glob("*_2.npz")):                           # the two val clips, as real
         with np.load(p) as z:
             np.savez(real / p.name, mel=z["mel"], motion=z["motion"], language="en", split="val", synthetic=False)
     assert main(tiny(clip_dir, tmp_path / "run", "train.max_steps=2", f"data.val_roots=[{clip_dir},{real}]",
-                     "data.real_val_crops=4", "loss.rank_weight=1.0")) == 0
+                     "data.real_val_crops=4", "loss.rank_weight=1.0", "train.keep_best=0")
+                + ["--export", str(tmp_path / "final.safetensors")]) == 0
     val = json.loads((tmp_path / "run" / "train_summary.json").read_text())["val"]
+    assert SyncExpert.from_pretrained(tmp_path / "final.safetensors").checkpoint_meta["step"] == 2  # the final step
     assert val["real_crops"] == 4 and 0.0 <= val["real_ranked"] <= 1.0
     assert val["score"] == pytest.approx((val["acc1"] + val["real_acc1"] + val["real_ranked"]) / 3)
