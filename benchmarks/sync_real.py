@@ -113,7 +113,7 @@ def main() -> None:
             + " / ".join(f"{r['s0'][k]:.3f}" for k in ("real", "shift +5", "shift −5", "frozen mouth", "reversed"))
             + f" | {100 * r['ranked0']:.0f} % |")
     lines = [SECTION, "",
-             f"Command: `OMP_NUM_THREADS=1 python benchmarks/sync_real.py"
+             "Command: `OMP_NUM_THREADS=1 python benchmarks/sync_real.py"
              + "".join(f" --weights {w}" for w in args.weights)
              + (f" --split {args.split}" if args.split != "test" else "") + " --write`  ",
              f"Machine: {machine(1)}. Split `{args.split}` of `make corpus-real` (speakers never trained on); "
