@@ -78,7 +78,8 @@ def dub(video: Path, out: Path, cores: str, extra: list[str] = ()) -> dict:
         if p.returncode:
             raise SystemExit(f"{' '.join(cmd)} failed: {err.read().strip().splitlines()[-1]}")
         res = json.loads(out.read())
-    res.update(wall=wall, fps_e2e=res["frames"] / wall, peak_mb=usage.ru_maxrss / 1024)
+    res.update(wall=wall, fps_e2e=res["frames"] / wall, peak_mb=usage.ru_maxrss / 1024,
+               cpu=usage.ru_utime + usage.ru_stime)      # the child's CPU seconds (load-independent)
     return res
 
 
@@ -94,10 +95,11 @@ def report(rows: list, mem: list, minutes: list[int]) -> str:
              f"({machine()}; the machine was shared with other engineers' jobs, load average "
              f"{os.getloadavg()[0]:.0f} on its 2 cores at the end of these runs, so absolute figures "
              "are pessimistic; ratios are from the same run). Text driver (es), `--no-sync-check`.", "",
-             "| video | cores | frames | wall s | frames/s end to end | stage shares |",
-             "|---|---|---|---|---|---|"]
+             "| video | cores | frames | wall s | CPU s | frames/s end to end | stage shares |",
+             "|---|---|---|---|---|---|---|"]
     for size, n, r in rows:
-        lines.append(f"| {size} | {n} | {r['frames']} | {r['wall']:.1f} | {r['fps_e2e']:.2f} | {shares(r['stages'])} |")
+        lines.append(f"| {size} | {n} | {r['frames']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['fps_e2e']:.2f} | "
+                     f"{shares(r['stages'])} |")
     lines += ["", "| video | frames | wall s | peak RSS |", "|---|---|---|---|"]
     for name, r in mem:
         lines.append(f"| {name} | {r['frames']} | {r['wall']:.0f} | {r['peak_mb']:.0f} MB |")
@@ -120,7 +122,7 @@ def main() -> None:
         for cores in ("0", "0,1"):
             r = dub(vids[size], args.work / f"out_{size}_{len(cores.split(','))}.mp4", cores)
             rows.append((size, len(cores.split(",")), r))
-            print(size, cores, json.dumps({k: r[k] for k in ("frames", "wall", "fps_e2e", "stages")}), flush=True)
+            print(size, cores, json.dumps({k: r[k] for k in ("frames", "wall", "cpu", "fps_e2e", "stages")}), flush=True)
     for name in [k for k in vids if "min" in k] if args.only != "speed" else []:
         r = dub(vids[name], args.work / "out_long.mp4", "0,1", MEMORY_OPTIONS)
         mem.append((name, r))

@@ -1,27 +1,35 @@
-"""Speed of the text front-ends (issue 18): what they add to `say`, measured in the same run.
+"""Speed of the text front-ends (issue 18): what they add to `say`, in CPU seconds.
 
-    python benchmarks/frontend_speed.py [--repeats 3]
+    python benchmarks/frontend_speed.py [--repeats 3] [--langs ar ja …]
 
-For each front-end language, two fresh processes run `pipeline.say` on the same speech: once on
-the native text (the front-end runs: library import, dictionary load, reading) and once on the
-front-end's output with the front-end switched off (espeak-ng gets identical input, so audio,
-timeline and video are identical). Start-up = the first `say` of the process (imports, espeak-ng,
-portrait detection, first sentence); per sentence = median of the following ones. The difference
-is the front-end's cost; on a loaded machine it drowns in noise, so the front-end's own cost is
-also timed directly (`frontend.prepare`: first call in a fresh process, then the median of 20
-calls) and given as a share of `say` with the front-end off.
+For each front-end language, fresh interpreters run the CLI as a user would (``babelface say`` on
+one sentence), alternately on the native text (front-end on: library import, dictionary load,
+reading) and on the front-end's output with the front-end switched off (espeak-ng gets identical
+input, so audio, timeline and video are identical). A hook on the first segment encoder's opening
+(the first frame has been drawn and goes to x264) reads ``resource.getrusage`` (user + system CPU
+of the process, all threads): CPU to the first encoded frame ("start-up") and of the whole job.
+Per sentence: the same process then runs ``pipeline.say`` again; the CPU of that second sentence.
+Medians over the repeats; the difference on − off is the front-end's cost. CPU, not wall: the
+machine is shared. The front-end's own cost is also timed alone: ``frontend.prepare``, its first
+call in a fresh process that has imported what `say` imports before it (CPU: the front-end's
+serial cost at start-up, which the on − off difference measures only within the load's noise)
+and the median of 20 further calls.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, machine  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "src"))
 
 TEXTS = {
@@ -32,40 +40,54 @@ TEXTS = {
     "ar": "السلام عليكم ورحمة الله. الجو جميل اليوم.",
 }
 
-_SAY = """
-import json, statistics, time
-t = time.perf_counter()
+_SAY = r"""
+import json, resource, sys
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+from babelface.media import segments
+first = {}
+open_encoder = segments.SegmentEncoder._open
+def timed(self, width, height):
+    first.setdefault("cpu", cpu())
+    return open_encoder(self, width, height)
+segments.SegmentEncoder._open = timed
+if sys.argv[1] == "off":
+    import babelface.phonetics.frontend as F
+    F.prepare = lambda text, voice: F.Reading(text)
+from babelface.cli import main
+text, lang, out = sys.argv[2:5]
+rc = main(["say", "--lang", lang, "--text", text, "-q", "-o", out])
+total = cpu()
 from babelface import pipeline
-{switch}
-pipeline.say({text!r}, {lang!r}, {out!r})
-cold = time.perf_counter() - t
-warm = []
-for _ in range({repeats}):
-    t = time.perf_counter(); pipeline.say({text!r}, {lang!r}, {out!r})
-    warm.append(time.perf_counter() - t)
-t = time.perf_counter()
-print(json.dumps({{"cold": cold, "warm": statistics.median(warm)}}))
+pipeline.say(text, lang, out)
+print(json.dumps({"rc": rc, "first": first["cpu"], "total": total, "next": cpu() - total}))
 """
-_OFF = ("import babelface.phonetics.frontend as F\n"
-        "F.prepare = lambda text, voice: F.Reading(text)")
-_PREPARE = """
-import json, statistics, time
-t = time.perf_counter()
+
+_PREPARE = r"""
+import json, statistics, sys, time
+import babelface.pipeline, babelface.phonetics.espeak      # what `say` has loaded by then
+t = time.process_time()
 from babelface.phonetics.frontend import prepare
-prepare({text!r}, {voice!r})
-cold = time.perf_counter() - t
+prepare(sys.argv[1], sys.argv[2])
+cold = time.process_time() - t
 warm = []
 for _ in range(20):
-    t = time.perf_counter(); prepare({text!r}, {voice!r}); warm.append(time.perf_counter() - t)
-print(json.dumps({{"cold": cold, "warm": statistics.median(warm)}}))
+    t = time.process_time(); prepare(sys.argv[1], sys.argv[2]); warm.append(time.process_time() - t)
+print(json.dumps({"cold": cold, "warm": statistics.median(warm)}))
 """
 
 
-def _run(code: str) -> dict:
-    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=env)
+def _run(code: str, *args: str) -> dict:
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
 
 
 def main() -> int:
@@ -74,22 +96,31 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--langs", nargs="+", default=list(TEXTS), choices=list(TEXTS))
     args = ap.parse_args()
-    print("| language | prepare() cold | share of say start-up (off) | prepare() per sentence "
-          "| share of say per sentence (off) | say start-up off → on | say per sentence off → on |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"{machine()}; load average {os.getloadavg()[0]:.1f} at the start; "
+          f"medians of {args.repeats} fresh processes per cell; CPU seconds")
+    print("| language | prepare() first call | prepare() per sentence | say CPU to first frame "
+          "off → on (+ %) | say CPU whole job off → on (+ %) | say next sentence off → on (+ %) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "s.mp4")
-        for lang, text in TEXTS.items():
+        for lang in args.langs:
+            text = TEXTS[lang]
             voice = resolve_voice(lang)
             spoken = prepare(text, voice).text
-            off = _run(_SAY.format(switch=_OFF, text=spoken, lang=lang, out=out, repeats=args.repeats))
-            on = _run(_SAY.format(switch="", text=text, lang=lang, out=out, repeats=args.repeats))
-            alone = _run(_PREPARE.format(text=text, voice=voice))
-            print(f"| {lang} | {alone['cold']:.2f} s | {100 * alone['cold'] / off['cold']:.1f} % | "
-                  f"{1000 * alone['warm']:.1f} ms | {100 * alone['warm'] / off['warm']:.2f} % | "
-                  f"{off['cold']:.2f} → {on['cold']:.2f} s | {off['warm']:.2f} → {on['warm']:.2f} s |",
-                  flush=True)
+            off, on = [], []
+            for _ in range(args.repeats):      # interleaved: the load drifts alike for both
+                off.append(_run(_SAY, "off", spoken, lang, out))
+                on.append(_run(_SAY, "on", text, lang, out))
+            alone = [_run(_PREPARE, text, voice) for _ in range(args.repeats)]
+            cells = []
+            for key in ("first", "total", "next"):
+                a, b = _median(off, key), _median(on, key)
+                cells.append(f"{a:.2f} → {b:.2f} s ({100 * (b - a) / a:+.1f} %)")
+            print(f"| {lang} | {_median(alone, 'cold'):.3f} s | {1000 * _median(alone, 'warm'):.1f} ms | "
+                  + " | ".join(cells) + " |", flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 

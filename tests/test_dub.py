@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -135,6 +136,38 @@ def test_render_workers_give_the_same_frames_as_one(clips):
     one, many = runs
     assert all(np.array_equal(a, b) for a, b in zip(one, many)) and len(one) == len(images)
     assert sum(not np.array_equal(a, img) for a, img in zip(one, images)) > 40
+
+
+def test_two_threads_write_the_same_bytes_as_one(real, tmp_path):
+    """dub on the segment encoder (issue 16): a 4.4 s video is two segments, each decoded,
+    rendered and encoded on its own; one and two threads write the same file, with an IDR frame at
+    each segment's start and the source's own timestamps, variable ones included (a longer step
+    near the cut: x264's first dts of the second segment would repeat the first's last)."""
+    import hashlib
+    clip = tmp_path / "vfr.mp4"
+    _ffmpeg("-i", str(real / "WDA_KatieHill_000.mp4"), "-t", "4.4", "-vf",
+            "scale=160:160,setpts='(N+0.5*gte(N,55))/25/TB'", "-fps_mode", "vfr", "-c:v", "libx264",
+            "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip))
+    from babelface.media.segments import plan_segments
+    outs = [tmp_path / f"t{k}.mp4" for k in (1, 2)]
+    for k, out in zip((1, 2), outs):     # fresh processes: espeak-ng's voice varies call to call
+        done = subprocess.run([sys.executable, "-m", "babelface", "dub", str(clip), "--text", ES,
+                               "--lang", "es", "-o", str(out), "--threads", str(k), "--quality", "fast",
+                               "--no-sync-check", "--json"], capture_output=True, text=True, check=True)
+        r = json.loads(done.stdout)
+    plan = plan_segments(r["frames"])
+    assert len(plan) == 2 and r["frames_passed_through"] == 0
+    one, two = (hashlib.md5(p.read_bytes()).hexdigest() for p in outs)
+    assert one == two
+
+    def packets(path):
+        with av.open(str(path)) as c:
+            s = c.streams.video[0]
+            return [(float(p.pts * s.time_base), p.is_keyframe) for p in c.demux(s) if p.pts is not None]
+    src, out = sorted(packets(clip)), sorted(packets(outs[0]))
+    assert np.allclose([t for t, _ in out], [t - src[0][0] for t, _ in src], atol=1e-4)
+    assert [i for i, (_, key) in enumerate(out) if key] == [0, plan[1][0]] and len(out) == r["frames"]
+    assert np.ptp(np.diff([t for t, _ in out])) > 0.03                    # the source's VFR step kept
 
 
 def test_landmarks_on_disk_smoothed_in_blocks_equal_the_whole_run_filter():

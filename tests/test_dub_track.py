@@ -360,6 +360,20 @@ def test_cli_refuses_a_background_db_out_of_range_in_one_line(tmp_path):
     assert "--background-db must be between -120 and 0 dB" in out.stderr
 
 
+def test_voice_activity_block_by_block_equals_one_block(real, monkeypatch):
+    """The VAD reads the signal (an array or a DiskSignal) in blocks with their context and carries
+    the LSTM state across them: tiny blocks give the probabilities and segments of one block."""
+    from babelface.dub import mix, vad
+    from babelface.media import load_audio
+    x = load_audio(real / "WDA_KatieHill_000.mp4")[:8 * 16000]                # 8 s, 250 windows
+    whole = vad.speech_probabilities(x)
+    segments = vad.speech_segments(x)
+    monkeypatch.setattr(vad, "ENCODE_BATCH", 7)
+    disk = mix.DiskSignal.of([x[:5000], x[5000:]], len(x))
+    assert np.allclose(vad.speech_probabilities(disk), whole, atol=1e-5) and len(whole) == 250
+    assert vad.speech_segments(disk) == segments and len(segments) >= 2
+
+
 def test_disk_signal_is_sliced_like_an_array_and_applies_the_audio_start(tmp_path):
     """The soundtrack's pieces on disk: a raw (m, C) file read with the container's audio delay
     (silence first, or cut), and a stem that pieces are added into."""
@@ -374,3 +388,8 @@ def test_disk_signal_is_sliced_like_an_array_and_applies_the_audio_start(tmp_pat
     stem.add(1, np.array([1, 2], np.float32))
     stem.add(2, np.ones(9, np.float32))                               # cut at the end
     assert np.array_equal(stem[:], [0, 1, 3, 1, 1]) and stem[1:3, None].shape == (2, 1)
+    from babelface.disk import DiskRows
+    rows = DiskRows.of([np.ones((3, 2)), np.arange(4.0).reshape(2, 2)], (2,), np.float64)
+    assert rows.shape == (5, 2) and rows.dtype == np.float64 and np.array_equal(rows[3:], [[0, 1], [2, 3]])
+    assert np.array_equal(rows[:, 1], [1, 1, 1, 1, 3]) and np.array_equal(rows[[4, 0], 0], [2, 1])
+    assert rows[4, 1] == 3

@@ -206,3 +206,111 @@ def test_arabic_front_end_leaves_the_unused_cache_libraries_unimported():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout.split()
     assert out[-1] == "False" and out[0].startswith("الْجَو") and len(out) == 4   # vocalised, 3 words
+
+
+def spoken_runs(text: str, lang: str, pause: float = 0.1) -> list[list[str]]:
+    """The timeline's phonemes cut into runs at every pause of at least ``pause`` seconds."""
+    runs = [[]]
+    for p in synthesize(text, lang).phonemes:
+        if p.ipa != PAUSE:
+            runs[-1].append(p.ipa)
+        elif p.end - p.start >= pause and runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
+
+
+def test_arabic_full_stop_survives_the_diacritiser():
+    # Mishkal 0.4.1 turned ". " into U+0001 (a non-raw "\1"): espeak-ng then read اللهِالْجَوُّ as
+    # one word, with no pause and no closed mouth at the sentence boundary
+    reading = prepare("السلام عليكم ورحمة الله. الجو جميل اليوم.", "ar").text
+    assert "\x01" not in reading and reading.endswith(".")
+    assert "\u0627\u0644\u0644\u0647\u0650. \u0627\u0644\u0652\u062c" in reading   # اللهِ. الْج
+    runs = spoken_runs("السلام عليكم ورحمة الله. الجو جميل اليوم.", "ar")
+    assert len(runs) == 2 and runs[0][-1] == "i" and runs[1][:3] == ["a", "l", "dʒ"]
+
+
+@pytest.mark.parametrize("mark", [".", "؟", "،", "!", ":", "؛", "?", ",", "…"])
+def test_arabic_punctuation_keeps_its_pause(mark):
+    text = f"ذهب الولد{mark} الجو جميل"
+    assert "\x01" not in prepare(text, "ar").text
+    runs = spoken_runs(text, "ar")
+    assert len(runs) == 2 and runs[0][-2:] == ["d", "u"] and runs[1][:3] == ["a", "l", "dʒ"]
+
+
+def test_arabic_punctuation_step_is_mishkals_own_without_its_bug():
+    from babelface.phonetics.frontend.arabic import _join_marks
+    assert _join_marks(" قَالَ : نَعَمٌ . لَا") == " قَالَ: نَعَمٌ. لَا"
+    assert _join_marks("هُنَا  .  ثُمَّ .") == "هُنَا.  ثُمَّ."         # runs of spaces: nothing left over
+    assert _join_marks("بِالْعَالَمِ ، هُنَا") == "بِالْعَالَمِ ، هُنَا"    # Arabic marks: Mishkal leaves them
+
+
+_READ_ALL = """
+import json, sys
+from babelface.lazy import Deferred
+from babelface.phonetics.frontend import arabic
+lean = sys.argv[1] == "lean"
+texts = json.loads(sys.stdin.read())
+model = arabic.diacritiser(lean)
+out = [model.tashkeel(texts[0]).strip()]
+idle = [m for m in ("arabicstopwords.stopwordsallforms", "arabicstopwords.stopwords_lexicon",
+                    "mishkal.unknown_const", "tashaphyne.verb_stamp_const")
+        if m not in sys.modules or isinstance(sys.modules[m], Deferred)]
+out += [model.tashkeel(t).strip() for t in texts[1:]]   # unknown words: Mishkal's list loads
+print(json.dumps({"readings": out, "idle": idle}))
+"""
+
+
+def test_arabic_lean_start_up_reads_exactly_as_mishkal_fully_loaded(tmp_path):
+    # the reference sentences of the reading check, punctuation, stop words with clitics; the
+    # last sentence holds words outside Mishkal's lexicon (its list of unknown words answers)
+    refs = (ROOT / "tests" / "data" / "readings" / "ar.tsv").read_text(encoding="utf-8").splitlines()
+    texts = ["السلام عليكم ورحمة الله. الجو جميل اليوم."]     # all in the lexicon
+    texts += [line.split("\t")[0] for line in refs if line and not line.startswith("#")]
+    texts += ["قال: نعم، ذهبت! ثم عاد؛ انتهى.",
+              "وبعدما رأيتهم لم يكن لديهم شيء، فلماذا لا تأتي معنا؟",
+              "صف خلق خود كمثل الشمس إذ بزغت. زار داعش البنتاجون"]
+    # one hash seed for both: Mishkal's choice between equally ranked readings follows the
+    # iteration order of sets of strings, which differs from process to process (عندي: عَنَدِيُّ
+    # or عُنَّدِيُّ)
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "1"}
+    runs = {}
+    for mode in ("lean", "full"):
+        (tmp_path / mode).mkdir()
+        runs[mode] = json.loads(subprocess.run(
+            [sys.executable, "-c", _READ_ALL, mode], input=json.dumps(texts), capture_output=True,
+            text=True, check=True, env=dict(env, HOME=str(tmp_path / mode))).stdout)
+    assert runs["lean"]["readings"] == runs["full"]["readings"]
+    # Mishkal's own semantic step creates (and executes the index files of) ~/.thaalabCache
+    assert (tmp_path / "full" / ".thaalabCache").is_dir()
+    assert not (tmp_path / "lean" / ".thaalabCache").exists()
+    assert all("\u064e" in r for r in runs["lean"]["readings"])            # vocalised (fatha)
+    assert len(runs["lean"]["idle"]) == 4 and runs["full"]["idle"] == []    # what lean spares
+
+
+def test_arabic_stopword_table_is_the_installed_arabicstopwords():
+    import gzip
+
+    import arabicstopwords.stopwordsallforms as data
+    from mishkal import unknown_const      # (not `import mishkal.unknown_const`: it may be deferred)
+
+    from babelface.phonetics.frontend import arabic
+    size = Path(data.__file__).stat().st_size
+    assert gzip.decompress(arabic.STOPWORDS.read_bytes()) == gzip.decompress(
+        arabic.stopwords_table(data.STOPWORDS, size))
+    assert arabic._stop_forms() == frozenset(data.STOPWORDS)
+    # the lean lookup asks Mishkal's list of unknown words only for Arabic words: it holds no other
+    assert all(arabic._has_letter(word) for word in unknown_const.Table)
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("我们去北京。银行不远。", "zh"), ("我们去北京. 银行不远", "zh"), ("北京，银行", "zh"),
+    ("東京へ行きます。駅があります。", "ja"), ("สวัสดีครับ. วันนี้อากาศดีมาก", "th"),
+    ("မင်္ဂလာပါ။ ဒီနေ့", "my"), ("မင်္ဂလာပါ၊ ဒီနေ့", "my"),
+])
+def test_front_ends_keep_the_sentence_boundary(text, lang):
+    # Mandarin: "jing1. yin2" had no pause (espeak-ng: no clause end before a lower-case word)
+    assert len(spoken_runs(text, lang)) == 2
+
+
+def test_mandarin_decimal_point_is_no_full_stop():
+    assert prepare("这本书3.5元。", "cmn-latn-pinyin").text == "zhe4 ben3 shu1 3.5 yuan2."

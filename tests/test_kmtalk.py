@@ -300,3 +300,58 @@ def test_shipped_model_finds_espeak_phoneme_boundaries(lang, text):
     assert p >= 0.75 and r >= 0.5, (p, r)
     motion = gen.predict_motion(audio)
     assert motion.shape == (n, N_MOTION, 3) and motion.std() > 0.01       # the mouth moves
+
+
+def _speech_corpus(root, real, n_clips: int = 4, frames: int = 40):
+    """A manifest dataset of real speech (RD_Radio31) with stand-in motion and a regular timeline."""
+    import json
+
+    from babelface.media import load_audio, save_wav
+    speech = load_audio(real / "RD_Radio31_000.wav")
+    rng = np.random.default_rng(0)
+    timeline = [{"ipa": "_amiu"[j % 5], "start": 0.12 * j, "end": 0.12 * (j + 1)}
+                for j in range(int(frames / 25 / 0.12) + 1)]
+    lines = []
+    for i in range(n_clips):
+        save_wav(root / f"c{i}.wav", speech[i * frames * 640:(i + 1) * frames * 640])
+        np.savez(root / f"c{i}.npz", motion=(0.02 * rng.standard_normal((frames, N_MOTION, 3))).astype(np.float32))
+        (root / f"c{i}.json").write_text(json.dumps(timeline))
+        lines.append({"id": f"c{i}", "language": "en", "split": "val" if i == n_clips - 1 else "train",
+                      "speaker": "s", "duration_s": frames / 25, "n_frames": frames, "fps": 25,
+                      "sample_rate": 16000, "audio": f"c{i}.wav", "motion": f"c{i}.npz",
+                      "phonemes": f"c{i}.json"})
+    (root / "manifest.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return root
+
+
+def test_wav2vec_front_end_trains_on_the_kit_and_generates(tmp_path, real):
+    """Issue 13 part 2: LKMA's audio encoder over wav2vec 2.0 features from a LOCAL checkpoint
+    (the tiny test one: hidden 32, 2 layers), trained through `babelface train` on a manifest (the
+    waveform reaches the batch), exported without the wav2vec weights, and run on real speech."""
+    from pathlib import Path
+
+    from babelface.cli import main
+    from babelface.errors import WeightsError
+    from babelface.media import load_audio
+    from babelface.models.checkpoint import read_checkpoint
+    from babelface.models.kmtalk import load_generator
+    w2v = Path(__file__).parent / "data" / "w2v_base"
+    corpus = _speech_corpus(tmp_path / "corpus", real)
+    config = Path(__file__).parent / "data" / "kmtalk_tiny.yaml"
+    shipped = tmp_path / "kmtalk_w2v.safetensors"
+    sets = [f"train.out_dir={tmp_path / 'run'}", "data.kind=manifest", f"data.root={corpus}",
+            "data.languages=[en]", "train.seq_len=24", "train.max_steps=2", "train.batch_size=2",
+            "model.audio.features=wav2vec", f"model.audio.wav2vec_path={w2v}", "model.audio.wav2vec_dim=32"]
+    assert main(["train", "--config", str(config), *[a for s in sets for a in ("--set", s)],
+                 "--export", str(shipped)]) == 0
+    header, tensors = read_checkpoint(shipped, "kmtalk")
+    assert header["config"]["audio"]["features"] == "wav2vec"
+    assert not [k for k in tensors if "frontend" in k or "wav2vec" in k]   # the encoder stays outside
+    gen = load_generator(shipped)
+    speech = load_audio(real / "RD_Radio31_000.wav")[16_000 * 3:16_000 * 4]
+    motion = gen.predict_motion(speech)
+    assert motion.shape == (25, N_MOTION, 3) and np.isfinite(motion).all() and np.abs(motion).max() > 0
+    gen.model.cfg.audio.wav2vec_path = str(tmp_path / "nowhere")
+    gen.model._frontend.clear()
+    with pytest.raises(WeightsError, match="not found"):
+        gen.predict_motion(speech)

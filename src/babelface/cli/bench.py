@@ -69,10 +69,11 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from babelface.data.stats import compute_stats, markdown, write_report
+    from babelface.data.stats import compute_stats, markdown
+    from babelface.report.dataset import write_dataset_report
     checked_dir(args.out)
     stats = compute_stats(args.dataset)
-    report = write_report(stats, args.out or Path(args.dataset) / "stats")
+    report = write_dataset_report(stats, args.out or Path(args.dataset) / "stats")
     if args.json:
         out = stats.to_json()
         out["report"] = str(report)

@@ -1,5 +1,6 @@
 """Statistics of a dataset (any manifest): per-language hours, clips, phoneme coverage and
-viseme distribution, as tables (Markdown) and plots (PNG), like MuEx Fig. 5 for MTFB.
+viseme distribution, as tables (Markdown); the plots (PNG, like MuEx Fig. 5 for MTFB) are
+:mod:`babelface.report.dataset`'s.
 
 - **hours / clips** per language and split;
 - **phoneme coverage**: the share of the language's inventory (:mod:`babelface.data.inventory`,
@@ -17,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from babelface.data.manifest import SPLITS, Clip, load_manifest
-from babelface.media._atomic import atomic_path, atomic_write_text
 
 
 @dataclass
@@ -145,73 +145,3 @@ def markdown(stats: DatasetStats) -> str:
             shares = s.viseme_shares(len(names))
             lines.append(f"| {s.language} | " + " | ".join(f"{100 * v:.1f}" for v in shares[1:]) + " |")
     return "\n".join(lines) + "\n"
-
-
-def plot(stats: DatasetStats, out_dir: str | Path) -> list[Path]:
-    """``hours.png`` (hours per language by split), ``coverage.png`` and ``visemes.png``."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    codes = list(stats.languages)
-    written: list[Path] = []
-
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(codes) + 2), 3.6))
-    bottom = np.zeros(len(codes))
-    for split, color in zip(SPLITS, ("#4c72b0", "#dd8452", "#55a868")):
-        vals = np.array([stats.languages[c].split_seconds[split] / 3600 for c in codes])
-        ax.bar(codes, vals, bottom=bottom, label=split, color=color)
-        bottom += vals
-    for i, c in enumerate(codes):
-        ax.text(i, bottom[i], str(stats.languages[c].clips), ha="center", va="bottom", fontsize=7)
-    ax.set_ylabel("hours")
-    ax.set_title(f"{stats.total_hours:.2f} h, {stats.total_clips} clips (numbers: clips)")
-    ax.legend(fontsize=8)
-    written.append(_save(fig, out_dir / "hours.png"))
-
-    timed = [c for c in codes if stats.languages[c].coverage is not None]
-    if timed:
-        fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(timed) + 2), 3.2))
-        cov = [100 * stats.languages[c].coverage for c in timed]
-        ax.bar(timed, cov, color="#8172b3")
-        for i, c in enumerate(timed):
-            ax.text(i, cov[i], str(len(stats.languages[c].inventory)), ha="center", va="bottom", fontsize=7)
-        ax.set_ylim(0, 105)
-        ax.set_ylabel("% of inventory")
-        ax.set_title("phoneme coverage (numbers: inventory size, espeak-ng)")
-        written.append(_save(fig, out_dir / "coverage.png"))
-
-        names = stats.viseme_names
-        shares = np.array([stats.languages[c].viseme_shares(len(names))[1:] for c in timed]) * 100
-        fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(names) + 3), max(3, 0.35 * len(timed) + 1.5)))
-        im = ax.imshow(shares, aspect="auto", cmap="viridis")
-        ax.set_xticks(range(len(names) - 1), names[1:], fontsize=8)
-        ax.set_yticks(range(len(timed)), timed, fontsize=8)
-        for i in range(shares.shape[0]):
-            for j in range(shares.shape[1]):
-                ax.text(j, i, f"{shares[i, j]:.0f}", ha="center", va="center", fontsize=6,
-                        color="white" if shares[i, j] < shares.max() / 2 else "black")
-        fig.colorbar(im, ax=ax, label="% of speech time")
-        ax.set_title("viseme distribution per language")
-        written.append(_save(fig, out_dir / "visemes.png"))
-    return written
-
-
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def write_report(stats: DatasetStats, out_dir: str | Path) -> Path:
-    """``stats.md`` (tables and the plots) in ``out_dir``; returns its path."""
-    out_dir = Path(out_dir)
-    pngs = plot(stats, out_dir)
-    md = markdown(stats) + "\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in pngs)
-    path = out_dir / "stats.md"
-    atomic_write_text(path, md)
-    return path

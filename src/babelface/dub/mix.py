@@ -20,13 +20,12 @@ video writer asks for it, so a long video's audio costs disk, not memory.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Iterator
 
 import numpy as np
 
 from babelface.constants import SAMPLE_RATE
+from babelface.disk import DiskSignal
 from babelface.media.audio import resample
 
 RAMP_S = 0.05                  # fade between kept and ducked original
@@ -129,6 +128,12 @@ def mono16k(audio, rate: int, block_s: float = 30.0) -> np.ndarray:
     return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
 
+def mono16k_disk(audio, rate: int) -> DiskSignal:
+    """:func:`mono16k` on disk (:class:`DiskSignal`), written block by block: the analysis audio
+    of a long video costs disk, not memory."""
+    return DiskSignal.of(mono16k_blocks(audio, rate), -(-len(audio) * SAMPLE_RATE // rate))
+
+
 def mono16k_blocks(audio, rate: int, block_s: float = 30.0) -> Iterator[np.ndarray]:
     """The blocks of :func:`mono16k`, one at a time: each resampled with enough context for SciPy's
     polyphase filter, so that together they equal the whole signal's resampling to float32
@@ -151,70 +156,6 @@ def mono16k_blocks(audio, rate: int, block_s: float = 30.0) -> Iterator[np.ndarr
         yield y
 
 
-_F32 = 4
-
-
-class DiskSignal:
-    """Float32 samples ``(n,)`` (``channels=0``) or ``(n, C)`` on disk, read by slicing like an
-    array (``x[a:b]``, ``x[a:b, None]``, ``np.asarray(x)``). New: an unlinked temporary file of
-    zeros, written by :meth:`add`. On an existing raw file (``path``, interleaved ``(m, C)``):
-    read-only, its samples ``delay`` later (negative: earlier), zeros outside them."""
-
-    dtype = np.dtype(np.float32)
-
-    def __init__(self, n: int, channels: int = 0, path=None, delay: int = 0):
-        self.shape = (n,) if channels == 0 else (n, channels)
-        self._width = max(channels, 1) * _F32
-        self.delay = delay
-        if path is None:
-            self._file = tempfile.TemporaryFile(prefix="babelface-audio-")
-            os.ftruncate(self._file.fileno(), n * self._width)                  # sparse zeros
-            self._stored = n
-        else:
-            self._file = open(path, "rb")
-            self._stored = os.fstat(self._file.fileno()).st_size // self._width
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __del__(self):
-        if getattr(self, "_file", None) is not None:
-            self._file.close()
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype=None, copy=None):
-        return self[:] if dtype is None else self[:].astype(dtype)
-
-    def __getitem__(self, index):
-        rest = ()
-        if isinstance(index, tuple):
-            index, rest = index[0], index[1:]
-        if not isinstance(index, slice):
-            raise IndexError("DiskSignal takes slices (x[a:b], x[a:b, ...])")
-        a, b, step = index.indices(len(self))
-        out = self._read(a, max(a, b))[::step]
-        return out[(slice(None), *rest)] if rest else out
-
-    def _read(self, a: int, b: int) -> np.ndarray:
-        out = np.zeros((b - a, *self.shape[1:]), np.float32)
-        lo, hi = max(a - self.delay, 0), min(b - self.delay, self._stored)       # stored samples
-        if hi > lo:
-            raw = os.pread(self._file.fileno(), (hi - lo) * self._width, lo * self._width)
-            got = np.frombuffer(raw, np.float32).reshape(-1, *self.shape[1:])
-            out[lo + self.delay - a:lo + self.delay - a + len(got)] = got
-        return out
-
-    def add(self, start: int, samples: np.ndarray) -> None:
-        """Add ``samples`` from sample ``start`` (cut at the end)."""
-        samples = np.asarray(samples, np.float32)[:max(len(self) - start, 0)]
-        if len(samples):
-            block = self._read(start, start + len(samples)) + samples
-            os.pwrite(self._file.fileno(), block.tobytes(), start * self._width)
-
-
 def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
     """Cut or zero-pad along time to exactly ``n`` samples."""
     if len(audio) >= n:
@@ -222,15 +163,11 @@ def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([audio, np.zeros((n - len(audio),) + audio.shape[1:], audio.dtype)])
 
 
-def place(pieces, n: int, rate: int) -> DiskSignal:
-    """Mono stem ``(n,)`` at ``rate`` (on disk) from ``(start_s, audio, audio_rate)`` pieces (cut
-    at ``n``)."""
-    stem = DiskSignal(n)
-    for start, audio, src_rate in pieces:
-        i = int(round(start * rate))
-        if i < n:
-            stem.add(i, resample(np.asarray(audio, np.float32), src_rate, rate))
-    return stem
+def place(stem: DiskSignal, start: float, audio: np.ndarray, audio_rate: int, rate: int) -> None:
+    """Add ``audio`` (mono at ``audio_rate``) to ``stem`` (at ``rate``) from ``start`` seconds."""
+    i = int(round(start * rate))
+    if i < len(stem):
+        stem.add(i, resample(np.asarray(audio, np.float32), audio_rate, rate))
 
 
 class Mixed:

@@ -110,6 +110,13 @@ class MouthBank:
     def __len__(self) -> int:
         return len(self.exemplars)
 
+    def fork(self) -> "MouthBank":
+        """The same exemplars with a fresh sticky choice: one per run of frames chosen in order
+        (the segments of a video, rendered side by side, each choose as if they started the video)."""
+        other = MouthBank()
+        other.exemplars = self.exemplars
+        return other
+
     @property
     def max_opening(self) -> float:
         return max((e.opening for e in self.exemplars.values()), default=0.0)

@@ -13,6 +13,7 @@ face the motion is blended toward the frame's own (``weight``), so the edit fade
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -45,13 +46,17 @@ class Frame:
     target: np.ndarray | None = None   # (478, 2) target landmarks, pixels
     own: Exemplar | None = None        # the frame's own open mouth
     exemplar: Exemplar | None = None   # the interior chosen for it
+    bank: MouthBank | None = None      # the run's bank (its own sticky choice), None: synthesized
 
 
 class FrameRenderer:
     """Re-renders the frames of one tracked video, in three stages so that the heavy ones run on
     several threads (:func:`babelface.concurrency.ordered_map`) while the output stays the same:
     :meth:`prepare` (warp set-up, parallel), :meth:`choose` (the mouth bank's sticky choice, in
-    frame order), :meth:`finish` (interior and paste-back, parallel).
+    frame order), :meth:`finish` (interior and paste-back, parallel). Each :meth:`frames` call is
+    a run with its own sticky choice, so runs (the video's segments) may render side by side; the
+    interior's colours are measured once, before (:meth:`measure_palette`), or on the first edited
+    frame of the first run.
 
     >>> fr = FrameRenderer(tracking, bank)
     >>> out = fr(image, i, motion_frame)      # (H, W, 3) uint8; the input itself when passed through
@@ -65,6 +70,7 @@ class FrameRenderer:
         self.config = config
         self.palette: Palette | None = None
         self.passed_through = 0
+        self._lock = threading.Lock()
 
     def __call__(self, image: np.ndarray, i: int, motion_frame: np.ndarray,
                  teeth: float | None = None, tongue: float | None = None) -> np.ndarray:
@@ -72,15 +78,24 @@ class FrameRenderer:
         return next(self.frames([Frame(image, i, motion_frame, teeth, tongue)], workers=1))
 
     def frames(self, frames: Iterable[Frame], workers: int = 1) -> Iterator[np.ndarray]:
-        """The rendered images of ``frames`` (in order), ``workers`` threads per parallel stage."""
-        ready = ordered_map(self.prepare, map(self._with_palette, frames), workers)
+        """The rendered images of ``frames`` (one run, in order), ``workers`` threads per parallel
+        stage."""
+        bank = None if self.bank is None else self.bank.fork()
+
+        def start(f: Frame) -> Frame:
+            f.bank = bank
+            self.measure_palette(f.image, f.i)
+            return f
+
+        ready = ordered_map(self.prepare, map(start, frames), workers)
         return ordered_map(self.finish, map(self.choose, ready), workers)
 
-    def _with_palette(self, f: Frame) -> Frame:
-        """The interior's colours, measured once on the first frame that is edited (in order)."""
-        if self.palette is None and self.tracking.weight[f.i] > 0:
-            self.palette = Palette.from_portrait(f.image, self.tracking.landmarks[f.i], self.config.mouth)
-        return f
+    def measure_palette(self, image: np.ndarray, i: int) -> bool:
+        """Measure the interior's colours on frame ``i`` ``(H, W, 3)`` if none are yet and it is
+        edited; True once they are measured."""
+        if self.palette is None and self.tracking.weight[i] > 0:
+            self.palette = Palette.from_portrait(image, self.tracking.landmarks[i], self.config.mouth)
+        return self.palette is not None
 
     def prepare(self, f: Frame) -> Frame:
         """The frame's warp (the portrait renderer built on it, the speaker's rest mouth as its
@@ -105,9 +120,10 @@ class FrameRenderer:
     def choose(self, f: Frame) -> Frame:
         """The retrieved interior (sticky from frame to frame: called in frame order)."""
         if f.renderer is None:
-            self.passed_through += 1
-        elif self.bank is not None:
-            f.exemplar = self.bank.choose(f.target, f.own)
+            with self._lock:                             # runs choose side by side
+                self.passed_through += 1
+        elif f.bank is not None:
+            f.exemplar = f.bank.choose(f.target, f.own)
         return f
 
     def finish(self, f: Frame) -> np.ndarray:

@@ -5,14 +5,15 @@ only landmarks, then a render pass that decodes, re-renders and encodes frame by
     frames ─► face mesh + tracking ─► smoothed landmarks, rest mouth, mouth bank   (pass 1)
     frames ─► warp to rest mouth + motion at each frame's time ─► encoder         (pass 2)
 
-Memory is bounded by a few frames: the landmarks, the original audio, the new speech stem
-and the mix are on disk or computed slice by slice (only 16 kHz mono analysis audio and the
-25 fps motion, a few MB a minute, are held whole); the output keeps the input's size, timestamps (so its frame rate, constant
+Memory is bounded by a few frames: the landmarks, the original audio and its 16 kHz analysis
+copy, the new speech stem, the 25 fps motion and the mix are on disk or computed slice by slice
+(:mod:`babelface.disk`); the output keeps the input's size, timestamps (so its frame rate, constant
 or variable), display rotation and duration, at a CRF that matches the source's bit density.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from collections import deque
@@ -75,6 +76,7 @@ class _Clock:
 
     def __init__(self):
         self.seconds = {s: 0.0 for s in STAGES}
+        self._lock = threading.Lock()
 
     @contextmanager
     def __call__(self, stage: str):
@@ -82,7 +84,11 @@ class _Clock:
         try:
             yield
         finally:
-            self.seconds[stage] += time.perf_counter() - t
+            self.add(stage, time.perf_counter() - t)
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:                                 # segment workers add side by side
+            self.seconds[stage] += seconds
 
     def timed(self, iterable, stage: str):
         """Iterate ``iterable`` charging the time of each ``next`` to ``stage``."""
@@ -160,63 +166,121 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
     return tracking, banks.get(tracking.track)
 
 
+class _Decoders:
+    """Sequential decoders of one video shared by its segment jobs (issue 16): a job takes the
+    idle decoder furthest along but not past its first frame (or opens one) and decodes forward
+    to it, so each of the ``workers`` decoders reads the video once and the frames, damaged
+    packets skipped, are numbered exactly as in the tracking pass."""
+
+    def __init__(self, source: stream.Source):
+        self.source = source
+        self._idle: list[list] = []                      # [frames iterator, index of its next frame]
+        self._lock = threading.Lock()
+
+    def frames(self, start: int, stop: int):
+        """Frames ``start`` … ``stop − 1`` of the video as ``(index, TimedFrame)``."""
+        with self._lock:
+            ready = [d for d in self._idle if d[1] <= start]
+            d = max(ready, key=lambda d: d[1]) if ready else [stream.frames(self.source, report=False), 0]
+            if ready:
+                self._idle.remove(d)
+        try:
+            while d[1] < stop:
+                f = next(d[0], None)
+                if f is None:
+                    return
+                d[1] += 1
+                if d[1] > start:
+                    yield d[1] - 1, f
+        finally:
+            with self._lock:
+                self._idle.append(d)
+
+    def close(self) -> None:
+        for it, _ in self._idle:
+            it.close()
+
+
 def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int, clock: _Clock,
                  threads: int, quality: str) -> int:
-    """Decode (a thread ahead) → render (``render_workers`` threads) → encode, frame by frame."""
+    """The video cut into segments (:func:`babelface.media.segments.plan_segments`), each decoded,
+    re-rendered and encoded by its own x264 on one worker, ``render_workers`` segments side by side
+    and joined in order (:func:`babelface.media.segments.encode_segments`), the audio interleaved;
+    the frames keep the video's own timestamps. The plan depends on the length alone, so one and
+    two threads write the same bytes. Stage seconds are summed over the workers."""
     from babelface.media import VideoWriter
+    from babelface.media.segments import encode_segments, plan_segments
     from babelface.threads import render_workers
 
-    def items():
-        for i, f in enumerate(clock.timed(stream.frames(source, report=False), "decode")):
-            if i >= len(tracking.times):
-                return
-            teeth, tongue = _hints(track.articulation, f.time)
-            yield Frame(f.image, i, at_time(motion, f.time), teeth, tongue), f.pts
+    n = len(tracking.times)
+    plan = plan_segments(n)
+    workers = render_workers(threads)
+    inner = workers if len(plan) == 1 else 1            # one segment: its frames on every thread
+    decoders = _Decoders(source)
+    _palette(renderer, decoders)
 
-    pts = deque()
+    def job(start: int, stop: int):
+        def frames():
+            pts = deque()
 
-    def queued():
-        for frame, p in items():
-            pts.append(p)
-            yield frame
+            def items():
+                for i, f in clock.timed(decoders.frames(start, stop), "decode"):
+                    teeth, tongue = _hints(track.articulation, f.time)
+                    pts.append(f.pts)
+                    yield Frame(f.image, i, at_time(motion, f.time), teeth, tongue)
 
-    n = 0
-    start, encoded = time.perf_counter(), clock.seconds["encode"]
+            images = clock.timed(renderer.frames(prefetch(items(), depth=4), inner), "render")
+            for image in images:
+                t = time.perf_counter()
+                yield image, pts.popleft()
+                clock.add("encode", time.perf_counter() - t)        # the encoder's share of the job
+        return frames
+
     writer = VideoWriter(out, fps=source.rate, audio=track.audio, sample_rate=track.sample_rate,
                          crf=crf, quality=quality, threads=threads, time_base=source.time_base,
                          rotation=source.rotation)
     try:
-        images = renderer.frames(prefetch(queued()), render_workers(threads))
-        for img in progress(images, total=len(tracking.times), desc="dubbing", unit="frame"):
-            with clock("encode"):
-                writer.write(img, pts=pts.popleft())
-            n += 1
+        ticks = encode_segments(writer, (job(a, b) for a, b in plan), workers)
+        for _ in progress(ticks, total=n, desc="dubbing", unit="frame"):
+            pass
         with clock("encode"):
             writer.close()
     except BaseException:
         writer.close(ok=False)
         raise
-    # decoding runs a thread ahead (charged to "decode"); the rest of the pass is rendering
-    clock.seconds["render"] += time.perf_counter() - start - (clock.seconds["encode"] - encoded)
-    return n
+    finally:
+        decoders.close()
+    return writer.n_frames
+
+
+def _palette(renderer, decoders: _Decoders) -> None:
+    """The interior's colours measured on the first edited frame, before the segments start."""
+    first = np.flatnonzero(renderer.tracking.weight > 0)
+    if len(first):
+        for i, f in decoders.frames(int(first[0]), int(first[0]) + 1):
+            renderer.measure_palette(f.image, i)
 
 
 STYLE_SAMPLE = 3000      # frames of the new motion its own style is measured on (bounded memory)
 
 
-def _styled(motion: np.ndarray, style) -> np.ndarray:
-    """The new motion ``(T, L, 3)`` scaled to the speaker's own mouth range (the phoneme path opens
-    wider than most real speakers); unchanged when the video did not show enough of it. The
-    motion's own range is measured on at most :data:`STYLE_SAMPLE` evenly spaced frames (its
-    float64 copies would otherwise grow with the video)."""
+def _styled(motion, style):
+    """The new motion ``(T, L, 3)`` (an array or :class:`~babelface.disk.DiskRows`) scaled to the
+    speaker's own mouth range (the phoneme path opens wider than most real speakers), on disk,
+    :data:`~babelface.dub.track.MOTION_BLOCK` frames at a time; unchanged when the video did not
+    show enough of it. The motion's own range is measured on at most :data:`STYLE_SAMPLE` evenly
+    spaced frames (its float64 copies would otherwise grow with the video)."""
+    from babelface.disk import DiskRows
+    from babelface.dub.track import MOTION_BLOCK
     from babelface.motion.style import apply_style, measure_style
     if style is None:
         return motion
     try:
-        own = measure_style(motion[::max(1, len(motion) // STYLE_SAMPLE)])
+        own = measure_style(motion[np.arange(0, len(motion), max(1, len(motion) // STYLE_SAMPLE))])
     except InputError:                                   # too short or at rest: nothing to scale
         return motion
-    return apply_style(motion, style, own)
+    return DiskRows.of((apply_style(motion[i:i + MOTION_BLOCK], style, own)
+                        for i in range(0, len(motion), MOTION_BLOCK)), motion.shape[1:])
 
 
 SYNC_WINDOW_S = 120.0    # the output's AV offset is measured on its first minutes (bounded memory)

@@ -30,6 +30,7 @@ RATE_ITERATIONS = 6              # espeak-ng rate search steps per part
 MAX_LENGTHEN = 1.5               # PSOLA lengthens a part at most this much (beyond: it ends early)
 FAST_WARNING = 0.75              # PSOLA compression beyond this (after 450 wpm) is worth a warning
 PITCH_FLOOR, PITCH_CEILING = 75.0, 600.0   # Hz: Praat's PSOLA pitch analysis range
+PSOLA_SEED = 1                   # Praat's random generator, seeded for each time-scaling
 MERGE_COST = 1.0                 # DP: a part spoken through an original pause
 WORD_SPLIT_COST = 0.08           # DP: a part boundary inside a clause (≈ a 1.33× speed mismatch)
 BAND = 0.35                      # DP: text and speech-time shares never drift further apart
@@ -195,7 +196,13 @@ def time_stretch(audio: np.ndarray, sample_rate: int, factor: float) -> np.ndarr
         out = audio
     else:
         snd = parselmouth.Sound(np.asarray(audio, np.float64), sampling_frequency=sample_rate)
-        out = call(snd, "Lengthen (overlap-add)", PITCH_FLOOR, PITCH_CEILING, float(factor)).values[0]
+        # Praat's overlap-add draws random periods in unvoiced stretches: seeded, so that a dub is
+        # the same from run to run (and on one thread or two), then Praat's own seeding restored
+        parselmouth.praat.run(f"random_initializeWithSeedUnsafelyButPredictably ({PSOLA_SEED})")
+        try:
+            out = call(snd, "Lengthen (overlap-add)", PITCH_FLOOR, PITCH_CEILING, float(factor)).values[0]
+        finally:
+            parselmouth.praat.run("random_initializeSafelyAndUnpredictably ()")
     out = np.asarray(out, np.float32)[:n_out]
     return np.pad(out, (0, n_out - len(out))).astype(np.float32)
 

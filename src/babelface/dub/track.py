@@ -18,13 +18,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE, SAMPLES_PER_FRAME
 from babelface.dub import mix, vad
+from babelface.disk import DiskRows
 from babelface.dub.timing import FIT_MODES, FRAME_S, Part
 from babelface.errors import InputError, LanguageError
+from babelface.face.indices import N_MOTION
 from babelface.media.audio import resample
 from babelface.phonetics.espeak import PAUSE, Phoneme
 from babelface.progress import progress
@@ -40,6 +43,7 @@ STRETCH_WARNING = 1.5                       # time-scaling beyond this (or below
 # 0.04 s the expert read the motion of 8 languages' dubs of KatieHill +0.2 to +1.0 frame late
 # (mean +0.7; +1 or +2 after rendering); with 0.08 s, -0.5 to +0.5 (mean +0.15).
 DUB_LEAD_S = 0.08
+MOTION_BLOCK = 1500                         # motion frames computed at a time (one minute)
 
 
 @dataclass
@@ -47,8 +51,8 @@ class DubTrack:
     audio: mix.Mixed             # (n, C) float32 final output audio, exactly the video's duration
                                  # (computed slice by slice; np.asarray(audio) gives it whole)
     sample_rate: int
-    motion: np.ndarray           # (T, L, 3) float32 at 25 fps from t = 0, T = ceil(duration × 25)
-    articulation: np.ndarray | None   # (T, P) when phonemes drove it, else None
+    motion: DiskRows             # (T, L, 3) float32 at 25 fps from t = 0, T = ceil(duration × 25), on disk
+    articulation: DiskRows | None     # (T, P) when phonemes drove it (on disk), else None
     phonemes: list               # timed phonemes on the video's timeline ([] for audio-only)
     driver: str                  # "text" | "transcript" | "audio"
     new_span: tuple[float, float] | None
@@ -97,32 +101,35 @@ def _fit_mode(fit: str | None, driver: str, has_speech: bool) -> str:
 
 
 def _original(original, rate: int | None, duration_s: float):
-    """(original (n, C) float32 or None, its mono 16 kHz, its speech segments within the video)."""
+    """(original (n, C) float32 or None, its mono 16 kHz on disk, its speech segments within the
+    video: the voice activity read block by block)."""
     if original is None:
         return None, None, []
     if not rate or rate <= 0:
         raise InputError("the original audio needs its sample rate")
     orig = original if isinstance(original, mix.DiskSignal) else np.asarray(original, np.float32)
     orig = orig[:, None] if orig.ndim == 1 else orig                  # (n, C), on disk or in memory
-    mono16 = mix.mono16k(orig, rate)
+    mono16 = mix.mono16k_disk(orig, rate)
     segs = [(a, min(b, duration_s)) for a, b in vad.speech_segments(mono16) if a < duration_s]
     return orig, mono16, segs
 
 
 # --- the three drivers ----------------------------------------------------------------------------
 
-def _text_parts(text, language, voice_name, pitch, rng, fit, targets, warnings) -> list[Part]:
+def _text_parts(text, language, voice_name, pitch, rng, fit, targets, warnings) -> Iterator[Part]:
+    """The fitted parts one at a time (each is placed before the next is spoken: bounded memory)."""
     from babelface.dub import timing
     if fit == "segments":
         units = timing.make_units(text, language)
         groups = timing.assign(units, targets)
-        return [timing.fit_part(g.text, voice_name, g.start, g.end - g.start, pitch, rng, warnings)
-                for g in progress(groups, total=len(groups), desc="fitting speech", unit="part")]
+        for g in progress(groups, total=len(groups), desc="fitting speech", unit="part"):
+            yield timing.fit_part(g.text, voice_name, g.start, g.end - g.start, pitch, rng, warnings)
+        return
     audio, sr, phonemes = timing.speak(text, voice_name, timing.DEFAULT_RATE_WPM, pitch, rng)
     part = Part(targets[0][0], audio, sr, phonemes, text, timing.DEFAULT_RATE_WPM)
     if fit == "stretch":
         part = timing.stretch_part(part, targets[-1][1] - targets[0][0])
-    return [part]
+    yield part
 
 
 def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
@@ -154,22 +161,20 @@ def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
     return parts
 
 
-def _cut(parts: list[Part], duration_s: float, warnings: list[str]) -> list[Part]:
-    """Parts cut at the video's end (a warning says how much speech was lost)."""
-    out = []
-    for p in parts:
-        if p.start >= duration_s:
-            warnings.append(f"new speech from {p.start:.2f} s starts after the video's end: dropped")
-            continue
-        if p.end > duration_s:
-            keep = duration_s - p.start
-            if p.end - duration_s >= FRAME_S / 2:
-                warnings.append(f"the new speech runs {p.end - duration_s:.2f} s past the video's end "
-                                f"({duration_s:.2f} s): cut there")
-            p = replace(p, audio=p.audio[:int(round(keep * p.sample_rate))],
-                        phonemes=[replace(q, end=min(q.end, keep)) for q in p.phonemes if q.start < keep])
-        out.append(p)
-    return out
+def _cut(p: Part, duration_s: float, warnings: list[str]) -> Part | None:
+    """The part cut at the video's end (a warning says how much speech was lost); None when it
+    starts after the end."""
+    if p.start >= duration_s:
+        warnings.append(f"new speech from {p.start:.2f} s starts after the video's end: dropped")
+        return None
+    if p.end > duration_s:
+        keep = duration_s - p.start
+        if p.end - duration_s >= FRAME_S / 2:
+            warnings.append(f"the new speech runs {p.end - duration_s:.2f} s past the video's end "
+                            f"({duration_s:.2f} s): cut there")
+        p = replace(p, audio=p.audio[:int(round(keep * p.sample_rate))],
+                    phonemes=[replace(q, end=min(q.end, keep)) for q in p.phonemes if q.start < keep])
+    return p
 
 
 # --- motion ----------------------------------------------------------------------------------------
@@ -193,18 +198,21 @@ def timeline(parts: list[Part], duration_s: float) -> list[Phoneme]:
     return out
 
 
-def _phoneme_motion(phonemes, n_frames):
-    """Motion of timed phonemes with the dub's visual lead (:data:`DUB_LEAD_S`)."""
+def _phoneme_motion(phonemes, n_frames) -> tuple[DiskRows, DiskRows]:
+    """Motion of timed phonemes with the dub's visual lead (:data:`DUB_LEAD_S`), on disk: the
+    articulation ``(T, P)`` (a few bytes a frame) is computed whole, the motion ``(T, L, 3)`` from
+    it :data:`MOTION_BLOCK` frames at a time (the articulatory model is frame by frame)."""
     from babelface.motion.articulation import DEFAULT, articulation_from_timeline
     from babelface.motion.articulatory_model import motion_from_articulation
     cfg = replace(DEFAULT, lead_opening_s=DUB_LEAD_S, lead_closure_s=DUB_LEAD_S)
-    art = articulation_from_timeline(phonemes, n_frames, FPS, cfg)
-    return motion_from_articulation(art), art
+    art = articulation_from_timeline(phonemes, n_frames, FPS, cfg)              # (T, P)
+    motion = DiskRows.of((motion_from_articulation(art[i:i + MOTION_BLOCK])
+                          for i in range(0, n_frames, MOTION_BLOCK)), (N_MOTION, 3))
+    return motion, DiskRows.of([art], art.shape[1:])
 
 
 def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
     """MuEx on each fitted part (audio only), placed at its frame; rest elsewhere."""
-    from babelface.models.muex import N_MOTION
     from babelface.models.protocols import speech_motion
     motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
     for p in parts:
@@ -214,28 +222,26 @@ def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
         m = speech_motion(x, weights=model).motion
         m = m[:max(0, n_frames - f0)]
         motion[f0:f0 + len(m)] = m
-    return motion
+    return DiskRows.of([motion], (N_MOTION, 3))
 
 
 # --- loudness and measurement -----------------------------------------------------------------------
 
-def _match_loudness(parts: list[Part], references, orig: np.ndarray, rate: int, contour: bool) -> list[Part]:
-    """Each part as loud (BS.1770) as the original speech over its reference span; with
+def _match_loudness(p: Part, reference, orig, rate: int, contour: bool) -> Part:
+    """The part as loud (BS.1770) as the original speech over its ``reference`` span; with
     ``contour`` (espeak-ng's flat delivery), first given the original's slow loudness contour
     over the span it occupies (:func:`babelface.dub.mix.follow_contour`)."""
-    out = []
-    for p, (a, b) in zip(parts, references):
-        audio = p.audio
-        if contour:
-            under = mix.to_mono(orig[int(round(p.start * rate)):int(round(p.end * rate))])
-            audio = mix.follow_contour(audio, resample(under, rate, p.sample_rate), p.sample_rate)
-        ref = mix.to_mono(orig[int(round(a * rate)):int(round(b * rate))])
-        gain = mix.matching_gain(resample(audio, p.sample_rate, rate), ref, rate)
-        out.append(replace(p, audio=(audio * gain).astype(np.float32)))
-    return out
+    a, b = reference
+    audio = p.audio
+    if contour:
+        under = mix.to_mono(orig[int(round(p.start * rate)):int(round(p.end * rate))])
+        audio = mix.follow_contour(audio, resample(under, rate, p.sample_rate), p.sample_rate)
+    ref = mix.to_mono(orig[int(round(a * rate)):int(round(b * rate))])
+    gain = mix.matching_gain(resample(audio, p.sample_rate, rate), ref, rate)
+    return replace(p, audio=(audio * gain).astype(np.float32))
 
 
-def _span16(audio16k: np.ndarray) -> tuple[float, float] | None:
+def _span16(audio16k) -> tuple[float, float] | None:
     from babelface.metrics.dubbing import span_of
     return span_of(vad.speech_segments(audio16k))
 
@@ -282,15 +288,21 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
     fit = _fit_mode(fit, driver, bool(segments))
     original_span = span_of(segments)
     targets = _targets(segments, fit, duration_s, orig is None, warnings)
-    parts, references, voice_name = _new_speech(driver, fit, targets, segments, orig16, text, language,
-                                                audio, voice, max_duration, warnings)
-    parts = _cut(parts, duration_s, warnings)
+    pairs, voice_name = _new_speech(driver, fit, targets, segments, orig16, text, language,
+                                    audio, voice, max_duration, warnings)
     rate = original_rate if orig is not None else OUTPUT_RATE
     channels = orig.shape[1] if orig is not None else OUTPUT_CHANNELS
-    if orig is not None and segments:
-        parts = _match_loudness(parts, references[:len(parts)], orig, rate, driver == "text")
     n = int(round(duration_s * rate))
-    stem = mix.place([(p.start, p.audio, p.sample_rate) for p in parts], n, rate)     # (n,)
+    stem = mix.DiskSignal(n)                                                          # (n,)
+    parts = []
+    for p, reference in pairs:
+        p = _cut(p, duration_s, warnings)
+        if p is None:
+            continue
+        if orig is not None and segments:
+            p = _match_loudness(p, reference, orig, rate, driver == "text")
+        mix.place(stem, p.start, p.audio, p.sample_rate, rate)
+        parts.append(p if driver == "audio" else _placed(p))
     out = mix.mix(orig, stem, rate, segments + [(p.start, p.end) for p in parts], background_db,
                   channels)                                                           # (n, C)
     motion, art, phonemes = _motion(driver, parts, stem, rate, duration_s, text, language, model)
@@ -311,9 +323,16 @@ def _targets(segments, fit: str, duration_s: float, no_track: bool, warnings: li
     return list(segments) if fit == "segments" else [(segments[0][0], segments[-1][1])]
 
 
+def _placed(p: Part) -> Part:
+    """A part whose audio is in the stem: its samples dropped (a zero-stride view of its length
+    keeps its duration), its phonemes and timing kept for the motion and the report."""
+    return replace(p, audio=np.broadcast_to(np.float32(0), p.audio.shape))
+
+
 def _new_speech(driver, fit, targets, segments, orig16, text, language, audio, voice, max_duration,
-                warnings) -> tuple[list[Part], list, str | None]:
-    """The fitted parts, the original span each is loudness-matched to, the espeak-ng voice."""
+                warnings) -> tuple[Iterator[tuple[Part, tuple]], str | None]:
+    """The fitted parts, each with the original span it is loudness-matched to (one at a time for
+    text), and the espeak-ng voice."""
     from babelface.dub.voice import Voice, calibrate_pitch, choose_voice
     voice_name = None
     if driver == "text":
@@ -322,15 +341,21 @@ def _new_speech(driver, fit, targets, segments, orig16, text, language, audio, v
         start = targets[0][0] if fit == "none" and segments else 0.0
         plan = targets if fit != "none" else [(start, float("inf"))]
         parts = _text_parts(text, language, voice_name, chosen.pitch, chosen.pitch_range, fit, plan, warnings)
-        references = [(p.start, p.end) for p in parts]
+        pairs = ((p, (p.start, p.end)) for p in parts)
     else:
         parts = _voiceover_parts(audio, fit, targets, max_duration)
         span = (segments[0][0], segments[-1][1]) if segments else (0.0, float("inf"))
-        references = [span] * len(parts)
-    warnings += [f"{p.text[:40] or 'the voice-over'!r} is time-scaled {p.stretch:.2f}×: it will sound "
-                 "unnatural (a text or voice-over closer to the original's length fits better)"
-                 for p in parts if not 1 / STRETCH_WARNING <= p.stretch <= STRETCH_WARNING]
-    return parts, references, voice_name
+        pairs = ((p, span) for p in parts)
+    return _stretch_warnings(pairs, warnings), voice_name
+
+
+def _stretch_warnings(pairs, warnings: list[str]):
+    for p, reference in pairs:
+        if not 1 / STRETCH_WARNING <= p.stretch <= STRETCH_WARNING:
+            warnings.append(f"{p.text[:40] or 'the voice-over'!r} is time-scaled {p.stretch:.2f}×: it "
+                            "will sound unnatural (a text or voice-over closer to the original's length "
+                            "fits better)")
+        yield p, reference
 
 
 def _motion(driver, parts, stem, rate, duration_s, text, language, model):
@@ -349,16 +374,17 @@ def _measure(driver, fit, parts, stem, out, rate, orig16, original_span):
     from babelface.metrics.dubbing import dur_err, int_corr_of_blocks, span_of
     new_span = span_of([(p.start, p.end) for p in parts])    # trimmed speech: its exact extent
     if driver != "text" and fit == "none":                     # a voice-over as given: measured
-        new_span = _span16(mix.mono16k(stem, rate)) or new_span
+        new_span = _span16(mix.mono16k_disk(stem, rate)) or new_span
     ic = None
     if orig16 is not None:                                     # block by block: bounded memory
         n16 = -(-len(stem) * SAMPLE_RATE // rate)
-        ic = int_corr_of_blocks(_slices(mix.fit_length(orig16, n16)), mix.mono16k_blocks(out, rate))
+        ic = int_corr_of_blocks(_slices(orig16, n16), mix.mono16k_blocks(out, rate))
     return new_span, dur_err(new_span, original_span), ic
 
 
-def _slices(x: np.ndarray, block: int = 30 * SAMPLE_RATE):
-    return (x[i:i + block] for i in range(0, len(x), block))
+def _slices(x, n: int, block: int = 30 * SAMPLE_RATE):
+    """``x`` (an array or a :class:`DiskSignal`) cut or zero-padded to ``n`` samples, in blocks."""
+    return (mix.fit_length(x[i:min(i + block, n)], min(block, n - i)) for i in range(0, n, block))
 
 
 def _aligned(stem: np.ndarray, rate: int, parts: list[Part], text: str, language: str) -> Part:

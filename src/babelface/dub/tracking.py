@@ -2,7 +2,7 @@
 
 One pass over the video keeps only landmarks (and the mouth bank's few exemplars,
 :mod:`babelface.dub.mouth_bank`), never frames; the landmarks go to an unlinked temporary file
-(:class:`DiskRows`, 5.7 kB a frame), so memory does not grow with the video's length:
+(:class:`babelface.disk.DiskRows`, 5.7 kB a frame), so memory does not grow with the video's length:
 
 1. MediaPipe's face mesh in tracking mode (:class:`babelface.face.landmarks.FaceTracker`), up to
    :data:`MAX_TRACKS` faces, each followed by nearest centre from frame to frame;
@@ -23,8 +23,6 @@ One pass over the video keeps only landmarks (and the mouth bank's few exemplars
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 
@@ -33,6 +31,7 @@ from scipy.ndimage import distance_transform_edt
 from scipy.signal import savgol_filter
 
 from babelface.constants import FPS, MIN_FACE_PX, SAMPLE_RATE
+from babelface.disk import DiskRows
 from babelface.errors import FaceError, InputError
 from babelface.face.align import head_pose, to_canonical
 from babelface.face.indices import MOTION_INDICES, N_LANDMARKS
@@ -52,60 +51,6 @@ SAME_FACE = 0.6         # a detection belongs to a track if its centre is within
 DUPLICATE_IOU = 0.3     # two detections overlapping this much are one face
 SPEAKER_WINDOW_S = 120.0   # with several faces, the speaker is chosen on the video's first minutes
 _ROW = (N_LANDMARKS, 3)
-_ROW_BYTES = N_LANDMARKS * 3 * 4
-
-
-class DiskRows:
-    """Float32 ``(478, 3)`` landmark rows, one per frame, in an unlinked temporary file (gone with
-    the process however it ends), read back by position: ``rows[i]``, ``rows[i, 13, :2]``,
-    ``rows[a:b]``, ``rows[index_array]``. Frames before ``start`` read as NaN."""
-
-    def __init__(self, start: int = 0):
-        self._file = tempfile.TemporaryFile(prefix="babelface-landmarks-")
-        self.start = start
-        self.n = start
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __del__(self):
-        if getattr(self, "_file", None) is not None:
-            self._file.close()
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return (self.n, *_ROW)
-
-    def append(self, rows: np.ndarray) -> None:
-        """Add ``(478, 3)`` or ``(k, 478, 3)`` rows at the end."""
-        rows = np.ascontiguousarray(rows, np.float32).reshape(-1, *_ROW)
-        os.pwrite(self._file.fileno(), rows.tobytes(), (self.n - self.start) * _ROW_BYTES)
-        self.n += len(rows)
-
-    def _read(self, a: int, b: int) -> np.ndarray:
-        out = np.full((max(b - a, 0), *_ROW), np.nan, np.float32)
-        lo = max(a, self.start)
-        if b > lo:
-            raw = os.pread(self._file.fileno(), (b - lo) * _ROW_BYTES, (lo - self.start) * _ROW_BYTES)
-            out[lo - a:] = np.frombuffer(raw, np.float32).reshape(-1, *_ROW)
-        return out
-
-    def __getitem__(self, index):
-        rest = ()
-        if isinstance(index, tuple):
-            index, rest = index[0], index[1:]
-        if isinstance(index, slice):
-            a, b, step = index.indices(self.n)
-            out = self._read(a, b)[::step]
-        elif np.ndim(index) == 0:
-            i = int(index) + (self.n if int(index) < 0 else 0)
-            if not 0 <= i < self.n:
-                raise IndexError(f"frame {index} of {self.n}")
-            out = self._read(i, i + 1)[0]
-        else:
-            idx = np.asarray(index, np.int64).ravel()
-            out = np.stack([self[int(i)] for i in idx]) if idx.size else np.zeros((0, *_ROW), np.float32)
-        return out[rest] if rest else out
 
 
 @dataclass
@@ -237,7 +182,7 @@ def _at_25fps(times: np.ndarray, landmarks, duration: float) -> np.ndarray:
 def choose_speaker(tracks: list, times: np.ndarray, duration: float, audio16k: np.ndarray | None,
                    face: int | None, seen: list[int]) -> tuple[int, str]:
     """Index into ``tracks`` (landmarks ``(N, 478, 3)`` each, ordered left to right) of the
-    speaker, and how it was chosen: the sync expert's score over the first
+    speaker, and how it was chosen: the sync expert's confidence over the first
     :data:`SPEAKER_WINDOW_S` seconds, or, without speech, the face ``seen`` on most frames."""
     if face is not None:
         if not 0 <= face < len(tracks):
@@ -252,8 +197,11 @@ def choose_speaker(tracks: list, times: np.ndarray, duration: float, audio16k: n
     if audio16k is not None:
         for lm in tracks:
             try:
+                # confidence (peak of S(Δ) over its median), not S(0): a speaker whose video is a
+                # frame or two off still leads, and a face that moves without following the speech
+                # (another person, a reversed copy) has no distinct peak however high its baseline
                 scores.append(analyze(audio16k[:int(window * SAMPLE_RATE)],
-                                      _at_25fps(times, lm, window)).in_sync_score)
+                                      _at_25fps(times, lm, window)).confidence)
             except InputError:
                 scores = []
                 break

@@ -84,29 +84,32 @@ def _network():
                 x = torch.relu(conv(x))                                      # → (N, 128, 1)
             return x[:, :, 0]
 
-        def decode(self, feats: np.ndarray) -> torch.Tensor:
-            """Features ``(N, 128)`` of consecutive windows → probabilities ``(N,)`` (LSTM state
-            carried from window to window)."""
-            h = torch.relu(torch.from_numpy(_lstm(feats, self.lstm_cell)))[:, :, None]   # (N, 128, 1)
-            return torch.sigmoid(self.final_conv(h))[:, 0, 0]
+        def decode(self, feats: np.ndarray, state=None) -> tuple[torch.Tensor, tuple]:
+            """Features ``(N, 128)`` of consecutive windows → probabilities ``(N,)`` and the LSTM
+            state after them (carried from window to window, and from ``state``)."""
+            h, state = _lstm(feats, self.lstm_cell, state)
+            h = torch.relu(torch.from_numpy(h))[:, :, None]                           # (N, 128, 1)
+            return torch.sigmoid(self.final_conv(h))[:, 0, 0], state
 
     return SileroVad
 
 
-def _lstm(x: np.ndarray, cell) -> np.ndarray:
+def _lstm(x: np.ndarray, cell, state=None) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """The LSTM cell run window after window in NumPy (torch's per-call overhead dominates a
-    128-unit step): inputs ``(N, 128)`` → hidden states ``(N, 128)``; gates in torch's i, f, g, o order."""
+    128-unit step): inputs ``(N, 128)`` → hidden states ``(N, 128)`` and the final ``(h, c)``, from
+    ``state`` (the previous block's; zeros at the start); gates in torch's i, f, g, o order."""
     w_hh = cell.weight_hh.detach().numpy().T                                        # (128, 512)
     xi = x @ cell.weight_ih.detach().numpy().T + (cell.bias_ih + cell.bias_hh).detach().numpy()
-    h = np.zeros(w_hh.shape[0], np.float32)
-    c = np.zeros_like(h)
+    if state is None:
+        state = (np.zeros(w_hh.shape[0], np.float32), np.zeros(w_hh.shape[0], np.float32))
+    h, c = state
     out = np.empty((len(x), len(h)), np.float32)
     for t in range(len(x)):
         i, f, g, o = np.split(xi[t] + h @ w_hh, 4)
         c = c / (1 + np.exp(-f)) + np.tanh(g) / (1 + np.exp(-i))
         h = np.tanh(c) / (1 + np.exp(-o))
         out[t] = h
-    return out
+    return out, (h, c)
 
 
 @lru_cache(maxsize=1)
@@ -120,28 +123,37 @@ def _model():
     return model.eval()
 
 
-def speech_probabilities(audio16k: np.ndarray) -> np.ndarray:
-    """Speech probability of each 32 ms window of a mono 16 kHz signal → ``(ceil(n / 512),)``.
+def speech_probabilities(audio16k) -> np.ndarray:
+    """Speech probability of each 32 ms window of a mono 16 kHz signal → ``(ceil(n / 512),)``
+    (:func:`probability_blocks` joined)."""
+    blocks = list(probability_blocks(audio16k))
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
-    The convolutional front-end runs on ``ENCODE_BATCH`` windows at a time (memory stays flat
-    with the signal's length); the LSTM then runs over all windows in order."""
+
+def probability_blocks(audio16k):
+    """The speech probabilities of :func:`speech_probabilities`, ``ENCODE_BATCH`` windows at a
+    time: each block of the signal is read with its ``CONTEXT`` samples before it (zeros before
+    the start, as the network's own padding), the LSTM state carried from block to block, so
+    memory stays flat with the signal's length. ``audio16k``: an array or anything sliced like one
+    (:class:`babelface.disk.DiskSignal`)."""
     import torch
-    x = np.asarray(audio16k, np.float32)
-    n = -(-len(x) // WINDOW)
-    x = np.pad(x, (CONTEXT, n * WINDOW - len(x)))
+    n = -(-len(audio16k) // WINDOW)
     model = _model()
-    feats = []
+    state = None
     with torch.inference_mode():
         for w0 in range(0, n, ENCODE_BATCH):
-            w = np.arange(w0, min(n, w0 + ENCODE_BATCH))
-            idx = w[:, None] * WINDOW + np.arange(CONTEXT + WINDOW)[None, :]     # (B, 576)
-            feats.append(model.encode(torch.from_numpy(x[idx])).numpy())         # (B, 128)
-        return model.decode(np.concatenate(feats) if feats else np.zeros((0, 128), np.float32)).numpy()
+            w1 = min(n, w0 + ENCODE_BATCH)
+            a = w0 * WINDOW - CONTEXT                                    # the block with its context
+            x = np.asarray(audio16k[max(a, 0):w1 * WINDOW], np.float32)
+            x = np.pad(x, (max(-a, 0), (w1 - w0) * WINDOW + CONTEXT - max(-a, 0) - len(x)))
+            idx = np.arange(w1 - w0)[:, None] * WINDOW + np.arange(CONTEXT + WINDOW)[None, :]   # (B, 576)
+            probs, state = model.decode(model.encode(torch.from_numpy(x[idx])).numpy(), state)
+            yield probs.numpy()
 
 
-def segments_from_probabilities(probs: np.ndarray, duration: float,
+def segments_from_probabilities(probs, duration: float,
                                 cfg: VadConfig = DEFAULT) -> list[tuple[float, float]]:
-    """Hysteresis over window probabilities → speech segments ``[(start_s, end_s)]``, sorted,
+    """Hysteresis over window probabilities (an array or an iterable) → speech segments ``[(start_s, end_s)]``, sorted,
     separated by pauses of at least ``cfg.min_pause`` (silero's rule; see the module docstring)."""
     hop = WINDOW / SAMPLE_RATE
     raw: list[list[float]] = []
@@ -164,8 +176,10 @@ def segments_from_probabilities(probs: np.ndarray, duration: float,
             if b - a >= cfg.min_speech]
 
 
-def speech_segments(audio16k: np.ndarray, cfg: VadConfig = DEFAULT) -> list[tuple[float, float]]:
-    """Speech segments ``[(start_s, end_s)]`` of a mono 16 kHz signal; ``[]`` when nobody speaks."""
+def speech_segments(audio16k, cfg: VadConfig = DEFAULT) -> list[tuple[float, float]]:
+    """Speech segments ``[(start_s, end_s)]`` of a mono 16 kHz signal (an array or a
+    :class:`babelface.disk.DiskSignal`, read block by block); ``[]`` when nobody speaks."""
     if len(audio16k) == 0:
         return []
-    return segments_from_probabilities(speech_probabilities(audio16k), len(audio16k) / SAMPLE_RATE, cfg)
+    probs = (p for block in probability_blocks(audio16k) for p in block)
+    return segments_from_probabilities(probs, len(audio16k) / SAMPLE_RATE, cfg)

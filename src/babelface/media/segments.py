@@ -61,6 +61,7 @@ class EncodedSegment:
     height: int
     extradata: bytes            # SPS/PPS (avcC)
     packets: list
+    timed: bool = False         # the frames came with their own pts (the video's): not offset when joined
 
 
 @dataclass(frozen=True)
@@ -70,47 +71,57 @@ class SegmentEncoder:
     crf: int
     preset: str
     time_base: Fraction
+    framerate: Fraction | None = None    # the stream's nominal rate (default: 1 / time_base)
 
     def options(self) -> dict[str, str]:
         """The x264 options of every segment (and of the joined stream's header)."""
         return {"crf": str(self.crf), "preset": self.preset, "threads": "1"}
 
-    def encode(self, frames: Iterable[np.ndarray]) -> EncodedSegment:
-        """Encode RGB uint8 frames ``(H, W, 3)`` (even sides) with a fresh encoder."""
+    def encode(self, frames: Iterable) -> EncodedSegment:
+        """Encode RGB uint8 frames ``(H, W, 3)`` (even sides) with a fresh encoder. A frame may
+        come as ``(image, pts)``: its own timestamp in ``time_base`` (a video's, kept as it is,
+        variable frame rate included); otherwise frames are numbered from 0 and the joined stream
+        offsets them by the frames before."""
         ctx = None
         packets: list = []
         n = 0
+        timed = False
         from babelface.media.video import _even
         for frame in frames:
+            pts = n
+            if isinstance(frame, tuple):
+                frame, pts = frame
+                timed = True
             frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
             if ctx is None:
                 ctx = self._open(frame.shape[1], frame.shape[0])
             vf = av.VideoFrame.from_numpy_buffer(frame, format="rgb24")   # no copy under the GIL
-            vf.pts = n
+            vf.pts = pts
             packets += ctx.encode(vf)
             n += 1
         if ctx is None:
             raise ValueError("a segment needs at least one frame")
         packets += ctx.encode(None)
-        return EncodedSegment(n, ctx.width, ctx.height, bytes(ctx.extradata), packets)
+        return EncodedSegment(n, ctx.width, ctx.height, bytes(ctx.extradata), packets, timed)
 
     def _open(self, width: int, height: int):
         ctx = av.CodecContext.create("libx264", "w")
         ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
         ctx.time_base = self.time_base
-        ctx.framerate = 1 / self.time_base
+        ctx.framerate = self.framerate or 1 / self.time_base
         ctx.flags |= av.codec.context.Flags.global_header      # SPS/PPS apart, as mp4 stores them
         ctx.options = self.options()
         ctx.open()
         return ctx
 
 
-def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Iterable[np.ndarray]]],
+def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Iterable]],
                     workers: int) -> Iterator[None]:
     """Encode segments on ``workers`` threads and join them into ``writer`` in order; yields once
     per frame encoded, in whichever segment (a progress tick).
 
-    Each item of ``segments`` makes its segment's frames when called, on the worker thread: the
+    Each item of ``segments`` makes its segment's frames (images, or ``(image, pts)``: see
+    :meth:`SegmentEncoder.encode`) when called, on the worker thread: the
     frames are drawn and encoded on one core, in one pass, with no hand-over between threads. At most
     ``workers`` segments are in flight (their packets, a few MB each, wait in memory to be joined).
     Stopping early (an error, Ctrl-C) stops the workers at their next frame."""
@@ -118,8 +129,8 @@ def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Itera
     ticks: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
 
-    def run(make: Callable[[], Iterable[np.ndarray]]) -> EncodedSegment:
-        def counted() -> Iterator[np.ndarray]:
+    def run(make: Callable[[], Iterable]) -> EncodedSegment:
+        def counted() -> Iterator:
             for frame in make():
                 if stop.is_set():
                     raise CancelledError

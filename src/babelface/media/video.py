@@ -160,6 +160,7 @@ class VideoWriter:
         self.time_base = time_base or Fraction(1, 1) / Fraction(fps)
         self.rotation = rotation
         self.n_frames = 0
+        self._last_dts: int | None = None    # of the last video packet joined from a timed segment
         self._audio_done = 0                 # samples of ``audio`` encoded so far
         self._audio_pts = 0
         self._ctx = atomic_path(self.path, suffix=".mp4")
@@ -202,7 +203,7 @@ class VideoWriter:
     def segment_encoder(self) -> SegmentEncoder:
         """This writer's x264 settings for segments encoded apart, on any thread, and joined by
         :meth:`write_segment` (:mod:`babelface.media.segments`)."""
-        return SegmentEncoder(self.crf, self.preset, self.time_base)
+        return SegmentEncoder(self.crf, self.preset, self.time_base, Fraction(self.fps))
 
     def write_segment(self, segment: EncodedSegment) -> None:
         """Append a segment from :meth:`segment_encoder` (its frames follow those written so far;
@@ -213,13 +214,26 @@ class VideoWriter:
         if bytes(self._vstream.codec_context.extradata or b"") != segment.extradata:
             raise MediaError(f"a segment of {self.path} was encoded with other settings than the "
                              "stream's (its SPS/PPS differ): it cannot be joined")
+        offset = 0 if segment.timed else self.n_frames   # timed: the video's own pts, kept
         for packet in segment.packets:           # decoding order; timestamps from the segment's start
-            packet.pts += self.n_frames
-            packet.dts += self.n_frames
+            packet.pts += offset
+            packet.dts += offset
+            if segment.timed:                    # x264 starts its dts from its first frames' spacing:
+                packet.dts = self._next_dts(packet)   # where the video's spacing changes, it may repeat
             packet.stream = self._vstream
             self._container.mux(packet)
             self._interleave(float((packet.dts + 1) * self.time_base))
         self.n_frames += segment.n_frames
+
+    def _next_dts(self, packet) -> int:
+        """The packet's dts raised, if need be, just past the last one muxed (decoding order only;
+        never past its own pts); a segment whose order cannot be kept is a :class:`MediaError`."""
+        dts = packet.dts if self._last_dts is None else max(packet.dts, self._last_dts + 1)
+        if dts > packet.pts:
+            raise MediaError(f"a segment of {self.path} cannot be joined: its timestamps overlap "
+                             "the previous segment's")
+        self._last_dts = dts
+        return dts
 
     def _interleave(self, until_s: float | None) -> None:
         """Mux the audio up to ``until_s`` seconds (``None``: all of it, then flush its encoder)."""

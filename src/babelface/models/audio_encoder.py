@@ -25,7 +25,7 @@ from einops import rearrange
 from torch import nn
 
 from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS, SAMPLES_PER_FRAME
-from babelface.errors import WeightsError
+from babelface.errors import InputError, WeightsError
 from babelface.media.features import mel_features  # noqa: F401  (the E.5 front-end, re-exported)
 from babelface.models.layers import TemporalStack
 
@@ -109,3 +109,39 @@ class AudioEncoder(nn.Module):
         return h, z
 
 
+
+
+class AudioFrontEndMixin:
+    """The audio front-end of a model that owns an :class:`AudioEncoder` (``self.cfg.audio``, an
+    :class:`AudioEncoderConfig`) and a ``motion_scale`` buffer (its device): log-mel (E.5), or the
+    frozen wav2vec 2.0 features of a local checkpoint, the same way at training and at inference.
+    Call :meth:`_init_frontend` in ``__init__``; the wav2vec encoder stays out of the state dict."""
+
+    def _init_frontend(self) -> None:
+        self._frontend: list[Wav2VecFrontend] = []
+
+    @property
+    def frontend(self) -> Wav2VecFrontend:
+        """The frozen wav2vec 2.0 front-end (``audio.features == "wav2vec"``), loaded on first use."""
+        if not self._frontend:
+            if not self.cfg.audio.wav2vec_path:
+                raise WeightsError(f"this {self.label} model reads wav2vec 2.0 features: set "
+                                   "model.audio.wav2vec_path to the local checkpoint folder")
+            self._frontend.append(Wav2VecFrontend(self.cfg.audio.wav2vec_path, self.cfg.audio.wav2vec_layer))
+        return self._frontend[0].to(self.motion_scale.device)
+
+    def features_from_batch(self, batch: dict) -> torch.Tensor:
+        """The audio encoder's input for a training batch: ``mel`` ``(b, 4 t, 80)`` or wav2vec features
+        ``(b, 2 t, D)`` of ``audio`` ``(b, 640 t)``."""
+        if self.cfg.audio.features == "mel":
+            return batch["mel"]
+        if "audio" not in batch:
+            raise InputError("wav2vec features need the raw audio in each batch (an 'audio' entry)")
+        return self.frontend(batch["audio"], n_frames=batch["mask"].shape[1])
+
+    def features_of(self, audio: np.ndarray, t: int) -> torch.Tensor:
+        """Mono 16 kHz speech ``(n,)`` → the audio encoder's input for ``t`` video frames, ``(1, f t, c)``."""
+        if self.cfg.audio.features == "mel":
+            return torch.from_numpy(mel_features(audio, t, self.cfg.audio.n_mels))[None].to(self.motion_scale.device)
+        return self.frontend(torch.from_numpy(np.ascontiguousarray(audio, np.float32))[None]
+                             .to(self.motion_scale.device), n_frames=t)

@@ -14,9 +14,12 @@ Motion is babelface's ``(t, V = 111, 3)`` canonical displacement (inter-ocular u
 
 What babelface does differently, and why:
 
-- **Audio encoder.** The project's log-mel front-end and dilated-convolution encoder
-  (:class:`~babelface.models.audio_encoder.AudioEncoder`, MuEx E.5) instead of wav2vec 2.0: nothing
-  is downloaded; ``audio.features = "wav2vec"`` is refused here until a local checkpoint is wired.
+- **Audio encoder.** The project's dilated-convolution encoder
+  (:class:`~babelface.models.audio_encoder.AudioEncoder`, MuEx E.5) over the log-mel front-end by
+  default; with ``audio.features: wav2vec`` and ``audio.wav2vec_path`` naming a LOCAL wav2vec 2.0 /
+  XLSR folder (``config.json`` + ``model.safetensors``), over that checkpoint's frozen features, as
+  the paper's (:class:`~babelface.models.audio_encoder.AudioFrontEndMixin`, shared with MuEx).
+  Nothing is downloaded.
 - **Localization from audio alone.** The paper runs ASR + MFA; here a boundary head on ``A``
   (trained on the benchmark's exact timelines) gives frame-level boundary probabilities, or a
   timeline (espeak-ng / DTW alignment) gives the boundaries exactly (:mod:`babelface.models.keyframes`).
@@ -46,13 +49,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from babelface.constants import SAMPLES_PER_FRAME
 from babelface.errors import InputError, WeightsError
 from babelface.face.indices import N_MOTION
-from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, mel_features
+from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, AudioFrontEndMixin
 from babelface.models.checkpoint import CheckpointMixin
 
 TRAINING_ONLY = ("lip_reader.", "latent_proj.")     # not needed at inference
@@ -244,7 +246,7 @@ class CompletionDecoder(nn.Module):
 
 # --- the model -----------------------------------------------------------------------------------
 
-class KMTalk(CheckpointMixin, nn.Module):
+class KMTalk(AudioFrontEndMixin, CheckpointMixin, nn.Module):
     """Audio → boundaries → key motions (LKMA) → completed motion (CMC), and CMC alone for refinement."""
 
     model_name = "kmtalk"
@@ -254,8 +256,6 @@ class KMTalk(CheckpointMixin, nn.Module):
 
     def __init__(self, cfg: KMTalkConfig, n_points: int = N_MOTION):
         super().__init__()
-        if cfg.audio.features != "mel":
-            raise InputError("KMTalk reads the log-mel front-end only (model.audio.features: mel)")
         self.cfg = cfg
         self.n_points = n_points
         d = cfg.audio.d_model
@@ -271,10 +271,12 @@ class KMTalk(CheckpointMixin, nn.Module):
             nn.Conv1d(cfg.f, len(phoneme_vocab()) + 1, 1))
         self.register_buffer("motion_scale", torch.ones(()))               # RMS of training motion
         self.register_buffer("boundary_threshold", torch.tensor(cfg.boundary_threshold))
+        self._init_frontend()                                               # wav2vec: out of the state dict
 
-    def encode(self, mel: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``mel`` (b, 4t, 80) → (A (b, t, d), boundary logits (b, t))."""
-        audio, _ = self.audio_encoder(mel, mask)
+    def encode(self, features: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``features`` (b, f t, c): log-mel (b, 4t, 80) or wav2vec (b, 2t, D) → (A (b, t, d),
+        boundary logits (b, t))."""
+        audio, _ = self.audio_encoder(features, mask)
         return audio, self.boundary_head(audio).squeeze(-1)
 
     def key_motions(self, audio: torch.Tensor, key: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -295,11 +297,11 @@ class KMTalk(CheckpointMixin, nn.Module):
             y = y + interp @ k                                              # Fig. 4's linear curve
         return (y * self.motion_scale).unflatten(-1, (self.n_points, 3))
 
-    def forward(self, mel: torch.Tensor, key: torch.Tensor, mask: torch.Tensor,
+    def forward(self, features: torch.Tensor, key: torch.Tensor, mask: torch.Tensor,
                 cmc_keys: torch.Tensor | None = None) -> KMTalkOutput:
         """The whole model on a batch; ``cmc_keys`` (b, t, V, 3) replaces LKMA's key motions as
         CMC's input (training with other sources, refinement)."""
-        audio, logit = self.encode(mel, mask)
+        audio, logit = self.encode(features, mask)
         k = self.key_motions(audio, key, mask)
         y = self.complete(audio, key, k if cmc_keys is None else cmc_keys, mask)
         return KMTalkOutput(y, k, logit, audio)
@@ -355,13 +357,12 @@ class KMTalkGenerator:
     @torch.inference_mode()
     def boundary_probability(self, audio16k: np.ndarray) -> np.ndarray:
         """Frame-level phoneme-boundary probability ``(T,)`` from the audio alone."""
-        mel, mask = self._mel(audio16k)
-        return torch.sigmoid(self.model.encode(mel, mask)[1])[0].numpy()
+        feats, mask = self._features(_check_audio(audio16k))
+        return torch.sigmoid(self.model.encode(feats, mask)[1])[0].numpy()
 
-    def _mel(self, audio: np.ndarray, t: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _features(self, audio: np.ndarray, t: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         t = -(-len(audio) // SAMPLES_PER_FRAME) if t is None else t
-        mel = torch.from_numpy(mel_features(audio, t, self.model.cfg.audio.n_mels))[None]
-        return mel, torch.ones(1, t, dtype=torch.bool)
+        return self.model.features_of(audio, t), torch.ones(1, t, dtype=torch.bool)
 
     def _run(self, audio: np.ndarray, key: np.ndarray, motion: np.ndarray | None) -> np.ndarray:
         """Whole clips up to ``WINDOW`` frames at once; longer ones in windows overlapping by
@@ -388,9 +389,9 @@ class KMTalkGenerator:
 
     @torch.inference_mode()
     def _window(self, audio: np.ndarray, key: np.ndarray, motion: np.ndarray | None) -> np.ndarray:
-        mel, mask = self._mel(audio, len(key))
+        feats, mask = self._features(audio, len(key))
         k = torch.from_numpy(key)[None]
-        a, _ = self.model.encode(mel, mask)
+        a, _ = self.model.encode(feats, mask)
         keys = (self.model.key_motions(a, k, mask) if motion is None
                 else torch.from_numpy(np.asarray(motion, np.float32))[None])
         return self.model.complete(a, k, keys, mask)[0].numpy()

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from babelface.errors import InputError, WeightsError
+from babelface.errors import WeightsError
 from babelface.face.indices import N_MOTION
 from babelface.models import checkpoint
-from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, Wav2VecFrontend, mel_features
+from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, AudioFrontEndMixin
 from babelface.models.checkpoint import CheckpointMixin
 from babelface.models.decoder import DecoderConfig, MotionDecoder
 from babelface.models.mi import MIConfig
@@ -106,7 +106,7 @@ def generation_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     return lambda_l1 * l1 + lambda_t * lt, l1, lt
 
 
-class MuEx(CheckpointMixin, nn.Module):
+class MuEx(AudioFrontEndMixin, CheckpointMixin, nn.Module):
     """Speech → motion. ``forward`` on a batch; :meth:`predict_motion` on raw 16 kHz audio.
 
     A :class:`~babelface.models.protocols.MotionGenerator` (``name`` "muex", audio only) with
@@ -136,7 +136,7 @@ class MuEx(CheckpointMixin, nn.Module):
         self.decoder = MotionDecoder(d, cfg.decoder, N_MOTION)
         self.register_buffer("motion_scale", torch.ones(()))     # RMS of the training motion
         self.register_buffer("step", torch.zeros((), dtype=torch.long))   # training steps done
-        self._frontend: list[Wav2VecFrontend] = []               # kept out of the state dict
+        self._init_frontend()                                     # wav2vec: kept out of the state dict
 
     # --- schedules and front-ends ---------------------------------------------------------------
     def temperatures(self, step: int | None = None) -> tuple[float, float]:
@@ -145,25 +145,6 @@ class MuEx(CheckpointMixin, nn.Module):
         s = int(self.step) if step is None else step
         return (anneal(s, r.tau_r_init, r.tau_r_final, r.anneal_steps),
                 anneal(s, r.tau_s_init, r.tau_s_final, r.anneal_steps))
-
-    @property
-    def frontend(self) -> Wav2VecFrontend:
-        """The frozen wav2vec 2.0 front-end (``audio.features == "wav2vec"``), loaded on first use."""
-        if not self._frontend:
-            if not self.cfg.audio.wav2vec_path:
-                raise WeightsError("this MuEx model reads wav2vec 2.0 features: set "
-                                   "model.audio.wav2vec_path to the local checkpoint folder")
-            self._frontend.append(Wav2VecFrontend(self.cfg.audio.wav2vec_path, self.cfg.audio.wav2vec_layer))
-        return self._frontend[0].to(self.motion_scale.device)
-
-    def features_from_batch(self, batch: dict) -> torch.Tensor:
-        """The audio encoder's input for a training batch: ``mel`` ``(b, 4 t, 80)`` or wav2vec features
-        of ``audio`` ``(b, 640 t)``."""
-        if self.cfg.audio.features == "mel":
-            return batch["mel"]
-        if "audio" not in batch:
-            raise InputError("wav2vec features need the raw audio in each batch (an 'audio' entry)")
-        return self.frontend(batch["audio"], n_frames=batch["motion"].shape[1])
 
     # --- the model ------------------------------------------------------------------------------
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None,
@@ -231,11 +212,7 @@ class MuEx(CheckpointMixin, nn.Module):
         audio, t = check_speech(audio16k)
         if is_silent(audio):
             return np.zeros((t, N_MOTION, 3), np.float32)                    # (T, L, 3): at rest
-        device = self.motion_scale.device
-        if self.cfg.audio.features == "mel":
-            feats = torch.from_numpy(mel_features(audio, t, self.cfg.audio.n_mels))[None].to(device)
-        else:
-            feats = self.frontend(torch.from_numpy(audio)[None].to(device), n_frames=t)
+        feats = self.features_of(audio, t)
         was_training = self.training
         self.eval()
         try:

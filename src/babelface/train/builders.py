@@ -95,6 +95,11 @@ def load_config(paths: list[str | Path] | str | Path, overrides: list[str] = ())
     return from_dict(config_class(data.setdefault("task", DEFAULT_TASK)), data)
 
 
+def needs_waveform(cfg: RunConfig) -> bool:
+    """Whether the model reads the raw waveform (a wav2vec 2.0 front-end: ``model.audio.features``)."""
+    return getattr(getattr(getattr(cfg, "model", None), "audio", None), "features", "mel") == "wav2vec"
+
+
 def build_dataset(cfg: RunConfig, train: bool):
     """The training (random crops, augmentation) or validation (whole utterances) dataset."""
     data = cfg.data
@@ -108,10 +113,12 @@ def build_dataset(cfg: RunConfig, train: bool):
         except ImportError as e:
             raise InputError("data.kind manifest needs the benchmark datasets (babelface.data.datasets), "
                              "which this installation lacks: use data.kind: toy") from e
+        with_audio = needs_waveform(cfg)
         def corpus(root, languages):
             return ManifestDataset(root, split=data.train_split if train else data.val_split,
                                    languages=languages, crop_frames=seq_len, random_crop=train,
-                                   time_masking=TimeMasking() if train and data.spec_augment else None)
+                                   time_masking=TimeMasking() if train and data.spec_augment else None,
+                                   with_audio=with_audio)
         main = corpus(data.root, tuple(data.languages) or None)
         if not (train and data.mix_root):
             return main

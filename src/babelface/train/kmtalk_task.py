@@ -120,7 +120,7 @@ class KMTalkTask:
         scale = model.motion_scale
         boundary, known = boundary_targets(phoneme, mask)
         key = self.draw_keys(boundary, mask)
-        audio, logit = model.encode(batch["mel"], mask)
+        audio, logit = model.encode(model.features_from_batch(batch), mask)
         k = model.key_motions(audio, key, mask)                               # (b, t, V, 3)
         y = model.complete(audio, key, self.cmc_input(model, batch, k, key), mask)
         km = (key & mask).float()
@@ -160,7 +160,7 @@ class KMTalkTask:
             mask, motion = batch["mask"], batch["motion"]
             boundary, _ = boundary_targets(batch["phoneme"], mask)
             key = boundary | ends(mask)
-            out = model(batch["mel"], key, mask)
+            out = model(model.features_from_batch(batch), key, mask)
             m, km = mask.float(), (key & mask).float()
             err = ((out.motion - motion).abs() / model.motion_scale).mean((2, 3))
             l1s.append(float((err * m).sum() / m.sum()))
@@ -190,7 +190,8 @@ class KMTalkTask:
             return k.detach()
         if choice == 2 and self.teacher() is not None:
             with torch.no_grad():
-                return self.teacher().to(k.device)(batch["mel"], batch["mask"]).motion
+                teacher = self.teacher().to(k.device)
+                return teacher(teacher.features_from_batch(batch), batch["mask"]).motion
         motion = batch["motion"]
         gain = motion.new_tensor(self.rng.uniform(*KEY_GAIN, size=(len(motion), 1, 1, 1)))
         return motion * gain + KEY_NOISE * model.motion_scale * torch.randn_like(motion)

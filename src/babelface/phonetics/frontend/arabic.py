@@ -4,7 +4,11 @@ right short vowels.
 Mishkal (Zerrouki, mishkal 0.4.1) is a rule- and dictionary-based diacritiser: morphological
 analysis (qalsadi) over the Arramooz lexicon (an SQLite file inside the ``arramooz-pysqlite``
 wheel), then syntactic and semantic disambiguation. Nothing is fetched at run time and no neural
-framework is loaded (1.8 s to load, ~50 ms a sentence). It was chosen over the BiLSTM of
+framework is loaded: ~0.07 s of CPU to the first reading with the lean start-up of
+:func:`diacritiser` (0.23 s loading all of Mishkal), ~5 ms a sentence after it (BENCHMARKS.md).
+Where two readings rank equal, Mishkal's choice follows the iteration order of sets of strings,
+i.e. the process's hash seed (عندي: عَنَدِيُّ or عُنَّدِيُّ; the reading check's figure is the same
+for seeds 0–3). It was chosen over the BiLSTM of
 ``arabic-diacritizer`` (which needs torch: 6 s to import in `say`) because it reads our reference
 sentences better too (RESULTS.md, "Reading check"). Text that already carries vowel marks is
 handed on unchanged: the writer's marks win. Either way the spelling is then made safe for
@@ -13,8 +17,11 @@ espeak-ng 1.51 (:func:`normalise`).
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
+from pathlib import Path
 
 from babelface.phonetics.frontend import Reading
 
@@ -26,14 +33,113 @@ VOCALISED = 0.5            # vowel marks per letter above which the text counts 
 # imported at the top of qalsadi's cache module for an on-disk cache that Mishkal's
 # default (no cache path) never opens; pickledb alone pulls in asyncio, aiofiles and orjson
 _UNUSED = ("pickledb",)
+# data modules of Mishkal's analysers that its readings need rarely or never (issue 18: start-up):
+# imported when first used. Mishkal's list of unknown words (62k entries) is asked first for
+# every punctuation mark, but holds only words with a letter (tested): asked for those only.
+_RARE = ("mishkal.unknown_const", "tashaphyne.verb_stamp_const", "tashaphyne.arabicstopwords",
+         "naftawayh.stopwords", "naftawayh.wordtag_const", "arabicstopwords.stopwords_classified")
+# arabicstopwords (13,465 stop-word forms with their features, a 6.8 MB module, and a lexicon
+# whose constructor indexes them three ways): qalsadi asks it only whether a word is a stop word,
+# and the lexicon (built by alyahmor's stop-word affixer) is read only to generate forms, which
+# Mishkal never asks for. The forms ship as a table (scripts/build_arabic_stopwords.py).
+STOPWORDS = Path(__file__).with_name("arabic_stopwords.txt.gz")
+_STOPWORDS_DATA = "stopwordsallforms.py"
 
 
-@lru_cache(maxsize=1)
-def _model():
+def stopwords_table(forms, data_size: int) -> bytes:
+    """The shipped table: a header naming the data module's size, then the sorted forms."""
+    text = "\n".join([f"arabicstopwords {_STOPWORDS_DATA} {data_size}", *sorted(forms)])
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def _stop_forms() -> frozenset[str] | None:
+    """The stop-word forms of the shipped table, or None where it was built from other data."""
+    spec = importlib.util.find_spec("arabicstopwords")
+    data = Path(spec.origin).with_name(_STOPWORDS_DATA)
+    header, *forms = gzip.decompress(STOPWORDS.read_bytes()).decode("utf-8").split("\n")
+    return frozenset(forms) if header.split()[-1] == str(data.stat().st_size) else None
+
+
+class _NoRelations:
+    """sylajone's relation cache as Mishkal's semantic step (asmai) uses it: asked for relations
+    between words, given none. The real one opens (creating it on first use) a CodernityDB in the
+    user's home, ~/.thaalabCache, which executes the index files found there and which nothing on
+    Mishkal's path writes: empty, so its answer is always "none"."""
+
+    def __init__(self, cache_path=False):
+        pass
+
+    def is_related(self, word_prev: str, word_cur: str) -> dict:
+        return {}
+
+
+def _has_letter(word: str) -> bool:
+    return any(c.isalpha() for c in word)
+
+
+def _lean() -> None:
+    """Mishkal's rarely used data load when first used, the stop words come from the shipped
+    table, word relations from no database in the user's home."""
+    import sylajone
+
+    from babelface.lazy import LazyInstance, defer, stand_in
+    defer(*_RARE)
+    relations = stand_in("sylajone.cache", cache=_NoRelations)
+    if relations is not None:
+        sylajone.cache = relations       # asmai reads it as an attribute of the package
+    forms = _stop_forms()
+    if forms is None:
+        return
+    stand_in("arabicstopwords.arabicstopwords", is_stop=forms.__contains__)
+    lexicon = stand_in("arabicstopwords.stopwords_lexicon")
+    if lexicon is not None:
+        lexicon.stopwords_lexicon = partial(LazyInstance, lambda: lexicon.real("stopwords_lexicon")())
+
+
+# Mishkal 0.4.1 (TashkeelClass._ajust_vocalized_result) joins a punctuation mark to the word before
+# it with re.sub(" ([.?!, :)”—]($| ))", u"\1", text): "\1" in a plain string is the control
+# character U+0001, not the group, so the mark and the space after it became U+0001, which
+# espeak-ng skips: "الله. الجو" was read as one word, without the pause or the closed mouth.
+_SPACED_MARK = re.compile(" ([.?!, :)\u201d\u2014]($| ))")
+
+
+def _join_marks(text: str) -> str:
+    """Mishkal's punctuation step as it was meant (the mark kept, the space before it dropped),
+    repeated until none is left for Mishkal's own faulty step to find."""
+    while True:
+        joined = _SPACED_MARK.sub(r"\1", text)
+        if joined == text:
+            return text
+        text = joined
+
+
+def diacritiser(lean: bool = True):
+    """Mishkal's diacritiser with its punctuation step fixed. ``lean``: the data its readings need
+    rarely or never load when first used, not at start-up (:func:`_lean`); the readings are the
+    same (tested)."""
     from babelface.lazy import defer
     defer(*_UNUSED)
+    if lean:
+        _lean()
     import mishkal.tashkeel
-    return mishkal.tashkeel.TashkeelClass()
+    import mishkal.unknown_tashkeel as unknown
+
+    class Unknown(unknown.UnknownTashkeel):
+        def lookup(self, word):
+            return super().lookup(word) if _has_letter(word) else unknown.vocalize_foreign(word)
+
+    class Tashkeel(mishkal.tashkeel.TashkeelClass):
+        def __init__(self):
+            super().__init__()
+            self.unknown_vocalizer = Unknown()
+
+        def _ajust_vocalized_result(self, text):
+            return super()._ajust_vocalized_result(_join_marks(text))
+
+    return Tashkeel()
+
+
+_model = lru_cache(maxsize=1)(diacritiser)
 
 
 def is_vocalised(text: str) -> bool:

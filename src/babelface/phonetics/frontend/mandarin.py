@@ -124,4 +124,7 @@ def read(text: str) -> Reading:
     syllables = tuple(p.replace("ü", "v") for p in parts if _SYLLABLE.match(p))
     spoken = " ".join(p.replace("ü", "v") for p in parts)
     spoken = re.sub(r"\s+([,.?!;:)])", r"\1", spoken)
+    # espeak-ng ends no clause at a "." before a lower-case word (its abbreviation rule) and every
+    # pinyin syllable is lower case: "jing1. yin2" was read without a pause; "。" ends the clause
+    spoken = re.sub(r"\.(?=\s+\S)", "。", spoken)
     return Reading(" ".join(spoken.split()), "mandarin", syllables)
