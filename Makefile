@@ -119,8 +119,9 @@ model-kmtalk: venv corpus
 		--set data.root=$(MUEX_CORPUS) $$resume --export src/babelface/assets/kmtalk_default.safetensors
 
 # VQTalker (issue 12): the 11 kbps GRFSQ motion tokenizer, then the coarse-to-fine generator on its
-# frozen codes, both through `babelface train` (resumable), the generator exported as the shipped
-# file (~3.6 MB). ~40 CPU-minutes on one core; `make vqtalker-sweep` adds the 2/5/22 kbps tokenizers.
+# frozen codes, both through `babelface train` (resumable, deterministic), the generator's best
+# validation checkpoint exported as the shipped file (3.8 MB; docs/vqtalker.md). ~12 CPU-minutes on
+# one core (40 min wall on the loaded 2-core machine); `make vqtalker-sweep` adds the 2/5/22 kbps tokenizers.
 VQ_RUNS ?= runs
 vq_resume = $(if $(wildcard $(VQ_RUNS)/$(1)/last.safetensors),--resume)
 model-vqtalker: venv corpus corpus-real
