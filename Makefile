@@ -61,7 +61,7 @@ fuzz: venv
 MUEX_RUN ?= runs/default
 MUEX_CORPUS ?= data/benchmark
 SYNC_BENCH ?= $(MUEX_CORPUS)
-SYNC_RUN ?= runs/sync_expert
+SYNC_RUN ?= runs/sync_expert_real
 CORPUS_CLIPS ?= 200
 model: venv corpus
 	$(MAKE) -j2 muex-model model-sync
@@ -99,12 +99,16 @@ muex-model: venv corpus corpus-real
 		--set train.init_weights=$(MUEX_REAL1)/step_0000100.safetensors $$resume \
 		--export src/babelface/assets/muex_default.safetensors
 
-# The sync expert (issue 6) on the same trainer: resumable (continues from $(SYNC_RUN)/last.safetensors),
-# ~25 min on one core.
-model-sync: venv corpus
+# The sync expert (issue 6, issue 11 part 5) on the same trainer: sync_expert_real.yaml, the benchmark
+# and the real corpus's training speakers (real clips re-aligned by scripts/real_av_offsets.json, hard
+# negatives: shifted, frozen mouth, reversed), 1,200 steps; the final step is the shipped file
+# (docs/sync.md says why not the best validation score). Resumable
+# (continues from $(SYNC_RUN)/last.safetensors); ~25 min on one idle core.
+model-sync: venv corpus corpus-real
 	@if [ -f $(SYNC_RUN)/last.safetensors ]; then resume=--resume; fi; \
-	OMP_NUM_THREADS=1 $(BIN)/babelface train --config sync_expert --set "data.roots=[$(SYNC_BENCH)]" \
-		--set train.out_dir=$(SYNC_RUN) $$resume --export src/babelface/assets/sync_expert.safetensors
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config sync_expert_real \
+		--set "data.roots=[$(SYNC_BENCH),$(REAL_CORPUS)]" --set train.out_dir=$(SYNC_RUN) $$resume \
+		--export src/babelface/assets/sync_expert.safetensors
 
 # KMTalk (issue 13): the kit's trainer on the benchmark's seen languages (~25 CPU-minutes at
 # 1,500 steps), its best validation checkpoint exported as the shipped model. Resumes after a kill.
@@ -115,8 +119,9 @@ model-kmtalk: venv corpus
 		--set data.root=$(MUEX_CORPUS) $$resume --export src/babelface/assets/kmtalk_default.safetensors
 
 # VQTalker (issue 12): the 11 kbps GRFSQ motion tokenizer, then the coarse-to-fine generator on its
-# frozen codes, both through `babelface train` (resumable), the generator exported as the shipped
-# file (~3.6 MB). ~40 CPU-minutes on one core; `make vqtalker-sweep` adds the 2/5/22 kbps tokenizers.
+# frozen codes, both through `babelface train` (resumable, deterministic), the generator's best
+# validation checkpoint exported as the shipped file (3.8 MB; docs/vqtalker.md). ~12 CPU-minutes on
+# one core (40 min wall on the loaded 2-core machine); `make vqtalker-sweep` adds the 2/5/22 kbps tokenizers.
 VQ_RUNS ?= runs
 vq_resume = $(if $(wildcard $(VQ_RUNS)/$(1)/last.safetensors),--resume)
 model-vqtalker: venv corpus corpus-real

@@ -102,6 +102,7 @@ def main() -> None:
     for name, w in experts.items():
         r = evaluate(w, clips, args.shifts, args.seed)
         print(name, r, flush=True)
+        print(name, "unshifted clips:", dict(zip((c.id for c in clips), r["zero"])), flush=True)
         z = np.array(r["zero"])
         rows.append(
             f"| {name} | {r['n']} | {r['lags']['offset']:.2f} | {100 * r['lags']['acc@1']:.0f} % | "
@@ -112,7 +113,9 @@ def main() -> None:
             + " / ".join(f"{r['s0'][k]:.3f}" for k in ("real", "shift +5", "shift −5", "frozen mouth", "reversed"))
             + f" | {100 * r['ranked0']:.0f} % |")
     lines = [SECTION, "",
-             f"Command: `OMP_NUM_THREADS=1 python benchmarks/sync_real.py --weights real=runs/sync_real/best.safetensors --write`  ",
+             "Command: `OMP_NUM_THREADS=1 python benchmarks/sync_real.py"
+             + "".join(f" --weights {w}" for w in args.weights)
+             + (f" --split {args.split}" if args.split != "test" else "") + " --write`  ",
              f"Machine: {machine(1)}. Split `{args.split}` of `make corpus-real` (speakers never trained on); "
              f"{args.shifts} random shifts in [−15, 15] per clip plus the unshifted clip; manipulations on landmarks.", "",
              "| expert | clips | Offset ↓ | Acc±1 | Acc±5 | unshifted clips: median τ̂ | R-prec @1 / @2 / @3 | "

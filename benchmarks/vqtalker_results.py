@@ -95,24 +95,35 @@ def generated_scores(predict, data) -> dict[str, list[dict]]:
 
 
 def table2(runs: list[Path], data: Path, real: Path, per_language: int, cache: Path | None = None) -> list[str]:
-    """``cache``: a JSON file of earlier scores by model label (MuEx's need not be recomputed)."""
-    from babelface.models.muex import load_default
+    """``cache``: a JSON file of earlier scores, keyed by the weights' content and the clips scored
+    (a retrained file under the same name, or another corpus, is scored again)."""
+    import hashlib
+
+    from babelface.models.muex import default_weights_path, load_default
     from babelface.models.vqtalker import VQTalker
     from babelface.phonetics.languages import SEEN, UNSEEN
     muex = load_default().eval()
     models = {"MuEx (shipped)": lambda mel: muex(mel).motion[0].numpy()}
+    weights = {"MuEx (shipped)": Path(default_weights_path())}
     for run in runs:
         vq = VQTalker.from_pretrained(run)
-        models[f"VQTalker `{run.name}` ({vq.cfg.units} units)"] = lambda mel, vq=vq: vq.generate_motion(mel)[0].numpy()
+        name = f"VQTalker `{run.name}` ({vq.cfg.units} units)"
+        models[name] = lambda mel, vq=vq: vq.generate_motion(mel)[0].numpy()
+        weights[name] = run
     done = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
     synth, real_clips = clips(data, "test", per_language), clips(real, "test")
+    scored = f"{Path(data).resolve()}:{per_language}|{Path(real).resolve()}"
+
+    def key(name: str) -> str:
+        return f"{name}|{hashlib.sha256(weights[name].read_bytes()).hexdigest()[:16]}|{scored}"
+
     for name, f in models.items():
-        if name not in done:
-            done[name] = {"synthetic": generated_scores(f, synth), "real": generated_scores(f, real_clips)}
+        if key(name) not in done:
+            done[key(name)] = {"synthetic": generated_scores(f, synth), "real": generated_scores(f, real_clips)}
             if cache is not None:
                 cache.write_text(json.dumps(done))
-    scores = {name: done[name]["synthetic"] for name in models}
-    real_scores = {name: done[name]["real"] for name in models}
+    scores = {name: done[key(name)]["synthetic"] for name in models}
+    real_scores = {name: done[key(name)]["real"] for name in models}
     names = list(models)
     head = "| language | type | " + " | ".join(f"{n}: LSE-D ↓ | TMDC ↑ | LMD ↓" for n in names) + " |"
     lines = [head, "| --- | --- | " + " | ".join("---: | ---: | ---:" for _ in names) + " |"]

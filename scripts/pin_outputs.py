@@ -1,6 +1,6 @@
 """Pin a few output values of the shipped models (issue 12: "no behaviour changes").
 
-    PYTHONPATH=src python scripts/pin_outputs.py [--write]
+    PYTHONPATH=src python scripts/pin_outputs.py [--write] [--only sync_expert]
 
 Computes, on fixed real input, the shipped MuEx's motion (``predict_motion`` on the first 3 s of
 ``RD_Radio31_000.wav``), the shipped sync expert's tokens and S(Δ) curve (its audio branch on the
@@ -74,15 +74,25 @@ def text_values() -> dict:
             "articulation_sum": round(float(np.asarray(art, np.float64).sum()), 5)}
 
 
-def compute() -> dict:
-    return {"muex": muex_values(), "sync_expert": sync_expert_values(), "text": text_values()}
+PARTS = {"muex": muex_values, "sync_expert": sync_expert_values, "text": text_values}
+
+
+def compute(only: list[str] | None = None) -> dict:
+    """The pinned values of every part, or (``only``) of the named ones over the file's others."""
+    if not only:
+        return {name: f() for name, f in PARTS.items()}
+    values = json.loads(PINNED.read_text())
+    values.update({name: PARTS[name]() for name in only})
+    return values
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help=f"write {PINNED.relative_to(ROOT)}")
+    ap.add_argument("--only", nargs="+", choices=sorted(PARTS),
+                    help="recompute only these parts (after retraining one model); the others are kept")
     args = ap.parse_args()
-    values = compute()
+    values = compute(args.only)
     text = json.dumps(values, indent=1)
     if args.write:
         PINNED.write_text(text + "\n")

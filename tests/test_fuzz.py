@@ -91,6 +91,79 @@ def test_classifier_sees_tracebacks_leftovers_and_bad_outputs(tmp_path):
     assert harness.classify(case, tmp_path, before, 2, "babelface: error: no\n", 0).outcome == "leftover"
 
 
+def _processes_with(argv: list[str]) -> list[int]:
+    want = ("\0".join(argv) + "\0").encode()
+    pids = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and (d / "cmdline").read_bytes() == want:
+                pids.append(int(d.name))
+        except OSError:
+            pass
+    return pids
+
+
+def test_a_terminated_worker_takes_its_running_case_with_it(tmp_path):
+    """`--max-minutes` ends the campaign with Pool.terminate (SIGTERM to each worker). A worker's
+    forked case leads its own session: it rendered on, orphaned, and the case generator's child
+    wrote into the closed pipe (the seed-21 campaign's BrokenPipeError). The worker's handler
+    kills its case's processes, then exits."""
+    sleeper = ["sleep", f"{300 + os.getpid() % 1000 / 1000:.3f}"]              # ours alone
+    code = ("import signal, sys\nfrom pathlib import Path\nfrom fuzz import harness\n"
+            "signal.signal(signal.SIGTERM, harness._stop_worker)\n"
+            f"case = harness.Case('api', api={{'func': 'subprocess:run', 'kwargs': {{'args': {sleeper!r}}}}})\n"
+            "harness.run_forked(case, Path(sys.argv[1]))\n")
+    worker = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=harness.env(), stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not _processes_with(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _processes_with(sleeper), "the case never started"
+    worker.send_signal(signal.SIGTERM)
+    err = worker.communicate(timeout=30)[1].decode()
+    assert worker.returncode == 128 + signal.SIGTERM and "Traceback" not in err, err
+    deadline = time.monotonic() + 10
+    while _processes_with(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_with(sleeper)
+
+
+def test_a_preloaded_worker_has_one_thread_and_every_family():
+    """A campaign's worker imports what the cases import (harness.PRELOAD) and forks each case: a
+    module that started a thread there would send every case back to a fresh interpreter."""
+    code = ("import os\nfrom fuzz import harness\nharness.preload()\n"
+            "print(len(os.listdir('/proc/self/task')), len(harness.REGISTRY))\n")
+    out = subprocess.run([sys.executable, "-c", code], env=harness.env(), capture_output=True, text=True,
+                         timeout=300)
+    threads, families = map(int, out.stdout.split())
+    assert threads == 1 and families == len(harness.load_families()), out.stderr[-500:]
+
+
+def test_kill9_rerun_is_forked_and_judged_against_the_folder_before_the_kill(tmp_path):
+    """A campaign's kill -9 case: the killed run is a fresh interpreter, the rerun a fork of the
+    worker (an interpreter's start-up less). What either left is judged against the case's folder
+    as it was before the first run: a hidden file the rerun did not remove is a leftover."""
+    (tmp_path / "a").write_bytes(b"x" * 10)
+    copy = {"func": "shutil:copyfile", "kwargs": {"src": "a", "dst": "out.bin"}}
+    case = harness.Case("kill9", api=copy, outputs=["out.bin"], signal_after=30.0, signum=9, rerun=True)
+    assert harness.run_killed_then_forked(case, tmp_path).outcome == "ok"
+    hidden = {"func": "shutil:copyfile", "kwargs": {"src": "a", "dst": ".left.tmp"}}
+    run = harness.run_killed_then_forked(harness.Case("kill9", api=hidden, signal_after=30.0, signum=9,
+                                                      rerun=True), tmp_path)
+    assert (run.outcome, run.detail) == ("leftover", ".left.tmp")
+
+
+def test_same_inputs_are_made_once_a_campaign(tmp_path):
+    """Inputs every case of a kind shares (an 8000×8000 portrait, the 32×32 video) are made once
+    into the campaign's fixtures and copied: the same bytes each time."""
+    box1, box2 = harness.make_case("video", 21, 10, tmp_path)[1], harness.make_case("video", 21, 11, tmp_path)[1]
+    assert (box1 / "clip.mp4").read_bytes() == (box2 / "clip.mp4").read_bytes()     # both 32×32
+    assert (tmp_path / "_fixtures" / "video-tiny.mp4").read_bytes() == (box1 / "clip.mp4").read_bytes()
+    import av
+    with av.open(str(box1 / "clip.mp4")) as c:
+        assert (c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height) == (32, 32)
+        assert c.streams.audio
+
+
 # ---------------------------------------------------------------------------- images
 def test_forked_runs_are_classified_as_fresh_processes(tmp_path):
     """The campaign forks each signal-free case from a preloaded worker (harness.run_forked): a
@@ -419,6 +492,48 @@ def test_sigterm_mid_render_leaves_no_temporary(tmp_path, portrait):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
 
 
+def test_signal_after_the_output_was_written_is_a_finished_run_not_a_leftover(tmp_path):
+    """The seed-21 "leftover": SIGTERM 0.94 s into a 1-s `animate` left out.mp4, whole. The run had
+    renamed its output into place; the handler then said "terminated" (exit 143), or the signal
+    came during the interpreter's exit (-15). Complete outputs are a finished run; a partial one
+    under the final name, or a temporary beside it, is still a leftover."""
+    from babelface.media.video import write_video
+    case = harness.Case("signal", argv=["animate"], outputs=["out.mp4"], signal_after=0.94)
+    out = tmp_path / "out.mp4"
+    write_video(out, [np.zeros((64, 64, 3), np.uint8)] * 25, audio=np.zeros(16000, np.float32) + 0.1,
+                sample_rate=16000)
+    whole = out.read_bytes()
+    for rc, err in [(143, "babelface: terminated\n"), (-15, "")]:
+        assert harness.classify(case, tmp_path, {}, rc, err, 1.0).outcome == "ok"
+    assert harness.classify(case, tmp_path, {}, 143, "babelface: a\nbabelface: b\n", 1.0).outcome != "ok"
+    out.write_bytes(whole[:len(whole) // 2])                               # partial, final name
+    assert harness.classify(case, tmp_path, {}, 143, "babelface: terminated\n", 1.0).outcome == "leftover"
+    out.write_bytes(whole)
+    (tmp_path / ".out.mp4.123.abcdefgh.mp4").write_bytes(b"x")             # a temporary beside it
+    assert harness.classify(case, tmp_path, {}, 143, "babelface: terminated\n", 1.0).outcome == "leftover"
+
+
+def test_sigterm_as_the_output_lands_leaves_it_whole(tmp_path, portrait):
+    """The race itself, on a real `animate`: SIGTERM the moment out.mp4 appears. The output is the
+    finished one (atomic rename), the exit 143 with one line or -15, and the harness says ok."""
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(REAL / "speech" / "dreamtalk_french2.wav"), "-t", "1",
+                    str(tmp_path / "s.wav")], check=True)
+    argv = ["animate", "--image", portrait.name, "--audio", "s.wav", "-o", "out.mp4", "-q"]
+    case = harness.Case("signal", argv=argv, outputs=["out.mp4"], signal_after=1.0)
+    before = harness._snapshot(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "babelface", *argv], cwd=tmp_path, env=harness.env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "out.mp4").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1].decode()
+    assert proc.returncode in (0, 143, -15), (proc.returncode, err)
+    run = harness.classify(case, tmp_path, before, proc.returncode, err, 1.0)
+    assert run.outcome == "ok", (run.outcome, run.detail, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "s.wav", "x.png"]
+
+
 def test_sigterm_while_mediapipe_silences_stderr_still_says_one_line():
     """The seed-19 unclean exit: a SIGTERM while MediaPipe's start-up had fd 2 pointed at /dev/null
     ended `say` with 143 and no message. The handler writes to the stderr the command began with."""
@@ -586,6 +701,69 @@ def test_audio_track_without_a_decoder_found_by_the_campaign(tmp_path):
     case, box = harness.make_case("audio-mutation", 18, 16, tmp_path)
     run = harness.run_inprocess(case, box)
     assert run.outcome == "clean_error" and "no codec" in run.detail, (run.outcome, run.detail)
+
+
+def test_wav_rate_the_aac_encoder_refuses_found_by_the_campaign(tmp_path):
+    """`make fuzz` seed 21, audio-mutation case 32: a WAV whose edited header says 20,096 Hz
+    decoded, then `avcodec_open2("aac")` refused that rate (a traceback after rendering). The
+    output now carries the audio at the next rate AAC takes."""
+    case, box = harness.make_case("audio-mutation", 21, 32, tmp_path)
+    assert case.argv[:3] == ["animate", "--audio", "input.txt"]
+    run = harness.run_inprocess(case, box)
+    assert run.outcome == "ok", (run.outcome, run.detail)
+    import av
+    with av.open(str(box / "out.mp4")) as c:
+        assert c.streams.audio[0].codec_context.sample_rate == 22050
+
+
+def _wav_with_header(tmp_path: Path, name: str, offset: int, fmt: str, value: int) -> Path:
+    """The fuzz fixture's speech.wav (16 kHz mono s16) with one field of its header edited."""
+    import struct
+    from fuzz.families import fixtures
+    data = bytearray((fixtures(tmp_path / "x") / "speech.wav").read_bytes())
+    data[offset:offset + struct.calcsize(fmt)] = struct.pack(fmt, value)
+    (tmp_path / name).write_bytes(bytes(data))
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("declared,carried", [(20096, 22050), (11000, 11025), (4000, 7350),
+                                              (50000, 64000), (200000, 96000), (44100, 44100)])
+def test_any_declared_rate_is_carried_at_a_rate_aac_takes(tmp_path, declared, carried):
+    """Header rates the AAC encoder refuses (it takes 7.35–96 kHz, 13 of them) are resampled up to
+    the next it takes, in the spool and in load_audio alike; the mp4 then writes."""
+    from babelface.media.audio import aac_rate, load_audio
+    from babelface.media.spool import spool_speech
+    from babelface.media.video import write_video
+    assert aac_rate(declared) == carried
+    wav = _wav_with_header(tmp_path, "a.wav", 24, "<I", declared)             # fmt chunk: sample rate
+    n = 19200 * carried // declared                                           # 19,200 samples in the file
+    assert abs(len(load_audio(wav, sample_rate=None, mono=False)) - n) <= carried // 1000 + 2
+    with spool_speech(wav) as sp:
+        assert sp.sample_rate == carried and abs(len(sp.original) - n) <= carried // 1000 + 2
+        frames = round(len(sp.original) / carried * 25)
+        write_video(tmp_path / "o.mp4", [np.zeros((64, 64, 3), np.uint8)] * frames, audio=sp.original,
+                    sample_rate=sp.sample_rate)
+    assert harness.verify_output(tmp_path / "o.mp4", frames / 25) == ""
+
+
+@pytest.mark.parametrize("channels", [8, 16])
+def test_eight_or_more_channels_do_not_crash_the_decoder(tmp_path, channels):
+    """PyAV 18 counts one plane too many in a planar frame of 8+ channels and its `to_ndarray`
+    segfaults: a WAV header edited to 8 or 16 channels, or a real 7.1 AAC track, killed `animate`
+    with SIGSEGV while it spooled the speech. Frames are read packed now."""
+    from babelface.media.audio import load_audio
+    from babelface.media.spool import spool_speech
+    wav = _wav_with_header(tmp_path, "a.wav", 22, "<H", channels)            # fmt chunk: channels
+    assert load_audio(wav, sample_rate=None, mono=False).shape == (19200 // channels, channels)
+    with spool_speech(wav) as sp:
+        assert sp.original.shape == (19200 // channels, channels) and sp.n_samples == 19200 // channels
+    if channels > 8:
+        return
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=0.5:sample_rate=48000", "-af",
+                    "pan=7.1|" + "|".join(f"c{i}=c0" for i in range(8)), "-c:a", "aac", str(tmp_path / "a.m4a")],
+                   check=True)
+    with spool_speech(tmp_path / "a.m4a") as sp:
+        assert sp.original.shape[1] == 8 and sp.sample_rate == 48000 and sp.rms > 0.1
 
 
 def test_dub_output_may_not_be_its_video(tmp_path, capsys):

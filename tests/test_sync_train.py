@@ -85,8 +85,9 @@ def test_tiny_run_trains_on_the_one_trainer_and_resumes_exactly(clip_dir, tmp_pa
     torch.set_num_threads(1)
     assert main(tiny(clip_dir, tmp_path / "a")) == 0
     summary = json.loads((tmp_path / "a" / "train_summary.json").read_text())
-    assert summary["task"] == "sync_expert" and summary["monitor"] == "acc1"
+    assert summary["task"] == "sync_expert" and summary["monitor"] == "score"
     assert 0.0 <= summary["val"]["acc1"] <= 1.0 and summary["val"]["crops"] == 4
+    assert summary["val"]["score"] == summary["val"]["acc1"]             # no real validation clips
     assert not list((tmp_path / "a").glob("*.pt"))                       # no torch.save state
     assert main(tiny(clip_dir, tmp_path / "b", "train.max_steps=2")) == 0
     assert main(tiny(clip_dir, tmp_path / "b") + ["--resume"]) == 0
@@ -163,3 +164,77 @@ def test_real_clips_are_their_own_crop_group_drawn_at_real_share():
     draws = [heavy._group(rng) for _ in range(4000)]
     assert np.mean([d == REAL_GROUP for d in draws]) == pytest.approx(0.6, abs=0.03)
     assert {d for d in draws if d != REAL_GROUP} == {"en", "fr", "de"}
+
+
+def test_real_clips_are_realigned_by_their_own_offset_or_left_out(clip_dir, tmp_path):
+    """Issue 11 part 5: a real clip whose video lags its audio by k frames trains aligned after
+    ``realign``; a clip listed as null is dropped; a malformed offsets file is one clear error."""
+    from babelface.train.sync import read_offsets, realign
+    mel = np.repeat(np.arange(40, dtype=np.float32), 4)[:, None] * np.ones((1, 80), np.float32)
+    lagged = (np.arange(40, dtype=np.float32) - 3)[:, None, None] * np.ones((1, 111, 3), np.float32)
+    for k, motion in ((3, lagged), (-2, lagged + 5)):              # video frame t shows audio t − k
+        m, v = realign(mel, motion, k)
+        assert len(m) == 4 * len(v) == 4 * (40 - abs(k))
+        assert np.all(v[:, 0, 0] == m[::4, 0] + (0 if k == 3 else 5 - 3 - 2))
+    root = tmp_path / "real"
+    root.mkdir()
+    for name in ("a", "b", "c"):
+        np.savez(root / f"{name}.npz", mel=mel, motion=lagged, language="en", split="train", synthetic=False)
+    offsets = tmp_path / "offsets.json"
+    offsets.write_text(json.dumps({"offsets": {"a": 3, "b": None}}))
+    clips = {c["id"]: c for c in load_clips([root], "train", real_offsets=read_offsets(offsets))}
+    assert set(clips) == {"a", "c"}
+    assert np.all(clips["a"]["motion"][:, 0, 0] == clips["a"]["mel"][::4, 0])          # aligned now
+    assert len(clips["c"]["motion"]) == 40 and clips["c"]["motion"][5, 0, 0] == 2.0      # untouched
+    offsets.write_text(json.dumps({"offsets": {"a": 1.5}}))
+    with pytest.raises(InputError, match="whole frames"):
+        read_offsets(offsets)
+
+
+def test_ranking_loss_orders_real_shifted_frozen_reversed():
+    """The known-answer hinge is zero when S(0) ranks real > ±5 > frozen > reversed by the margin,
+    positive (and pushes the right way) when the frozen mouth outscores the real clip."""
+    from babelface.models.sync_loss import ContrastiveConfig, ranking_loss
+    t, cfg = 40, ContrastiveConfig(rank_margin=0.05)
+    g = torch.Generator().manual_seed(0)
+    slow = torch.randn(1, t // 10 + 2, 8, generator=g)                   # tokens that change slowly
+    a = torch.nn.functional.normalize(torch.nn.functional.interpolate(
+        slow.transpose(1, 2), size=t, mode="linear", align_corners=True).transpose(1, 2), dim=-1)
+    noise = torch.nn.functional.normalize(torch.randn(1, t, 8, generator=g), dim=-1)
+    mix = lambda w: torch.nn.functional.normalize(w * a + (1 - w) * noise, dim=-1)  # noqa: E731
+    speech, valid = torch.ones(1, t, dtype=torch.bool), torch.ones(1, t, dtype=torch.bool)
+    good = ranking_loss(a, a, mix(0.2), -a, cfg, valid, speech, valid)
+    assert float(good) == 0.0
+    v_frozen = a.clone().requires_grad_(True)                  # the frozen mouth scores like the real clip
+    bad = ranking_loss(a, a, v_frozen, -a, cfg, valid, speech, valid)
+    assert float(bad) > 0.04
+    bad.backward()
+    assert float((v_frozen.grad * a).sum()) > 0               # descending lowers the frozen score
+
+
+def test_freeze_mouth_holds_lips_and_chin_only():
+    from babelface.face.indices import CHIN, LIPS, motion_slot
+    from babelface.train.sync import freeze_mouth
+    m = torch.randn(2, 10, 111, 3)
+    out = freeze_mouth(m)
+    mouth = motion_slot(tuple(sorted(set(LIPS) | set(CHIN))))
+    rest = np.setdiff1d(np.arange(111), mouth)
+    assert torch.equal(out[:, :, mouth], m[:, :1, mouth].expand(-1, 10, -1, -1))
+    assert torch.equal(out[:, :, rest], m[:, :, rest])
+
+
+def test_real_validation_clips_rank_the_checkpoints(clip_dir, tmp_path):
+    """With real validation clips, the monitor ``score`` averages the synthetic and real Acc±1 and
+    the real clips' known-answer ranking; ``keep_best: 0`` exports the final step (make model-sync)."""
+    real = tmp_path / "realval"
+    real.mkdir()
+    for p in sorted(clip_dir.glob("*_2.npz")):                           # the two val clips, as real
+        with np.load(p) as z:
+            np.savez(real / p.name, mel=z["mel"], motion=z["motion"], language="en", split="val", synthetic=False)
+    assert main(tiny(clip_dir, tmp_path / "run", "train.max_steps=2", f"data.val_roots=[{clip_dir},{real}]",
+                     "data.real_val_crops=4", "loss.rank_weight=1.0", "train.keep_best=0")
+                + ["--export", str(tmp_path / "final.safetensors")]) == 0
+    val = json.loads((tmp_path / "run" / "train_summary.json").read_text())["val"]
+    assert SyncExpert.from_pretrained(tmp_path / "final.safetensors").checkpoint_meta["step"] == 2  # the final step
+    assert val["real_crops"] == 4 and 0.0 <= val["real_ranked"] <= 1.0
+    assert val["score"] == pytest.approx((val["acc1"] + val["real_acc1"] + val["real_ranked"]) / 3)

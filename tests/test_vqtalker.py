@@ -155,3 +155,31 @@ def test_trains_on_the_kit_and_animates(tmp_path):
     assert main(["animate", "--audio", str(wav), "--model", "vqtalker", "--weights", str(weights),
                  "-o", str(out), "--json", "--still"]) == 0
     assert out.stat().st_size > 0
+
+
+def test_training_targets_are_the_whole_clips_units_and_codes(tiny_model):
+    """The generator's training crops carry the units and codes of the WHOLE clip (as inference sees
+    it), and the loss on them is the loss computed from mel and motion over the whole clip."""
+    from babelface.train.vqtalker import ClipCache, GeneratorTask, attach_targets
+    mel, motion, mask = toy_batch(n=4, frames=40)
+    clips = ClipCache.__new__(ClipCache)                 # a clip cache without a manifest behind it
+    clips.items = [{"motion": m.numpy().astype(np.float16), "mel": x.numpy().astype(np.float16),
+                    "language": "es", "speaker": 0, "id": str(i)} for i, (m, x) in enumerate(zip(motion, mel))]
+    clips.crop, clips.frame_keys = None, []
+    attach_targets(tiny_model, clips)
+    task = GeneratorTask()
+    batch = task.collate([clips[i] for i in range(4)])
+    whole = tiny_model.tokenizer.encode(batch["motion"])                         # (b, G, R, t)
+    assert batch["codes"].shape == whole.shape and torch.equal(batch["codes"], whole)
+    assert torch.equal(batch["units"], tiny_model.units(batch["mel"]))
+    torch.manual_seed(3)
+    given = tiny_model.loss(batch["mel"], batch["motion"], batch["mask"], units=batch["units"], codes=batch["codes"])
+    torch.manual_seed(3)
+    computed = tiny_model.loss(batch["mel"], batch["motion"], batch["mask"])
+    assert given["loss"].item() == pytest.approx(computed["loss"].item(), rel=1e-5)
+    clips.crop = 16                                                              # a random crop: the whole clip's slice
+    item = clips[0]
+    first = item["motion"][0].astype(np.float16)
+    start = int(np.flatnonzero((clips.items[0]["motion"] == first).all((1, 2)))[0])
+    assert np.array_equal(item["codes"], clips.items[0]["codes"][start:start + 16])
+    assert len(item["units"]) == len(item["motion"]) == 16

@@ -302,12 +302,13 @@ def shift_audio(path: str | Path, out: str | Path, delay_frames: int) -> Path:
     it); the audio keeps its rate and channels (AAC). The write is atomic."""
     from babelface.media import load_audio, probe_audio
     from babelface.media._atomic import atomic_path
+    from babelface.media.audio import aac_rate
     from babelface.media.video import replace_audio
     path, out = Path(path), Path(out)
     if path.resolve() == out.resolve():
         raise InputError(f"the output {out} would overwrite the input: choose another name")
-    rate = probe_audio(path).sample_rate
-    audio = load_audio(path, sample_rate=None, mono=False)            # (n, C) at the native rate
+    rate = aac_rate(probe_audio(path).sample_rate)
+    audio = load_audio(path, sample_rate=None, mono=False)            # (n, C) at that rate
     shift = int(round(delay_frames * rate / FPS))
     shifted = np.zeros_like(audio)
     if shift >= 0:

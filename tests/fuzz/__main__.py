@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fuzz.harness import FAILURES, Run, load_families, preload, schedule, table, work
+from fuzz.harness import FAILURES, Run, costs, load_families, preload, schedule, table, work
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     summary = table(runs)
     failures = [r for r in runs if r.outcome in FAILURES]
     cmd = "python -m fuzz " + " ".join(argv if argv is not None else sys.argv[1:])
+    elapsed = time.monotonic() - t0
     lines = [f"# babelface fuzz: {len(runs)} cases (of {len(jobs)} asked), seed {args.seed}, {args.jobs} workers, "
-             f"{time.monotonic() - t0:.0f} s", "", f"`{cmd}`", "", summary, ""]
+             f"{elapsed:.0f} s ({len(runs) / max(elapsed, 1e-9):.2f} cases/s)", "", f"`{cmd}`", "", summary, "",
+             "Time per case (a worker's wall clock from generating the inputs to removing them; CPU of the "
+             "worker and every process it waited for):", "", costs(runs), ""]
     lines.append("Distinct clean errors (up to 4 a family):\n")
     for fam in sorted({r.case.family for r in runs}):
         seen = sorted({r.detail for r in runs if r.case.family == fam and r.outcome == "clean_error"})

@@ -56,6 +56,18 @@ def _copy(box: Path, name: str, as_name: str | None = None) -> Path:
     return dst
 
 
+def _cached(box: Path, name: str, make, as_name: str) -> Path:
+    """``box / as_name``: a copy of the campaign's fixture ``name``, made by ``make(path)`` the first
+    time a case asks for it. For inputs that are the same in every case (an 8000×8000 portrait
+    takes ~1 CPU-s to make; a copy, milliseconds)."""
+    cached = fixtures(box) / name
+    if not cached.exists():
+        tmp = cached.with_name(f".{os.getpid()}.{name}")      # workers may race: each its own, renamed
+        make(tmp)
+        os.replace(tmp, cached)
+    return _copy(box, name, as_name)
+
+
 # ------------------------------------------------------------------------------ mutations
 def mutate(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     """A broken copy of ``data``: truncated, bit-flipped, header-edited, or spliced."""
@@ -111,11 +123,30 @@ REFUSED_IMAGES = ["bomb", "dir", "missing", "empty", "tiny", "text", "noise", "s
 ODD_SHAPES = ["rgba", "grey16", "rot90", "rot180", "rot270", "tilt", "huge", "wide"]
 
 
+def _huge_png(path: Path) -> None:                  # path: in the fixtures' folder
+    import cv2
+    portrait = cv2.imread(str(path.parent / "portrait.png"))
+    cv2.imwrite(str(path), cv2.resize(portrait, (8000, 8000), interpolation=cv2.INTER_LINEAR),
+                [cv2.IMWRITE_PNG_COMPRESSION, 1])
+
+
+def _wide_png(path: Path) -> None:
+    import cv2
+    portrait = cv2.imread(str(path.parent / "portrait.png"))
+    cv2.imwrite(str(path), cv2.copyMakeBorder(portrait, 0, 0, 0, 9000, cv2.BORDER_REPLICATE))
+
+
 def odd_image(rng: random.Random, box: Path, kinds: list[str]) -> tuple[str, str, bool, str]:
     """(image argument, what it is, heavy, expect)."""
     import cv2
     kind = rng.choice(kinds)
     p = box / "face.png"
+    if kind == "wide":
+        _cached(box, "wide.png", _wide_png, p.name)
+        return p.name, "portrait padded to 9300 px wide", True, "ok"
+    if kind == "huge":
+        _cached(box, "huge.png", _huge_png, p.name)
+        return p.name, "8000×8000 portrait", True, "ok"
     portrait = cv2.imread(str(fixtures(box) / "portrait.png"))
     if kind == "bomb":
         png_bomb(p, rng.choice([100_000, 30_000, 65_535]), rng.choice([100_000, 20_000, 65_535]))
@@ -156,19 +187,26 @@ def odd_image(rng: random.Random, box: Path, kinds: list[str]) -> tuple[str, str
         m = cv2.getRotationMatrix2D((w / 2, h / 2), a, 1.0)
         cv2.imwrite(str(p), cv2.warpAffine(portrait, m, (w, h), borderMode=cv2.BORDER_REPLICATE))
         return p.name, f"portrait tilted {a:.0f}°", True, "ok"
-    if kind == "wide":
-        cv2.imwrite(str(p), cv2.copyMakeBorder(portrait, 0, 0, 0, 9000, cv2.BORDER_REPLICATE))
-        return p.name, "portrait padded to 9300 px wide", True, "ok"
-    big = cv2.resize(portrait, (8000, 8000), interpolation=cv2.INTER_LINEAR)
-    cv2.imwrite(str(p), big, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    return p.name, "8000×8000 portrait", True, "ok"
+    raise ValueError(f"odd image kind {kind!r}")
 
 
 def odd_audio(rng: random.Random, box: Path) -> tuple[str, str, str]:
     """(audio argument, what it is, expect)."""
     kind = rng.choice(["nan", "inf", "dc", "silence", "one", "stereo48k", "int8", "text", "dir",
-                       "empty", "video", "image", "long-header", "missing", "clipped"])
+                       "empty", "video", "image", "long-header", "missing", "clipped", "odd-rate", "channels"])
     p = box / "speech.wav"
+    if kind == "odd-rate":             # a header rate AAC cannot carry (seed 21: 20,096 Hz, a traceback)
+        hz = rng.choice([4000, 11000, 20096, 50000, 200000])
+        data = bytearray(_copy(box, "speech.wav").read_bytes())
+        data[24:28] = struct.pack("<I", hz)
+        p.write_bytes(bytes(data))
+        return p.name, f"WAV header saying {hz} Hz", None
+    if kind == "channels":             # 8+ planar channels crashed PyAV's to_ndarray (SIGSEGV)
+        n = rng.choice([8, 16])
+        data = bytearray(_copy(box, "speech.wav").read_bytes())
+        data[22:24] = struct.pack("<H", n)
+        p.write_bytes(bytes(data))
+        return p.name, f"WAV header saying {n} channels", None
     rate = 16000
     t = np.arange(int(1.0 * rate)) / rate
     speech = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))
@@ -278,12 +316,12 @@ def _say_image(rng, box, kinds):
                 outputs=["out.mp4"], note=note, heavy=heavy, expect=expect, timeout=300 if heavy else 60)
 
 
-@family("image-odd")
+@family("image-odd", opencv=True)
 def image_odd(rng, box):
     return _say_image(rng, box, REFUSED_IMAGES)
 
 
-@family("image-shape", heavy=True)
+@family("image-shape", heavy=True, opencv=True)
 def image_shape(rng, box):
     return _say_image(rng, box, ODD_SHAPES)
 
@@ -304,23 +342,26 @@ def audio_odd(rng, box):
                 note=note, expect=expect, heavy=expect != "error")
 
 
+VIDEO_EDITS = {"tiny": ["-vf", "scale=32:32", "-c:a", "copy"], "no-audio": ["-an", "-c:v", "copy"],
+               "audio-only": ["-vn", "-c:a", "copy"]}
+
+
+def _ffmpeg_edit(box: Path, args: list[str], out: Path) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(fixtures(box) / "video.mp4"), *args, "-f", "mp4",
+                    str(out)], check=True)
+
+
 @family("video")
 def video(rng, box):
     kind = rng.choice(["mutated", "mutated", "tiny", "no-audio", "audio-only", "image", "empty", "dir",
                        "missing", "plain"])
     name, note = "clip.mp4", kind
-    ff = ["ffmpeg", "-v", "error", "-y"]
-    src = str(fixtures(box) / "video.mp4")
     if kind == "mutated":
         p, note = _mutated(rng, box, "video.mp4", [".mp4", ".mp4", ".mov", ".wav", ".png"])
         name = p.name
-    elif kind == "tiny":
-        subprocess.run(ff + ["-i", src, "-vf", "scale=32:32", "-c:a", "copy", str(box / name)], check=True)
-        note = "32×32 video"
-    elif kind == "no-audio":
-        subprocess.run(ff + ["-i", src, "-an", "-c:v", "copy", str(box / name)], check=True)
-    elif kind == "audio-only":
-        subprocess.run(ff + ["-i", src, "-vn", "-c:a", "copy", str(box / name)], check=True)
+    elif kind in VIDEO_EDITS:
+        _cached(box, f"video-{kind}.mp4", lambda path: _ffmpeg_edit(box, VIDEO_EDITS[kind], path), name)
+        note = "32×32 video" if kind == "tiny" else kind
     elif kind == "image":
         _copy(box, "portrait.png", name)
     elif kind == "empty":

@@ -87,17 +87,20 @@ class Family:
     gen: Callable[[random.Random, Path], Case]
     targets: tuple[str, ...]
     heavy: bool                             # whether its cases usually render
+    opencv: bool = False                    # its generator calls OpenCV (threads): made in a forked child
 
 
 REGISTRY: dict[str, Family] = {}
 
 
-def family(name: str, targets: tuple[str, ...] = ("cli",), heavy: bool = False):
-    """Register ``gen(rng, box) -> Case`` as the input family ``name``."""
+def family(name: str, targets: tuple[str, ...] = ("cli",), heavy: bool = False, opencv: bool = False):
+    """Register ``gen(rng, box) -> Case`` as the input family ``name``. ``opencv``: the generator
+    calls OpenCV, whose calls start threads; a campaign's worker then makes its cases in a forked
+    child (it forks each case and must stay single-threaded). Other generators run in the worker."""
     def deco(gen):
         if name in REGISTRY:
             raise ValueError(f"fuzz family {name!r} registered twice")
-        REGISTRY[name] = Family(name, gen, targets, heavy)
+        REGISTRY[name] = Family(name, gen, targets, heavy, opencv)
         return gen
     return deco
 
@@ -116,6 +119,7 @@ class Run:
     rc: int | None
     seconds: float
     detail: str = ""
+    cost: dict = field(default_factory=dict)   # a campaign's case: wall and CPU seconds (see work)
 
 
 def env() -> dict:
@@ -145,22 +149,54 @@ def _snapshot(box: Path) -> dict[Path, tuple[int, int]]:
 
 def run_subprocess(case: Case, box: Path) -> Run:
     """Run ``case`` in a child process with its time limit and classify it."""
+    pids: list[int] = []
+    try:
+        return _run_subprocess(case, box, pids)
+    finally:
+        _CHILDREN.difference_update(pids)
+
+
+def _popen(case: Case, box: Path, pids: list[int], out) -> subprocess.Popen:
+    proc = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=out, stderr=out, start_new_session=True)
+    pids.append(proc.pid)
+    _CHILDREN.add(proc.pid)
+    return proc
+
+
+def _killed_first(case: Case, box: Path, pids: list[int]) -> Case:
+    """A kill -9 case's first run: a fresh interpreter, killed after ``signal_after`` seconds (its
+    pid joins ``pids``). Returns the rerun: the same command to its end, which must clean what the
+    kill left."""
+    first = _popen(case, box, pids, subprocess.DEVNULL)
+    try:
+        first.wait(timeout=case.signal_after)
+    except subprocess.TimeoutExpired:
+        first.send_signal(case.signum)
+        first.wait()
+    return dataclasses.replace(case, signal_after=None, rerun=False)
+
+
+def run_killed_then_forked(case: Case, box: Path) -> Run:
+    """A kill -9 case in a campaign: the killed run is a fresh interpreter (its start-up may be
+    where the kill lands); the rerun, whose point is cleaning up after it and finishing, is forked
+    from the preloaded worker (:func:`run_forked`) and saves an interpreter's start-up."""
+    if _threaded():                                # forking could deadlock the rerun
+        return run_subprocess(case, box)
+    pids: list[int] = []
+    before = _snapshot(box)
+    try:
+        rerun = _killed_first(case, box, pids)
+    finally:
+        _CHILDREN.difference_update(pids)
+    return run_forked(rerun, box, before=before, killed=pids)
+
+
+def _run_subprocess(case: Case, box: Path, pids: list[int]) -> Run:
     before = _snapshot(box)
     t0 = time.monotonic()
-    pids = []
     if case.rerun:                       # killed first; the rerun must clean what the kill left
-        first = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        pids.append(first.pid)
-        try:
-            first.wait(timeout=case.signal_after)
-        except subprocess.TimeoutExpired:
-            first.send_signal(case.signum)
-            first.wait()
-        case = dataclasses.replace(case, signal_after=None)
-    proc = subprocess.Popen(_command(case), cwd=box, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    pids.append(proc.pid)
+        case = _killed_first(case, box, pids)
+    proc = _popen(case, box, pids, subprocess.PIPE)
     try:
         if case.signal_after is not None:
             if case.signum == signal.SIGINT:   # Ctrl-C is babelface's from its entry on (see below)
@@ -215,21 +251,53 @@ def wait_for_entry(proc: subprocess.Popen, timeout: float) -> bool:
 # Modules every case imports. A campaign's worker imports them once and forks each case from itself
 # (run_forked): the case then runs as `python -m babelface` would, minus seconds of imports. Cases
 # that send signals keep a fresh interpreter (run_subprocess): the start-up is what they test.
+# Beyond what every case needs, the modules that cases of some families import (measured: the
+# modules new in a forked case's sys.modules, family by family): dub's SciPy, Praat and loudness
+# modules, the models and motion, `train`'s (torch pulls SymPy in), eval's, the web API's server.
 PRELOAD = ("babelface.cli", "babelface.pipeline", "babelface.face.landmarks", "babelface.media",
            "babelface.media.spool", "babelface.phonetics.espeak", "babelface.render.renderer",
            "babelface.render.head", "babelface.render.upright", "babelface.render.workbox",
-           "babelface.sync", "babelface.threads", "babelface.dub", "fuzz.apicall", "mediapipe", "torch")
+           "babelface.sync", "babelface.threads", "babelface.dub", "fuzz.apicall", "mediapipe", "torch",
+           *(f"babelface.dub.{m}" for m in ("run", "track", "mix", "voice", "tracking", "render", "stream",
+                                            "vad", "mouth_bank", "timing")),
+           *(f"babelface.models.{m}" for m in ("muex", "sync_expert", "transcript", "checkpoint")),
+           *(f"babelface.motion.{m}" for m in ("articulatory_model", "head_model", "prosody", "style")),
+           "babelface.phonetics.align", "babelface.phonetics.frontend", "babelface.render.segments",
+           "babelface.media.features", "babelface.metrics.lip", "babelface.metrics.dubbing",
+           "babelface.metrics.audio", "babelface.evaluation.runner", "babelface.report.plots",
+           "babelface.report.tables", "babelface.data.datasets", "babelface.train.loop",
+           "babelface.train.muex_task", "babelface.train.builders", "babelface.train.evaluate", "sympy",
+           "babelface.serve.app", "uvicorn", "fuzz.families", "fuzz.web")
+
+
+_CHILDREN: set[int] = set()      # this worker's running case processes (each leads its own session
+                                 # but the case generator's): killed with it
+
+
+def _stop_worker(signum, frame) -> None:
+    """A campaign's worker ended by ``Pool.terminate`` (``--max-minutes``): its case's processes go
+    with it (a forked case leads its own session and would render on, orphaned; the generator's
+    child would write its case into a closed pipe: the seed-21 campaign's BrokenPipeError)."""
+    for pid in list(_CHILDREN):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(128 + signum)
 
 
 def preload() -> None:
     """Import :data:`PRELOAD` in this process, with the environment :func:`env` gives a case
-    (progress bars read ``BABELFACE_QUIET`` when imported). Starts no thread: forking stays safe."""
+    (progress bars read ``BABELFACE_QUIET`` when imported), and take SIGTERM (:func:`_stop_worker`).
+    Starts no thread: forking stays safe."""
+    signal.signal(signal.SIGTERM, _stop_worker)
     os.environ.update({k: v for k, v in env().items() if k in ("BABELFACE_QUIET", "OMP_NUM_THREADS")})
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     from babelface.cli import build_parser
     build_parser()                                 # imports every command's module
+    load_families()
 
 
 def make_case_forked(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:
@@ -242,32 +310,40 @@ def make_case_forked(name: str, seed: int, index: int, root: Path) -> tuple[Case
     if pid == 0:
         code = 1
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.close(r)
             case, _ = make_case(name, seed, index, root)
             with os.fdopen(w, "wb") as f:
                 f.write(json.dumps(case.to_json()).encode())
             code = 0
+        except BrokenPipeError:                    # the worker is gone: nobody to report to
+            pass
         except BaseException:                      # noqa: BLE001 - reported by the parent
             import traceback
             traceback.print_exc()
         finally:
             os._exit(code)
+    _CHILDREN.add(pid)
     os.close(w)
-    with os.fdopen(r, "rb") as f:
-        data = f.read()
-    _, status = os.waitpid(pid, 0)
+    try:
+        with os.fdopen(r, "rb") as f:
+            data = f.read()
+        _, status = os.waitpid(pid, 0)
+    finally:
+        _CHILDREN.discard(pid)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"generating {name} case {index} failed (see above)")
     return Case(**json.loads(data)), root / f"{name}-{index:05d}"
 
 
-def run_forked(case: Case, box: Path) -> Run:
+def run_forked(case: Case, box: Path, before: dict | None = None, killed: list[int] = ()) -> Run:
     """:func:`run_subprocess` for a case without signals, in a child forked from this (preloaded)
     process: the same entry (``babelface._entry.main`` or ``fuzz.apicall``), its own session, folder
-    and stderr, the same time limit and classification."""
-    if len(os.listdir("/proc/self/task")) > 1:     # threads here: forking could deadlock the child
+    and stderr, the same time limit and classification. ``before``: the folder as it was before
+    ``killed`` runs (a kill -9 case's rerun), whose leftovers this run must have removed."""
+    if _threaded():                                # forking could deadlock the child
         return run_subprocess(case, box)
-    before = _snapshot(box)
+    before = _snapshot(box) if before is None else before
     err_path = box.parent / f".{box.name}.stderr"      # beside the case's folder, not in it
     sys.stdout.flush()
     sys.stderr.flush()
@@ -275,17 +351,25 @@ def run_forked(case: Case, box: Path) -> Run:
     pid = os.fork()
     if pid == 0:                                   # the child: never returns
         _child(case, box, err_path)
-    rc = _wait(pid, case.timeout)
+    _CHILDREN.add(pid)
+    try:
+        rc = _wait(pid, case.timeout)
+    finally:
+        _CHILDREN.discard(pid)
     seconds = time.monotonic() - t0
     stderr = err_path.read_text("utf-8", "replace") if err_path.exists() else ""
     err_path.unlink(missing_ok=True)
     if rc is None:
         return Run(case, "hang", None, seconds, f"no exit within {case.timeout:.0f} s")
     run = classify(case, box, before, rc, stderr, seconds)
-    left = private_leftovers([pid])
+    left = private_leftovers([pid, *killed])
     if left and run.outcome not in FAILURES:
         return Run(case, "leftover", rc, seconds, "private folder " + ", ".join(left[:3]))
     return run
+
+
+def _threaded() -> bool:
+    return len(os.listdir("/proc/self/task")) > 1
 
 
 def _child(case: Case, box: Path, err_path: Path) -> None:
@@ -293,6 +377,7 @@ def _child(case: Case, box: Path, err_path: Path) -> None:
     import traceback
     rc = 1
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)   # as a fresh interpreter's, until babelface's entry
         err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
@@ -344,20 +429,29 @@ def _as_main_process() -> None:
 
 def _wait(pid: int, timeout: float) -> int | None:
     """The child's exit status as Popen gives it (−N: killed by signal N); None when it ran past
-    ``timeout`` (then it and its session are killed)."""
+    ``timeout`` (then it and its session are killed). Blocks on a pidfd, which becomes readable
+    the moment the child exits (polling with sleeps lost up to 0.1 s a case)."""
+    import select
     deadline = time.monotonic() + timeout
-    delay = 0.005
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:                                          # no pidfd: poll below
+        fd = None
+    if fd is not None:
+        try:
+            select.select([fd], [], [], timeout)
+        finally:
+            os.close(fd)
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
+        if time.monotonic() >= deadline:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             return None
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.1)
+        time.sleep(0.01)
 
 
 class _Hang(BaseException):
@@ -427,6 +521,8 @@ def classify(case: Case, box: Path, before: dict, rc: int | None, stderr: str, s
         return Run(case, "leftover", rc, seconds, "changed " + ", ".join(str(p.relative_to(box)) for p in changed[:3]))
     if "Traceback (most recent call last)" in stderr:
         return Run(case, "traceback", rc, seconds, _last_line(stderr))
+    if _finished_before_the_signal(case, box, rc, stderr, new, hidden):
+        return Run(case, "ok", rc, seconds, "finished: the signal came after the output was written")
     if rc is not None and rc < 0:
         if case.signal_after is not None and rc == -case.signum and not hidden:
             # the signal we sent arrived before babelface had started (its handler not yet set)
@@ -448,6 +544,21 @@ def classify(case: Case, box: Path, before: dict, rc: int | None, stderr: str, s
         if problem:
             return Run(case, "bad_output", rc, seconds, f"{o}: {problem}")
     return Run(case, "ok", rc, seconds, "")
+
+
+def _finished_before_the_signal(case: Case, box: Path, rc: int | None, stderr: str, new: list[Path],
+                                hidden: list[Path]) -> bool:
+    """A signal case whose run had already renamed every declared output into place when the
+    signal came (its handler then says "terminated" and exits 128 + N; during the interpreter's
+    exit the default action kills it, -N): complete outputs, not partial ones. The seed-21
+    campaign's "leftover" (SIGTERM 0.94 s into a 1-s `animate`) was this; reproduced by sending
+    SIGTERM 0–1 ms after out.mp4 appeared (exit 143, out.mp4 whole)."""
+    if case.signal_after is None or rc not in (128 + case.signum, -case.signum) or hidden or not case.outputs:
+        return False
+    if rc > 0 and not _one_line_error(stderr):
+        return False
+    names = {str(p.relative_to(box)) for p in new}
+    return all(o in names and not verify_output(box / o, case.duration) for o in case.outputs)
 
 
 def _last_line(text: str) -> str:
@@ -498,16 +609,58 @@ def work(job: tuple[str, int, int, str, bool]) -> Run:
     no signal) and classified; its folder removed unless it failed or ``keep``."""
     import shutil
     name, index, seed, root, keep = job
-    case, box = make_case_forked(name, seed, index, Path(root))
+    t0, cpu0 = time.monotonic(), _cpu()
+    if load_families()[name].opencv:
+        case, box = make_case_forked(name, seed, index, Path(root))
+    else:                                        # a fork costs more than most generators
+        case, box = make_case(name, seed, index, Path(root))
+        if _threaded() and not _WARNED:
+            _WARNED.append(name)
+            print(f"fuzz: family {name!r}'s generator started a thread: register it with opencv=True "
+                  "(this worker now runs its cases as subprocesses)", file=sys.stderr)
+    t1, cpu1 = time.monotonic(), _cpu()
     try:
-        forked = case.signal_after is None and not case.rerun
-        run = run_forked(case, box) if forked else run_subprocess(case, box)
+        if case.rerun:
+            run = run_killed_then_forked(case, box)
+        else:
+            run = run_forked(case, box) if case.signal_after is None else run_subprocess(case, box)
     except Exception as e:                       # noqa: BLE001 - a harness bug must not stop the campaign
         run = Run(case, "traceback", None, 0.0, f"harness: {type(e).__name__}: {e}")
     if not keep and run.outcome not in FAILURES:
         shutil.rmtree(box, ignore_errors=True)
+    t2, cpu2 = time.monotonic(), _cpu()
+    run.cost = {"wall": t2 - t0, "cpu": cpu2 - cpu0, "gen_wall": t1 - t0, "gen_cpu": cpu1 - cpu0,
+                "run_wall": run.seconds}
     run.case.api = run.case.api and {"func": run.case.api["func"]}   # keep the report small
     return run
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have been waited for (cases, their
+    generators and everything they ran)."""
+    import resource
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def costs(runs: list[Run]) -> str:
+    """Markdown: per family, the mean seconds a case took (wall and CPU; the inputs' generation
+    apart), and the campaign's totals."""
+    rows = ["| family | cases | wall s/case | CPU s/case | of which generating (wall / CPU) |",
+            "|---|---:|---:|---:|---:|"]
+    timed = [r for r in runs if r.cost]
+    for f in sorted({r.case.family for r in timed}):
+        rs = [r.cost for r in timed if r.case.family == f]
+        mean = {k: sum(c[k] for c in rs) / len(rs) for k in ("wall", "cpu", "gen_wall", "gen_cpu")}
+        rows.append(f"| {f} | {len(rs)} | {mean['wall']:.2f} | {mean['cpu']:.2f} | "
+                    f"{mean['gen_wall']:.2f} / {mean['gen_cpu']:.2f} |")
+    if timed:
+        wall, cpu = sum(r.cost["wall"] for r in timed), sum(r.cost["cpu"] for r in timed)
+        rows.append(f"| **all** | **{len(timed)}** | **{wall / len(timed):.2f}** | **{cpu / len(timed):.2f}** | |")
+    return "\n".join(rows)
+
+
+_WARNED: list[str] = []
 
 
 def make_case(name: str, seed: int, index: int, root: Path) -> tuple[Case, Path]:

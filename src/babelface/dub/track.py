@@ -140,8 +140,9 @@ def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
     from babelface.dub import timing
     from babelface.errors import SilenceError
     from babelface.media import is_silent, load_audio, probe_audio
-    rate = probe_audio(path).sample_rate
-    mono = load_audio(path, sample_rate=None, mono=True, max_duration=max_duration)   # (n,) at its rate
+    from babelface.media.audio import aac_rate
+    rate = aac_rate(probe_audio(path).sample_rate)
+    mono = load_audio(path, sample_rate=None, mono=True, max_duration=max_duration)   # (n,) at that rate
     analysis = mix.mono16k(mono, rate)
     if is_silent(analysis):
         raise SilenceError(f"{path} holds only silence (below -60 dBFS): there is no speech to dub")

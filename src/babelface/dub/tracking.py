@@ -182,7 +182,7 @@ def _at_25fps(times: np.ndarray, landmarks, duration: float) -> np.ndarray:
 def choose_speaker(tracks: list, times: np.ndarray, duration: float, audio16k: np.ndarray | None,
                    face: int | None, seen: list[int]) -> tuple[int, str]:
     """Index into ``tracks`` (landmarks ``(N, 478, 3)`` each, ordered left to right) of the
-    speaker, and how it was chosen: the sync expert's score over the first
+    speaker, and how it was chosen: the sync expert's confidence over the first
     :data:`SPEAKER_WINDOW_S` seconds, or, without speech, the face ``seen`` on most frames."""
     if face is not None:
         if not 0 <= face < len(tracks):
@@ -197,8 +197,11 @@ def choose_speaker(tracks: list, times: np.ndarray, duration: float, audio16k: n
     if audio16k is not None:
         for lm in tracks:
             try:
+                # confidence (peak of S(Δ) over its median), not S(0): a speaker whose video is a
+                # frame or two off still leads, and a face that moves without following the speech
+                # (another person, a reversed copy) has no distinct peak however high its baseline
                 scores.append(analyze(audio16k[:int(window * SAMPLE_RATE)],
-                                      _at_25fps(times, lm, window)).in_sync_score)
+                                      _at_25fps(times, lm, window)).confidence)
             except InputError:
                 scores = []
                 break

@@ -2,7 +2,8 @@
 
 Every analysis in babelface runs on mono 16 kHz float32 in [-1, 1] (``load_audio``'s default);
 the output video keeps the user's own audio at its own rate and channel count
-(``load_audio(path, sample_rate=None, mono=False)``).
+(``load_audio(path, sample_rate=None, mono=False)``), or at the next rate an AAC track can carry
+(:func:`aac_rate`) when the file's is not one (a damaged header can declare any rate).
 """
 
 from __future__ import annotations
@@ -50,6 +51,22 @@ def decodable(stream, path):
     return stream
 
 
+def aac_rate(rate: int) -> int:
+    """The rate an AAC track carries audio of ``rate`` Hz at: ``rate`` itself when the encoder
+    takes it (8, 16, 44.1, 48 kHz, …), else the next such rate above it (the highest for a higher
+    one). Resampling up keeps every frequency the file holds (issue 17: a WAV whose header says
+    20,096 Hz decoded, then the AAC encoder refused to open)."""
+    rates = sorted(av.Codec("aac", "w").audio_rates)
+    return next((r for r in rates if r >= rate), rates[-1])
+
+
+def interleaved(frames) -> list[np.ndarray]:
+    """Resampled frames of format ``flt`` (interleaved float32) as ``(n, C)`` arrays. Packed, not
+    planar: PyAV 18 miscounts the planes of a planar frame of 8 or more channels, and its
+    ``to_ndarray`` then crashes the process (issue 17: a WAV header edited to 8 channels)."""
+    return [f.to_ndarray().reshape(-1, f.layout.nb_channels) for f in frames]
+
+
 def probe_audio(path: str | Path) -> AudioInfo:
     """Sample rate, channels and duration of the first audio stream, without decoding it."""
     with _open(path) as c:
@@ -69,15 +86,16 @@ def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bo
     """Decode the first audio stream of ``path``.
 
     Returns float32 in [-1, 1]: shape ``(n,)`` when ``mono``, else ``(n, channels)``.
-    ``sample_rate=None`` keeps the file's own rate. ``max_duration`` (seconds) refuses longer input
-    with a clear error before it is decoded whole.
+    ``sample_rate=None`` keeps the file's own rate when an AAC track can carry it, else the next
+    rate that can (``aac_rate(probe_audio(path).sample_rate)``). ``max_duration`` (seconds)
+    refuses longer input with a clear error before it is decoded whole.
     """
     path = Path(path)
     with _open(path) as c:
         if not c.streams.audio:
             raise MediaError(f"{path} has no audio track")
         stream = decodable(c.streams.audio[0], path)
-        rate = sample_rate or stream.codec_context.sample_rate
+        rate = sample_rate or aac_rate(stream.codec_context.sample_rate)
         if max_duration is not None:
             info_dur = None
             if stream.duration is not None and stream.time_base is not None:
@@ -88,34 +106,32 @@ def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bo
                 raise InputError(f"{path} is {info_dur:.0f} s long; the limit is {max_duration:.0f} s "
                                  "(raise it with --max-duration)")
         layout = "mono" if mono else None
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
         chunks: list[np.ndarray] = []
         n = 0
         try:
             for frame in c.decode(stream):
                 frame.pts = None
-                for out in resampler.resample(frame):
-                    arr = out.to_ndarray()        # (channels, n)
+                for arr in interleaved(resampler.resample(frame)):      # (n, C)
                     chunks.append(arr)
-                    n += arr.shape[1]
+                    n += arr.shape[0]
                 if max_duration is not None and n > (max_duration + 0.5) * rate:
                     raise InputError(f"{path} is longer than the limit of {max_duration:.0f} s "
                                      "(raise it with --max-duration)")
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
+            chunks += interleaved(resampler.resample(None))
         except av.error.FFmpegError as e:
-            if not chunks:
+            if not n:
                 raise MediaError(f"cannot decode the audio of {path}: the file is corrupt or truncated") from e
             # a truncated file: keep what decoded cleanly
-    if not chunks or sum(ch.shape[1] for ch in chunks) == 0:
+    if sum(ch.shape[0] for ch in chunks) == 0:
         raise MediaError(f"{path}: the audio track holds no samples")
-    audio = np.concatenate(chunks, axis=1).astype(np.float32)   # (C, n)
+    audio = np.concatenate(chunks, axis=0).astype(np.float32)   # (n, C)
     bad = int(np.count_nonzero(~np.isfinite(audio)))
     if bad:            # a float WAV can carry them; clipping would turn ±inf into full-scale clicks
         raise MediaError(f"{path} holds {bad} NaN or infinite samples: the audio is corrupt "
                          "(re-export it as 16-bit PCM)")
     audio = np.clip(audio, -1.0, 1.0)
-    return audio[0] if mono else np.ascontiguousarray(audio.T)
+    return np.ascontiguousarray(audio[:, 0]) if mono else audio
 
 
 LIGHT_RESAMPLE_SAMPLES = 2_000_000      # below this, resample without importing scipy.signal

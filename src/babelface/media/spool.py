@@ -2,7 +2,8 @@
 
 One pass over the user's file feeds every decoded frame to two resamplers: mono 16 kHz float32
 for the analysis (written raw to a spool file, read back a window at a time with
-:meth:`SpooledSpeech.read`), and the file's own rate and channels (float32, interleaved), which
+:meth:`SpooledSpeech.read`), and the file's own rate (or the next an AAC track can carry,
+:func:`~babelface.media.audio.aac_rate`) and channels (float32, interleaved), which
 :attr:`SpooledSpeech.original` presents as a read-only ``(n, C)`` array on disk that
 :class:`~babelface.media.video.VideoWriter` slices and encodes as it writes the video. The same
 pass sums the squares for the silence test. Both files live in a temporary folder removed by
@@ -24,7 +25,7 @@ import numpy as np
 from babelface.constants import SAMPLE_RATE, SILENCE_RMS
 from babelface.errors import InputError, MediaError
 from babelface.media._atomic import private_folder, untrack
-from babelface.media.audio import _open, decodable
+from babelface.media.audio import _open, aac_rate, decodable, interleaved
 
 _F32 = np.dtype(np.float32).itemsize
 
@@ -125,9 +126,9 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
                    c.duration / av.time_base if c.duration is not None else None)
             if dur is not None and dur > max_duration + 0.5:
                 raise _limit_error(path, max_duration, dur)
-        rate = stream.codec_context.sample_rate
+        rate = aac_rate(stream.codec_context.sample_rate)
         mono16k = av.AudioResampler(format="fltp", layout="mono", rate=SAMPLE_RATE)
-        native = av.AudioResampler(format="fltp", layout=None, rate=rate)
+        native = av.AudioResampler(format="flt", layout=None, rate=rate)    # packed: see interleaved
         n, n_orig, channels, sumsq, total = 0, 0, 1, 0.0, 0.0
         with open(analysis_path, "wb") as fa, open(original_path, "wb") as fo:
 
@@ -139,10 +140,9 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
                     n += len(a)
                     sumsq += float(np.square(a, dtype=np.float64).sum())
                     total += float(a.sum(dtype=np.float64))
-                for fr in frames_native:
-                    o = np.clip(fr.to_ndarray(), -1.0, 1.0).astype(np.float32)         # (C, n)
-                    np.ascontiguousarray(o.T).tofile(fo)                                # (n, C)
-                    channels, n_orig = o.shape[0], n_orig + o.shape[1]
+                for o in interleaved(frames_native):                                   # (n, C)
+                    np.clip(o, -1.0, 1.0).astype(np.float32).tofile(fo)
+                    channels, n_orig = o.shape[1], n_orig + o.shape[0]
 
             try:
                 for frame in c.decode(stream):
@@ -151,10 +151,10 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
                     spool(mono16k.resample(frame), native.resample(frame))
                     if max_duration is not None and n > (max_duration + 0.5) * SAMPLE_RATE:
                         raise _limit_error(path, max_duration)
+                spool(mono16k.resample(None), native.resample(None))
             except av.error.FFmpegError as e:
                 if n == 0:
                     raise MediaError(f"cannot decode the audio of {path}: the file is corrupt or truncated") from e
-            spool(mono16k.resample(None), native.resample(None))
     if n == 0:
         raise MediaError(f"{path}: the audio track holds no samples")
     return SpooledSpeech(folder, n, rate, float(np.sqrt(sumsq / n)), analysis_path,
@@ -163,8 +163,15 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
 
 def _check_finite(frame, path: Path) -> None:
     """A float WAV can carry NaN or ±inf samples (issue 17): refused, not clipped into clicks."""
-    if frame.format.name.startswith(("flt", "dbl")):
-        bad = int(np.count_nonzero(~np.isfinite(frame.to_ndarray())))
+    name = frame.format.name
+    if name.startswith(("flt", "dbl")):
+        dtype = np.float32 if name.startswith("flt") else np.float64
+        channels = frame.layout.nb_channels
+        # the first C planes only: PyAV 18 counts one plane too many for 8+ planar channels (and
+        # its to_ndarray reads that one: a segfault on a 7.1 AAC track)
+        planes = frame.planes[:channels] if frame.format.is_planar else frame.planes[:1]
+        count = frame.samples * (1 if frame.format.is_planar else channels)
+        bad = sum(int(np.count_nonzero(~np.isfinite(np.frombuffer(p, dtype)[:count]))) for p in planes)
         if bad:
             raise MediaError(f"{path} holds {bad} NaN or infinite samples in a frame: the audio is "
                              "corrupt (re-export it as 16-bit PCM)")

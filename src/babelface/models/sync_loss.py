@@ -51,6 +51,11 @@ class ContrastiveConfig:
     shift_weight: float = 0.5         # weight of shift_curve_loss (0: the paper's L_CL alone)
     shift_tau: float = 0.02           # temperature of the curve cross-entropy
     max_offset: int = MAX_OFFSET
+    # known-answer ranking of S(0) (our addition, issue 11 part 5): real > shifted by
+    # ``rank_shift`` frames > mouth frozen > video reversed, each step by at least ``rank_margin``
+    rank_weight: float = 0.0          # 0: off (the shipped session-19 recipe)
+    rank_margin: float = 0.05
+    rank_shift: int = 5
 
 
 def audio_descriptors(mel: torch.Tensor) -> torch.Tensor:
@@ -128,6 +133,26 @@ def shift_curve_loss(a: torch.Tensor, v: torch.Tensor, max_offset: int = MAX_OFF
     m = min(max_offset, a.shape[1] // 2)
     s = offset_scores(a, v, m, valid, audio_valid) / tau                  # (b, 2m+1)
     return F.cross_entropy(s, torch.full((s.shape[0],), m, dtype=torch.long, device=s.device))
+
+
+def ranking_loss(a: torch.Tensor, v: torch.Tensor, v_frozen: torch.Tensor, v_reversed: torch.Tensor,
+                 cfg: ContrastiveConfig, valid: torch.Tensor | None = None, speech: torch.Tensor | None = None,
+                 valid_reversed: torch.Tensor | None = None) -> torch.Tensor:
+    """Hinge on the known-answer order of S(0) (``babelface sync``'s in-sync score, speech frames):
+    real > max(S(+k), S(−k)) > frozen mouth > reversed video, margin ``cfg.rank_margin``.
+    ``v_frozen``/``v_reversed``: the visual tokens of the same crops with the mouth held at its first
+    frame and played backwards. Clips whose curve is undefined (no speech) are skipped."""
+    k = min(cfg.rank_shift, a.shape[1] // 2)
+    curve = offset_scores(a, v, k, valid, speech)                          # (b, 2k+1)
+    real, shifted = curve[:, k], torch.maximum(curve[:, 0], curve[:, -1])
+    frozen = offset_scores(a, v_frozen, 0, valid, speech)[:, 0]
+    rev = offset_scores(a, v_reversed, 0, valid_reversed, speech)[:, 0]
+    m = cfg.rank_margin
+    gaps = torch.stack([real - shifted, shifted - frozen, frozen - rev], dim=1)   # (b, 3)
+    ok = torch.isfinite(gaps).all(dim=1)
+    if not ok.any():
+        return a.sum() * 0.0
+    return F.relu(m - gaps[ok]).sum(dim=1).mean()
 
 
 def contrastive_loss(a: torch.Tensor, v: torch.Tensor, cfg: ContrastiveConfig,

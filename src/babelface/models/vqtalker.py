@@ -118,11 +118,14 @@ class VQTalker(CheckpointMixin, nn.Module):
         return torch.stack(layers)
 
     def loss(self, mel: torch.Tensor, motion: torch.Tensor, mask: torch.Tensor,
-             controls: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Per-group NLL (§ Coarse-to-Fine, L(G | C_r)) of one random layer r per sequence, teacher-forced."""
+             controls: torch.Tensor | None = None, units: torch.Tensor | None = None,
+             codes: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Per-group NLL (§ Coarse-to-Fine, L(G | C_r)) of one random layer r per sequence, teacher-forced.
+        ``units`` (b, t, n) and ``codes`` (b, G, R, t), when given, are the speech units and target
+        codes computed beforehand (on whole clips); otherwise they come from ``mel`` and ``motion``."""
         with torch.no_grad():
-            units = self.units(mel, mask)                                          # (b, t, n)
-            codes = self.tokenizer.encode(motion, mask)                            # (b, G, R, t)
+            units = self.units(mel, mask) if units is None else units              # (b, t, n)
+            codes = self.tokenizer.encode(motion, mask) if codes is None else codes   # (b, G, R, t)
             r = torch.randint(0, codes.shape[2], (codes.shape[0],), device=codes.device)
             prev = self.partial(codes)[r, torch.arange(len(r))]                    # (b, t, G·d)
             target = codes[torch.arange(len(r)), :, r]                             # (b, G, t)

@@ -25,7 +25,8 @@ from torch.utils.data import Dataset
 from babelface.constants import FPS, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
 from babelface.errors import InputError
 from babelface.models.sync_expert import SyncExpert, SyncExpertConfig, speech_frames
-from babelface.models.sync_loss import ContrastiveConfig, audio_descriptors, contrastive_loss
+from babelface.face.indices import CHIN, LIPS, motion_slot
+from babelface.models.sync_loss import ContrastiveConfig, audio_descriptors, contrastive_loss, ranking_loss
 from babelface.train.config import OptimConfig, RunConfig, TrainConfig
 from babelface.train.sync_augment import AugmentConfig, augment, augment_motion, silence_frames
 
@@ -47,6 +48,11 @@ class SyncDataConfig:
     # real talking-face clips (``babelface prepare`` output) form their own group of crops, drawn
     # with this probability (0: one more group beside the languages, drawn as often as each)
     real_share: float = 0.0
+    # a JSON file {clip id: frames} of real clips' own audio-video offsets (+: the video lags the
+    # audio); a listed clip's motion is advanced by its offset, a clip listed as null is left out
+    # (scripts/real_av_offsets.json: how they were measured)
+    real_offsets: str | None = None
+    real_val_crops: int = 96            # offset-detection crops of the real validation clips
     wav2vec2: str | None = None         # local wav2vec 2.0 folder: train on its features (§3.2)
     wav2vec2_rate_match: str = "pool"   # "pool" (2 frames → 1) or "resample" (the paper's)
     num_workers: int = 0
@@ -84,6 +90,7 @@ class SyncRunConfig(RunConfig):
 
 
 REAL_GROUP = "real"                 # the crop group of real (non-synthetic) clips
+_MOUTH = motion_slot(tuple(sorted(set(LIPS) | set(CHIN))))     # what "mouth frozen" holds still
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -112,14 +119,39 @@ def advance(motion: np.ndarray, frames: float) -> np.ndarray:
     return ((1 - w) * motion[i0] + w * motion[i1]).astype(np.float32)
 
 
-def load_clips(folders, split: str | None = None, synthetic_lead_ms: float = 0.0) -> list[dict]:
+def realign(mel: np.ndarray, motion: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """A clip whose video lags its audio by ``frames`` (negative: leads), cut to its aligned part:
+    audio frame ``t`` pairs with video frame ``t + frames``. ``mel (4T, F)``, ``motion (T, P, 3)``."""
+    t = len(motion)
+    lo, hi = max(0, -frames), min(t, t - frames)                # audio frames with a video frame
+    return mel[lo * K:hi * K], motion[lo + frames:hi + frames]
+
+
+def read_offsets(path: str | Path | None) -> dict[str, int | None]:
+    """The ``{clip id: frames or None}`` map of :attr:`SyncDataConfig.real_offsets` (empty without one)."""
+    if not path:
+        return {}
+    import json
+    try:
+        table = json.loads(Path(path).read_text())["offsets"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"cannot read real clips' offsets from {path}: {e}") from e
+    if not isinstance(table, dict) or not all(v is None or isinstance(v, int) for v in table.values()):
+        raise InputError(f"{path}: 'offsets' must map clip ids to whole frames or null")
+    return table
+
+
+def load_clips(folders, split: str | None = None, synthetic_lead_ms: float = 0.0,
+               real_offsets: dict[str, int | None] | None = None) -> list[dict]:
     """Clips with ``mel`` (4T, 80), ``motion`` (T, 111, 3), ``language``, ``split``, ``id``.
 
     A folder with a ``manifest.jsonl`` is read through the dataset manifest
     (:mod:`babelface.data.manifest`); otherwise every ``*.npz`` below it is a clip.
     ``synthetic_lead_ms``: the motion of synthetic clips is advanced by this much (see
-    :attr:`SyncDataConfig.synthetic_lead_ms`).
+    :attr:`SyncDataConfig.synthetic_lead_ms`); ``real_offsets`` (:func:`read_offsets`): real clips
+    re-aligned by their own measured offset, or left out.
     """
+    real_offsets = real_offsets or {}
     clips: list[dict] = []
     for folder in folders:
         folder = Path(folder)
@@ -139,6 +171,10 @@ def load_clips(folders, split: str | None = None, synthetic_lead_ms: float = 0.0
             c["mel"], c["motion"] = c["mel"][: t * K], c["motion"][:t]
             if c.get("synthetic", False) and synthetic_lead_ms:
                 c["motion"] = advance(c["motion"], synthetic_lead_ms * FPS / 1000)
+            elif not c.get("synthetic", True) and c["id"] in real_offsets:
+                if real_offsets[c["id"]] is None:
+                    continue
+                c["mel"], c["motion"] = realign(c["mel"], c["motion"], real_offsets[c["id"]])
             out.append(c)
     return out
 
@@ -319,13 +355,48 @@ def estimate_offsets(model: SyncExpert, pairs, max_offset: int = 15) -> np.ndarr
     return np.array(est)
 
 
+def _lag_figures(model: SyncExpert, pairs, max_offset: int) -> dict:
+    truth = np.array([p[2] for p in pairs])
+    err = np.abs(estimate_offsets(model, pairs, max_offset) - truth)
+    return {"acc1": float(np.mean(err <= 1)), "offset": float(err.mean()), "crops": len(pairs)}
+
+
+def freeze_mouth(motion: torch.Tensor) -> torch.Tensor:
+    """``(b, t, 111, 3)`` motion with the lips and chin held at the first frame (the known answer
+    "mouth frozen"; benchmarks/sync_real.py does the same to the landmarks)."""
+    out = motion.clone()
+    out[:, :, _MOUTH] = motion[:, :1, _MOUTH]
+    return out
+
+
+@torch.no_grad()
+def known_answer_share(model: SyncExpert, clips: list[dict], shift: int = 5) -> float:
+    """The share of ``clips`` whose in-sync score S(0) (speech frames) ranks real > shifted by
+    ±``shift`` > mouth frozen > reversed."""
+    from babelface.models.sync_loss import offset_scores
+    ranked = []
+    for c in clips:
+        x, motion = torch.from_numpy(c["audio_in"])[None], torch.from_numpy(np.nan_to_num(c["motion"]))[None]
+        valid = torch.from_numpy(np.isfinite(c["motion"]).all(axis=(1, 2)))[None]
+        speech = torch.from_numpy(speech_frames(c["mel"]))[None]
+        a, v = model(x, motion, valid)
+        t = min(a.shape[1], v.shape[1], speech.shape[1])
+        a, speech = a[:, :t], speech[:, :t]
+        s = offset_scores(a, v[:, :t], shift, valid[:, :t], speech)[0]
+        frozen = offset_scores(a, model.encode_motion(freeze_mouth(motion), valid)[:, :t], 0, valid[:, :t], speech)
+        rev = offset_scores(a, model.encode_motion(motion.flip(1), valid.flip(1))[:, :t], 0, valid.flip(1)[:, :t],
+                            speech)
+        ranked.append(bool(s[shift] > max(s[0], s[-1]) > frozen[0, 0] > rev[0, 0]))
+    return float(np.mean(ranked)) if ranked else float("nan")
+
+
 # --- the task -----------------------------------------------------------------------------------
 class SyncExpertTask:
     """``task: sync_expert``: L_CL (+ the shift-curve loss) on augmented crops; Acc±1 of offset
     detection ranks the checkpoints."""
 
     name = "sync_expert"
-    monitor = "acc1"
+    monitor = "score"
     monitor_mode = "max"
     config_class = SyncRunConfig
     collate = staticmethod(collate_crops)
@@ -335,6 +406,8 @@ class SyncExpertTask:
         self.encoder = None
         self.loss_cfg = ContrastiveConfig()
         self.val_pairs: list = []
+        self.real_pairs: list = []
+        self.real_val: list[dict] = []
 
     def build_model(self, cfg: SyncRunConfig) -> SyncExpert:
         torch.set_num_threads(cfg.train.threads)
@@ -352,31 +425,51 @@ class SyncExpertTask:
         if not d.roots:
             raise InputError("the sync expert needs training clips: set data.roots, e.g. "
                              "--set data.roots=[data/benchmark]")
-        sampler = CropSampler(load_clips(d.roots, "train", d.synthetic_lead_ms), d, cfg.train.seq_len, self.encoder)
+        offsets = read_offsets(d.real_offsets)
+        sampler = CropSampler(load_clips(d.roots, "train", d.synthetic_lead_ms, offsets), d, cfg.train.seq_len,
+                              self.encoder)
         cfg.model.extra["train_clips"] = {g: len(ix) for g, ix in sorted(sampler.by_lang.items())}
         val = [_augmented(c, d.augment, cfg.train.seed + i, self.encoder, d.wav2vec2_rate_match)
-               for i, c in enumerate(load_clips(d.val_roots or d.roots, "val", d.synthetic_lead_ms))]
+               for i, c in enumerate(load_clips(d.val_roots or d.roots, "val", d.synthetic_lead_ms, offsets))]
         if not val:
             raise InputError("no validation clips (split val) in data.val_roots or data.roots: the sync "
                              "expert's checkpoints are ranked by offset detection on them")
-        self.val_pairs = shifted_pairs(val, d.val_crops, d.val_frames, self.max_offset, cfg.train.seed + 1)
+        synthetic = [c for c in val if c.get("synthetic", True)]
+        self.real_val = [c for c in val if not c.get("synthetic", True)]
+        self.val_pairs = shifted_pairs(synthetic or val, d.val_crops, d.val_frames, self.max_offset, cfg.train.seed + 1)
+        self.real_pairs = (shifted_pairs(self.real_val, d.real_val_crops, d.val_frames, self.max_offset,
+                                         cfg.train.seed + 2) if synthetic and self.real_val else [])
         return CropDataset(sampler, d.crops_per_epoch), self.val_pairs
 
     def training_step(self, model, batch: dict, step: int) -> dict:
         a, v = model(batch["audio_in"], batch["motion"], batch["valid"])
         loss, logs = contrastive_loss(a, v, self.loss_cfg, batch["valid"], batch["desc"], batch["speech"])
+        if self.loss_cfg.rank_weight > 0:
+            motion, valid = batch["motion"], batch["valid"]
+            v_frozen = model.encode_motion(freeze_mouth(motion), valid)
+            v_rev = model.encode_motion(motion.flip(1), valid.flip(1))
+            l_rank = ranking_loss(a, v, v_frozen, v_rev, self.loss_cfg, valid, batch["speech"], valid.flip(1))
+            loss = loss + self.loss_cfg.rank_weight * l_rank
+            logs["l_rank"] = float(l_rank.detach())
         return {"loss": loss, **logs}
 
     def validate(self, model: SyncExpert, val_loader) -> dict:
-        """Acc±1 and mean |error| (frames) of the offsets read on the shifted validation crops."""
-        pairs = self.val_pairs
-        truth = np.array([p[2] for p in pairs])
+        """Acc±1 and mean |error| (frames) of the offsets read on the shifted validation crops
+        (synthetic, and real clips apart); with real validation clips, the share ranked
+        real > shifted ±5 > frozen mouth > reversed by S(0), and ``score``, the mean of the three
+        (what ranks the checkpoints; without real clips it is Acc±1)."""
         was_training = model.training
         try:
-            err = np.abs(estimate_offsets(model, pairs, self.max_offset) - truth)
+            out = _lag_figures(model, self.val_pairs, self.max_offset)
+            out["score"] = out["acc1"]
+            if self.real_pairs:
+                real = _lag_figures(model, self.real_pairs, self.max_offset)
+                out.update({f"real_{k}": v for k, v in real.items()})
+                out["real_ranked"] = known_answer_share(model, self.real_val)
+                out["score"] = (out["acc1"] + real["acc1"] + out["real_ranked"]) / 3
         finally:
             model.train(was_training)
-        return {"acc1": float(np.mean(err <= 1)), "offset": float(err.mean()), "crops": len(pairs)}
+        return out
 
     def export(self, model: SyncExpert, path, **header):
         return model.save_pretrained(path, **header)

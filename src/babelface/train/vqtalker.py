@@ -25,6 +25,7 @@ from babelface.models.grfsq import code_hits
 from babelface.models.motion_tokenizer import MOTION_DIM, MotionTokenizer, MotionTokenizerConfig
 from babelface.models.vqtalker import VQTalker, VQTalkerConfig
 from babelface.train.config import RunConfig
+from babelface.train.data import collate
 from babelface.train.evaluate import lse_d
 from babelface.train.mix import MixedDataset
 
@@ -72,6 +73,14 @@ class ClipCache(Dataset):
                 keep["mel"] = it["mel"].numpy().astype(np.float16)
             self.items.append(keep)
         self.crop = crop
+        self.frame_keys: list[str] = []                                         # per-frame arrays cropped with the motion
+
+    def attach(self, key: str, fn) -> None:
+        """Store ``fn(item)`` (an array whose first axis is the clip's frames) under ``key`` for every
+        clip, computed once on the WHOLE clip, and crop it with the motion from then on."""
+        for it in self.items:
+            it[key] = fn(it)
+        self.frame_keys.append(key)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -86,6 +95,8 @@ class ClipCache(Dataset):
         k = MEL_FRAMES_PER_VIDEO_FRAME
         out = {"motion": it["motion"][start:start + length].astype(np.float32),
                "language": it["language"], "speaker": it["speaker"], "id": it["id"]}
+        for key in self.frame_keys:
+            out[key] = it[key][start:start + length]
         out["mel"] = (it["mel"][start * k:(start + length) * k].astype(np.float32) if "mel" in it
                       else np.zeros((length * k, N_MELS), np.float32))
         return out
@@ -186,6 +197,29 @@ def mel_frames(dataset: Dataset, n_frames: int = 100_000, seed: int = 0) -> torc
     return mels[torch.randperm(len(mels), generator=g)[:n_frames]]
 
 
+def clip_caches(dataset: Dataset) -> list[ClipCache]:
+    """The clip caches behind a training set (a ``MixedDataset`` holds two)."""
+    return [dataset.main, dataset.extra] if isinstance(dataset, MixedDataset) else [dataset]
+
+
+@torch.no_grad()
+def attach_targets(model: VQTalker, clips: ClipCache) -> None:
+    """Each clip's speech units (t, n) and frozen-tokenizer codes (t, G, R), computed on the whole
+    clip as at inference (``VQTalker.generate_codes`` sees the whole utterance). Computed on a
+    random crop instead, the units and codes of the frames near its ends differ (the encoders'
+    receptive fields see zero padding there: 8 % of a 64-frame crop's MuEx units did), so training
+    targets would not be the codes the tokenizer gives the utterance."""
+    was = model.training
+    model.eval()
+    try:
+        clips.attach("units", lambda it: model.units(
+            torch.from_numpy(it["mel"].astype(np.float32))[None])[0].numpy().astype(np.int16))
+        clips.attach("codes", lambda it: model.tokenizer.encode(
+            torch.from_numpy(it["motion"].astype(np.float32))[None])[0].permute(2, 0, 1).numpy().astype(np.int16))
+    finally:
+        model.train(was)
+
+
 class GeneratorTask(_VQTask):
     """Coarse-to-fine generation of a frozen tokenizer's codes; validated by the generated motion's LSE-D."""
 
@@ -202,8 +236,26 @@ class GeneratorTask(_VQTask):
         model, cfg = trainer.model, trainer.cfg.model
         if cfg.tokenizer_weights:
             model.tokenizer.load_state_dict(read_state(cfg.tokenizer_weights))
+        train = self.datasets(trainer.cfg)[0]
         if cfg.units == "mel":
-            model.units.fit(mel_frames(self.datasets(trainer.cfg)[0]))
+            model.units.fit(mel_frames(train))
+        for clips in clip_caches(train):
+            attach_targets(model, clips)
+
+    def collate(self, items: list[dict]) -> dict:
+        """The kit's collate, plus the whole-clip ``units`` (b, t, n) and ``codes`` (b, G, R, t) of
+        training crops, zero-padded (masked out of the loss)."""
+        batch = collate(items)
+        if "codes" not in items[0]:
+            return batch                                                         # validation: mel only
+        b, t = batch["mask"].shape
+        units = torch.zeros((b, t) + items[0]["units"].shape[1:], dtype=torch.long)
+        codes = torch.zeros((b, t) + items[0]["codes"].shape[1:], dtype=torch.long)
+        for j, it in enumerate(items):
+            units[j, :len(it["units"])] = torch.from_numpy(it["units"].astype(np.int64))
+            codes[j, :len(it["codes"])] = torch.from_numpy(it["codes"].astype(np.int64))
+        batch["units"], batch["codes"] = units, codes.permute(0, 2, 3, 1)         # (b, G, R, t)
+        return batch
 
     def export(self, model, path, **header):
         """The shipped file: tokenizer, speech units and generator in one safetensors, stored as
@@ -213,7 +265,8 @@ class GeneratorTask(_VQTask):
     def training_step(self, model, batch: dict, step: int) -> dict:
         model = getattr(model, "module", model)                                  # DDP-wrapped
         model.tokenizer.eval()
-        return model.loss(batch["mel"], batch["motion"], batch["mask"], batch.get("controls"))
+        return model.loss(batch["mel"], batch["motion"], batch["mask"], batch.get("controls"),
+                          units=batch.get("units"), codes=batch.get("codes"))
 
     @torch.no_grad()
     def validate(self, model, val_loader) -> dict[str, float]:
