@@ -54,3 +54,23 @@ def write_section(heading: str, text: str, report: str | Path = "BENCHMARKS.md")
     new = pattern.sub(lambda _: body + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + body
     path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
     return path
+
+
+# The head of a probe run as `python -c` in a fresh process (benchmarks/startup.py,
+# benchmarks/frontend_speed.py): ``cpu()`` (user + system seconds so far) and ``first`` ({"cpu", "wall"}
+# when the first segment encoder opens, i.e. at the first encoded frame).
+FIRST_FRAME_PROBE = r"""
+import json, resource, sys, time
+t_wall = time.perf_counter()
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+from babelface.media import segments
+first = {}
+open_encoder = segments.SegmentEncoder._open
+def timed(self, width, height):
+    if "cpu" not in first:
+        first["cpu"], first["wall"] = cpu(), time.perf_counter() - t_wall
+    return open_encoder(self, width, height)
+segments.SegmentEncoder._open = timed
+"""

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine  # noqa: E402
+from _common import FIRST_FRAME_PROBE, ROOT, machine  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -40,18 +40,7 @@ TEXTS = {
     "ar": "السلام عليكم ورحمة الله. الجو جميل اليوم.",
 }
 
-_SAY = r"""
-import json, resource, sys
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-from babelface.media import segments
-first = {}
-open_encoder = segments.SegmentEncoder._open
-def timed(self, width, height):
-    first.setdefault("cpu", cpu())
-    return open_encoder(self, width, height)
-segments.SegmentEncoder._open = timed
+_SAY = FIRST_FRAME_PROBE + r"""
 if sys.argv[1] == "off":
     import babelface.phonetics.frontend as F
     F.prepare = lambda text, voice: F.Reading(text)

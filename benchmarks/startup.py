@@ -22,27 +22,14 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, write_section  # noqa: E402
+from _common import FIRST_FRAME_PROBE, ROOT, machine, write_section  # noqa: E402
 
 HEADING = "## Start-up (CPU to the first frame)"
 SENTENCE = "Every face can speak any language, in every country of the world."
 HEAVY = ("torch", "mediapipe", "matplotlib", "matplotlib.pyplot", "scipy", "scipy.spatial",
          "scipy.ndimage", "cv2", "av", "numpy")
 
-PROBE = r"""
-import json, resource, sys, time
-t_wall = time.perf_counter()
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-from babelface.media import segments
-first = {}
-open_encoder = segments.SegmentEncoder._open
-def timed(self, width, height):
-    if "cpu" not in first:
-        first["cpu"], first["wall"] = cpu(), time.perf_counter() - t_wall
-    return open_encoder(self, width, height)
-segments.SegmentEncoder._open = timed
+PROBE = FIRST_FRAME_PROBE + r"""
 from babelface.cli import main
 rc = main(sys.argv[1:])
 mods = [m for m in %r if m in sys.modules and type(sys.modules[m]).__name__ == "module"]
