@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py synthetic --weights W [--every 2]
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py real --weights W
+    OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py ablation --variant NAME=W ... [--every 4]
     python benchmarks/kmtalk_results.py write        # the RESULTS.md sections from the caches
 
 **synthetic** scores the benchmark's test split (exact ground-truth motion and phoneme timelines;
@@ -9,11 +10,16 @@ ko, my, hi never trained on). Per clip, for every key-frame placement (uniform s
 true phoneme boundaries; the boundaries detected from the audio): the key-frame share, and KMTalk
 (LKMA key motions completed by CMC) and the *linear curve* through the true key motions (the
 supplement's Fig. 4 prior, no network) scored against the truth; MuEx (the shipped model) before and
-after ``--refine kmtalk``; the boundary detector's hits at ±1 frame.
+after ``--refine kmtalk``, and so VQTalker and the text path (the clip's transcript DTW-aligned
+to its audio, the calibrated articulation; Table 2); the boundary detector's hits at ±1 frame.
+
+**ablation** scores Table 3/4's separately trained variants (``--variant name=weights``) on the
+test split, each at the key frames it was trained for (phoneme boundaries; uniform 2 and 3 for a
+variant trained without phoneme localization), with LKMA's key motions completed by CMC.
 
 **real** scores the real corpus's test split (held-out speakers, English) against the motion
 MediaPipe sees in each clip's video, on the clip's own neutral face: MuEx, the text path (transcript
-DTW-aligned, the calibrated articulation), KMTalk as a generator, and MuEx / the text path refined.
+DTW-aligned, the calibrated articulation), VQTalker, KMTalk as a generator, and each refined.
 
 Metrics (``babelface.metrics.lip``, on canonical landmarks, inter-ocular units, 2-D): LVE (the
 largest squared lip-vertex error per frame, averaged; FaceFormer's definition; ×10⁻⁴ IOD²), FDD
@@ -33,7 +39,9 @@ import numpy as np
 from _common import ROOT, write_section
 
 CACHE = ROOT / "runs" / "kmtalk_eval"
-SECTION = "## KMTalk: key motions and motion completion (issue 13)"
+SECTION = "## KMTalk trained to its recipe: 1,500 steps, 6-layer motion-flow stacks (issue 13, session 22)"
+SOURCES = ("muex", "vqtalker", "text path")      # Table 2: the generators refined by KMTalk
+LABELS = {"muex": "MuEx", "vqtalker": "VQTalker", "text path": "text path"}
 PLACEMENTS = ("uniform 2", "uniform 3", "uniform 4", "phoneme", "detected", "phoneme centres")
 
 
@@ -67,11 +75,10 @@ def synthetic(weights: Path, data: Path, every: int) -> None:
     from babelface.face.align import template
     from babelface.media.audio import load_audio
     from babelface.models import keyframes as kf
-    from babelface.models.muex import load_default
     from babelface.models.protocols import load_generator
     from babelface.progress import progress
     gen = load_generator("kmtalk", weights)
-    muex = load_default()
+    generators = {"muex": load_generator("muex"), "vqtalker": load_generator("vqtalker")}
     neutral = template()
     path = CACHE / "synthetic.json"
     cache = json.loads(path.read_text()) if path.exists() else {}
@@ -94,21 +101,70 @@ def synthetic(weights: Path, data: Path, every: int) -> None:
             row[f"share|{name}"] = float(key.mean())
             row[f"kmtalk|{name}"] = scores(truth, gen._run(audio, key, None)[:n], neutral)
             row[f"linear|{name}"] = scores(truth, linear_curve(truth, key), neutral)
-        m = muex.predict_motion(audio)[:n]
-        row["muex"] = scores(truth, m, neutral)
-        for name in ("phoneme", "detected"):
-            row[f"muex refined|{name}"] = scores(truth, gen._run(audio, keys[name], m)[:n], neutral)
-            row[f"muex linear|{name}"] = scores(truth, linear_curve(m, keys[name]), neutral)
+        motions = {src: fit(g.predict_motion(audio), n) for src, g in generators.items()}
+        motions["text path"] = fit(text_path(audio, clip.extra["text"], clip.language), n)
+        for src, m in motions.items():
+            row[src] = scores(truth, m, neutral)
+            for name in ("phoneme", "detected"):
+                row[f"{src} refined|{name}"] = scores(truth, gen._run(audio, keys[name], m)[:n], neutral)
+                row[f"{src} linear|{name}"] = scores(truth, linear_curve(m, keys[name]), neutral)
         cache[clip.id] = row
         if len(cache) % 20 == 0:
             _save(path, cache)
     _save(path, cache)
 
 
+def fit(motion: np.ndarray, n: int) -> np.ndarray:
+    """``motion`` cut or zero-padded (at rest) to ``n`` frames."""
+    motion = np.asarray(motion, np.float32)[:n]
+    return np.concatenate([motion, np.zeros((n - len(motion),) + motion.shape[1:], np.float32)])
+
+
+def text_path(audio: np.ndarray, text: str, language: str) -> np.ndarray:
+    """The text path's motion: the transcript DTW-aligned to the audio, the calibrated articulation."""
+    from babelface.constants import SAMPLES_PER_FRAME
+    from babelface.motion.articulation import articulation_from_timeline
+    from babelface.motion.articulatory_model import motion_from_articulation
+    from babelface.phonetics.align import align_transcript
+    n = -(-len(audio) // SAMPLES_PER_FRAME)
+    return motion_from_articulation(articulation_from_timeline(align_transcript(audio, text, language), n))
+
+
+def ablation(variants: list[str], data: Path, every: int) -> None:
+    """Table 3/4: every ``name=weights`` variant scored at the key frames it was trained for."""
+    from babelface.data.datasets import ManifestDataset
+    from babelface.face.align import template
+    from babelface.media.audio import load_audio
+    from babelface.models import keyframes as kf
+    from babelface.models.protocols import load_generator
+    from babelface.progress import progress
+    neutral = template()
+    path = CACHE / "ablation.json"
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    ds = ManifestDataset(data, split="test", crop_frames=None, random_crop=False)
+    for spec in variants:
+        name, _, weights = spec.partition("=")
+        gen = load_generator("kmtalk", weights)
+        c = gen.model.cfg
+        entry = cache.setdefault(name, {"flags": [c.train_keys != "uniform", c.key_focused, c.audio_guidance,
+                                                  c.lambda_latent > 0 and c.lambda_ctc > 0], "clips": {}})
+        own = ("uniform 2", "uniform 3") if c.train_keys == "uniform" else ("phoneme",)
+        for i in progress(range(0, len(ds), every), desc=f"ablation {name}", unit="clip"):
+            clip = ds.clips[i]
+            if clip.id in entry["clips"]:
+                continue
+            item = ds[i]
+            truth, labels = item["motion"].numpy(), item["phoneme"].numpy()
+            n = len(truth)
+            audio = load_audio(clip.path("audio"))[:n * 640]
+            keys = placements(n, labels, np.zeros(n, bool))
+            entry["clips"][clip.id] = {p: scores(truth, gen._run(audio, keys[p], None)[:n], neutral) for p in own}
+        _save(path, cache)
+
+
 def real(weights: Path, data: Path, split: str) -> None:
     from babelface.data.manifest import load_array, load_manifest
     from babelface.media import load_audio
-    from babelface.models.muex import load_default
     from babelface.models.protocols import load_generator
     from babelface.motion.articulation import articulation_from_timeline
     from babelface.motion.articulatory_model import motion_from_articulation
@@ -116,7 +172,7 @@ def real(weights: Path, data: Path, split: str) -> None:
     from babelface.progress import progress
     from real_clips import read_transcript
     gen = load_generator("kmtalk", weights)
-    muex = load_default()
+    muex, vq = load_generator("muex"), load_generator("vqtalker")
     path = CACHE / f"real_{split}.json"
     cache = json.loads(path.read_text()) if path.exists() else {}
     clips = [c for c in load_manifest(data) if c.audio and c.split == split and c.language == "en"]
@@ -132,14 +188,16 @@ def real(weights: Path, data: Path, split: str) -> None:
         ok = np.isfinite(truth).all(axis=(1, 2))
         timeline = align_transcript(audio, text, "en")
         text_motion = motion_from_articulation(articulation_from_timeline(timeline, n))
-        m = muex.predict_motion(audio)[:n]
+        m, v = fit(muex.predict_motion(audio), n), fit(vq.predict_motion(audio), n)
         key_t, _ = gen.key_frames(audio, timeline=timeline)
         key_d, _ = gen.key_frames(audio)
-        sources = {"MuEx": m, "text path": text_motion,
+        sources = {"MuEx": m, "VQTalker": v, "text path": text_motion,
                    "KMTalk (detected keys)": gen._run(audio, key_d, None),
                    "KMTalk (transcript keys)": gen._run(audio, key_t, None),
                    "MuEx refined (detected keys)": gen._run(audio, key_d, m),
                    "MuEx refined (transcript keys)": gen._run(audio, key_t, m),
+                   "VQTalker refined (detected keys)": gen._run(audio, key_d, v),
+                   "VQTalker refined (transcript keys)": gen._run(audio, key_t, v),
                    "text path refined (transcript keys)": gen._run(audio, key_t, text_motion)}
         cache[clip.id] = {name: scores(truth[ok], s[:n][ok], neutral) for name, s in sources.items()}
         cache[clip.id]["frames"] = int(ok.sum())
@@ -190,34 +248,37 @@ def table5(cache: dict) -> str:
     return "\n".join(lines)
 
 
-def table2(cache: dict) -> str:
+def table2(cache: dict, src: str) -> str:
     from babelface.phonetics.languages import SEEN
-    rows = list(cache.values())
+    rows = [r for r in cache.values() if src in r]
     langs = sorted({r["language"] for r in rows})
-    lines = ["| language | type | clips | MuEx: LVE ↓ | TMDC ↑ | refined (phoneme keys): LVE ↓ | TMDC ↑ "
-             "| refined (detected keys): LVE ↓ | TMDC ↑ | linear curve through MuEx's keys: LVE ↓ |",
+    label = LABELS[src]
+    lines = [f"| language | type | clips | {label}: LVE ↓ | TMDC ↑ | refined (phoneme keys): LVE ↓ | TMDC ↑ "
+             f"| refined (detected keys): LVE ↓ | TMDC ↑ | linear curve through {label}'s keys: LVE ↓ |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
 
-    def line(label: str, kind: str, rs: list[dict]) -> str:
-        a, p, d = _mean(rs, "muex"), _mean(rs, "muex refined|phoneme"), _mean(rs, "muex refined|detected")
-        lin = _mean(rs, "muex linear|phoneme")
-        return (f"| {label} | {kind} | {len(rs)} | {a['lve']:.2f} | {a['tmdc']:.3f} | {p['lve']:.2f} | "
+    def line(name: str, kind: str, rs: list[dict]) -> str:
+        a, p, d = _mean(rs, src), _mean(rs, f"{src} refined|phoneme"), _mean(rs, f"{src} refined|detected")
+        lin = _mean(rs, f"{src} linear|phoneme")
+        return (f"| {name} | {kind} | {len(rs)} | {a['lve']:.2f} | {a['tmdc']:.3f} | {p['lve']:.2f} | "
                 f"{p['tmdc']:.3f} | {d['lve']:.2f} | {d['tmdc']:.3f} | {lin['lve']:.2f} |")
     for lang in langs:
         lines.append(line(lang, "Seen" if lang in SEEN else "Unseen", [r for r in rows if r["language"] == lang]))
-    for name, rs in _groups(cache).items():
+    for name, rs in _groups({k: r for k, r in cache.items() if src in r}).items():
         lines.append(line(f"**{name}**", "", rs))
     return "\n".join(lines)
 
 
-def table3(cache: dict) -> str:
-    rows = list(cache.values())
-    out = ["| phoneme localization | key-motion decoder (LKMA) | CMC with audio | " + HEAD + " |",
-           "| :---: | :---: | :---: | " + " | ".join(["---:"] * 4) + " |"]
-    for flags, key in ((("—", "✓", "✓"), "kmtalk|uniform 3"),
-                       (("✓", "— (MuEx's key motions)", "✓"), "muex refined|phoneme"),
-                       (("✓", "✓", "✓"), "kmtalk|phoneme")):
-        out.append(f"| {' | '.join(flags)} | {_fmt(_mean(rows, key))} |")
+def table3(ablations: dict) -> str:
+    """Table 3 (+ Table 4's consistency losses): one row per trained variant and its key placement."""
+    out = ["| variant | phoneme localization | key-motion-focused LKMA | CMC with audio | latent + CTC losses "
+           "| key frames | clips | " + HEAD + " |",
+           "| --- | :---: | :---: | :---: | :---: | --- | ---: | " + " | ".join(["---:"] * 4) + " |"]
+    for name, entry in ablations.items():
+        rows = list(entry["clips"].values())
+        flags = " | ".join("✓" if f else "—" for f in entry["flags"])
+        for placement in rows[0]:
+            out.append(f"| {name} | {flags} | {placement} | {len(rows)} | {_fmt(_mean(rows, placement))} |")
     return "\n".join(out)
 
 
@@ -260,10 +321,13 @@ def write() -> None:
     if (CACHE / "synthetic.json").exists():
         synth = json.loads((CACHE / "synthetic.json").read_text())
         parts += ["", "### Table 5 on our data: key-frame placement (synthetic test split)", "", table5(synth),
-                  "", "### Table 2 for us: MuEx before and after `--refine kmtalk` (synthetic test split)", "",
-                  table2(synth), "", "### Table 3: ablation (synthetic test split, one trained model)", "",
-                  table3(synth), "", "### Phoneme-boundary detection (synthetic test split)", "",
-                  boundary_table(synth)]
+                  "", "### Phoneme-boundary detection (synthetic test split)", "", boundary_table(synth)]
+        for src in SOURCES:
+            parts += ["", f"### Table 2 for us: {LABELS[src]} before and after `--refine kmtalk` "
+                      "(synthetic test split)", "", table2(synth, src)]
+    if (CACHE / "ablation.json").exists():
+        parts += ["", "### Table 3 (and Table 4's losses): ablations, each variant trained separately "
+                  "(synthetic test split)", "", table3(json.loads((CACHE / "ablation.json").read_text()))]
     for split in ("test", "val"):
         p = CACHE / f"real_{split}.json"
         if p.exists():
@@ -277,16 +341,20 @@ def write() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("synthetic", "real", "write"))
+    ap.add_argument("what", choices=("synthetic", "real", "ablation", "write"))
     ap.add_argument("--weights", type=Path, help="KMTalk weights (default: the shipped model)")
     ap.add_argument("--data", type=Path, help="corpus folder")
     ap.add_argument("--every", type=int, default=1, help="score every N-th test clip")
     ap.add_argument("--split", default="test")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=WEIGHTS",
+                    help="ablation: a trained variant (repeatable)")
     a = ap.parse_args()
     if a.what == "synthetic":
         synthetic(a.weights, a.data or ROOT.parent / "main" / "data" / "benchmark", a.every)
     elif a.what == "real":
         real(a.weights, a.data or ROOT.parent / "main" / "data" / "real_corpus", a.split)
+    elif a.what == "ablation":
+        ablation(a.variant, a.data or ROOT.parent / "main" / "data" / "benchmark", a.every)
     write()
 
 

@@ -118,6 +118,21 @@ def test_without_audio_guidance_the_audio_reaches_cmc_only_through_the_key_motio
     assert torch.allclose(a1, a2)
 
 
+
+def test_key_focused_decoder_depends_on_the_key_frames_and_the_ablation_does_not():
+    """Table 3: LKMA's tokens self-attend over the key frames only; without key focus (the ablation)
+    every frame attends to every frame, so the key set no longer changes the decoded motions."""
+    t = 10
+    mask, audio = torch.ones(1, t, dtype=torch.bool), torch.randn(1, t, 16)
+    keys = [torch.from_numpy(kf.uniform(t, s))[None] for s in (2, 3)]
+    for focused in (True, False):
+        torch.manual_seed(0)
+        lkma = KMTalk(tiny_config(key_focused=focused)).eval().lkma
+        with torch.no_grad():
+            y = [lkma(audio, k, mask) for k in keys]
+        assert torch.allclose(y[0], y[1], atol=1e-6) is not focused
+
+
 # --- the task --------------------------------------------------------------------------------
 
 def _batch(t: int = 24, b: int = 2) -> dict:
@@ -139,6 +154,22 @@ def test_task_targets():
     targets, lengths = ctc_targets(ph, mask)
     assert targets.tolist() == [6, 8, 3] and lengths.tolist() == [3]
     assert ends(mask)[0].nonzero().flatten().tolist() == [0, 5]
+
+
+def test_training_key_placement_follows_train_keys():
+    lengths = [2, 5, 1, 4, 3, 7, 2, 6]                                  # phoneme durations (frames)
+    phoneme = torch.repeat_interleave(torch.arange(1, 9), torch.tensor(lengths))[None]
+    mask = torch.ones_like(phoneme, dtype=torch.bool)
+    boundary, _ = boundary_targets(phoneme, mask)
+    phoneme_keys = boundary | ends(mask)
+    task = KMTalkTask()
+    drawn = {kind: [task.draw_keys(boundary, mask, kind) for _ in range(8)]
+             for kind in ("phoneme", "uniform", "mixed")}
+    assert all(torch.equal(k, phoneme_keys) for k in drawn["phoneme"])
+    assert not any(torch.equal(k, phoneme_keys) for k in drawn["uniform"])
+    assert 0 < sum(torch.equal(k, phoneme_keys) for k in drawn["mixed"]) < 8
+    with pytest.raises(InputError, match="train_keys"):
+        task.build_model({"train_keys": "random"})
 
 
 def test_task_overfits_one_batch():

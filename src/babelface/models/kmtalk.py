@@ -77,6 +77,10 @@ class KMTalkConfig:
     d_z: int = 32                    # z^p of the shared audio encoder (unused by KMTalk's losses)
     interp_residual: bool = True     # Y = linear curve through the key motions + decoder output
     audio_guidance: bool = True      # Table 3 "Audio Guidance in CMC": False → Z = Φ
+    key_focused: bool = True         # Table 3 "Key Motion-focused Decoder": False → LKMA attends over
+                                     # every frame and is trained on every frame's motion
+    train_keys: str = "mixed"        # key frames drawn in training: "mixed" (phoneme boundaries or
+                                     # uniform 2/3/4), "phoneme", "uniform" (Table 3 "Localization")
     boundary_threshold: float = 0.5  # peak threshold on the boundary probability (set on val)
     lambda_key: float = 1.0          # L1 of the key motions (LKMA)
     lambda_motion: float = 1.0       # L1 of the completed motion (CMC)
@@ -157,12 +161,14 @@ class KeyMotionDecoder(nn.Module):
     """LKMA (Table 1, row 2): ``A_k (m, d) → L(d, f) → TransformerDecoder(f, 4, 2f, 1) → L(f, 3V)``.
 
     The key tokens attend to each other (self-attention over the key frames only) and to the whole
-    audio sequence (cross-attention): the decoder is *key-motion-focused*.
+    audio sequence (cross-attention): the decoder is *key-motion-focused*. ``key_focused=False``
+    (Table 3's ablation) lets every frame's token attend to every other.
     """
 
     def __init__(self, cfg: KMTalkConfig, n_points: int):
         super().__init__()
         d, f = cfg.audio.d_model, cfg.f
+        self.key_focused = cfg.key_focused
         self.inp = nn.Linear(d, f)
         self.decoder = transformer_decoder(f, cfg.dec_heads, cfg.dec_layers, cfg.dropout)
         self.out = nn.Linear(f, 3 * n_points)
@@ -171,7 +177,7 @@ class KeyMotionDecoder(nn.Module):
         """``audio`` (b, t, d), ``key``/``mask`` (b, t) → key motions (b, t, 3V), normalised units."""
         pos = torch.arange(audio.shape[1], device=audio.device).expand(audio.shape[:2])
         x = self.inp(audio) + sinusoid(pos, self.inp.out_features)          # (b, t, f)
-        keys = _some(key & mask, mask)
+        keys = _some(key & mask, mask) if self.key_focused else mask
         y = self.decoder(x, x, tgt_key_padding_mask=~keys, memory_key_padding_mask=~mask)
         return self.out(y)                                                  # (b, t, 3V)
 

@@ -8,9 +8,10 @@ One step trains the three parts together on the synthetic benchmark (exact phone
 - **CMC**: eq. 6-style L1 + temporal L1 of the completed motion (:func:`babelface.models.muex.generation_loss`);
 - optionally the supplement's Table 4 consistency losses (latent MSE, text CTC).
 
-Key frames are drawn per batch: phoneme boundaries (half the batches) or uniform sampling with
-stride 2, 3 or 4 (supplement Table 5), so one network serves every localization (the paper trains
-one per setting; we could not afford four). CMC's input key motions are drawn per batch too: the
+Key frames are drawn per batch (``model.train_keys: mixed``, the shipped model): phoneme boundaries
+(half the batches) or uniform sampling with stride 2, 3 or 4 (supplement Table 5), so one network
+serves every localization (the paper trains one per setting; we could not afford four). Table 3's
+ablation trains on one kind only (``phoneme`` or ``uniform``). CMC's input key motions are drawn per batch too: the
 truth with noise and a random amplitude, LKMA's own (detached) prediction, or the shipped MuEx's
 prediction, so that CMC learns to complete key motions that are not exact, as it must when it
 refines another generator (supplement §A "Integration with Existing Methods").
@@ -27,11 +28,13 @@ import torch
 import torch.nn.functional as F
 
 from babelface.config_io import from_dict
+from babelface.errors import InputError
 from babelface.models.kmtalk import KMTalk, KMTalkConfig
 from babelface.models.keyframes import UNIFORM_STRIDES
 from babelface.models.muex import generation_loss
 from babelface.train.config import RunConfig
 
+TRAIN_KEYS = ("mixed", "phoneme", "uniform")   # model.train_keys
 PHONEME_SHARE = 0.5           # share of batches whose key frames are the phoneme boundaries
 KEY_NOISE = 0.1               # σ of the noise on true key motions, in motion-scale units
 KEY_GAIN = (0.8, 1.2)         # random amplitude of true key motions
@@ -100,6 +103,9 @@ class KMTalkTask:
         model_cfg = getattr(cfg, "model", cfg)
         if not isinstance(model_cfg, KMTalkConfig):
             model_cfg = from_dict(KMTalkConfig, dict(model_cfg or {}), "model")
+        if model_cfg.train_keys not in TRAIN_KEYS:
+            raise InputError(f"model.train_keys must be one of {', '.join(TRAIN_KEYS)}, "
+                             f"got {model_cfg.train_keys!r}")
         return KMTalk(model_cfg)
 
     def datasets(self, cfg: Any):
@@ -119,11 +125,11 @@ class KMTalkTask:
         mask, motion, phoneme = batch["mask"], batch["motion"], batch["phoneme"]
         scale = model.motion_scale
         boundary, known = boundary_targets(phoneme, mask)
-        key = self.draw_keys(boundary, mask)
+        key = self.draw_keys(boundary, mask, cfg.train_keys)
         audio, logit = model.encode(model.features_from_batch(batch), mask)
         k = model.key_motions(audio, key, mask)                               # (b, t, V, 3)
         y = model.complete(audio, key, self.cmc_input(model, batch, k, key), mask)
-        km = (key & mask).float()
+        km = (key & mask if cfg.key_focused else mask).float()              # Table 3 ablation: every frame
         key_l1 = (((k - motion).abs() / scale).mean((2, 3)) * km).sum() / km.sum().clamp_min(1)
         gen, l1, lt = generation_loss(y, motion, mask, scale, cfg.lambda_motion, cfg.lambda_t)
         bce = F.binary_cross_entropy_with_logits(
@@ -178,8 +184,9 @@ class KMTalkTask:
                 "val_boundary_threshold": threshold}
 
     # --- the per-batch draws -----------------------------------------------------------------------
-    def draw_keys(self, boundary: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if self.rng.random() < PHONEME_SHARE:
+    def draw_keys(self, boundary: torch.Tensor, mask: torch.Tensor, kind: str = "mixed") -> torch.Tensor:
+        share = {"mixed": PHONEME_SHARE, "phoneme": 1.0, "uniform": 0.0}[kind]
+        if self.rng.random() < share:
             return (boundary & mask) | ends(mask)
         return uniform_keys(mask, int(self.rng.choice(UNIFORM_STRIDES)))
 
