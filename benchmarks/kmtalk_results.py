@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py synthetic --weights W [--every 2]
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py real --weights W
-    OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py ablation --variant NAME=W ... [--every 4]
+    OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py ablation --variant NAME=W ... [--every 4]   # make kmtalk-ablations
     python benchmarks/kmtalk_results.py write        # the RESULTS.md sections from the caches
 
 **synthetic** scores the benchmark's test split (exact ground-truth motion and phoneme timelines;
@@ -139,15 +139,16 @@ def ablation(variants: list[str], data: Path, every: int) -> None:
     from babelface.models.protocols import load_generator
     from babelface.progress import progress
     neutral = template()
-    path = CACHE / "ablation.json"
-    cache = json.loads(path.read_text()) if path.exists() else {}
     ds = ManifestDataset(data, split="test", crop_frames=None, random_crop=False)
     for spec in variants:
         name, _, weights = spec.partition("=")
+        path = CACHE / f"ablation_{name}.json"
         gen = load_generator("kmtalk", weights)
         c = gen.model.cfg
-        entry = cache.setdefault(name, {"flags": [c.train_keys != "uniform", c.key_focused, c.audio_guidance,
-                                                  c.lambda_latent > 0 and c.lambda_ctc > 0], "clips": {}})
+        entry = json.loads(path.read_text()) if path.exists() else {
+            "name": name, "clips": {},
+            "flags": [c.train_keys != "uniform", c.key_focused, c.audio_guidance,
+                      c.lambda_latent > 0 and c.lambda_ctc > 0]}
         own = ("uniform 2", "uniform 3") if c.train_keys == "uniform" else ("phoneme",)
         for i in progress(range(0, len(ds), every), desc=f"ablation {name}", unit="clip"):
             clip = ds.clips[i]
@@ -159,7 +160,7 @@ def ablation(variants: list[str], data: Path, every: int) -> None:
             audio = load_audio(clip.path("audio"))[:n * 640]
             keys = placements(n, labels, np.zeros(n, bool))
             entry["clips"][clip.id] = {p: scores(truth, gen._run(audio, keys[p], None)[:n], neutral) for p in own}
-        _save(path, cache)
+        _save(path, entry)
 
 
 def real(weights: Path, data: Path, split: str) -> None:
@@ -269,13 +270,13 @@ def table2(cache: dict, src: str) -> str:
     return "\n".join(lines)
 
 
-def table3(ablations: dict) -> str:
+def table3(ablations: list[dict]) -> str:
     """Table 3 (+ Table 4's consistency losses): one row per trained variant and its key placement."""
     out = ["| variant | phoneme localization | key-motion-focused LKMA | CMC with audio | latent + CTC losses "
            "| key frames | clips | " + HEAD + " |",
            "| --- | :---: | :---: | :---: | :---: | --- | ---: | " + " | ".join(["---:"] * 4) + " |"]
-    for name, entry in ablations.items():
-        rows = list(entry["clips"].values())
+    for entry in ablations:
+        name, rows = entry["name"], list(entry["clips"].values())
         flags = " | ".join("✓" if f else "—" for f in entry["flags"])
         for placement in rows[0]:
             out.append(f"| {name} | {flags} | {placement} | {len(rows)} | {_fmt(_mean(rows, placement))} |")
@@ -316,6 +317,10 @@ def real_table(cache: dict) -> str:
     return "\n".join(out)
 
 
+def _by_mtime(path: Path) -> float:
+    return path.stat().st_mtime
+
+
 def write() -> None:
     parts = [SECTION, "", (CACHE / "header.md").read_text().strip() if (CACHE / "header.md").exists() else ""]
     if (CACHE / "synthetic.json").exists():
@@ -325,9 +330,10 @@ def write() -> None:
         for src in SOURCES:
             parts += ["", f"### Table 2 for us: {LABELS[src]} before and after `--refine kmtalk` "
                       "(synthetic test split)", "", table2(synth, src)]
-    if (CACHE / "ablation.json").exists():
+    ablations = [json.loads(p.read_text()) for p in sorted(CACHE.glob("ablation_*.json"), key=_by_mtime)]
+    if ablations:
         parts += ["", "### Table 3 (and Table 4's losses): ablations, each variant trained separately "
-                  "(synthetic test split)", "", table3(json.loads((CACHE / "ablation.json").read_text()))]
+                  "(synthetic test split)", "", table3(ablations)]
     for split in ("test", "val"):
         p = CACHE / f"real_{split}.json"
         if p.exists():
