@@ -19,6 +19,7 @@ refines another generator (supplement §A "Integration with Existing Methods").
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -182,6 +183,11 @@ class KMTalkTask:
         return {"val_l1": float(np.mean(l1s)), "val_key_l1": float(np.mean(keys)),
                 "val_boundary_p": p, "val_boundary_r": r, "val_boundary_f1": f,
                 "val_boundary_threshold": threshold}
+
+    def export(self, model: KMTalk, path, **header):
+        """The shipped file: the inference parts only (no lip reader, no latent projection), stored as
+        float16 (half the bytes; loading casts back to float32)."""
+        return copy.deepcopy(model).half().save_pretrained(path, dtype="float16", **header)
 
     # --- the per-batch draws -----------------------------------------------------------------------
     def draw_keys(self, boundary: torch.Tensor, mask: torch.Tensor, kind: str = "mixed") -> torch.Tensor:
