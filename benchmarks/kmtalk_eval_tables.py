@@ -85,6 +85,8 @@ def main() -> None:
              "(see the script's docstring); every video `--still --quality fast` on the bundled portrait."]
     for name, table in tables.items():
         parts += ["", f"### `{' '.join(GENERATORS[name])}`", "", table]
+    if (a.out / "reading.md").exists():
+        parts += ["", (a.out / "reading.md").read_text().strip()]
     (a.out / "tables.json").write_text(json.dumps(tables, indent=1))
     write_section(SECTION, "\n".join(parts), "RESULTS.md")
 

@@ -39,7 +39,7 @@ import numpy as np
 from _common import ROOT, write_section
 
 CACHE = ROOT / "runs" / "kmtalk_eval"
-SECTION = "## KMTalk trained to its recipe: 1,500 steps, 6-layer motion-flow stacks (issue 13, session 22)"
+SECTION = "## KMTalk retrained: 6-layer motion-flow stacks, 500 steps, the current benchmark (issue 13, session 22)"
 SOURCES = ("muex", "vqtalker", "text path")      # Table 2: the generators refined by KMTalk
 LABELS = {"muex": "MuEx", "vqtalker": "VQTalker", "text path": "text path"}
 PLACEMENTS = ("uniform 2", "uniform 3", "uniform 4", "phoneme", "detected", "phoneme centres")

@@ -18,7 +18,7 @@ import numpy as np
 
 from _common import machine, real_dir, write_section
 
-SECTION = "## KMTalk frames/s (issue 13)"
+SECTION = "## KMTalk frames/s, 6-layer motion-flow stacks (issue 13, session 22)"
 SECONDS = 10
 
 
@@ -54,7 +54,7 @@ def main() -> None:
                  if not n.startswith(("lip_reader.", "latent_proj.")))
     base = rows["MuEx predict_motion (shipped)"]
     lines = [f"Command: `OMP_NUM_THREADS=1 python benchmarks/kmtalk_speed.py --repeats {a.repeats}`  ",
-             f"Machine: {machine(1)}; shared with six other engineers' jobs (loaded: read the ratios, "
+             f"Machine: {machine(1)}; shared with other engineers' jobs (loaded: read the ratios, "
              "measured in the same run, rather than the absolute figures).", "",
              f"{frames / 25:.0f} s of real speech (RD_Radio31_000.wav, {frames} frames), medians of {a.repeats} after a warm-up; "
              f"KMTalk has {params / 1e6:.2f} M inference parameters.", "",
