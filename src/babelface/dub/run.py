@@ -209,6 +209,7 @@ def _speech_and_tracking(source, original, rate, clock: _Clock, face, threads: i
 
 
 def _checked(iterable, check):
+    """``iterable`` with ``check()`` called before each item is handed on."""
     for item in iterable:
         check()
         yield item
