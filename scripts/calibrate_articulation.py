@@ -24,7 +24,9 @@ articulation and motion, and compared with the motion MediaPipe sees in the clip
 3. **median style**: :func:`babelface.motion.style.measure_style` of each training speaker's real
    motion (all their clips), the median over speakers: the style of a still portrait.
 
-The code's defaults (articulation.LEAD_*_S, articulatory_model.DEFAULT, style.MEDIAN_STYLE) are
+The visual leads are read from this file by the code (babelface.motion.calibration: the one place
+where leads live; benchmarks/lead_scan.py adds the sync expert's reading of them as its own block,
+which this script keeps). The other defaults (articulatory_model.DEFAULT, style.MEDIAN_STYLE) are
 set from this file by hand (rounded); tests/test_style.py checks they agree.
 """
 
@@ -205,7 +207,8 @@ def main() -> None:
             "speaker_styles": {s: st.to_dict() for s, st in zip(speakers, styles)},
         },
     }
-    OUT.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    from babelface.motion.calibration import update_calibration
+    update_calibration(result, OUT)                    # other writers' blocks (sync_lead_scan) are kept
     print(json.dumps(result, indent=1))
 
 
