@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +37,6 @@ from _common import ROOT, machine, real_dir  # noqa: E402
 LANGS = ("es", "zh", "ar", "ja", "ru", "hi", "en", "fr")
 LEADS = (0.04, 0.06, 0.08, 0.10, 0.12)                  # seconds, opening = closure
 SOURCES = {"KatieHill": ("WDA_KatieHill_000.mp4", 1), "sun": ("sun.mp4", 2)}   # name: (file, repeats)
-COMMAND = "OMP_NUM_THREADS=1 nice python benchmarks/lead_scan.py --write"
 
 
 def subframe_offset(emb, audio16k: np.ndarray, motion: np.ndarray) -> float:
@@ -116,13 +116,15 @@ def real_val(emb, data: Path, leads) -> dict:
     return {"clips": [c["id"] for c in clips], "median_tmdc_by_lead": tmdc, "expert_reads": reads}
 
 
-def rendered(out: Path, folders: list[Path]) -> dict:
+def rendered(out: Path, folders: list[str]) -> dict:
     """The expert's sub-frame offset of rendered dubs (benchmarks/dub_results.py's translation
-    outputs ``{clip}_{lang}.mp4`` in each of ``folders``; cached in ``out``): what rendering and
-    re-tracking the mouth add to the motion's own timing."""
+    outputs ``{clip}_{lang}.mp4``; ``folders``: ``LABEL=DIR`` or ``DIR``; cached in ``out``): what
+    rendering and re-tracking the mouth add to the motion's own timing."""
     from babelface.sync import analyze_video
     result = {}
-    for folder in folders:
+    for item in folders:
+        label, _, folder = item.rpartition("=")
+        folder = Path(folder)
         cache = out / f"rendered_{folder.resolve().parent.parent.name}_{folder.name}.json"
         rows = json.loads(cache.read_text()) if cache.exists() else {}
         for video in sorted(folder.glob("*_*.mp4")):
@@ -130,7 +132,7 @@ def rendered(out: Path, folders: list[Path]) -> dict:
                 rows[video.stem] = round(analyze_video(video).offset_subframe, 3)
                 cache.write_text(json.dumps(rows))
                 print(folder, video.stem, rows[video.stem], flush=True)
-        result[str(folder)] = rows
+        result[label or str(folder)] = rows
     return result
 
 
@@ -188,7 +190,7 @@ def main() -> None:
     ap.add_argument("--leads", nargs="+", type=float, default=list(LEADS))
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "real_corpus",
                     help="the real corpus (make corpus-real): its validation speakers")
-    ap.add_argument("--rendered", nargs="*", type=Path, default=[],
+    ap.add_argument("--rendered", nargs="*", default=[], metavar="[LABEL=]DIR",
                     help="folders of benchmarks/dub_results.py outputs to read as rendered video")
     ap.add_argument("--say-rendered", action="store_true",
                     help="also render `babelface say` in each language and read the videos")
@@ -213,7 +215,7 @@ def main() -> None:
     val = real_val(emb, args.data, args.leads)
     result = {"about": "the sync expert's sub-frame offset of the phoneme motion against its own "
                        "speech, by opening = closure lead (frames; positive: the motion lags)",
-              "command": COMMAND, "machine": machine(), "real_KatieHill_reads": round(zero, 3),
+              "command": "OMP_NUM_THREADS=1 nice python benchmarks/lead_scan.py " + shlex.join(sys.argv[1:]), "machine": machine(), "real_KatieHill_reads": round(zero, 3),
               "real_val": val, "rendered": rendered(args.out, args.rendered),
               "say_rendered": say_rendered(args.out, args.langs) if args.say_rendered else {}, "rows": rows, "summary": summary(rows, args.leads)}
     result["rule"] = RULE
