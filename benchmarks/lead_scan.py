@@ -17,7 +17,8 @@ through the peak and its neighbours (positive: the motion lags the speech). The 
 (in sync) is read the same way from its MediaPipe motion, as the expert's own zero.
 
 Results are cached per row in --out (an interrupted run resumes); ``--write`` stores the curve in
-src/babelface/motion/calibration.json ("sync_lead_scan"), which holds every lead.
+src/babelface/motion/calibration.json ("sync_lead_scan"), which holds every lead, and its section
+of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, real_dir  # noqa: E402
+from _common import ROOT, machine, real_dir, write_section  # noqa: E402
 
 LANGS = ("es", "zh", "ar", "ja", "ru", "hi", "en", "fr")
 LEADS = (0.04, 0.06, 0.08, 0.10, 0.12)                  # seconds, opening = closure
@@ -84,13 +85,34 @@ def scan_row(emb, speech, leads) -> dict:
             for lead in leads}
 
 
-def real_zero(emb, real: Path) -> float:
-    """The expert's sub-frame reading of the real, in-sync KatieHill clip (its MediaPipe motion)."""
-    from babelface.motion.representation import landmarks_to_motion
+def real_katie(emb, real: Path, leads) -> tuple[float, dict]:
+    """The real, in-sync KatieHill clip: the expert's sub-frame reading of its MediaPipe motion, and
+    the TMDC at lag 0 against it of the dub's reconstruction motion (`dub --audio` with the clip's
+    own audio and recognised transcript: the DTW-aligned phonemes) by lead. KatieHill is in no split
+    of the real corpus: a held-out real speaker, on the dub's own path."""
+    from babelface.dub import run, stream
+    from babelface.dub.track import n_video_frames
+    from babelface.motion.representation import landmarks_to_motion, motion_to_canonical
     from babelface.sync import read_av
-    audio, lm = read_av(real / SOURCES["KatieHill"][0])
-    motion, _ = landmarks_to_motion(lm)
-    return subframe_offset(emb, audio, motion)
+    from real_clips import score
+    video = real / SOURCES["KatieHill"][0]
+    audio, lm = read_av(video)
+    motion, neutral = landmarks_to_motion(lm)                               # (T, L, 3)
+    reads = subframe_offset(emb, audio, motion)
+    lines = (ROOT / "tests" / "data" / "WDA_KatieHill_000.txt").read_text().splitlines()
+    transcript = " ".join(x for x in lines if x.strip() and not x.startswith("#"))
+    source = stream.probe(video, run.MAX_DURATION_S)
+    with run._original_audio(source, run.MAX_DURATION_S) as (original, rate):
+        tr = run._speech(source, original, rate, audio=video, text=transcript, language="en")
+    ok = np.isfinite(motion).all(axis=(1, 2))
+    n = min(len(motion), n_video_frames(source.duration_s))
+    ok[n:] = False
+    ref = motion_to_canonical(motion[ok], neutral)
+    tmdc = {}
+    for lead in leads:
+        gen = motion_at_lead(tr.phonemes, len(ok), lead)[ok]
+        tmdc[f"{lead:.2f}"] = round(score(ref, motion_to_canonical(gen, neutral))["tmdc"], 4)
+    return reads, tmdc
 
 
 def real_val(emb, data: Path, leads) -> dict:
@@ -118,7 +140,7 @@ def real_val(emb, data: Path, leads) -> dict:
 
 def rendered(out: Path, folders: list[str]) -> dict:
     """The expert's sub-frame offset of rendered dubs (benchmarks/dub_results.py's translation
-    outputs ``{clip}_{lang}.mp4``; ``folders``: ``LABEL=DIR`` or ``DIR``; cached in ``out``): what
+    outputs ``{clip}_{lang}.mp4`` and ``rec_video.mp4``; ``folders``: ``LABEL=DIR`` or ``DIR``; cached in ``out``): what
     rendering and re-tracking the mouth add to the motion's own timing."""
     from babelface.sync import analyze_video
     result = {}
@@ -128,7 +150,8 @@ def rendered(out: Path, folders: list[str]) -> dict:
         cache = out / f"rendered_{folder.resolve().parent.parent.name}_{folder.name}.json"
         rows = json.loads(cache.read_text()) if cache.exists() else {}
         for video in sorted(folder.glob("*_*.mp4")):
-            if video.stem.split("_")[0] in SOURCES and video.stem not in rows:
+            wanted = video.stem.split("_")[0] in SOURCES or video.stem == "rec_video"   # + the reconstruction
+            if wanted and video.stem not in rows:
                 rows[video.stem] = round(analyze_video(video).offset_subframe, 3)
                 cache.write_text(json.dumps(rows))
                 print(folder, video.stem, rows[video.stem], flush=True)
@@ -183,6 +206,54 @@ def choose(summary_: dict, val_tmdc: dict) -> float | None:
     return float(max(ok, key=val_tmdc.get)) if ok else None
 
 
+HEADING = "## Visual lead scan: one lead for `say` and `dub` (issues 10, 11)"
+
+
+def report(result: dict) -> str:
+    """The RESULTS.md section: the per-language curve, the summary, the real-speaker evidence."""
+    rows, leads_ = result["rows"], sorted(next(iter(result["rows"].values())))
+    head = "| path | video | lang | " + " | ".join(f"{k} s" for k in leads_) + " |"
+    lines = [f"Command: `{result['command']}` ({result['machine']}; the machine was loaded, which "
+             "does not change these figures). The shipped sync expert reads the phoneme motion "
+             "against its own speech, no video: the offset in frames to a fraction "
+             "(`SyncResult.offset_subframe`; positive: the motion lags the speech), opening lead = "
+             "closure lead. dub: `babelface dub --text` speech fitted into the video (segments); "
+             "say: `babelface say`'s speech.", "", head, "|---|---|---|" + "---|" * len(leads_)]
+    for key, r in rows.items():
+        path, *video, lang = key.split("/")
+        lines.append(f"| {path} | {video[0] if video else '—'} | {lang} | "
+                     + " | ".join(f"{r[k]:+.2f}" for k in leads_) + " |")
+    for path in ("dub", "say", "all"):
+        sm = result["summary"][path]
+        lines.append(f"| **{path}: mean / max \\|·\\|** | | | "
+                     + " | ".join(f"{sm[k]['mean']:+.2f} / {sm[k]['max_abs']:.2f}" for k in leads_) + " |")
+    val = result["real_val"]["median_tmdc_by_lead"]
+    lines += ["", "Real speakers (the 8 validation clips of the real corpus, which chose the portrait "
+              "lead): median TMDC at lag 0 of the transcript's phoneme motion by lead: "
+              + ", ".join(f"{k} s {v:.4f}" for k, v in val.items()) + ". The expert reads the real, "
+              f"in-sync KatieHill clip at {result['real_KatieHill_reads']:+.2f} and the validation "
+              "clips at " + ", ".join(f"{v:+.2f}" for v in result["real_val"]["expert_reads"].values())
+              + " (real recordings carry their own audio-video offsets, scripts/real_av_offsets.json: the "
+              "scan's zero is the expert's reading of the articulation, not a real speaker's timing; "
+              "the real-speaker evidence is the TMDC). KatieHill (held out, a dub's own source): "
+              "TMDC at lag 0 of the reconstruction's motion (`dub --audio` with its transcript) "
+              "against the clip's MediaPipe motion by lead: "
+              + ", ".join(f"{k} s {v:.4f}" for k, v in result["real_KatieHill_reconstruction_tmdc_by_lead"].items())
+              + ".", ""]
+    for label, r in result["rendered"].items():
+        v = np.array(list(r.values()))
+        lines.append(f"Rendered, {label}: " + ", ".join(f"{k} {x:+.2f}" for k, x in r.items())
+                     + f" (mean {v.mean():+.2f}, max |·| {np.abs(v).max():.2f}).")
+    if result["say_rendered"]:
+        v = np.array(list(result["say_rendered"].values()))
+        lines.append("Rendered, `say` at the shipped lead (default portrait): "
+                     + ", ".join(f"{k} {x:+.2f}" for k, x in result["say_rendered"].items())
+                     + f" (mean {v.mean():+.2f}, max |·| {np.abs(v).max():.2f}).")
+    lines += ["", f"Rule: {result['rule']}. Chosen: **{result['chosen_lead_s']} s** "
+              "(motion/calibration.json, \"sync_lead_scan\")."]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("runs/lead_scan"))
@@ -211,11 +282,12 @@ def main() -> None:
             cache.write_text(json.dumps(row))
         rows[key] = row
         print(key, row, flush=True)
-    zero = real_zero(emb, real)
+    zero, katie_tmdc = real_katie(emb, real, args.leads)
     val = real_val(emb, args.data, args.leads)
     result = {"about": "the sync expert's sub-frame offset of the phoneme motion against its own "
                        "speech, by opening = closure lead (frames; positive: the motion lags)",
               "command": "OMP_NUM_THREADS=1 nice python benchmarks/lead_scan.py " + shlex.join(sys.argv[1:]), "machine": machine(), "real_KatieHill_reads": round(zero, 3),
+              "real_KatieHill_reconstruction_tmdc_by_lead": katie_tmdc,
               "real_val": val, "rendered": rendered(args.out, args.rendered),
               "say_rendered": say_rendered(args.out, args.langs) if args.say_rendered else {}, "rows": rows, "summary": summary(rows, args.leads)}
     result["rule"] = RULE
@@ -227,6 +299,7 @@ def main() -> None:
     if args.write:
         from babelface.motion.calibration import update_calibration
         update_calibration({"sync_lead_scan": result})
+        write_section(HEADING, report(result), "RESULTS.md")
 
 
 if __name__ == "__main__":
