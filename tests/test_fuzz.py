@@ -548,6 +548,44 @@ def test_sigterm_while_mediapipe_silences_stderr_still_says_one_line():
     assert proc.returncode == 143 and proc.stderr.decode() == "babelface: terminated\n"
 
 
+def test_signal_while_the_atomic_module_is_half_imported_is_one_line():
+    """The seed-22 traceback: a SIGTERM 0.26 s into `say` landed while ``babelface.media._atomic``
+    was being imported (in sys.modules, without ``remove_tracked`` yet): the handler raised
+    AttributeError. Nothing can be tracked before that module has loaded, so there is nothing to
+    remove: one line, exit 143."""
+    code = ("import os, signal, sys, time, types\n"
+            "from babelface._entry import on_signals, stop\n"
+            "on_signals(stop)\n"
+            "sys.modules['babelface.media._atomic'] = types.ModuleType('babelface.media._atomic')\n"
+            "os.kill(os.getpid(), signal.SIGTERM)\n"
+            "time.sleep(10)\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=harness.env(), capture_output=True, timeout=60)
+    assert (proc.returncode, proc.stderr.decode()) == (143, "babelface: terminated\n")
+
+
+def test_private_folder_is_tracked_before_it_exists(tmp_path, monkeypatch):
+    """The seed-22 leftover: a Ctrl-C between ``mkdtemp``'s return and ``track()`` left the espeak
+    folder. The folder's name is tracked first, then made (mode 0700), as atomic writes do."""
+    import tempfile
+
+    from babelface.media import _atomic
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen = []
+    real_mkdir = os.mkdir
+
+    def spy(path, mode=0o777):
+        seen.append(os.fspath(path) in _atomic._TRACKED)
+        real_mkdir(path, mode)
+    monkeypatch.setattr(_atomic.os, "mkdir", spy)
+    made = _atomic.private_folder("espeak")
+    try:
+        assert seen == [True] and made.is_dir() and (made.stat().st_mode & 0o777) == 0o700
+        assert _atomic._PRIVATE.match(made.name) and os.fspath(made) in _atomic._TRACKED
+    finally:
+        _atomic.remove_tracked()
+    assert not made.exists()
+
+
 def test_ctrl_c_is_taken_before_the_cli_imports_anything():
     """The console script's entry installs babelface's handlers before ``babelface.cli`` (argparse,
     NumPy, …) is imported: a Ctrl-C during those imports is one line, not a traceback."""

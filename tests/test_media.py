@@ -94,6 +94,46 @@ def test_truncated_file_keeps_what_decodes(tmp_path, real):
     assert 3.5 * 16000 < len(a) < 4.5 * 16000
 
 
+def test_damaged_audio_packets_become_silence_in_place(tmp_path, real):
+    """The seed-22 bad output: zeroed bytes in one AAC packet of a video made the decoder refuse it,
+    the audio ended there, and ``sync --fix`` wrote 2.00 s of picture over 1.73 s of sound. Now the
+    packet is skipped and its stretch is silence: same length, the audio after it in its place,
+    the same in ``load_audio`` and ``spool_speech``."""
+    import subprocess
+
+    import av
+
+    from babelface.media.spool import spool_speech
+    from babelface.sync import shift_audio
+    clean = tmp_path / "clean.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(real / "WDA_KatieHill_000.mp4"), "-t", "2",
+                    "-vf", "scale=160:-2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clean)],
+                   check=True)
+    with av.open(str(clean)) as c:
+        packets = [(p.pos, p.size, float(p.pts * p.time_base)) for p in c.demux(c.streams.audio[0]) if p.size]
+    pos, size, t = packets[len(packets) * 3 // 4]
+    data = bytearray(clean.read_bytes())
+    data[pos:pos + size] = bytes(size)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    a, b = load_audio(clean), load_audio(damaged)
+    assert len(a) == len(b)
+    lost = np.flatnonzero(np.abs(a - b) > 1e-3) / 16000
+    assert t - 0.01 < lost.min() and lost.max() < t + 0.2         # only around it
+    assert np.abs(b[int(t * 16000) + 400: int(t * 16000) + 900]).max() < 1e-3     # silence there
+    spooled = spool_speech(damaged)
+    try:
+        assert spooled.n_samples == len(b)
+        assert spooled.original.shape == load_audio(damaged, sample_rate=None, mono=False).shape
+    finally:
+        import shutil
+        shutil.rmtree(spooled.folder)
+    fixed = shift_audio(damaged, tmp_path / "fixed.mp4", 2)
+    with av.open(str(fixed)) as c:
+        audio = sum(f.samples for f in c.decode(c.streams.audio[0])) / c.streams.audio[0].rate
+    assert abs(audio - len(a) / 16000) < 0.03
+
+
 def test_max_duration_refuses_long_audio(tmp_path):
     long = save_wav(tmp_path / "long.wav", np.zeros(16000 * 12, np.float32))
     with pytest.raises(InputError, match="limit"):

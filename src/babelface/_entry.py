@@ -24,9 +24,11 @@ def stop(signum, frame) -> None:
 
     Not an exception: one raised from a signal handler can land inside an import (where it turns
     into "ImportError: initialization failed") or a finaliser (where Python prints and drops it)."""
-    atomic = sys.modules.get("babelface.media._atomic")       # nothing is tracked before it loads
-    if atomic is not None:
-        atomic.remove_tracked()
+    # nothing is tracked before the module has loaded: a signal landing while it is still being
+    # imported finds it in sys.modules without remove_tracked (issue 17, fuzz seed 22)
+    remove_tracked = getattr(sys.modules.get("babelface.media._atomic"), "remove_tracked", None)
+    if remove_tracked is not None:
+        remove_tracked()
     word = "interrupted" if signum == signal.SIGINT else "terminated"
     with contextlib.suppress(OSError):
         os.write(_console_fd, f"babelface: {word}\n".encode())

@@ -98,10 +98,20 @@ def private_folder(kind: str) -> Path:
     import tempfile
     if not re.fullmatch("[a-z]+", kind):
         raise ValueError(f"private folder kind {kind!r}: lower-case letters only")
+    import secrets
     remove_stale_folders()
-    folder = Path(tempfile.mkdtemp(prefix=f"babelface-{kind}-{os.getpid()}-"))
-    track(folder)
-    return folder
+    while True:           # tracked BEFORE it exists, as _create_tracked does: a signal landing
+        # between mkdtemp's return and track() left the folder (issue 17, fuzz seed 22)
+        folder = Path(tempfile.gettempdir()) / f"babelface-{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+        track(folder)
+        try:
+            os.mkdir(folder, 0o700)
+            return folder
+        except FileExistsError:
+            untrack(folder)
+        except BaseException:
+            untrack(folder)
+            raise
 
 
 def remove_stale_folders() -> list[Path]:

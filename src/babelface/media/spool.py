@@ -25,7 +25,7 @@ import numpy as np
 from babelface.constants import SAMPLE_RATE, SILENCE_RMS
 from babelface.errors import InputError, MediaError
 from babelface.media._atomic import private_folder, untrack
-from babelface.media.audio import _open, aac_rate, decodable, interleaved
+from babelface.media.audio import LostAudio, _open, aac_rate, decodable, decode_frames, interleaved
 
 _F32 = np.dtype(np.float32).itemsize
 
@@ -144,17 +144,20 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
                     np.clip(o, -1.0, 1.0).astype(np.float32).tofile(fo)
                     channels, n_orig = o.shape[1], n_orig + o.shape[0]
 
-            try:
-                for frame in c.decode(stream):
-                    _check_finite(frame, path)
-                    frame.pts = None
-                    spool(mono16k.resample(frame), native.resample(frame))
-                    if max_duration is not None and n > (max_duration + 0.5) * SAMPLE_RATE:
-                        raise _limit_error(path, max_duration)
-                spool(mono16k.resample(None), native.resample(None))
-            except av.error.FFmpegError as e:
-                if n == 0:
-                    raise MediaError(f"cannot decode the audio of {path}: the file is corrupt or truncated") from e
+            lost = LostAudio(stream)
+            for frame in decode_frames(c, stream, path):
+                _check_finite(frame, path)
+                gap = lost.before(frame)
+                if gap:               # audio a damaged stretch lost: silence keeps the timing
+                    np.zeros(int(round(gap * SAMPLE_RATE)), np.float32).tofile(fa)
+                    np.zeros((int(round(gap * rate)), frame.layout.nb_channels), np.float32).tofile(fo)
+                    n += int(round(gap * SAMPLE_RATE))
+                    n_orig += int(round(gap * rate))
+                frame.pts = None
+                spool(mono16k.resample(frame), native.resample(frame))
+                if max_duration is not None and n > (max_duration + 0.5) * SAMPLE_RATE:
+                    raise _limit_error(path, max_duration)
+            spool(mono16k.resample(None), native.resample(None))
     if n == 0:
         raise MediaError(f"{path}: the audio track holds no samples")
     return SpooledSpeech(folder, n, rate, float(np.sqrt(sumsq / n)), analysis_path,
