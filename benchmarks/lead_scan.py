@@ -16,9 +16,17 @@ motion's timing): the offset is the argmax of S(Δ) refined to a fraction of a f
 through the peak and its neighbours (positive: the motion lags the speech). The real KatieHill clip
 (in sync) is read the same way from its MediaPipe motion, as the expert's own zero.
 
-Results are cached per row in --out (an interrupted run resumes); ``--write`` stores the curve in
-src/babelface/motion/calibration.json ("sync_lead_scan"), which holds every lead, and its section
-of RESULTS.md.
+The motion's reading is not the whole story: rendering the mouth and re-tracking it with MediaPipe
+add to it, so at the candidate leads (``--render-leads``) the twelve translation dubs of
+benchmarks/dub_results.py and `say` in each language are rendered and read the same way. The
+rule (:data:`RULE`) picks the lead; real speakers' evidence is stored beside it (validation
+speakers' TMDC by lead, KatieHill's reconstruction TMDC by lead).
+
+Results are cached per row in --out (an interrupted run resumes); ``--write`` stores the scan in
+src/babelface/motion/calibration.json ("sync_lead_scan"), sets the chosen lead as the opening and
+closure leads of its "coarticulation" block (the one place every phoneme motion reads them from),
+and writes its section of RESULTS.md. Changing the lead changes `say`/`animate --text` output:
+re-pin with scripts/pin_outputs.py --write and tests/test_speed.py's REFERENCE_SAY_MD5.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import argparse
 import json
 import shlex
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -159,22 +168,50 @@ def rendered(out: Path, folders: list[str]) -> dict:
     return result
 
 
-def say_rendered(out: Path, langs) -> dict:
-    """The expert's sub-frame offset of `babelface say` videos (the default portrait, each
-    language's sample sentence, at the shipped lead; kept in ``out``): the portrait's rendered
-    counterpart of the dub rows of :func:`rendered`."""
+@contextmanager
+def articulation_lead(lead: float):
+    """Within the block, every phoneme motion of this process (``say``, ``dub``) has opening and
+    closure leads ``lead``: the pipeline takes no lead (the one lead is calibration.json's), so the
+    scan sets the default of :func:`babelface.motion.articulation.articulation_from_timeline`."""
+    from babelface.motion import articulation
+    fn = articulation.articulation_from_timeline
+    saved = fn.__defaults__
+    fn.__defaults__ = saved[:-1] + (replace(saved[-1], lead_opening_s=lead, lead_closure_s=lead),)
+    try:
+        yield
+    finally:
+        fn.__defaults__ = saved
+
+
+def render_at(out: Path, real: Path, lead: float, langs) -> dict:
+    """The expert's sub-frame offset of RENDERED videos made with ``lead``: the twelve translation
+    dubs of benchmarks/dub_results.py (KatieHill, sun.mp4; es zh ar ja ru hi) and `babelface say`
+    (default portrait, ``langs``' sample sentences). Videos and readings are kept in
+    ``out/render_<lead>`` (an interrupted run resumes). ``{"dub/<clip>/<lang>": …, "say/<lang>": …}``."""
+    import dub_results
+
     from babelface.phonetics.samples import SAMPLES
     from babelface.pipeline import say
     from babelface.sync import analyze_video
-    cache = out / "rendered_say.json"
+    folder = out / f"render_{lead:.2f}"
+    folder.mkdir(parents=True, exist_ok=True)
+    cache = folder / "offsets.json"
     rows = json.loads(cache.read_text()) if cache.exists() else {}
-    for lang in langs:
-        if lang not in rows:
-            video = out / f"say_{lang}.mp4"
-            say(SAMPLES[lang], lang, video, threads=1)
-            rows[lang] = round(analyze_video(video).offset_subframe, 3)
+    jobs = [(f"dub/{clip}/{lang}", folder / f"{clip}_{lang}.mp4",
+             lambda v, clip=clip, lang=lang: dub_results.dub_once(
+                 real / dub_results.CLIPS[clip][0], v, v.with_suffix(".json"), language=lang,
+                 text=" ".join([SAMPLES[lang]] * dub_results.CLIPS[clip][1])))
+            for clip in dub_results.CLIPS for lang in dub_results.LANGS]
+    jobs += [(f"say/{lang}", folder / f"say_{lang}.mp4",
+              lambda v, lang=lang: say(SAMPLES[lang], lang, v, threads=1)) for lang in langs]
+    for key, video, make in jobs:
+        if key not in rows:
+            if not video.exists():
+                with articulation_lead(lead):
+                    make(video)
+            rows[key] = round(analyze_video(video).offset_subframe, 3)
             cache.write_text(json.dumps(rows))
-            print("say rendered", lang, rows[lang], flush=True)
+            print("rendered", lead, key, rows[key], flush=True)
     return rows
 
 
@@ -194,9 +231,16 @@ def summary(rows: dict, leads) -> dict:
     return out
 
 
-RULE = ("one lead for every phoneme motion when, at that lead, the dub's and say's mean offsets are "
-        "each within +-0.5 frame and no language is beyond +-1 frame; among such leads the one with "
-        "the best median TMDC on the real validation speakers")
+RULE = ("one lead for every phoneme motion when, at that lead, the dub's and say's mean offsets "
+        "(motion against its own speech) are each within +-0.5 frame and no language is beyond "
+        "+-1 frame; among such leads the one with the best median TMDC on the real validation "
+        "speakers (independent of the expert, whose synthetic positives were made at the shipped "
+        "lead); the rendered videos at the candidate leads are stored beside it as evidence")
+
+
+def path_means(rendered_: dict) -> dict:
+    """Mean rendered offset per path (dub, say) of one lead's readings."""
+    return {p: float(np.mean([v for k, v in rendered_.items() if k.startswith(p)])) for p in ("dub", "say")}
 
 
 def choose(summary_: dict, val_tmdc: dict) -> float | None:
@@ -244,11 +288,12 @@ def report(result: dict) -> str:
         v = np.array(list(r.values()))
         lines.append(f"Rendered, {label}: " + ", ".join(f"{k} {x:+.2f}" for k, x in r.items())
                      + f" (mean {v.mean():+.2f}, max |·| {np.abs(v).max():.2f}).")
-    if result["say_rendered"]:
-        v = np.array(list(result["say_rendered"].values()))
-        lines.append("Rendered, `say` at the shipped lead (default portrait): "
-                     + ", ".join(f"{k} {x:+.2f}" for k, x in result["say_rendered"].items())
-                     + f" (mean {v.mean():+.2f}, max |·| {np.abs(v).max():.2f}).")
+    for lead, r in result["rendered_by_lead"].items():
+        m = path_means(r)
+        lines.append(f"Rendered at {lead} s (the twelve translation dubs; say, default portrait): "
+                     + ", ".join(f"{k} {x:+.2f}" for k, x in r.items())
+                     + f" (dub mean {m['dub']:+.2f}, say mean {m['say']:+.2f}, max |·| "
+                       f"{max(abs(x) for x in r.values()):.2f}).")
     lines += ["", f"Rule: {result['rule']}. Chosen: **{result['chosen_lead_s']} s** "
               "(motion/calibration.json, \"sync_lead_scan\")."]
     return "\n".join(lines) + "\n"
@@ -263,8 +308,8 @@ def main() -> None:
                     help="the real corpus (make corpus-real): its validation speakers")
     ap.add_argument("--rendered", nargs="*", default=[], metavar="[LABEL=]DIR",
                     help="folders of benchmarks/dub_results.py outputs to read as rendered video")
-    ap.add_argument("--say-rendered", action="store_true",
-                    help="also render `babelface say` in each language and read the videos")
+    ap.add_argument("--render-leads", nargs="*", type=float, default=[0.04, 0.06],
+                    help="leads at which the twelve translation dubs and say are rendered and read")
     ap.add_argument("--write", action="store_true", help="store the scan in motion/calibration.json")
     args = ap.parse_args()
     from babelface.sync import SyncExpertEmbedding
@@ -289,7 +334,8 @@ def main() -> None:
               "command": "OMP_NUM_THREADS=1 nice python benchmarks/lead_scan.py " + shlex.join(sys.argv[1:]), "machine": machine(), "real_KatieHill_reads": round(zero, 3),
               "real_KatieHill_reconstruction_tmdc_by_lead": katie_tmdc,
               "real_val": val, "rendered": rendered(args.out, args.rendered),
-              "say_rendered": say_rendered(args.out, args.langs) if args.say_rendered else {}, "rows": rows, "summary": summary(rows, args.leads)}
+              "rendered_by_lead": {f"{lead:.2f}": render_at(args.out, real, lead, args.langs)
+                                   for lead in args.render_leads}, "rows": rows, "summary": summary(rows, args.leads)}
     result["rule"] = RULE
     result["chosen_lead_s"] = choose(result["summary"], val["median_tmdc_by_lead"])
     print(json.dumps(result["summary"], indent=1))
@@ -298,7 +344,11 @@ def main() -> None:
     print(json.dumps(val, indent=1))
     if args.write:
         from babelface.motion.calibration import update_calibration
-        update_calibration({"sync_lead_scan": result})
+        from babelface.motion.calibration import calibration
+        coart = dict(calibration()["coarticulation"])
+        if result["chosen_lead_s"] is not None:
+            coart.update(lead_opening_s=result["chosen_lead_s"], lead_closure_s=result["chosen_lead_s"])
+        update_calibration({"sync_lead_scan": result, "coarticulation": coart})
         write_section(HEADING, report(result), "RESULTS.md")
 
 

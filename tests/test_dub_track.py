@@ -88,8 +88,8 @@ def test_motion_rests_where_there_is_no_new_speech(segments_track):
 
 def test_motion_is_in_sync_with_the_new_speech(segments_track):
     """The sync expert reads the dub's motion against its own new speech at offset 0, to within
-    half a frame (the lead scan, benchmarks/lead_scan.py: +0.28 on this clip's Spanish sample at the
-    shared 0.04 s lead), and the lead is what moves it: at 0.12 s the same phonemes read earlier."""
+    half a frame at the shared lead (benchmarks/lead_scan.py reads this clip's dubs within ±0.52),
+    and the lead is what moves it: at 0.12 s the same phonemes read more than half a frame earlier."""
     from dataclasses import replace
 
     from babelface.dub.mix import mono16k
