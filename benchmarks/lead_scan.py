@@ -309,7 +309,8 @@ def main() -> None:
     ap.add_argument("--rendered", nargs="*", default=[], metavar="[LABEL=]DIR",
                     help="folders of benchmarks/dub_results.py outputs to read as rendered video")
     ap.add_argument("--render-leads", nargs="*", type=float, default=[0.04, 0.06],
-                    help="leads at which the twelve translation dubs and say are rendered and read")
+                    help="leads at which the twelve translation dubs and say are rendered and read "
+                         "(~5 CPU-minutes a lead, kept in --out; give none to skip)")
     ap.add_argument("--write", action="store_true", help="store the scan in motion/calibration.json")
     args = ap.parse_args()
     from babelface.sync import SyncExpertEmbedding
@@ -331,7 +332,8 @@ def main() -> None:
     val = real_val(emb, args.data, args.leads)
     result = {"about": "the sync expert's sub-frame offset of the phoneme motion against its own "
                        "speech, by opening = closure lead (frames; positive: the motion lags)",
-              "command": "OMP_NUM_THREADS=1 nice python benchmarks/lead_scan.py " + shlex.join(sys.argv[1:]), "machine": machine(), "real_KatieHill_reads": round(zero, 3),
+              "command": "OMP_NUM_THREADS=1 nice python benchmarks/lead_scan.py " + shlex.join(sys.argv[1:]),
+              "machine": machine(), "real_KatieHill_reads": round(zero, 3),
               "real_KatieHill_reconstruction_tmdc_by_lead": katie_tmdc,
               "real_val": val, "rendered": rendered(args.out, args.rendered),
               "rendered_by_lead": {f"{lead:.2f}": render_at(args.out, real, lead, args.langs)
