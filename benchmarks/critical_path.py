@@ -1,6 +1,6 @@
-"""What two idle cores would make of `animate`, estimated from CPU time (issue 16).
+"""What two idle cores would make of `animate` (or `dub`), estimated from CPU time (issue 16).
 
-    python benchmarks/critical_path.py [--seconds 60] [--quality balanced]
+    python benchmarks/critical_path.py [--seconds 60] [--quality balanced] [--dub VIDEO]
 
 On a shared, loaded machine wall-clock thread ratios measure the other jobs more than this one.
 CPU time does not (much): this runs `pipeline.animate` in-process at ``--threads 1`` and ``2`` and
@@ -11,7 +11,9 @@ spread over the workers as they ran, the wall time on idle cores is about
 
     start-up CPU + the busiest worker's CPU + what is left (muxing, audio) ÷ cores
 
-(a critical-path estimate: it assumes the cores are free, and nothing of the GIL).
+(a critical-path estimate: it assumes the cores are free, and nothing of the GIL). With
+``--dub VIDEO`` the job is `dub` of that video (dub_speed.py's Spanish text, no sync check)
+instead; its start-up then holds the speech fitting and the tracking pass.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run(seconds: float, threads: int, quality: str) -> dict:
+def run(seconds: float, threads: int, quality: str, dub: str | None = None) -> dict:
     from babelface import pipeline
     from babelface.media import segments
     workers: dict = defaultdict(float)
@@ -57,7 +59,12 @@ def run(seconds: float, threads: int, quality: str) -> dict:
     segments.SegmentEncoder.encode = traced
     c0, w0 = cpu(), time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        pipeline.animate(long_speech(seconds), Path(tmp) / "a.mp4", threads=threads, quality=quality)
+        if dub:
+            from dub_speed import TEXT
+            pipeline.dub(dub, Path(tmp) / "d.mp4", text=TEXT, language="es", check_sync=False,
+                         threads=threads, quality=quality)
+        else:
+            pipeline.animate(long_speech(seconds), Path(tmp) / "a.mp4", threads=threads, quality=quality)
     segments.SegmentEncoder.encode = encode
     total, startup = cpu() - c0, start["cpu"] - c0
     busiest = max(workers.values())
@@ -71,16 +78,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--quality", default="balanced")
+    ap.add_argument("--dub", metavar="VIDEO", help="estimate `dub` of this video instead of `animate`")
     ap.add_argument("--threads", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.threads:
-        print(json.dumps(run(args.seconds, args.threads, args.quality)))
+        print(json.dumps(run(args.seconds, args.threads, args.quality, args.dub)))
         return
     import subprocess
     res = {}
     for th in (1, 2):                  # fresh processes: imports count, as for a user
         out = subprocess.run([sys.executable, __file__, "--seconds", str(args.seconds), "--quality",
-                              args.quality, "--threads", str(th)], capture_output=True, text=True,
+                              args.quality, "--threads", str(th)] + (["--dub", args.dub] if args.dub else []),
+                             capture_output=True, text=True,
                              check=True, env=dict(os.environ, BABELFACE_QUIET="1"))
         res[th] = json.loads(out.stdout.strip().splitlines()[-1])
         print(json.dumps(res[th]), flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -173,6 +174,27 @@ def test_evaluate_scores_and_groups(tmp_path):
     assert set(d) >= {"clips", "languages", "overall"} and d["clips"][0]["sync_c"] is None
     json.dumps(d, allow_nan=False)                                            # strict JSON
     assert len(ex.calls) == 4                                                 # the one real video: once
+
+
+def test_one_clip_tracks_its_two_videos_side_by_side_on_two_cores(tmp_path):
+    # fewer clips than cores: the spare core tracks the generated video while the real one is
+    # tracked; the report is the one-core report
+    from babelface.threads import job
+    pairs, _, infos = bench(tmp_path, {"en_1": b"\x05"})
+    both = threading.Barrier(2, timeout=20)
+
+    class SideBySide(CountingExtractor):
+        def __call__(self, path):
+            both.wait()                 # returns only once the other video is being tracked too
+            return super().__call__(path)
+
+    with job(2):
+        two = evaluate(pairs, infos, LandmarkCache(tmp_path / "c2", extractor=SideBySide()), sync_note="none")
+    with job(1):
+        one = evaluate(pairs, infos, LandmarkCache(tmp_path / "c1", extractor=CountingExtractor()),
+                       sync_note="none")
+    assert two.to_dict() == one.to_dict() and two.clips[0].ok
+    assert two.clips[0].metrics["tmdc"] < 1.0                       # phases differ: a real comparison
 
 
 def test_faceless_and_missing_clips_count_as_failures(tmp_path):

@@ -91,3 +91,20 @@ def test_tracking_real_video(katie_landmarks):
     # tracked landmarks move smoothly: the eye corners jitter by under 3 px frame to frame
     d = np.abs(np.diff(katie_landmarks[:, list(I.RIGHT_EYE_CORNERS), :2], axis=0))
     assert np.median(d) < 3
+
+
+def test_landmarks_read_from_the_wire_equal_field_by_field(portrait):
+    # the face mesh's landmark list read from its serialised bytes in one pass: the same float32
+    # values as reading x, y, z landmark by landmark; a list with other fields set takes that path
+    from babelface.face.landmarks import _from_wire, _normalised, _solution
+    with _solution(static=True, max_faces=1) as fm:
+        face = fm.process(portrait).multi_face_landmarks[0]
+    by_field = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+    fast = _from_wire(face)
+    assert fast is not None and fast.shape == (478, 3) and fast.dtype == np.float32
+    assert np.array_equal(fast, by_field) and (fast[:, 2] < 0).any()
+    assert np.array_equal(_normalised(face), by_field)
+    face.landmark[5].visibility = 0.5                          # an extra field: the wire layout changes
+    face.landmark[7].x = 0.25
+    by_field[7, 0] = 0.25
+    assert _from_wire(face) is None and np.array_equal(_normalised(face), by_field)

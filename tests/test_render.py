@@ -119,6 +119,49 @@ def test_piecewise_affine_tears_along_the_hole():
     assert map_y[9, 10] < 8.5 and map_y[11, 10] > 11.5   # nothing is read from inside the slit
 
 
+def _piecewise_affine_map_per_triangle(src, dst, triangles, box, supersample=1):
+    """The form of :func:`piecewise_affine_map` before session 22 (corners scaled, rounded and
+    drawn one triangle at a time in Python; six gathers): the reference its faster form must equal."""
+    from scipy.ndimage import distance_transform_edt
+    x0, y0, x1, y1 = box
+    ss = supersample
+    h, w = ss * (y1 - y0), ss * (x1 - x0)
+    d = np.concatenate([dst[triangles], np.ones((len(triangles), 3, 1))], axis=2)
+    ok = np.abs(np.linalg.det(d)) > 1e-9
+    affine = np.zeros((len(triangles), 3, 2))
+    affine[ok] = np.linalg.solve(d[ok], src[triangles][ok])
+    ids = np.full((h, w), -1, np.int32)
+    for k in np.flatnonzero(ok):
+        poly = np.round(((dst[triangles[k]] - (x0, y0) + 0.5) * ss - 0.5) * 16).astype(np.int32)
+        cv2.fillConvexPoly(ids, poly, int(k), lineType=cv2.LINE_8, shift=4)
+    missing = ids < 0
+    if missing.any():
+        _, (iy, ix) = distance_transform_edt(missing, return_indices=True)
+        ids = ids[iy, ix]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    xx = x0 + (xx + 0.5) / ss - 0.5
+    yy = y0 + (yy + 0.5) / ss - 0.5
+    map_x = xx * affine[ids, 0, 0] + yy * affine[ids, 1, 0] + affine[ids, 2, 0]
+    map_y = xx * affine[ids, 0, 1] + yy * affine[ids, 1, 1] + affine[ids, 2, 1]
+    return map_x.astype(np.float32), map_y.astype(np.float32)
+
+
+@pytest.mark.parametrize("face", ["people_0"], indirect=True)
+def test_piecewise_affine_map_equals_the_per_triangle_form_on_a_real_face(face):
+    # the lip-closing warp of a real face's mesh, at 1x over a box wider than the mesh (pixels no
+    # triangle covers: the nearest-triangle fill) and 4x supersampled: bit for bit the old form's
+    image, landmarks = face
+    r = Renderer(image, landmarks)
+    src = np.vstack([r.source[r._moving], r.source[r._anchors], r._ring])
+    x0, y0, x1, y1 = r.box
+    for box, ss in (((x0 - 5, y0 - 3, x1 + 4, y1 + 6), 1), ((x0 + 20, y0 + 10, x0 + 60, y0 + 40), 4)):
+        got = piecewise_affine_map(src, r._nodes_rest, r._tri, box, supersample=ss)
+        want = _piecewise_affine_map_per_triangle(src, r._nodes_rest, r._tri, box, supersample=ss)
+        assert got[0].shape == want[0].shape == (ss * (box[3] - box[1]), ss * (box[2] - box[0]))
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    assert len(r._tri) > 100 and np.ptp(got[1]) > 5          # a real mesh, a map that moves
+
+
 def test_untangle_relaxes_folds_and_leaves_good_motion_alone():
     # a grid of nodes; the middle one (moving) is asked to jump past its right neighbour
     xs, ys = np.meshgrid(np.arange(5.0), np.arange(5.0))

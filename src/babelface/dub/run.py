@@ -149,13 +149,18 @@ def _speech(source, original, rate, **kw):
     return build_track(source.duration_s, original, rate, **kw)
 
 
-def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None):
+def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None, threads: int = 1):
+    """The tracking pass; with ``threads`` > 1 the next frames are decoded on another thread while
+    MediaPipe tracks this one (the same frames in the same order: the same tracks)."""
     banks: dict[int, MouthBank] = {}
 
     def on_face(k, image, lm):
         banks.setdefault(k, MouthBank()).add(image, lm)
 
-    frames = progress(clock.timed(stream.frames(source), "decode"), total=source.n_frames,
+    decoded = stream.frames(source)
+    if threads > 1:
+        decoded = prefetch(decoded, depth=4)
+    frames = progress(clock.timed(decoded, "decode"), total=source.n_frames,
                       desc="tracking", unit="frame")
     with clock("tracking"):
         tracks, times = track_faces(frames, (source.width, source.height), on_face)
@@ -345,7 +350,8 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
                             max_duration=max_duration)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            tracking, bank = _track_pass(source, clock, _mono16k(original, rate, SPEAKER_WINDOW_S), face)
+            tracking, bank = _track_pass(source, clock, _mono16k(original, rate, SPEAKER_WINDOW_S), face,
+                                         threads)
         notes = list(track.warnings) + [str(w.message) for w in caught]
         renderer = FrameRenderer(tracking, bank if interior == "video" else None)
         crf = source.crf() if crf is None else crf

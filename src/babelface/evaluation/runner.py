@@ -137,13 +137,16 @@ class _Networks:
 
 
 def evaluate_clip(pair: Pair, info: ClipInfo, cache: LandmarkCache, nets: _Networks,
-                  features: dict | None = None) -> ClipResult:
-    """Every metric of one pair; failures the user can cause become ``result.error``."""
+                  features: dict | None = None, workers: int = 1) -> ClipResult:
+    """Every metric of one pair; failures the user can cause become ``result.error``. ``workers``
+    > 1 tracks the real and the generated video side by side (each from its own first frame: the
+    same landmarks as one after the other)."""
+    from babelface.concurrency import ordered_map
     from babelface.metrics.audio import dur_err, int_corr
     from babelface.metrics.lip import canonical, lip_metrics, mouth_opening
     res = ClipResult(pair.id, info.language, info.seen, str(pair.real), str(pair.gen))
     try:
-        real, gen = cache.get(pair.real), cache.get(pair.gen)
+        real, gen = ordered_map(cache.get, (pair.real, pair.gen), min(workers, 2))
         res.n_frames_real, res.n_frames_gen = len(real.landmarks), len(gen.landmarks)
         if real.face_frames == 0:
             raise FaceError(f"no face found in the real video {pair.real}")
@@ -293,11 +296,15 @@ def evaluate(pairs: list[Pair], infos: dict[str, ClipInfo] | None = None, cache:
     from babelface.concurrency import ordered_map
     from babelface.threads import budget
 
-    def one(p: Pair) -> ClipResult:
-        return evaluate_clip(p, clip_info(p.id, infos) or ClipInfo(), cache, nets, features)
     # clips in parallel, one per core of the thread budget (decoding, MediaPipe and the metrics
-    # release the GIL); results in the pairs' order
-    clips = list(progress(ordered_map(one, pairs, budget()), total=len(pairs), desc="evaluating",
+    # release the GIL); results in the pairs' order. Cores left over (fewer clips than cores) track
+    # each clip's two videos side by side.
+    workers = min(budget(), len(pairs))
+
+    def one(p: Pair) -> ClipResult:
+        return evaluate_clip(p, clip_info(p.id, infos) or ClipInfo(), cache, nets, features,
+                             workers=budget() // workers)
+    clips = list(progress(ordered_map(one, pairs, workers), total=len(pairs), desc="evaluating",
                           unit="clip"))
     for c in clips:
         for note in c.notes:

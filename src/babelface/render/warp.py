@@ -110,13 +110,12 @@ def piecewise_affine_map(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray
     ok = np.abs(np.linalg.det(d)) > 1e-9
     affine = np.zeros((len(triangles), 3, 2))
     affine[ok] = np.linalg.solve(d[ok], s[ok])                                       # (K, 3, 2)
-    # fine-grid coordinates: sub-pixel j of the output covers x0 + (j + 0.5) / ss - 0.5
-    def fine(p):
-        return (p - (x0, y0) + 0.5) * ss - 0.5
+    # fine-grid coordinates: sub-pixel j of the output covers x0 + (j + 0.5) / ss - 0.5;
+    # corners in 1/16 pixel (shift=4), all triangles in one pass: the loop below only draws
+    polys = np.round(((dst[triangles] - (x0, y0) + 0.5) * ss - 0.5) * 16).astype(np.int32)  # (K, 3, 2)
     ids = np.full((h, w), -1, np.int32)
     for k in np.flatnonzero(ok):
-        poly = np.round(fine(dst[triangles[k]]) * 16).astype(np.int32)
-        cv2.fillConvexPoly(ids, poly, int(k), lineType=cv2.LINE_8, shift=4)
+        cv2.fillConvexPoly(ids, polys[k], int(k), lineType=cv2.LINE_8, shift=4)
     missing = ids < 0
     if missing.all():
         raise ValueError("no triangle of the mesh falls inside the warp box")
@@ -124,11 +123,11 @@ def piecewise_affine_map(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray
         from scipy.ndimage import distance_transform_edt
         _, (iy, ix) = distance_transform_edt(missing, return_indices=True)
         ids = ids[iy, ix]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    xx = x0 + (xx + 0.5) / ss - 0.5
-    yy = y0 + (yy + 0.5) / ss - 0.5
-    map_x = xx * affine[ids, 0, 0] + yy * affine[ids, 1, 0] + affine[ids, 2, 0]
-    map_y = xx * affine[ids, 0, 1] + yy * affine[ids, 1, 1] + affine[ids, 2, 1]
+    xx = x0 + (np.arange(w, dtype=np.float64) + 0.5) / ss - 0.5                   # (w,)
+    yy = (y0 + (np.arange(h, dtype=np.float64) + 0.5) / ss - 0.5)[:, None]        # (h, 1)
+    a = np.take(np.ascontiguousarray(affine.reshape(-1, 6).T), ids, axis=1)   # (6, h, w) planes
+    map_x = xx * a[0] + yy * a[2] + a[4]
+    map_y = xx * a[1] + yy * a[3] + a[5]
     return map_x.astype(np.float32), map_y.astype(np.float32)
 
 UNTANGLE_ITERATIONS = 30

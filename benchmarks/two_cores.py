@@ -1,0 +1,146 @@
+"""Two cores against one, as a user runs each command (issue 16's goals; issue 10's dub at 1080p).
+
+    python benchmarks/two_cores.py [--repeats 3] [--cases animate,dub,say,eval] [--no-write]
+
+Run it on an otherwise idle machine: every case is the CLI in a fresh process at ``--threads 1``
+and ``--threads 2`` (interleaved 1, 2, 1, 2, … so that any load falls on both sides alike), and the
+figures are medians of the repeats:
+
+* ``animate`` on 60 s of real speech (the real clips tiled, ``_speech.long_speech``), 512² portrait;
+* ``dub`` of the real 1080×1920 video ``latentsync_demo1.mp4`` (10 s, 250 frames), text driver;
+* ``say`` on one sentence (~4 s of speech) and on a paragraph (~23 s): real-time factor, wall ÷ speech;
+* ``eval`` of 4 real clips (200 frames each) against themselves, ``--no-cache``.
+
+Printed (and written as the "## Two cores" section of BENCHMARKS.md unless ``--no-write``): wall
+and CPU seconds (user + sys of the child, all its threads) at 1 and 2 threads, the 2 ÷ 1 wall
+ratio against the issue's goal, and how busy the two cores were at 2 threads: CPU ÷ wall − 1 is
+the share of the wall time during which both cores worked (on idle cores; 0: one core at a time).
+The load average before each case is written beside it: above ~0.3 the cores were not idle and the
+wall figures are pessimistic. About 5 minutes on two idle cores with ``--repeats 3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import machine, real_dir, write_section  # noqa: E402
+from _speech import long_speech  # noqa: E402
+from dub_speed import TEXT as DUB_TEXT  # noqa: E402
+from pipeline_speed import ANIMATE_S, PARAGRAPH, SENTENCE, cli, timed  # noqa: E402
+
+HEADING = "## Two cores (issue 16, session 22)"
+CASES = ("animate", "dub", "say", "eval")
+DUB_VIDEO = "corpus/latentsync_demo1.mp4"      # under the real media: 1080×1920, 25 fps, 10 s
+EVAL_CLIPS = 4
+# issue 16's goals: 2 ÷ 1 thread wall (animate, dub) and the RTF on two cores (say)
+GOALS = {"animate": ("2 ÷ 1 wall", 0.62), "dub": ("2 ÷ 1 wall", 0.62),
+         "say sentence": ("RTF, 2 threads", 0.25), "say paragraph": ("RTF, 2 threads", 0.12),
+         "eval": ("2 ÷ 1 wall", 1 / 1.6)}
+LABELS = {"animate": f"`animate` {ANIMATE_S} s of speech, 512²",
+          "dub": "`dub` 1080×1920, 10 s (250 frames)",
+          "say sentence": "`say` one sentence", "say paragraph": "`say` paragraph",
+          "eval": f"`eval` {EVAL_CLIPS} real clips × 200 frames"}
+
+
+def commands(tmp: Path, cases: tuple[str, ...]) -> dict[str, list[str]]:
+    """Row name → the CLI arguments (without ``--threads``) of each case asked for."""
+    real = real_dir()
+    out: dict[str, list[str]] = {}
+    if "animate" in cases:
+        out["animate"] = ["animate", "--audio", str(long_speech(ANIMATE_S)), "-q", "-o", str(tmp / "a.mp4")]
+    if "dub" in cases:
+        out["dub"] = ["dub", str(real / DUB_VIDEO), "--text", DUB_TEXT, "--lang", "es", "--no-sync-check",
+                      "--json", "-o", str(tmp / "d.mp4")]
+    if "say" in cases:
+        for name, text in (("sentence", SENTENCE), ("paragraph", PARAGRAPH)):
+            out[f"say {name}"] = ["say", "--lang", "en", "--text", text, "--json", "-o", str(tmp / "s.mp4")]
+    if "eval" in cases:
+        clips = tmp / "clips"
+        clips.mkdir()
+        for i in range(EVAL_CLIPS):
+            shutil.copy(real / "WDA_KatieHill_000.mp4", clips / f"clip{i}.mp4")
+        out["eval"] = ["eval", "--real", str(clips), "--gen", str(clips), "--no-cache", "--json"]
+    return out
+
+
+def measure(repeats: int, cases: tuple[str, ...]) -> dict[str, dict]:
+    """Row name → {"wall 1", "cpu 1", "wall 2", "cpu 2", "load", ["speech s"]}: medians of ``repeats``."""
+    tmp = Path(tempfile.mkdtemp(prefix="babelface-two-cores-"))
+    raw: dict[str, dict[str, list[float]]] = {}
+    try:
+        cmds = commands(tmp, cases)
+        for r in range(repeats):
+            for name, args in cmds.items():
+                row = raw.setdefault(name, {})
+                row.setdefault("load", []).append(os.getloadavg()[0])
+                for th in (1, 2):
+                    wall, cpu, out = timed(cli(*args, "--threads", str(th)))
+                    row.setdefault(f"wall {th}", []).append(wall)
+                    row.setdefault(f"cpu {th}", []).append(cpu)
+                    if name.startswith("say"):
+                        row["speech s"] = [json.loads(out)["audio_duration_s"]]
+                print(f"repeat {r + 1}/{repeats} {name}: " + json.dumps(
+                    {k: round(v[-1], 2) for k, v in row.items()}), file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {name: {k: statistics.median(v) for k, v in row.items()} | {"raw": row}
+            for name, row in raw.items()}
+
+
+def verdict(name: str, m: dict) -> tuple[str, str]:
+    """(the figure the goal is about, "met"/"not met") of one row."""
+    what, goal = GOALS[name]
+    value = m["wall 2"] / m["speech s"] if what.startswith("RTF") else m["wall 2"] / m["wall 1"]
+    return f"{what} {value:.2f} (goal ≤ {goal:.2f})", "met" if value <= goal else "**not met**"
+
+
+def report(res: dict[str, dict], repeats: int) -> str:
+    loads = [v for m in res.values() for v in m["raw"]["load"]]
+    lines = [f"`python benchmarks/two_cores.py --repeats {repeats}` ({machine()}; fresh processes, "
+             f"`--threads 1` and `2` interleaved, medians of {repeats}; load average before the cases "
+             f"{min(loads):.2f} … {max(loads):.2f}: above ~0.3 the cores were not idle and the wall "
+             "figures are pessimistic).", "",
+             "| case | wall s, 1 thread | wall s, 2 threads | 2 ÷ 1 wall | CPU s, 1 / 2 threads | "
+             "both cores busy (2 threads) | goal | |",
+             "|---|---:|---:|---:|---:|---:|---|---|"]
+    for name, m in res.items():
+        both = max(m["cpu 2"] / m["wall 2"] - 1, 0.0)
+        figure, ok = verdict(name, m)
+        speech = f" ({m['speech s']:.1f} s of speech)" if "speech s" in m else ""
+        lines.append(f"| {LABELS[name]}{speech} | {m['wall 1']:.1f} | {m['wall 2']:.1f} | "
+                     f"{m['wall 2'] / m['wall 1']:.2f} | {m['cpu 1']:.1f} / {m['cpu 2']:.1f} | "
+                     f"{100 * both:.0f} % | {figure} | {ok} |")
+    lines += ["", "\"Both cores busy\": CPU ÷ wall − 1 of the 2-thread run, the share of its wall time "
+              "during which the two cores worked at once (meaningful on idle cores only). The `eval` "
+              "goal is the issue's \"two cores at least 1.6× one\" (2 ÷ 1 ≤ 0.625)."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each case at each thread count")
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated subset of: " + ", ".join(CASES))
+    ap.add_argument("--no-write", action="store_true", help="print the table only; BENCHMARKS.md untouched")
+    args = ap.parse_args()
+    cases = tuple(c for c in args.cases.split(",") if c)
+    if not cases or set(cases) - set(CASES):
+        ap.error(f"--cases: choose among {', '.join(CASES)}")
+    text = report(measure(args.repeats, cases), args.repeats)
+    print(text)
+    if not args.no_write:
+        write_section(HEADING, text)
+
+
+if __name__ == "__main__":
+    main()
