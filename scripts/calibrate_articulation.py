@@ -24,7 +24,11 @@ articulation and motion, and compared with the motion MediaPipe sees in the clip
 3. **median style**: :func:`babelface.motion.style.measure_style` of each training speaker's real
    motion (all their clips), the median over speakers: the style of a still portrait.
 
-The code's defaults (articulation.LEAD_*_S, articulatory_model.DEFAULT, style.MEDIAN_STYLE) are
+The visual leads are read from this file by the code (babelface.motion.calibration: the one place
+where leads live). benchmarks/lead_scan.py then chooses among leads near this fit by the sync
+expert's reading of the say and dub outputs (its own block, "sync_lead_scan", which this script
+keeps); when that block exists its choice stays the shipped opening/closure lead and this script's
+validation choice is recorded as fit.val_choice_s. The other defaults (articulatory_model.DEFAULT, style.MEDIAN_STYLE) are
 set from this file by hand (rounded); tests/test_style.py checks they agree.
 """
 
@@ -205,7 +209,12 @@ def main() -> None:
             "speaker_styles": {s: st.to_dict() for s, st in zip(speakers, styles)},
         },
     }
-    OUT.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    from babelface.motion.calibration import calibration, update_calibration
+    chosen = calibration().get("sync_lead_scan", {}).get("chosen_lead_s")
+    if chosen is not None:        # the lead scan's choice (benchmarks/lead_scan.py) is the shipped lead
+        result["fit"]["val_choice_s"] = {"opening": lead_o, "closure": lead_c}
+        result["coarticulation"].update(lead_opening_s=chosen, lead_closure_s=chosen)
+    update_calibration(result, OUT)                    # other writers' blocks (sync_lead_scan) are kept
     print(json.dumps(result, indent=1))
 
 

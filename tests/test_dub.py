@@ -252,6 +252,63 @@ def test_a_damaged_packet_loses_its_frame_not_the_rest_of_the_video(clips, tmp_p
     assert any("damaged video packet" in w for w in r.warnings)
 
 
+def test_speech_fitting_and_tracking_run_side_by_side_each_with_its_own_warnings(clips, tmp_path,
+                                                                                  monkeypatch):
+    """With two threads the speech is fitted while the video is tracked (issue 16): a barrier in
+    both passes only once both run at once. The tracking pass's note (a damaged packet, reported
+    from its decode thread) reaches the JSON warnings; a warning raised by the speech thread
+    meanwhile stays an ordinary warning, not one of the dub's notes."""
+    import threading
+    import warnings
+
+    from babelface.dub import run
+    data = bytearray(clips["base"].read_bytes())
+    data[len(data) // 2:len(data) // 2 + 3000] = bytes(3000)
+    bad = tmp_path / "damaged.mov"
+    bad.write_bytes(bytes(data))
+    both = threading.Barrier(2, timeout=20)
+    speech, track_faces = run._speech, run.track_faces
+
+    def fit(*a, **kw):
+        both.wait()                          # returns only once the tracking pass has started too
+        warnings.warn("a warning of the speech thread")
+        return speech(*a, **kw)
+
+    def track(*a, **kw):
+        both.wait()
+        return track_faces(*a, **kw)
+
+    monkeypatch.setattr(run, "_speech", fit)
+    monkeypatch.setattr(run, "track_faces", track)
+    with pytest.warns(UserWarning, match="a warning of the speech thread"):
+        r = _dub(bad, tmp_path / "o.mp4", threads=2, quality="fast")
+    assert any("damaged video packet" in w for w in r.warnings) and 45 <= r.frames < 50
+    assert not any("speech thread" in w for w in r.warnings)
+
+
+def test_a_failed_speech_fitting_stops_the_tracking_pass_beside_it(clips, tmp_path, monkeypatch):
+    """Two threads raise the speech's own error (the one a single thread raises before tracking)
+    and stop tracking at the next frame instead of finishing the video first."""
+    from babelface.dub import run
+    tracked = []
+
+    def fit(*a, **kw):
+        raise InputError("no such voice")
+
+    def frames(*a, **kw):
+        for f in frames_of(*a, **kw):
+            tracked.append(f)
+            yield f
+
+    frames_of = run.stream.frames
+    monkeypatch.setattr(run, "_speech", fit)
+    monkeypatch.setattr(run.stream, "frames", frames)
+    for threads in (1, 2):
+        with pytest.raises(InputError, match="no such voice"):
+            _dub(clips["base"], tmp_path / "o.mp4", threads=threads)
+    assert len(tracked) < 10                 # of the clip's 50 frames
+
+
 def test_video_that_stops_decoding_before_its_end_is_refused(clips):
     from dataclasses import replace
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections import deque
@@ -18,7 +19,9 @@ def prefetch(iterable: Iterable[T], depth: int = 8) -> Iterator[T]:
 
     NumPy, OpenCV and the codecs release the GIL, so rendering frames in one thread while the
     caller encodes them in another uses two cores. An exception in the producer is re-raised in
-    the consumer; a consumer that stops early stops the producer.
+    the consumer; a consumer that stops early stops the producer. The producer runs in a copy of
+    the caller's context (:mod:`contextvars`), so its :func:`babelface.notes.note` calls reach the
+    caller's collector.
     """
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -38,7 +41,8 @@ def prefetch(iterable: Iterable[T], depth: int = 8) -> Iterator[T]:
         except BaseException as e:          # noqa: BLE001 - handed to the consumer
             q.put(e)
 
-    worker = threading.Thread(target=produce, name="babelface-prefetch", daemon=True)
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(produce,),
+                              name="babelface-prefetch", daemon=True)
     worker.start()
     try:
         while True:

@@ -56,6 +56,17 @@ class SyncResult:
     def offsets(self) -> np.ndarray:
         return np.arange(-self.max_offset, self.max_offset + 1)
 
+    @property
+    def offset_subframe(self) -> float:
+        """The offset to a fraction of a frame: the vertex of the parabola through S(Δ̂) and its
+        two neighbours (``offset_frames`` when the peak is at the curve's edge or not a maximum)."""
+        i = self.offset_frames + self.max_offset
+        if not 0 < i < len(self.curve) - 1 or not np.isfinite(self.curve[i - 1:i + 2]).all():
+            return float(self.offset_frames)
+        y0, y1, y2 = self.curve[i - 1:i + 2]
+        den = y0 - 2 * y1 + y2
+        return float(self.offset_frames + (0.5 * (y0 - y2) / den if den < 0 else 0.0))
+
     def to_json(self) -> dict:
         """Exactly the keys of ``babelface sync --json``."""
         return {"offset_frames": int(self.offset_frames), "offset_ms": float(self.offset_ms),
@@ -286,6 +297,18 @@ def analyze(audio: np.ndarray, landmarks: np.ndarray, embedding: SyncExpertEmbed
         res.max_offset = max_offset
     res.face_fraction = float(face.mean())
     return res
+
+
+def analyze_motion(audio: np.ndarray, motion: np.ndarray, embedding: SyncExpertEmbedding | None = None
+                   ) -> SyncResult:
+    """The offset of motion ``(T, 111, 3)`` (NaN rows: no face) against mono 16 kHz ``audio``
+    without a video: how a generated motion's timing reads before it is rendered (the lead scan,
+    benchmarks/lead_scan.py)."""
+    emb = embedding or SyncExpertEmbedding()
+    a, v = emb.embed_audio(audio), emb.embed_motion(motion)                  # (T, D)
+    t = min(len(a), len(v))
+    face = np.isfinite(np.asarray(motion)).all(axis=(1, 2))
+    return estimate_offset(a[:t], v[:t], valid=face[:t], audio_valid=speech_mask(audio)[:t])
 
 
 def analyze_video(path: str | Path, embedding: SyncExpertEmbedding | None = None,

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ from babelface.dub.tracking import SPEAKER_WINDOW_S, finish, track_faces
 from babelface.errors import BabelfaceError, InputError
 from babelface.media import load_audio
 from babelface.media.video import DEFAULT_QUALITY, QUALITY
+from babelface.notes import collected
 from babelface.progress import progress
 
 MAX_CRF = 51                 # x264's CRF scale for 8-bit video: 0 (lossless) … 51
@@ -149,9 +150,11 @@ def _speech(source, original, rate, **kw):
     return build_track(source.duration_s, original, rate, **kw)
 
 
-def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None, threads: int = 1):
+def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None, threads: int = 1,
+                check=lambda: None):
     """The tracking pass; with ``threads`` > 1 the next frames are decoded on another thread while
-    MediaPipe tracks this one (the same frames in the same order: the same tracks)."""
+    MediaPipe tracks this one (the same frames in the same order: the same tracks). ``check()`` is
+    called before each frame is tracked: an error it raises stops the pass."""
     banks: dict[int, MouthBank] = {}
 
     def on_face(k, image, lm):
@@ -160,6 +163,7 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
     decoded = stream.frames(source)
     if threads > 1:
         decoded = prefetch(decoded, depth=4)
+    decoded = _checked(decoded, check)
     frames = progress(clock.timed(decoded, "decode"), total=source.n_frames,
                       desc="tracking", unit="frame")
     with clock("tracking"):
@@ -169,6 +173,46 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
                           source.duration_s, audio16k, face, str(source.path))
     clock.seconds["tracking"] -= clock.seconds["decode"]
     return tracking, banks.get(tracking.track)
+
+
+def _speech_and_tracking(source, original, rate, clock: _Clock, face, threads: int, speech: dict):
+    """The new speech fitted to the video (:func:`babelface.dub.track.build_track`) and the tracking
+    pass: ``(track, (tracking, bank), the tracking pass's notes)``. Neither needs the other, so with
+    ``threads`` > 1 the speech is fitted on its own thread while this one tracks (issue 16). The
+    tracking pass's notes are collected in its own context (:mod:`babelface.notes`): warnings of the
+    speech thread go where they go at one thread. A failed speech fitting stops the tracking pass at
+    its next frame; either way the error raised is the one a single thread would raise first."""
+    def fit():
+        with clock("motion"):
+            return _speech(source, original, rate, **speech)
+
+    def track(check=lambda: None):
+        with collected() as notes:
+            return _track_pass(source, clock, _mono16k(original, rate, SPEAKER_WINDOW_S), face,
+                               threads, check), notes
+
+    if threads < 2:
+        return (fit(), *track())
+    with ThreadPoolExecutor(1, thread_name_prefix="babelface-speech") as pool:
+        fitted = pool.submit(fit)
+
+        def speech_ok():
+            if fitted.done():
+                fitted.result()                          # the speech's error, raised here
+
+        try:
+            tracked = track(speech_ok)
+        except BaseException:
+            fitted.result()                              # the speech's error first, as on one thread
+            raise
+        return (fitted.result(), *tracked)
+
+
+def _checked(iterable, check):
+    """``iterable`` with ``check()`` called before each item is handed on."""
+    for item in iterable:
+        check()
+        yield item
 
 
 class _Decoders:
@@ -344,15 +388,11 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
     clock = _Clock()
     source = stream.probe(video, max_duration)
     with _original_audio(source, max_duration) as (original, rate):
-        with clock("motion"):
-            track = _speech(source, original, rate, text=text, language=language, audio=audio,
-                            fit=fit, background_db=background_db, model=model,
-                            max_duration=max_duration)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            tracking, bank = _track_pass(source, clock, _mono16k(original, rate, SPEAKER_WINDOW_S), face,
-                                         threads)
-        notes = list(track.warnings) + [str(w.message) for w in caught]
+        track, (tracking, bank), caught = _speech_and_tracking(
+            source, original, rate, clock, face, threads,
+            dict(text=text, language=language, audio=audio, fit=fit, background_db=background_db,
+                 model=model, max_duration=max_duration))
+        notes = list(track.warnings) + caught
         renderer = FrameRenderer(tracking, bank if interior == "video" else None)
         crf = source.crf() if crf is None else crf
         motion = _styled(track.motion, tracking.style)

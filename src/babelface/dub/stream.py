@@ -8,7 +8,6 @@ display rotation is read from the first frame's side data and written back uncha
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from babelface.errors import InputError, MediaError
 from babelface.media.audio import _open
+from babelface.notes import note
 
 # encoder quality from the source's bits per pixel per frame: CRF 23 (x264's default) at
 # BPP_AT_CRF23, CRF_PER_DOUBLING lower per doubling of the source's density, within CRF_RANGE.
@@ -124,8 +124,8 @@ def frames(source: Source, report: bool = True) -> Iterator[TimedFrame]:
     if n == 0:
         raise MediaError(f"cannot decode the video of {source.path}: the file is corrupt or holds no frames")
     if damaged and report:
-        warnings.warn(f"{source.path}: {damaged} damaged video packet(s) skipped; the frames around "
-                      "them keep their times", stacklevel=2)
+        note(f"{source.path}: {damaged} damaged video packet(s) skipped; the frames around them keep "
+             "their times", stacklevel=2)
 
 
 def check_decoded(source: Source, last_time: float) -> None:

@@ -35,14 +35,6 @@ from babelface.progress import progress
 OUTPUT_RATE, OUTPUT_CHANNELS = 48_000, 2    # the soundtrack of a video that had none
 DEFAULT_BACKGROUND_DB = -24.0
 STRETCH_WARNING = 1.5                       # time-scaling beyond this (or below its inverse) is audible
-# The mouth opens and closes this long before the sound (the opening and closure leads of
-# motion/articulation.py). The portrait path ships 0.04 s (calibration.json: the real speakers'
-# fitted 0.14 s shrunk for validation TMDC); a dub is judged against a real speaker's timing, whose
-# inner-lip gap correlates best with the phonemes 0.10-0.12 s ahead (calibration.json
-# "gap_corr_by_opening_lead") and whom the sync expert reads 0.6 frame early (KatieHill). With
-# 0.04 s the expert read the motion of 8 languages' dubs of KatieHill +0.2 to +1.0 frame late
-# (mean +0.7; +1 or +2 after rendering); with 0.08 s, -0.5 to +0.5 (mean +0.15).
-DUB_LEAD_S = 0.08
 MOTION_BLOCK = 1500                         # motion frames computed at a time (one minute)
 
 
@@ -200,13 +192,13 @@ def timeline(parts: list[Part], duration_s: float) -> list[Phoneme]:
 
 
 def _phoneme_motion(phonemes, n_frames) -> tuple[DiskRows, DiskRows]:
-    """Motion of timed phonemes with the dub's visual lead (:data:`DUB_LEAD_S`), on disk: the
-    articulation ``(T, P)`` (a few bytes a frame) is computed whole, the motion ``(T, L, 3)`` from
-    it :data:`MOTION_BLOCK` frames at a time (the articulatory model is frame by frame)."""
-    from babelface.motion.articulation import DEFAULT, articulation_from_timeline
+    """Motion of timed phonemes, on disk: the articulation ``(T, P)`` (a few bytes a frame) is
+    computed whole, the motion ``(T, L, 3)`` from it :data:`MOTION_BLOCK` frames at a time (the
+    articulatory model is frame by frame). The visual lead is the portrait path's, from
+    motion/calibration.json: the sync expert reads both in sync with it ("sync_lead_scan")."""
+    from babelface.motion.articulation import articulation_from_timeline
     from babelface.motion.articulatory_model import motion_from_articulation
-    cfg = replace(DEFAULT, lead_opening_s=DUB_LEAD_S, lead_closure_s=DUB_LEAD_S)
-    art = articulation_from_timeline(phonemes, n_frames, FPS, cfg)              # (T, P)
+    art = articulation_from_timeline(phonemes, n_frames, FPS)                   # (T, P)
     motion = DiskRows.of((motion_from_articulation(art[i:i + MOTION_BLOCK])
                           for i in range(0, n_frames, MOTION_BLOCK)), (N_MOTION, 3))
     return motion, DiskRows.of([art], art.shape[1:])

@@ -23,7 +23,6 @@ One pass over the video keeps only landmarks (and the mouth bank's few exemplars
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +37,7 @@ from babelface.face.indices import MOTION_INDICES, N_LANDMARKS
 from babelface.face.landmarks import FaceTracker, _iou, face_box, face_width
 from babelface.motion.representation import estimate_neutral
 from babelface.motion.style import Style, measure_style
+from babelface.notes import note
 
 MAX_TRACKS = 2          # faces followed at once
 MAX_YAW_DEG = 45.0      # a face turned further than this passes through unchanged
@@ -206,8 +206,8 @@ def choose_speaker(tracks: list, times: np.ndarray, duration: float, audio16k: n
                 scores = []
                 break
     if not scores:
-        warnings.warn("several faces and no speech to tell the speaker: dubbing the face seen "
-                      "on most frames (name another with --face N)", stacklevel=2)
+        note("several faces and no speech to tell the speaker: dubbing the face seen on most "
+             "frames (name another with --face N)", stacklevel=2)
         return int(np.argmax(seen)), "most seen"
     return int(np.argmax(scores)), "sync"
 

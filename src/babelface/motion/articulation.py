@@ -40,8 +40,9 @@ Choices (docs/phonetics.md justifies each):
   spread, round, protrusion); a contact gesture (closure, labiodental) *starts* ``lead`` early and
   still holds through its acoustic segment (the frame's interval is extended forward by the lead
   before the maximum), since the lips stay shut during a stop's silence. The leads are fitted on
-  the real corpus's training speakers by scripts/calibrate_articulation.py
-  (src/babelface/motion/calibration.json holds the fit and its provenance).
+  the real corpus's training speakers by scripts/calibrate_articulation.py and read from
+  src/babelface/motion/calibration.json, which holds the fit, its provenance and the sync expert's
+  lead scan (benchmarks/lead_scan.py); every phoneme motion (``say``, ``animate``, ``dub``) uses them.
 
 Frame ``k`` covers ``[k / fps, (k + 1) / fps)`` (the audio samples ``640 k … 640 (k + 1)``); the
 averaged parameters are sampled at its centre (plus the group's lead).
@@ -54,6 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from babelface.constants import FPS
+from babelface.motion.calibration import leads
 from babelface.phonetics.ipa import (ARTICULATORY_PARAMS, N_PARAMS, PAUSE_TARGET, TimedPart,
                                      articulatory_target, expand_timeline)
 
@@ -66,10 +68,14 @@ _LIP_SHAPE_IDX = np.array([PARAMS.index("round"), PARAMS.index("protrusion")])
 # the parameter groups that share a visual lead (CoarticulationConfig.lead_*)
 LEAD_GROUPS = {"opening": ("jaw", "tongue", "teeth"), "closure": GESTURES,
                "shape": ("spread", "round", "protrusion")}
-# visual leads fitted on the real corpus's training speakers (calibration.json; issue 11)
-LEAD_OPENING_S = 0.04
-LEAD_CLOSURE_S = 0.04
-LEAD_SHAPE_S = 0.0       # rounding already anticipates (theta_round_anticipation)
+# The visual leads, read from motion/calibration.json, the one file that holds them (issues 10, 11):
+# fitted on the real corpus's speakers (validation TMDC), checked against the sync expert for the
+# portrait and the dub alike ("sync_lead_scan"). The shape lead is 0: rounding already anticipates
+# (theta_round_anticipation).
+_LEADS = leads()
+LEAD_OPENING_S = _LEADS["opening"]
+LEAD_CLOSURE_S = _LEADS["closure"]
+LEAD_SHAPE_S = _LEADS["shape"]
 
 
 @dataclass(frozen=True)
