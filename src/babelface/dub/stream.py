@@ -17,7 +17,7 @@ import av
 import numpy as np
 
 from babelface.errors import InputError, MediaError
-from babelface.media.audio import _open
+from babelface.media.audio import Decoded, _open
 from babelface.notes import note
 
 # encoder quality from the source's bits per pixel per frame: CRF 23 (x264's default) at
@@ -108,23 +108,18 @@ def frames(source: Source, report: bool = True) -> Iterator[TimedFrame]:
         stream = c.streams.video[0]
         stream.thread_type = "AUTO"
         first = None
-        n = damaged = 0
-        for packet in c.demux(stream):
-            try:
-                decoded = packet.decode()
-            except av.error.FFmpegError:
-                damaged += 1
-                continue
-            for frame in decoded:
-                pts = frame.pts if frame.pts is not None else n * int(1 / (source.rate * source.time_base))
-                first = pts if first is None else first
-                yield TimedFrame(frame.to_ndarray(format="rgb24"), float((pts - first) * source.time_base),
-                                 pts - first, int(frame.rotation or 0))
-                n += 1
+        n = 0
+        decoded = Decoded(c, stream)
+        for frame in decoded:
+            pts = frame.pts if frame.pts is not None else n * int(1 / (source.rate * source.time_base))
+            first = pts if first is None else first
+            yield TimedFrame(frame.to_ndarray(format="rgb24"), float((pts - first) * source.time_base),
+                             pts - first, int(frame.rotation or 0))
+            n += 1
     if n == 0:
         raise MediaError(f"cannot decode the video of {source.path}: the file is corrupt or holds no frames")
-    if damaged and report:
-        note(f"{source.path}: {damaged} damaged video packet(s) skipped; the frames around them keep "
+    if decoded.refused and report:
+        note(f"{source.path}: {decoded.refused} damaged video packet(s) skipped; the frames around them keep "
              "their times", stacklevel=2)
 
 

@@ -97,25 +97,37 @@ class LostAudio:
         return 0.0
 
 
-def decode_frames(container, stream, path):
-    """The decoded frames of ``stream``. A packet the decoder refuses (a damaged stretch) is
-    skipped, not the end of the audio: :class:`LostAudio` puts silence in its place. A file cut
-    short ends the frames; one whose audio does not decode at all is a :class:`MediaError`."""
-    decoded, refused = False, 0
-    try:
-        for packet in container.demux(stream):
+class Decoded:
+    """The decoded frames of ``stream``, packet by packet: a packet the decoder refuses (a damaged
+    stretch) is skipped and counted in ``refused``, not the end of the stream. Shared by the audio
+    readers and the dub's video reader (``dub/stream.py``)."""
+
+    def __init__(self, container, stream):
+        self.container, self.stream, self.refused = container, stream, 0
+
+    def __iter__(self):
+        for packet in self.container.demux(self.stream):
             try:
                 frames = packet.decode()
             except av.error.FFmpegError:
-                refused += 1
+                self.refused += 1
                 continue
-            for frame in frames:
-                decoded = True
-                yield frame
+            yield from frames
+
+
+def decode_frames(container, stream, path):
+    """:class:`Decoded` audio frames; :class:`LostAudio` puts silence where a refused packet was.
+    A file cut short ends the frames; one whose audio does not decode at all is a
+    :class:`MediaError`."""
+    decoded, frames = False, Decoded(container, stream)
+    try:
+        for frame in frames:
+            decoded = True
+            yield frame
     except av.error.FFmpegError as e:
         if not decoded:
             raise MediaError(f"cannot decode the audio of {path}: the file is corrupt or truncated") from e
-    if refused and not decoded:
+    if frames.refused and not decoded:
         raise MediaError(f"cannot decode the audio of {path}: the file is corrupt or truncated")
 
 

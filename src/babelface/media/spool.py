@@ -149,10 +149,10 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
                 _check_finite(frame, path)
                 gap = lost.before(frame)
                 if gap:               # audio a damaged stretch lost: silence keeps the timing
-                    np.zeros(int(round(gap * SAMPLE_RATE)), np.float32).tofile(fa)
-                    np.zeros((int(round(gap * rate)), frame.layout.nb_channels), np.float32).tofile(fo)
-                    n += int(round(gap * SAMPLE_RATE))
-                    n_orig += int(round(gap * rate))
+                    lost_16k, lost_native = int(round(gap * SAMPLE_RATE)), int(round(gap * rate))
+                    np.zeros(lost_16k, np.float32).tofile(fa)
+                    np.zeros((lost_native, frame.layout.nb_channels), np.float32).tofile(fo)
+                    n, n_orig = n + lost_16k, n_orig + lost_native
                 frame.pts = None
                 spool(mono16k.resample(frame), native.resample(frame))
                 if max_duration is not None and n > (max_duration + 0.5) * SAMPLE_RATE:
