@@ -239,7 +239,8 @@ def test_queue_full_and_time_out(media):
         assert code == 429 and "try again later" in body["error"]
         assert list(full.queue.root.iterdir()) == []                    # the refused job left nothing
     with LiveServer(ServeConfig(workers=1, job_timeout_s=0.5)) as slow:
-        code, job = slow.post("/api/say", {"text": "hello there", "language": "en"},
+        # a paragraph, not two words: on an idle, warm machine "hello there" rendered within 0.5 s
+        code, job = slow.post("/api/say", {"text": " ".join(["hello there, how are you today"] * 12), "language": "en"},
                               {"portrait": ("p.png", media["portrait"])})
         assert code == 202
         job = slow.wait(job["id"], timeout=30)
