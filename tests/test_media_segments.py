@@ -28,11 +28,12 @@ def frames(real) -> np.ndarray:
     return read_frames(real / "WDA_KatieHill_000.mp4", max_frames=N)[:, ::2, ::2].copy()
 
 
-def write_segmented(path, frames, workers, audio=None, sample_rate=None):
+def write_segmented(path, frames, workers, audio=None, sample_rate=None, processes=False):
     def job(a, b):
         return lambda: iter(frames[a:b])
     with VideoWriter(path, audio=audio, sample_rate=sample_rate) as w:
-        ticks = sum(1 for _ in encode_segments(w, (job(a, b) for a, b in plan_segments(len(frames))), workers))
+        ticks = sum(1 for _ in encode_segments(w, (job(a, b) for a, b in plan_segments(len(frames))), workers,
+                                               processes=processes))
     return ticks
 
 
@@ -55,9 +56,12 @@ def test_segments_match_one_encoder(tmp_path, frames, real):
     rate = probe_audio(real / "WDA_KatieHill_000.mp4").sample_rate
     audio = load_audio(real / "WDA_KatieHill_000.mp4", sample_rate=None, mono=False)[:N * rate // 25]
     seg, seg1, one = tmp_path / "seg.mp4", tmp_path / "seg1.mp4", tmp_path / "one.mp4"
+    forked = tmp_path / "forked.mp4"
     assert write_segmented(seg, frames, 2, audio, rate) == N
     write_segmented(seg1, frames, 1, audio, rate)
     assert seg.read_bytes() == seg1.read_bytes()
+    assert write_segmented(forked, frames, 2, audio, rate, processes=True) == N   # in child processes
+    assert forked.read_bytes() == seg.read_bytes()
     with VideoWriter(one, audio=audio, sample_rate=rate) as w:
         for f in frames:
             w.write(f)
@@ -98,7 +102,10 @@ def test_a_segment_with_other_settings_is_refused(tmp_path, frames):
     assert len(read_frames(tmp_path / "a.mp4")) == 20
 
 
-def test_a_failing_segment_raises_and_stops_the_others(tmp_path, frames):
+@pytest.mark.parametrize("processes", [False, True])
+def test_a_failing_segment_raises_and_stops_the_others(tmp_path, frames, processes):
+    """A segment's error is raised as one thread raises it (from a child process: the job run
+    again on the worker thread), the file is not written and the later segments stop."""
     seen = []
 
     def good(a):
@@ -115,7 +122,7 @@ def test_a_failing_segment_raises_and_stops_the_others(tmp_path, frames):
     out = tmp_path / "x.mp4"
     with pytest.raises(ValueError, match="render failed"):
         with VideoWriter(out) as w:
-            for _ in encode_segments(w, iter([good(0), bad, good(0), good(0)]), 2):
+            for _ in encode_segments(w, iter([good(0), bad, good(0), good(0)]), 2, processes=processes):
                 pass
     assert not out.exists()                                   # atomic: nothing half-written
-    assert len(seen) < 3 * 60                                 # the segments after it never ran in full
+    assert len(seen) < (1 if processes else 3) * 60                                 # the segments after it never ran in full

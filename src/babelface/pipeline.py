@@ -221,7 +221,7 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
         workers = render_workers(threads)
         jobs = segment_jobs(motion_renderer, chunks, plan_segments(n_frames), articulation=articulation,
                             head_stage=stage, head=head, workers=workers)
-        ticks = encode_segments(writer, jobs, workers)
+        ticks = encode_segments(writer, jobs, workers, processes=True)   # each job holds its motion
         for _ in _with_estimate(progress(ticks, total=n_frames, desc="rendering", unit="frame"), n_frames):
             pass
     return writer.n_frames
@@ -298,6 +298,27 @@ def _background(fn, *args) -> Iterator[Future]:
         yield pool.submit(fn, *args)
 
 
+@contextmanager
+def _beside(threads: int) -> Iterator:
+    """``beside(fn, *args)`` → something whose ``result()`` is ``fn(*args)``: run on a thread of
+    its own beside the body when the thread budget has two cores or more (leaving the block waits
+    for it), computed when asked for with one core (issue 16: the budget decides)."""
+    if threads < 2:
+        yield lambda fn, *args: _Later(fn, args)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="babelface-beside") as pool:
+        yield pool.submit
+
+
+@dataclass
+class _Later:
+    fn: object
+    args: tuple
+
+    def result(self):
+        return self.fn(*self.args)
+
+
 def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarray | None = None,
             text: str | None = None, language: str | None = None,
             max_duration: float = MAX_DURATION_S, model: str | Path | None = None,
@@ -331,12 +352,14 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     with (job(threads) as threads,
           _background(_portrait, image, max_pixels) as portrait,
           _background(load_generator, *choice) as loading,
-          spool_speech(audio, max_duration) as speech):
+          spool_speech(audio, max_duration) as speech,
+          _beside(threads) as beside):
         if speech.is_silent():
             raise SilenceError(SILENT_SPEECH)
         if speech.is_constant():
             raise SilenceError(CONSTANT_SPEECH)
         n = n_frames_for(speech.n_samples, SAMPLE_RATE)
+        moves = beside(head_motion_spooled, speech, n, head)     # the prosody's: needs no model
         generator = loading.result()
         art, phonemes = None, []
         stream = getattr(generator, "stream", None)
@@ -353,10 +376,9 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         chunks = apply_style_stream(chunks, style_of_video(style_video) if style_video is not None
                                     else MEDIAN_STYLE)
         image, landmarks = portrait.result()
-        moves = head_motion_spooled(speech, n, head)
         frames = render_frames(image, landmarks, chunks, n, Path(output), audio=speech.original,
                                sample_rate=speech.sample_rate, articulation=art, threads=threads,
-                               quality=quality, head=moves, renderer=renderer)
+                               quality=quality, head=moves.result(), renderer=renderer)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if generator.needs_text else "audio")
 

@@ -23,7 +23,10 @@ write the same bytes.
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
+import struct
 import threading
 from collections import deque
 from concurrent.futures import CancelledError, ThreadPoolExecutor
@@ -116,18 +119,29 @@ class SegmentEncoder:
 
 
 def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Iterable]],
-                    workers: int) -> Iterator[None]:
+                    workers: int, *, processes: bool = False) -> Iterator[None]:
     """Encode segments on ``workers`` threads and join them into ``writer`` in order; yields once
     per frame encoded, in whichever segment (a progress tick).
 
     Each item of ``segments`` makes its segment's frames (images, or ``(image, pts)``: see
     :meth:`SegmentEncoder.encode`) when called, on the worker thread: the
-    frames are drawn and encoded on one core, in one pass, with no hand-over between threads. At most
-    ``workers`` segments are in flight (their packets, a few MB each, wait in memory to be joined).
-    Stopping early (an error, Ctrl-C) stops the workers at their next frame."""
+    frames are drawn and encoded on one core, in one pass, with no hand-over between threads. A
+    worker that finishes takes the next segment at once, whether or not the segments before its
+    own are done (so no worker waits for a slower one), and with two workers or more the next
+    segments are handed out before a finished one is joined (the joining, and the audio encoded
+    with it, runs beside them). Finished segments wait in memory to be joined, their packets a few
+    MB each: at most ``2 × workers`` segments are held. Stopping early (an error, Ctrl-C) stops the
+    workers at their next frame.
+
+    ``processes``: with two workers or more, each segment is drawn and encoded in a child process
+    forked for it (:func:`_forked`) instead of on the worker thread, so the workers' Python does
+    not wait for one GIL (issue 16: two threads of the renderer spent a third more CPU than one,
+    handing the GIL to and fro). Only for jobs that need nothing but what they hold (no open file
+    read by two segments, no shared state written): the caller decides."""
     encoder = writer.segment_encoder()
     ticks: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
+    workers = max(workers, 1)
 
     def run(make: Callable[[], Iterable]) -> EncodedSegment:
         def counted() -> Iterator:
@@ -138,20 +152,36 @@ def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Itera
                 ticks.put(None)
         return encoder.encode(counted())
 
+    def forked(make: Callable[[], Iterable]) -> EncodedSegment:
+        return _forked(encoder, make, ticks, stop) or run(make)
+
+    fork = processes and workers > 1 and hasattr(os, "fork")
     items = iter(segments)
-    pending: deque = deque()
-    with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="babelface-segment") as pool:
+    pending: deque = deque()            # submitted, in the video's order; joined from the left
+
+    def hand_out() -> None:
+        """Submit segments while a worker is free (and at most ``2 × workers`` are held), none
+        after one has failed."""
+        while (sum(not f.done() for f in pending) < workers and len(pending) < 2 * workers
+               and not any(f.done() and not f.cancelled() and f.exception() for f in pending)):
+            make = next(items, None)
+            if make is None:
+                return
+            pending.append(pool.submit(forked if fork else run, make))
+            pending[-1].add_done_callback(ticks.put)
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="babelface-segment") as pool:
         try:
-            for make in items:
-                pending.append(pool.submit(run, make))
-                pending[-1].add_done_callback(ticks.put)
-                if len(pending) < workers:
-                    continue
-                yield from _ticks_until(pending[0], ticks)
-                writer.write_segment(pending.popleft().result())
+            hand_out()
             while pending:
-                yield from _ticks_until(pending[0], ticks)
-                writer.write_segment(pending.popleft().result())
+                if ticks.get() is None:
+                    yield
+                    continue
+                while pending and pending[0].done():
+                    if workers > 1:          # one core: the joining waits, as the budget says
+                        hand_out()
+                    writer.write_segment(pending.popleft().result())
+                hand_out()
             while not ticks.empty():
                 if ticks.get() is None:
                     yield
@@ -161,8 +191,78 @@ def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Itera
                 future.cancel()
 
 
-def _ticks_until(future, ticks: queue.SimpleQueue) -> Iterator[None]:
-    """Yield the workers' frame ticks (None) until ``future`` is done (done futures are queued too)."""
-    while not future.done():
-        if ticks.get() is None:
-            yield
+_TICK, _DONE_SEGMENT = b"t", b"s"          # child → parent: one frame encoded; the segment follows
+_SEGMENT = struct.Struct("<iii?ii")        # n_frames, width, height, timed, len(extradata), packets
+_PACKET = struct.Struct("<qqq?i")          # pts, dts, duration, keyframe, size
+
+
+def _forked(encoder: SegmentEncoder, make: Callable[[], Iterable], ticks: queue.SimpleQueue,
+            stop: threading.Event) -> EncodedSegment | None:
+    """One segment drawn and encoded in a child process forked from this thread (it holds the job
+    and everything it reads, copy-on-write); the child sends a tick per frame and then the
+    packets through a pipe (raw bytes, no pickle) and exits. None when the child failed: the
+    caller runs the job on its own thread, which raises the error one thread would."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                    # the child: nothing of the parent's unwinds here
+        code = 1
+        try:
+            os.close(r)
+            segment = encoder.encode(_ticked(make(), w))
+            _write_all(w, _DONE_SEGMENT + _pack(segment))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    try:
+        with os.fdopen(r, "rb") as pipe:
+            while (kind := pipe.read(1)) == _TICK:
+                if stop.is_set():
+                    raise CancelledError
+                ticks.put(None)
+            data = pipe.read() if kind == _DONE_SEGMENT else b""
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        _, status = os.waitpid(pid, 0)
+    return _unpack(data, encoder) if status == 0 and data else None
+
+
+def _ticked(frames: Iterable, fd: int) -> Iterator:
+    for frame in frames:
+        yield frame
+        os.write(fd, _TICK)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _pack(seg: EncodedSegment) -> bytes:
+    """A segment as bytes: its header, the SPS/PPS, each packet's timing and data."""
+    parts = [_SEGMENT.pack(seg.n_frames, seg.width, seg.height, seg.timed, len(seg.extradata),
+                           len(seg.packets)), seg.extradata]
+    for p in seg.packets:
+        data = bytes(p)
+        parts += [_PACKET.pack(p.pts, p.dts, p.duration, p.is_keyframe, len(data)), data]
+    return b"".join(parts)
+
+
+def _unpack(data: bytes, encoder: SegmentEncoder) -> EncodedSegment:
+    """:func:`_pack`'s inverse: packets in the encoder's time base, as it made them."""
+    n, width, height, timed, n_extra, n_packets = _SEGMENT.unpack_from(data)
+    at = _SEGMENT.size + n_extra
+    extradata = data[_SEGMENT.size:at]
+    packets = []
+    for _ in range(n_packets):
+        pts, dts, duration, key, size = _PACKET.unpack_from(data, at)
+        at += _PACKET.size
+        p = av.Packet(data[at:at + size])
+        at += size
+        p.pts, p.dts, p.duration, p.is_keyframe = pts, dts, duration, key
+        p.time_base = encoder.time_base
+        packets.append(p)
+    return EncodedSegment(n, width, height, extradata, packets, timed)

@@ -220,9 +220,10 @@ class VideoWriter:
             packet.dts += offset
             if segment.timed:                    # x264 starts its dts from its first frames' spacing:
                 packet.dts = self._next_dts(packet)   # where the video's spacing changes, it may repeat
+            until = float((packet.dts + 1) * self.time_base)   # (muxing rescales it to the stream's)
             packet.stream = self._vstream
             self._container.mux(packet)
-            self._interleave(float((packet.dts + 1) * self.time_base))
+            self._interleave(until)
         self.n_frames += segment.n_frames
 
     def _next_dts(self, packet) -> int:
