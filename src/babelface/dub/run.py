@@ -229,8 +229,12 @@ class _Decoders:
     def frames(self, start: int, stop: int):
         """Frames ``start`` … ``stop − 1`` of the video as ``(index, TimedFrame)``."""
         with self._lock:
-            ready = [d for d in self._idle if d[1] <= start]
-            d = max(ready, key=lambda d: d[1]) if ready else [stream.frames(self.source, report=False), 0]
+            from babelface.media.segments import in_segment_process
+            forked = in_segment_process()   # a segment's own process (one core) opens its own (the
+            ready = [d for d in self._idle if d[1] <= start and not forked]   # parent's decoders
+            # share their file offsets with it), decoding on its one thread
+            d = max(ready, key=lambda d: d[1]) if ready else \
+                [stream.frames(self.source, report=False, threads=1 if forked else None), 0]
             if ready:
                 self._idle.remove(d)
         try:
@@ -258,7 +262,7 @@ def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int,
     the frames keep the video's own timestamps. The plan depends on the length alone, so one and
     two threads write the same bytes. Stage seconds are summed over the workers."""
     from babelface.media import VideoWriter
-    from babelface.media.segments import encode_segments, plan_segments
+    from babelface.media.segments import encode_segments, in_segment_process, plan_segments
     from babelface.threads import render_workers
 
     n = len(tracking.times)
@@ -278,7 +282,8 @@ def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int,
                     pts.append(f.pts)
                     yield Frame(f.image, i, at_time(motion, f.time), teeth, tongue)
 
-            images = clock.timed(renderer.frames(prefetch(items(), depth=4), inner), "render")
+            ahead = items() if in_segment_process() else prefetch(items(), depth=4)   # (one core there)
+            images = clock.timed(renderer.frames(ahead, inner), "render")
             for image in images:
                 t = time.perf_counter()
                 yield image, pts.popleft()
@@ -289,7 +294,8 @@ def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int,
                          crf=crf, quality=quality, threads=threads, time_base=source.time_base,
                          rotation=source.rotation)
     try:
-        ticks = encode_segments(writer, (job(a, b) for a, b in plan), workers)
+        ticks = encode_segments(writer, (job(a, b) for a, b in plan), workers, processes=True,
+                                counters=(lambda: _counts(clock, renderer), lambda c: _add_counts(clock, renderer, c)))
         for _ in progress(ticks, total=n, desc="dubbing", unit="frame"):
             pass
         with clock("encode"):
@@ -300,6 +306,19 @@ def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int,
     finally:
         decoders.close()
     return writer.n_frames
+
+
+def _counts(clock: _Clock, renderer) -> dict[str, float]:
+    """What the segment jobs add up: seconds per stage, frames passed through."""
+    return dict(clock.seconds, passed_through=renderer.passed_through)
+
+
+def _add_counts(clock: _Clock, renderer, counts: dict[str, float]) -> None:
+    """A segment process's :func:`_counts` added to this process's."""
+    counts = dict(counts)
+    renderer.passed_through += int(counts.pop("passed_through"))
+    for stage, seconds in counts.items():
+        clock.add(stage, seconds)
 
 
 def _palette(renderer, decoders: _Decoders) -> None:

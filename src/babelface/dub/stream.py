@@ -98,8 +98,9 @@ class TimedFrame:
     rotation: int              # display rotation, degrees
 
 
-def frames(source: Source, report: bool = True) -> Iterator[TimedFrame]:
-    """Decode ``source`` one frame at a time (bounded memory whatever its length).
+def frames(source: Source, report: bool = True, threads: int | None = None) -> Iterator[TimedFrame]:
+    """Decode ``source`` one frame at a time (bounded memory whatever its length); ``threads``:
+    FFmpeg's decoding threads (default: its own choice; the frames are the same).
 
     Decoded packet by packet: a damaged packet loses its own frame(s), not the rest of the video
     (its neighbours keep their timestamps; with ``report``, a warning says how many packets were
@@ -107,6 +108,8 @@ def frames(source: Source, report: bool = True) -> Iterator[TimedFrame]:
     with _open(source.path) as c:
         stream = c.streams.video[0]
         stream.thread_type = "AUTO"
+        if threads is not None:
+            stream.codec_context.thread_count = threads
         first = None
         n = 0
         decoded = Decoded(c, stream)

@@ -23,6 +23,7 @@ write the same bytes.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -119,7 +120,8 @@ class SegmentEncoder:
 
 
 def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Iterable]],
-                    workers: int, *, processes: bool = False) -> Iterator[None]:
+                    workers: int, *, processes: bool = False,
+                    counters: tuple[Callable[[], dict], Callable[[dict], None]] | None = None) -> Iterator[None]:
     """Encode segments on ``workers`` threads and join them into ``writer`` in order; yields once
     per frame encoded, in whichever segment (a progress tick).
 
@@ -137,7 +139,9 @@ def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Itera
     forked for it (:func:`_forked`) instead of on the worker thread, so the workers' Python does
     not wait for one GIL (issue 16: two threads of the renderer spent a third more CPU than one,
     handing the GIL to and fro). Only for jobs that need nothing but what they hold (no open file
-    read by two segments, no shared state written): the caller decides."""
+    read by two segments, no shared state written): the caller decides. ``counters``: ``(read,
+    add)`` for numbers a job adds up as it runs (seconds per stage): what a child added
+    (``read()`` at its end less at its start) is ``add``-ed in the parent."""
     encoder = writer.segment_encoder()
     ticks: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
@@ -153,7 +157,7 @@ def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Itera
         return encoder.encode(counted())
 
     def forked(make: Callable[[], Iterable]) -> EncodedSegment:
-        return _forked(encoder, make, ticks, stop) or run(make)
+        return _forked(encoder, make, ticks, stop, counters) or run(make)
 
     fork = processes and workers > 1 and hasattr(os, "fork")
     items = iter(segments)
@@ -191,25 +195,42 @@ def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Itera
                 future.cancel()
 
 
+_in_child = False              # True in a segment's own process
+
+
+def in_segment_process() -> bool:
+    """Whether this is a segment's own (forked) process: it has one core, so a job's helpers
+    (decoder threads, read-ahead threads) only hand the GIL to and fro there."""
+    return _in_child
+
+
+_FORK = threading.Lock()       # held by a fork and while a child's counters are added: no child
+                               # is forked while a parent thread holds the counters' lock
 _TICK, _DONE_SEGMENT = b"t", b"s"          # child → parent: one frame encoded; the segment follows
 _SEGMENT = struct.Struct("<iii?ii")        # n_frames, width, height, timed, len(extradata), packets
 _PACKET = struct.Struct("<qqq?i")          # pts, dts, duration, keyframe, size
 
 
 def _forked(encoder: SegmentEncoder, make: Callable[[], Iterable], ticks: queue.SimpleQueue,
-            stop: threading.Event) -> EncodedSegment | None:
+            stop: threading.Event, counters=None) -> EncodedSegment | None:
     """One segment drawn and encoded in a child process forked from this thread (it holds the job
-    and everything it reads, copy-on-write); the child sends a tick per frame and then the
-    packets through a pipe (raw bytes, no pickle) and exits. None when the child failed: the
-    caller runs the job on its own thread, which raises the error one thread would."""
+    and everything it reads, copy-on-write); the child sends a tick per frame, then the packets
+    and what it added to ``counters`` through a pipe (raw bytes and JSON, no pickle) and exits.
+    None when the child failed: the caller runs the job on its own thread, which raises the
+    error one thread would."""
     r, w = os.pipe()
-    pid = os.fork()
+    with _FORK:
+        pid = os.fork()
     if pid == 0:                                    # the child: nothing of the parent's unwinds here
+        global _in_child
+        _in_child = True
         code = 1
         try:
             os.close(r)
+            before = counters[0]() if counters else {}
             segment = encoder.encode(_ticked(make(), w))
-            _write_all(w, _DONE_SEGMENT + _pack(segment))
+            added = {k: v - before[k] for k, v in counters[0]().items()} if counters else {}
+            _write_all(w, _DONE_SEGMENT + _pack(segment) + json.dumps(added).encode())
             code = 0
         finally:
             os._exit(code)
@@ -226,7 +247,13 @@ def _forked(encoder: SegmentEncoder, make: Callable[[], Iterable], ticks: queue.
         raise
     finally:
         _, status = os.waitpid(pid, 0)
-    return _unpack(data, encoder) if status == 0 and data else None
+    if status or not data:
+        return None
+    segment, at = _unpack(data, encoder)
+    if counters:
+        with _FORK:
+            counters[1](json.loads(data[at:]))
+    return segment
 
 
 def _ticked(frames: Iterable, fd: int) -> Iterator:
@@ -251,8 +278,9 @@ def _pack(seg: EncodedSegment) -> bytes:
     return b"".join(parts)
 
 
-def _unpack(data: bytes, encoder: SegmentEncoder) -> EncodedSegment:
-    """:func:`_pack`'s inverse: packets in the encoder's time base, as it made them."""
+def _unpack(data: bytes, encoder: SegmentEncoder) -> tuple[EncodedSegment, int]:
+    """:func:`_pack`'s inverse (packets in the encoder's time base, as it made them), and where in
+    ``data`` the segment ends."""
     n, width, height, timed, n_extra, n_packets = _SEGMENT.unpack_from(data)
     at = _SEGMENT.size + n_extra
     extradata = data[_SEGMENT.size:at]
@@ -265,4 +293,4 @@ def _unpack(data: bytes, encoder: SegmentEncoder) -> EncodedSegment:
         p.pts, p.dts, p.duration, p.is_keyframe = pts, dts, duration, key
         p.time_base = encoder.time_base
         packets.append(p)
-    return EncodedSegment(n, width, height, extradata, packets, timed)
+    return EncodedSegment(n, width, height, extradata, packets, timed), at
