@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import av
@@ -126,3 +127,53 @@ def test_a_failing_segment_raises_and_stops_the_others(tmp_path, frames, process
                 pass
     assert not out.exists()                                   # atomic: nothing half-written
     assert len(seen) < (1 if processes else 3) * 60                                 # the segments after it never ran in full
+
+
+def test_the_audio_is_encoded_with_each_segment_and_interleaved(tmp_path):
+    """Joining a segment encodes the audio up to its end, not all of it at the first packet (the
+    packet's time is read before muxing rescales it): the AAC work is spread over the joins, and
+    in the file no audio runs ahead of the video by more than a frame or two."""
+    n, rate = 400, 16000                                     # two segments of 8 s, 16 s of audio
+    frames = np.random.default_rng(0).integers(0, 255, (n, 32, 32, 3), dtype=np.uint8)
+    audio = (0.1 * np.sin(np.arange(n * rate // 25) / 20)).astype(np.float32)
+    out = tmp_path / "a.mp4"
+    done = []
+    with VideoWriter(out, audio=audio, sample_rate=rate) as w:
+        enc = w.segment_encoder()
+        for a, b in plan_segments(n):
+            w.write_segment(enc.encode(frames[a:b]))
+            done.append(w._audio_done / rate)
+    assert done[0] == pytest.approx(8.0, abs=0.1) and done[1] == pytest.approx(16.0, abs=0.1)
+    with av.open(str(out)) as c:
+        video_until, lead = 0.0, 0.0
+        for p in c.demux():
+            if p.dts is not None:
+                t = float(p.dts * p.time_base)
+                if p.stream.type == "video":
+                    video_until = max(video_until, t)
+                else:
+                    lead = max(lead, t - video_until)
+    assert lead < 0.25
+
+
+def test_segments_are_drawn_in_their_own_processes_and_their_counts_come_back(tmp_path, frames):
+    """``processes=True``: each job runs in a forked child (a job that refuses to run in this
+    process still gives the video), and what the children add to the counters is added here."""
+    parent, counts, total = os.getpid(), {"frames": 0}, {"frames": 0}
+
+    def job(a, b):
+        def make():
+            if os.getpid() == parent:
+                raise RuntimeError("drawn in the parent")
+            counts["frames"] += b - a
+            return iter(frames[a:b])
+        return make
+
+    def add(c):
+        total["frames"] += c["frames"]
+
+    with VideoWriter(tmp_path / "a.mp4") as w:
+        ticks = sum(1 for _ in encode_segments(w, (job(a, b) for a, b in plan_segments(N)), 2,
+                                               processes=True, counters=(lambda: dict(counts), add)))
+    assert ticks == N and total["frames"] == N and counts["frames"] == 0
+    assert len(read_frames(tmp_path / "a.mp4")) == N
