@@ -17,6 +17,13 @@ ratio against the issue's goal, and how busy the two cores were at 2 threads: CP
 the share of the wall time during which both cores worked (on idle cores; 0: one core at a time).
 The load average before each case is written beside it: above ~0.3 the cores were not idle and the
 wall figures are pessimistic. About 5 minutes on two idle cores with ``--repeats 3``.
+
+Other jobs' ``nice`` does not shield this one from them when the kernel groups processes by session
+(``/proc/sys/kernel/sched_autogroup_enabled`` = 1): each session's group gets an equal share of
+the cores, whatever its processes' nice, so beside one busy session the 2-thread run gets one core
+of two. Run it in a session of its own whose group outranks theirs, e.g. ``setsid sh -c 'echo -15
+> /proc/self/autogroup; python benchmarks/two_cores.py'`` (as root); the report says which group
+and weight it ran in.
 """
 
 from __future__ import annotations
@@ -103,12 +110,24 @@ def verdict(name: str, m: dict) -> tuple[str, str]:
     return f"{what} {value:.2f} (goal ≤ {goal:.2f})", "met" if value <= goal else "**not met**"
 
 
+def autogroup() -> str:
+    """Which scheduler group this ran in, where the kernel groups processes by session."""
+    try:
+        if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
+            return "no session autogroups: nice applies across processes"
+        group = Path("/proc/self/autogroup").read_text().split()
+    except OSError:
+        return "scheduler groups unknown"
+    return (f"session autogroups on; this run's group {group[0]} at nice {group[-1]} against the "
+            "other sessions' groups (each gets an equal share at equal nice, whatever its processes' nice)")
+
+
 def report(res: dict[str, dict], repeats: int) -> str:
     loads = [v for m in res.values() for v in m["raw"]["load"]]
     lines = [f"`python benchmarks/two_cores.py --repeats {repeats}` ({machine()}; fresh processes, "
              f"`--threads 1` and `2` interleaved, medians of {repeats}; load average before the cases "
              f"{min(loads):.2f} … {max(loads):.2f}: above ~0.3 the cores were not idle and the wall "
-             "figures are pessimistic).", "",
+             f"figures are pessimistic; {autogroup()}).", "",
              "| case | wall s, 1 thread | wall s, 2 threads | 2 ÷ 1 wall | CPU s, 1 / 2 threads | "
              "both cores busy (2 threads) | goal | |",
              "|---|---:|---:|---:|---:|---:|---|---|"]
