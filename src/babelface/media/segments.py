@@ -218,9 +218,16 @@ def _forked(encoder: SegmentEncoder, make: Callable[[], Iterable], ticks: queue.
     and what it added to ``counters`` through a pipe (raw bytes and JSON, no pickle) and exits.
     None when the child failed: the caller runs the job on its own thread, which raises the
     error one thread would."""
-    r, w = os.pipe()
-    with _FORK:
-        pid = os.fork()
+    with _FORK:               # (no other child forked holding this pipe's write end: EOF comes)
+        r, w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:                             # no process to be had: the job on this thread
+            os.close(r)
+            os.close(w)
+            return None
+        if pid:
+            os.close(w)
     if pid == 0:                                    # the child: nothing of the parent's unwinds here
         global _in_child
         _in_child = True
@@ -234,7 +241,6 @@ def _forked(encoder: SegmentEncoder, make: Callable[[], Iterable], ticks: queue.
             code = 0
         finally:
             os._exit(code)
-    os.close(w)
     try:
         with os.fdopen(r, "rb") as pipe:
             while (kind := pipe.read(1)) == _TICK:
