@@ -155,6 +155,8 @@ def test_two_threads_write_the_same_bytes_as_one(real, tmp_path):
                                "--lang", "es", "-o", str(out), "--threads", str(k), "--quality", "fast",
                                "--no-sync-check", "--json"], capture_output=True, text=True, check=True)
         r = json.loads(done.stdout)
+        assert r["stages"]["render"] > 0 and r["stages"]["decode"] > 0   # (at 2: the segment
+        # processes' seconds, sent back)
     plan = plan_segments(r["frames"])
     assert len(plan) == 2 and r["frames_passed_through"] == 0
     one, two = (hashlib.md5(p.read_bytes()).hexdigest() for p in outs)

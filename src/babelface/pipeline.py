@@ -14,7 +14,8 @@ decoded once into a spool on disk (:mod:`babelface.media.spool`); a generator th
 runs window by window (:mod:`babelface.models.streaming`) one window ahead of the renderer
 (:func:`prefetch`); the video is cut into segments (:mod:`babelface.media.segments`), each drawn —
 mouth, then head — and encoded by its own single-threaded x264 on one of
-:func:`babelface.threads.render_workers` threads, and joined in order with the audio interleaved.
+:func:`babelface.threads.render_workers` threads (with two or more, in a process forked for the
+segment: no shared GIL), and joined in order with the audio interleaved.
 Memory stays flat in the length of the speech.
 :func:`render_frames` is the reusable part: motion chunks in, encoded video out.
 """
@@ -219,9 +220,12 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
     # issue 16: segments drawn and encoded side by side, one per core, joined in order
     with VideoWriter(out, fps=FPS, audio=audio, sample_rate=sample_rate, quality=quality) as writer:
         workers = render_workers(threads)
-        jobs = segment_jobs(motion_renderer, chunks, plan_segments(n_frames), articulation=articulation,
+        plan = plan_segments(n_frames)
+        jobs = segment_jobs(motion_renderer, chunks, plan, articulation=articulation,
                             head_stage=stage, head=head, workers=workers)
-        ticks = encode_segments(writer, jobs, workers, processes=True)   # each job holds its motion
+        # each job holds its motion: segments side by side in processes of their own (one segment:
+        # its frames on the budget's threads, in this process)
+        ticks = encode_segments(writer, jobs, workers, processes=len(plan) > 1)
         for _ in _with_estimate(progress(ticks, total=n_frames, desc="rendering", unit="frame"), n_frames):
             pass
     return writer.n_frames

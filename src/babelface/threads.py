@@ -10,8 +10,9 @@ thread (threadpoolctl for BLAS and OpenMP, ``torch.set_num_threads`` for torch, 
 for OpenCV) and the budget goes to the stage pipeline instead:
 
 * ``render_workers(budget)`` worker threads, each drawing a segment of the video and encoding it
-  with its own single-threaded x264 (:mod:`babelface.media.segments`; NumPy, OpenCV and x264
-  release the GIL);
+  with its own single-threaded x264 (:mod:`babelface.media.segments`); with two or more, `animate`,
+  `say` and `dub` draw each segment in a process forked by its worker thread, as the Python
+  between NumPy's, OpenCV's and x264's calls made two threads hand one GIL to and fro;
 * ``encoder_threads(budget)`` x264 threads where one encoder takes every frame
   (:meth:`babelface.media.VideoWriter.write`: dub, tools).
 

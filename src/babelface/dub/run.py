@@ -294,7 +294,7 @@ def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int,
                          crf=crf, quality=quality, threads=threads, time_base=source.time_base,
                          rotation=source.rotation)
     try:
-        ticks = encode_segments(writer, (job(a, b) for a, b in plan), workers, processes=True,
+        ticks = encode_segments(writer, (job(a, b) for a, b in plan), workers, processes=len(plan) > 1,
                                 counters=(lambda: _counts(clock, renderer), lambda c: _add_counts(clock, renderer, c)))
         for _ in progress(ticks, total=n, desc="dubbing", unit="frame"):
             pass

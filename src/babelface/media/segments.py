@@ -13,6 +13,10 @@ x264 with the writer's settings (:class:`SegmentEncoder`, any thread) into packe
 * timestamps are offset by the frames before; x264's B-frame delay is the same for every segment,
   so the decoding timestamps run on without a gap or a repeat.
 
+With two workers or more a caller may have each segment drawn and encoded in a process forked for
+it (``encode_segments(..., processes=True)``): the packets come back through a pipe, the same
+bytes as from a thread, and the workers' Python no longer shares one GIL.
+
 The joined file is the H.264 + AAC mp4 that :class:`VideoWriter` always writes (browser-playable,
 ``+faststart``, audio interleaved). A segment is at most one x264 GOP (``SEGMENT_FRAMES`` = its
 default keyint), so a long video has the IDR frames it had with one encoder; the decoded frames
