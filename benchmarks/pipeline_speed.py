@@ -47,11 +47,11 @@ PARAGRAPH = " ".join([SENTENCE, "The mouth follows the sounds of the words, one 
 ENV = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall s, CPU s of the child, stdout) of one fresh process."""
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child, stdout) of one fresh process (``env``: default ``ENV``)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=ENV, check=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env or ENV, check=True)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -1,10 +1,13 @@
 """Two cores against one, as a user runs each command (issue 16's goals; issue 10's dub at 1080p).
 
     python benchmarks/two_cores.py [--repeats 3] [--cases animate,dub,say,eval] [--no-write]
+                                   [--against OTHER/src]
 
 Run it on an otherwise idle machine: every case is the CLI in a fresh process at ``--threads 1``
 and ``--threads 2`` (interleaved 1, 2, 1, 2, … so that any load falls on both sides alike), and the
-figures are medians of the repeats:
+figures are medians of the repeats. ``--against OTHER/src`` runs each case with that tree's
+sources too, interleaved with this one's (rows "…, against"; the table is printed, not written):
+a before/after in one run. The figures are medians of the repeats:
 
 * ``animate`` on 60 s of real speech (the real clips tiled, ``_speech.long_speech``), 512² portrait;
 * ``dub`` of the real 1080×1920 video ``latentsync_demo1.mp4`` (10 s, 250 frames), text driver;
@@ -42,7 +45,7 @@ sys.path.insert(0, str(HERE))
 from _common import machine, real_dir, write_section  # noqa: E402
 from _speech import long_speech  # noqa: E402
 from dub_speed import TEXT as DUB_TEXT  # noqa: E402
-from pipeline_speed import ANIMATE_S, PARAGRAPH, SENTENCE, cli, timed  # noqa: E402
+from pipeline_speed import ANIMATE_S, ENV, PARAGRAPH, SENTENCE, cli, timed  # noqa: E402
 
 HEADING = "## Two cores (issue 16, session 22)"
 CASES = ("animate", "dub", "say", "eval")
@@ -79,18 +82,24 @@ def commands(tmp: Path, cases: tuple[str, ...]) -> dict[str, list[str]]:
     return out
 
 
-def measure(repeats: int, cases: tuple[str, ...]) -> dict[str, dict]:
-    """Row name → {"wall 1", "cpu 1", "wall 2", "cpu 2", "load", ["speech s"]}: medians of ``repeats``."""
+AGAINST = ", against"
+
+
+def measure(repeats: int, cases: tuple[str, ...], against: str | None = None) -> dict[str, dict]:
+    """Row name → {"wall 1", "cpu 1", "wall 2", "cpu 2", "load", ["speech s"]}: medians of ``repeats``;
+    with ``against`` (another tree's src) its rows too, named ``name + AGAINST``."""
+    trees = {"": None} | ({AGAINST: dict(ENV, PYTHONPATH=str(Path(against).resolve()))} if against else {})
     tmp = Path(tempfile.mkdtemp(prefix="babelface-two-cores-"))
     raw: dict[str, dict[str, list[float]]] = {}
     try:
         cmds = commands(tmp, cases)
         for r in range(repeats):
-            for name, args in cmds.items():
+            for (name, args), (suffix, env) in ((c, t) for c in cmds.items() for t in trees.items()):
+                name = name + suffix
                 row = raw.setdefault(name, {})
                 row.setdefault("load", []).append(os.getloadavg()[0])
                 for th in (1, 2):
-                    wall, cpu, out = timed(cli(*args, "--threads", str(th)))
+                    wall, cpu, out = timed(cli(*args, "--threads", str(th)), env)
                     row.setdefault(f"wall {th}", []).append(wall)
                     row.setdefault(f"cpu {th}", []).append(cpu)
                     if name.startswith("say"):
@@ -105,7 +114,7 @@ def measure(repeats: int, cases: tuple[str, ...]) -> dict[str, dict]:
 
 def verdict(name: str, m: dict) -> tuple[str, str]:
     """(the figure the goal is about, "met"/"not met") of one row."""
-    what, goal = GOALS[name]
+    what, goal = GOALS[name.removesuffix(AGAINST)]
     value = m["wall 2"] / m["speech s"] if what.startswith("RTF") else m["wall 2"] / m["wall 1"]
     return f"{what} {value:.2f} (goal ≤ {goal:.2f})", "met" if value <= goal else "**not met**"
 
@@ -135,7 +144,7 @@ def report(res: dict[str, dict], repeats: int) -> str:
         both = max(m["cpu 2"] / m["wall 2"] - 1, 0.0)
         figure, ok = verdict(name, m)
         speech = f" ({m['speech s']:.1f} s of speech)" if "speech s" in m else ""
-        lines.append(f"| {LABELS[name]}{speech} | {m['wall 1']:.1f} | {m['wall 2']:.1f} | "
+        lines.append(f"| {LABELS[name.removesuffix(AGAINST)]}{speech}{AGAINST if name.endswith(AGAINST) else ''} | {m['wall 1']:.1f} | {m['wall 2']:.1f} | "
                      f"{m['wall 2'] / m['wall 1']:.2f} | {m['cpu 1']:.1f} / {m['cpu 2']:.1f} | "
                      f"{100 * both:.0f} % | {figure} | {ok} |")
     lines += ["", "\"Both cores busy\": CPU ÷ wall − 1 of the 2-thread run, the share of its wall time "
@@ -151,13 +160,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="runs of each case at each thread count")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated subset of: " + ", ".join(CASES))
     ap.add_argument("--no-write", action="store_true", help="print the table only; BENCHMARKS.md untouched")
+    ap.add_argument("--against", metavar="SRC", help="another tree's src folder, measured in the same run "
+                    "(implies --no-write)")
     args = ap.parse_args()
     cases = tuple(c for c in args.cases.split(",") if c)
     if not cases or set(cases) - set(CASES):
         ap.error(f"--cases: choose among {', '.join(CASES)}")
-    text = report(measure(args.repeats, cases), args.repeats)
+    text = report(measure(args.repeats, cases, args.against), args.repeats)
     print(text)
-    if not args.no_write:
+    if not args.no_write and not args.against:
         write_section(HEADING, text)
 
 
