@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 import av
 import numpy as np
 
+from babelface import heap
+
 if TYPE_CHECKING:
     from babelface.media.video import VideoWriter
 
@@ -149,6 +151,7 @@ def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Itera
                     continue
                 yield from _ticks_until(pending[0], ticks)
                 writer.write_segment(pending.popleft().result())
+                heap.trim()                  # a segment's frames and packets are freed: hand them back
             while pending:
                 yield from _ticks_until(pending[0], ticks)
                 writer.write_segment(pending.popleft().result())
