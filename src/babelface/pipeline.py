@@ -46,7 +46,8 @@ from babelface.progress import progress
 HEAD_BLOCK_FRAMES = 1500         # prosody of long speech is analysed a minute at a time (issue 14)
 DEFAULT_QUALITY = "balanced"      # babelface.media.video.QUALITY (not imported here: PyAV loads late)
 log = logging.getLogger(__name__)
-ESTIMATE_AFTER = 5             # frames timed before a long render's duration is estimated
+ESTIMATE_AFTER = 100           # frames timed (from the first) before a long render's duration is estimated,
+ESTIMATE_WINDOW_S = 2.0        # or seconds, whichever comes first
 MIN_MAX_PIXELS = 128 * 128     # --max-pixels below this leaves no face to find
 
 
@@ -133,14 +134,21 @@ def _portrait(image: str | Path | np.ndarray | None, max_pixels: int = DEFAULT_M
 
 
 def _with_estimate(frames, total: int):
-    """Pass ``frames`` through; after the first few, say how long the rest will take when long."""
-    start = time.perf_counter()
+    """Pass ``frames`` through; once the render has settled, say how long the rest will take when long.
+    The rate is timed from the first frame, not from the call (the set-up before it — the model's
+    first window, the workers' start — is not the rate of the rest), over ``ESTIMATE_AFTER``
+    frames or ``ESTIMATE_WINDOW_S`` seconds, whichever comes first."""
+    start, estimated = None, False
     for i, frame in enumerate(frames):
-        if i == ESTIMATE_AFTER and total > i:
-            per = (time.perf_counter() - start) / i
+        now = time.perf_counter()
+        if start is None:
+            start = now
+        elif not estimated and (i >= ESTIMATE_AFTER or now - start >= ESTIMATE_WINDOW_S) and total > i:
+            estimated = True
+            per = (now - start) / i
             left = per * (total - i)
             if left > LONG_RENDER_S:
-                log.warning("rendering %d frames (%.0f s of video) at %.2f s a frame: about %.0f min "
+                log.warning("rendering %d frames (%.0f s of video) at %.3f s a frame: about %.0f min "
                             "left", total, total / FPS, per, left / 60)
         yield frame
 

@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 import av
 import numpy as np
 
+from babelface import heap
+
 if TYPE_CHECKING:
     from babelface.media.video import VideoWriter
 
@@ -189,6 +191,7 @@ def encode_segments(writer: "VideoWriter", segments: Iterable[Callable[[], Itera
                     if workers > 1:          # one core: the joining waits, as the budget says
                         hand_out()
                     writer.write_segment(pending.popleft().result())
+                    heap.trim()          # a segment's frames and packets are freed: hand them back
                 hand_out()
             while not ticks.empty():
                 if ticks.get() is None:
