@@ -250,6 +250,7 @@ from babelface.lazy import Deferred
 from babelface.phonetics.frontend import arabic
 lean = sys.argv[1] == "lean"
 texts = json.loads(sys.stdin.read())
+path = list(sys.path)
 model = arabic.diacritiser(lean)
 out = [model.tashkeel(texts[0]).strip()]
 idle = [m for m in ("arabicstopwords.stopwordsallforms", "arabicstopwords.stopwords_lexicon",
@@ -257,7 +258,7 @@ idle = [m for m in ("arabicstopwords.stopwordsallforms", "arabicstopwords.stopwo
                     "qalsadi.disambig")
         if m not in sys.modules or isinstance(sys.modules[m], Deferred)]
 out += [model.tashkeel(t).strip() for t in texts[1:]]   # unknown words: Mishkal's list loads
-print(json.dumps({"readings": out, "idle": idle}))
+print(json.dumps({"readings": out, "idle": idle, "path": sys.path == path}))
 """
 
 
@@ -286,6 +287,8 @@ def test_arabic_lean_start_up_reads_exactly_as_mishkal_fully_loaded(tmp_path):
     assert not (tmp_path / "lean" / ".thaalabCache").exists()
     assert all("\u064e" in r for r in runs["lean"]["readings"])            # vocalised (fatha)
     assert len(runs["lean"]["idle"]) == 6 and runs["full"]["idle"] == []    # what lean spares
+    # Mishkal's modules append 13 folders relative to the working directory to sys.path: taken out
+    assert runs["lean"]["path"] and runs["full"]["path"]
 
 
 def test_arabic_stopword_table_is_the_installed_arabicstopwords():

@@ -18,8 +18,11 @@ espeak-ng 1.51 (:func:`normalise`).
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import sys
 import zlib
+from contextlib import contextmanager
 from functools import cache, lru_cache, partial
 from pathlib import Path
 
@@ -183,10 +186,28 @@ def _join_marks(text: str) -> str:
         text = joined
 
 
+@contextmanager
+def _import_path_kept():
+    """Mishkal's modules append folders relative to the working directory to ``sys.path`` when
+    imported ('../', '../lib', '.', 'mishkal/lib', …: 13 entries, left from their development
+    trees): every later import that reaches the end of the path would look there, and a file in
+    the user's folder could stand in for a missing optional module. Those entries are taken out."""
+    before = set(sys.path)
+    try:
+        yield
+    finally:
+        sys.path[:] = [p for p in sys.path if p in before or os.path.isabs(p)]
+
+
 def diacritiser(lean: bool = True):
     """Mishkal's diacritiser with its punctuation step fixed. ``lean``: the data its readings need
     rarely or never load when first used, not at start-up (:func:`_lean`); the readings are the
     same (tested)."""
+    with _import_path_kept():
+        return _diacritiser(lean)
+
+
+def _diacritiser(lean: bool):
     from babelface.lazy import defer
     defer(*_UNUSED)
     if lean:
@@ -231,5 +252,7 @@ def normalise(text: str) -> str:
 
 def read(text: str) -> Reading:
     if not is_vocalised(text):
-        text = _model().tashkeel(text).strip()
+        model = _model()
+        with _import_path_kept():           # a rarely used module may load now (_RARE)
+            text = model.tashkeel(text).strip()
     return Reading(normalise(text), "arabic")
