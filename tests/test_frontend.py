@@ -250,13 +250,15 @@ from babelface.lazy import Deferred
 from babelface.phonetics.frontend import arabic
 lean = sys.argv[1] == "lean"
 texts = json.loads(sys.stdin.read())
+path = list(sys.path)
 model = arabic.diacritiser(lean)
 out = [model.tashkeel(texts[0]).strip()]
 idle = [m for m in ("arabicstopwords.stopwordsallforms", "arabicstopwords.stopwords_lexicon",
-                    "mishkal.unknown_const", "tashaphyne.verb_stamp_const")
+                    "mishkal.unknown_const", "tashaphyne.verb_stamp_const", "pyarabic.propernouns",
+                    "qalsadi.disambig")
         if m not in sys.modules or isinstance(sys.modules[m], Deferred)]
 out += [model.tashkeel(t).strip() for t in texts[1:]]   # unknown words: Mishkal's list loads
-print(json.dumps({"readings": out, "idle": idle}))
+print(json.dumps({"readings": out, "idle": idle, "path": sys.path == path}))
 """
 
 
@@ -284,7 +286,9 @@ def test_arabic_lean_start_up_reads_exactly_as_mishkal_fully_loaded(tmp_path):
     assert (tmp_path / "full" / ".thaalabCache").is_dir()
     assert not (tmp_path / "lean" / ".thaalabCache").exists()
     assert all("\u064e" in r for r in runs["lean"]["readings"])            # vocalised (fatha)
-    assert len(runs["lean"]["idle"]) == 4 and runs["full"]["idle"] == []    # what lean spares
+    assert len(runs["lean"]["idle"]) == 6 and runs["full"]["idle"] == []    # what lean spares
+    # Mishkal's modules append 13 folders relative to the working directory to sys.path: taken out
+    assert runs["lean"]["path"] and runs["full"]["path"]
 
 
 def test_arabic_stopword_table_is_the_installed_arabicstopwords():
@@ -300,6 +304,46 @@ def test_arabic_stopword_table_is_the_installed_arabicstopwords():
     assert arabic._stop_forms() == frozenset(data.STOPWORDS)
     # the lean lookup asks Mishkal's list of unknown words only for Arabic words: it holds no other
     assert all(arabic._has_letter(word) for word in unknown_const.Table)
+
+
+def test_arabic_proper_noun_list_answered_without_loading_is_the_installed_one():
+    import runpy
+
+    from babelface.phonetics.frontend import arabic
+    arabic._model()
+    source = arabic.proper_nouns_file()
+    assert source.stat().st_size == arabic._PROPER_NOUNS_SIZE     # the lean path answers for it
+    real = runpy.run_path(str(source))
+    assert real["PROPER_NOUNS"] == {} and len(real["TEXT"].splitlines()) > 7000   # parsed: empty
+    import pyarabic.named
+    assert not pyarabic.named.is_proper_noun("محمد")          # its own first line
+
+
+def test_arabic_stemmers_share_only_what_they_read():
+    from tashaphyne.stemming import ArabicLightStemmer
+
+    from babelface.phonetics.frontend import arabic
+    arabic._model()
+    a, b = ArabicLightStemmer(), ArabicLightStemmer()
+    assert a.valid_affixes_list is b.valid_affixes_list and a.prefixes_tree is b.prefixes_tree
+    assert a.segment_list is not b.segment_list
+    a.set_prefix_list(["ال", "و"])
+    assert set(a.prefixes_tree) == {"ا", "و"} and b.prefixes_tree is not a.prefixes_tree
+    assert b.light_stem("والكتاب") == ArabicLightStemmer().light_stem("والكتاب")
+
+
+def test_arabic_lexicon_lookup_with_a_bound_word_finds_the_formatted_querys_rows():
+    from arramooz.arabicdictionary import ArabicDictionary, araby
+
+    from babelface.phonetics.frontend import arabic
+    arabic._model()
+    for table, words in (("nouns", ["كتاب", "سلام", "إسلام", "مسؤول"]), ("verbs", ["كتب", "سأل", "قرأ"])):
+        lexicon = ArabicDictionary(table)
+        for word in words:
+            sql = f"select * FROM {table} WHERE normalized='{araby.normalize_hamza(word)}'"
+            formatted = [tuple(row) for row in lexicon.cursor.execute(sql)]
+            assert [tuple(row) for row in lexicon.lookup(word)] == formatted and formatted
+    assert ArabicDictionary("nouns").lookup("كتا'ب") == []
 
 
 @pytest.mark.parametrize("text, lang", [

@@ -17,10 +17,13 @@ espeak-ng 1.51 (:func:`normalise`).
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
+import os
 import re
-from functools import lru_cache, partial
+import sys
+import zlib
+from contextlib import contextmanager
+from functools import cache, lru_cache, partial
 from pathlib import Path
 
 from babelface.phonetics.frontend import Reading
@@ -37,7 +40,9 @@ _UNUSED = ("pickledb",)
 # imported when first used. Mishkal's list of unknown words (62k entries) is asked first for
 # every punctuation mark, but holds only words with a letter (tested): asked for those only.
 _RARE = ("mishkal.unknown_const", "tashaphyne.verb_stamp_const", "tashaphyne.arabicstopwords",
-         "naftawayh.stopwords", "naftawayh.wordtag_const", "arabicstopwords.stopwords_classified")
+         "naftawayh.stopwords", "naftawayh.wordtag_const", "arabicstopwords.stopwords_classified",
+         "qalsadi.disambig", "pyarabic.normalize", "arramooz.nountuple",
+         "qalsadi.cachemanager.cache", "qalsadi.cachemanager.cache_pickledb", "sylajone.cache_pickledb")
 # arabicstopwords (13,465 stop-word forms with their features, a 6.8 MB module, and a lexicon
 # whose constructor indexes them three ways): qalsadi asks it only whether a word is a stop word,
 # and the lexicon (built by alyahmor's stop-word affixer) is read only to generate forms, which
@@ -48,15 +53,19 @@ _STOPWORDS_DATA = "stopwordsallforms.py"
 
 def stopwords_table(forms, data_size: int) -> bytes:
     """The shipped table: a header naming the data module's size, then the sorted forms."""
+    import gzip
     text = "\n".join([f"arabicstopwords {_STOPWORDS_DATA} {data_size}", *sorted(forms)])
     return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+
+_GZIP = 16 + zlib.MAX_WBITS       # zlib reads the gzip format (without importing gzip: start-up)
 
 
 def _stop_forms() -> frozenset[str] | None:
     """The stop-word forms of the shipped table, or None where it was built from other data."""
     spec = importlib.util.find_spec("arabicstopwords")
     data = Path(spec.origin).with_name(_STOPWORDS_DATA)
-    header, *forms = gzip.decompress(STOPWORDS.read_bytes()).decode("utf-8").split("\n")
+    header, *forms = zlib.decompress(STOPWORDS.read_bytes(), wbits=_GZIP).decode("utf-8").split("\n")
     return frozenset(forms) if header.split()[-1] == str(data.stat().st_size) else None
 
 
@@ -73,17 +82,81 @@ class _NoRelations:
         return {}
 
 
+# pyarabic.propernouns (a 630 KB module, ~13,000 lines parsed at import) splits its lines on tabs,
+# but they hold spaces: its PROPER_NOUNS is empty, and Mishkal's named-entity step (is_proper_noun)
+# always answers no. The installed module of this size is answered with that empty dict (tested).
+_PROPER_NOUNS_SIZE = 630563
+
+
+def proper_nouns_file() -> Path:
+    return Path(importlib.util.find_spec("pyarabic").origin).with_name("propernouns.py")
+
+
+def _share_stemmer_parts() -> None:
+    """tashaphyne's ArabicLightStemmer builds in every instance the same 5,741-entry set of valid
+    affixes and the same prefix and suffix trees; Mishkal's analysers make ten stemmers (38 trees,
+    16 of them distinct). They only read these, so each is built once and shared."""
+    from tashaphyne.stemming import ArabicLightStemmer as Stemmer
+    init, made = Stemmer.__init__, {}
+
+    def __init__(self):
+        if "state" not in made:
+            init(self)
+            made["state"] = dict(self.__dict__)
+            return
+        self.__dict__.update(made["state"])
+        self.segment_list = []                  # the one per-word container __init__ makes
+
+    def shared(build, attr):
+        def tree(self, affixes):
+            key = (attr, tuple(affixes))
+            if key not in made:
+                made[key] = build(self, affixes)
+            setattr(self, attr, made[key])
+            return made[key]
+        return tree
+
+    Stemmer.__init__ = __init__
+    Stemmer._create_prefix_tree = shared(Stemmer._create_prefix_tree, "prefixes_tree")
+    Stemmer._create_suffix_tree = shared(Stemmer._create_suffix_tree, "suffixes_tree")
+
+
+def _bind_lexicon_lookups() -> None:
+    """arramooz's ArabicDictionary.lookup (the Arramooz lexicon, asked ~30 times a word) writes the
+    word into the text of its SQL query, so SQLite parses and plans every query anew (~45 µs); the
+    same query with the word as a bound parameter is prepared once (the sqlite3 module's statement
+    cache, ~18 µs a query). Same index, same rows in the same order (the file has no planner
+    statistics: the plan does not depend on the value); a word holding a quote, which broke the
+    formatted query, finds nothing either way (no lexicon entry holds one)."""
+    from arramooz import arabicdictionary as lexicon
+
+    def lookup(self, normalized: str) -> list:
+        sql = f"select * FROM {self.table_name} WHERE normalized=?"
+        try:
+            self.cursor.execute(sql, (lexicon.araby.normalize_hamza(normalized),))
+        except (AttributeError, lexicon.sqlite.OperationalError):
+            return []
+        return list(self.cursor)
+
+    lexicon.ArabicDictionary.lookup = lookup
+
+
 def _has_letter(word: str) -> bool:
     return any(c.isalpha() for c in word)
 
 
+@cache
 def _lean() -> None:
     """Mishkal's rarely used data load when first used, the stop words come from the shipped
-    table, word relations from no database in the user's home."""
+    table, word relations from no database in the user's home (once a process)."""
     import sylajone
 
     from babelface.lazy import LazyInstance, defer, stand_in
     defer(*_RARE)
+    if proper_nouns_file().stat().st_size == _PROPER_NOUNS_SIZE:
+        stand_in("pyarabic.propernouns", PROPER_NOUNS={})
+    _share_stemmer_parts()
+    _bind_lexicon_lookups()
     relations = stand_in("sylajone.cache", cache=_NoRelations)
     if relations is not None:
         sylajone.cache = relations       # asmai reads it as an attribute of the package
@@ -113,10 +186,28 @@ def _join_marks(text: str) -> str:
         text = joined
 
 
+@contextmanager
+def _import_path_kept():
+    """Mishkal's modules append folders relative to the working directory to ``sys.path`` when
+    imported ('../', '../lib', '.', 'mishkal/lib', …: 13 entries, left from their development
+    trees): every later import that reaches the end of the path would look there, and a file in
+    the user's folder could stand in for a missing optional module. Those entries are taken out."""
+    before = set(sys.path)
+    try:
+        yield
+    finally:
+        sys.path[:] = [p for p in sys.path if p in before or os.path.isabs(p)]
+
+
 def diacritiser(lean: bool = True):
     """Mishkal's diacritiser with its punctuation step fixed. ``lean``: the data its readings need
     rarely or never load when first used, not at start-up (:func:`_lean`); the readings are the
     same (tested)."""
+    with _import_path_kept():
+        return _diacritiser(lean)
+
+
+def _diacritiser(lean: bool):
     from babelface.lazy import defer
     defer(*_UNUSED)
     if lean:
@@ -161,5 +252,7 @@ def normalise(text: str) -> str:
 
 def read(text: str) -> Reading:
     if not is_vocalised(text):
-        text = _model().tashkeel(text).strip()
+        model = _model()
+        with _import_path_kept():           # a rarely used module may load now (_RARE)
+            text = model.tashkeel(text).strip()
     return Reading(normalise(text), "arabic")
