@@ -111,7 +111,7 @@ model-sync: venv corpus corpus-real
 		--export src/babelface/assets/sync_expert.safetensors
 
 # KMTalk (issue 13): the kit's trainer on the benchmark's seen languages (kmtalk_default.yaml: 6-layer
-# motion-flow stacks, 500 steps, ~11 CPU-minutes on one idle core), its best validation checkpoint
+# motion-flow stacks, 1,500 steps, ~30 CPU-minutes on one idle core), its best validation checkpoint
 # exported as the shipped model. Resumes after a kill. `make kmtalk-ablations`: Table 3/4's variants.
 KMTALK_RUN ?= runs/kmtalk
 model-kmtalk: venv corpus

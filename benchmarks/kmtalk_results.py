@@ -144,7 +144,6 @@ def ablation(variants: list[str], data: Path, every: int) -> None:
     from babelface.data.datasets import ManifestDataset
     from babelface.face.align import template
     from babelface.media.audio import load_audio
-    from babelface.models import keyframes as kf
     from babelface.models.protocols import load_generator
     from babelface.progress import progress
     neutral = template()
