@@ -503,9 +503,11 @@ def unrefined_drift(before: dict, after: dict) -> float:
 
 
 def _ablation_order(path: Path) -> tuple:
-    """The full model first, then its second seed, then the variants as they were trained."""
+    """The full model first, then the variants as they were trained, each followed by its reseeded run."""
     name = path.stem.removeprefix("ablation_")
-    return name != "full", name != "full-seed1", path.stat().st_mtime
+    base = path.with_name(f"ablation_{name.removesuffix('-seed1')}.json")
+    first = base if base.exists() else path
+    return first.stem != "ablation_full", first.stat().st_mtime, name.endswith("-seed1")
 
 
 def _drift_line(drift: float) -> str:
