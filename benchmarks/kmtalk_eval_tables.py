@@ -22,7 +22,7 @@ from pathlib import Path
 
 from _common import ROOT, write_section
 
-SECTION = "## KMTalk: `babelface eval` per-language tables on rendered video (issue 13, session 22)"
+SECTION = "## KMTalk: `babelface eval` per-language tables on rendered video, the 1,500-step model (issue 13, session 23)"
 GENERATORS = {"kmtalk": ["--model", "kmtalk"], "muex": ["--model", "muex"],
               "muex+refine": ["--model", "muex", "--refine", "kmtalk"],
               "vqtalker": ["--model", "vqtalker"], "vqtalker+refine": ["--model", "vqtalker", "--refine", "kmtalk"]}

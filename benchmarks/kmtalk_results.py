@@ -3,7 +3,8 @@
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py synthetic --weights W [--every 2]
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py real --weights W
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py ablation --variant NAME=W ... [--every 4]   # make kmtalk-ablations
-    python benchmarks/kmtalk_results.py write        # the RESULTS.md sections from the caches
+    OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py diagnose [--every 10]   # refining MuEx: key frames vs between
+    python benchmarks/kmtalk_results.py write [--before DIR]   # the RESULTS.md section from the caches
 
 **synthetic** scores the benchmark's test split (exact ground-truth motion and phoneme timelines;
 ko, my, hi never trained on). Per clip, for every key-frame placement (uniform stride 2, 3, 4; the
@@ -26,6 +27,13 @@ largest squared lip-vertex error per frame, averaged; FaceFormer's definition; �
 (dynamics deviation, CodeTalker's definition, here over babelface's 111 motion points because the
 upper face does not move in motion space; ×10⁻⁴, signed: > 0 the generated motion varies less),
 LSE-D (MuEx eq. 7) and TMDC (eq. 8–9).
+
+**diagnose** splits refined MuEx's error into the key frames (MuEx's own poses) and the frames CMC
+completes between them, on synthetic and real test clips, with the mouth opening's range and correlation.
+
+**write** (and every subcommand, at its end) rewrites this script's RESULTS.md section from the caches
+in ``runs/kmtalk_eval/``; where ``--before DIR`` holds an earlier model's caches (the same files,
+e.g. session 22's 500-step model in ``runs/kmtalk_eval_500/``), it adds before / after tables.
 """
 
 from __future__ import annotations
@@ -39,7 +47,8 @@ import numpy as np
 from _common import ROOT, write_section
 
 CACHE = ROOT / "runs" / "kmtalk_eval"
-SECTION = "## KMTalk retrained: 6-layer motion-flow stacks, 500 steps, the current benchmark (issue 13, session 22)"
+BEFORE = ROOT / "runs" / "kmtalk_eval_500"        # the earlier model's caches (session 22: 500 steps)
+SECTION = "## KMTalk at 1,500 steps (issue 13, session 23)"
 SOURCES = ("muex", "vqtalker", "text path")      # Table 2: the generators refined by KMTalk
 LABELS = {"muex": "MuEx", "vqtalker": "VQTalker", "text path": "text path"}
 PLACEMENTS = ("uniform 2", "uniform 3", "uniform 4", "phoneme", "detected", "phoneme centres")
@@ -135,7 +144,6 @@ def ablation(variants: list[str], data: Path, every: int) -> None:
     from babelface.data.datasets import ManifestDataset
     from babelface.face.align import template
     from babelface.media.audio import load_audio
-    from babelface.models import keyframes as kf
     from babelface.models.protocols import load_generator
     from babelface.progress import progress
     neutral = template()
@@ -205,6 +213,85 @@ def real(weights: Path, data: Path, split: str) -> None:
         _save(path, cache)
 
 
+def diagnose(weights: Path, data: Path, real_data: Path, every: int) -> None:
+    """Why refining MuEx helps on synthetic clips and not on real ones: per clip, MuEx and MuEx refined
+    (true phoneme keys on the benchmark, transcript keys on real clips) scored at the key frames
+    and between them, and the mouth opening's range and correlation against the truth."""
+    from babelface.data.datasets import ManifestDataset
+    from babelface.data.manifest import load_array, load_manifest
+    from babelface.face.align import template
+    from babelface.media.audio import load_audio
+    from babelface.models import keyframes as kf
+    from babelface.models.protocols import load_generator
+    from babelface.phonetics.align import align_transcript
+    from babelface.progress import progress
+    from real_clips import read_transcript
+    gen, muex = load_generator("kmtalk", weights), load_generator("muex")
+    out = {"synthetic": [], "real": []}
+    ds = ManifestDataset(data, split="test", crop_frames=None, random_crop=False)
+    for i in progress(range(0, len(ds), every), desc="diagnose synthetic", unit="clip"):
+        item = ds[i]
+        truth = item["motion"].numpy()
+        n = len(truth)
+        audio = load_audio(ds.clips[i].path("audio"))[:n * 640]
+        key = kf.with_ends(kf.boundaries_from_labels(item["phoneme"].numpy()))
+        out["synthetic"].append(_split_scores(truth, fit(muex.predict_motion(audio), n), gen, audio, key, template()))
+    clips = [c for c in load_manifest(real_data) if c.audio and c.split == "test" and c.language == "en"]
+    for clip in progress(clips, desc="diagnose real", unit="clip"):
+        text = read_transcript(clip.id)
+        if text is None:
+            continue
+        truth, neutral = clip.array("motion"), load_array(clip.path("motion"), "neutral")
+        n = len(truth)
+        audio = np.pad(load_audio(clip.path("audio")), (0, n * 640))[:n * 640]
+        key, _ = gen.key_frames(audio, timeline=align_transcript(audio, text, "en"))
+        ok = np.isfinite(truth).all(axis=(1, 2))
+        out["real"].append(_split_scores(truth, fit(muex.predict_motion(audio), n), gen, audio, key, neutral, ok))
+    _save(CACHE / "diagnose.json", out)
+
+
+def _split_scores(truth, motion, gen, audio, key, neutral, ok=None) -> dict:
+    """LVE at / between the key frames, mouth-opening std and correlation: MuEx, MuEx refined, and
+    MuEx refined with MuEx's own poses put back at the key frames ("kept")."""
+    from babelface.metrics import lip
+    from babelface.motion.representation import motion_to_canonical
+    ok = np.ones(len(key), bool) if ok is None else ok
+    refined = gen._run(audio, key, motion)[:len(key)]
+    kept = np.where(key[:, None, None], motion, refined)
+    real = motion_to_canonical(truth, neutral)
+    row = {"key_share": float(key[ok].mean()),
+           "opening_std|truth": float(lip.mouth_opening(real[ok], "none").std())}
+    row.update({f"{k}|{name}": v for name, m in (("muex", motion), ("refined", refined), ("kept", kept))
+                for k, v in scores(truth[ok], m[ok], neutral).items()})
+    for name, m in (("muex", motion), ("refined", refined)):
+        g = motion_to_canonical(m, neutral)
+        for part, sel in (("key", key & ok), ("between", ~key & ok)):
+            row[f"lve_{part}|{name}"] = lip.lve(real[sel], g[sel], standardize="none") * 1e4
+        gen_open, real_open = lip.mouth_opening(g[ok], "none"), lip.mouth_opening(real[ok], "none")
+        row[f"opening_std|{name}"] = float(gen_open.std())
+        row[f"opening_r|{name}"] = lip.pearson(real_open, gen_open)
+    return row
+
+
+def diagnose_table(diag: dict) -> str:
+    """Means over clips (medians for the real clips, as their table)."""
+    cols = {"key share": ("key_share", "{:.1%}"), "LVE: MuEx": ("lve|muex", "{:.2f}"),
+            "refined": ("lve|refined", "{:.2f}"), "refined, keys kept": ("lve|kept", "{:.2f}"),
+            "LVE at the keys: MuEx": ("lve_key|muex", "{:.2f}"), "refined ": ("lve_key|refined", "{:.2f}"),
+            "LVE between the keys: MuEx": ("lve_between|muex", "{:.2f}"), "refined  ": ("lve_between|refined", "{:.2f}"),
+            "TMDC: MuEx": ("tmdc|muex", "{:.3f}"), "refined   ": ("tmdc|refined", "{:.3f}"),
+            "refined, keys kept ": ("tmdc|kept", "{:.3f}"),
+            "mouth-opening std: truth": ("opening_std|truth", "{:.4f}"), "MuEx": ("opening_std|muex", "{:.4f}"),
+            "refined    ": ("opening_std|refined", "{:.4f}"), "opening r: MuEx": ("opening_r|muex", "{:.3f}"),
+            "refined     ": ("opening_r|refined", "{:.3f}")}
+    out = ["| clips | n | " + " | ".join(c.strip() for c in cols) + " |", "| --- | ---: | " + " | ".join(["---:"] * len(cols)) + " |"]
+    for name, stat in (("synthetic (means)", np.nanmean), ("real (medians)", np.nanmedian)):
+        rows = diag[name.split()[0]]
+        cells = [fmt.format(float(stat([r[key] for r in rows]))) for key, fmt in cols.values()]
+        out.append(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def _save(path: Path, cache: dict) -> None:
     from babelface.media._atomic import atomic_write_text
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -271,16 +358,28 @@ def table2(cache: dict, src: str) -> str:
 
 
 def table3(ablations: list[dict]) -> str:
-    """Table 3 (+ Table 4's consistency losses): one row per trained variant and its key placement."""
+    """Table 3 (+ Table 4's consistency losses): one row per trained variant and its key placement, with
+    its LVE difference to the full variant paired over the same clips (mean and 95 % interval over
+    clips: the test set's noise, not the training seed's; a ``full-seed1`` row gives the latter)."""
+    full = next((e["clips"] for e in ablations if e["name"] == "full"), None)
     out = ["| variant | phoneme localization | key-motion-focused LKMA | CMC with audio | latent + CTC losses "
-           "| key frames | clips | " + HEAD + " |",
-           "| --- | :---: | :---: | :---: | :---: | --- | ---: | " + " | ".join(["---:"] * 4) + " |"]
+           "| key frames | clips | " + HEAD + " | ΔLVE vs full [95 % CI] |",
+           "| --- | :---: | :---: | :---: | :---: | --- | ---: | " + " | ".join(["---:"] * 5) + " |"]
     for entry in ablations:
         name, rows = entry["name"], list(entry["clips"].values())
         flags = " | ".join("✓" if f else "—" for f in entry["flags"])
         for placement in rows[0]:
-            out.append(f"| {name} | {flags} | {placement} | {len(rows)} | {_fmt(_mean(rows, placement))} |")
+            delta = _paired_delta(full, entry["clips"], placement) if full and name != "full" else "—"
+            out.append(f"| {name} | {flags} | {placement} | {len(rows)} | {_fmt(_mean(rows, placement))} | {delta} |")
     return "\n".join(out)
+
+
+def _paired_delta(full: dict, clips: dict, placement: str) -> str:
+    """Mean per-clip LVE(variant at ``placement``) − LVE(full at phoneme keys), ± 1.96 standard errors."""
+    ids = sorted(set(full) & set(clips))
+    d = np.array([clips[i][placement]["lve"] - full[i]["phoneme"]["lve"] for i in ids])
+    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
+    return f"{d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}]"
 
 
 def boundary_table(cache: dict) -> str:
@@ -317,28 +416,145 @@ def real_table(cache: dict) -> str:
     return "\n".join(out)
 
 
-def _by_mtime(path: Path) -> float:
-    return path.stat().st_mtime
+# --- before / after: an earlier model's caches beside this one's (the same clips) ---------------------
+
+def versus_table5(before: dict, after: dict) -> str:
+    gb, ga = _groups(before), _groups(after)
+    out = ["| key frames | key share | LVE before | LVE after | Seen before | Seen after | Unseen before "
+           "| Unseen after | TMDC before | TMDC after |", "| --- | " + " | ".join(["---:"] * 9) + " |"]
+    for name in PLACEMENTS:
+        key = f"kmtalk|{name}"
+        cells = [f"{_mean(g[grp], key)['lve']:.2f}" for grp in ("All", "Seen", "Unseen") for g in (gb, ga)]
+        cells += [f"{_mean(g['All'], key)['tmdc']:.3f}" for g in (gb, ga)]
+        share = np.mean([r[f"share|{name}"] for r in ga["All"]])
+        out.append(f"| {name} | {share:.1%} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
-def write() -> None:
+def versus_table2(before: dict, after: dict) -> str:
+    """Per generator and group: unrefined, then refined by each model (phoneme and detected keys)."""
+    gb, ga = _groups(before), _groups(after)
+    out = ["| generator | group | clips | unrefined: LVE ↓ | TMDC ↑ | refined, phoneme keys: LVE before | "
+           "LVE after | TMDC before | TMDC after | refined, detected keys: LVE before | LVE after | "
+           "TMDC before | TMDC after |", "| --- | --- | " + " | ".join(["---:"] * 11) + " |"]
+    for src in SOURCES:
+        for grp in ("Seen", "Unseen", "All"):
+            base = _mean(ga[grp], src)
+            cells = []
+            for keys in ("phoneme", "detected"):
+                b, a = _mean(gb[grp], f"{src} refined|{keys}"), _mean(ga[grp], f"{src} refined|{keys}")
+                cells += [f"{b['lve']:.2f}", f"{a['lve']:.2f}", f"{b['tmdc']:.3f}", f"{a['tmdc']:.3f}"]
+            out.append(f"| {LABELS[src]} | {grp} | {len(ga[grp])} | {base['lve']:.2f} | {base['tmdc']:.3f} | "
+                       + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def versus_languages(before: dict, after: dict) -> str:
+    """Per language, LVE refined with the phoneme keys: before and after, for every generator."""
+    from babelface.phonetics.languages import SEEN
+    out = ["| language | type | clips | " + " | ".join(f"{LABELS[s]} | refined before | refined after"
+                                                    for s in SOURCES) + " |",
+           "| --- | --- | ---: | " + " | ".join(["---:"] * 3 * len(SOURCES)) + " |"]
+    for lang in sorted({r["language"] for r in after.values()}):
+        rb = [r for r in before.values() if r["language"] == lang]
+        ra = [r for r in after.values() if r["language"] == lang]
+        cells = [f"{_mean(ra, s)['lve']:.2f} | {_mean(rb, f'{s} refined|phoneme')['lve']:.2f} | "
+                 f"{_mean(ra, f'{s} refined|phoneme')['lve']:.2f}" for s in SOURCES]
+        out.append(f"| {lang} | {'Seen' if lang in SEEN else 'Unseen'} | {len(ra)} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def versus_boundaries(before: dict, after: dict) -> str:
+    from babelface.models.keyframes import precision_recall
+    from babelface.phonetics.languages import SEEN
+    out = ["| language | type | P ±1 before | P ±1 after | R ±1 before | R ±1 after | exact P before | "
+           "exact P after | exact R before | exact R after |", "| --- | --- | " + " | ".join(["---:"] * 8) + " |"]
+
+    def pr(rows: list[dict], key: str) -> tuple[float, float]:
+        return precision_recall(*np.sum([r[key] for r in rows], axis=0))[:2]
+
+    groups = [(lang, "Seen" if lang in SEEN else "Unseen", lambda r, x=lang: r["language"] == x)
+              for lang in sorted({r["language"] for r in after.values()})]
+    groups += [(f"**{g}**", "", lambda r, g=g: g == "All" or (r["language"] in SEEN) == (g == "Seen"))
+               for g in ("Seen", "Unseen", "All")]
+    for label, kind, keep in groups:
+        b, a = [r for r in before.values() if keep(r)], [r for r in after.values() if keep(r)]
+        (pb, rb), (pa, ra) = pr(b, "hits"), pr(a, "hits")
+        (eb, fb), (ea, fa) = pr(b, "hits0"), pr(a, "hits0")
+        out.append(f"| {label} | {kind} | {pb:.3f} | {pa:.3f} | {rb:.3f} | {ra:.3f} | {eb:.3f} | {ea:.3f} | "
+                   f"{fb:.3f} | {fa:.3f} |")
+    return "\n".join(out)
+
+
+def versus_real(before: dict, after: dict) -> str:
+    """Medians over the real test clips, each source scored with the earlier model and with this one."""
+    out = ["| source | clips | LVE before | LVE after | LSE-D before | LSE-D after | TMDC before | TMDC after |",
+           "| --- | ---: | " + " | ".join(["---:"] * 6) + " |"]
+    for name in [k for k in next(iter(after.values())) if k != "frames"]:
+        med = [{m: float(np.nanmedian([r[name][m] for r in c.values()])) for m in METRICS} for c in (before, after)]
+        out.append(f"| {name} | {len(after)} | {med[0]['lve']:.2f} | {med[1]['lve']:.2f} | "
+                   f"{med[0]['lse_d']:.4f} | {med[1]['lse_d']:.4f} | {med[0]['tmdc']:.3f} | {med[1]['tmdc']:.3f} |")
+    return "\n".join(out)
+
+
+def unrefined_drift(before: dict, after: dict) -> float:
+    """The largest |ΔLVE| of an unrefined generator between the two caches (0: the same inputs and code)."""
+    return max(abs(before[k][s]["lve"] - after[k][s]["lve"]) for k in before.keys() & after.keys() for s in SOURCES)
+
+
+def _ablation_order(path: Path) -> tuple:
+    """The full model first, then the variants as they were trained, each followed by its reseeded run."""
+    name = path.stem.removeprefix("ablation_")
+    base = path.with_name(f"ablation_{name.removesuffix('-seed1')}.json")
+    first = base if base.exists() else path
+    return first.stem != "ablation_full", first.stat().st_mtime, name.endswith("-seed1")
+
+
+def _drift_line(drift: float) -> str:
+    if drift < 1e-9:
+        return "The unrefined generators score exactly the same in both runs: only KMTalk changed."
+    return f"The unrefined generators' scores differ between the runs by up to {drift:.2g} LVE (code changed)."
+
+
+def _load(path: Path):
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write(before_dir: Path = BEFORE) -> None:
     parts = [SECTION, "", (CACHE / "header.md").read_text().strip() if (CACHE / "header.md").exists() else ""]
-    if (CACHE / "synthetic.json").exists():
-        synth = json.loads((CACHE / "synthetic.json").read_text())
+    synth, real_test = _load(CACHE / "synthetic.json"), _load(CACHE / "real_test.json")
+    b_synth, b_real = _load(before_dir / "synthetic.json"), _load(before_dir / "real_test.json")
+    if synth and b_synth:
+        common = synth.keys() & b_synth.keys()
+        b_synth_c, synth_c = ({k: c[k] for k in common} for c in (b_synth, synth))
+        parts += ["", "### Before / after: the earlier model (before) against this one (after), the same "
+                  f"{len(common)} synthetic test clips", "",
+                  _drift_line(unrefined_drift(b_synth_c, synth_c)), "",
+                  "Table 5, KMTalk as a generator:", "", versus_table5(b_synth_c, synth_c), "",
+                  "Table 2, each generator refined:", "", versus_table2(b_synth_c, synth_c), "",
+                  "Table 2 per language (LVE, refined with the phoneme keys):", "",
+                  versus_languages(b_synth_c, synth_c), "",
+                  "Boundary detection:", "", versus_boundaries(b_synth_c, synth_c)]
+    if real_test and b_real:
+        parts += ["", "Real clips (test split, held-out speakers; medians over clips):", "",
+                  versus_real(b_real, real_test)]
+    if synth:
         parts += ["", "### Table 5 on our data: key-frame placement (synthetic test split)", "", table5(synth),
                   "", "### Phoneme-boundary detection (synthetic test split)", "", boundary_table(synth)]
         for src in SOURCES:
             parts += ["", f"### Table 2 for us: {LABELS[src]} before and after `--refine kmtalk` "
                       "(synthetic test split)", "", table2(synth, src)]
-    ablations = [json.loads(p.read_text()) for p in sorted(CACHE.glob("ablation_*.json"), key=_by_mtime)]
+    ablations = [json.loads(p.read_text()) for p in sorted(CACHE.glob("ablation_*.json"), key=_ablation_order)]
     if ablations:
         parts += ["", "### Table 3 (and Table 4's losses): ablations, each variant trained separately "
                   "(synthetic test split)", "", table3(ablations)]
     for split in ("test", "val"):
-        p = CACHE / f"real_{split}.json"
-        if p.exists():
+        if (cache := _load(CACHE / f"real_{split}.json")):
             parts += ["", f"### Real clips ({split} split, held-out speakers; medians over clips)", "",
-                      real_table(json.loads(p.read_text()))]
+                      real_table(cache)]
+    if (diag := _load(CACHE / "diagnose.json")):
+        parts += ["", "### Refining MuEx: synthetic against real clips, at the key frames and between them", "",
+                  diagnose_table(diag)]
     tail = CACHE / "reading.md"
     if tail.exists():
         parts += ["", tail.read_text().strip()]
@@ -347,11 +563,12 @@ def write() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("synthetic", "real", "ablation", "write"))
+    ap.add_argument("what", choices=("synthetic", "real", "ablation", "diagnose", "write"))
     ap.add_argument("--weights", type=Path, help="KMTalk weights (default: the shipped model)")
     ap.add_argument("--data", type=Path, help="corpus folder")
     ap.add_argument("--every", type=int, default=1, help="score every N-th test clip")
     ap.add_argument("--split", default="test")
+    ap.add_argument("--before", type=Path, default=BEFORE, help="an earlier model's caches, for before / after tables")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=WEIGHTS",
                     help="ablation: a trained variant (repeatable)")
     a = ap.parse_args()
@@ -359,9 +576,12 @@ def main() -> None:
         synthetic(a.weights, a.data or ROOT.parent / "main" / "data" / "benchmark", a.every)
     elif a.what == "real":
         real(a.weights, a.data or ROOT.parent / "main" / "data" / "real_corpus", a.split)
+    elif a.what == "diagnose":
+        diagnose(a.weights, ROOT.parent / "main" / "data" / "benchmark",
+                 a.data or ROOT.parent / "main" / "data" / "real_corpus", a.every)
     elif a.what == "ablation":
         ablation(a.variant, a.data or ROOT.parent / "main" / "data" / "benchmark", a.every)
-    write()
+    write(a.before)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import numpy as np
 
 from _common import machine, real_dir, write_section
 
-SECTION = "## KMTalk frames/s, 6-layer motion-flow stacks (issue 13, session 22)"
+SECTION = "## KMTalk frames/s, the 1,500-step model (issue 13, session 23)"
 SECONDS = 10
 
 
