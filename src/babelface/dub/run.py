@@ -228,11 +228,12 @@ class _Decoders:
 
     def frames(self, start: int, stop: int):
         """Frames ``start`` … ``stop − 1`` of the video as ``(index, TimedFrame)``."""
+        from babelface.media.segments import in_segment_process
+        # a segment's own process (one core) opens a decoder of its own, on one thread: the
+        # parent's decoders share their file offsets with it
+        forked = in_segment_process()
         with self._lock:
-            from babelface.media.segments import in_segment_process
-            forked = in_segment_process()   # a segment's own process (one core) opens its own (the
-            ready = [d for d in self._idle if d[1] <= start and not forked]   # parent's decoders
-            # share their file offsets with it), decoding on its one thread
+            ready = [] if forked else [d for d in self._idle if d[1] <= start]
             d = max(ready, key=lambda d: d[1]) if ready else \
                 [stream.frames(self.source, report=False, threads=1 if forked else None), 0]
             if ready:
