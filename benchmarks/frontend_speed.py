@@ -1,6 +1,6 @@
 """Speed of the text front-ends (issue 18): what they add to `say`, in CPU seconds.
 
-    python benchmarks/frontend_speed.py [--repeats 3] [--langs ar ja …]
+    python benchmarks/frontend_speed.py [--repeats 3] [--langs ar ja …] [--against OTHER/src]
 
 For each front-end language, fresh interpreters run the CLI as a user would (``babelface say`` on
 one sentence), alternately on the native text (front-end on: library import, dictionary load,
@@ -13,7 +13,8 @@ Medians over the repeats; the difference on − off is the front-end's cost. CPU
 machine is shared. The front-end's own cost is also timed alone: ``frontend.prepare``, its first
 call in a fresh process that has imported what `say` imports before it (CPU: the front-end's
 serial cost at start-up, which the on − off difference measures only within the load's noise)
-and the median of 20 further calls.
+and the median of 20 further calls. ``--against``: the same cells, interleaved in the same run,
+with another checkout's sources (e.g. main's, for a before/after measured under the same load).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ rc = main(["say", "--lang", lang, "--text", text, "-q", "-o", out])
 total = cpu()
 from babelface import pipeline
 pipeline.say(text, lang, out)
-print(json.dumps({"rc": rc, "first": first["cpu"], "total": total, "next": cpu() - total}))
+print(json.dumps({"rc": rc, "first": first_frame()["cpu"], "total": total, "next": cpu() - total}))
 """
 
 _PREPARE = r"""
@@ -67,8 +68,8 @@ print(json.dumps({"cold": cold, "warm": statistics.median(warm)}))
 """
 
 
-def _run(code: str, *args: str) -> dict:
-    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+def _run(code: str, src: Path, *args: str) -> dict:
+    env = {"PYTHONPATH": str(src), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
            "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                          check=True, env=env)
@@ -86,7 +87,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--langs", nargs="+", default=list(TEXTS), choices=list(TEXTS))
+    ap.add_argument("--against", type=Path, metavar="SRC",
+                    help="another checkout's src folder, measured alongside (its rows marked)")
     args = ap.parse_args()
+    trees = {"": ROOT / "src"} | ({f" ({args.against})": args.against.resolve()} if args.against else {})
     print(f"{machine()}; load average {os.getloadavg()[0]:.1f} at the start; "
           f"medians of {args.repeats} fresh processes per cell; CPU seconds")
     print("| language | prepare() first call | prepare() per sentence | say CPU to first frame "
@@ -98,17 +102,21 @@ def main() -> int:
             text = TEXTS[lang]
             voice = resolve_voice(lang)
             spoken = prepare(text, voice).text
-            off, on = [], []
-            for _ in range(args.repeats):      # interleaved: the load drifts alike for both
-                off.append(_run(_SAY, "off", spoken, lang, out))
-                on.append(_run(_SAY, "on", text, lang, out))
-            alone = [_run(_PREPARE, text, voice) for _ in range(args.repeats)]
-            cells = []
-            for key in ("first", "total", "next"):
-                a, b = _median(off, key), _median(on, key)
-                cells.append(f"{a:.2f} → {b:.2f} s ({100 * (b - a) / a:+.1f} %)")
-            print(f"| {lang} | {_median(alone, 'cold'):.3f} s | {1000 * _median(alone, 'warm'):.1f} ms | "
-                  + " | ".join(cells) + " |", flush=True)
+            off = {name: [] for name in trees}
+            on = {name: [] for name in trees}
+            alone = {name: [] for name in trees}
+            for _ in range(args.repeats):      # interleaved: the load drifts alike for every cell
+                for name, src in trees.items():
+                    off[name].append(_run(_SAY, src, "off", spoken, lang, out))
+                    on[name].append(_run(_SAY, src, "on", text, lang, out))
+                    alone[name].append(_run(_PREPARE, src, text, voice))
+            for name in trees:
+                cells = []
+                for key in ("first", "total", "next"):
+                    a, b = _median(off[name], key), _median(on[name], key)
+                    cells.append(f"{a:.3f} → {b:.3f} s ({100 * (b - a) / a:+.1f} %)")
+                print(f"| {lang}{name} | {_median(alone[name], 'cold'):.3f} s | {1000 * _median(alone[name], 'warm'):.1f} ms | "
+                      + " | ".join(cells) + " |", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 

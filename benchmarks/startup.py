@@ -33,7 +33,7 @@ PROBE = FIRST_FRAME_PROBE + r"""
 from babelface.cli import main
 rc = main(sys.argv[1:])
 mods = [m for m in %r if m in sys.modules and type(sys.modules[m]).__name__ == "module"]
-print(json.dumps({"rc": rc, "first_cpu": first["cpu"], "first_wall": first["wall"],
+print(json.dumps({"rc": rc, "first_cpu": first_frame()["cpu"], "first_wall": first_frame()["wall"],
                   "total_cpu": cpu(), "loaded": mods}))
 """
 

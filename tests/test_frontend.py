@@ -292,6 +292,7 @@ def test_arabic_lean_start_up_reads_exactly_as_mishkal_fully_loaded(tmp_path):
 
 
 def test_arabic_stopword_table_is_the_installed_arabicstopwords():
+    import gc
     import gzip
 
     import arabicstopwords.stopwordsallforms as data
@@ -302,6 +303,7 @@ def test_arabic_stopword_table_is_the_installed_arabicstopwords():
     assert gzip.decompress(arabic.STOPWORDS.read_bytes()) == gzip.decompress(
         arabic.stopwords_table(data.STOPWORDS, size))
     assert arabic._stop_forms() == frozenset(data.STOPWORDS)
+    assert not gc.is_tracked(gc.get_referents(arabic._stop_forms())[0])     # untracked
     # the lean lookup asks Mishkal's list of unknown words only for Arabic words: it holds no other
     assert all(arabic._has_letter(word) for word in unknown_const.Table)
 
@@ -344,6 +346,131 @@ def test_arabic_lexicon_lookup_with_a_bound_word_finds_the_formatted_querys_rows
             formatted = [tuple(row) for row in lexicon.cursor.execute(sql)]
             assert [tuple(row) for row in lexicon.lookup(word)] == formatted and formatted
     assert ArabicDictionary("nouns").lookup("كتا'ب") == []
+
+
+def _own(module):
+    """``module`` loaded again from its file, untouched by the front-end's patches."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(module.__name__ + "_own", module.__file__)
+    spec.loader.exec_module(own := importlib.util.module_from_spec(spec))
+    return own
+
+
+def test_arabic_stamp_and_frequency_lookups_answer_as_arramoozs_own(capsys):
+    from arramooz import arabicdictionary, wordfreqdictionaryclass
+
+    from babelface.phonetics.frontend import arabic
+    arabic._model()
+    assert arabicdictionary.ArabicDictionary.exists_as_stamp.__module__ == arabic.__name__
+    lexicon, lexicon_own = arabicdictionary, _own(arabicdictionary)
+    verbs, verbs_own = lexicon.ArabicDictionary("verbs"), lexicon_own.ArabicDictionary("verbs")
+    for word in ["كتب", "قال", "استقل", "سأل", "ذهب", "كت'ب", "'", "زززز", ""]:
+        rows = [tuple(r) for r in verbs.lookup_by_stamp(word)]
+        assert rows == [tuple(r) for r in verbs_own.lookup_by_stamp(word)]
+        assert verbs.exists_as_stamp(word) == verbs_own.exists_as_stamp(word)
+    assert verbs.lookup_by_stamp("كت'ب") == [] and not verbs.exists_as_stamp("كت'ب")
+    assert verbs.lookup_by_stamp("كتب") and verbs.exists_as_stamp("كتب")
+    freq = wordfreqdictionaryclass.WordFreqDictionary("wordfreq")
+    freq_own = _own(wordfreqdictionaryclass).WordFreqDictionary("wordfreq")
+    found = 0
+    for word in ["قَطَرً", "أَرْض", "كَتَبَ", "قطر", "صلاة", "قَالَ", "مَا", "ق'طر", "x"]:
+        for kind in ("", "verb", "noun", "unknown"):
+            rows = [tuple(r) for r in freq.lookup(word, kind)]
+            assert rows == [tuple(r) for r in freq_own.lookup(word, kind)]
+            found += bool(rows)
+    assert found >= 6
+    capsys.readouterr()
+
+
+_COMPILES = """
+import json, sys
+import babelface.pipeline, babelface.phonetics.espeak       # what `say` has compiled before
+from re import _compiler
+seen, compile_ = [], _compiler.compile
+def record(p, flags=0):
+    seen.append(str(p))
+    return compile_(p, flags)
+_compiler.compile = record
+from babelface.phonetics.frontend import arabic
+arabic.read("السلام عليكم ورحمة الله. الجو جميل اليوم.")
+print(json.dumps(seen))
+"""
+
+
+def test_arabic_regexes_come_compiled_from_the_table_made_by_this_python():
+    import re
+    from re import _compiler
+
+    from babelface.phonetics.frontend import arabic, regex_table
+    made = regex_table.patterns(arabic.REGEXES)
+    assert made is not None, "table made by another Python: run scripts/build_arabic_regexes.py"
+    assert len(made) > 50
+    for flags, pattern in made:            # Pattern.__eq__ compares flags, pattern and code
+        assert pattern == _compiler.compile(pattern.pattern, flags)
+        assert re.compile(pattern.pattern, flags) == pattern
+    # a fresh process compiles nothing to load Mishkal and read a sentence
+    out = subprocess.run([sys.executable, "-c", _COMPILES], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout
+    assert json.loads(out.splitlines()[-1]) == []
+
+
+def test_front_end_scripts_are_compiled_only_for_the_language_asked():
+    code = ("import re, sys; import babelface.phonetics.frontend as F; n = len(re._cache); "
+            "F.prepare('hello', 'en'); F.prepare('ok', 'ja'); print(n, len(re._cache))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout.split()
+    assert int(out[1]) == int(out[0]) + 1          # ja's kana/kanji set, once asked; en: none
+
+
+def test_arabic_marks_answered_in_c_as_pyarabic_answers():
+    import importlib.util
+
+    from pyarabic import araby
+
+    from babelface.phonetics.frontend import arabic
+    arabic._model()
+    assert araby.strip_tashkeel.__module__ == arabic.__name__      # in place (this pyarabic)
+    spec = importlib.util.spec_from_file_location("pyarabic.own_araby", araby.__file__)
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
+    own = vars(module)
+    refs = (ROOT / "tests" / "data" / "readings" / "ar.tsv").read_text(encoding="utf-8")
+    words = refs.split() + arabic.read(refs).text.split()
+    words += ["", " ", "abc", "\u0651", "\u0640", "لا", "قَالَ:", "123", "x\u064e", "\u064b\u0652 "]
+    for word in words:
+        assert araby.strip_tashkeel(word) == own["strip_tashkeel"](word)
+        assert araby.is_vocalized(word) == own["is_vocalized"](word)
+    assert araby.strip_tashkeel(None) is None
+
+
+def test_arabic_stand_ins_are_seen_only_by_mishkal():
+    code = ("import sys; from babelface.phonetics.frontend import arabic; arabic.read('الجو جميل'); "
+            "import mishkal.tashkeel, pyarabic.number; "
+            "print('six' in sys.modules, 'mysam' in sys.modules, pyarabic.number.unicode is str, "
+            "mishkal.tashkeel.mysam.tagcoder.tagCoder is arabic._NoTags); "
+            "import six.moves, mysam.tagcoder; print(mysam.tagcoder.tagCoder().encode(['اسم']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout.split()
+    assert out[:4] == ["False", "False", "True", "True"]
+    assert out[4].startswith("N")           # the process's own import: the real tag coder
+
+
+def test_arabic_string_sets_are_not_walked_by_the_gc():
+    import gc
+    import runpy
+
+    import tashaphyne.affix_const as affixes
+    import tashaphyne.roots_const as roots
+    from tashaphyne.stemming import ArabicLightStemmer
+
+    from babelface.phonetics.frontend import arabic
+    arabic._model()
+    own = runpy.run_path(affixes.__file__)
+    assert affixes.AFFIX_LIST == own["AFFIX_LIST"] and affixes.VERB_AFFIX_LIST == own["VERB_AFFIX_LIST"]
+    assert len(roots.ROOTS) == len(runpy.run_path(roots.__file__)["ROOTS"]) > 7000
+    assert ArabicLightStemmer().valid_affixes_list == own["AFFIX_LIST"]
+    for strings in (affixes.AFFIX_LIST, roots.ROOTS, ArabicLightStemmer().valid_affixes_list):
+        (table,) = gc.get_referents(strings)          # one dict behind the view, not tracked
+        assert not gc.is_tracked(table)
 
 
 @pytest.mark.parametrize("text, lang", [

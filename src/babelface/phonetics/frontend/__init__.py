@@ -17,14 +17,16 @@ import importlib
 import re
 from dataclasses import dataclass, field
 
-# espeak-ng voice → (front-end module, the script it handles)
+# espeak-ng voice → (front-end module, the script it handles). The patterns are compiled when first
+# searched (re's cache), only the language's own: the CJK sets cost ~1.5 ms of CPU to compile, in
+# every `say` whatever its language, when they were compiled at import (issue 18: start-up)
 _FRONTENDS = {
-    "ja": ("japanese", re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
-    "cmn-latn-pinyin": ("mandarin", re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
-    "cmn": ("mandarin", re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
-    "th": ("thai", re.compile(r"[\u0e00-\u0e7f]")),
-    "my": ("burmese", re.compile(r"[\u1000-\u109f]")),
-    "ar": ("arabic", re.compile(r"[\u0620-\u064a]")),
+    "ja": ("japanese", r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"),
+    "cmn-latn-pinyin": ("mandarin", r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"),
+    "cmn": ("mandarin", r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"),
+    "th": ("thai", r"[\u0e00-\u0e7f]"),
+    "my": ("burmese", r"[\u1000-\u109f]"),
+    "ar": ("arabic", r"[\u0620-\u064a]"),
 }
 
 
@@ -60,7 +62,7 @@ def prepare(text: str, voice: str) -> Reading:
     """Run the front-end of ``voice`` (an espeak-ng voice name) on ``text`` if it is written in
     that front-end's script; otherwise hand the text on unchanged."""
     entry = _FRONTENDS.get(voice.split("+")[0].lower())
-    if entry is None or not entry[1].search(text):
+    if entry is None or not re.search(entry[1], text):
         return Reading(text)
     module = importlib.import_module(f"{__name__}.{entry[0]}")
     return module.read(text)

@@ -21,12 +21,19 @@ import importlib.util
 import os
 import re
 import sys
+import types
 import zlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from collections.abc import Iterable, KeysView
 from functools import cache, lru_cache, partial
 from pathlib import Path
 
-from babelface.phonetics.frontend import Reading
+from babelface.phonetics.frontend import Reading, regex_table
+
+# the ~60 regular expressions Mishkal's stack (and this module) compile before the first reading,
+# shipped compiled (regex_table, scripts/build_arabic_regexes.py): ~7 ms of CPU at start-up
+REGEXES = Path(__file__).with_name("arabic_regexes.json.gz")
+regex_table.seed(REGEXES)
 
 _LETTERS = re.compile(r"[\u0621-\u064a]")
 _MARKS = re.compile(r"[\u064b-\u0652]")
@@ -61,12 +68,21 @@ def stopwords_table(forms, data_size: int) -> bytes:
 _GZIP = 16 + zlib.MAX_WBITS       # zlib reads the gzip format (without importing gzip: start-up)
 
 
-def _stop_forms() -> frozenset[str] | None:
+def untracked(items: Iterable[str]) -> KeysView[str]:
+    """A set of strings the cyclic GC does not walk: the keys of a dict of them. A set is always
+    tracked, and every collection of its generation visits each entry (Mishkal's stack holds
+    ~40,000 strings in sets: ~2 ms of GC during its load and first reading, and again in each full
+    collection later); a dict whose keys and values are atomic is not tracked, and its keys view,
+    which answers ``in``, ``len``, iteration and the set operators alike, is one reference to it."""
+    return dict.fromkeys(items).keys()
+
+
+def _stop_forms() -> KeysView[str] | None:
     """The stop-word forms of the shipped table, or None where it was built from other data."""
     spec = importlib.util.find_spec("arabicstopwords")
     data = Path(spec.origin).with_name(_STOPWORDS_DATA)
     header, *forms = zlib.decompress(STOPWORDS.read_bytes(), wbits=_GZIP).decode("utf-8").split("\n")
-    return frozenset(forms) if header.split()[-1] == str(data.stat().st_size) else None
+    return untracked(forms) if header.split()[-1] == str(data.stat().st_size) else None
 
 
 class _NoRelations:
@@ -92,16 +108,31 @@ def proper_nouns_file() -> Path:
     return Path(importlib.util.find_spec("pyarabic").origin).with_name("propernouns.py")
 
 
+# tashaphyne's sets of strings (affixes, roots), which it reads only with `in`, `len` and `list`
+_TASHAPHYNE_SETS = {"tashaphyne.affix_const": ("NOUN_AFFIX_LIST", "VERB_AFFIX_LIST", "AFFIX_LIST"),
+                    "tashaphyne.roots_const": ("ROOTS",)}
+
+
+def _untrack_tashaphyne_sets() -> None:
+    for module, names in _TASHAPHYNE_SETS.items():
+        for name in names:
+            if isinstance(getattr(sys.modules[module], name), set):
+                setattr(sys.modules[module], name, untracked(getattr(sys.modules[module], name)))
+
+
 def _share_stemmer_parts() -> None:
     """tashaphyne's ArabicLightStemmer builds in every instance the same 5,741-entry set of valid
     affixes and the same prefix and suffix trees; Mishkal's analysers make ten stemmers (38 trees,
-    16 of them distinct). They only read these, so each is built once and shared."""
+    16 of them distinct). They only read these, so each is built once and shared (the sets
+    :func:`untracked`)."""
     from tashaphyne.stemming import ArabicLightStemmer as Stemmer
+    _untrack_tashaphyne_sets()
     init, made = Stemmer.__init__, {}
 
     def __init__(self):
         if "state" not in made:
             init(self)
+            self.valid_affixes_list = untracked(self.valid_affixes_list)
             made["state"] = dict(self.__dict__)
             return
         self.__dict__.update(made["state"])
@@ -121,13 +152,19 @@ def _share_stemmer_parts() -> None:
     Stemmer._create_suffix_tree = shared(Stemmer._create_suffix_tree, "suffixes_tree")
 
 
+# arramooz 0.4's lexicon classes, by their files' sizes: the stamp and frequency queries below are
+# rewritten only for these (tested against their own formatted queries)
+_ARRAMOOZ_SIZES = {"arabicdictionary.py": 14162, "wordfreqdictionaryclass.py": 15705}
+
+
 def _bind_lexicon_lookups() -> None:
     """arramooz's ArabicDictionary.lookup (the Arramooz lexicon, asked ~30 times a word) writes the
     word into the text of its SQL query, so SQLite parses and plans every query anew (~45 µs); the
     same query with the word as a bound parameter is prepared once (the sqlite3 module's statement
     cache, ~18 µs a query). Same index, same rows in the same order (the file has no planner
     statistics: the plan does not depend on the value); a word holding a quote, which broke the
-    formatted query, finds nothing either way (no lexicon entry holds one)."""
+    formatted query, finds nothing either way (no lexicon entry holds one). The same for the verb
+    stamps and the word frequencies (:func:`_bind_stamp_and_frequency_lookups`)."""
     from arramooz import arabicdictionary as lexicon
 
     def lookup(self, normalized: str) -> list:
@@ -139,6 +176,110 @@ def _bind_lexicon_lookups() -> None:
         return list(self.cursor)
 
     lexicon.ArabicDictionary.lookup = lookup
+    folder = Path(lexicon.__file__).parent
+    if all((folder / name).stat().st_size == size for name, size in _ARRAMOOZ_SIZES.items()):
+        _bind_stamp_and_frequency_lookups()
+
+
+def _bind_stamp_and_frequency_lookups() -> None:
+    """qalsadi asks ~60 more formatted queries of a first sentence (~40 µs each): the verbs of a
+    stamp, whether a stamp exists, a word's frequency. ``exists_as_stamp`` ran its query and
+    answered True whenever the query ran, reading no row: it now answers so without the query
+    (False only where a quote in the stamp broke it). The frequency look-up printed a "Fatal Error"
+    line on stdout for a word with a quote before answering [] (nothing found): now it answers []."""
+    from arramooz import arabicdictionary as lexicon
+    from arramooz import wordfreqdictionaryclass as frequencies
+    araby = frequencies.araby
+
+    def lookup_by_stamp(self, word: str) -> list:
+        try:
+            self.cursor.execute(f"select * FROM {self.table_name} WHERE stamped=?", (self.word_stamp(word),))
+        except lexicon.sqlite.OperationalError:
+            return []
+        return list(self.cursor)
+
+    def exists_as_stamp(self, word: str) -> bool:
+        return "'" not in self.word_stamp(word)
+
+    def frequency_lookup(self, text: str, word_type: str = "") -> list:
+        if araby.is_haraka(text[-1:]):
+            text = text[:-1]
+        text = text.replace(araby.FATHA + araby.ALEF, araby.ALEF)     # its re.sub of a literal
+        column = "unvocalized" if word_type == "unknown" else "vocalized"
+        sql = f"select * FROM {self.table_name} WHERE {column}=?"
+        sql += {"verb": " AND word_type='verb' ", "noun": " AND word_type!='verb' "}.get(word_type, "")
+        try:
+            self.cursor.execute(sql, (text,))
+        except frequencies.sqlite.OperationalError:
+            return []
+        return list(self.cursor)
+
+    lexicon.ArabicDictionary.lookup_by_stamp = lookup_by_stamp
+    lexicon.ArabicDictionary.exists_as_stamp = exists_as_stamp
+    frequencies.WordFreqDictionary.lookup = frequency_lookup
+
+
+# pyarabic 0.6.15's strip_tashkeel and is_vocalized look at a text one character at a time in
+# Python (a call of is_tashkeel per character up to the first mark, then a str.replace per mark),
+# ~2,000 calls a sentence; the same answers come from str.translate and a search of the marks'
+# character class, in C. Replaced only in the pyarabic of this size (tested against its own).
+_ARABY_SIZE = 45490
+
+
+def _marks_in_c() -> None:
+    from pyarabic import araby
+    if Path(araby.__file__).stat().st_size != _ARABY_SIZE:
+        return
+    marks = dict.fromkeys(map(ord, araby.TASHKEEL))
+    search = araby.TASHKEEL_PATTERN.search        # [the same eight marks]
+
+    def strip_tashkeel(text):
+        return text.translate(marks) if text else text
+
+    def is_vocalized(word):
+        return not word.isalpha() and search(word) is not None     # a letter-only word has none
+
+    araby.strip_tashkeel, araby.is_vocalized = strip_tashkeel, is_vocalized
+
+
+class _NoTags:
+    """mysam's tagCoder as Mishkal's tashkeel uses it: it encodes each chosen word's tags for the
+    "inflect" field of the suggestions (``tashkeel(text, suggestion=True)``), which a reading
+    discards; the real one is built (re-reading its config file) in every call of tashkeel."""
+
+    def encode(self, taglist) -> str:
+        return ""
+
+    def inflect(self) -> str:
+        return ""
+
+    def __str__(self) -> str:
+        return ""
+
+
+def _module(name: str, **attrs) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__dict__.update(attrs)
+    return module
+
+
+@contextmanager
+def _seen_only_by_mishkal():
+    """Stand-ins for two of mishkal.tashkeel's imports while it is imported, then taken out of
+    ``sys.modules`` (the process's own imports of them are untouched): ``six`` for pyarabic.number,
+    which reads ``six.text_type`` only (``str``; six itself: ~1 ms), and ``mysam.tagcoder``
+    (:class:`_NoTags`)."""
+    tags = _module("mysam.tagcoder", tagCoder=_NoTags)
+    stubs = {"six": _module("six", text_type=str), "mysam": _module("mysam", tagcoder=tags),
+             "mysam.tagcoder": tags}
+    stubs = {name: stub for name, stub in stubs.items() if name not in sys.modules}
+    sys.modules.update(stubs)
+    try:
+        yield
+    finally:
+        for name, stub in stubs.items():
+            if sys.modules.get(name) is stub:
+                del sys.modules[name]
 
 
 def _has_letter(word: str) -> bool:
@@ -155,6 +296,7 @@ def _lean() -> None:
     defer(*_RARE)
     if proper_nouns_file().stat().st_size == _PROPER_NOUNS_SIZE:
         stand_in("pyarabic.propernouns", PROPER_NOUNS={})
+    _marks_in_c()
     _share_stemmer_parts()
     _bind_lexicon_lookups()
     relations = stand_in("sylajone.cache", cache=_NoRelations)
@@ -212,7 +354,8 @@ def _diacritiser(lean: bool):
     defer(*_UNUSED)
     if lean:
         _lean()
-    import mishkal.tashkeel
+    with _seen_only_by_mishkal() if lean else nullcontext():
+        import mishkal.tashkeel
     import mishkal.unknown_tashkeel as unknown
 
     class Unknown(unknown.UnknownTashkeel):
