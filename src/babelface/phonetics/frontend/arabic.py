@@ -28,12 +28,7 @@ from collections.abc import Iterable, KeysView
 from functools import cache, lru_cache, partial
 from pathlib import Path
 
-from babelface.phonetics.frontend import Reading, regex_table
-
-# the ~60 regular expressions Mishkal's stack (and this module) compile before the first reading,
-# shipped compiled (regex_table, scripts/build_arabic_regexes.py): ~7 ms of CPU at start-up
-REGEXES = Path(__file__).with_name("arabic_regexes.json.gz")
-regex_table.seed(REGEXES)
+from babelface.phonetics.frontend import Reading
 
 _LETTERS = re.compile(r"[\u0621-\u064a]")
 _MARKS = re.compile(r"[\u064b-\u0652]")
