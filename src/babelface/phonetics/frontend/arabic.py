@@ -23,8 +23,8 @@ import re
 import sys
 import types
 import zlib
-from contextlib import contextmanager, nullcontext
 from collections.abc import Iterable, KeysView
+from contextlib import contextmanager, nullcontext
 from functools import cache, lru_cache, partial
 from pathlib import Path
 
@@ -265,9 +265,12 @@ def _seen_only_by_mishkal():
     which reads ``six.text_type`` only (``str``; six itself: ~1 ms), and ``mysam.tagcoder``
     (:class:`_NoTags`)."""
     tags = _module("mysam.tagcoder", tagCoder=_NoTags)
-    stubs = {"six": _module("six", text_type=str), "mysam": _module("mysam", tagcoder=tags),
-             "mysam.tagcoder": tags}
-    stubs = {name: stub for name, stub in stubs.items() if name not in sys.modules}
+    groups = [{"six": _module("six", text_type=str)},
+              {"mysam": _module("mysam", tagcoder=tags), "mysam.tagcoder": tags}]
+    stubs = {}
+    for group in groups:                      # a group only where none of it is imported already
+        if not any(name in sys.modules for name in group):
+            stubs.update(group)
     sys.modules.update(stubs)
     try:
         yield
