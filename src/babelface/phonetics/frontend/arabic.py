@@ -103,16 +103,39 @@ def proper_nouns_file() -> Path:
     return Path(importlib.util.find_spec("pyarabic").origin).with_name("propernouns.py")
 
 
-# tashaphyne's sets of strings (affixes, roots), which it reads only with `in`, `len` and `list`
-_TASHAPHYNE_SETS = {"tashaphyne.affix_const": ("NOUN_AFFIX_LIST", "VERB_AFFIX_LIST", "AFFIX_LIST"),
-                    "tashaphyne.roots_const": ("ROOTS",)}
+# tashaphyne's sets of affixes, which it reads only with `in`, `len` and `list`
+_AFFIX_SETS = ("NOUN_AFFIX_LIST", "VERB_AFFIX_LIST", "AFFIX_LIST")
 
 
-def _untrack_tashaphyne_sets() -> None:
-    for module, names in _TASHAPHYNE_SETS.items():
-        for name in names:
-            if isinstance(getattr(sys.modules[module], name), set):
-                setattr(sys.modules[module], name, untracked(getattr(sys.modules[module], name)))
+def _untrack_affix_sets() -> None:
+    affixes = sys.modules["tashaphyne.affix_const"]
+    for name in _AFFIX_SETS:
+        if isinstance(getattr(affixes, name), set):
+            setattr(affixes, name, untracked(getattr(affixes, name)))
+
+
+class _Roots:
+    """tashaphyne's 7,504 roots (``roots_const.ROOTS``, which every stemmer keeps as its
+    ``root_list``), loaded when first asked: only ``is_root`` reads them, from ``_choose_root``,
+    which Mishkal's readings never reach (it asks tashaphyne's stop-word module first, deferred
+    and never loaded: tested)."""
+
+    def __init__(self, module):
+        self._module, self._roots = module, None
+
+    def _real(self):
+        if self._roots is None:
+            self._roots = untracked(self._module.real("ROOTS"))
+        return self._roots
+
+    def __contains__(self, word) -> bool:
+        return word in self._real()
+
+    def __iter__(self):
+        return iter(self._real())
+
+    def __len__(self) -> int:
+        return len(self._real())
 
 
 def _share_stemmer_parts() -> None:
@@ -120,8 +143,12 @@ def _share_stemmer_parts() -> None:
     affixes and the same prefix and suffix trees; Mishkal's analysers make ten stemmers (38 trees,
     16 of them distinct). They only read these, so each is built once and shared (the sets
     :func:`untracked`)."""
+    from babelface.lazy import stand_in
+    roots = stand_in("tashaphyne.roots_const")
+    if roots is not None:
+        roots.ROOTS = _Roots(roots)
     from tashaphyne.stemming import ArabicLightStemmer as Stemmer
-    _untrack_tashaphyne_sets()
+    _untrack_affix_sets()
     init, made = Stemmer.__init__, {}
 
     def __init__(self):
