@@ -4,8 +4,9 @@ right short vowels.
 Mishkal (Zerrouki, mishkal 0.4.1) is a rule- and dictionary-based diacritiser: morphological
 analysis (qalsadi) over the Arramooz lexicon (an SQLite file inside the ``arramooz-pysqlite``
 wheel), then syntactic and semantic disambiguation. Nothing is fetched at run time and no neural
-framework is loaded: ~0.07 s of CPU to the first reading with the lean start-up of
-:func:`diacritiser` (0.23 s loading all of Mishkal), ~5 ms a sentence after it (BENCHMARKS.md).
+framework is loaded: ~0.035 s of CPU to the first reading with the lean start-up of
+:func:`diacritiser` and the regex table the package seeds (0.23 s loading all of Mishkal), ~3 ms a
+sentence after it (BENCHMARKS.md).
 Where two readings rank equal, Mishkal's choice follows the iteration order of sets of strings,
 i.e. the process's hash seed (عندي: عَنَدِيُّ or عُنَّدِيُّ; the reading check's figure is the same
 for seeds 0–3). It was chosen over the BiLSTM of
