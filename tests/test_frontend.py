@@ -382,6 +382,38 @@ def test_arabic_stamp_and_frequency_lookups_answer_as_arramoozs_own(capsys):
     capsys.readouterr()
 
 
+def test_arabic_custom_dictionary_answered_in_memory_as_its_queries_answer():
+    from qalsadi.custom_dictionary import custom_dictionary
+
+    from babelface.phonetics.frontend import arabic
+    arabic._model()
+    assert custom_dictionary.lookup.__module__ == arabic.__name__
+    for table in ("nouns", "verbs"):
+        lexicon = custom_dictionary(table)
+        keys = [tuple(r) for r in lexicon.db_connect.execute(f"select normalized, stamped FROM {table}")]
+        words = [w for pair in keys for w in pair] + ["كتاب", "سلام", "كت'ب", ""]
+        for word in words:
+            query = f"select * FROM {table} WHERE normalized='{arabic_normalized(word)}'"
+            assert [tuple(r) for r in lexicon.lookup(word)] == _rows(lexicon, query)
+            query = f"select * FROM {table} WHERE stamped='{lexicon.word_stamp(word)}'"
+            assert [tuple(r) for r in lexicon.lookup_by_stamp(word)] == _rows(lexicon, query)
+        assert lexicon.lookup(keys[0][0]) and lexicon.lookup_by_stamp(keys[-1][1])
+
+
+def arabic_normalized(word: str) -> str:
+    from pyarabic import araby
+    return araby.normalize_hamza(word)
+
+
+def _rows(lexicon, query: str) -> list:
+    """The rows of a formatted query, [] where a quote breaks it (as the library's own answer)."""
+    import sqlite3
+    try:
+        return [tuple(r) for r in lexicon.db_connect.execute(query)]
+    except sqlite3.OperationalError:
+        return []
+
+
 _COMPILES = """
 import json, sys
 import babelface.pipeline, babelface.phonetics.espeak       # what `say` has compiled before
@@ -481,6 +513,7 @@ def test_arabic_string_sets_are_not_walked_by_the_gc():
     own = runpy.run_path(affixes.__file__)
     assert affixes.AFFIX_LIST == own["AFFIX_LIST"] and affixes.VERB_AFFIX_LIST == own["VERB_AFFIX_LIST"]
     assert ArabicLightStemmer().valid_affixes_list == own["AFFIX_LIST"]
+    assert set(own["VERB_AFFIX_LIST"]) | set(own["NOUN_AFFIX_LIST"]) == own["AFFIX_LIST"]   # what __init__ builds
     # the roots, loaded when first asked (never by a reading: the lean/full test), answer alike
     roots = runpy.run_path(str(Path(affixes.__file__).with_name("roots_const.py")))["ROOTS"]
     stemmer = ArabicLightStemmer()

@@ -45,7 +45,8 @@ _UNUSED = ("pickledb",)
 _RARE = ("mishkal.unknown_const", "tashaphyne.verb_stamp_const", "tashaphyne.arabicstopwords",
          "naftawayh.stopwords", "naftawayh.wordtag_const", "arabicstopwords.stopwords_classified",
          "qalsadi.disambig", "pyarabic.normalize", "arramooz.nountuple",
-         "qalsadi.cachemanager.cache", "qalsadi.cachemanager.cache_pickledb", "sylajone.cache_pickledb")
+         "qalsadi.cachemanager.cache", "qalsadi.cachemanager.cache_pickledb", "sylajone.cache_pickledb",
+         "pprint")           # five of Mishkal's modules import it for debugging printouts
 # arabicstopwords (13,465 stop-word forms with their features, a 6.8 MB module, and a lexicon
 # whose constructor indexes them three ways): qalsadi asks it only whether a word is a stop word,
 # and the lexicon (built by alyahmor's stop-word affixer) is read only to generate forms, which
@@ -148,6 +149,7 @@ def _share_stemmer_parts() -> None:
     roots = stand_in("tashaphyne.roots_const")
     if roots is not None:
         roots.ROOTS = _Roots(roots)
+    from tashaphyne import affix_const
     from tashaphyne.stemming import ArabicLightStemmer as Stemmer
     _untrack_affix_sets()
     init, made = Stemmer.__init__, {}
@@ -155,7 +157,8 @@ def _share_stemmer_parts() -> None:
     def __init__(self):
         if "state" not in made:
             init(self)
-            self.valid_affixes_list = untracked(self.valid_affixes_list)
+            # set(VERB + NOUN affixes), which affix_const's AFFIX_LIST is too (tested)
+            self.valid_affixes_list = affix_const.AFFIX_LIST
             made["state"] = dict(self.__dict__)
             return
         self.__dict__.update(made["state"])
@@ -175,9 +178,11 @@ def _share_stemmer_parts() -> None:
     Stemmer._create_suffix_tree = shared(Stemmer._create_suffix_tree, "suffixes_tree")
 
 
-# arramooz 0.4's lexicon classes, by their files' sizes: the stamp and frequency queries below are
-# rewritten only for these (tested against their own formatted queries)
+# arramooz 0.4's lexicon classes and qalsadi's custom dictionary, by their files' sizes: the stamp
+# and frequency queries and the custom dictionary's are rewritten only for these (tested against
+# their own queries)
 _ARRAMOOZ_SIZES = {"arabicdictionary.py": 14162, "wordfreqdictionaryclass.py": 15705}
+_CUSTOM_DICTIONARY_SIZE = 2932
 
 
 def _bind_lexicon_lookups() -> None:
@@ -240,6 +245,32 @@ def _bind_stamp_and_frequency_lookups() -> None:
     lexicon.ArabicDictionary.lookup_by_stamp = lookup_by_stamp
     lexicon.ArabicDictionary.exists_as_stamp = exists_as_stamp
     frequencies.WordFreqDictionary.lookup = frequency_lookup
+    from qalsadi import custom_dictionary as custom
+    if Path(custom.__file__).stat().st_size == _CUSTOM_DICTIONARY_SIZE:
+        _custom_dictionary_in_memory(custom.custom_dictionary)
+
+
+def _custom_dictionary_in_memory(custom) -> None:
+    """qalsadi's custom dictionary, an SQLite file of one noun and five verbs, is asked beside the
+    Arramooz lexicon (~80 queries a first sentence, ~10 µs each, and its schema read): its table's
+    rows are read once and asked in memory. Same rows in the same order: SQLite answers an equality
+    on the indexed column in rowid order, and compares the text byte for byte (no collation)."""
+    araby = sys.modules["arramooz.arabicdictionary"].araby
+
+    def rows(self) -> list:
+        if "_rows" not in self.__dict__:
+            self._rows = list(self.cursor.execute(f"select * FROM {self.table_name} ORDER BY rowid"))
+        return self._rows
+
+    def lookup(self, normalized: str) -> list:
+        word = araby.normalize_hamza(normalized)
+        return [row for row in rows(self) if row["normalized"] == word]
+
+    def lookup_by_stamp(self, word: str) -> list:
+        stamp = self.word_stamp(word)
+        return [row for row in rows(self) if row["stamped"] == stamp]
+
+    custom.lookup, custom.lookup_by_stamp = lookup, lookup_by_stamp
 
 
 # pyarabic 0.6.15's strip_tashkeel and is_vocalized look at a text one character at a time in
