@@ -255,7 +255,7 @@ model = arabic.diacritiser(lean)
 out = [model.tashkeel(texts[0]).strip()]
 idle = [m for m in ("arabicstopwords.stopwordsallforms", "arabicstopwords.stopwords_lexicon",
                     "mishkal.unknown_const", "tashaphyne.verb_stamp_const", "pyarabic.propernouns",
-                    "qalsadi.disambig", "tashaphyne.roots_const")
+                    "qalsadi.disambig", "tashaphyne.roots_const", "tashaphyne.affix_const")
         if m not in sys.modules or isinstance(sys.modules[m], Deferred)]
 out += [model.tashkeel(t).strip() for t in texts[1:]]   # unknown words: Mishkal's list loads
 print(json.dumps({"readings": out, "idle": idle, "path": sys.path == path}))
@@ -286,7 +286,7 @@ def test_arabic_lean_start_up_reads_exactly_as_mishkal_fully_loaded(tmp_path):
     assert (tmp_path / "full" / ".thaalabCache").is_dir()
     assert not (tmp_path / "lean" / ".thaalabCache").exists()
     assert all("\u064e" in r for r in runs["lean"]["readings"])            # vocalised (fatha)
-    assert len(runs["lean"]["idle"]) == 7 and runs["full"]["idle"] == []    # what lean spares
+    assert len(runs["lean"]["idle"]) == 8 and runs["full"]["idle"] == []    # what lean spares
     # Mishkal's modules append 13 folders relative to the working directory to sys.path: taken out
     assert runs["lean"]["path"] and runs["full"]["path"]
 
@@ -346,6 +346,12 @@ def test_arabic_lexicon_lookup_with_a_bound_word_finds_the_formatted_querys_rows
             formatted = [tuple(row) for row in lexicon.cursor.execute(sql)]
             assert [tuple(row) for row in lexicon.lookup(word)] == formatted and formatted
     assert ArabicDictionary("nouns").lookup("كتا'ب") == []
+
+
+def _python(code: str) -> str:
+    """The stdout of ``code`` run by a fresh interpreter on this checkout's sources."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout
 
 
 def _own(module):
@@ -448,8 +454,7 @@ def test_front_end_regex_table_is_this_pythons_compiler_output(module):
 
 def test_front_ends_compile_no_regex_in_a_fresh_process():
     # Arabic: ~60 patterns of Mishkal's stack (~7 ms), Thai: pythainlp's (~13 ms), Mandarin: pypinyin's
-    out = subprocess.run([sys.executable, "-c", _COMPILES], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout
+    out = _python(_COMPILES)
     compiled = json.loads(out.splitlines()[-1])
     assert compiled["ar"] == [] and compiled["th"] == []
     # three of pypinyin's patterns join the members of a set: their text varies with the hash seed
@@ -462,8 +467,7 @@ def test_front_end_scripts_are_compiled_only_for_the_language_asked():
             "import babelface.phonetics.frontend as F; "
             "print(json.dumps([F.prepare('hello', 'en').text, F.prepare('ok', 'ja').text, "
             "F.prepare('今日', 'ja').text, seen]))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout
+    out = _python(code)
     hello, ok, kana, seen = json.loads(out.splitlines()[-1])
     assert (hello, ok) == ("hello", "ok") and kana != "今日"      # ja's front-end read the kanji
     assert not [p for p in seen if "\\u3040" in p or "\\u0e00" in p]   # none at import; ja's: its table
@@ -495,32 +499,33 @@ def test_arabic_stand_ins_are_seen_only_by_mishkal():
             "print('six' in sys.modules, 'mysam' in sys.modules, pyarabic.number.unicode is str, "
             "mishkal.tashkeel.mysam.tagcoder.tagCoder is arabic._NoTags); "
             "import six.moves, mysam.tagcoder; print(mysam.tagcoder.tagCoder().encode(['اسم']))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}).stdout.split()
+    out = _python(code).split()
     assert out[:4] == ["False", "False", "True", "True"]
     assert out[4].startswith("N")           # the process's own import: the real tag coder
 
 
-def test_arabic_string_sets_are_not_walked_by_the_gc():
+def test_arabic_tashaphyne_string_sets_load_when_first_asked_and_are_its_own():
     import gc
+    import importlib.util
     import runpy
 
-    import tashaphyne.affix_const as affixes
     from tashaphyne.stemming import ArabicLightStemmer
 
     from babelface.phonetics.frontend import arabic
     arabic._model()
-    own = runpy.run_path(affixes.__file__)
-    assert affixes.AFFIX_LIST == own["AFFIX_LIST"] and affixes.VERB_AFFIX_LIST == own["VERB_AFFIX_LIST"]
-    assert ArabicLightStemmer().valid_affixes_list == own["AFFIX_LIST"]
-    assert set(own["VERB_AFFIX_LIST"]) | set(own["NOUN_AFFIX_LIST"]) == own["AFFIX_LIST"]   # what __init__ builds
-    # the roots, loaded when first asked (never by a reading: the lean/full test), answer alike
-    roots = runpy.run_path(str(Path(affixes.__file__).with_name("roots_const.py")))["ROOTS"]
+    folder = Path(importlib.util.find_spec("tashaphyne").origin).parent
+    affixes = runpy.run_path(str(folder / "affix_const.py"))
+    roots = runpy.run_path(str(folder / "roots_const.py"))["ROOTS"]
+    # what the stemmer's __init__ builds, set(VERB + NOUN), is affix_const's AFFIX_LIST
+    assert set(affixes["VERB_AFFIX_LIST"]) | set(affixes["NOUN_AFFIX_LIST"]) == affixes["AFFIX_LIST"]
     stemmer = ArabicLightStemmer()
-    assert len(stemmer.root_list) == len(roots) > 7000 and set(stemmer.root_list) == roots
+    assert set(stemmer.valid_affixes_list) == affixes["AFFIX_LIST"] and len(stemmer.valid_affixes_list) > 5000
+    assert set(stemmer.root_list) == roots and len(stemmer.root_list) > 7000
     assert stemmer.is_root("كتب") and not stemmer.is_root("كتبب")
-    for strings in (affixes.AFFIX_LIST, stemmer.valid_affixes_list, stemmer.root_list._real()):
-        (table,) = gc.get_referents(strings)          # one dict behind the view, not tracked
+    from tashaphyne import affix_const
+    assert "ال-ة" in affix_const.NOUN_AFFIX_LIST and set(affix_const.VERB_AFFIX_LIST) == affixes["VERB_AFFIX_LIST"]
+    for strings in (stemmer.valid_affixes_list, stemmer.root_list):
+        (table,) = gc.get_referents(strings._real())      # one dict behind the view, not tracked
         assert not gc.is_tracked(table)
 
 

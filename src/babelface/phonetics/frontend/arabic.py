@@ -30,6 +30,7 @@ from functools import cache, lru_cache, partial
 from pathlib import Path
 
 from babelface.phonetics.frontend import Reading
+from babelface.phonetics.frontend.regex_table import GZIP_WBITS
 
 _LETTERS = re.compile(r"[\u0621-\u064a]")
 _MARKS = re.compile(r"[\u064b-\u0652]")
@@ -62,9 +63,6 @@ def stopwords_table(forms, data_size: int) -> bytes:
     return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
 
-_GZIP = 16 + zlib.MAX_WBITS       # zlib reads the gzip format (without importing gzip: start-up)
-
-
 def untracked(items: Iterable[str]) -> KeysView[str]:
     """A set of strings the cyclic GC does not walk: the keys of a dict of them. A set is always
     tracked, and every collection of its generation visits each entry (Mishkal's stack holds
@@ -78,7 +76,7 @@ def _stop_forms() -> KeysView[str] | None:
     """The stop-word forms of the shipped table, or None where it was built from other data."""
     spec = importlib.util.find_spec("arabicstopwords")
     data = Path(spec.origin).with_name(_STOPWORDS_DATA)
-    header, *forms = zlib.decompress(STOPWORDS.read_bytes(), wbits=_GZIP).decode("utf-8").split("\n")
+    header, *forms = zlib.decompress(STOPWORDS.read_bytes(), wbits=GZIP_WBITS).decode("utf-8").split("\n")
     return untracked(forms) if header.split()[-1] == str(data.stat().st_size) else None
 
 
@@ -105,30 +103,17 @@ def proper_nouns_file() -> Path:
     return Path(importlib.util.find_spec("pyarabic").origin).with_name("propernouns.py")
 
 
-# tashaphyne's sets of affixes, which it reads only with `in`, `len` and `list`
-_AFFIX_SETS = ("NOUN_AFFIX_LIST", "VERB_AFFIX_LIST", "AFFIX_LIST")
+class _LazyStrings:
+    """A set of strings of a deferred module (:func:`untracked`), loaded when first asked (``in``,
+    ``len``, iteration)."""
 
+    def __init__(self, module, name: str):
+        self._module, self._name, self._strings = module, name, None
 
-def _untrack_affix_sets() -> None:
-    affixes = sys.modules["tashaphyne.affix_const"]
-    for name in _AFFIX_SETS:
-        if isinstance(getattr(affixes, name), set):
-            setattr(affixes, name, untracked(getattr(affixes, name)))
-
-
-class _Roots:
-    """tashaphyne's 7,504 roots (``roots_const.ROOTS``, which every stemmer keeps as its
-    ``root_list``), loaded when first asked: only ``is_root`` reads them, from ``_choose_root``,
-    which Mishkal's readings never reach (it asks tashaphyne's stop-word module first, deferred
-    and never loaded: tested)."""
-
-    def __init__(self, module):
-        self._module, self._roots = module, None
-
-    def _real(self):
-        if self._roots is None:
-            self._roots = untracked(self._module.real("ROOTS"))
-        return self._roots
+    def _real(self) -> KeysView[str]:
+        if self._strings is None:
+            self._strings = untracked(self._module.real(self._name))
+        return self._strings
 
     def __contains__(self, word) -> bool:
         return word in self._real()
@@ -140,25 +125,45 @@ class _Roots:
         return len(self._real())
 
 
+# tashaphyne's sets of strings that its stemmer reads only from _choose_root (the 7,504 roots) and
+# _choose_stem (~6,000 affix pairs), both of which ask tashaphyne's stop-word module first, which
+# Mishkal's readings never load (deferred: tested); each stemmer keeps the roots as ``root_list``
+# and builds the union of the affixes as ``valid_affixes_list``, read by neither of Mishkal's paths
+_LAZY_SETS = {"tashaphyne.roots_const": ("ROOTS",),
+              "tashaphyne.affix_const": ("VERB_AFFIX_LIST", "NOUN_AFFIX_LIST", "AFFIX_LIST")}
+
+
+def _lazy_tashaphyne_sets() -> dict[str, _LazyStrings]:
+    """The sets of :data:`_LAZY_SETS`, their modules deferred ({} where one is imported already)."""
+    from babelface.lazy import stand_in
+    stubs = {module: stand_in(module) for module in _LAZY_SETS}
+    if None in stubs.values():
+        return {}
+    lazy = {name: _LazyStrings(stubs[module], name) for module, names in _LAZY_SETS.items()
+            for name in names}
+    for module, names in _LAZY_SETS.items():
+        stubs[module].__dict__.update({name: lazy[name] for name in names})
+    return lazy
+
+
 def _share_stemmer_parts() -> None:
     """tashaphyne's ArabicLightStemmer builds in every instance the same 5,741-entry set of valid
     affixes and the same prefix and suffix trees; Mishkal's analysers make ten stemmers (38 trees,
-    16 of them distinct). They only read these, so each is built once and shared (the sets
-    :func:`untracked`)."""
-    from babelface.lazy import stand_in
-    roots = stand_in("tashaphyne.roots_const")
-    if roots is not None:
-        roots.ROOTS = _Roots(roots)
-    from tashaphyne import affix_const
+    16 of them distinct). They only read these, so each is built once and shared (the sets of
+    strings: :func:`_lazy_tashaphyne_sets`)."""
+    lazy = _lazy_tashaphyne_sets()
     from tashaphyne.stemming import ArabicLightStemmer as Stemmer
-    _untrack_affix_sets()
     init, made = Stemmer.__init__, {}
 
     def __init__(self):
         if "state" not in made:
+            if lazy:                # the union, of affix_const's two sets, is its AFFIX_LIST (tested)
+                affixes = sys.modules["tashaphyne.affix_const"]
+                affixes.VERB_AFFIX_LIST = affixes.NOUN_AFFIX_LIST = ()
             init(self)
-            # set(VERB + NOUN affixes), which affix_const's AFFIX_LIST is too (tested)
-            self.valid_affixes_list = affix_const.AFFIX_LIST
+            if lazy:
+                affixes.VERB_AFFIX_LIST, affixes.NOUN_AFFIX_LIST = lazy["VERB_AFFIX_LIST"], lazy["NOUN_AFFIX_LIST"]
+                self.valid_affixes_list = lazy["AFFIX_LIST"]
             made["state"] = dict(self.__dict__)
             return
         self.__dict__.update(made["state"])

@@ -26,7 +26,7 @@ from typing import Iterable
 
 import _sre
 
-_GZIP = 16 + zlib.MAX_WBITS       # zlib reads the gzip format (without importing gzip: start-up)
+GZIP_WBITS = 16 + zlib.MAX_WBITS     # zlib reads the gzip format (without importing gzip: start-up)
 
 
 def compiler() -> str:
@@ -52,7 +52,7 @@ def patterns(table: Path) -> list[tuple[int, re.Pattern]] | None:
     """The table's ``(flags, pattern object)`` pairs, or None where another Python made it (or
     there is none: everything is then compiled as usual)."""
     try:
-        data = json.loads(zlib.decompress(table.read_bytes(), wbits=_GZIP))
+        data = json.loads(zlib.decompress(table.read_bytes(), wbits=GZIP_WBITS))
     except FileNotFoundError:
         return None
     if data["compiler"] != compiler():
