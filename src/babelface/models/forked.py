@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import struct
 import sys
@@ -40,6 +41,7 @@ from babelface.models.protocols import load_generator
 _LOADED, _CHUNK, _DONE, _FAILED = b"L", b"C", b"D", b"E"     # child → parent, each a kind and a length
 _HEAD = struct.Struct("<cq")                                   # kind, payload bytes
 _SHAPE = struct.Struct("<qqq")                                 # a chunk's (t, L, 3)
+LOAD_TIMEOUT_S = 120.0         # torch's import and a model's load take 1–2 s; far beyond: a hung child
 
 
 class _ChildFailed(Exception):
@@ -112,7 +114,11 @@ class _Child:
         self._answers = os.fdopen(answers_r, "rb")
 
     def loaded(self) -> dict:
-        """What the child loaded (``name``, ``needs_text``, ``streams``), once it has."""
+        """What the child loaded (``name``, ``needs_text``, ``streams``), once it has; a child
+        silent for ``LOAD_TIMEOUT_S`` (an import lock a thread of this process held at the fork)
+        counts as failed."""
+        if not select.select([self._answers], [], [], LOAD_TIMEOUT_S)[0]:
+            raise _ChildFailed
         kind, payload = _receive(self._answers)
         if kind != _LOADED:
             raise _ChildFailed
