@@ -30,9 +30,9 @@ SENTENCE = "The quick brown fox jumps over the lazy dog."
 #   real video (issue 11: animate alone was 001c0638… with the old encoder);
 # * session 24 (issue 11): the astronaut's rest pose closes its lips whole instead of stretching
 #   them shut (say and animate: 6ac9f3ed… and ad8fe09b… before), and the style scales the width to
-#   the speaker's width/gap proportion (animate).
+#   the speaker's width/gap proportion (animate, with the MuEx shipped at a32969b).
 REFERENCE_SAY_MD5 = "3622a39510c3ebd578304e0d772d6a31"          # say SENTENCE --lang en, astronaut
-REFERENCE_ANIMATE_MD5 = "16859ed933bc2d461c3cc7ae2d5510d9"      # animate RD_Radio31_000.wav
+REFERENCE_ANIMATE_MD5 = "4f1ca3060e4f13d9eb75404be2ef3165"      # animate RD_Radio31_000.wav
 STILL = pipeline.HeadOptions(still=True)     # the mouth alone, as then (issue 14's --still)
 
 
