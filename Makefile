@@ -110,14 +110,24 @@ model-sync: venv corpus corpus-real
 		--set "data.roots=[$(SYNC_BENCH),$(REAL_CORPUS)]" --set train.out_dir=$(SYNC_RUN) $$resume \
 		--export src/babelface/assets/sync_expert.safetensors
 
-# KMTalk (issue 13): the kit's trainer on the benchmark's seen languages (kmtalk_default.yaml: 6-layer
-# motion-flow stacks, 1,500 steps, ~30 CPU-minutes on one idle core), its best validation checkpoint
-# exported as the shipped model. Resumes after a kill. `make kmtalk-ablations`: Table 3/4's variants.
+# KMTalk (issue 13): two stages on the kit's trainer. The synthetic stage: the benchmark's seen
+# languages (kmtalk_default.yaml: 6-layer motion-flow stacks, 1,500 steps, ~30 CPU-minutes on one idle
+# core), its best validation checkpoint exported to $(KMTALK_RUN)/synthetic.safetensors. The real stage
+# (session 24, kmtalk_real_stage.yaml): from it, the real corpus's training speakers mixed into the
+# benchmark with the shipped MuEx as CMC's teacher (so a new MuEx makes a new KMTalk: `make model` trains
+# MuEx first); its last step is the shipped model. Each stage resumes after a kill.
+# `make kmtalk-ablations`: Table 3/4's variants (the synthetic stage only).
 KMTALK_RUN ?= runs/kmtalk
-model-kmtalk: venv corpus
+KMTALK_REAL ?= $(KMTALK_RUN)_real
+model-kmtalk: venv corpus corpus-real
 	@if [ -f $(KMTALK_RUN)/last.safetensors ]; then resume=--resume; fi; \
 	OMP_NUM_THREADS=1 $(BIN)/babelface train --config kmtalk_default --set train.out_dir=$(KMTALK_RUN) \
-		--set data.root=$(MUEX_CORPUS) $$resume --export src/babelface/assets/kmtalk_default.safetensors
+		--set data.root=$(MUEX_CORPUS) $$resume --export $(KMTALK_RUN)/synthetic.safetensors
+	@if [ -f $(KMTALK_REAL)/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config kmtalk_real_stage --set train.out_dir=$(KMTALK_REAL) \
+		--set data.root=$(MUEX_CORPUS) --set data.mix_root=$(REAL_CORPUS) \
+		--set train.init_weights=$(KMTALK_RUN)/synthetic.safetensors $$resume \
+		--export src/babelface/assets/kmtalk_default.safetensors
 
 # VQTalker (issue 12): the 11 kbps GRFSQ motion tokenizer, then the coarse-to-fine generator on its
 # frozen codes, both through `babelface train` (resumable, deterministic), the generator's best

@@ -74,18 +74,21 @@ def test_a_batch_without_labels_trains_without_the_boundary_loss():
     assert model.lkma.parameters().__next__().grad is not None
 
 
-@pytest.mark.parametrize("share, expected", [(None, (1 / 3, 1 / 3, 1 / 3)), (0.6, (0.2, 0.2, 0.6)),
-                                             (1.0, (0, 0, 1))])
-def test_teacher_share_sets_how_often_cmc_reads_muex(share, expected):
+@pytest.mark.parametrize("share, real_expected", [(None, (1 / 3, 1 / 3, 1 / 3)), (0.7, (0.1, 0.1, 0.8)),
+                                                  (1.0, (0, 0, 1))])
+def test_teacher_share_sets_how_often_cmc_reads_muex_on_real_rows(share, real_expected):
+    """Row 0 is labelled (synthetic): one in three each, whatever the share; row 1 is real motion."""
     task, model, batch = KMTalkTask(), _model(), _batch(labelled=True)
     task._teacher, task.teacher_share = [_Teacher()], share
     lkma = torch.full_like(batch["motion"], 0.456)
-    counts = np.zeros(3)
+    counts = np.zeros((2, 3))
     for step in range(300):
         task.rng = np.random.default_rng([7, step])
-        k = task.cmc_input(model, batch, lkma, batch["mask"])
-        counts[2 if torch.all(k == 0.123) else 1 if torch.all(k == 0.456) else 0] += 1
-    assert np.allclose(counts / 300, expected, atol=0.07)
+        k = task.cmc_input(model, batch, lkma, batch["mask"], torch.tensor([False, True]))
+        for row in range(2):
+            counts[row, 2 if torch.all(k[row] == 0.123) else 1 if torch.all(k[row] == 0.456) else 0] += 1
+    assert np.allclose(counts[0] / 300, 1 / 3, atol=0.07)
+    assert np.allclose(counts[1] / 300, real_expected, atol=0.07)
 
 
 def test_on_fit_start_reads_the_share_and_rejects_a_bad_one():
@@ -131,3 +134,14 @@ def test_detected_keys_match_the_generator():
     key = unlabelled_keys(model, logit, torch.zeros(1, 30, dtype=torch.bool), torch.ones(1, 30, dtype=torch.bool))
     expected = kf.with_ends(kf.peaks(torch.sigmoid(logit)[0].numpy(), float(model.boundary_threshold)))
     assert np.array_equal(key[0].numpy(), expected)
+
+
+def test_train_cmc_only_freezes_the_encoder_boundary_head_and_lkma():
+    cfg = load_config("kmtalk_real_stage", ["cmc.train_cmc_only=true", "model.flow_layers=1"])
+    model = KMTalkTask().build_model(cfg)
+    frozen = {n.split(".")[0] for n, p in model.named_parameters() if not p.requires_grad}
+    trained = {n.split(".")[0] for n, p in model.named_parameters() if p.requires_grad}
+    assert frozen == {"audio_encoder", "boundary_head", "lkma"}
+    assert {"flow", "completion"} <= trained
+    plain = KMTalkTask().build_model(load_config("kmtalk_real_stage", ["model.flow_layers=1"]))
+    assert all(p.requires_grad for p in plain.parameters())

@@ -19,8 +19,8 @@ refines another generator (supplement §A "Integration with Existing Methods").
 The real-data stage (``kmtalk_real_stage.yaml``, issue 13 session 24) fine-tunes on real MediaPipe
 motion, which has no phoneme labels: its "phoneme" key frames are the boundaries the model's own head
 detects (as ``babelface animate`` finds them without a transcript), the boundary head gets no loss,
-and ``cmc.teacher_share`` draws MuEx's key motions more often than the truth or LKMA's, since refining
-MuEx's real-speech output is what the stage is for.
+and ``cmc.teacher_share`` gives those clips MuEx's key motions more often than the truth or LKMA's
+(refining MuEx's real-speech output is what the stage is for); labelled clips keep the draws above.
 """
 
 from __future__ import annotations
@@ -91,8 +91,10 @@ def ctc_targets(phoneme: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
 class CMCInputConfig:
     """``cmc``: where CMC's key motions come from in training (not a model setting: kept out of
     ``model`` so that a run config with it resumes and fine-tunes the same network)."""
-    teacher_share: float | None = None   # P(the shipped MuEx's key motions); the rest split evenly
-                                         # between the noisy truth and LKMA's. None: one in three each
+    teacher_share: float | None = None   # clips without phoneme labels (real motion): P(the shipped
+                                         # MuEx's key motions), else the batch's draw (None: no change)
+    train_cmc_only: bool = False         # train CMC alone (motion-flow encoder, fusion, decoder): the
+                                         # audio encoder, boundary head and LKMA stay as initialised
 
 
 @dataclass
@@ -123,7 +125,11 @@ class KMTalkTask:
         if model_cfg.train_keys not in TRAIN_KEYS:
             raise InputError(f"model.train_keys must be one of {', '.join(TRAIN_KEYS)}, "
                              f"got {model_cfg.train_keys!r}")
-        return KMTalk(model_cfg)
+        model = KMTalk(model_cfg)
+        if getattr(getattr(cfg, "cmc", None), "train_cmc_only", False):
+            for part in (model.audio_encoder, model.boundary_head, model.lkma):
+                part.requires_grad_(False)
+        return model
 
     def datasets(self, cfg: Any):
         """(train: random crops, val: whole clips) of ``data`` (the shipped config names the seen
@@ -149,7 +155,7 @@ class KMTalkTask:
         audio, logit = model.encode(model.features_from_batch(batch), mask)
         key = self.draw_keys(boundary, mask, cfg.train_keys, unlabelled_keys(model, logit, known, mask))
         k = model.key_motions(audio, key, mask)                               # (b, t, V, 3)
-        y = model.complete(audio, key, self.cmc_input(model, batch, k, key), mask)
+        y = model.complete(audio, key, self.cmc_input(model, batch, k, key, ~known.any(1)), mask)
         km = (key & mask if cfg.key_focused else mask).float()              # Table 3 ablation: every frame
         key_l1 = (((k - motion).abs() / scale).mean((2, 3)) * km).sum() / km.sum().clamp_min(1)
         gen, l1, lt = generation_loss(y, motion, mask, scale, cfg.lambda_motion, cfg.lambda_t)
@@ -235,21 +241,30 @@ class KMTalkTask:
             return key if detected is None else torch.where(detected.any(1, keepdim=True), detected, key)
         return uniform_keys(mask, int(self.rng.choice(UNIFORM_STRIDES)))
 
-    def cmc_input(self, model: KMTalk, batch: dict, k: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
-        """CMC's key motions for this batch: the truth (noisy), LKMA's own, or the shipped MuEx's
-        (one in three each, or the teacher with probability ``cmc.teacher_share``)."""
-        if self.teacher_share is None:
-            choice = self.rng.integers(3)
-        else:
-            u = self.rng.random()
-            choice = 2 if u < self.teacher_share else int((u - self.teacher_share) * 2 >= 1 - self.teacher_share)
+    def cmc_input(self, model: KMTalk, batch: dict, k: torch.Tensor, key: torch.Tensor,
+                  real: torch.Tensor | None = None) -> torch.Tensor:
+        """CMC's key motions for this batch: the truth (noisy), LKMA's own, or the shipped MuEx's, one in
+        three each; the ``real`` rows (no phoneme labels) take MuEx's with probability ``cmc.teacher_share``
+        and the batch's draw otherwise."""
+        choice = self.rng.integers(3)
+        cache: list = []
+
+        def muex() -> torch.Tensor:
+            if not cache:
+                cache.append(self.teacher_motion(batch).to(k.device))
+            return cache[0]
         if choice == 1:
-            return k.detach()
-        if choice == 2 and self.teacher() is not None:
-            return self.teacher_motion(batch).to(k.device)
-        motion = batch["motion"]
-        gain = motion.new_tensor(self.rng.uniform(*KEY_GAIN, size=(len(motion), 1, 1, 1)))
-        return motion * gain + KEY_NOISE * model.motion_scale * torch.randn_like(motion)
+            out = k.detach()
+        elif choice == 2 and self.teacher() is not None:
+            out = muex()
+        else:
+            motion = batch["motion"]
+            gain = motion.new_tensor(self.rng.uniform(*KEY_GAIN, size=(len(motion), 1, 1, 1)))
+            out = motion * gain + KEY_NOISE * model.motion_scale * torch.randn_like(motion)
+        if real is None or self.teacher_share is None or not real.any() or self.teacher() is None:
+            return out
+        take = real.cpu() & torch.from_numpy(self.rng.random(len(real)) < self.teacher_share)
+        return torch.where(take.to(out.device)[:, None, None, None], muex(), out) if take.any() else out
 
     @torch.no_grad()
     def teacher_motion(self, batch: dict) -> torch.Tensor:
