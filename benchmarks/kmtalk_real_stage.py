@@ -1,28 +1,28 @@
 """KMTalk's real-data stage (issue 13, session 24): its length chosen on validation, then the test.
 
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_real_stage.py sweep --weights NAME=W ... [--synthetic-every 6]
-    OMP_NUM_THREADS=1 python benchmarks/kmtalk_real_stage.py test --weights W [--every 2]
+    OMP_NUM_THREADS=1 python benchmarks/kmtalk_real_stage.py sweep --split test --weights synthetic=W0 \
+        --weights "real stage=W" --synthetic-every 2
     python benchmarks/kmtalk_real_stage.py write
 
-**sweep** scores each candidate (``NAME=weights``: the synthetic stage and the real stage's checkpoints;
-a training-state checkpoint loads as well as an exported file) on the VALIDATION splits only: the real
-corpus's val speakers (MuEx, the text path, KMTalk alone, MuEx and the text path refined; transcript
-keys, and MuEx refined with the detected keys) and every N-th synthetic val clip (KMTalk alone and
-MuEx refined, the true phoneme keys). Each candidate's LVE/TMDC beside the first one's, with the
-paired per-clip difference (mean, 95 % interval: ±1.96 standard errors over clips).
+**sweep** scores each candidate (``NAME=weights``: the synthetic stage first, then the real stage's
+checkpoints; a training-state checkpoint loads as well as an exported file) on one split, the
+validation split to choose (``--split val``, the default) and the test split once chosen: the real
+corpus's speakers of that split (MuEx, the text path, KMTalk alone, MuEx and the text path refined,
+with the transcript's DTW-aligned keys; MuEx refined with the detected keys) and every N-th synthetic
+clip (KMTalk alone with the true phoneme keys and the detected ones; MuEx, VQTalker and the text path
+refined with the phoneme keys). Metrics: ``kmtalk_results.scores`` (LVE, FDD, LSE-D, TMDC on canonical
+landmarks, in inter-ocular units). Differences are paired per clip: mean and 95 % interval (±1.96
+standard errors over clips). Scores are cached in ``runs/kmtalk_real_stage/<split>.json`` by name.
 
-**test** runs ``kmtalk_results.py``'s ``real``, ``synthetic`` and ``diagnose`` on the chosen weights
-into ``runs/kmtalk_eval_s24/`` and compares them clip by clip with session 23's caches
-(``runs/kmtalk_eval_s23/``: the synthetic stage alone, the model shipped before).
-
-**write** rewrites this script's RESULTS.md section from those caches.
+**write** rewrites this script's RESULTS.md section from those caches (the test tables compare the
+candidates named ``synthetic`` and ``real stage``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -30,9 +30,9 @@ import kmtalk_results as kr
 from _common import ROOT, write_section
 
 SWEEP = ROOT / "runs" / "kmtalk_real_stage"
-AFTER, BEFORE = ROOT / "runs" / "kmtalk_eval_s24", ROOT / "runs" / "kmtalk_eval_s23"
 SECTION = "## KMTalk: a real-data stage (session 24)"
 REAL_DATA, SYNTH_DATA = ROOT / "data" / "real_corpus", ROOT / "data" / "benchmark"
+SOURCES = ("MuEx", "VQTalker", "text path")        # the generators refined on synthetic clips (Table 2)
 
 
 # --- sweep: validation only ----------------------------------------------------------------------
@@ -65,23 +65,25 @@ def load_real(split: str) -> list[dict]:
     return out
 
 
-def synthetic_clips(every: int) -> list[dict]:
-    """Every ``every``-th synthetic val clip: truth, audio, true phoneme keys, MuEx's motion."""
+def synthetic_clips(split: str, every: int) -> list[dict]:
+    """Every ``every``-th synthetic ``split`` clip: truth, audio, true phoneme keys, and MuEx's,
+    VQTalker's and the text path's motion."""
     from babelface.data.datasets import ManifestDataset
     from babelface.media.audio import load_audio
     from babelface.models import keyframes as kf
     from babelface.models.protocols import load_generator
     from babelface.progress import progress
-    muex, out = load_generator("muex"), []
-    ds = ManifestDataset(SYNTH_DATA, split="val", crop_frames=None, random_crop=False)
-    for i in progress(range(0, len(ds), every), desc="synthetic val: MuEx", unit="clip"):
-        item = ds[i]
+    muex, vq, out = load_generator("muex"), load_generator("vqtalker"), []
+    ds = ManifestDataset(SYNTH_DATA, split=split, crop_frames=None, random_crop=False)
+    for i in progress(range(0, len(ds), every), desc=f"synthetic {split}: the generators", unit="clip"):
+        item, clip = ds[i], ds.clips[i]
         truth = item["motion"].numpy()
         n = len(truth)
-        audio = np.pad(load_audio(ds.clips[i].path("audio")), (0, n * 640))[:n * 640]
-        out.append({"id": ds.clips[i].id, "language": ds.clips[i].language, "truth": truth, "audio": audio,
+        audio = np.pad(load_audio(clip.path("audio")), (0, n * 640))[:n * 640]
+        out.append({"id": clip.id, "language": clip.language, "truth": truth, "audio": audio,
                     "key": kf.with_ends(kf.boundaries_from_labels(item["phoneme"].numpy())),
-                    "MuEx": kr.fit(muex.predict_motion(audio), n)})
+                    "MuEx": kr.fit(muex.predict_motion(audio), n), "VQTalker": kr.fit(vq.predict_motion(audio), n),
+                    "text path": kr.fit(kr.text_path(audio, clip.extra["text"], clip.language), n)})
     return out
 
 
@@ -98,17 +100,25 @@ def score_real(gen, clip: dict) -> dict:
 
 def score_synthetic(gen, clip: dict, neutral: np.ndarray) -> dict:
     audio, key, truth = clip["audio"], clip["key"], clip["truth"]
-    return {"language": clip["language"], "MuEx": kr.scores(truth, clip["MuEx"], neutral),
-            "KMTalk (phoneme keys)": kr.scores(truth, gen._run(audio, key, None), neutral),
-            "MuEx refined (phoneme keys)": kr.scores(truth, gen._run(audio, key, clip["MuEx"]), neutral)}
+    key_d, _ = gen.key_frames(audio)
+    row = {"language": clip["language"],
+           "KMTalk (phoneme keys)": kr.scores(truth, gen._run(audio, key, None), neutral),
+           "KMTalk (detected keys)": kr.scores(truth, gen._run(audio, key_d[:len(key)], None), neutral)}
+    for src in SOURCES:
+        row[src] = kr.scores(truth, clip[src], neutral)
+        row[f"{src} refined (phoneme keys)"] = kr.scores(truth, gen._run(audio, key, clip[src]), neutral)
+    return row
 
 
-def sweep(candidates: list[str], every: int) -> None:
+def sweep(candidates: list[str], split: str, every: int) -> None:
     from babelface.face.align import template
     from babelface.models.protocols import load_generator
-    path = SWEEP / "val.json"
+    path = SWEEP / f"{split}.json"
     cache = json.loads(path.read_text()) if path.exists() else {}
-    real, synth = load_real("val"), synthetic_clips(every)
+    if all(c.partition("=")[0] in cache for c in candidates):
+        print(sweep_table(cache))
+        return
+    real, synth = load_real(split), synthetic_clips(split, every)
     for item in candidates:
         name, _, weights = item.partition("=")
         if name in cache:
@@ -163,95 +173,79 @@ def sweep_table(cache: dict) -> str:
     return "\n".join(out)
 
 
-# --- test: kmtalk_results.py's measurements, against session 23's ---------------------------------
+# --- the test split: the chosen stage against the synthetic stage alone -------------------------
 
-def test(weights: Path, every: int, parts: list[str]) -> None:
-    kr.CACHE = AFTER
-    if "real" in parts:
-        kr.real(weights, REAL_DATA, "test")
-    if "diagnose" in parts:
-        kr.diagnose(weights, SYNTH_DATA, REAL_DATA, 20)
-    if "synthetic" in parts:
-        kr.synthetic(weights, SYNTH_DATA, every)
-
-
-def per_clip_real(before: dict, after: dict) -> str:
-    """Real test clips: each source's median before / after and the paired per-clip difference."""
-    out = ["| source | clips | LVE before → after (medians) | Δ LVE per clip: mean [95 %] | better on | "
-           "TMDC before → after | Δ TMDC per clip: mean [95 %] |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for name in [k for k in next(iter(after.values())) if k != "frames"]:
-        med = [{m: float(np.nanmedian([r[name][m] for r in c.values()])) for m in ("lve", "tmdc")}
-               for c in (before, after)]
-        dl, dt = paired(before, after, name, "lve"), paired(before, after, name, "tmdc")
-        wins = sum(after[i][name]["lve"] < before[i][name]["lve"] for i in after)
-        out.append(f"| {name} | {len(after)} | {med[0]['lve']:.2f} → {med[1]['lve']:.2f} | "
-                   f"{dl[0]:+.2f} [{dl[0] - dl[1]:+.2f}, {dl[0] + dl[1]:+.2f}] | {wins}/{len(after)} | "
-                   f"{med[0]['tmdc']:.3f} → {med[1]['tmdc']:.3f} | {dt[0]:+.3f} [{dt[0] - dt[1]:+.3f}, {dt[0] + dt[1]:+.3f}] |")
+def real_test_table(cache: dict, base: str, chosen: str) -> str:
+    """Real test clips: each source's median with ``base`` and ``chosen`` weights and the paired per-clip
+    difference, then refined MuEx against MuEx alone with the chosen weights."""
+    b, a = cache[base]["real"], cache[chosen]["real"]
+    out = [f"| source | clips | LVE ↓ {base} → {chosen} (medians) | Δ LVE per clip: mean [95 %] | lower on | "
+           "TMDC ↑ (medians) | Δ TMDC per clip: mean [95 %] |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name in next(iter(a.values())):
+        med = [{m: float(np.nanmedian([r[name][m] for r in c.values()])) for m in ("lve", "tmdc")} for c in (b, a)]
+        dl, dt = paired(b, a, name, "lve"), paired(b, a, name, "tmdc")
+        lower = sum(a[i][name]["lve"] < b[i][name]["lve"] for i in a)
+        out.append(f"| {name} | {len(a)} | {med[0]['lve']:.2f} → {med[1]['lve']:.2f} | {_ci(*dl, 2)} | "
+                   f"{lower}/{len(a)} | {med[0]['tmdc']:.3f} → {med[1]['tmdc']:.3f} | {_ci(*dt, 3)} |")
+    out += ["", "Refined MuEx against MuEx alone, per clip (same clips):", "",
+            "| weights | refined source | LVE: refined − MuEx, mean [95 %] | lower on | TMDC: refined − MuEx, mean [95 %] |",
+            "| --- | --- | ---: | ---: | ---: |"]
+    for w in (base, chosen):
+        rows = cache[w]["real"]
+        for name in ("MuEx refined (transcript keys)", "MuEx refined (detected keys)"):
+            d = {m: np.array([r[name][m] - r["MuEx"][m] for r in rows.values()]) for m in ("lve", "tmdc")}
+            h = {m: 1.96 * d[m].std(ddof=1) / np.sqrt(len(d[m])) for m in d}
+            out.append(f"| {w} | {name} | {_ci(d['lve'].mean(), h['lve'], 2)} | {int((d['lve'] < 0).sum())}/{len(rows)} "
+                       f"| {_ci(d['tmdc'].mean(), h['tmdc'], 3)} |")
     return "\n".join(out)
 
 
-def refined_vs_muex(cache: dict) -> str:
-    """Real test clips, this model: refined MuEx against MuEx alone, paired per clip."""
-    rows = list(cache.values())
-    out = ["| refined source | LVE: refined − MuEx per clip, mean [95 %] | better on | TMDC: refined − MuEx, mean [95 %] |",
-           "| --- | ---: | ---: | ---: |"]
-    for name in ("MuEx refined (transcript keys)", "MuEx refined (detected keys)"):
-        d = {m: np.array([r[name][m] - r["MuEx"][m] for r in rows]) for m in ("lve", "tmdc")}
-        h = {m: 1.96 * d[m].std(ddof=1) / np.sqrt(len(rows)) for m in d}
-        out.append(f"| {name} | {d['lve'].mean():+.2f} [{d['lve'].mean() - h['lve']:+.2f}, {d['lve'].mean() + h['lve']:+.2f}] "
-                   f"| {int((d['lve'] < 0).sum())}/{len(rows)} | {d['tmdc'].mean():+.3f} "
-                   f"[{d['tmdc'].mean() - h['tmdc']:+.3f}, {d['tmdc'].mean() + h['tmdc']:+.3f}] |")
-    return "\n".join(out)
+def _ci(mean: float, half: float, digits: int) -> str:
+    return f"{mean:+.{digits}f} [{mean - half:+.{digits}f}, {mean + half:+.{digits}f}]"
 
 
-def synthetic_paired(before: dict, after: dict) -> str:
-    """Synthetic test clips: KMTalk alone and each refined generator, per language, paired LVE
-    difference after − before (mean [95 %] over the language's clips), flagged where the interval is above 0."""
+def synthetic_test_table(cache: dict, base: str, chosen: str) -> str:
+    """Synthetic test clips: KMTalk alone and each refined generator, per language and seen/unseen, mean
+    LVE with ``base`` → ``chosen`` and the paired difference [95 %], **worse** where the interval is above 0."""
     from babelface.phonetics.languages import SEEN
-    ids = sorted(set(before) & set(after))
-    keys = ["kmtalk|phoneme", "kmtalk|detected"] + [f"{s} refined|phoneme" for s in kr.SOURCES]
-    out = ["| language | type | clips | " + " | ".join(f"{k}: LVE before → after, Δ [95 %]" for k in keys) + " |",
-           "| --- | --- | ---: | " + " | ".join(["---:"] * len(keys)) + " |"]
-    langs = sorted({after[i]["language"] for i in ids})
-    for lang in langs + ["All"]:
-        sel = [i for i in ids if lang == "All" or after[i]["language"] == lang]
+    b, a = cache[base]["synthetic"], cache[chosen]["synthetic"]
+    ids = sorted(set(a) & set(b))
+    keys = ["KMTalk (phoneme keys)", "KMTalk (detected keys)"] + [f"{s} refined (phoneme keys)" for s in SOURCES]
+    out = ["| language | clips | " + " | ".join(f"{k}: LVE, Δ [95 %]" for k in keys) + " |",
+           "| --- | ---: | " + " | ".join(["---:"] * len(keys)) + " |"]
+    groups = [(lang, lambda r, lang=lang: r["language"] == lang) for lang in sorted({a[i]["language"] for i in ids})]
+    groups += [("**Seen**", lambda r: r["language"] in SEEN), ("**Unseen**", lambda r: r["language"] not in SEEN),
+               ("**All**", lambda r: True)]
+    for label, keep in groups:
+        sel = [i for i in ids if keep(a[i])]
         cells = []
         for k in keys:
-            b, a = (np.array([c[i][k]["lve"] for i in sel]) for c in (before, after))
-            d = a - b
-            h = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
+            d = np.array([a[i][k]["lve"] - b[i][k]["lve"] for i in sel])
+            h = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
             flag = " **worse**" if d.mean() - h > 0 else ""
-            cells.append(f"{b.mean():.2f} → {a.mean():.2f}, {d.mean():+.2f} [{d.mean() - h:+.2f}, {d.mean() + h:+.2f}]{flag}")
-        kind = "" if lang == "All" else ("Seen" if lang in SEEN else "Unseen")
-        out.append(f"| {lang} | {kind} | {len(sel)} | " + " | ".join(cells) + " |")
+            cells.append(f"{np.mean([a[i][k]['lve'] for i in sel]):.2f}, {_ci(d.mean(), h, 2)}{flag}")
+        out.append(f"| {label} | {len(sel)} | " + " | ".join(cells) + " |")
+    unrefined = {s: float(np.mean([a[i][s]["lve"] for i in ids])) for s in SOURCES}
+    out += ["", "Unrefined, the same clips: " + ", ".join(f"{s} {v:.2f}" for s, v in unrefined.items()) + "."]
     return "\n".join(out)
 
 
-def write() -> None:
+def write(base: str = "synthetic", chosen: str = "real stage") -> None:
     load = kr._load
     parts = [SECTION, ""]
     if (head := SWEEP / "header.md").exists():
         parts += [head.read_text().strip(), ""]
     if (val := load(SWEEP / "val.json")):
-        parts += ["### Choosing the stage on validation (real val speakers; synthetic val clips)", "",
+        parts += ["### Choosing the stage on validation (real val speakers; every 6th synthetic val clip)", "",
                   sweep_table(val), ""]
-    real_a, real_b = load(AFTER / "real_test.json"), load(BEFORE / "real_test.json")
-    if real_a and real_b:
-        parts += ["### Real test clips (14, held-out speakers): the synthetic stage alone (before) against "
-                  "the real stage (after)", "", per_clip_real(real_b, real_a), "",
-                  "Refined MuEx against MuEx alone, this model, per clip:", "", refined_vs_muex(real_a), ""]
-    syn_a, syn_b = load(AFTER / "synthetic.json"), load(BEFORE / "synthetic.json")
-    if syn_a and syn_b:
-        common = syn_a.keys() & syn_b.keys()
-        a, b = ({k: c[k] for k in common} for c in (syn_a, syn_b))
-        parts += [f"### Synthetic test split ({len(common)} clips): before against after", "",
-                  kr._drift_line(kr.unrefined_drift(b, a)), "", "Table 5 / KMTalk alone:", "",
-                  kr.versus_table5(b, a), "", "Table 2:", "", kr.versus_table2(b, a), "",
-                  "Per language, paired (after − before):", "", synthetic_paired(b, a), "",
-                  "Boundary detection:", "", kr.versus_boundaries(b, a), ""]
-    if (diag := load(AFTER / "diagnose.json")):
-        parts += ["### Refining MuEx at the key frames and between them (after)", "", kr.diagnose_table(diag), ""]
+    if (old := load(SWEEP / "val_oldmuex.json")):
+        parts += ["Earlier candidates, with the MuEx shipped before this session as teacher and as the refined source:",
+                  "", sweep_table(old), ""]
+    if (test := load(SWEEP / "test.json")) and base in test and chosen in test:
+        parts += [f"### Test: real clips (held-out speakers), `{base}` against `{chosen}`", "",
+                  real_test_table(test, base, chosen), "",
+                  f"### Test: synthetic clips, `{base}` against `{chosen}` (per language, paired)", "",
+                  synthetic_test_table(test, base, chosen), ""]
     if (tail := SWEEP / "reading.md").exists():
         parts += [tail.read_text().strip()]
     write_section(SECTION, "\n".join(parts).rstrip(), "RESULTS.md")
@@ -259,18 +253,13 @@ def write() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("sweep", "test", "write"))
-    ap.add_argument("--weights", action="append", default=[], help="sweep: NAME=WEIGHTS (repeatable); "
-                    "test: the weights")
-    ap.add_argument("--synthetic-every", type=int, default=6, help="sweep: every N-th synthetic val clip")
-    ap.add_argument("--every", type=int, default=2, help="test: every N-th synthetic test clip")
-    ap.add_argument("--parts", default="real,diagnose,synthetic", help="test: which measurements")
+    ap.add_argument("what", choices=("sweep", "write"))
+    ap.add_argument("--weights", action="append", default=[], help="NAME=WEIGHTS (repeatable)")
+    ap.add_argument("--split", default="val", choices=("val", "test"), help="sweep: the split (choose on val)")
+    ap.add_argument("--synthetic-every", type=int, default=6, help="sweep: every N-th synthetic clip")
     a = ap.parse_args()
     if a.what == "sweep":
-        sweep(a.weights, a.synthetic_every)
-    elif a.what == "test":
-        test(Path(a.weights[0]), a.every, a.parts.split(","))
-        write()
+        sweep(a.weights, a.split, a.synthetic_every)
     else:
         write()
 

@@ -120,11 +120,13 @@ def test_the_real_stage_config():
     base = load_config("kmtalk_default")
     assert cfg.task == "kmtalk" and cfg.model.flow_layers == base.model.flow_layers == 6
     assert cfg.data.root == base.data.root and cfg.data.languages == base.data.languages     # ko, my, hi unseen
-    assert cfg.data.mix_root == "data/real_corpus" and cfg.data.mix_speaker_norm
-    assert 0 < cfg.cmc.teacher_share <= 1 and base.cmc.teacher_share is None
+    assert cfg.data.mix_root == "data/real_corpus" and cfg.data.mix_speaker_norm and 0 < cfg.data.mix_share < 1
+    assert 0 < cfg.cmc.teacher_share <= 1 and cfg.cmc.train_cmc_only
+    assert base.cmc.teacher_share is None and not base.cmc.train_cmc_only        # the synthetic stage as before
     assert cfg.optim.lr < base.optim.lr and cfg.train.max_steps < base.train.max_steps / 3
-    assert cfg.train.ckpt_every == cfg.train.max_steps                # the exported file is the last step
-    assert cfg.train.init_weights and cfg.model.lambda_ctc == cfg.model.lambda_latent == 0
+    assert cfg.train.max_steps % cfg.train.ckpt_every == 0 and 100 % cfg.train.ckpt_every == 0   # step 100 kept
+    assert cfg.train.init_weights == "src/babelface/assets/kmtalk_default.safetensors"
+    assert cfg.model.lambda_ctc == cfg.model.lambda_latent == 0
 
 
 def test_detected_keys_match_the_generator():
@@ -137,11 +139,11 @@ def test_detected_keys_match_the_generator():
 
 
 def test_train_cmc_only_freezes_the_encoder_boundary_head_and_lkma():
-    cfg = load_config("kmtalk_real_stage", ["cmc.train_cmc_only=true", "model.flow_layers=1"])
+    cfg = load_config("kmtalk_real_stage", ["model.flow_layers=1"])
     model = KMTalkTask().build_model(cfg)
     frozen = {n.split(".")[0] for n, p in model.named_parameters() if not p.requires_grad}
     trained = {n.split(".")[0] for n, p in model.named_parameters() if p.requires_grad}
     assert frozen == {"audio_encoder", "boundary_head", "lkma"}
     assert {"flow", "completion"} <= trained
-    plain = KMTalkTask().build_model(load_config("kmtalk_real_stage", ["model.flow_layers=1"]))
+    plain = KMTalkTask().build_model(load_config("kmtalk_default", ["model.flow_layers=1"]))
     assert all(p.requires_grad for p in plain.parameters())
