@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_real_stage.py sweep --weights NAME=W ... [--synthetic-every 6]
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_real_stage.py sweep --split test --weights synthetic=W0 \
         --weights "real stage=W" --synthetic-every 2
+    OMP_NUM_THREADS=1 python benchmarks/kmtalk_real_stage.py opening --split test --weights synthetic=W0 --weights "real stage=W"
     python benchmarks/kmtalk_real_stage.py write
 
 **sweep** scores each candidate (``NAME=weights``: the synthetic stage first, then the real stage's
@@ -14,6 +15,9 @@ clip (KMTalk alone with the true phoneme keys and the detected ones; MuEx, VQTal
 refined with the phoneme keys). Metrics: ``kmtalk_results.scores`` (LVE, FDD, LSE-D, TMDC on canonical
 landmarks, in inter-ocular units). Differences are paired per clip: mean and 95 % interval (±1.96
 standard errors over clips). Scores are cached in ``runs/kmtalk_real_stage/<split>.json`` by name.
+
+**opening**: the mouth opening's range (std over the real one's) and correlation with the real one,
+refined MuEx on the real clips of the split (does a lower LVE come from a flatter mouth?).
 
 **write** rewrites this script's RESULTS.md section from those caches (the test tables compare the
 candidates named ``synthetic`` and ``real stage``).
@@ -230,6 +234,26 @@ def synthetic_test_table(cache: dict, base: str, chosen: str) -> str:
     return "\n".join(out)
 
 
+def opening(candidates: list[str], split: str) -> None:
+    """The mouth opening of refined MuEx (transcript keys) on the real ``split`` clips: its std over the
+    real one's and its correlation with the real one, medians over clips, for MuEx and each candidate."""
+    from babelface.metrics import lip
+    from babelface.models.protocols import load_generator
+    from babelface.motion.representation import motion_to_canonical
+    gens = {name: load_generator("kmtalk", w) for name, _, w in (c.partition("=") for c in candidates)}
+    rows = []
+    for c in load_real(split):
+        def op(m):
+            return lip.mouth_opening(motion_to_canonical(m[c["ok"]], c["neutral"]), "none")
+        real = op(c["truth"])
+        motions = {"MuEx": c["MuEx"]} | {f"refined, {n}": g._run(c["audio"], c["key"], c["MuEx"]) for n, g in gens.items()}
+        rows.append({n: (op(m).std() / real.std(), lip.pearson(real, op(m))) for n, m in motions.items()})
+    print("| source | opening std / the real one's | correlation with the real opening |\n| --- | ---: | ---: |")
+    for n in rows[0]:
+        a = np.array([r[n] for r in rows])
+        print(f"| {n} | {np.median(a[:, 0]):.2f} | {np.median(a[:, 1]):.2f} |")
+
+
 def write(base: str = "synthetic", chosen: str = "real stage") -> None:
     load = kr._load
     parts = [SECTION, ""]
@@ -253,13 +277,15 @@ def write(base: str = "synthetic", chosen: str = "real stage") -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("sweep", "write"))
+    ap.add_argument("what", choices=("sweep", "opening", "write"))
     ap.add_argument("--weights", action="append", default=[], help="NAME=WEIGHTS (repeatable)")
     ap.add_argument("--split", default="val", choices=("val", "test"), help="sweep: the split (choose on val)")
     ap.add_argument("--synthetic-every", type=int, default=6, help="sweep: every N-th synthetic clip")
     a = ap.parse_args()
     if a.what == "sweep":
         sweep(a.weights, a.split, a.synthetic_every)
+    elif a.what == "opening":
+        opening(a.weights, a.split)
     else:
         write()
 
