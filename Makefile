@@ -82,7 +82,9 @@ corpus-real: venv
 
 # MuEx (issue 5, issue 11): the default config on the benchmark corpus from scratch, then the paper's
 # two stages (§4.1, docs/muex.md): real video alone (the real corpus's training speakers, 100 steps),
-# then the multilingual benchmark (50 steps); stage 2's step 50 is the shipped model. Each run resumes.
+# then the multilingual benchmark (100 steps, from stage 1's step 100); stage 2's best validation
+# checkpoint (its step 100) is the shipped model, chosen on validation in session 24 (RESULTS.md,
+# "MuEx: the recipe chosen again on validation (session 24)"). Each run resumes.
 MUEX_REAL1 ?= $(MUEX_RUN)_real1
 MUEX_REAL2 ?= $(MUEX_RUN)_real2
 muex-model: venv corpus corpus-real
@@ -95,7 +97,7 @@ muex-model: venv corpus corpus-real
 		--set train.init_weights=$(MUEX_RUN)/synthetic.safetensors $$resume
 	@if [ -f $(MUEX_REAL2)/last.safetensors ]; then resume=--resume; fi; \
 	OMP_NUM_THREADS=1 $(BIN)/babelface train --config muex_real_stage2 --set train.out_dir=$(MUEX_REAL2) \
-		--set data.root=$(MUEX_CORPUS) --set train.max_steps=50 \
+		--set data.root=$(MUEX_CORPUS) --set train.max_steps=100 \
 		--set train.init_weights=$(MUEX_REAL1)/step_0000100.safetensors $$resume \
 		--export src/babelface/assets/muex_default.safetensors
 
