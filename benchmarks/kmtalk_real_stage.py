@@ -4,6 +4,7 @@
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_real_stage.py sweep --split test --weights synthetic=W0 \
         --weights "real stage=W" --synthetic-every 2
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_real_stage.py opening --split test --weights synthetic=W0 --weights "real stage=W"
+    OMP_NUM_THREADS=1 python benchmarks/kmtalk_real_stage.py diagnose --weights synthetic=W0 --weights "real stage=W"
     python benchmarks/kmtalk_real_stage.py write
 
 **sweep** scores each candidate (``NAME=weights``: the synthetic stage first, then the real stage's
@@ -19,6 +20,9 @@ standard errors over clips). Scores are cached in ``runs/kmtalk_real_stage/<spli
 **opening**: the mouth opening's range (std over the real one's) and correlation with the real one,
 refined MuEx on the real clips of the split (does a lower LVE come from a flatter mouth?).
 
+**diagnose**: ``kmtalk_results.py diagnose`` for each candidate (refined MuEx at the key frames and
+between them), cached in ``runs/kmtalk_real_stage/diagnose_<name>/``.
+
 **write** rewrites this script's RESULTS.md section from those caches (the test tables compare the
 candidates named ``synthetic`` and ``real stage``).
 """
@@ -27,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import json
+
+from pathlib import Path
 
 import numpy as np
 
@@ -254,6 +260,14 @@ def opening(candidates: list[str], split: str) -> None:
         print(f"| {n} | {np.median(a[:, 0]):.2f} | {np.median(a[:, 1]):.2f} |")
 
 
+def diagnose(candidates: list[str]) -> None:
+    """``kmtalk_results.py diagnose`` (refined MuEx at the key frames and between them; every 20th
+    synthetic test clip and the real test clips) for each candidate, into ``diagnose_<name>/``."""
+    for name, _, weights in (c.partition("=") for c in candidates):
+        kr.CACHE = SWEEP / f"diagnose_{name.replace(' ', '_')}"
+        kr.diagnose(Path(weights), SYNTH_DATA, REAL_DATA, 20)
+
+
 def write(base: str = "synthetic", chosen: str = "real stage") -> None:
     load = kr._load
     parts = [SECTION, ""]
@@ -270,6 +284,10 @@ def write(base: str = "synthetic", chosen: str = "real stage") -> None:
                   real_test_table(test, base, chosen), "",
                   f"### Test: synthetic clips, `{base}` against `{chosen}` (per language, paired)", "",
                   synthetic_test_table(test, base, chosen), ""]
+    for name in (base, chosen):
+        if (diag := load(SWEEP / f"diagnose_{name.replace(' ', '_')}" / "diagnose.json")):
+            parts += [f"### Refining MuEx at the key frames and between them, `{name}` (`kmtalk_results.py diagnose`)",
+                      "", kr.diagnose_table(diag), ""]
     if (tail := SWEEP / "reading.md").exists():
         parts += [tail.read_text().strip()]
     write_section(SECTION, "\n".join(parts).rstrip(), "RESULTS.md")
@@ -277,7 +295,7 @@ def write(base: str = "synthetic", chosen: str = "real stage") -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("sweep", "opening", "write"))
+    ap.add_argument("what", choices=("sweep", "opening", "diagnose", "write"))
     ap.add_argument("--weights", action="append", default=[], help="NAME=WEIGHTS (repeatable)")
     ap.add_argument("--split", default="val", choices=("val", "test"), help="sweep: the split (choose on val)")
     ap.add_argument("--synthetic-every", type=int, default=6, help="sweep: every N-th synthetic clip")
@@ -286,6 +304,8 @@ def main() -> None:
         sweep(a.weights, a.split, a.synthetic_every)
     elif a.what == "opening":
         opening(a.weights, a.split)
+    elif a.what == "diagnose":
+        diagnose(a.weights)
     else:
         write()
 
