@@ -9,7 +9,7 @@ DEMO_LANGS ?= en zh es ar th my hi ja
 # two workers on this 2-core machine; PYTEST_ARGS="-n 0 -x" for a serial run
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test fuzz system venv model corpus corpus-real muex-model model-sync model-kmtalk model-vqtalker vqtalker-sweep table3 table4 kmtalk-ablations clean help
+.PHONY: demo test fuzz system venv model corpus corpus-real muex-model model-sync model-kmtalk kmtalk-real-stage model-vqtalker vqtalker-sweep table3 table4 kmtalk-ablations clean help
 
 help:
 	@echo "make demo   install everything, then render out/demo_<lang>.mp4 for: $(DEMO_LANGS)"
@@ -114,12 +114,25 @@ model-sync: venv corpus corpus-real
 
 # KMTalk (issue 13): the kit's trainer on the benchmark's seen languages (kmtalk_default.yaml: 6-layer
 # motion-flow stacks, 1,500 steps, ~30 CPU-minutes on one idle core), its best validation checkpoint
-# exported as the shipped model. Resumes after a kill. `make kmtalk-ablations`: Table 3/4's variants.
+# exported as the shipped model. Resumes after a kill. CMC's training reads the shipped MuEx as a
+# teacher, so a new MuEx makes a different KMTalk (`make model` trains MuEx first).
+# `make kmtalk-ablations`: Table 3/4's variants.
 KMTALK_RUN ?= runs/kmtalk
 model-kmtalk: venv corpus
 	@if [ -f $(KMTALK_RUN)/last.safetensors ]; then resume=--resume; fi; \
 	OMP_NUM_THREADS=1 $(BIN)/babelface train --config kmtalk_default --set train.out_dir=$(KMTALK_RUN) \
 		--set data.root=$(MUEX_CORPUS) $$resume --export src/babelface/assets/kmtalk_default.safetensors
+
+# KMTalk's real-data stage (session 24, kmtalk_real_stage.yaml; NOT shipped: RESULTS.md "KMTalk: a
+# real-data stage (session 24)"): from the shipped KMTalk, CMC alone fine-tuned with the real corpus's
+# training speakers mixed into the benchmark and MuEx's output as their key motions; checkpoints every
+# 50 steps in $(KMTALK_REAL) (step 100 is the one measured; load_generator("kmtalk", path) reads a
+# checkpoint, benchmarks/kmtalk_real_stage.py scores it). ~4 CPU-minutes per 50 steps. Resumable.
+KMTALK_REAL ?= $(KMTALK_RUN)_real
+kmtalk-real-stage: venv corpus corpus-real
+	@if [ -f $(KMTALK_REAL)/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config kmtalk_real_stage --set train.out_dir=$(KMTALK_REAL) \
+		--set data.root=$(MUEX_CORPUS) --set data.mix_root=$(REAL_CORPUS) $$resume
 
 # VQTalker (issue 12): the 11 kbps GRFSQ motion tokenizer, then the coarse-to-fine generator on its
 # frozen codes, both through `babelface train` (resumable, deterministic), the generator's best
