@@ -178,7 +178,8 @@ def main() -> None:
     styles = [measure_style(np.concatenate([c["real"][c["ok"]] for c in clips if c["speaker"] == s]))
               for s in speakers]
     median = {"opening": float(np.median([s.opening for s in styles])),
-              "width_std": float(np.median([s.width_std for s in styles]))}
+              "width_std": float(np.median([s.width_std for s in styles])),
+              "gap_std": float(np.median([s.gap_std for s in styles]))}
     result = {
         "about": "issue 11 calibration of the articulation against real MediaPipe motion; "
                  "written by scripts/calibrate_articulation.py",

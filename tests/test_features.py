@@ -53,3 +53,26 @@ def test_mel_features_is_the_one_front_end_with_each_callers_padding():
     assert (float(sync[0, 0]), float(sync[50, 7])) == pytest.approx((-6.565045, -6.6890936), abs=1e-5)
     with pytest.raises(ValueError, match="pad"):
         mel_features(audio, pad="edge")
+
+
+def test_the_power_spectrum_in_blocks_equals_the_whole_at_once_to_the_bit():
+    """issue 16: power_spectrogram transforms SPECTRUM_BLOCK frames at a time (few MB of fresh pages);
+    every row equals the one-array formula it replaced, across block edges and at the ends."""
+    from babelface.constants import HOP_LENGTH, N_FFT, PRE_EMPHASIS
+    from babelface.media.features import SPECTRUM_BLOCK, power_spectrogram
+
+    def whole(audio):                          # the formula before issue 16's change
+        x = np.append(audio[:1], audio[1:] - PRE_EMPHASIS * audio[:-1])
+        n = n_audio_frames(len(x))
+        x = np.pad(x, (N_FFT // 2, N_FFT // 2 + n * HOP_LENGTH - len(x)),
+                   mode="reflect" if len(x) > N_FFT // 2 else "constant")
+        idx = np.arange(n)[:, None] * HOP_LENGTH + np.arange(N_FFT)[None, :]
+        frames = x[idx] * np.hanning(N_FFT + 1)[:-1].astype(np.float32)
+        return (np.abs(np.fft.rfft(frames, axis=1)) ** 2).astype(np.float32)
+
+    rng = np.random.default_rng(16)
+    for n in (1, 150, 401, SPECTRUM_BLOCK * HOP_LENGTH, 2 * SPECTRUM_BLOCK * HOP_LENGTH + 7):
+        audio = (0.3 * rng.standard_normal(n)).astype(np.float32)
+        got = power_spectrogram(audio)
+        assert got.dtype == np.float32 and got.shape == (n_audio_frames(n), N_FFT // 2 + 1)
+        np.testing.assert_array_equal(got, whole(audio))

@@ -55,8 +55,15 @@ def test_model_choice_by_name_with_the_old_path_form_kept(tmp_path):
 def test_one_checkpoint_format_reads_the_old_headers(tmp_path):
     from babelface.models.muex import MuEx, default_weights_path
     from babelface.models.sync_expert import default_weights_path as sync_weights
-    header, tensors = C.read_checkpoint(default_weights_path())          # "babelface-muex" v1
+    from safetensors.torch import load_file, save_file
+    header, tensors = C.read_checkpoint(default_weights_path())          # the current format
+    assert header["model"] == "muex" and "legacy" not in header
+    old = tmp_path / "v1.safetensors"               # a MuEx file as babelface wrote them before the kit
+    v1 = {"format": C.LEGACY_MUEX, "version": 1, "config": header["config"], "step": 50}
+    save_file(load_file(str(default_weights_path())), str(old), metadata={C.METADATA_KEY: json.dumps(v1)})
+    header, tensors = C.read_checkpoint(old)                             # "babelface-muex" v1
     assert header["model"] == "muex" and header["legacy"] == "babelface-muex"
+    assert MuEx.from_pretrained(old).cfg.prototypes.k == header["config"]["prototypes"]["k"]
     header, tensors = C.read_checkpoint(sync_weights())                  # flat "babelface.sync_expert"
     assert header["model"] == "sync_expert" and header["config"]["dim"] > 0
     assert all(k.startswith("model.") for k in tensors)

@@ -210,10 +210,30 @@ def test_open_mouthed_portrait_rests_closed(face, renderer):
     before = measured_gap(image)
     after = measured_gap(renderer.render(ZERO))
     assert before > 0.15                                    # the astronaut smiles with teeth showing
-    assert after < 0.6 * before and after < 0.1
+    # read as closed (issue 11's rest: < 0.05 IOD; 0.083 when the lips were stretched shut)
+    assert after < 0.05
     # its own teeth come back when the mouth opens
     opened = renderer.render(jaw_opening(renderer.neutral, 0.1))
     assert measured_gap(opened) > after + 0.05
+
+
+def test_an_open_portrait_closes_with_lips_of_their_own_thickness(portrait_landmarks):
+    """The rest pose of an open-mouthed portrait: each lip moves half the gap with its outer
+    contour, so the lips meet without growing thicker (stretched shut, the lower lip grew by half
+    the gap, and MediaPipe read the swollen lip as a mouth still open)."""
+    from babelface.motion.representation import close_lips, close_mouth
+    can = fit_similarity(portrait_landmarks).apply(portrait_landmarks)
+    gap = float(inner_gap(can))
+    closed, stretched = close_lips(can), close_mouth(can)
+    assert gap > 0.15 and float(inner_gap(closed)) < 1e-6
+    inner = np.array(I.LIP_INNER_UPPER[1:-1][::-1]), np.array(I.LIP_INNER_LOWER[1:-1])
+    assert np.allclose(closed[inner[0]], closed[inner[1]])              # every inner pair meets
+    for outer, inner_mid in ((0, 13), (17, 14)):                        # upper, lower lip thickness
+        before = np.linalg.norm(can[outer] - can[inner_mid])
+        assert abs(np.linalg.norm(closed[outer] - closed[inner_mid]) - before) < 0.05 * gap
+        assert np.linalg.norm(stretched[outer] - stretched[inner_mid]) - before > 0.4 * gap
+    corners = list(I.LIP_CORNER_OUTER + I.LIP_CORNER_INNER)
+    assert np.array_equal(closed[corners], can[corners])
 
 
 @all_portraits

@@ -27,9 +27,14 @@ SENTENCE = "The quick brown fox jumps over the lazy dog."
 #   render both encodes score the same (test_segments_match_one_encoder checks that relation);
 #   (2) the labiodental became a contact (the /f v/ of "fox", "over": the lower lip meets the upper
 #   teeth: say alone was d919c4bc… with the old encoder); (3) the shipped MuEx was fine-tuned on
-#   real video (issue 11: animate alone was 001c0638… with the old encoder).
-REFERENCE_SAY_MD5 = "6ac9f3ed13b4ce0eabd8ed8d8c533096"          # say SENTENCE --lang en, astronaut
-REFERENCE_ANIMATE_MD5 = "ad8fe09b9a69606e3ebe1454b0567817"      # animate RD_Radio31_000.wav
+#   real video (issue 11: animate alone was 001c0638… with the old encoder);
+# * session 24: the shipped MuEx is now make muex-model's own output (issue 18; animate was
+#   ad8fe09b…, say does not use MuEx), animate 27263a17…;
+# * session 24 (issue 11): the astronaut's rest pose closes its lips whole instead of stretching
+#   them shut (say was 6ac9f3ed…), and the style scales the width to the speaker's width/gap
+#   proportion (animate, with the new MuEx, was 27263a17…).
+REFERENCE_SAY_MD5 = "3622a39510c3ebd578304e0d772d6a31"          # say SENTENCE --lang en, astronaut
+REFERENCE_ANIMATE_MD5 = "4f1ca3060e4f13d9eb75404be2ef3165"      # animate RD_Radio31_000.wav
 STILL = pipeline.HeadOptions(still=True)     # the mouth alone, as then (issue 14's --still)
 
 

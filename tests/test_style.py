@@ -36,14 +36,18 @@ def test_measure_style_reads_opening_and_width_range():
     twice = measure_style(m * 2)
     assert twice.opening == pytest.approx(2 * s.opening, rel=1e-5)
     assert twice.width_std == pytest.approx(2 * s.width_std, rel=1e-5)
+    assert s.gap_std == pytest.approx(motion_inner_gap(m).std(), rel=1e-5)
+    assert twice.width_gap == pytest.approx(s.width_gap, rel=1e-5)
 
 
 def test_apply_style_reaches_the_target_and_keeps_rest_at_rest():
     m = _speech()
-    target = Style(opening=0.31, width_std=0.05)
+    target = Style(opening=0.31, width_std=0.05, gap_std=0.08)
     out = apply_style(m, target)
     got = measure_style(out)
-    assert got.opening == pytest.approx(0.31, rel=1e-3) and got.width_std == pytest.approx(0.05, rel=1e-3)
+    # the speaker's opening, and the speaker's width against the gap (rounding against opening)
+    assert got.opening == pytest.approx(0.31, rel=1e-3)
+    assert got.width_gap == pytest.approx(0.05 / 0.08, rel=1e-3)
     rest = np.abs(m).max(axis=(1, 2)) < 1e-4
     assert rest.sum() >= 3 and np.abs(out[rest]).max() < 3e-4            # silence stays closed
     gap_sign = np.sign(motion_inner_gap(out)) >= 0
@@ -54,7 +58,7 @@ def test_apply_style_reaches_the_target_and_keeps_rest_at_rest():
 
 def test_apply_style_is_bounded_and_safe_on_short_or_still_motion():
     m = _speech()
-    huge = apply_style(m, Style(opening=100.0, width_std=100.0))
+    huge = apply_style(m, Style(opening=100.0, width_std=100.0, gap_std=1.0))
     assert measure_style(huge).opening == pytest.approx(3 * measure_style(m).opening, rel=1e-3)
     still = np.zeros((50, m.shape[1], 3), np.float32)
     assert (apply_style(still, MEDIAN_STYLE) == 0).all()
@@ -86,6 +90,7 @@ def test_code_defaults_agree_with_the_calibration_file():
         assert getattr(MODEL, k) == pytest.approx(v, rel=0.02), k
     assert MEDIAN_STYLE.opening == pytest.approx(cal["median_style"]["opening"], rel=0.02)
     assert MEDIAN_STYLE.width_std == pytest.approx(cal["median_style"]["width_std"], rel=0.02)
+    assert MEDIAN_STYLE.gap_std == pytest.approx(cal["median_style"]["gap_std"], rel=0.02)
     assert cal["fit"]["gap_corr_fitted"] > cal["fit"]["gap_corr_no_lead"]
     assert len(cal["data"]["speakers"]) >= 5 and "PARAMS" not in cal and len(PARAMS) == 8
 
@@ -118,7 +123,7 @@ def test_a_stream_of_chunks_is_scaled_by_one_factor():
     the first chunk long enough, so the amplitude does not jump between windows."""
     from babelface.motion.style import apply_style_stream
     m = _speech(6.0)
-    target = Style(opening=0.3, width_std=0.05)
+    target = Style(opening=0.3, width_std=0.05, gap_std=0.08)
     chunks = [m[:10], m[10:80], m[80:]]
     out = list(apply_style_stream(iter(chunks), target))
     assert np.array_equal(out[0], chunks[0])                        # too short to measure: unchanged

@@ -38,3 +38,8 @@ WORK_BOX_PIXELS = 1920 * 1080                # a larger box around the face is r
                                              # pasted back at full size (render/workbox.py)
 MAX_IMAGE_PIXELS = 100_000_000               # decoded images are refused above this (bomb guard)
 LONG_RENDER_S = 30.0                         # renders expected to take longer than this say so first
+
+# issue 16: FFmpeg's pixel-format conversion (swscale, a decoded frame → RGB) runs a pool of one
+# thread per CPU by default: ten hand-overs a frame that, on 2 shared cores, made decoding a 512²
+# clip 1.4 s of wall for 0.5 s of CPU (0.38 s on one thread, the same bytes); pinned, as every pool
+SWSCALE_THREADS = 1

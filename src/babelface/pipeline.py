@@ -38,7 +38,7 @@ import numpy as np
 from babelface.constants import (DEFAULT_MAX_PIXELS, FPS, H264_MAX_FRAME_PIXELS, H264_MAX_SIDE,
                                  LONG_RENDER_S, MAX_DURATION_S, SAMPLE_RATE)
 from babelface.errors import InputError, LanguageError, SilenceError
-from babelface.models.protocols import DEFAULT_RENDERER, GENERATORS, load_generator, pick_generator, speech_motion
+from babelface.models.protocols import DEFAULT_RENDERER, GENERATORS, pick_generator, speech_motion
 from babelface.models.protocols import fit_length as _fit_length   # (kept under its old name here)
 from babelface.outputs import check_output_path
 from babelface.progress import progress
@@ -348,6 +348,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     key motions at the phoneme boundaries (KMTalk's CMC, :func:`refine_motion`; the whole utterance is
     then read at once). The output carries the user's own audio."""
     from babelface.media.spool import spool_speech
+    from babelface.models.forked import generator_beside
     from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
     from babelface.threads import job
     from babelface.media.audio import CONSTANT_SPEECH, SILENT_SPEECH
@@ -359,11 +360,12 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     if not (isinstance(max_duration, (int, float)) and math.isfinite(max_duration) and max_duration > 0):
         raise InputError(f"--max-duration must be a positive number of seconds, got {max_duration!r}")
     choice = pick_generator(model, weights, text)
-    # the one-off work overlaps: the portrait's landmarks (MediaPipe) and the model's load (torch)
-    # run on their own threads while the speech decodes
+    # the one-off work overlaps: the portrait's landmarks (MediaPipe) on a thread of its own, and
+    # the model's load (torch) in a process of its own at two cores (else on a thread: the
+    # fork comes first, before the other threads start) while the speech decodes
     with (job(threads) as threads,
+          generator_beside(choice, threads, streaming=refine is None) as loading,
           _background(_portrait, image, max_pixels) as portrait,
-          _background(load_generator, *choice) as loading,
           spool_speech(audio, max_duration) as speech,
           _beside(threads) as beside):
         if speech.is_silent():
@@ -376,7 +378,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         art, phonemes = None, []
         stream = getattr(generator, "stream", None)
         if stream is not None and not generator.needs_text and refine is None:
-            chunks: Iterable[np.ndarray] = stream(speech.read, speech.n_samples)
+            chunks: Iterable[np.ndarray] = stream(speech.reader, speech.n_samples)
         else:
             from babelface.models.protocols import generate
             analysis = speech.read()

@@ -16,6 +16,7 @@ from typing import Iterator
 import av
 import numpy as np
 
+from babelface.constants import SWSCALE_THREADS
 from babelface.errors import InputError, MediaError
 from babelface.media.audio import Decoded, _open
 from babelface.notes import note
@@ -116,7 +117,8 @@ def frames(source: Source, report: bool = True, threads: int | None = None) -> I
         for frame in decoded:
             pts = frame.pts if frame.pts is not None else n * int(1 / (source.rate * source.time_base))
             first = pts if first is None else first
-            yield TimedFrame(frame.to_ndarray(format="rgb24"), float((pts - first) * source.time_base),
+            yield TimedFrame(frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS),
+                             float((pts - first) * source.time_base),
                              pts - first, int(frame.rotation or 0))
             n += 1
     if n == 0:

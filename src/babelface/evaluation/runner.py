@@ -334,17 +334,22 @@ def evaluate(pairs: list[Pair], infos: dict[str, ClipInfo] | None = None, cache:
 def evaluate_paths(real: str | Path, gen: str | Path, manifest: str | Path | None = None,
                    cache_dir: str | Path | None = None, use_cache: bool = True, syncnet: str | None = None,
                    i3d: str | None = None, inception: str | None = None) -> EvalReport:
-    """:func:`evaluate` from paths, as ``babelface eval`` does."""
-    from babelface.metrics.sync import resolve_embedding
+    """:func:`evaluate` from paths, as ``babelface eval`` does. With a thread budget of two or more
+    the videos are tracked in processes of their own, forked before the networks load
+    (:mod:`babelface.evaluation.tracking`): the same numbers."""
+    from babelface.evaluation.tracking import tracked_ahead
+    from babelface.threads import budget
     pairs, missing = match_videos(real, gen)
     infos = read_manifest(manifest) if manifest else {}
-    embedding, note = resolve_embedding(syncnet)
-    i3d_net = inception_net = None
-    if i3d:
-        from babelface.models.feature_nets import I3DFeatures
-        i3d_net = I3DFeatures(i3d)
-    if inception:
-        from babelface.models.feature_nets import InceptionFeatures
-        inception_net = InceptionFeatures(inception)
     cache = LandmarkCache(cache_dir, enabled=use_cache)
-    return evaluate(pairs, infos, cache, embedding, note, i3d_net, inception_net, missing)
+    with tracked_ahead(cache, [v for p in pairs for v in (p.real, p.gen)], budget()) as landmarks:
+        from babelface.metrics.sync import resolve_embedding      # torch: after the forks
+        embedding, note = resolve_embedding(syncnet)
+        i3d_net = inception_net = None
+        if i3d:
+            from babelface.models.feature_nets import I3DFeatures
+            i3d_net = I3DFeatures(i3d)
+        if inception:
+            from babelface.models.feature_nets import InceptionFeatures
+            inception_net = InceptionFeatures(inception)
+        return evaluate(pairs, infos, landmarks, embedding, note, i3d_net, inception_net, missing)

@@ -108,8 +108,19 @@ def _mediapipe():
     return mediapipe
 
 
+_graphs = False            # whether a MediaPipe graph was made in this process
+
+
+def graphs_made() -> bool:
+    """Whether this process has made a MediaPipe graph: a process forked after that aborts when it
+    makes its own (SIGABRT, seen with mediapipe 0.10.21), so forks that track must come before."""
+    return _graphs
+
+
 def _solution(static: bool, max_faces: int = MAX_FACES):
+    global _graphs
     mp = _mediapipe()
+    _graphs = True
     return mp.solutions.face_mesh.FaceMesh(static_image_mode=static, refine_landmarks=True,
                                            max_num_faces=max_faces, min_detection_confidence=0.5,
                                            min_tracking_confidence=0.5)

@@ -50,6 +50,23 @@ class DiskAudio:
         return np.fromfile(self.path, np.float32, count=n * c, offset=start * c * _F32).reshape(n, c)
 
 
+@dataclass(frozen=True)
+class RawReader:
+    """``reader(start, stop)``: float32 samples ``[start, stop)`` ``(n,)`` of a raw file of
+    ``n_samples``, read from disk (not memory-mapped, so that a long file's pages do not stay
+    resident); clipped to the file, empty where nothing is left."""
+
+    path: Path
+    n_samples: int
+
+    def __call__(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.n_samples if stop is None else min(stop, self.n_samples)
+        start = max(start, 0)
+        if stop <= start:
+            return np.zeros(0, np.float32)
+        return np.fromfile(self.path, np.float32, count=stop - start, offset=start * _F32)
+
+
 @dataclass
 class SpooledSpeech:
     """The analysis audio (mono 16 kHz) and the original audio (its own rate), both on disk."""
@@ -74,14 +91,15 @@ class SpooledSpeech:
         """A DC level with nothing on it: the RMS about the mean is below ``SILENCE_RMS``."""
         return float(np.sqrt(max(self.rms ** 2 - self.mean ** 2, 0.0))) < SILENCE_RMS
 
+    @property
+    def reader(self) -> "RawReader":
+        """:meth:`read` as an object that names its file (a forked process can read it too)."""
+        return RawReader(self.analysis_path, self.n_samples)
+
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Analysis samples ``[start, stop)`` float32 ``(n,)``, read from disk (not memory-mapped,
         so that a long file's pages do not stay resident)."""
-        stop = self.n_samples if stop is None else min(stop, self.n_samples)
-        start = max(start, 0)
-        if stop <= start:
-            return np.zeros(0, np.float32)
-        return np.fromfile(self.analysis_path, np.float32, count=stop - start, offset=start * _F32)
+        return self.reader(start, stop)
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

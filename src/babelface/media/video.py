@@ -30,7 +30,7 @@ from typing import Iterable, Iterator
 import av
 import numpy as np
 
-from babelface.constants import FPS, H264_MAX_FRAME_PIXELS
+from babelface.constants import FPS, H264_MAX_FRAME_PIXELS, SWSCALE_THREADS
 from babelface.errors import MediaError
 from babelface.media._atomic import atomic_path
 from babelface.media.audio import _open, decodable
@@ -81,7 +81,7 @@ def iter_frames(path: str | Path, fps: float | None = None) -> Iterator[np.ndarr
         last = None
         try:
             for frame in c.decode(stream):
-                img = frame.to_ndarray(format="rgb24")
+                img = frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS)
                 if step is None:
                     yield img
                     continue

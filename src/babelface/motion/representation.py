@@ -8,8 +8,9 @@ neutral canonical landmarks and mapping back through that person's head pose ani
 
 The neutral of a recorded clip is estimated from the clip itself (:func:`estimate_neutral`):
 the per-landmark median over the frames whose inner-lip gap is in the lowest decile, with the
-inner lips then closed at their midline. A portrait's neutral is its own landmarks with the inner
-lips closed the same way (:func:`close_mouth`), so that an open-mouthed portrait rests closed.
+inner lips then closed at their midline (:func:`close_mouth`). A portrait's neutral is its own
+landmarks with the lips brought together whole (:func:`close_lips`): each lip moves half the gap
+with its outer contour, so that an open-mouthed portrait rests closed with lips of its own thickness.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from babelface.face.align import Similarity, to_canonical
-from babelface.face.indices import (LIP_INNER_LOWER, LIP_INNER_UPPER, LIP_MID_INNER, MOTION_INDICES,
-                                    N_MOTION)
+from babelface.face.indices import (LIP_CORNER_INNER, LIP_INNER_LOWER, LIP_INNER_UPPER, LIP_MID_INNER,
+                                    LIP_OUTER_LOWER, LIP_OUTER_UPPER, MOTION_INDICES, N_MOTION)
 
 _MOTION = np.array(MOTION_INDICES)
 # inner-lip pairs facing each other across the mouth opening (upper, lower), corners excluded
@@ -39,6 +40,27 @@ def close_mouth(canonical: np.ndarray) -> np.ndarray:
         mid = (out[up] + out[lo]) / 2
         out[up] = mid
         out[lo] = mid
+    return out
+
+
+def close_lips(canonical: np.ndarray) -> np.ndarray:
+    """Canonical landmarks ``(478, 3)`` with the lips brought together whole: the inner lips meet at
+    their midline as in :func:`close_mouth`, and each outer lip contour moves with its own inner
+    lip (by half the gap at its place along the mouth, linear between the inner-lip pairs and zero
+    at the corners). :func:`close_mouth` leaves the outer contours where they are, so an open
+    portrait's lips closed that way are stretched to twice their thickness, and a face tracker
+    reads the swollen lower lip as a mouth still open (issue 11: 0.08 IOD on the bundled portrait).
+    """
+    out = close_mouth(canonical)
+    up, lo = np.array(_INNER_PAIRS).T                                     # (P,) each
+    xs = np.r_[canonical[LIP_CORNER_INNER[0], 0], (canonical[up, 0] + canonical[lo, 0]) / 2,
+               canonical[LIP_CORNER_INNER[1], 0]]                        # (P + 2,) along the mouth
+    half = np.vstack([np.zeros(3), (canonical[lo] - canonical[up]) / 2, np.zeros(3)])   # (P + 2, 3)
+    order = np.argsort(xs, kind="stable")
+    for contour, sign in ((LIP_OUTER_UPPER[1:-1], 1.0), (LIP_OUTER_LOWER[1:-1], -1.0)):
+        idx = list(contour)
+        shift = np.stack([np.interp(canonical[idx, 0], xs[order], half[order, k]) for k in range(3)], -1)
+        out[idx] = canonical[idx] + sign * shift                          # (C, 3)
     return out
 
 

@@ -3,8 +3,9 @@
 Construction (once per portrait):
 
 1. head pose and canonical landmarks of the portrait (:mod:`babelface.face.align`); its neutral is
-   the canonical face with the inner lips closed (:func:`~babelface.motion.representation.close_mouth`),
-   so an open-mouthed portrait rests with its mouth closed;
+   the canonical face with the lips brought together whole, each with its own thickness
+   (:func:`~babelface.motion.representation.close_lips`), so an open-mouthed portrait rests with
+   its mouth closed;
 2. a work box around the lower face, with room for the jaw to drop; everything outside it is
    copied from the portrait untouched, so a 4000×3000 image costs what its mouth costs;
 3. the *rest image*: the portrait with its lips brought together by a piecewise-affine warp over a
@@ -37,7 +38,7 @@ from babelface.errors import FaceError, InputError
 from babelface.face.align import fit_similarity
 from babelface.face.indices import (LIP_INNER, LIP_INNER_LOWER, LIP_INNER_UPPER, LIP_OUTER,
                                     MOTION_INDICES, N_LANDMARKS, N_MOTION, NOSE_BASE, NOSE_TIP)
-from babelface.motion.representation import close_mouth, motion_to_pixels
+from babelface.motion.representation import close_lips, motion_to_pixels
 from babelface.render.mouth import (MouthConfig, MouthFrame, Palette, SourceMouth, paint_interior,
                                     paint_lip_seam)
 from babelface.render.warp import SplineField, mesh_triangles, piecewise_affine_map, untangle
@@ -111,7 +112,7 @@ class Renderer:
         self.image = image
         self.pose = fit_similarity(landmarks)
         self.canonical = self.pose.apply(landmarks)                    # (478, 3)
-        self.neutral = close_mouth(self.canonical) if neutral is None else neutral   # (478, 3)
+        self.neutral = close_lips(self.canonical) if neutral is None else neutral   # (478, 3)
         self.iod = 1.0 / self.pose.scale                               # pixels per canonical unit
         self.source = landmarks[:, :2].astype(np.float64)              # (478, 2) as photographed
         self.rest = self._pixels(np.zeros((N_MOTION, 3), np.float32))  # (478, 2) mouth closed

@@ -15,6 +15,12 @@ ablation trains on one kind only (``phoneme`` or ``uniform``). CMC's input key m
 truth with noise and a random amplitude, LKMA's own (detached) prediction, or the shipped MuEx's
 prediction, so that CMC learns to complete key motions that are not exact, as it must when it
 refines another generator (supplement §A "Integration with Existing Methods").
+
+The real-data stage (``kmtalk_real_stage.yaml``, issue 13 session 24) fine-tunes on real MediaPipe
+motion, which has no phoneme labels: its "phoneme" key frames are the boundaries the model's own head
+detects (as ``babelface animate`` finds them without a transcript), the boundary head gets no loss,
+and ``cmc.teacher_share`` gives those clips MuEx's key motions more often than the truth or LKMA's
+(refining MuEx's real-speech output is what the stage is for); labelled clips keep the draws above.
 """
 
 from __future__ import annotations
@@ -82,9 +88,20 @@ def ctc_targets(phoneme: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
 
 
 @dataclass
+class CMCInputConfig:
+    """``cmc``: where CMC's key motions come from in training (not a model setting: kept out of
+    ``model`` so that a run config with it resumes and fine-tunes the same network)."""
+    teacher_share: float | None = None   # clips without phoneme labels (real motion): P(the shipped
+                                         # MuEx's key motions), else the batch's draw (None: no change)
+    train_cmc_only: bool = False         # train CMC alone (motion-flow encoder, fusion, decoder): the
+                                         # audio encoder, boundary head and LKMA stay as initialised
+
+
+@dataclass
 class KMTalkRunConfig(RunConfig):
     task: str = "kmtalk"
     model: KMTalkConfig = field(default_factory=KMTalkConfig)
+    cmc: CMCInputConfig = field(default_factory=CMCInputConfig)
 
 
 class KMTalkTask:
@@ -98,6 +115,7 @@ class KMTalkTask:
     def __init__(self):
         self.rng = np.random.default_rng(SEED)
         self._teacher: list = []
+        self.teacher_share: float | None = None
 
     # --- protocol ----------------------------------------------------------------------------------
     def build_model(self, cfg: Any) -> KMTalk:
@@ -107,7 +125,11 @@ class KMTalkTask:
         if model_cfg.train_keys not in TRAIN_KEYS:
             raise InputError(f"model.train_keys must be one of {', '.join(TRAIN_KEYS)}, "
                              f"got {model_cfg.train_keys!r}")
-        return KMTalk(model_cfg)
+        model = KMTalk(model_cfg)
+        if getattr(getattr(cfg, "cmc", None), "train_cmc_only", False):
+            for part in (model.audio_encoder, model.boundary_head, model.lkma):
+                part.requires_grad_(False)
+        return model
 
     def datasets(self, cfg: Any):
         """(train: random crops, val: whole clips) of ``data`` (the shipped config names the seen
@@ -116,6 +138,10 @@ class KMTalkTask:
         return build_dataset(cfg, train=True), build_dataset(cfg, train=False)
 
     def on_fit_start(self, trainer) -> None:
+        share = getattr(getattr(trainer.cfg, "cmc", None), "teacher_share", None)
+        if share is not None and not 0 <= share <= 1:
+            raise InputError(f"cmc.teacher_share must be in [0, 1], got {share}")
+        self.teacher_share = share
         if trainer.step == 0 and not trainer.cfg.train.init_weights:    # fine-tuning keeps its scale
             trainer.model.set_motion_scale(motion_rms(trainer.train_set))
 
@@ -126,15 +152,16 @@ class KMTalkTask:
         mask, motion, phoneme = batch["mask"], batch["motion"], batch["phoneme"]
         scale = model.motion_scale
         boundary, known = boundary_targets(phoneme, mask)
-        key = self.draw_keys(boundary, mask, cfg.train_keys)
         audio, logit = model.encode(model.features_from_batch(batch), mask)
+        key = self.draw_keys(boundary, mask, cfg.train_keys, unlabelled_keys(model, logit, known, mask))
         k = model.key_motions(audio, key, mask)                               # (b, t, V, 3)
-        y = model.complete(audio, key, self.cmc_input(model, batch, k, key), mask)
+        y = model.complete(audio, key, self.cmc_input(model, batch, k, key, ~known.any(1)), mask)
         km = (key & mask if cfg.key_focused else mask).float()              # Table 3 ablation: every frame
         key_l1 = (((k - motion).abs() / scale).mean((2, 3)) * km).sum() / km.sum().clamp_min(1)
         gen, l1, lt = generation_loss(y, motion, mask, scale, cfg.lambda_motion, cfg.lambda_t)
-        bce = F.binary_cross_entropy_with_logits(
+        bce = (F.binary_cross_entropy_with_logits(
             logit[known], boundary[known].float(), pos_weight=logit.new_tensor(cfg.boundary_pos_weight))
+            if known.any() else logit.new_zeros(()))                        # real motion: no labels
         loss = cfg.lambda_key * key_l1 + gen + cfg.lambda_boundary * bce
         out = {"key_l1": key_l1, "l1": l1, "temporal": lt, "boundary_bce": bce}
         if cfg.lambda_latent > 0:                                             # Table 4: latent consistency
@@ -156,33 +183,47 @@ class KMTalkTask:
 
     @torch.no_grad()
     def validate(self, model: KMTalk, val_loader) -> dict[str, float]:
-        """Completed-motion L1 (phoneme keys from the true timeline, LKMA's key motions), key-motion
-        L1, and boundary precision/recall/F1 at ±1 frame. The boundary threshold with the best F1 on
-        this (held-out) set becomes the model's ``boundary_threshold``, saved with its weights."""
+        """Completed-motion L1 (phoneme keys from the true timeline, or the detected ones where the
+        clips have no labels; LKMA's key motions), key-motion L1, and boundary precision/recall/F1 at
+        ±1 frame. The boundary threshold with the best F1 on this (held-out) set becomes the model's
+        ``boundary_threshold``, saved with its weights (kept where no clip has labels). With
+        ``cmc.teacher_share`` set, also ``val_refined_l1``: the shipped MuEx's key motions completed
+        (``--refine kmtalk`` on MuEx)."""
         model = getattr(model, "module", model)
         was = model.training
         model.eval()
-        l1s, keys, probs, trues = [], [], [], []
+        l1s, keys, refined, probs, trues = [], [], [], [], []
         for batch in val_loader:
             mask, motion = batch["mask"], batch["motion"]
-            boundary, _ = boundary_targets(batch["phoneme"], mask)
-            key = boundary | ends(mask)
-            out = model(model.features_from_batch(batch), key, mask)
+            boundary, known = boundary_targets(batch["phoneme"], mask)
+            feats = model.features_from_batch(batch)
+            audio, logit = model.encode(feats, mask)
+            detected = unlabelled_keys(model, logit, known, mask)
+            key = boundary | ends(mask) if detected is None else torch.where(
+                known.any(1, keepdim=True), boundary | ends(mask), detected)
+            k = model.key_motions(audio, key, mask)
             m, km = mask.float(), (key & mask).float()
-            err = ((out.motion - motion).abs() / model.motion_scale).mean((2, 3))
+            err = ((model.complete(audio, key, k, mask) - motion).abs() / model.motion_scale).mean((2, 3))
             l1s.append(float((err * m).sum() / m.sum()))
-            kerr = ((out.key_motion - motion).abs() / model.motion_scale).mean((2, 3))
+            kerr = ((k - motion).abs() / model.motion_scale).mean((2, 3))
             keys.append(float((kerr * km).sum() / km.sum()))
-            prob = torch.sigmoid(out.boundary_logit)
+            if self.teacher_share is not None and self.teacher() is not None:
+                y = model.complete(audio, key, self.teacher_motion(batch), mask)
+                refined.append(float((((y - motion).abs() / model.motion_scale).mean((2, 3)) * m).sum() / m.sum()))
+            prob = torch.sigmoid(logit)
             for i, n in enumerate(mask.sum(1).tolist()):
-                probs.append(prob[i, :n].numpy())
-                trues.append(boundary[i, :n].numpy())
+                if known[i].any():
+                    probs.append(prob[i, :n].numpy())
+                    trues.append(boundary[i, :n].numpy())
         model.train(was)
-        threshold, (p, r, f) = best_threshold(probs, trues)
-        model.boundary_threshold.fill_(threshold)
-        return {"val_l1": float(np.mean(l1s)), "val_key_l1": float(np.mean(keys)),
-                "val_boundary_p": p, "val_boundary_r": r, "val_boundary_f1": f,
-                "val_boundary_threshold": threshold}
+        out = {"val_l1": float(np.mean(l1s)), "val_key_l1": float(np.mean(keys))}
+        if refined:
+            out["val_refined_l1"] = float(np.mean(refined))
+        if probs:
+            threshold, (p, r, f) = best_threshold(probs, trues)
+            model.boundary_threshold.fill_(threshold)
+            out.update(val_boundary_p=p, val_boundary_r=r, val_boundary_f1=f, val_boundary_threshold=threshold)
+        return out
 
     def export(self, model: KMTalk, path, **header):
         """The shipped file: the inference parts only (no lip reader, no latent projection), stored as
@@ -190,24 +231,46 @@ class KMTalkTask:
         return copy.deepcopy(model).half().save_pretrained(path, dtype="float16", **header)
 
     # --- the per-batch draws -----------------------------------------------------------------------
-    def draw_keys(self, boundary: torch.Tensor, mask: torch.Tensor, kind: str = "mixed") -> torch.Tensor:
+    def draw_keys(self, boundary: torch.Tensor, mask: torch.Tensor, kind: str = "mixed",
+                  detected: torch.Tensor | None = None) -> torch.Tensor:
+        """This batch's key frames ``(b, t)``: phoneme boundaries (``detected``'s rows where a clip has no
+        labels, see :func:`unlabelled_keys`) or uniform with a drawn stride."""
         share = {"mixed": PHONEME_SHARE, "phoneme": 1.0, "uniform": 0.0}[kind]
         if self.rng.random() < share:
-            return (boundary & mask) | ends(mask)
+            key = (boundary & mask) | ends(mask)
+            return key if detected is None else torch.where(detected.any(1, keepdim=True), detected, key)
         return uniform_keys(mask, int(self.rng.choice(UNIFORM_STRIDES)))
 
-    def cmc_input(self, model: KMTalk, batch: dict, k: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
-        """CMC's key motions for this batch: the truth (noisy), LKMA's own, or the shipped MuEx's."""
+    def cmc_input(self, model: KMTalk, batch: dict, k: torch.Tensor, key: torch.Tensor,
+                  real: torch.Tensor | None = None) -> torch.Tensor:
+        """CMC's key motions for this batch: the truth (noisy), LKMA's own, or the shipped MuEx's, one in
+        three each; the ``real`` rows (no phoneme labels) take MuEx's with probability ``cmc.teacher_share``
+        and the batch's draw otherwise."""
         choice = self.rng.integers(3)
+        cache: list = []
+
+        def muex() -> torch.Tensor:
+            if not cache:
+                cache.append(self.teacher_motion(batch).to(k.device))
+            return cache[0]
         if choice == 1:
-            return k.detach()
-        if choice == 2 and self.teacher() is not None:
-            with torch.no_grad():
-                teacher = self.teacher().to(k.device)
-                return teacher(teacher.features_from_batch(batch), batch["mask"]).motion
-        motion = batch["motion"]
-        gain = motion.new_tensor(self.rng.uniform(*KEY_GAIN, size=(len(motion), 1, 1, 1)))
-        return motion * gain + KEY_NOISE * model.motion_scale * torch.randn_like(motion)
+            out = k.detach()
+        elif choice == 2 and self.teacher() is not None:
+            out = muex()
+        else:
+            motion = batch["motion"]
+            gain = motion.new_tensor(self.rng.uniform(*KEY_GAIN, size=(len(motion), 1, 1, 1)))
+            out = motion * gain + KEY_NOISE * model.motion_scale * torch.randn_like(motion)
+        if real is None or self.teacher_share is None or not real.any() or self.teacher() is None:
+            return out
+        take = real.cpu() & torch.from_numpy(self.rng.random(len(real)) < self.teacher_share)
+        return torch.where(take.to(out.device)[:, None, None, None], muex(), out) if take.any() else out
+
+    @torch.no_grad()
+    def teacher_motion(self, batch: dict) -> torch.Tensor:
+        """The shipped MuEx's motion for this batch ``(b, t, V, 3)``."""
+        teacher = self.teacher()
+        return teacher(teacher.features_from_batch(batch), batch["mask"]).motion
 
     def teacher(self):
         """The shipped MuEx (frozen), or None where this installation lacks it."""
@@ -219,6 +282,23 @@ class KMTalkTask:
             except WeightsError:
                 self._teacher.append(None)
         return self._teacher[0]
+
+
+def unlabelled_keys(model: KMTalk, logit: torch.Tensor, known: torch.Tensor, mask: torch.Tensor
+                    ) -> torch.Tensor | None:
+    """Key frames ``(b, t)`` for the rows without phoneme labels (real motion): the peaks of the
+    model's own boundary probability above its threshold, plus the ends; False on labelled rows.
+    None when every row has labels (the synthetic benchmark)."""
+    from babelface.models.keyframes import peaks
+    bare = ~known.any(1)
+    if not bare.any():
+        return None
+    prob = torch.sigmoid(logit.detach()).cpu().numpy()                      # (b, t)
+    key = torch.zeros_like(mask)
+    for i in torch.nonzero(bare).flatten().tolist():
+        n = int(mask[i].sum())
+        key[i, :n] = torch.from_numpy(peaks(prob[i, :n], float(model.boundary_threshold)))
+    return (key | ends(mask)) & bare[:, None]
 
 
 def motion_rms(dataset, n_clips: int = SCALE_CLIPS) -> float:

@@ -1,0 +1,211 @@
+"""A streaming motion generator imported, loaded and run in a process of its own (issue 16).
+
+At two cores, ``animate`` spent about a second of its start-up importing torch for MuEx on a
+thread beside the speech's decoding, the portrait's landmarks, the head motion and the renderer's
+set-up. An import is Python: it held the GIL against all of them, and the start-up ran as on one
+core (2.1–2.3 s before the first segment). So, at a thread budget of two or more, the generator
+is imported, loaded and run in a child forked before any of that starts: it imports torch on
+the other core, then reads the spooled speech from its file (:class:`~babelface.media.spool.RawReader`)
+and sends the motion chunks back through a pipe (raw float32 and JSON, no pickle) while the parent
+renders. The same code on one torch thread (the job's pin, inherited): the same motion to the bit.
+
+It is used only where it pays and is safe (:func:`generator_beside`): a budget of two or more, a
+generator that streams and needs no transcript, torch not yet imported here (a caller that has it
+loaded has no import to hide; a fork would also inherit its thread pools), and ``os.fork``. A child
+that fails, or a generator that turns out not to stream, is loaded again in this process: its
+genuine error is raised here, or its motion computed here, the chunks already received skipped.
+
+Library choice: ``os.fork`` and two pipes, as :func:`babelface.media.segments._forked`; not
+``multiprocessing`` (it pickles, and a spawned interpreter would import NumPy, PyAV and OpenCV
+again: more CPU than the import it hides).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import struct
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from babelface.media.spool import RawReader
+from babelface.models.protocols import load_generator
+
+_LOADED, _CHUNK, _DONE, _FAILED = b"L", b"C", b"D", b"E"     # child → parent, each a kind and a length
+_HEAD = struct.Struct("<cq")                                   # kind, payload bytes
+_SHAPE = struct.Struct("<qqq")                                 # a chunk's (t, L, 3)
+LOAD_TIMEOUT_S = 120.0         # torch's import and a model's load take 1–2 s; far beyond: a hung child
+
+
+class _ChildFailed(Exception):
+    """The child stopped without its answer (an error there, or killed)."""
+
+
+def _send(fd: int, kind: bytes, payload: bytes = b"") -> None:
+    view = memoryview(_HEAD.pack(kind, len(payload)) + payload)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _receive(pipe) -> tuple[bytes, bytearray]:
+    head = pipe.read(_HEAD.size)
+    if len(head) < _HEAD.size:
+        raise _ChildFailed
+    kind, size = _HEAD.unpack(head)
+    payload = bytearray(size)                  # writable: the motion is used in place downstream
+    if pipe.readinto(payload) < size or kind == _FAILED:
+        raise _ChildFailed
+    return kind, payload
+
+
+def _serve(choice: tuple, requests: int, answers: int) -> None:
+    """The child: load the generator, say what it is, stream the motion of the one request."""
+    generator = load_generator(*choice)
+    streams = callable(getattr(generator, "stream", None)) and not generator.needs_text
+    _send(answers, _LOADED, json.dumps({"name": generator.name, "needs_text": generator.needs_text,
+                                        "streams": streams}).encode())
+    if not streams:
+        return
+    with os.fdopen(requests, "rb") as pipe:
+        line = pipe.readline()
+    if not line:                                        # the parent needs no motion after all
+        return
+    request = json.loads(line)
+    for chunk in generator.stream(RawReader(Path(request["path"]), request["n_samples"]), request["n_samples"]):
+        chunk = np.ascontiguousarray(chunk, np.float32)                              # (t, L, 3)
+        _send(answers, _CHUNK, _SHAPE.pack(*chunk.shape) + chunk.tobytes())
+    _send(answers, _DONE)
+
+
+class _Child:
+    """The parent's end of one forked generator process."""
+
+    def __init__(self, choice: tuple):
+        requests_r, self._requests = os.pipe()
+        answers_r, answers_w = os.pipe()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            for fd in (requests_r, self._requests, answers_r, answers_w):
+                os.close(fd)
+            raise
+        if self.pid == 0:                               # the child: nothing of the parent's unwinds here
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)        # the parent handles Ctrl-C and kills it
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)       # never the parent's clean-up handler
+                os.close(self._requests)
+                os.close(answers_r)
+                _serve(choice, requests_r, answers_w)
+                code = 0
+            except BaseException as e:                  # the parent loads it again and raises it
+                _send(answers_w, _FAILED, repr(e).encode())
+            finally:
+                os._exit(code)
+        os.close(requests_r)
+        os.close(answers_w)
+        self._answers = os.fdopen(answers_r, "rb")
+
+    def loaded(self) -> dict:
+        """What the child loaded (``name``, ``needs_text``, ``streams``), once it has; a child
+        silent for ``LOAD_TIMEOUT_S`` (an import lock a thread of this process held at the fork)
+        counts as failed."""
+        if not select.select([self._answers], [], [], LOAD_TIMEOUT_S)[0]:
+            raise _ChildFailed
+        kind, payload = _receive(self._answers)
+        if kind != _LOADED:
+            raise _ChildFailed
+        return json.loads(payload)
+
+    def stream(self, reader: RawReader, n_samples: int) -> Iterator[np.ndarray]:
+        os.write(self._requests, json.dumps({"path": str(reader.path), "n_samples": n_samples}).encode() + b"\n")
+        while (answer := _receive(self._answers))[0] == _CHUNK:
+            t, points, dims = _SHAPE.unpack_from(answer[1])
+            yield np.frombuffer(answer[1], np.float32, offset=_SHAPE.size).reshape(t, points, dims)
+
+    def close(self) -> None:
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+            os.close(self._requests)
+            self._answers.close()
+
+
+class ForkedGenerator:
+    """A streaming generator (``name``, ``needs_text``, :meth:`stream`) that runs in its child."""
+
+    def __init__(self, child: _Child, choice: tuple, info: dict):
+        self._child, self._choice = child, choice
+        self.name, self.needs_text = info["name"], info["needs_text"]
+
+    def stream(self, read: RawReader, n_samples: int) -> Iterator[np.ndarray]:
+        """Motion chunks ``(t, L, 3)`` of the speech ``read`` names (a file the child reads)."""
+        received = 0
+        try:
+            for chunk in self._child.stream(read, n_samples):
+                received += len(chunk)
+                yield chunk
+            return
+        except _ChildFailed:
+            self._child.close()
+        yield from _skip(load_generator(*self._choice).stream(read, n_samples), received)
+
+
+def _skip(chunks: Iterable[np.ndarray], n: int) -> Iterator[np.ndarray]:
+    """``chunks`` less their first ``n`` frames."""
+    for chunk in chunks:
+        if n >= len(chunk):
+            n -= len(chunk)
+            continue
+        yield chunk[n:]
+        n = 0
+
+
+class _Loading:
+    """``result()``: the forked generator once its child has loaded it; else (it failed, or it
+    does not stream) the generator loaded in this process."""
+
+    def __init__(self, child: _Child, choice: tuple):
+        self._child, self._choice = child, choice
+
+    def result(self):
+        try:
+            info = self._child.loaded()
+        except _ChildFailed:
+            info = {"streams": False}
+        if info["streams"]:
+            return ForkedGenerator(self._child, self._choice, info)
+        self._child.close()
+        return load_generator(*self._choice)
+
+
+@contextmanager
+def generator_beside(choice: tuple, threads: int, streaming: bool = True) -> Iterator:
+    """The generator ``choice`` (name, weights) names, loading while the body runs: ``result()``
+    gives it. In a forked process (:class:`ForkedGenerator`) where it pays and is safe (see the
+    module's note; ``streaming``: the caller would stream its motion), else on a thread of its own,
+    as before. Call it before starting other threads: the fork copies only this one."""
+    if streaming and threads >= 2 and "torch" not in sys.modules and hasattr(os, "fork"):
+        try:
+            child = _Child(choice)
+        except OSError:                                 # no process to be had: a thread, as before
+            child = None
+        if child is not None:
+            try:
+                yield _Loading(child, choice)
+            finally:
+                child.close()
+            return
+    with ThreadPoolExecutor(1, thread_name_prefix="babelface-setup") as pool:
+        yield pool.submit(load_generator, *choice)

@@ -1,0 +1,105 @@
+"""Issue 16: at two cores the streaming generator (MuEx) is imported, loaded and run in a forked
+process of its own (babelface.models.forked), so torch's import no longer holds the GIL against the
+rest of animate's start-up; the motion and the video are the same as in-process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.test_speed import REFERENCE_ANIMATE_MD5, frames_md5
+
+# Run in a fresh interpreter: the fork is taken only where torch is not imported yet. The fake
+# generators use NumPy alone (no torch: this costs well under a second).
+SCRIPT = r'''
+import json, os, sys
+import numpy as np
+from babelface import threads
+from babelface.errors import WeightsError
+from babelface.media.spool import RawReader
+from babelface.models import forked, protocols
+
+PARENT = os.getpid()
+AUDIO = sys.argv[1]
+N = 16000 * 7 + 123
+np.random.default_rng(0).standard_normal(N).astype(np.float32).tofile(AUDIO)
+
+
+class Fake:
+    name, needs_text = "fake", False
+
+    def __init__(self, weights=None, fail_in_child_after=None):
+        self.fail_after = fail_in_child_after
+
+    def stream(self, read, n):
+        for i, a in enumerate(range(0, n, 16000)):
+            if self.fail_after is not None and i == self.fail_after and os.getpid() != PARENT:
+                raise RuntimeError("the child breaks here")
+            x = read(a, min(a + 16000, n))
+            yield np.outer(np.cumsum(x)[::640], np.arange(6, dtype=np.float32)).reshape(-1, 2, 3)
+
+
+class NoStream:
+    name, needs_text = "nostream", False
+
+    def __init__(self, weights=None):
+        pass
+
+
+def broken(weights=None):
+    raise WeightsError("these weights are broken")
+
+
+protocols.GENERATORS.update(fake="__main__:Fake", fails="__main__:failing", nostream="__main__:NoStream",
+                            broken="__main__:broken")
+failing = lambda weights=None: Fake(fail_in_child_after=3)
+reader = RawReader(AUDIO, N)
+whole = np.concatenate(list(Fake().stream(reader, N)))
+out = {}
+for name, budget in (("fake", 2), ("fails", 2), ("nostream", 2), ("broken", 2), ("fake", 1)):
+    with threads.job(budget) as budget, forked.generator_beside((name, None), budget) as loading:
+        try:
+            gen = loading.result()
+        except WeightsError as e:
+            out[f"{name} {budget}"] = f"WeightsError: {e}"
+            continue
+        row = {"type": type(gen).__name__}
+        if hasattr(gen, "stream"):
+            chunks = list(gen.stream(reader, N))
+            row["equal"] = bool(np.array_equal(np.concatenate(chunks), whole))
+            row["writable"] = all(c.flags.writeable for c in chunks)
+        out[f"{name} {budget}"] = row
+out["torch"] = "torch" in sys.modules
+print(json.dumps(out))
+'''
+
+
+def test_a_forked_generator_streams_the_same_motion_and_falls_back_to_this_process(tmp_path):
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "speech.f32")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    # two cores: a child process streams it, chunk for chunk the same, writable
+    assert out["fake 2"] == {"type": "ForkedGenerator", "equal": True, "writable": True}
+    # the child failed after 3 chunks: this process loads it and goes on where the child stopped
+    assert out["fails 2"] == {"type": "ForkedGenerator", "equal": True, "writable": True}
+    # a generator that does not stream comes from this process; a load error is raised here
+    assert out["nostream 2"] == {"type": "NoStream"}
+    assert out["broken 2"] == "WeightsError: these weights are broken"
+    # one core: loaded on a thread, in this process, as before
+    assert out["fake 1"] == {"type": "Fake", "equal": True, "writable": True}
+    assert out["torch"] is False
+
+
+def test_animate_at_two_threads_runs_muex_in_its_own_process_with_the_pinned_frames(tmp_path, real):
+    """The real pipeline: the parent never imports torch, and the video is the pinned one."""
+    out = tmp_path / "a.mp4"
+    code = ("import sys; from babelface import pipeline; "
+            "r = pipeline.animate(sys.argv[1], sys.argv[2], threads=2, head=pipeline.HeadOptions(still=True)); "
+            "print(r.frames, 'torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code, str(real / "RD_Radio31_000.wav"), str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["200", "False"]
+    assert frames_md5(out) == REFERENCE_ANIMATE_MD5
