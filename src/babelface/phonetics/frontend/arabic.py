@@ -157,7 +157,7 @@ def _share_stemmer_parts() -> None:
 
     def __init__(self):
         if "state" not in made:
-            if lazy:                # the union, of affix_const's two sets, is its AFFIX_LIST (tested)
+            if lazy:             # the union of affix_const's two sets is its AFFIX_LIST (tested)
                 affixes = sys.modules["tashaphyne.affix_const"]
                 affixes.VERB_AFFIX_LIST = affixes.NOUN_AFFIX_LIST = ()
             init(self)
