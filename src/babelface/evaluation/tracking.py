@@ -22,7 +22,6 @@ import importlib
 import json
 import os
 import queue
-import signal
 import struct
 import threading
 from collections import Counter, deque
@@ -34,37 +33,17 @@ from typing import Iterator
 import numpy as np
 
 from babelface.evaluation.cache import LandmarkCache, Landmarks
+from babelface.forking import ForkedServer, write_all
 
 AHEAD_PER_WORKER = 3              # videos tracked ahead of the scoring, per process
 _SIZE = struct.Struct("<q")        # bytes of the JSON header that follows (−1: the track failed)
 
 
-class _Tracker:
+class _Tracker(ForkedServer):
     """One forked process that tracks the paths it is sent, one at a time."""
 
     def __init__(self, cache: LandmarkCache):
-        requests_r, self._requests = os.pipe()
-        answers_r, answers_w = os.pipe()
-        try:
-            self.pid = os.fork()
-        except OSError:
-            for fd in (requests_r, self._requests, answers_r, answers_w):
-                os.close(fd)
-            raise
-        if self.pid == 0:                           # the child: nothing of the parent's unwinds here
-            code = 1
-            try:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)        # the parent handles Ctrl-C
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)       # never the parent's clean-up handler
-                os.close(self._requests)
-                os.close(answers_r)
-                _serve(cache, requests_r, answers_w)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(requests_r)
-        os.close(answers_w)
-        self._answers = os.fdopen(answers_r, "rb")
+        super().__init__(lambda requests, answers: _serve(cache, requests, answers))
 
     def track(self, path: Path) -> Landmarks | None:
         """The landmarks of ``path``, or None when the process failed on it."""
@@ -83,21 +62,6 @@ class _Tracker:
         return Landmarks(np.frombuffer(data, np.float32).reshape(meta["shape"]), meta["source_fps"],
                          meta["width"], meta["height"], meta["cached"])
 
-    def kill(self) -> None:
-        if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-    def close(self) -> None:
-        if self.pid:
-            self.kill()
-            os.waitpid(self.pid, 0)
-            self.pid = 0
-            os.close(self._requests)
-            self._answers.close()
-
 
 def _serve(cache: LandmarkCache, requests: int, answers: int) -> None:
     with os.fdopen(requests, "rb") as pipe:
@@ -105,18 +69,12 @@ def _serve(cache: LandmarkCache, requests: int, answers: int) -> None:
             try:
                 lm = cache.get(Path(line.decode().rstrip("\n")))
             except Exception:                       # the parent tracks it again and raises it
-                _write_all(answers, _SIZE.pack(-1))
+                write_all(answers, _SIZE.pack(-1))
                 continue
             data = np.ascontiguousarray(lm.landmarks, np.float32)                   # (T, 478, 3)
             meta = json.dumps({"shape": data.shape, "bytes": data.nbytes, "source_fps": lm.source_fps,
                                "width": lm.width, "height": lm.height, "cached": lm.cached}).encode()
-            _write_all(answers, _SIZE.pack(len(meta)) + meta + data.tobytes())
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+            write_all(answers, _SIZE.pack(len(meta)) + meta + data.tobytes())
 
 
 class TrackedAhead:

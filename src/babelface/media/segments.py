@@ -43,6 +43,7 @@ import av
 import numpy as np
 
 from babelface import heap
+from babelface.forking import write_all
 
 if TYPE_CHECKING:
     from babelface.media.video import VideoWriter
@@ -244,7 +245,7 @@ def _forked(encoder: SegmentEncoder, make: Callable[[], Iterable], ticks: queue.
             before = counters[0]() if counters else {}
             segment = encoder.encode(_ticked(make(), w))
             added = {k: v - before[k] for k, v in counters[0]().items()} if counters else {}
-            _write_all(w, _DONE_SEGMENT + _pack(segment) + json.dumps(added).encode())
+            write_all(w, _DONE_SEGMENT + _pack(segment) + json.dumps(added).encode())
             code = 0
         finally:
             os._exit(code)
@@ -273,12 +274,6 @@ def _ticked(frames: Iterable, fd: int) -> Iterator:
     for frame in frames:
         yield frame
         os.write(fd, _TICK)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _pack(seg: EncodedSegment) -> bytes:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import struct
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +34,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from babelface.forking import ForkedServer, write_all
 from babelface.media.spool import RawReader
 from babelface.models.protocols import load_generator
 
@@ -49,9 +49,7 @@ class _ChildFailed(Exception):
 
 
 def _send(fd: int, kind: bytes, payload: bytes = b"") -> None:
-    view = memoryview(_HEAD.pack(kind, len(payload)) + payload)
-    while view:
-        view = view[os.write(fd, view):]
+    write_all(fd, _HEAD.pack(kind, len(payload)) + payload)
 
 
 def _receive(pipe) -> tuple[bytes, bytearray]:
@@ -84,34 +82,13 @@ def _serve(choice: tuple, requests: int, answers: int) -> None:
     _send(answers, _DONE)
 
 
-class _Child:
-    """The parent's end of one forked generator process."""
+class _Child(ForkedServer):
+    """The parent's end of one forked generator process; an error there is sent back as ``_FAILED``
+    (the parent loads the generator again and raises it)."""
 
     def __init__(self, choice: tuple):
-        requests_r, self._requests = os.pipe()
-        answers_r, answers_w = os.pipe()
-        try:
-            self.pid = os.fork()
-        except OSError:
-            for fd in (requests_r, self._requests, answers_r, answers_w):
-                os.close(fd)
-            raise
-        if self.pid == 0:                               # the child: nothing of the parent's unwinds here
-            code = 1
-            try:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)        # the parent handles Ctrl-C and kills it
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)       # never the parent's clean-up handler
-                os.close(self._requests)
-                os.close(answers_r)
-                _serve(choice, requests_r, answers_w)
-                code = 0
-            except BaseException as e:                  # the parent loads it again and raises it
-                _send(answers_w, _FAILED, repr(e).encode())
-            finally:
-                os._exit(code)
-        os.close(requests_r)
-        os.close(answers_w)
-        self._answers = os.fdopen(answers_r, "rb")
+        super().__init__(lambda requests, answers: _serve(choice, requests, answers),
+                         on_error=lambda answers, e: _send(answers, _FAILED, repr(e).encode()))
 
     def loaded(self) -> dict:
         """What the child loaded (``name``, ``needs_text``, ``streams``), once it has; a child
@@ -129,17 +106,6 @@ class _Child:
         while (answer := _receive(self._answers))[0] == _CHUNK:
             t, points, dims = _SHAPE.unpack_from(answer[1])
             yield np.frombuffer(answer[1], np.float32, offset=_SHAPE.size).reshape(t, points, dims)
-
-    def close(self) -> None:
-        if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(self.pid, 0)
-            self.pid = 0
-            os.close(self._requests)
-            self._answers.close()
 
 
 class ForkedGenerator:
