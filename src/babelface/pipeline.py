@@ -12,11 +12,12 @@ Every entry point returns a :class:`Result` (what ``--json`` prints).
 The stages stream, each on its own thread(s), joined by bounded queues (issue 16): the speech is
 decoded once into a spool on disk (:mod:`babelface.media.spool`); a generator that streams (MuEx)
 runs window by window (:mod:`babelface.models.streaming`) one window ahead of the renderer
-(:func:`prefetch`); the video is cut into segments (:mod:`babelface.media.segments`), each drawn —
-mouth, then head — and encoded by its own single-threaded x264 on one of
-:func:`babelface.threads.render_workers` threads (with two or more, in a process forked for the
-segment: no shared GIL), and joined in order with the audio interleaved.
-Memory stays flat in the length of the speech.
+(:func:`prefetch`), or, at two cores, in a process of its own that spools every window to disk
+and exits before the render starts (:mod:`babelface.models.forked`); the video is cut into
+segments (:mod:`babelface.media.segments`), each drawn — mouth, then head — and encoded by its
+own single-threaded x264 on one of :func:`babelface.threads.render_workers` threads (with two or
+more, in a process forked for the segment: no shared GIL), and joined in order with the audio
+interleaved. Memory stays flat in the length of the speech.
 :func:`render_frames` is the reusable part: motion chunks in, encoded video out.
 """
 
@@ -35,6 +36,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from babelface import heap
 from babelface.constants import (DEFAULT_MAX_PIXELS, FPS, H264_MAX_FRAME_PIXELS, H264_MAX_SIDE,
                                  LONG_RENDER_S, MAX_DURATION_S, SAMPLE_RATE)
 from babelface.errors import InputError, LanguageError, SilenceError
@@ -190,6 +192,7 @@ def head_motion_spooled(speech, n_frames: int, options: HeadOptions) -> np.ndarr
         n = min(HEAD_BLOCK_FRAMES, n_frames - start)
         audio = speech.read(start * SAMPLES_PER_FRAME, (start + n) * SAMPLES_PER_FRAME)
         blocks.append(analyse(audio, n, SAMPLE_RATE))
+        heap.trim()     # Praat's analysis of the block is freed: handed back, not kept beside the next
     return HeadModel.load().generate(concatenate(blocks), seed=options.seed, amount=options.amount,
                                      blink=options.blink)
 

@@ -5,15 +5,23 @@ thread beside the speech's decoding, the portrait's landmarks, the head motion a
 set-up. An import is Python: it held the GIL against all of them, and the start-up ran as on one
 core (2.1–2.3 s before the first segment). So, at a thread budget of two or more, the generator
 is imported, loaded and run in a child forked before any of that starts: it imports torch on
-the other core, then reads the spooled speech from its file (:class:`~babelface.media.spool.RawReader`)
-and sends the motion chunks back through a pipe (raw float32 and JSON, no pickle) while the parent
-renders. The same code on one torch thread (the job's pin, inherited): the same motion to the bit.
+the other core, then reads the spooled speech from its file (:class:`~babelface.media.spool.RawReader`),
+writes the motion, window after window, to a file of the job's (raw float32; each chunk's shape
+through a pipe, no pickle) and exits. The same code on one torch thread (the job's pin, inherited):
+the same motion to the bit.
+
+The render starts once the child is gone (session 25, memory flat in length): torch and the model
+(~180 MiB, most of it torch's import) are never held beside the segment processes. While the child
+streamed its windows to a render already running, a job longer than one window (60 s) held the
+model's process and the segment processes at once, 1.3–1.4× the memory of a one-minute job, whose
+single window is done before its render starts. The cost is MuEx's own time on a long job (about
+0.12 s of one core a minute of speech) before the first frame, instead of beside the render.
 
 It is used only where it pays and is safe (:func:`generator_beside`): a budget of two or more, a
 generator that streams and needs no transcript, torch not yet imported here (a caller that has it
 loaded has no import to hide; a fork would also inherit its thread pools), and ``os.fork``. A child
 that fails, or a generator that turns out not to stream, is loaded again in this process: its
-genuine error is raised here, or its motion computed here, the chunks already received skipped.
+genuine error is raised here, or its motion computed here.
 
 Library choice: ``os.fork`` and two pipes, as :func:`babelface.media.segments._forked`; not
 ``multiprocessing`` (it pickles, and a spawned interpreter would import NumPy, PyAV and OpenCV
@@ -23,18 +31,22 @@ again: more CPU than the import it hides).
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
+import shutil
 import struct
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import numpy as np
 
+from babelface import heap
 from babelface.forking import ForkedServer, write_all
+from babelface.media._atomic import private_folder, untrack
 from babelface.media.spool import RawReader
 from babelface.models.protocols import load_generator
 
@@ -64,7 +76,8 @@ def _receive(pipe) -> tuple[bytes, bytearray]:
 
 
 def _serve(choice: tuple, requests: int, answers: int) -> None:
-    """The child: load the generator, say what it is, stream the motion of the one request."""
+    """The child: load the generator, say what it is, write the motion of the one request to its
+    file (raw float32, chunk after chunk) and say each chunk's shape."""
     generator = load_generator(*choice)
     streams = callable(getattr(generator, "stream", None)) and not generator.needs_text
     _send(answers, _LOADED, json.dumps({"name": generator.name, "needs_text": generator.needs_text,
@@ -76,9 +89,12 @@ def _serve(choice: tuple, requests: int, answers: int) -> None:
     if not line:                                        # the parent needs no motion after all
         return
     request = json.loads(line)
-    for chunk in generator.stream(RawReader(Path(request["path"]), request["n_samples"]), request["n_samples"]):
-        chunk = np.ascontiguousarray(chunk, np.float32)                              # (t, L, 3)
-        _send(answers, _CHUNK, _SHAPE.pack(*chunk.shape) + chunk.tobytes())
+    with open(request["motion"], "wb") as out:
+        for chunk in generator.stream(RawReader(Path(request["path"]), request["n_samples"]), request["n_samples"]):
+            chunk = np.ascontiguousarray(chunk, np.float32)                          # (t, L, 3)
+            out.write(chunk.tobytes())
+            _send(answers, _CHUNK, _SHAPE.pack(*chunk.shape))
+            heap.trim()       # a window's activations are freed: handed back before the next
     _send(answers, _DONE)
 
 
@@ -102,10 +118,22 @@ class _Child(ForkedServer):
         return json.loads(payload)
 
     def stream(self, reader: RawReader, n_samples: int) -> Iterator[np.ndarray]:
-        os.write(self._requests, json.dumps({"path": str(reader.path), "n_samples": n_samples}).encode() + b"\n")
-        while (answer := _receive(self._answers))[0] == _CHUNK:
-            t, points, dims = _SHAPE.unpack_from(answer[1])
-            yield np.frombuffer(answer[1], np.float32, offset=_SHAPE.size).reshape(t, points, dims)
+        """The motion chunks, once the child has computed them all and is gone."""
+        folder = private_folder("motion")
+        try:
+            path = folder / "motion.f32"
+            write_all(self._requests, json.dumps({"path": str(reader.path), "n_samples": n_samples,
+                                                  "motion": str(path)}).encode() + b"\n")
+            shapes = []
+            while (answer := _receive(self._answers))[0] == _CHUNK:
+                shapes.append(_SHAPE.unpack(answer[1]))
+            self.close()                # its memory (torch, the model) is handed back before the render
+            with open(path, "rb") as motion:
+                for shape in shapes:
+                    yield np.fromfile(motion, np.float32, count=math.prod(shape)).reshape(shape)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            untrack(folder)
 
 
 class ForkedGenerator:
@@ -117,25 +145,16 @@ class ForkedGenerator:
 
     def stream(self, read: RawReader, n_samples: int) -> Iterator[np.ndarray]:
         """Motion chunks ``(t, L, 3)`` of the speech ``read`` names (a file the child reads)."""
-        received = 0
         try:
-            for chunk in self._child.stream(read, n_samples):
-                received += len(chunk)
-                yield chunk
-            return
-        except _ChildFailed:
+            chunks = self._child.stream(read, n_samples)
+            first = next(chunks, None)              # the child has finished (or failed)
+        except (_ChildFailed, OSError):
             self._child.close()
-        yield from _skip(load_generator(*self._choice).stream(read, n_samples), received)
-
-
-def _skip(chunks: Iterable[np.ndarray], n: int) -> Iterator[np.ndarray]:
-    """``chunks`` less their first ``n`` frames."""
-    for chunk in chunks:
-        if n >= len(chunk):
-            n -= len(chunk)
-            continue
-        yield chunk[n:]
-        n = 0
+            yield from load_generator(*self._choice).stream(read, n_samples)
+            return
+        if first is not None:
+            yield first
+            yield from chunks
 
 
 class _Loading:
