@@ -179,6 +179,39 @@ def head_motion(audio: np.ndarray, sample_rate: int, n_frames: int,
                                      amount=options.amount, blink=options.blink)
 
 
+def _head_motion_of(audio: np.ndarray, sample_rate: int, n_frames: int, options: dict) -> np.ndarray | None:
+    """:func:`head_motion` with its options as plain values (a :class:`ForkedCall`'s)."""
+    return head_motion(audio, sample_rate, n_frames, HeadOptions(**options))
+
+
+def _import_head_motion() -> None:
+    """What :func:`head_motion` imports: Praat (parselmouth), SciPy's filters, the head model."""
+    import parselmouth  # noqa: F401
+    import scipy.ndimage  # noqa: F401
+
+    import babelface.motion.head_model  # noqa: F401
+    import babelface.motion.prosody  # noqa: F401
+
+
+@contextmanager
+def _head_beside(threads: int, options: HeadOptions) -> Iterator:
+    """``moves(audio, sample_rate, n_frames)`` → something whose ``result()`` is :func:`head_motion`.
+    At two cores or more, in a process forked now (enter this before starting any thread) that
+    imports Praat, SciPy's filters and the head model while this one makes the speech: ~0.15 s of
+    CPU off `say`'s critical path, and ~70 MB it never touches (issue 16: `say` RTF). Else
+    computed here when asked for; ``options.still``: None."""
+    import os
+    if options.still or threads < 2 or not hasattr(os, "fork"):
+        yield lambda audio, rate, n: _Later(head_motion, (audio, rate, n, options))
+        return
+    from babelface.forking import ForkedCall
+    forked = ForkedCall(_head_motion_of, _import_head_motion)
+    try:
+        yield lambda audio, rate, n: forked.call(audio, sample_rate=rate, n_frames=n, options=asdict(options))
+    finally:
+        forked.close()
+
+
 def head_motion_spooled(speech, n_frames: int, options: HeadOptions) -> np.ndarray | None:
     """:func:`head_motion` for spooled speech of any length: prosody analysed block by block
     (``HEAD_BLOCK_FRAMES`` frames; each block normalised on its own), so hours stay in bounded memory."""
@@ -204,7 +237,8 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
     """Render motion ``chunks`` (``n_frames`` frames in all) onto the portrait with the renderer
     registered as ``renderer`` and encode them with ``audio`` (an array, or
     :class:`~babelface.media.spool.DiskAudio`); returns the frames written. ``head``: head motion
-    ``(n_frames, C)`` (issue 14), or None for the mouth alone. The warp renderer levels a rolled
+    ``(n_frames, C)`` (issue 14), or None for the mouth alone, or something whose ``result()`` gives
+    either (computed beside: asked for once the renderer is set up). The warp renderer levels a rolled
     face (a tilted head, a photo on its side), renders it, and pastes it back; a large face is
     rendered at a sane size in a box around it and pasted back at full size (issue 17)."""
     from babelface.media import VideoWriter
@@ -217,6 +251,8 @@ def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int,
     if box is not None:
         image, landmarks = box.image, box.landmarks
     motion_renderer = make_renderer(renderer, image, landmarks)
+    if hasattr(head, "result"):       # computed beside: waited for once the renderer is set up
+        head = head.result()
     upright = getattr(motion_renderer, "portrait", None)
     stage = None
     if head is not None and upright is not None and upright.matrix is not None:
@@ -277,15 +313,15 @@ def say(text: str, language: str, output: str | Path, image: str | Path | np.nda
     portrait_path = default_portrait() if image is None else image
     check_output_path(output, [] if isinstance(image, np.ndarray) else [portrait_path])
     check_max_pixels(max_pixels)
-    with job(threads) as threads:
+    with job(threads) as threads, _head_beside(threads, head) as head_moves:
         with _background(_portrait, image, max_pixels) as portrait:     # MediaPipe while espeak-ng speaks
             speech = speech_from_text(text, language, rate=rate, pitch=pitch)   # fails fast on bad text
+            moves = head_moves(speech.audio, speech.sample_rate, len(speech.motion))
             image, landmarks = portrait.result()
         frames = render_frames(image, landmarks, [speech.motion], len(speech.motion), Path(output),
                                audio=speech.audio, sample_rate=speech.sample_rate,
                                articulation=speech.articulation, threads=threads, quality=quality,
-                               head=head_motion(speech.audio, speech.sample_rate, len(speech.motion), head),
-                               renderer=renderer)
+                               head=moves, renderer=renderer)
     return Result(str(output), frames, FPS, frames / FPS, len(speech.audio) / speech.sample_rate,
                   language, _count(speech.phonemes), "text")
 

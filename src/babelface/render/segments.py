@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from babelface.concurrency import prefetch
+from babelface.concurrency import ordered_map, prefetch
 
 Job = Callable[[], Iterable[np.ndarray]]
 
@@ -40,7 +40,12 @@ def segment_jobs(renderer, chunks: Iterable[np.ndarray], plan: list[tuple[int, i
 def _job(renderer, motion: np.ndarray, articulation, head_stage, head, workers: int) -> Job:
     def frames() -> Iterable[np.ndarray]:
         out = renderer.render_sequence(motion, articulation=articulation, workers=workers)
-        return out if head_stage is None else head_stage.apply(out, head)
+        if head_stage is None:
+            return out
+        if workers == 1:
+            return head_stage.apply(out, head)
+        return ordered_map(lambda job: next(iter(head_stage.apply([job[1]], head[job[0]:job[0] + 1]))),
+                           enumerate(out), workers)
     return frames
 
 
