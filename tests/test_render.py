@@ -359,3 +359,23 @@ def test_bad_motion_is_a_clear_error(renderer):
         renderer.render_sequence(np.zeros((5, 10, 3), np.float32))
     with pytest.raises(InputError, match="RGB uint8"):
         Renderer(np.zeros((64, 64), np.uint8), np.zeros((478, 3), np.float32))
+
+
+def test_the_bundled_portraits_shipped_mesh_is_delaunays_and_used_for_it_alone(monkeypatch):
+    """Issue 16: `say` with the default portrait imports no SciPy for its mesh; the shipped
+    triangles are those a fresh Delaunay gives, and other points are triangulated afresh."""
+    from babelface import pipeline
+    from babelface.render import renderer as renderer_module
+    from babelface.render import warp
+    calls = []
+    monkeypatch.setattr(renderer_module, "mesh_triangles",
+                        lambda points, hole: calls.append((points, hole)) or warp.mesh_triangles(points, hole))
+    image, landmarks = pipeline._portrait(None)
+    Renderer(image, landmarks)
+    (points, hole), = calls
+    shipped = warp.shipped_mesh(points, hole)
+    assert shipped is not None and shipped.shape == (226, 3)
+    monkeypatch.setattr(warp, "shipped_mesh", lambda points, hole: None)
+    assert np.array_equal(shipped, warp.mesh_triangles(points, hole))
+    monkeypatch.undo()
+    assert warp.shipped_mesh(points + 1e-9, hole) is None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+SHIPPED_MESH = "astronaut_mesh.npz"     # in babelface/assets: the bundled portrait's mesh
 TPS_REGULARIZATION = 1e-6     # ridge on U (in squared IOD units): keeps coincident control points solvable
 
 
@@ -76,7 +77,11 @@ class SplineField:
 def mesh_triangles(points: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Delaunay triangles ``(K, 3)`` of ``points (N, 2)`` minus those inside the polygon ``hole``
     (``(P, 2)``, e.g. the inner-lip contour): the mouth opening stays a hole that can open or close.
-    Every triangle is returned with a positive :func:`signed_areas` orientation at ``points``."""
+    Every triangle is returned with a positive :func:`signed_areas` orientation at ``points``.
+    The bundled portrait's mesh is shipped (:func:`shipped_mesh`)."""
+    shipped = shipped_mesh(points, hole)
+    if shipped is not None:
+        return shipped
     from scipy.spatial import Delaunay       # SciPy where it is needed: once per portrait
     tri = Delaunay(points).simplices                                     # (K, 3)
     centroids = points[tri].mean(1).astype(np.float32)                  # (K, 2)
@@ -87,6 +92,18 @@ def mesh_triangles(points: np.ndarray, hole: np.ndarray) -> np.ndarray:
     flip = signed_areas(points, tri) < 0
     tri[flip] = tri[flip][:, [0, 2, 1]]
     return tri
+
+
+def shipped_mesh(points: np.ndarray, hole: np.ndarray) -> np.ndarray | None:
+    """:func:`mesh_triangles` of the bundled portrait (``assets/astronaut_mesh.npz``: its points,
+    hole and triangles; a test checks them against a fresh Delaunay) where ``points`` and ``hole``
+    are exactly its own, else None: `say` and `animate` with the default portrait import no SciPy
+    for it (``scipy.spatial`` costs ~0.14 s of CPU to import, on `say`'s critical path; issue 16)."""
+    from importlib import resources
+    with resources.files("babelface.assets").joinpath(SHIPPED_MESH).open("rb") as f, np.load(f) as mesh:
+        if np.array_equal(mesh["points"], points) and np.array_equal(mesh["hole"], hole):
+            return mesh["triangles"]
+    return None
 
 
 def piecewise_affine_map(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray,
