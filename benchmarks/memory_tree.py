@@ -1,5 +1,5 @@
 """Peak memory of `animate` counting every process it forks (issue 16): the summed PSS and RSS of the
-process tree, sampled every 0.5 s from /proc/PID/smaps_rollup, and each process's own peak PSS.
+process tree, sampled every ``INTERVAL`` s from /proc/PID/smaps_rollup, and each process's own peak PSS.
 
     PYTHONPATH=src python benchmarks/memory_tree.py 1 10 60      # minutes of speech, --threads 2
 
@@ -7,6 +7,8 @@ process tree, sampled every 0.5 s from /proc/PID/smaps_rollup, and each process'
 forked process at two threads and the segments are drawn in forked processes, so the tree is the
 honest figure. PSS splits pages shared after a fork between the processes (RSS counts them in each).
 Prints one JSON line per length (``per_pid_peak_pss``: [MiB, pid, [depth, parent pid]]).
+Session 25: sampled every 0.1 s (was 0.5 s): a one-minute job's single MuEx window lasts ~0.2 s, and
+at 0.5 s its peak was caught in some runs and missed in others.
 """
 import json
 import os
@@ -17,6 +19,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _speech import long_speech
+
+INTERVAL = 0.1       # seconds between samples
+
+
 def tree(pid):
     out, todo = [], [pid]
     while todo:
@@ -53,6 +59,6 @@ for minutes in map(float, sys.argv[1:]):
             if p not in kind:
                 try: kind[p] = (ps.index(p), open(f"/proc/{p}/stat").read().split()[3])
                 except OSError: pass
-        time.sleep(0.5)
+        time.sleep(INTERVAL)
     print(json.dumps({"minutes": minutes, "rc": proc.returncode, "wall_s": round(time.perf_counter() - t, 1), "peak_tree_pss_mib": round(peak_pss, 1),
                       "peak_tree_rss_mib": round(peak_rss, 1), "peak_main_rss_mib": round(peak_main, 1), "max_processes": nmax, "n_pids": len(per), "per_pid_peak_pss": sorted(((round(v,1), p, kind.get(p)) for p, v in per.items()), reverse=True)[:8]}), flush=True)

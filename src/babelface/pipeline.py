@@ -226,8 +226,10 @@ def head_motion_spooled(speech, n_frames: int, options: HeadOptions) -> np.ndarr
         audio = speech.read(start * SAMPLES_PER_FRAME, (start + n) * SAMPLES_PER_FRAME)
         blocks.append(analyse(audio, n, SAMPLE_RATE))
         heap.trim()     # Praat's analysis of the block is freed: handed back, not kept beside the next
-    return HeadModel.load().generate(concatenate(blocks), seed=options.seed, amount=options.amount,
-                                     blink=options.blink)
+    moves = HeadModel.load().generate(concatenate(blocks), seed=options.seed, amount=options.amount,
+                                      blink=options.blink)
+    heap.trim()         # (its arrays scale with the length: not kept while MuEx's process runs)
+    return moves
 
 
 def render_frames(image, landmarks, chunks: Iterable[np.ndarray], n_frames: int, out: Path, *,
