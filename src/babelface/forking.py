@@ -3,8 +3,9 @@
 Shared by :mod:`babelface.models.forked` (a motion generator imported and run beside the job),
 :mod:`babelface.evaluation.tracking` (videos tracked ahead of the scoring) and :class:`ForkedCall`
 (one function of an array computed beside the job: `say`'s head motion);
-:mod:`babelface.media.segments` writes its answers with :func:`write_all`. Library choice: ``os.fork`` and ``os.pipe``, not
-``multiprocessing`` (it pickles, and a spawned interpreter would import NumPy, PyAV and OpenCV again).
+:mod:`babelface.media.segments` writes its answers with :func:`write_all`. Library choice:
+``os.fork`` and ``os.pipe``, not ``multiprocessing`` (it pickles, and a spawned interpreter would
+import NumPy, PyAV and OpenCV again).
 """
 
 from __future__ import annotations
