@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -172,6 +173,89 @@ def test_two_threads_write_the_same_bytes_as_one(real, tmp_path):
     assert np.ptp(np.diff([t for t, _ in out])) > 0.03                    # the source's VFR step kept
 
 
+_FORKED_TRACKING = r"""
+import hashlib, json, os, sys
+from pathlib import Path
+from babelface import pipeline
+from babelface.dub import run
+from babelface.errors import InputError
+out = Path(sys.argv[1])
+clips = dict(zip(("damaged", "two", "base", "speech"), sys.argv[2:6]))
+parent = os.getpid()
+track_faces, raw_tracks, speech = run.track_faces, run._raw_tracks, run._speech
+
+def recording(frames, *a, **kw):              # each frame tracked: a line "pid" in out/"tracked"
+    def counted():
+        for f in frames:
+            with open(out / "tracked", "a") as log:
+                log.write(f"{os.getpid()} ")
+            yield f
+    return track_faces(counted(), *a, **kw)
+
+def tracked():
+    lines = (out / "tracked").read_text().split() if (out / "tracked").exists() else []
+    (out / "tracked").unlink(missing_ok=True)
+    return ["here" if int(p) == parent else "child" for p in dict.fromkeys(lines)], len(lines)
+
+def dub(name, threads):
+    r = pipeline.dub(clips[name], out / f"{name}{threads}.mp4", audio=clips["speech"],
+                     check_sync=False, threads=threads, quality="fast")   # (espeak-ng varies)
+    return {"md5": hashlib.md5((out / f"{name}{threads}.mp4").read_bytes()).hexdigest(),
+            "warnings": r.warnings, "faces": r.faces, "bank": r.mouth_bank, "where": tracked()}
+
+run.track_faces = recording
+res = {}
+def failing(*a, **kw):
+    raise InputError("no such voice")
+run._speech = failing                         # 1. the speech fails: the child is killed at once
+try:
+    pipeline.dub(clips["base"], out / "x.mp4", text="x", language="es", check_sync=False, threads=2)
+except InputError as e:
+    res["speech error"] = str(e)
+res["children left"] = len(os.popen(f"ps --ppid {parent} -o pid=").read().split()) - 1   # (ps itself)
+res["tracked before the kill"] = tracked()[1]
+run._speech = speech
+res["damaged 2"], res["two 2"] = dub("damaged", 2), dub("two", 2)         # 2. forked
+def dying(*a, **kw):
+    if os.getpid() != parent:
+        os._exit(3)
+    return raw_tracks(*a, **kw)
+run._raw_tracks = dying
+res["base 2"] = dub("base", 2)                # 3. the child dies: tracked here (a graph is made here)
+run._raw_tracks = raw_tracks
+res["damaged 1"], res["two 1"], res["base 1"] = dub("damaged", 1), dub("two", 1), dub("base", 1)
+print(json.dumps(res))
+"""
+
+
+def test_two_threads_track_in_a_process_of_their_own_and_dub_what_one_thread_dubs(clips, tmp_path):
+    """At two threads the tracking pass runs whole in a forked process beside the speech fitting
+    (issue 16; a fresh interpreter: no MediaPipe graph made before the fork): the same bytes, notes
+    (a damaged packet, reported from the child), faces and mouth bank as one thread, two faces
+    included; a child that dies leaves the pass to this process (the same result); a failed speech
+    fitting kills the child before it tracks much, and none is left behind."""
+    data = bytearray(clips["base"].read_bytes())
+    data[len(data) // 2:len(data) // 2 + 3000] = bytes(3000)
+    damaged = tmp_path / "damaged.mov"
+    damaged.write_bytes(bytes(data))
+    speech = tmp_path / "speech.wav"
+    _ffmpeg("-i", str(clips["two"]), "-ss", "0.5", "-vn", str(speech))
+    done = subprocess.run([sys.executable, "-c", _FORKED_TRACKING, str(tmp_path), str(damaged),
+                           str(clips["two"]), str(clips["base"]), str(speech)],
+                          capture_output=True, text=True, check=True)
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    assert r["speech error"] == "no such voice" and r["children left"] == 0
+    assert r["tracked before the kill"] < 10                                  # of 50 frames
+    for name in ("damaged", "two", "base"):
+        one, two = r[f"{name} 1"], r[f"{name} 2"]
+        assert one["where"][0] == ["here"]
+        assert {k: v for k, v in one.items() if k != "where"} == {k: v for k, v in two.items() if k != "where"}
+    assert r["damaged 2"]["where"][0] == r["two 2"]["where"][0] == ["child"]
+    assert r["base 2"]["where"][0] == ["here"]                  # the child died: tracked again here
+    assert any("damaged video packet" in w for w in r["damaged 2"]["warnings"])
+    assert r["two 2"]["faces"] == 2 and r["two 2"]["bank"] > 0
+
+
 def test_landmarks_on_disk_smoothed_in_blocks_equal_the_whole_run_filter():
     """The tracking pass keeps landmarks on disk and smooths them block by block (flat memory):
     the result equals SciPy's filter over each whole run, and frames outside the runs are NaN."""
@@ -254,6 +338,12 @@ def test_a_damaged_packet_loses_its_frame_not_the_rest_of_the_video(clips, tmp_p
     assert any("damaged video packet" in w for w in r.warnings)
 
 
+@contextmanager
+def _on_this_process(*a):
+    """Stands in for ``run._beside`` where a fork is not to be had (a MediaPipe graph made here)."""
+    yield None
+
+
 def test_speech_fitting_and_tracking_run_side_by_side_each_with_its_own_warnings(clips, tmp_path,
                                                                                   monkeypatch):
     """With two threads the speech is fitted while the video is tracked (issue 16): a barrier in
@@ -282,6 +372,7 @@ def test_speech_fitting_and_tracking_run_side_by_side_each_with_its_own_warnings
 
     monkeypatch.setattr(run, "_speech", fit)
     monkeypatch.setattr(run, "track_faces", track)
+    monkeypatch.setattr(run, "_beside", _on_this_process)       # the pass on a thread here
     with pytest.warns(UserWarning, match="a warning of the speech thread"):
         r = _dub(bad, tmp_path / "o.mp4", threads=2, quality="fast")
     assert any("damaged video packet" in w for w in r.warnings) and 45 <= r.frames < 50
@@ -305,6 +396,7 @@ def test_a_failed_speech_fitting_stops_the_tracking_pass_beside_it(clips, tmp_pa
     frames_of = run.stream.frames
     monkeypatch.setattr(run, "_speech", fit)
     monkeypatch.setattr(run.stream, "frames", frames)
+    monkeypatch.setattr(run, "_beside", _on_this_process)       # the pass on a thread here
     for threads in (1, 2):
         with pytest.raises(InputError, match="no such voice"):
             _dub(clips["base"], tmp_path / "o.mp4", threads=threads)

@@ -150,11 +150,11 @@ def _speech(source, original, rate, **kw):
     return build_track(source.duration_s, original, rate, **kw)
 
 
-def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None, threads: int = 1,
-                check=lambda: None):
-    """The tracking pass; with ``threads`` > 1 the next frames are decoded on another thread while
-    MediaPipe tracks this one (the same frames in the same order: the same tracks). ``check()`` is
-    called before each frame is tracked: an error it raises stops the pass."""
+def _raw_tracks(source: stream.Source, clock: _Clock, threads: int, check=lambda: None, rows=None):
+    """Decoding, MediaPipe and the mouth banks: ``(raw tracks, frame times, bank per track)``; with
+    ``threads`` > 1 the next frames are decoded on another thread while MediaPipe tracks this one
+    (the same frames in the same order: the same tracks). ``check()`` is called before each frame
+    is tracked: an error it raises stops the pass. ``rows``: files for the tracks' landmarks."""
     banks: dict[int, MouthBank] = {}
 
     def on_face(k, image, lm):
@@ -166,8 +166,69 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
     decoded = _checked(decoded, check)
     frames = progress(clock.timed(decoded, "decode"), total=source.n_frames,
                       desc="tracking", unit="frame")
+    tracks, times = track_faces(frames, (source.width, source.height), on_face, rows)
+    return tracks, times, banks
+
+
+@contextmanager
+def _beside(source: stream.Source, threads: int):
+    """The tracking pass forked into a process of its own now (:mod:`babelface.dub.tracked`),
+    where that pays and is safe (a budget of two threads or more, ``os.fork``, no MediaPipe graph
+    made in this process yet: a child forked after one aborts making its own), killed and reaped
+    on leaving; else None. Call it before any other thread starts: the fork copies this one only."""
+    import os
+
+    from babelface.dub.tracked import TrackingBeside
+    from babelface.face.landmarks import graphs_made
+    if threads < 2 or not hasattr(os, "fork") or graphs_made():
+        yield None
+        return
+
+    def work(rows, tick):
+        clock = _Clock()
+        with collected() as notes:
+            raw = _raw_tracks(source, clock, threads, tick, rows)
+        return raw, {"notes": notes, "seconds": clock.seconds}
+    try:
+        child = TrackingBeside(work)
+    except OSError:                                      # no process to be had: on this one
+        yield None
+        return
+    with child:
+        yield child
+
+
+def _tracked_beside(child, source, clock: _Clock, check):
+    """The tracking pass's result from its process (:func:`_beside`), the bar drawn from its ticks
+    and ``check()`` called at each; None when the child failed (the pass is then run here)."""
+    from babelface.dub.tracked import Failed
+    from babelface.notes import note
+    ticks = child.ticks()
+    try:
+        check()
+        import scipy.ndimage  # noqa: F401              # what the pass's end needs, while it runs
+        import scipy.signal  # noqa: F401
+        for _ in progress(ticks, total=source.n_frames, desc="tracking", unit="frame"):
+            check()
+    except Failed:
+        return None
+    finally:
+        child.close()                                    # (it has finished: reaped now)
+    for message in ticks.notes:
+        note(message)
+    clock.add("decode", ticks.seconds["decode"])           # (its tracking: this process's wait)
+    return ticks.raw
+
+
+def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None, threads: int = 1,
+                check=lambda: None, child=None):
+    """The tracking pass (:func:`_raw_tracks`, or its result from ``child``, :func:`_beside`) and
+    the speaker's smoothed landmarks, rest mouth and mouth bank from it."""
     with clock("tracking"):
-        tracks, times = track_faces(frames, (source.width, source.height), on_face)
+        raw = _tracked_beside(child, source, clock, check) if child is not None else None
+        if raw is None:
+            raw = _raw_tracks(source, clock, threads, check)
+        tracks, times, banks = raw
         stream.check_decoded(source, float(times[-1]))
         tracking = finish(tracks, times, float(source.rate),
                           source.duration_s, audio16k, face, str(source.path))
@@ -175,21 +236,24 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
     return tracking, banks.get(tracking.track)
 
 
-def _speech_and_tracking(source, original, rate, clock: _Clock, face, threads: int, speech: dict):
+def _speech_and_tracking(source, original, rate, clock: _Clock, face, threads: int, speech: dict,
+                         child=None):
     """The new speech fitted to the video (:func:`babelface.dub.track.build_track`) and the tracking
     pass: ``(track, (tracking, bank), the tracking pass's notes)``. Neither needs the other, so with
-    ``threads`` > 1 the speech is fitted on its own thread while this one tracks (issue 16). The
-    tracking pass's notes are collected in its own context (:mod:`babelface.notes`): warnings of the
-    speech thread go where they go at one thread. A failed speech fitting stops the tracking pass at
-    its next frame; either way the error raised is the one a single thread would raise first."""
+    ``threads`` > 1 the speech is fitted on its own thread while the video is tracked, in ``child``
+    (a process of its own, forked earlier: :func:`_beside`; issue 16) or on this thread. The
+    tracking pass's notes are collected in its own context (:mod:`babelface.notes`): warnings of
+    the speech thread go where they go at one thread. A failed speech fitting stops the tracking
+    pass at its next frame; either way the error raised is the one a single thread would raise
+    first."""
     def fit():
         with clock("motion"):
             return _speech(source, original, rate, **speech)
 
-    def track(check=lambda: None):
+    def track(check=lambda: None, child=None):
         with collected() as notes:
             return _track_pass(source, clock, _mono16k(original, rate, SPEAKER_WINDOW_S), face,
-                               threads, check), notes
+                               threads, check, child), notes
 
     if threads < 2:
         return (fit(), *track())
@@ -201,8 +265,10 @@ def _speech_and_tracking(source, original, rate, clock: _Clock, face, threads: i
                 fitted.result()                          # the speech's error, raised here
 
         try:
-            tracked = track(speech_ok)
+            tracked = track(speech_ok, child)
         except BaseException:
+            if child is not None:
+                child.kill()                             # (the speech's error may take a while)
             fitted.result()                              # the speech's error first, as on one thread
             raise
         return (fitted.result(), *tracked)
@@ -235,7 +301,7 @@ class _Decoders:
         with self._lock:
             ready = [] if forked else [d for d in self._idle if d[1] <= start]
             d = max(ready, key=lambda d: d[1]) if ready else \
-                [stream.frames(self.source, report=False, threads=1 if forked else None), 0]
+                [stream.frames(self.source, report=False, threads=1 if forked else None, start=start), start]
             if ready:
                 self._idle.remove(d)
         try:
@@ -407,11 +473,11 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
     output = Path(output)
     clock = _Clock()
     source = stream.probe(video, max_duration)
-    with _original_audio(source, max_duration) as (original, rate):
+    with _beside(source, threads) as child, _original_audio(source, max_duration) as (original, rate):
         track, (tracking, bank), caught = _speech_and_tracking(
             source, original, rate, clock, face, threads,
             dict(text=text, language=language, audio=audio, fit=fit, background_db=background_db,
-                 model=model, max_duration=max_duration))
+                 model=model, max_duration=max_duration), child)
         notes = list(track.warnings) + caught
         renderer = FrameRenderer(tracking, bank if interior == "video" else None)
         crf = source.crf() if crf is None else crf

@@ -99,9 +99,12 @@ class TimedFrame:
     rotation: int              # display rotation, degrees
 
 
-def frames(source: Source, report: bool = True, threads: int | None = None) -> Iterator[TimedFrame]:
+def frames(source: Source, report: bool = True, threads: int | None = None, start: int = 0,
+           stop: int | None = None) -> Iterator[TimedFrame]:
     """Decode ``source`` one frame at a time (bounded memory whatever its length); ``threads``:
-    FFmpeg's decoding threads (default: its own choice; the frames are the same).
+    FFmpeg's decoding threads (default: its own choice; the frames are the same). ``start``,
+    ``stop``: only frames ``start`` … ``stop − 1`` (numbered as decoded) are yielded, the ones
+    before decoded but not converted to RGB, and decoding ends at ``stop``.
 
     Decoded packet by packet: a damaged packet loses its own frame(s), not the rest of the video
     (its neighbours keep their timestamps; with ``report``, a warning says how many packets were
@@ -115,11 +118,14 @@ def frames(source: Source, report: bool = True, threads: int | None = None) -> I
         n = 0
         decoded = Decoded(c, stream)
         for frame in decoded:
+            if n == stop:
+                break
             pts = frame.pts if frame.pts is not None else n * int(1 / (source.rate * source.time_base))
             first = pts if first is None else first
-            yield TimedFrame(frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS),
-                             float((pts - first) * source.time_base),
-                             pts - first, int(frame.rotation or 0))
+            if n >= start:
+                yield TimedFrame(frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS),
+                                 float((pts - first) * source.time_base),
+                                 pts - first, int(frame.rotation or 0))
             n += 1
     if n == 0:
         raise MediaError(f"cannot decode the video of {source.path}: the file is corrupt or holds no frames")
