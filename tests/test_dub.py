@@ -148,7 +148,8 @@ def test_two_threads_write_the_same_bytes_as_one(real, tmp_path):
     clip = tmp_path / "vfr.mp4"
     _ffmpeg("-i", str(real / "WDA_KatieHill_000.mp4"), "-t", "4.4", "-vf",
             "scale=160:160,setpts='(N+0.5*gte(N,55))/25/TB'", "-fps_mode", "vfr", "-c:v", "libx264",
-            "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip))
+            "-g", "20", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip))   # (-g: the
+    # second segment's process seeks to the keyframe before its first frame)
     from babelface.media.segments import plan_segments
     outs = [tmp_path / f"t{k}.mp4" for k in (1, 2)]
     for k, out in zip((1, 2), outs):     # fresh processes: espeak-ng's voice varies call to call
@@ -254,6 +255,31 @@ def test_two_threads_track_in_a_process_of_their_own_and_dub_what_one_thread_dub
     assert r["base 2"]["where"][0] == ["here"]                  # the child died: tracked again here
     assert any("damaged video packet" in w for w in r["damaged 2"]["warnings"])
     assert r["two 2"]["faces"] == 2 and r["two 2"]["bank"] > 0
+
+
+def test_a_run_of_frames_decoded_from_the_keyframe_before_it_equals_the_whole_decode(clips, tmp_path,
+                                                                                     monkeypatch):
+    """A segment's process seeks to the keyframe shown at or before its first frame (issue 16: it
+    decoded every frame before it, so the last segments of a long video cost ever more): the same
+    images and times as decoding from the first frame, at every start; a video whose frames do
+    not match what the tracking pass saw (a wrong pts list here) is decoded from its first frame."""
+    from babelface.dub import stream
+    clip = tmp_path / "gop10.mp4"
+    _ffmpeg("-i", str(clips["base"]), "-vf", "setpts='(N+0.5*gte(N,23))/25/TB'", "-fps_mode", "vfr",
+            "-c:v", "libx264", "-g", "10", "-bf", "2", "-crf", "18", "-pix_fmt", "yuv420p", str(clip))
+    src = stream.probe(clip, 60)
+    whole = list(stream.frames(src, threads=1))
+    pts = np.array([f.pts for f in whole])
+    assert np.array_equal(pts, np.rint(np.array([f.time for f in whole]) / float(src.time_base)))
+    frames_of, restarts = stream.frames, []
+    monkeypatch.setattr(stream, "frames", lambda *a, **kw: restarts.append(kw["start"]) or frames_of(*a, **kw))
+    for start in (1, 9, 10, 11, 23, 24, len(whole) - 1):
+        run = list(stream.frames_from(src, pts, start, start + 12))
+        assert len(run) == len(whole[start:start + 12]) and not restarts
+        for a, b in zip(run, whole[start:]):
+            assert (a.pts, a.time) == (b.pts, b.time) and np.array_equal(a.image, b.image)
+    wrong = pts + 1
+    assert [f.pts for f in stream.frames_from(src, wrong, 20, 25)] == list(pts[20:25]) and restarts == [20]
 
 
 def test_landmarks_on_disk_smoothed_in_blocks_equal_the_whole_run_filter():

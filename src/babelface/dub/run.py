@@ -285,10 +285,13 @@ class _Decoders:
     """Sequential decoders of one video shared by its segment jobs (issue 16): a job takes the
     idle decoder furthest along but not past its first frame (or opens one) and decodes forward
     to it, so each of the ``workers`` decoders reads the video once and the frames, damaged
-    packets skipped, are numbered exactly as in the tracking pass."""
+    packets skipped, are numbered exactly as in the tracking pass (whose frame ``times`` give
+    them). A job in a segment's own process decodes from the keyframe before its first frame
+    (:func:`babelface.dub.stream.frames_from`)."""
 
-    def __init__(self, source: stream.Source):
+    def __init__(self, source: stream.Source, times: np.ndarray):
         self.source = source
+        self._pts = np.rint(times / float(source.time_base)).astype(np.int64)   # (N,) from the first frame
         self._idle: list[list] = []                      # [frames iterator, index of its next frame]
         self._lock = threading.Lock()
 
@@ -298,10 +301,13 @@ class _Decoders:
         # a segment's own process (one core) opens a decoder of its own, on one thread: the
         # parent's decoders share their file offsets with it
         forked = in_segment_process()
+        if forked:                    # (from the keyframe before it: no other segment's frames)
+            yield from enumerate(stream.frames_from(self.source, self._pts, start, stop), start)
+            return
         with self._lock:
-            ready = [] if forked else [d for d in self._idle if d[1] <= start]
+            ready = [d for d in self._idle if d[1] <= start]
             d = max(ready, key=lambda d: d[1]) if ready else \
-                [stream.frames(self.source, report=False, threads=1 if forked else None, start=start), start]
+                [stream.frames(self.source, report=False, start=start), start]
             if ready:
                 self._idle.remove(d)
         try:
@@ -336,7 +342,7 @@ def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int,
     plan = plan_segments(n)
     workers = render_workers(threads)
     inner = workers if len(plan) == 1 else 1            # one segment: its frames on every thread
-    decoders = _Decoders(source)
+    decoders = _Decoders(source, tracking.times)
     _palette(renderer, decoders)
 
     def job(start: int, stop: int):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import chain
 from pathlib import Path
 from typing import Iterator
 
@@ -132,6 +133,69 @@ def frames(source: Source, report: bool = True, threads: int | None = None, star
     if decoded.refused and report:
         note(f"{source.path}: {decoded.refused} damaged video packet(s) skipped; the frames around them keep "
              "their times", stacklevel=2)
+
+
+def frames_from(source: Source, pts: np.ndarray, start: int, stop: int) -> Iterator[TimedFrame]:
+    """Frames ``start`` … ``stop − 1`` as :func:`frames` numbers them, whose pts (from the first
+    frame) are ``pts (N,)``, decoded on one thread from the keyframe at or before ``start``: a
+    later run of a long video is reached without decoding all the frames before it. Each frame
+    found there is checked against ``pts``; from the first that does not match (no timestamps, a
+    keyframe that does not decode alone, a damaged packet) the rest come from :func:`frames`,
+    decoded from the first frame. The same frames either way."""
+    done, stop = start, min(stop, len(pts))
+    if 0 < start < stop:
+        try:
+            for rel, frame in _after_seek(source, int(pts[start])):
+                if done == stop:
+                    return
+                if rel is not None and rel < pts[start]:
+                    continue                              # decoded up to the run: not converted
+                if rel != pts[done]:
+                    break
+                yield TimedFrame(frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS),
+                                 float(rel * source.time_base), rel, int(frame.rotation or 0))
+                done += 1
+        except av.error.FFmpegError:
+            pass
+    if done < stop:
+        yield from frames(source, report=False, threads=1, start=done, stop=stop)
+
+
+SEEK_TRIES = 4           # seeks further back when the keyframe found shows after the frame sought
+
+
+def _after_seek(source: Source, target: int) -> Iterator[tuple[int | None, "av.VideoFrame"]]:
+    """``(pts from the first frame, frame)`` from a keyframe shown at or before ``target`` (pts
+    from the first frame) on, so that no frame from ``target`` on needs one before it; nothing
+    when no such keyframe is found; a frame without pts ends them."""
+    with _open(source.path) as c:
+        stream = c.streams.video[0]
+        stream.codec_context.thread_count = 1
+        first = next(c.decode(stream), None)
+        if first is None or first.pts is None:
+            return
+        first, at = first.pts, first.pts + target
+        for _ in range(SEEK_TRIES):
+            c.seek(at, stream=stream, backward=True)
+            packets = c.demux(stream)
+            key = next(packets, None)
+            if key is None or key.pts is None or not key.is_keyframe:
+                return
+            if key.pts <= first + target:
+                break
+            at = key.pts - 1
+        else:
+            return
+        for packet in chain([key], packets):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError:                 # a damaged packet: skipped, as in frames()
+                continue
+            for frame in decoded:
+                if frame.pts is None:
+                    yield None, frame
+                    return
+                yield frame.pts - first, frame
 
 
 def check_decoded(source: Source, last_time: float) -> None:
