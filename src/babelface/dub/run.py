@@ -184,10 +184,10 @@ def _beside(source: stream.Source, threads: int):
         yield None
         return
 
-    def work(rows, tick):
-        clock = _Clock()
+    def work(rows, tick):           # (one core there: a read-ahead thread only trades the GIL,
+        clock = _Clock()            # 3.6-4.3 against 4.6 CPU-s on the 1080p clip)
         with collected() as notes:
-            raw = _raw_tracks(source, clock, threads, tick, rows)
+            raw = _raw_tracks(source, clock, 1, tick, rows)
         return raw, {"notes": notes, "seconds": clock.seconds}
     try:
         child = TrackingBeside(work)
