@@ -201,13 +201,15 @@ def _beside(source: stream.Source, threads: int):
 def _tracked_beside(child, source, clock: _Clock, check):
     """The tracking pass's result from its process (:func:`_beside`), the bar drawn from its ticks
     and ``check()`` called at each; None when the child failed (the pass is then run here)."""
+    import importlib
+
     from babelface.dub.tracked import Failed
     from babelface.notes import note
     ticks = child.ticks()
     try:
         check()
-        import scipy.ndimage  # noqa: F401              # what the pass's end needs, while it runs
-        import scipy.signal  # noqa: F401
+        for module in ("scipy.ndimage", "scipy.signal"):    # what the pass's end needs, while it runs
+            importlib.import_module(module)
         for _ in progress(ticks, total=source.n_frames, desc="tracking", unit="frame"):
             check()
     except Failed:

@@ -8,6 +8,7 @@ display rotation is read from the first frame's side data and written back uncha
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain
@@ -145,16 +146,17 @@ def frames_from(source: Source, pts: np.ndarray, start: int, stop: int) -> Itera
     done, stop = start, min(stop, len(pts))
     if 0 < start < stop:
         try:
-            for rel, frame in _after_seek(source, int(pts[start])):
-                if done == stop:
-                    return
-                if rel is not None and rel < pts[start]:
-                    continue                              # decoded up to the run: not converted
-                if rel != pts[done]:
-                    break
-                yield TimedFrame(frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS),
-                                 float(rel * source.time_base), rel, int(frame.rotation or 0))
-                done += 1
+            with closing(_after_seek(source, int(pts[start]))) as found:
+                for rel, frame in found:
+                    if done == stop:
+                        return
+                    if rel is not None and rel < pts[start]:
+                        continue                          # decoded up to the run: not converted
+                    if rel != pts[done]:
+                        break
+                    yield TimedFrame(frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS),
+                                     float(rel * source.time_base), rel, int(frame.rotation or 0))
+                    done += 1
         except av.error.FFmpegError:
             pass
     if done < stop:

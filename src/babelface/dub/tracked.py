@@ -115,10 +115,12 @@ def _pack(tracks: _Tracks, times: np.ndarray, banks: dict[int, MouthBank]) -> tu
     exemplars = []
     for k, bank in banks.items():
         for band, e in bank.exemplars.items():
+            parts = [np.ascontiguousarray(getattr(e, a)) for a in _EXEMPLAR_ARRAYS]
             exemplars.append({"track": k, "band": band, "opening": float(e.opening), "yaw": float(e.yaw),
-                              "arrays": [(str(getattr(e, a).dtype), getattr(e, a).shape) for a in _EXEMPLAR_ARRAYS]})
-            arrays += [np.ascontiguousarray(getattr(e, a)) for a in _EXEMPLAR_ARRAYS]
-    meta = {"n": tracks.n, "size": tracks.size, "times": len(times), "banks": list(banks), "exemplars": exemplars,
+                              "arrays": [(str(a.dtype), a.shape) for a in parts]})
+            arrays += parts
+    meta = {"n": tracks.n, "size": tracks.size, "times": len(times), "banks": list(banks),
+            "exemplars": exemplars,
             "tracks": [{"start": r.start, "rows": r.n, "ok": "".join("01"[o] for o in ok), "x": x}
                        for r, ok, x in zip(tracks.rows, tracks.ok, tracks.x)],
             "bytes": sum(a.nbytes for a in arrays)}
