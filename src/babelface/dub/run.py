@@ -13,6 +13,7 @@ or variable), display rotation and duration, at a CRF that matches the source's 
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from collections import deque
@@ -179,10 +180,12 @@ def _beside(source: stream.Source, threads: int):
     import os
 
     from babelface.dub.tracked import TrackingBeside
-    from babelface.face.landmarks import graphs_made
+    from babelface.face.landmarks import _mediapipe, graphs_made
     if threads < 2 or not hasattr(os, "fork") or graphs_made():
         yield None
         return
+    _mediapipe()             # imported here, not in the child: another thread of a server may hold
+    importlib.import_module("mediapipe.python.solutions.face_mesh")     # the import lock at the fork
 
     def work(rows, tick):           # (one core there: a read-ahead thread only trades the GIL,
         clock = _Clock()            # 3.6-4.3 against 4.6 CPU-s on the 1080p clip)
@@ -201,8 +204,6 @@ def _beside(source: stream.Source, threads: int):
 def _tracked_beside(child, source, clock: _Clock, check):
     """The tracking pass's result from its process (:func:`_beside`), the bar drawn from its ticks
     and ``check()`` called at each; None when the child failed (the pass is then run here)."""
-    import importlib
-
     from babelface.dub.tracked import Failed
     from babelface.notes import note
     ticks = child.ticks()
