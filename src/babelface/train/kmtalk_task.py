@@ -96,7 +96,7 @@ def ctc_targets(phoneme: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
 class CMCInputConfig:
     """``cmc``: where CMC's key motions come from in training (not a model setting: kept out of
     ``model`` so that a run config with it resumes and fine-tunes the same network)."""
-    teacher_share: float | None = None   # clips without phoneme labels (real motion): P(the shipped
+    teacher_share: float | None = None   # clips without phoneme labels (real motion): P(the teacher
                                          # MuEx's key motions), else the batch's draw (None: no change)
     train_cmc_only: bool = False         # train CMC alone (motion-flow encoder, fusion, decoder): the
                                          # audio encoder, boundary head and LKMA stay as initialised
@@ -200,7 +200,7 @@ class KMTalkTask:
         clips have no labels; LKMA's key motions), key-motion L1, and boundary precision/recall/F1 at
         ±1 frame. The boundary threshold with the best F1 on this (held-out) set becomes the model's
         ``boundary_threshold``, saved with its weights (kept where no clip has labels). With
-        ``cmc.teacher_share`` set, also ``val_refined_l1``: the shipped MuEx's key motions completed
+        ``cmc.teacher_share`` set, also ``val_refined_l1``: the teacher MuEx's key motions completed
         (``--refine kmtalk`` on MuEx)."""
         model = getattr(model, "module", model)
         was = model.training
@@ -256,7 +256,7 @@ class KMTalkTask:
 
     def cmc_input(self, model: KMTalk, batch: dict, k: torch.Tensor, key: torch.Tensor,
                   real: torch.Tensor | None = None) -> torch.Tensor:
-        """CMC's key motions for this batch: the truth (noisy), LKMA's own, or the shipped MuEx's, one in
+        """CMC's key motions for this batch: the truth (noisy), LKMA's own, or the teacher MuEx's, one in
         three each; the ``real`` rows (no phoneme labels) take MuEx's with probability ``cmc.teacher_share``
         and the batch's draw otherwise."""
         choice = self.rng.integers(3)
@@ -281,7 +281,7 @@ class KMTalkTask:
 
     @torch.no_grad()
     def teacher_motion(self, batch: dict) -> torch.Tensor:
-        """The shipped MuEx's motion for this batch ``(b, t, V, 3)``."""
+        """The teacher MuEx's motion for this batch ``(b, t, V, 3)``."""
         teacher = self.teacher()
         return teacher(teacher.features_from_batch(batch), batch["mask"]).motion
 
