@@ -459,8 +459,10 @@ def real_ablation_table(ablations: list[dict]) -> str:
     return "\n".join(out)
 
 
-def write_full_budget(cache: Path, short: Path) -> None:
-    """The section of the full-budget Table 3 (``cache``), the 250-step one (``short``) beside it."""
+def write_full_budget(cache: Path, short: Path, more: list[Path] = ()) -> None:
+    """The section of the full-budget Table 3 (``cache``), the 250-step one (``short``) beside it, and
+    a Table 3 from each folder of ``more`` (e.g. every run's checkpoint at one step), headed by its
+    ``title.md``."""
     def load(folder: Path) -> list[dict]:
         return [json.loads(p.read_text()) for p in sorted(folder.glob("ablation_*.json"), key=_ablation_order)]
     long, old = load(cache), load(short)
@@ -472,6 +474,10 @@ def write_full_budget(cache: Path, short: Path) -> None:
     if any(e.get("real") for e in long):
         parts += ["", "### KMTalk alone on the real clips, per variant (test split, held-out speakers)", "",
                   real_ablation_table(long)]
+    for folder in more:
+        parts += ["", f"### {(folder / 'title.md').read_text().strip()}", "", table3(load(folder))]
+        if any(e.get("real") for e in load(folder)):
+            parts += ["", "On the real test clips:", "", real_ablation_table(load(folder))]
     if (cache / "reading.md").exists():
         parts += ["", (cache / "reading.md").read_text().strip()]
     write_section(FULL_SECTION, "\n".join(parts), "RESULTS.md")
@@ -670,6 +676,8 @@ def main() -> None:
                     help="ablation: the folder of its caches; other than the default, the full-budget section is written")
     ap.add_argument("--short", type=Path, default=CACHE, help="ablation: the 250-step table's caches, shown beside")
     ap.add_argument("--real", type=Path, help="ablation: also score each variant on this real corpus's test clips")
+    ap.add_argument("--more", type=Path, action="append", default=[],
+                    help="ablation: another folder of ablation caches (with a title.md) to add to the full-budget section")
     a = ap.parse_args()
     if a.what == "synthetic":
         synthetic(a.weights, a.data or ROOT.parent / "main" / "data" / "benchmark", a.every)
@@ -683,7 +691,7 @@ def main() -> None:
         if a.real:
             ablation_real(a.variant, a.real, a.cache)
         if a.cache.resolve() != CACHE.resolve():
-            write_full_budget(a.cache, a.short)
+            write_full_budget(a.cache, a.short, a.more)
             return
     write(a.before)
 
