@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -147,7 +148,8 @@ def test_two_threads_write_the_same_bytes_as_one(real, tmp_path):
     clip = tmp_path / "vfr.mp4"
     _ffmpeg("-i", str(real / "WDA_KatieHill_000.mp4"), "-t", "4.4", "-vf",
             "scale=160:160,setpts='(N+0.5*gte(N,55))/25/TB'", "-fps_mode", "vfr", "-c:v", "libx264",
-            "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip))
+            "-g", "20", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip))   # (-g: the
+    # second segment's process seeks to the keyframe before its first frame)
     from babelface.media.segments import plan_segments
     outs = [tmp_path / f"t{k}.mp4" for k in (1, 2)]
     for k, out in zip((1, 2), outs):     # fresh processes: espeak-ng's voice varies call to call
@@ -170,6 +172,114 @@ def test_two_threads_write_the_same_bytes_as_one(real, tmp_path):
     assert np.allclose([t for t, _ in out], [t - src[0][0] for t, _ in src], atol=1e-4)
     assert [i for i, (_, key) in enumerate(out) if key] == [0, plan[1][0]] and len(out) == r["frames"]
     assert np.ptp(np.diff([t for t, _ in out])) > 0.03                    # the source's VFR step kept
+
+
+_FORKED_TRACKING = r"""
+import hashlib, json, os, sys
+from pathlib import Path
+from babelface import pipeline
+from babelface.dub import run
+from babelface.errors import InputError
+out = Path(sys.argv[1])
+clips = dict(zip(("damaged", "two", "base", "speech"), sys.argv[2:6]))
+parent = os.getpid()
+track_faces, raw_tracks, speech = run.track_faces, run._raw_tracks, run._speech
+
+def recording(frames, *a, **kw):              # each frame tracked: a line "pid" in out/"tracked"
+    def counted():
+        for f in frames:
+            with open(out / "tracked", "a") as log:
+                log.write(f"{os.getpid()} ")
+            yield f
+    return track_faces(counted(), *a, **kw)
+
+def tracked():
+    lines = (out / "tracked").read_text().split() if (out / "tracked").exists() else []
+    (out / "tracked").unlink(missing_ok=True)
+    return ["here" if int(p) == parent else "child" for p in dict.fromkeys(lines)], len(lines)
+
+def dub(name, threads):
+    r = pipeline.dub(clips[name], out / f"{name}{threads}.mp4", audio=clips["speech"],
+                     check_sync=False, threads=threads, quality="fast")   # (espeak-ng varies)
+    return {"md5": hashlib.md5((out / f"{name}{threads}.mp4").read_bytes()).hexdigest(),
+            "warnings": r.warnings, "faces": r.faces, "bank": r.mouth_bank, "where": tracked()}
+
+run.track_faces = recording
+res = {}
+def failing(*a, **kw):
+    raise InputError("no such voice")
+run._speech = failing                         # 1. the speech fails: the child is killed at once
+try:
+    pipeline.dub(clips["base"], out / "x.mp4", text="x", language="es", check_sync=False, threads=2)
+except InputError as e:
+    res["speech error"] = str(e)
+res["children left"] = len(os.popen(f"ps --ppid {parent} -o pid=").read().split()) - 1   # (ps itself)
+res["tracked before the kill"] = tracked()[1]
+run._speech = speech
+res["damaged 2"], res["two 2"] = dub("damaged", 2), dub("two", 2)         # 2. forked
+def dying(*a, **kw):
+    if os.getpid() != parent:
+        os._exit(3)
+    return raw_tracks(*a, **kw)
+run._raw_tracks = dying
+res["base 2"] = dub("base", 2)                # 3. the child dies: tracked here (a graph is made here)
+run._raw_tracks = raw_tracks
+res["damaged 1"], res["two 1"], res["base 1"] = dub("damaged", 1), dub("two", 1), dub("base", 1)
+print(json.dumps(res))
+"""
+
+
+def test_two_threads_track_in_a_process_of_their_own_and_dub_what_one_thread_dubs(clips, tmp_path):
+    """At two threads the tracking pass runs whole in a forked process beside the speech fitting
+    (issue 16; a fresh interpreter: no MediaPipe graph made before the fork): the same bytes, notes
+    (a damaged packet, reported from the child), faces and mouth bank as one thread, two faces
+    included; a child that dies leaves the pass to this process (the same result); a failed speech
+    fitting kills the child before it tracks much, and none is left behind."""
+    data = bytearray(clips["base"].read_bytes())
+    data[len(data) // 2:len(data) // 2 + 3000] = bytes(3000)
+    damaged = tmp_path / "damaged.mov"
+    damaged.write_bytes(bytes(data))
+    speech = tmp_path / "speech.wav"
+    _ffmpeg("-i", str(clips["two"]), "-ss", "0.5", "-vn", str(speech))
+    done = subprocess.run([sys.executable, "-c", _FORKED_TRACKING, str(tmp_path), str(damaged),
+                           str(clips["two"]), str(clips["base"]), str(speech)],
+                          capture_output=True, text=True, check=True)
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    assert r["speech error"] == "no such voice" and r["children left"] == 0
+    assert r["tracked before the kill"] < 10                                  # of 50 frames
+    where = {k: v.pop("where")[0] for k, v in r.items() if isinstance(v, dict)}
+    assert where == {"damaged 2": ["child"], "two 2": ["child"], "base 2": ["here"],   # (base: the
+                     "damaged 1": ["here"], "two 1": ["here"], "base 1": ["here"]}     # child died)
+    for name in ("damaged", "two", "base"):
+        assert r[f"{name} 1"] == r[f"{name} 2"]
+    assert any("damaged video packet" in w for w in r["damaged 2"]["warnings"])
+    assert r["two 2"]["faces"] == 2 and r["two 2"]["bank"] > 0
+
+
+def test_a_run_of_frames_decoded_from_the_keyframe_before_it_equals_the_whole_decode(clips, tmp_path,
+                                                                                     monkeypatch):
+    """A segment's process seeks to the keyframe shown at or before its first frame (issue 16: it
+    decoded every frame before it, so the last segments of a long video cost ever more): the same
+    images and times as decoding from the first frame, at every start; a video whose frames do
+    not match what the tracking pass saw (a wrong pts list here) is decoded from its first frame."""
+    from babelface.dub import stream
+    clip = tmp_path / "gop10.mp4"
+    _ffmpeg("-i", str(clips["base"]), "-vf", "setpts='(N+0.5*gte(N,23))/25/TB'", "-fps_mode", "vfr",
+            "-c:v", "libx264", "-g", "10", "-bf", "2", "-crf", "18", "-pix_fmt", "yuv420p", str(clip))
+    src = stream.probe(clip, 60)
+    whole = list(stream.frames(src, threads=1))
+    pts = np.array([f.pts for f in whole])
+    assert np.array_equal(pts, np.rint(np.array([f.time for f in whole]) / float(src.time_base)))
+    frames_of, restarts = stream.frames, []
+    monkeypatch.setattr(stream, "frames",
+                        lambda *a, **kw: restarts.append(kw["start"]) or frames_of(*a, **kw))
+    for start in (1, 9, 10, 11, 23, 24, len(whole) - 1):
+        run = list(stream.frames_from(src, pts, start, start + 12))
+        assert len(run) == len(whole[start:start + 12]) and not restarts
+        for a, b in zip(run, whole[start:]):
+            assert (a.pts, a.time) == (b.pts, b.time) and np.array_equal(a.image, b.image)
+    wrong = pts + 1
+    assert [f.pts for f in stream.frames_from(src, wrong, 20, 25)] == list(pts[20:25]) and restarts == [20]
 
 
 def test_landmarks_on_disk_smoothed_in_blocks_equal_the_whole_run_filter():
@@ -254,6 +364,12 @@ def test_a_damaged_packet_loses_its_frame_not_the_rest_of_the_video(clips, tmp_p
     assert any("damaged video packet" in w for w in r.warnings)
 
 
+@contextmanager
+def _on_this_process(*a):
+    """Stands in for ``run._beside`` where a fork is not to be had (a MediaPipe graph made here)."""
+    yield None
+
+
 def test_speech_fitting_and_tracking_run_side_by_side_each_with_its_own_warnings(clips, tmp_path,
                                                                                   monkeypatch):
     """With two threads the speech is fitted while the video is tracked (issue 16): a barrier in
@@ -282,6 +398,7 @@ def test_speech_fitting_and_tracking_run_side_by_side_each_with_its_own_warnings
 
     monkeypatch.setattr(run, "_speech", fit)
     monkeypatch.setattr(run, "track_faces", track)
+    monkeypatch.setattr(run, "_beside", _on_this_process)       # the pass on a thread here
     with pytest.warns(UserWarning, match="a warning of the speech thread"):
         r = _dub(bad, tmp_path / "o.mp4", threads=2, quality="fast")
     assert any("damaged video packet" in w for w in r.warnings) and 45 <= r.frames < 50
@@ -305,6 +422,7 @@ def test_a_failed_speech_fitting_stops_the_tracking_pass_beside_it(clips, tmp_pa
     frames_of = run.stream.frames
     monkeypatch.setattr(run, "_speech", fit)
     monkeypatch.setattr(run.stream, "frames", frames)
+    monkeypatch.setattr(run, "_beside", _on_this_process)       # the pass on a thread here
     for threads in (1, 2):
         with pytest.raises(InputError, match="no such voice"):
             _dub(clips["base"], tmp_path / "o.mp4", threads=threads)

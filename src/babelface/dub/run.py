@@ -13,6 +13,7 @@ or variable), display rotation and duration, at a CRF that matches the source's 
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from collections import deque
@@ -150,11 +151,11 @@ def _speech(source, original, rate, **kw):
     return build_track(source.duration_s, original, rate, **kw)
 
 
-def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None, threads: int = 1,
-                check=lambda: None):
-    """The tracking pass; with ``threads`` > 1 the next frames are decoded on another thread while
-    MediaPipe tracks this one (the same frames in the same order: the same tracks). ``check()`` is
-    called before each frame is tracked: an error it raises stops the pass."""
+def _raw_tracks(source: stream.Source, clock: _Clock, threads: int, check=lambda: None, rows=None):
+    """Decoding, MediaPipe and the mouth banks: ``(raw tracks, frame times, bank per track)``; with
+    ``threads`` > 1 the next frames are decoded on another thread while MediaPipe tracks this one
+    (the same frames in the same order: the same tracks). ``check()`` is called before each frame
+    is tracked: an error it raises stops the pass. ``rows``: files for the tracks' landmarks."""
     banks: dict[int, MouthBank] = {}
 
     def on_face(k, image, lm):
@@ -166,8 +167,71 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
     decoded = _checked(decoded, check)
     frames = progress(clock.timed(decoded, "decode"), total=source.n_frames,
                       desc="tracking", unit="frame")
+    tracks, times = track_faces(frames, (source.width, source.height), on_face, rows)
+    return tracks, times, banks
+
+
+@contextmanager
+def _beside(source: stream.Source, threads: int):
+    """The tracking pass forked into a process of its own now (:mod:`babelface.dub.tracked`),
+    where that pays and is safe (a budget of two threads or more, ``os.fork``, no MediaPipe graph
+    made in this process yet: a child forked after one aborts making its own), killed and reaped
+    on leaving; else None. Call it before any other thread starts: the fork copies this one only."""
+    import os
+
+    from babelface.dub.tracked import TrackingBeside
+    from babelface.face.landmarks import _mediapipe, graphs_made
+    if threads < 2 or not hasattr(os, "fork") or graphs_made():
+        yield None
+        return
+    _mediapipe()             # imported here, not in the child: another thread of a server may hold
+    importlib.import_module("mediapipe.python.solutions.face_mesh")     # the import lock at the fork
+
+    def work(rows, tick):           # (one core there: a read-ahead thread only trades the GIL,
+        clock = _Clock()            # 3.6-4.3 against 4.6 CPU-s on the 1080p clip)
+        with collected() as notes:
+            raw = _raw_tracks(source, clock, 1, tick, rows)
+        return raw, {"notes": notes, "seconds": clock.seconds}
+    try:
+        child = TrackingBeside(work)
+    except OSError:                                      # no process to be had: on this one
+        yield None
+        return
+    with child:
+        yield child
+
+
+def _tracked_beside(child, source, clock: _Clock, check):
+    """The tracking pass's result from its process (:func:`_beside`), the bar drawn from its ticks
+    and ``check()`` called at each; None when the child failed (the pass is then run here)."""
+    from babelface.dub.tracked import Failed
+    from babelface.notes import note
+    ticks = child.ticks()
+    try:
+        check()
+        for module in ("scipy.ndimage", "scipy.signal"):    # what the pass's end needs, while it runs
+            importlib.import_module(module)
+        for _ in progress(ticks, total=source.n_frames, desc="tracking", unit="frame"):
+            check()
+    except Failed:
+        return None
+    finally:
+        child.close()                                    # (it has finished: reaped now)
+    for message in ticks.notes:
+        note(message)
+    clock.add("decode", ticks.seconds["decode"])           # (its tracking: this process's wait)
+    return ticks.raw
+
+
+def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None, threads: int = 1,
+                check=lambda: None, child=None):
+    """The tracking pass (:func:`_raw_tracks`, or its result from ``child``, :func:`_beside`) and
+    the speaker's smoothed landmarks, rest mouth and mouth bank from it."""
     with clock("tracking"):
-        tracks, times = track_faces(frames, (source.width, source.height), on_face)
+        raw = _tracked_beside(child, source, clock, check) if child is not None else None
+        if raw is None:
+            raw = _raw_tracks(source, clock, threads, check)
+        tracks, times, banks = raw
         stream.check_decoded(source, float(times[-1]))
         tracking = finish(tracks, times, float(source.rate),
                           source.duration_s, audio16k, face, str(source.path))
@@ -175,21 +239,24 @@ def _track_pass(source: stream.Source, clock: _Clock, audio16k, face: int | None
     return tracking, banks.get(tracking.track)
 
 
-def _speech_and_tracking(source, original, rate, clock: _Clock, face, threads: int, speech: dict):
+def _speech_and_tracking(source, original, rate, clock: _Clock, face, threads: int, speech: dict,
+                         child=None):
     """The new speech fitted to the video (:func:`babelface.dub.track.build_track`) and the tracking
     pass: ``(track, (tracking, bank), the tracking pass's notes)``. Neither needs the other, so with
-    ``threads`` > 1 the speech is fitted on its own thread while this one tracks (issue 16). The
-    tracking pass's notes are collected in its own context (:mod:`babelface.notes`): warnings of the
-    speech thread go where they go at one thread. A failed speech fitting stops the tracking pass at
-    its next frame; either way the error raised is the one a single thread would raise first."""
+    ``threads`` > 1 the speech is fitted on its own thread while the video is tracked, in ``child``
+    (a process of its own, forked earlier: :func:`_beside`; issue 16) or on this thread. The
+    tracking pass's notes are collected in its own context (:mod:`babelface.notes`): warnings of
+    the speech thread go where they go at one thread. A failed speech fitting stops the tracking
+    pass at its next frame; either way the error raised is the one a single thread would raise
+    first."""
     def fit():
         with clock("motion"):
             return _speech(source, original, rate, **speech)
 
-    def track(check=lambda: None):
+    def track(check=lambda: None, child=None):
         with collected() as notes:
             return _track_pass(source, clock, _mono16k(original, rate, SPEAKER_WINDOW_S), face,
-                               threads, check), notes
+                               threads, check, child), notes
 
     if threads < 2:
         return (fit(), *track())
@@ -201,8 +268,10 @@ def _speech_and_tracking(source, original, rate, clock: _Clock, face, threads: i
                 fitted.result()                          # the speech's error, raised here
 
         try:
-            tracked = track(speech_ok)
+            tracked = track(speech_ok, child)
         except BaseException:
+            if child is not None:
+                child.kill()                             # (the speech's error may take a while)
             fitted.result()                              # the speech's error first, as on one thread
             raise
         return (fitted.result(), *tracked)
@@ -219,10 +288,13 @@ class _Decoders:
     """Sequential decoders of one video shared by its segment jobs (issue 16): a job takes the
     idle decoder furthest along but not past its first frame (or opens one) and decodes forward
     to it, so each of the ``workers`` decoders reads the video once and the frames, damaged
-    packets skipped, are numbered exactly as in the tracking pass."""
+    packets skipped, are numbered exactly as in the tracking pass (whose frame ``times`` give
+    them). A job in a segment's own process decodes from the keyframe before its first frame
+    (:func:`babelface.dub.stream.frames_from`)."""
 
-    def __init__(self, source: stream.Source):
+    def __init__(self, source: stream.Source, times: np.ndarray):
         self.source = source
+        self._pts = np.rint(times / float(source.time_base)).astype(np.int64)   # (N,) from the first frame
         self._idle: list[list] = []                      # [frames iterator, index of its next frame]
         self._lock = threading.Lock()
 
@@ -232,10 +304,13 @@ class _Decoders:
         # a segment's own process (one core) opens a decoder of its own, on one thread: the
         # parent's decoders share their file offsets with it
         forked = in_segment_process()
+        if forked:                    # (from the keyframe before it: no other segment's frames)
+            yield from enumerate(stream.frames_from(self.source, self._pts, start, stop), start)
+            return
         with self._lock:
-            ready = [] if forked else [d for d in self._idle if d[1] <= start]
+            ready = [d for d in self._idle if d[1] <= start]
             d = max(ready, key=lambda d: d[1]) if ready else \
-                [stream.frames(self.source, report=False, threads=1 if forked else None), 0]
+                [stream.frames(self.source, report=False, start=start), start]
             if ready:
                 self._idle.remove(d)
         try:
@@ -270,7 +345,7 @@ def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int,
     plan = plan_segments(n)
     workers = render_workers(threads)
     inner = workers if len(plan) == 1 else 1            # one segment: its frames on every thread
-    decoders = _Decoders(source)
+    decoders = _Decoders(source, tracking.times)
     _palette(renderer, decoders)
 
     def job(start: int, stop: int):
@@ -407,11 +482,11 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
     output = Path(output)
     clock = _Clock()
     source = stream.probe(video, max_duration)
-    with _original_audio(source, max_duration) as (original, rate):
+    with _beside(source, threads) as child, _original_audio(source, max_duration) as (original, rate):
         track, (tracking, bank), caught = _speech_and_tracking(
             source, original, rate, clock, face, threads,
             dict(text=text, language=language, audio=audio, fit=fit, background_db=background_db,
-                 model=model, max_duration=max_duration))
+                 model=model, max_duration=max_duration), child)
         notes = list(track.warnings) + caught
         renderer = FrameRenderer(tracking, bank if interior == "video" else None)
         crf = source.crf() if crf is None else crf

@@ -8,8 +8,10 @@ display rotation is read from the first frame's side data and written back uncha
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import chain
 from pathlib import Path
 from typing import Iterator
 
@@ -99,9 +101,12 @@ class TimedFrame:
     rotation: int              # display rotation, degrees
 
 
-def frames(source: Source, report: bool = True, threads: int | None = None) -> Iterator[TimedFrame]:
+def frames(source: Source, report: bool = True, threads: int | None = None, start: int = 0,
+           stop: int | None = None) -> Iterator[TimedFrame]:
     """Decode ``source`` one frame at a time (bounded memory whatever its length); ``threads``:
-    FFmpeg's decoding threads (default: its own choice; the frames are the same).
+    FFmpeg's decoding threads (default: its own choice; the frames are the same). ``start``,
+    ``stop``: only frames ``start`` … ``stop − 1`` (numbered as decoded) are yielded, the ones
+    before decoded but not converted to RGB, and decoding ends at ``stop``.
 
     Decoded packet by packet: a damaged packet loses its own frame(s), not the rest of the video
     (its neighbours keep their timestamps; with ``report``, a warning says how many packets were
@@ -115,17 +120,84 @@ def frames(source: Source, report: bool = True, threads: int | None = None) -> I
         n = 0
         decoded = Decoded(c, stream)
         for frame in decoded:
+            if n == stop:
+                break
             pts = frame.pts if frame.pts is not None else n * int(1 / (source.rate * source.time_base))
             first = pts if first is None else first
-            yield TimedFrame(frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS),
-                             float((pts - first) * source.time_base),
-                             pts - first, int(frame.rotation or 0))
+            if n >= start:
+                yield TimedFrame(frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS),
+                                 float((pts - first) * source.time_base),
+                                 pts - first, int(frame.rotation or 0))
             n += 1
     if n == 0:
         raise MediaError(f"cannot decode the video of {source.path}: the file is corrupt or holds no frames")
     if decoded.refused and report:
         note(f"{source.path}: {decoded.refused} damaged video packet(s) skipped; the frames around them keep "
              "their times", stacklevel=2)
+
+
+def frames_from(source: Source, pts: np.ndarray, start: int, stop: int) -> Iterator[TimedFrame]:
+    """Frames ``start`` … ``stop − 1`` as :func:`frames` numbers them, whose pts (from the first
+    frame) are ``pts (N,)``, decoded on one thread from the keyframe at or before ``start``: a
+    later run of a long video is reached without decoding all the frames before it. Each frame
+    found there is checked against ``pts``; from the first that does not match (no timestamps, a
+    keyframe that does not decode alone, a damaged packet) the rest come from :func:`frames`,
+    decoded from the first frame. The same frames either way."""
+    done, stop = start, min(stop, len(pts))
+    if 0 < start < stop:
+        try:
+            with closing(_after_seek(source, int(pts[start]))) as found:
+                for rel, frame in found:
+                    if done == stop:
+                        return
+                    if rel is not None and rel < pts[start]:
+                        continue                          # decoded up to the run: not converted
+                    if rel != pts[done]:
+                        break
+                    yield TimedFrame(frame.to_ndarray(format="rgb24", threads=SWSCALE_THREADS),
+                                     float(rel * source.time_base), rel, int(frame.rotation or 0))
+                    done += 1
+        except av.error.FFmpegError:
+            pass
+    if done < stop:
+        yield from frames(source, report=False, threads=1, start=done, stop=stop)
+
+
+SEEK_TRIES = 4           # seeks further back when the keyframe found shows after the frame sought
+
+
+def _after_seek(source: Source, target: int) -> Iterator[tuple[int | None, "av.VideoFrame"]]:
+    """``(pts from the first frame, frame)`` from a keyframe shown at or before ``target`` (pts
+    from the first frame) on, so that no frame from ``target`` on needs one before it; nothing
+    when no such keyframe is found; a frame without pts ends them."""
+    with _open(source.path) as c:
+        stream = c.streams.video[0]
+        stream.codec_context.thread_count = 1
+        first = next(c.decode(stream), None)
+        if first is None or first.pts is None:
+            return
+        first, at = first.pts, first.pts + target
+        for _ in range(SEEK_TRIES):
+            c.seek(at, stream=stream, backward=True)
+            packets = c.demux(stream)
+            key = next(packets, None)
+            if key is None or key.pts is None or not key.is_keyframe:
+                return
+            if key.pts <= first + target:
+                break
+            at = key.pts - 1
+        else:
+            return
+        for packet in chain([key], packets):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError:                 # a damaged packet: skipped, as in frames()
+                continue
+            for frame in decoded:
+                if frame.pts is None:
+                    yield None, frame
+                    return
+                yield frame.pts - first, frame
 
 
 def check_decoded(source: Source, last_time: float) -> None:

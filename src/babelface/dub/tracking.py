@@ -26,8 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt
-from scipy.signal import savgol_filter
 
 from babelface.constants import FPS, MIN_FACE_PX, SAMPLE_RATE
 from babelface.disk import DiskRows
@@ -76,13 +74,22 @@ class _Tracks:
     """Detections assigned to up to MAX_TRACKS face tracks by nearest centre; each track's
     landmarks on disk and, per frame, whether its face is usable (``ok``) and its centre's x."""
 
-    def __init__(self, size: tuple[int, int]):
+    def __init__(self, size: tuple[int, int], spare: list[DiskRows] | None = None):
         self.size = size
+        self._spare = list(spare or ())                      # files for the tracks' rows, if given
         self.n = 0                                           # frames seen
         self.rows: list[DiskRows] = []                       # per track
         self.ok: list[list[bool]] = []                       # per track, per frame
         self.x: list[list[float]] = []                       # per track, per frame it was seen
         self._last: list[np.ndarray] = []                    # last centre (2,) and width of each
+
+    def _new_rows(self) -> DiskRows:
+        """Rows for a track starting at this frame: a spare file, or a new one."""
+        if not self._spare:
+            return DiskRows(start=self.n)
+        rows = self._spare.pop(0)
+        rows.start = rows.n = self.n
+        return rows
 
     def add(self, faces: list[np.ndarray]) -> list[int]:
         """Record one frame's faces; returns the track of each face (-1: no track left)."""
@@ -101,7 +108,7 @@ class _Tracks:
             elif len(self._last) < MAX_TRACKS:
                 k = len(self._last)
                 self._last.append(np.zeros(3))
-                self.rows.append(DiskRows(start=self.n))
+                self.rows.append(self._new_rows())
                 self.ok.append([False] * self.n)
                 self.x.append([])
             else:
@@ -137,6 +144,7 @@ def smooth(landmarks, ok: np.ndarray, fps: float) -> DiskRows:
     :class:`DiskRows`), :data:`SMOOTH_BLOCK` frames at a time with the window's context on each
     side (the same result as filtering each run whole, in bounded memory); runs shorter than the
     window are left as they are. Not-ok frames become NaN. Returns the smoothed rows on disk."""
+    from scipy.signal import savgol_filter          # (0.4 s to import: where it is used)
     out = DiskRows()
     win = max(int(round(SMOOTH_S * fps)) | 1, SMOOTH_ORDER + 3)
     half = win // 2
@@ -166,6 +174,7 @@ def fade_weights(ok: np.ndarray) -> np.ndarray:
         return np.ones(len(ok), np.float32)
     if not ok.any():
         return np.zeros(len(ok), np.float32)
+    from scipy.ndimage import distance_transform_edt
     d = distance_transform_edt(ok)                                # frames to the nearest gap
     t = np.clip(d / (FADE_FRAMES + 1), 0, 1)
     return (t * t * (3 - 2 * t) * ok).astype(np.float32)
@@ -245,13 +254,15 @@ def _style(canonical: np.ndarray, neutral: np.ndarray) -> Style | None:
         return None
 
 
-def track_faces(frames, size: tuple[int, int], on_face=None) -> tuple[_Tracks, np.ndarray]:
+def track_faces(frames, size: tuple[int, int], on_face=None, rows: list[DiskRows] | None = None
+                ) -> tuple[_Tracks, np.ndarray]:
     """The tracking pass over timed frames (:func:`babelface.dub.stream.frames`) of pictures
     ``size = (width, height)``.
 
-    ``on_face(track, image, landmarks)`` sees each face found (the mouth bank's hook).
-    Returns the raw tracks and the frame times ``(N,)``."""
-    tracks = _Tracks(size)
+    ``on_face(track, image, landmarks)`` sees each face found (the mouth bank's hook); ``rows``:
+    files for the tracks' landmarks (default: new ones). Returns the raw tracks and the frame
+    times ``(N,)``."""
+    tracks = _Tracks(size, rows)
     times = []
     with FaceTracker(max_faces=MAX_TRACKS) as tracker:
         for f in frames:
