@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py synthetic --weights W [--every 2]
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py real --weights W
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py ablation --variant NAME=W ... [--every 4]   # make kmtalk-ablations
+        [--cache runs/kmtalk_eval_1500] [--real data/real_corpus]   # the full-budget Table 3 (session 25)
     OMP_NUM_THREADS=1 python benchmarks/kmtalk_results.py diagnose [--every 10]   # refining MuEx: key frames vs between
     python benchmarks/kmtalk_results.py write [--before DIR]   # the RESULTS.md section from the caches
 
@@ -16,7 +17,11 @@ to its audio, the calibrated articulation; Table 2); the boundary detector's hit
 
 **ablation** scores Table 3/4's separately trained variants (``--variant name=weights``) on the
 test split, each at the key frames it was trained for (phoneme boundaries; uniform 2 and 3 for a
-variant trained without phoneme localization), with LKMA's key motions completed by CMC.
+variant trained without phoneme localization), with LKMA's key motions completed by CMC. With
+``--real DIR``, also KMTalk alone on the real corpus's test clips (detected and transcript keys).
+Its caches go to ``--cache`` (default ``runs/kmtalk_eval``, the 250-step table's); with another
+folder (``make kmtalk-ablations``: ``runs/kmtalk_eval_1500``) it writes the section "KMTalk Table 3
+at the full budget (issue 13, session 25)" instead, with the 250-step caches of ``--short`` beside.
 
 **real** scores the real corpus's test split (held-out speakers, English) against the motion
 MediaPipe sees in each clip's video, on the clip's own neutral face: MuEx, the text path (transcript
@@ -49,6 +54,7 @@ from _common import ROOT, write_section
 CACHE = ROOT / "runs" / "kmtalk_eval"
 BEFORE = ROOT / "runs" / "kmtalk_eval_500"        # the earlier model's caches (session 22: 500 steps)
 SECTION = "## KMTalk at 1,500 steps (issue 13, session 23)"
+FULL_SECTION = "## KMTalk Table 3 at the full budget (issue 13, session 25)"
 SOURCES = ("muex", "vqtalker", "text path")      # Table 2: the generators refined by KMTalk
 LABELS = {"muex": "MuEx", "vqtalker": "VQTalker", "text path": "text path"}
 PLACEMENTS = ("uniform 2", "uniform 3", "uniform 4", "phoneme", "detected", "phoneme centres")
@@ -139,7 +145,7 @@ def text_path(audio: np.ndarray, text: str, language: str) -> np.ndarray:
     return motion_from_articulation(articulation_from_timeline(align_transcript(audio, text, language), n))
 
 
-def ablation(variants: list[str], data: Path, every: int) -> None:
+def ablation(variants: list[str], data: Path, every: int, cache: Path = CACHE) -> None:
     """Table 3/4: every ``name=weights`` variant scored at the key frames it was trained for."""
     from babelface.data.datasets import ManifestDataset
     from babelface.face.align import template
@@ -150,11 +156,11 @@ def ablation(variants: list[str], data: Path, every: int) -> None:
     ds = ManifestDataset(data, split="test", crop_frames=None, random_crop=False)
     for spec in variants:
         name, _, weights = spec.partition("=")
-        path = CACHE / f"ablation_{name}.json"
+        path = cache / f"ablation_{name}.json"
         gen = load_generator("kmtalk", weights)
         c = gen.model.cfg
         entry = json.loads(path.read_text()) if path.exists() else {
-            "name": name, "clips": {},
+            "name": name, "clips": {}, "train_keys": c.train_keys,
             "flags": [c.train_keys != "uniform", c.key_focused, c.audio_guidance,
                       c.lambda_latent > 0 and c.lambda_ctc > 0]}
         own = ("uniform 2", "uniform 3") if c.train_keys == "uniform" else ("phoneme",)
@@ -171,9 +177,47 @@ def ablation(variants: list[str], data: Path, every: int) -> None:
         _save(path, entry)
 
 
-def real(weights: Path, data: Path, split: str) -> None:
-    from babelface.data.manifest import load_array, load_manifest
+def ablation_real(variants: list[str], data: Path, cache: Path) -> None:
+    """Each variant as a generator on the real test clips (held-out speakers): KMTalk with the keys it
+    detects and with the transcript's (DTW-aligned), scored against MediaPipe's motion."""
+    from babelface.data.manifest import load_manifest
+    from babelface.models.protocols import load_generator
+    from babelface.phonetics.align import align_transcript
+    from babelface.progress import progress
+    from real_clips import read_transcript
+    gens = {name: load_generator("kmtalk", w) for name, _, w in (v.partition("=") for v in variants)}
+    entries = {name: json.loads((cache / f"ablation_{name}.json").read_text()) for name in gens}
+    clips = [c for c in load_manifest(data) if c.audio and c.split == "test" and c.language == "en"]
+    for clip in progress(clips, desc="ablation, real test", unit="clip"):
+        text = read_transcript(clip.id)
+        todo = [n for n in gens if clip.id not in entries[n].setdefault("real", {})]
+        if text is None or not todo:
+            continue
+        truth, neutral, audio, ok = real_clip(clip)
+        n = len(truth)
+        timeline = align_transcript(audio, text, "en")
+        for name in todo:
+            gen = gens[name]
+            keys = {"detected": gen.key_frames(audio)[0], "transcript": gen.key_frames(audio, timeline=timeline)[0]}
+            entries[name]["real"][clip.id] = {k: scores(truth[ok], gen._run(audio, key, None)[:n][ok], neutral)
+                                              for k, key in keys.items()}
+            _save(cache / f"ablation_{name}.json", entries[name])
+
+
+def real_clip(clip) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A real corpus clip: MediaPipe's motion (T, L, 3), the clip's neutral face, its audio cut or
+    padded to the motion's frames, and the frames where the face was tracked (T,) bool."""
+    from babelface.data.manifest import load_array
     from babelface.media import load_audio
+    truth = clip.array("motion")
+    n = len(truth)
+    audio = load_audio(clip.path("audio"))
+    audio = np.pad(audio, (0, max(0, n * 640 - len(audio))))[:n * 640]
+    return truth, load_array(clip.path("motion"), "neutral"), audio, np.isfinite(truth).all(axis=(1, 2))
+
+
+def real(weights: Path, data: Path, split: str) -> None:
+    from babelface.data.manifest import load_manifest
     from babelface.models.protocols import load_generator
     from babelface.motion.articulation import articulation_from_timeline
     from babelface.motion.articulatory_model import motion_from_articulation
@@ -189,12 +233,8 @@ def real(weights: Path, data: Path, split: str) -> None:
         text = read_transcript(clip.id)
         if clip.id in cache or text is None:
             continue
-        truth = clip.array("motion")
-        neutral = load_array(clip.path("motion"), "neutral")
-        audio = load_audio(clip.path("audio"))
+        truth, neutral, audio, ok = real_clip(clip)
         n = len(truth)
-        audio = np.pad(audio, (0, max(0, n * 640 - len(audio))))[:n * 640]
-        ok = np.isfinite(truth).all(axis=(1, 2))
         timeline = align_transcript(audio, text, "en")
         text_motion = motion_from_articulation(articulation_from_timeline(timeline, n))
         m, v = fit(muex.predict_motion(audio), n), fit(vq.predict_motion(audio), n)
@@ -368,18 +408,79 @@ def table3(ablations: list[dict]) -> str:
     for entry in ablations:
         name, rows = entry["name"], list(entry["clips"].values())
         flags = " | ".join("✓" if f else "—" for f in entry["flags"])
+        if entry.get("train_keys") == "mixed":                      # the shipped model: half the batches
+            flags = flags.replace("✓", "mixed", 1)
         for placement in rows[0]:
             delta = _paired_delta(full, entry["clips"], placement) if full and name != "full" else "—"
             out.append(f"| {name} | {flags} | {placement} | {len(rows)} | {_fmt(_mean(rows, placement))} | {delta} |")
     return "\n".join(out)
 
 
-def _paired_delta(full: dict, clips: dict, placement: str) -> str:
-    """Mean per-clip LVE(variant at ``placement``) − LVE(full at phoneme keys), ± 1.96 standard errors."""
+def _paired_delta(full: dict, clips: dict, placement: str, full_placement: str = "phoneme") -> str:
+    """Mean per-clip LVE(variant at ``placement``) − LVE(full at ``full_placement``), ± 1.96 standard errors."""
     ids = sorted(set(full) & set(clips))
-    d = np.array([clips[i][placement]["lve"] - full[i]["phoneme"]["lve"] for i in ids])
+    d = np.array([clips[i][placement]["lve"] - full[i][full_placement]["lve"] for i in ids])
     half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
     return f"{d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}]"
+
+
+def budget_table(long: list[dict], short: list[dict], steps: tuple[str, str]) -> str:
+    """The variants trained at both budgets: LVE and the paired ΔLVE against that budget's full model."""
+    by_short = {e["name"]: e for e in short}
+    full_l, full_s = (next(e["clips"] for e in es if e["name"] == "full") for es in (long, short))
+    out = [f"| variant | key frames | LVE, {steps[0]} | ΔLVE vs full, {steps[0]} | LVE, {steps[1]} "
+           f"| ΔLVE vs full, {steps[1]} |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for entry in long:
+        old = by_short.get(entry["name"])
+        if old is None:
+            continue
+        for placement in next(iter(entry["clips"].values())):
+            cells = [f"{_mean(list(e['clips'].values()), placement)['lve']:.2f} | " + (
+                _paired_delta(f, e["clips"], placement) if e["name"] != "full" else "—")
+                for e, f in ((old, full_s), (entry, full_l))]
+            out.append(f"| {entry['name']} | {placement} | {cells[0]} | {cells[1]} |")
+    return "\n".join(out)
+
+
+def real_ablation_table(ablations: list[dict]) -> str:
+    """KMTalk alone on the real test clips, per variant: medians over clips, and the paired mean ΔLVE
+    against the full variant with the same keys."""
+    full = next((e.get("real") for e in ablations if e["name"] == "full"), None)
+    out = [f"| variant | keys | clips | {HEAD} | ΔLVE vs full [95 % CI] |",
+           "| --- | --- | ---: | " + " | ".join(["---:"] * 5) + " |"]
+    for entry in ablations:
+        rows = list(entry.get("real", {}).values())
+        for keys in ("detected", "transcript"):
+            if not rows:
+                continue
+            med = {m: float(np.nanmedian([r[keys][m] for r in rows])) for m in METRICS}
+            delta = _paired_delta(full, entry["real"], keys, keys) if full and entry["name"] != "full" else "—"
+            out.append(f"| {entry['name']} | {keys} | {len(rows)} | {_fmt(med)} | {delta} |")
+    return "\n".join(out)
+
+
+def write_full_budget(cache: Path, short: Path, more: list[Path] = ()) -> None:
+    """The section of the full-budget Table 3 (``cache``), the 250-step one (``short``) beside it, and
+    a Table 3 from each folder of ``more`` (e.g. every run's checkpoint at one step), headed by its
+    ``title.md``."""
+    def load(folder: Path) -> list[dict]:
+        return [json.loads(p.read_text()) for p in sorted(folder.glob("ablation_*.json"), key=_ablation_order)]
+    long, old = load(cache), load(short)
+    parts = [FULL_SECTION, "", (cache / "header.md").read_text().strip() if (cache / "header.md").exists() else "",
+             "", "### Table 3 with the shipped recipe (synthetic test split)", "", table3(long)]
+    if all(any(e["name"] == "full" for e in es) for es in (long, old)):
+        parts += ["", "### Beside the 250-step table (session 23; the same test clips, each budget's own full model)",
+                  "", budget_table(long, old, ("250 steps", "shipped recipe"))]
+    if any(e.get("real") for e in long):
+        parts += ["", "### KMTalk alone on the real clips, per variant (test split, held-out speakers)", "",
+                  real_ablation_table(long)]
+    for folder in more:
+        parts += ["", f"### {(folder / 'title.md').read_text().strip()}", "", table3(load(folder))]
+        if any(e.get("real") for e in load(folder)):
+            parts += ["", "On the real test clips:", "", real_ablation_table(load(folder))]
+    if (cache / "reading.md").exists():
+        parts += ["", (cache / "reading.md").read_text().strip()]
+    write_section(FULL_SECTION, "\n".join(parts), "RESULTS.md")
 
 
 def boundary_table(cache: dict) -> str:
@@ -571,6 +672,12 @@ def main() -> None:
     ap.add_argument("--before", type=Path, default=BEFORE, help="an earlier model's caches, for before / after tables")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=WEIGHTS",
                     help="ablation: a trained variant (repeatable)")
+    ap.add_argument("--cache", type=Path, default=CACHE,
+                    help="ablation: the folder of its caches; other than the default, the full-budget section is written")
+    ap.add_argument("--short", type=Path, default=CACHE, help="ablation: the 250-step table's caches, shown beside")
+    ap.add_argument("--real", type=Path, help="ablation: also score each variant on this real corpus's test clips")
+    ap.add_argument("--more", type=Path, action="append", default=[],
+                    help="ablation: another folder of ablation caches (with a title.md) to add to the full-budget section")
     a = ap.parse_args()
     if a.what == "synthetic":
         synthetic(a.weights, a.data or ROOT.parent / "main" / "data" / "benchmark", a.every)
@@ -580,7 +687,12 @@ def main() -> None:
         diagnose(a.weights, ROOT.parent / "main" / "data" / "benchmark",
                  a.data or ROOT.parent / "main" / "data" / "real_corpus", a.every)
     elif a.what == "ablation":
-        ablation(a.variant, a.data or ROOT.parent / "main" / "data" / "benchmark", a.every)
+        ablation(a.variant, a.data or ROOT.parent / "main" / "data" / "benchmark", a.every, a.cache)
+        if a.real:
+            ablation_real(a.variant, a.real, a.cache)
+        if a.cache.resolve() != CACHE.resolve():
+            write_full_budget(a.cache, a.short, a.more)
+            return
     write(a.before)
 
 

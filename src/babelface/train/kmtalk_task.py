@@ -12,9 +12,12 @@ Key frames are drawn per batch (``model.train_keys: mixed``, the shipped model):
 (half the batches) or uniform sampling with stride 2, 3 or 4 (supplement Table 5), so one network
 serves every localization (the paper trains one per setting; we could not afford four). Table 3's
 ablation trains on one kind only (``phoneme`` or ``uniform``). CMC's input key motions are drawn per batch too: the
-truth with noise and a random amplitude, LKMA's own (detached) prediction, or the shipped MuEx's
+truth with noise and a random amplitude, LKMA's own (detached) prediction, or a MuEx teacher's
 prediction, so that CMC learns to complete key motions that are not exact, as it must when it
-refines another generator (supplement §A "Integration with Existing Methods").
+refines another generator (supplement §A "Integration with Existing Methods"). The teacher is the
+shipped MuEx unless ``cmc.teacher`` names another file; ``cmc.teacher_sha256`` pins its bytes, so
+that a new MuEx cannot silently change what ``make model-kmtalk`` trains (kmtalk_default.yaml pins
+the MuEx the shipped KMTalk was trained with, ``teachers/``).
 
 The real-data stage (``kmtalk_real_stage.yaml``, issue 13 session 24) fine-tunes on real MediaPipe
 motion, which has no phoneme labels: its "phoneme" key frames are the boundaries the model's own head
@@ -26,8 +29,10 @@ and ``cmc.teacher_share`` gives those clips MuEx's key motions more often than t
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from babelface.config_io import from_dict
-from babelface.errors import InputError
+from babelface.errors import InputError, WeightsError
 from babelface.models.kmtalk import KMTalk, KMTalkConfig
 from babelface.models.keyframes import UNIFORM_STRIDES
 from babelface.models.muex import generation_loss
@@ -91,10 +96,15 @@ def ctc_targets(phoneme: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
 class CMCInputConfig:
     """``cmc``: where CMC's key motions come from in training (not a model setting: kept out of
     ``model`` so that a run config with it resumes and fine-tunes the same network)."""
-    teacher_share: float | None = None   # clips without phoneme labels (real motion): P(the shipped
+    teacher_share: float | None = None   # clips without phoneme labels (real motion): P(the teacher
                                          # MuEx's key motions), else the batch's draw (None: no change)
     train_cmc_only: bool = False         # train CMC alone (motion-flow encoder, fusion, decoder): the
                                          # audio encoder, boundary head and LKMA stay as initialised
+    teacher: str | None = None           # the MuEx (safetensors) whose key motions CMC trains on, a path
+                                         # from the working directory (the repo root under make); None:
+                                         # the shipped MuEx
+    teacher_sha256: str | None = None    # the teacher file's SHA-256 (hex), checked before training:
+                                         # required with ``teacher``, optional for the shipped MuEx
 
 
 @dataclass
@@ -116,6 +126,7 @@ class KMTalkTask:
         self.rng = np.random.default_rng(SEED)
         self._teacher: list = []
         self.teacher_share: float | None = None
+        self.cmc: CMCInputConfig | None = None
 
     # --- protocol ----------------------------------------------------------------------------------
     def build_model(self, cfg: Any) -> KMTalk:
@@ -142,6 +153,8 @@ class KMTalkTask:
         if share is not None and not 0 <= share <= 1:
             raise InputError(f"cmc.teacher_share must be in [0, 1], got {share}")
         self.teacher_share = share
+        self.cmc = getattr(trainer.cfg, "cmc", None)
+        teacher_file(self.cmc)                                  # a wrong teacher fails now, not at its first draw
         if trainer.step == 0 and not trainer.cfg.train.init_weights:    # fine-tuning keeps its scale
             trainer.model.set_motion_scale(motion_rms(trainer.train_set))
 
@@ -187,7 +200,7 @@ class KMTalkTask:
         clips have no labels; LKMA's key motions), key-motion L1, and boundary precision/recall/F1 at
         ±1 frame. The boundary threshold with the best F1 on this (held-out) set becomes the model's
         ``boundary_threshold``, saved with its weights (kept where no clip has labels). With
-        ``cmc.teacher_share`` set, also ``val_refined_l1``: the shipped MuEx's key motions completed
+        ``cmc.teacher_share`` set, also ``val_refined_l1``: the teacher MuEx's key motions completed
         (``--refine kmtalk`` on MuEx)."""
         model = getattr(model, "module", model)
         was = model.training
@@ -243,7 +256,7 @@ class KMTalkTask:
 
     def cmc_input(self, model: KMTalk, batch: dict, k: torch.Tensor, key: torch.Tensor,
                   real: torch.Tensor | None = None) -> torch.Tensor:
-        """CMC's key motions for this batch: the truth (noisy), LKMA's own, or the shipped MuEx's, one in
+        """CMC's key motions for this batch: the truth (noisy), LKMA's own, or the teacher MuEx's, one in
         three each; the ``real`` rows (no phoneme labels) take MuEx's with probability ``cmc.teacher_share``
         and the batch's draw otherwise."""
         choice = self.rng.integers(3)
@@ -268,20 +281,45 @@ class KMTalkTask:
 
     @torch.no_grad()
     def teacher_motion(self, batch: dict) -> torch.Tensor:
-        """The shipped MuEx's motion for this batch ``(b, t, V, 3)``."""
+        """The teacher MuEx's motion for this batch ``(b, t, V, 3)``."""
         teacher = self.teacher()
         return teacher(teacher.features_from_batch(batch), batch["mask"]).motion
 
     def teacher(self):
-        """The shipped MuEx (frozen), or None where this installation lacks it."""
+        """The teacher MuEx (frozen): ``cmc.teacher`` or the shipped one, or None where no teacher is
+        named and this installation lacks the shipped MuEx. Loaded at its first use (building it draws
+        from torch's RNG, so the moment is part of the recipe)."""
         if not self._teacher:
-            from babelface.errors import WeightsError
-            from babelface.models.muex import load_default
-            try:
-                self._teacher.append(load_default().eval().requires_grad_(False))
-            except WeightsError:
-                self._teacher.append(None)
+            from babelface.models.muex import load_model
+            path = teacher_file(self.cmc)
+            self._teacher.append(None if path is None else load_model(path).eval().requires_grad_(False))
         return self._teacher[0]
+
+
+def teacher_file(cmc: CMCInputConfig | None) -> Path | None:
+    """The MuEx file CMC's teacher is read from: ``cmc.teacher``, else the shipped model (None where
+    this installation lacks it and no hash is pinned), checked against ``cmc.teacher_sha256``."""
+    from babelface.models.muex import default_weights_path
+    named, want = getattr(cmc, "teacher", None), getattr(cmc, "teacher_sha256", None)
+    path = Path(named) if named else default_weights_path()
+    if not path.is_file():
+        if not named and not want:
+            return None
+        where = (f"cmc.teacher {path} not found (a path from the working directory: run from the repo root, "
+                 "as make does)" if named else f"the shipped MuEx {path} is not in this installation")
+        raise WeightsError(where)
+    if not (named or want):
+        return path
+    with path.open("rb") as f:
+        got = hashlib.file_digest(f, "sha256").hexdigest()
+    if not want:
+        raise InputError(f"cmc.teacher {path} needs cmc.teacher_sha256 beside it (this file's: {got}) "
+                         "to pin the teacher the run is trained with")
+    if got != want.strip().lower():
+        raise WeightsError(f"the MuEx teacher {path} has sha256 {got[:12]}…, the config pins {want[:12]}…: "
+                           "not the teacher this recipe was trained with (restore that file, or set "
+                           "cmc.teacher and cmc.teacher_sha256 to another on purpose)")
+    return path
 
 
 def unlabelled_keys(model: KMTalk, logit: torch.Tensor, known: torch.Tensor, mask: torch.Tensor
