@@ -1,5 +1,5 @@
 """Issue 16, `say` at two cores: the head motion is computed in a process forked at the start
-(babelface.forking.ForkedCall) and the head stage runs on the render threads; the file is the one
+(babelface.forked_call.ForkedCall) and the head stage runs on the render threads; the file is the one
 thread's, byte for byte."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tests.test_speed import SENTENCE
 SCRIPT = r'''
 import json, os, sys
 import numpy as np
-from babelface.forking import ForkedCall
+from babelface.forked_call import ForkedCall
 
 PARENT = os.getpid()
 

@@ -1,8 +1,9 @@
 """A forked helper process that serves requests over two pipes (raw bytes, never pickle).
 
 Shared by :mod:`babelface.models.forked` (a motion generator imported and run beside the job),
-:mod:`babelface.evaluation.tracking` (videos tracked ahead of the scoring) and :class:`ForkedCall`
-(one function of an array computed beside the job: `say`'s head motion);
+:mod:`babelface.evaluation.tracking` (videos tracked ahead of the scoring) and
+:class:`babelface.forked_call.ForkedCall` (one function of an array computed beside the job: `say`'s
+head motion);
 :mod:`babelface.media.segments` writes its answers with :func:`write_all`. Library choice:
 ``os.fork`` and ``os.pipe``, not ``multiprocessing`` (it pickles, and a spawned interpreter would
 import NumPy, PyAV and OpenCV again).
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import struct
 from typing import Callable
@@ -108,56 +108,3 @@ def read_array(pipe) -> np.ndarray | None:
     if pipe.readinto(memoryview(out).cast("B")) < out.nbytes:
         raise EOFError
     return out
-
-
-class ForkedCall(ForkedServer):
-    """``fn(array, **options)`` computed once in a process forked now; its array (or None) comes back.
-
-    The child runs ``prepare()`` at once (its imports, on another core), then waits: the parent
-    forks it before starting any thread and asks later (:meth:`call`), once the array exists (it
-    goes through a file of the parent's, so asking never waits for the child's imports; ``options``
-    are plain JSON values). A child that fails, or is killed, gives way to ``fn`` in this
-    process: its genuine error is raised here."""
-
-    def __init__(self, fn: Callable[..., np.ndarray | None], prepare: Callable[[], None]):
-        self._fn, self._folder, self._args = fn, None, None
-        super().__init__(lambda requests, answers: self._serve(prepare, requests, answers))
-
-    def _serve(self, prepare: Callable[[], None], requests: int, answers: int) -> None:
-        prepare()
-        with os.fdopen(requests, "rb") as pipe:
-            line = pipe.readline()
-        if line:
-            request = json.loads(line)
-            send_array(answers, self._fn(np.load(request.pop("array"), allow_pickle=False), **request))
-
-    def call(self, array: np.ndarray, **options) -> "ForkedCall":
-        """Ask the child for ``fn(array, **options)``; :meth:`result` gives it."""
-        from babelface.media._atomic import private_folder      # (babelface.media imports this module)
-        self._args = (array, options)
-        self._folder = private_folder("call")
-        path = self._folder / "array.npy"
-        np.save(path, array, allow_pickle=False)
-        try:
-            write_all(self._requests, json.dumps({"array": str(path), **options}).encode() + b"\n")
-        except OSError:                  # the child is gone: result() computes it here
-            pass
-        return self
-
-    def result(self) -> np.ndarray | None:
-        """The child's answer, else (it failed) ``fn(array, **options)`` computed here. Once."""
-        try:
-            return read_array(self._answers)
-        except (EOFError, ValueError):
-            array, options = self._args
-            return self._fn(array, **options)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        super().close()
-        if self._folder is not None:
-            from babelface.media._atomic import untrack
-            shutil.rmtree(self._folder, ignore_errors=True)
-            untrack(self._folder)
-            self._folder = None

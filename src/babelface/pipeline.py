@@ -204,7 +204,7 @@ def _head_beside(threads: int, options: HeadOptions) -> Iterator:
     if options.still or threads < 2 or not hasattr(os, "fork"):
         yield lambda audio, rate, n: _Later(head_motion, (audio, rate, n, options))
         return
-    from babelface.forking import ForkedCall
+    from babelface.forked_call import ForkedCall
     forked = ForkedCall(_head_motion_of, _import_head_motion)
     try:
         yield lambda audio, rate, n: forked.call(audio, sample_rate=rate, n_frames=n, options=asdict(options))
