@@ -72,23 +72,19 @@ class Ticks:
         self.notes: list[str] = []
 
     def __iter__(self):
-        answers = self._child._answers
-        while True:
-            data = answers.read1(1 << 16)
-            if not data:
-                raise Failed
-            done = data.find(_DONE)
-            for _ in range(len(data) if done < 0 else done):
-                yield
-            if done >= 0:
-                break
-        rest = data[done + 1:]
-        need = _SIZE.size - len(rest)
-        rest += answers.read(need) if need > 0 else b""
-        (size,) = _SIZE.unpack_from(rest)
-        head = rest[_SIZE.size:] + answers.read(max(size - len(rest) + _SIZE.size, 0))
-        meta = json.loads(head[:size])
-        blob = head[size:] + answers.read(max(meta["bytes"] - len(head) + size, 0))
+        answers = self._child._answers          # buffered: a byte at a time costs no system call
+        while (byte := answers.read(1)) == _TICK:
+            yield
+        if byte != _DONE:
+            raise Failed
+        size = answers.read(_SIZE.size)
+        if len(size) < _SIZE.size:
+            raise Failed
+        head = answers.read(n := _SIZE.unpack(size)[0])
+        if len(head) < n:
+            raise Failed
+        meta = json.loads(head)
+        blob = answers.read(meta["bytes"])
         if len(blob) < meta["bytes"]:
             raise Failed
         self.raw = _unpack(meta, blob, self._child._rows)
