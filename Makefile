@@ -9,7 +9,7 @@ DEMO_LANGS ?= en zh es ar th my hi ja
 # two workers on this 2-core machine; PYTEST_ARGS="-n 0 -x" for a serial run
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test fuzz system venv model corpus corpus-real muex-model model-sync model-kmtalk kmtalk-real-stage model-vqtalker vqtalker-sweep table3 table4 kmtalk-ablations clean help
+.PHONY: demo test fuzz system venv model corpus corpus-real muex-model model-readout model-sync model-kmtalk kmtalk-real-stage model-vqtalker vqtalker-sweep table3 table4 kmtalk-ablations clean help
 
 help:
 	@echo "make demo   install everything, then render out/demo_<lang>.mp4 for: $(DEMO_LANGS)"
@@ -100,6 +100,12 @@ muex-model: venv corpus corpus-real
 		--set data.root=$(MUEX_CORPUS) --set train.max_steps=100 \
 		--set train.init_weights=$(MUEX_REAL1)/step_0000100.safetensors $$resume \
 		--export src/babelface/assets/muex_default.safetensors
+
+# `--model muex-real` (issue 11): the shipped MuEx read out as the real corpus's training speakers
+# move (babelface/models/real_readout.py, a closed-form ridge: the same corpus gives the same file;
+# ~1 min). Refit it whenever MuEx is reshipped: the file pins MuEx's sha256 (tests/test_real_readout.py).
+model-readout: venv corpus-real
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_real_readout.py --data $(REAL_CORPUS) --select
 
 # The sync expert (issue 6, issue 11 part 5) on the same trainer: sync_expert_real.yaml, the benchmark
 # and the real corpus's training speakers (real clips re-aligned by scripts/real_av_offsets.json, hard

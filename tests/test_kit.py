@@ -29,7 +29,9 @@ def test_the_shipped_generators_and_renderer_are_registered(portrait, portrait_l
     assert isinstance(text, MotionGenerator) and text.needs_text
     with pytest.raises(InputError, match="no weights"):
         load_generator("text", "x.safetensors")
-    with pytest.raises(InputError, match=r"unknown motion model 'nope': choose one of .*\bmuex, text\b"):
+    real = load_generator("muex-real")
+    assert isinstance(real, MotionGenerator) and real.name == "muex-real" and callable(real.stream)
+    with pytest.raises(InputError, match=r"unknown motion model 'nope': choose one of .*\bmuex, muex-real, text\b"):
         load_generator("nope")
     warp = make_renderer("warp", portrait, portrait_landmarks)
     assert isinstance(warp, MotionRenderer) and warp.name == "warp"

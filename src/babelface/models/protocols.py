@@ -1,7 +1,7 @@
 """The seams between the pipeline and the learned models (issue 12, part 1).
 
 A *motion generator* turns speech into mouth motion; a *motion renderer* turns motion into frames.
-``pipeline.py`` picks both by name (``--model muex|vqtalker|kmtalk|text``, ``--renderer warp``)
+``pipeline.py`` picks both by name (``--model muex|muex-real|vqtalker|kmtalk|text``, ``--renderer warp``)
 through the registries below, so a new model is a model file, a config, a test and one line here.
 
 The registries name ``"module:attribute"`` factories, imported only when that name is asked for:
@@ -91,6 +91,7 @@ def generate(generator: MotionGenerator, audio16k: np.ndarray, text: str | None 
 # name → "module:factory"; factory(weights: str | Path | None = None) → MotionGenerator
 GENERATORS: dict[str, str] = {
     "muex": "babelface.models.muex:generator",
+    "muex-real": "babelface.models.real_readout:generator",
     "text": "babelface.models.transcript:generator",
     "kmtalk": "babelface.models.kmtalk:load_generator",
     "vqtalker": "babelface.models.vqtalker:generator",

@@ -1,0 +1,88 @@
+"""Fit the ``muex-real`` read-out on the real corpus's training speakers (issue 11; `make model-readout`).
+
+    OMP_NUM_THREADS=1 python scripts/train_real_readout.py [--data data/real_corpus]
+        [--out src/babelface/assets/muex_real_readout.safetensors] [--select]
+
+Reads every clip of the ``train`` split that has audio (``make corpus-real``: speaker-disjoint
+splits, scripts/real_corpus_plan.json), runs the shipped MuEx on its audio, and fits the read-out
+of :mod:`babelface.models.real_readout` to the motion MediaPipe saw in its video (closed form:
+the same data give the same file). ``--select`` first scores each penalty of ``PENALTIES`` on the
+validation speakers (mean paired ΔTMDC against MuEx, both with the median speaker's style, as
+benchmarks/real_clips.py scores them) and prints the table; the constant ``PENALTY`` in the module
+is the choice it made. The test speakers are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PENALTIES = (3e3, 1e4, 3e4, 1e5, 3e5)
+
+
+def clips(data: Path, split: str):
+    """(manifest clip, real_readout.Clip, neutral face) of every clip with audio in ``split``."""
+    from babelface.data.manifest import load_array, load_manifest
+    from babelface.media import load_audio
+    from babelface.models.muex import load_default
+    from babelface.models.protocols import fit_length
+    from babelface.models.real_readout import Clip, frame_features
+    from babelface.progress import progress
+    model = load_default()
+    chosen = [c for c in load_manifest(data) if c.audio and c.split == split]
+    if not chosen:
+        raise SystemExit(f"no {split} clip with audio in {data}: run `make corpus-real` first")
+    for c in progress(chosen, desc=f"{split} clips", unit="clip"):
+        real = c.array("motion")                                               # (T, L, 3)
+        audio = load_audio(c.path("audio"))
+        n = len(real)
+        ok = np.isfinite(real).all(axis=(1, 2))
+        yield c, Clip(frame_features(audio, n), fit_length(model.predict_motion(audio), n),
+                      np.where(ok[:, None, None], real, 0.0), ok), load_array(c.path("motion"), "neutral")
+
+
+def select(train, val) -> None:
+    """Print the mean paired ΔTMDC on the validation speakers for each penalty."""
+    from babelface.metrics import lip
+    from babelface.models.real_readout import fit
+    from babelface.motion.representation import motion_to_canonical
+    from babelface.motion.style import MEDIAN_STYLE, apply_style
+
+    def tmdc(clip, neutral, motion):
+        ok = clip.ok
+        return lip.tmdc(motion_to_canonical(clip.real[ok], neutral),
+                        motion_to_canonical(apply_style(motion, MEDIAN_STYLE)[ok], neutral), "none")
+    base = [tmdc(c, nt, c.muex) for _, c, nt in val]
+    print("| penalty | mean Δ TMDC, validation speakers | clips better |\n| ---: | ---: | ---: |")
+    for p in PENALTIES:
+        r = fit([c for _, c, _ in train], penalty=p)
+        d = np.array([tmdc(c, nt, r.apply(c.mel, c.muex)) - b for (_, c, nt), b in zip(val, base)])
+        print(f"| {p:g} | {d.mean():+.3f} | {(d > 0).sum()} of {len(d)} |")
+
+
+def main() -> None:
+    from babelface.models import muex
+    from babelface.models.real_readout import PENALTY, _sha256, default_weights_path, fit
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT / "data" / "real_corpus")
+    ap.add_argument("--out", type=Path, default=default_weights_path())
+    ap.add_argument("--select", action="store_true", help="score the penalties on the validation speakers first")
+    args = ap.parse_args()
+    import torch
+    torch.set_num_threads(1)
+    train = list(clips(args.data, "train"))
+    if args.select:
+        select(train, list(clips(args.data, "val")))
+    readout = fit([c for _, c, _ in train], penalty=PENALTY, muex_sha256=_sha256(muex.default_weights_path()))
+    speakers = sorted({c.speaker for c, _, _ in train})
+    readout.save(args.out, trained_on={"split": "train", "clips": len(train), "speakers": speakers,
+                                       "frames": int(sum(c.ok.sum() for _, c, _ in train)), "penalty": PENALTY})
+    print(f"{args.out}: {len(train)} clips of {len(speakers)} speakers, "
+          f"{sum(int(c.ok.sum()) for _, c, _ in train)} frames, scale {readout.scale:.3f}")
+
+
+if __name__ == "__main__":
+    main()

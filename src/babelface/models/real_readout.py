@@ -1,0 +1,216 @@
+"""``muex-real``: MuEx with a linear read-out learned from real talking faces (issue 11, part 4).
+
+MuEx learned its motion from the synthetic benchmark, whose ground truth is the project's own
+articulation rules; on real people its mouth moves unlike theirs (RESULTS.md "Real clips"). This
+read-out is trained on the real corpus's *training* speakers (``make corpus-real``, split
+``train``: 11 speakers, ~5,700 frames of MediaPipe motion) and maps, frame by frame,
+
+    x_t = [ pooled log-mel of frame t (4 × 40),  P_g (m_t − m̄) ]          # (160 + K,)
+    ŷ_t = s · (((x_t − μ) / σ) W) P_y + m̄                                  # (3L,)
+
+where ``m_t`` is MuEx's motion at frame t flattened ``(3L,)``, ``P_g`` the first ``K`` principal
+axes of MuEx's motion on the training clips and ``m̄`` its mean, ``P_y`` the first ``K`` principal
+axes of the real motion (each clip centred and divided by its own RMS: speaker-normalised
+amplitude), ``W`` a ridge regression (penalty chosen on the validation speakers), and ``s`` the
+scale that gives the read-out MuEx's RMS on the training clips. Everything is per frame with
+global constants, so :meth:`MuExReal.stream` equals :meth:`MuExReal.predict_motion` on the
+whole utterance (the log-mel is normalised by the utterance's own statistics, as MuEx's is).
+
+What it buys and costs (RESULTS.md "Real clips: what a model learned from the corpus reaches"):
+held-out real speakers move more like real lips (median TMDC, with the median speaker's style:
+test 0.26 → 0.34, validation 0.08 → 0.26), while the synthetic benchmark's scores fall far (LSE-D
+about 2.4×): it is the real speakers' average articulation, not the articulation rules the
+synthetic ground truth is drawn with. So MuEx stays the default; ``--model muex-real`` is the
+choice for real recorded speech. The read-out is tied to the MuEx it was fitted on (its sha256 is
+in the file and checked at load).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from babelface.errors import WeightsError
+
+MODEL_NAME = "real_readout"
+DEFAULT_WEIGHTS = "muex_real_readout.safetensors"       # in babelface/assets
+COMPONENTS = 12              # K: principal axes of MuEx's motion (inputs) and of the real motion (outputs)
+PENALTY = 3e4                # ridge penalty, chosen on the validation speakers (3e3 … 3e5)
+N_MELS = 80                  # the log-mel MuEx reads (E.5), pooled in pairs to 40 bands
+POOLED = 4 * N_MELS // 2     # per video frame: its four 10 ms frames × 40 bands = 160
+
+
+def pool_mel(mel: np.ndarray, n_frames: int) -> np.ndarray:
+    """Normalised log-mel ``(4 T, 80)`` → ``(T, 160)``: adjacent bands averaged, a frame's four
+    10 ms frames side by side."""
+    return mel.reshape(n_frames, 4, N_MELS // 2, 2).mean(3).reshape(n_frames, POOLED).astype(np.float32)
+
+
+def frame_features(audio16k: np.ndarray, n_frames: int) -> np.ndarray:
+    """The read-out's audio input for the whole utterance: ``(T, 160)``."""
+    from babelface.media.features import mel_features
+    return pool_mel(mel_features(audio16k, n_frames, N_MELS), n_frames)
+
+
+def _flat(motion: np.ndarray) -> np.ndarray:
+    return motion.reshape(len(motion), -1).astype(np.float64)           # (T, 3L)
+
+
+def normalised(motion: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Motion ``(T, L, 3)`` centred on its mean over ``ok`` frames and divided by its RMS: ``(T, 3L)``."""
+    f = _flat(motion)
+    f = f - f[ok].mean(0)
+    return f / (np.sqrt((f[ok] ** 2).sum(1).mean()) + 1e-12)
+
+
+def _sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Readout:
+    """The fitted read-out (shapes for ``K`` components, ``D = 160 + K`` inputs, ``3L`` outputs)."""
+
+    motion_mean: np.ndarray      # (3L,)  m̄, MuEx's mean motion on the training clips
+    motion_axes: np.ndarray      # (K, 3L) P_g
+    input_mean: np.ndarray       # (D,)   μ
+    input_std: np.ndarray        # (D,)   σ
+    weights: np.ndarray          # (D, K) W
+    real_axes: np.ndarray        # (K, 3L) P_y
+    scale: float                 # s
+    muex_sha256: str = ""        # the MuEx whose motion it reads
+
+    def inputs(self, mel: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        """``(T, 160)`` and MuEx's ``(T, L, 3)`` → standardised inputs ``(T, D)``."""
+        x = np.concatenate([mel, (_flat(motion) - self.motion_mean) @ self.motion_axes.T], 1)
+        return (x - self.input_mean) / self.input_std
+
+    def apply(self, mel: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        """The read-out's motion ``(T, L, 3)`` float32 for the pooled log-mel and MuEx's motion."""
+        y = self.inputs(mel, motion) @ self.weights @ self.real_axes          # (T, 3L)
+        return (y * self.scale + self.motion_mean).reshape(motion.shape).astype(np.float32)
+
+    # --- the file ------------------------------------------------------------------------------
+    def save(self, path: str | Path, **extra) -> Path:
+        """One safetensors file (atomic), the MuEx hash and ``extra`` in its header."""
+        import torch
+
+        from babelface.models.checkpoint import make_header, write_checkpoint
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(getattr(self, k), np.float32))
+                   for k in ("motion_mean", "motion_axes", "input_mean", "input_std", "weights", "real_axes")}
+        header = make_header(MODEL_NAME, {"components": int(self.weights.shape[1]), "scale": float(self.scale),
+                                          "muex_sha256": self.muex_sha256}, **extra)
+        return write_checkpoint(path, tensors, header)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Readout":
+        from babelface.models.checkpoint import read_checkpoint
+        header, t = read_checkpoint(path, MODEL_NAME, "real read-out")
+        cfg = header["config"]
+        try:
+            arrays = {k: t[k].double().numpy() for k in ("motion_mean", "motion_axes", "input_mean",
+                                                          "input_std", "weights", "real_axes")}
+        except KeyError as e:
+            raise WeightsError(f"{path} is not a complete real read-out: {e.args[0]} is missing") from e
+        return cls(**arrays, scale=float(cfg["scale"]), muex_sha256=str(cfg.get("muex_sha256", "")))
+
+
+@dataclass
+class Clip:
+    """One training clip: pooled log-mel ``(T, 160)``, MuEx's and the real motion ``(T, L, 3)``,
+    the frames with a tracked face ``(T,)``."""
+
+    mel: np.ndarray
+    muex: np.ndarray
+    real: np.ndarray
+    ok: np.ndarray
+
+
+def fit(clips: Iterable[Clip], components: int = COMPONENTS, penalty: float = PENALTY,
+        muex_sha256: str = "") -> Readout:
+    """The read-out by closed-form ridge regression over the clips' tracked frames (deterministic)."""
+    clips = [c for c in clips if c.ok.any()]
+    if not clips:
+        raise ValueError("no training clip with a tracked face")
+    y = np.concatenate([normalised(c.real, c.ok)[c.ok] for c in clips])                 # (N, 3L)
+    g = np.concatenate([_flat(c.muex)[c.ok] for c in clips])                             # (N, 3L)
+    mean = g.mean(0)
+    real_axes = np.linalg.svd(y - y.mean(0), full_matrices=False)[2][:components]        # (K, 3L)
+    motion_axes = np.linalg.svd(g - mean, full_matrices=False)[2][:components]           # (K, 3L)
+    x = np.concatenate([np.concatenate([c.mel[c.ok], (_flat(c.muex)[c.ok] - mean) @ motion_axes.T], 1)
+                        for c in clips])                                                 # (N, D)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    xs = (x - mu) / sd
+    w = np.linalg.solve(xs.T @ xs + penalty * np.eye(xs.shape[1]), xs.T @ (y @ real_axes.T))   # (D, K)
+    pred = xs @ w @ real_axes
+    scale = float(np.sqrt(((g - mean) ** 2).sum(1).mean()) / (np.sqrt((pred ** 2).sum(1).mean()) + 1e-12))
+    return Readout(mean, motion_axes, mu, sd, w, real_axes, scale, muex_sha256)
+
+
+def default_weights_path() -> Path:
+    from importlib import resources
+    return Path(str(resources.files("babelface.assets").joinpath(DEFAULT_WEIGHTS)))
+
+
+class MuExReal:
+    """The ``muex-real`` generator: MuEx's motion, read out as the real speakers move."""
+
+    name = "muex-real"
+    needs_text = False
+
+    def __init__(self, muex, readout: Readout):
+        self.muex, self.readout = muex, readout
+
+    def predict_motion(self, audio16k: np.ndarray, *, text: str | None = None,
+                       language: str | None = None) -> np.ndarray:
+        """Mono 16 kHz speech ``(n,)`` → motion ``(ceil(n / 640), L, 3)`` float32; silence: the rest pose."""
+        from babelface.media.audio import is_silent
+        from babelface.models.protocols import check_speech
+        audio, t = check_speech(audio16k)
+        motion = self.muex.predict_motion(audio)                                        # (T, L, 3)
+        if is_silent(audio):
+            return motion
+        return self.readout.apply(frame_features(audio, t), motion)
+
+    def stream(self, read, n_samples: int) -> Iterator[np.ndarray]:
+        """Motion chunks for spooled speech: MuEx's windows, each read out with the utterance's
+        own log-mel statistics (the same frames as :meth:`predict_motion`, to float rounding)."""
+        from babelface.models.streaming import mel_statistics, window_features
+        stats = None
+        a = 0
+        for chunk in self.muex.stream(read, n_samples):                                 # (t, L, 3)
+            if stats is None:
+                stats = mel_statistics(read, n_samples, N_MELS)
+            b = a + len(chunk)
+            mel = pool_mel(window_features(read, n_samples, a, b, stats, N_MELS), b - a)
+            yield self.readout.apply(mel, chunk)
+            a = b
+
+
+def load(weights: str | Path | None = None, muex_weights: str | Path | None = None) -> MuExReal:
+    """The read-out at ``weights`` (default: the shipped one) over the MuEx it was fitted on
+    (default: the shipped MuEx); a MuEx of another hash is refused (:class:`WeightsError`)."""
+    from babelface.models import muex
+    path = Path(weights) if weights else default_weights_path()
+    if not path.is_file():
+        raise WeightsError(f"no real read-out at {path}: build it with `make model-readout` "
+                           "(after `make corpus-real`), or use --model muex")
+    readout = Readout.load(path)
+    muex_path = Path(muex_weights) if muex_weights else muex.default_weights_path()
+    if readout.muex_sha256 and muex_path.is_file() and _sha256(muex_path) != readout.muex_sha256:
+        raise WeightsError(f"{path} was fitted on another MuEx (sha256 {readout.muex_sha256[:12]}…) than "
+                           f"{muex_path}: refit it with `make model-readout`")
+    return MuExReal(muex.load_model(muex_path), readout)
+
+
+def generator(weights: str | Path | None = None) -> MuExReal:
+    """The ``muex-real`` entry of :data:`babelface.models.protocols.GENERATORS` (``weights``: the read-out's)."""
+    return load(weights)

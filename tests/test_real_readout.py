@@ -1,0 +1,124 @@
+"""``muex-real``: MuEx read out as the real corpus's training speakers move (issue 11)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from babelface.errors import WeightsError
+from babelface.models import real_readout as rr
+
+
+def _clips(rng, n_clips=12, t=200, k=3):
+    """Clips whose real motion is a fixed linear map of their pooled mel (k hidden factors)."""
+    from babelface.face.indices import N_MOTION
+    to_mel = rng.normal(size=(k, rr.POOLED))
+    to_real = rng.normal(size=(k, N_MOTION * 3))
+    to_muex = rng.normal(size=(k, N_MOTION * 3))
+    out = []
+    for _ in range(n_clips):
+        z = rng.normal(size=(t, k))                                       # (T, k) what is said
+        mel = z @ to_mel + 0.3 * rng.normal(size=(t, rr.POOLED))
+        muex = (z @ to_muex + 0.1 * rng.normal(size=(t, N_MOTION * 3))).reshape(t, N_MOTION, 3)
+        real = (2.0 * z @ to_real).reshape(t, N_MOTION, 3)                # a speaker's own amplitude
+        out.append(rr.Clip(mel.astype(np.float32), muex.astype(np.float32), real.astype(np.float32),
+                           np.ones(t, bool)))
+    return out
+
+
+def test_fit_learns_the_map_and_keeps_muex_scale():
+    rng = np.random.default_rng(0)
+    train, test = _clips(rng)[:10], _clips(np.random.default_rng(0))[10:]
+    readout = rr.fit(train, components=6, penalty=10.0)
+    for c in test:
+        pred = readout.apply(c.mel, c.muex).reshape(len(c.mel), -1)
+        truth = c.real.reshape(len(c.mel), -1)
+        r = np.corrcoef((pred - readout.motion_mean).ravel(), truth.ravel())[0, 1]
+        assert r > 0.95
+    # the read-out speaks at MuEx's amplitude on its training clips, not the real speakers'
+    g = np.concatenate([c.muex.reshape(len(c.mel), -1) for c in train])
+    p = np.concatenate([readout.apply(c.mel, c.muex).reshape(len(c.mel), -1) for c in train])
+    rms = lambda x: np.sqrt(((x - x.mean(0)) ** 2).sum(1).mean())
+    assert rms(p) == pytest.approx(rms(g), rel=0.05)
+
+
+def test_fit_is_deterministic_and_the_file_round_trips(tmp_path):
+    clips = _clips(np.random.default_rng(1), n_clips=4)
+    a, b = rr.fit(clips, penalty=30.0, muex_sha256="ab" * 32), rr.fit(clips, penalty=30.0, muex_sha256="ab" * 32)
+    np.testing.assert_array_equal(a.weights, b.weights)
+    path = a.save(tmp_path / "r.safetensors", trained_on={"split": "train"})
+    back = rr.Readout.load(path)
+    c = clips[0]
+    np.testing.assert_allclose(back.apply(c.mel, c.muex), a.apply(c.mel, c.muex), atol=1e-4)
+    assert back.muex_sha256 == "ab" * 32
+
+
+def test_a_missing_or_foreign_file_is_refused(tmp_path):
+    with pytest.raises(WeightsError, match="make model-readout"):
+        rr.load(tmp_path / "none.safetensors")
+    from babelface.models.muex import default_weights_path
+    other = tmp_path / "muex.safetensors"
+    other.write_bytes(default_weights_path().read_bytes()[:-1] + b"\0")
+    with pytest.raises(WeightsError, match="another MuEx"):
+        rr.load(muex_weights=other)
+    with pytest.raises(WeightsError):
+        rr.Readout.load(default_weights_path())            # a MuEx file is not a read-out
+
+
+def test_the_shipped_readout_reads_the_shipped_muex():
+    """Fails on purpose when MuEx is reshipped: refit with `make model-readout` (and re-measure)."""
+    from babelface.models.checkpoint import read_checkpoint
+    from babelface.models.muex import default_weights_path
+    header, _ = read_checkpoint(rr.default_weights_path(), rr.MODEL_NAME)
+    assert header["config"]["muex_sha256"] == rr._sha256(default_weights_path())
+    assert header["trained_on"]["split"] == "train"
+    assert header["config"]["components"] == rr.COMPONENTS
+    assert "kristinoem" not in header["trained_on"]["speakers"]          # a test speaker
+
+
+@pytest.fixture(scope="module")
+def muex_real():
+    from babelface.models.protocols import load_generator
+    return load_generator("muex-real")
+
+
+def test_generator_contract_and_silence(muex_real):
+    assert muex_real.name == "muex-real" and not muex_real.needs_text
+    rest = muex_real.predict_motion(np.zeros(16000, np.float32))
+    assert rest.shape == (25, 111, 3) and not rest.any()
+
+
+def test_stream_equals_the_whole_utterance(muex_real, real):
+    """Past one MuEx window (60 s): the chunks join to the whole-utterance motion."""
+    from babelface.media import load_audio
+    from babelface.models.streaming import WINDOW_FRAMES
+    speech = load_audio(real / "WDA_KatieHill_000.mp4")                    # 8 s
+    audio = np.tile(speech, 9)[: (WINDOW_FRAMES + 200) * 640]               # 68 s
+    whole = muex_real.predict_motion(audio)
+    chunks = list(muex_real.stream(lambda a, b: audio[a:b], len(audio)))
+    assert len(chunks) > 1
+    joined = np.concatenate(chunks)
+    assert joined.shape == whole.shape
+    assert np.abs(joined - whole).max() < 2e-3
+
+
+@pytest.mark.parametrize("clip", ["pcavs_00086", "retalking_2"])
+def test_held_out_speakers_lips_are_followed_better_than_by_muex(muex_real, real, clip):
+    """Two speakers of the corpus's test split (never fitted on): TMDC against the lips MediaPipe
+    sees in their own video, both with the median speaker's style (as `animate` on a portrait):
+    0.445 → 0.584 and 0.219 → 0.402 when this was written."""
+    from babelface.face.landmarks import landmarks_sequence
+    from babelface.media import load_audio, read_frames
+    from babelface.metrics import lip
+    from babelface.motion.representation import landmarks_to_motion, motion_to_canonical
+    from babelface.motion.style import MEDIAN_STYLE, apply_style
+    path = real / "corpus" / f"{clip}.mp4"
+    motion, neutral = landmarks_to_motion(landmarks_sequence(read_frames(path)))
+    audio = load_audio(path)
+    ok = np.isfinite(motion).all(axis=(1, 2))
+    ref = motion_to_canonical(motion[ok], neutral)
+
+    def tmdc(gen):
+        return lip.tmdc(ref, motion_to_canonical(apply_style(gen[:len(motion)], MEDIAN_STYLE)[ok], neutral), "none")
+    before, after = tmdc(muex_real.muex.predict_motion(audio)), tmdc(muex_real.predict_motion(audio))
+    assert after > before + 0.05, (before, after)
