@@ -122,3 +122,22 @@ def test_held_out_speakers_lips_are_followed_better_than_by_muex(muex_real, real
         return lip.tmdc(ref, motion_to_canonical(apply_style(gen[:len(motion)], MEDIAN_STYLE)[ok], neutral), "none")
     before, after = tmdc(muex_real.muex.predict_motion(audio)), tmdc(muex_real.predict_motion(audio))
     assert after > before + 0.05, (before, after)
+
+
+def test_dub_takes_an_audio_model_by_name(real, muex_real):
+    """`dub --audio SPEECH --model muex-real`: the read-out's motion at the part's frames; no
+    --model is MuEx's, and a weights path still reads as MuEx weights."""
+    from babelface.dub.timing import Part
+    from babelface.dub.track import _audio_motion
+    from babelface.media import load_audio
+    from babelface.models.muex import default_weights_path
+    speech = load_audio(real / "WDA_KatieHill_000.mp4")[:3 * 16000]               # 3 s
+    parts = [Part(1.0, speech, 16000, [])]
+    named = np.asarray(_audio_motion(parts, 125, "muex-real"))                      # (125, L, 3)
+    plain = np.asarray(_audio_motion(parts, 125, None))
+    by_path = np.asarray(_audio_motion(parts, 125, default_weights_path()))
+    assert named.shape == plain.shape == (125, 111, 3)
+    assert not named[:25].any() and not named[101:].any()                           # rest outside the part
+    np.testing.assert_allclose(named[25:100], muex_real.predict_motion(speech), atol=1e-5)
+    np.testing.assert_array_equal(plain, by_path)
+    assert np.abs(named - plain).max() > 1e-3

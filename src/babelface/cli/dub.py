@@ -62,7 +62,8 @@ def register(sub) -> None:
     p.add_argument("--crf", type=int, help="x264 quality (lower is better); default: chosen from "
                                            "the source's bit rate (--quality then sets only the "
                                            "x264 preset)")
-    p.add_argument("--model", help="MuEx weights for --audio alone (default: the bundled model)")
+    p.add_argument("--model", help="the motion model for --audio alone: muex (default), muex-real "
+                   "(MuEx read out as real speakers move: docs/muex.md), or a MuEx weights file")
     p.add_argument("--interior", choices=("video", "synth"), default="video",
                    help="mouth interior: retrieved from the video's own frames, or synthesized")
     p.add_argument("--no-sync-check", action="store_true",

@@ -205,14 +205,17 @@ def _phoneme_motion(phonemes, n_frames) -> tuple[DiskRows, DiskRows]:
 
 
 def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
-    """MuEx on each fitted part (audio only), placed at its frame; rest elsewhere."""
-    from babelface.models.protocols import speech_motion
+    """The audio-only model on each fitted part, placed at its frame; rest elsewhere. ``model``: a
+    registered generator's name (``muex``, ``muex-real``, …) or MuEx weights; None: MuEx."""
+    from babelface.models.protocols import GENERATORS, speech_motion
+    named = model is not None and str(model) in GENERATORS
+    pick = dict(model=str(model)) if named else dict(weights=model)
     motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
     for p in parts:
         f0 = int(np.floor(p.start * FPS))
         lead = int(round((p.start - f0 / FPS) * SAMPLE_RATE))                # start inside its frame
         x = np.concatenate([np.zeros(lead, np.float32), resample(p.audio, p.sample_rate, SAMPLE_RATE)])
-        m = speech_motion(x, weights=model).motion
+        m = speech_motion(x, **pick).motion
         m = m[:max(0, n_frames - f0)]
         motion[f0:f0 + len(m)] = m
     return DiskRows.of([motion], (N_MOTION, 3))
