@@ -29,7 +29,7 @@ def _clips(rng, n_clips=12, t=200, k=3):
 def test_fit_learns_the_map_and_keeps_muex_scale():
     rng = np.random.default_rng(0)
     train, test = _clips(rng)[:10], _clips(np.random.default_rng(0))[10:]
-    readout = rr.fit(train, components=6, penalty=10.0)
+    readout = rr.fit(train, components=6, penalty=10.0, gate=False)
     for c in test:
         pred = readout.apply(c.mel, c.muex).reshape(len(c.mel), -1)
         truth = c.real.reshape(len(c.mel), -1)
@@ -42,6 +42,23 @@ def test_fit_learns_the_map_and_keeps_muex_scale():
     assert rms(p) == pytest.approx(rms(g), rel=0.05)
 
 
+def test_where_muex_rests_the_readout_rests_too():
+    """A pause: MuEx's motion is zero there, and so is the read-out's (real speakers' parted lips
+    between phrases are not copied); at full activity the read-out's own motion."""
+    clips = _clips(np.random.default_rng(2), n_clips=6)
+    readout = rr.fit(clips, penalty=10.0)
+    assert readout.rest_norm > 0
+    c = clips[0]
+    muex = c.muex.copy()
+    muex[:50] = 0.0                                                       # (50, L, 3) at rest
+    out = readout.apply(c.mel, muex)
+    assert not out[:50].any()
+    loud = np.linalg.norm(muex.reshape(len(muex), -1), axis=1) >= readout.rest_norm
+    ungated = rr.Readout(**{**readout.__dict__, "rest_norm": 0.0}).apply(c.mel, muex)
+    np.testing.assert_allclose(out[loud], ungated[loud], atol=1e-5)
+    assert np.abs(out - muex).max() > 0.1
+
+
 def test_fit_is_deterministic_and_the_file_round_trips(tmp_path):
     clips = _clips(np.random.default_rng(1), n_clips=4)
     a, b = rr.fit(clips, penalty=30.0, muex_sha256="ab" * 32), rr.fit(clips, penalty=30.0, muex_sha256="ab" * 32)
@@ -50,7 +67,7 @@ def test_fit_is_deterministic_and_the_file_round_trips(tmp_path):
     back = rr.Readout.load(path)
     c = clips[0]
     np.testing.assert_allclose(back.apply(c.mel, c.muex), a.apply(c.mel, c.muex), atol=1e-4)
-    assert back.muex_sha256 == "ab" * 32
+    assert back.muex_sha256 == "ab" * 32 and back.rest_norm == pytest.approx(a.rest_norm)
 
 
 def test_a_missing_or_foreign_file_is_refused(tmp_path):

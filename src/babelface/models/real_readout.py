@@ -6,20 +6,26 @@ read-out is trained on the real corpus's *training* speakers (``make corpus-real
 ``train``: 11 speakers, ~5,700 frames of MediaPipe motion) and maps, frame by frame,
 
     x_t = [ pooled log-mel of frame t (4 × 40),  P_g (m_t − m̄) ]          # (160 + K,)
-    ŷ_t = s · (((x_t − μ) / σ) W) P_y + m̄                                  # (3L,)
+    r_t = s · (((x_t − μ) / σ) W) P_y + m̄                                  # (3L,)
+    g_t = min(1, ‖m_t‖ / m_ref)                                             # MuEx's own activity
+    ŷ_t = m_t + g_t (r_t − m_t)
 
 where ``m_t`` is MuEx's motion at frame t flattened ``(3L,)``, ``P_g`` the first ``K`` principal
 axes of MuEx's motion on the training clips and ``m̄`` its mean, ``P_y`` the first ``K`` principal
 axes of the real motion (each clip centred and divided by its own RMS: speaker-normalised
 amplitude), ``W`` a ridge regression (penalty chosen on the validation speakers), and ``s`` the
-scale that gives the read-out MuEx's RMS on the training clips. Everything is per frame with
+scale that gives the read-out MuEx's RMS on the training clips. The gate ``g_t`` hands the
+frame back to MuEx where MuEx's mouth is at rest (``m_ref``: the median of ‖m_t‖ on the training
+clips): real speakers' lips stay parted between phrases, and without the gate the read-out kept
+them so in every pause (4 of 7 real-speech files had no pause frame at rest); MuEx rests there.
+Everything is per frame with
 global constants, so :meth:`MuExReal.stream` equals :meth:`MuExReal.predict_motion` on the
 whole utterance (the log-mel is normalised by the utterance's own statistics, as MuEx's is).
 
 What it buys and costs (RESULTS.md "Real clips: what a model learned from the corpus reaches"):
 held-out real speakers move more like real lips (median TMDC, with the median speaker's style:
-test 0.26 → 0.34, validation 0.08 → 0.26), while the synthetic benchmark's scores fall far (LSE-D
-about 2.4×): it is the real speakers' average articulation, not the articulation rules the
+test 0.26 → 0.32, validation 0.08 → 0.22), while the synthetic benchmark's scores fall far (LSE-D
+about 2×: 0.015 → 0.030): it is the real speakers' average articulation, not the articulation rules the
 synthetic ground truth is drawn with. So MuEx stays the default; ``--model muex-real`` is the
 choice for real recorded speech. The read-out is tied to the MuEx it was fitted on (its sha256 is
 in the file and checked at load).
@@ -86,6 +92,7 @@ class Readout:
     weights: np.ndarray          # (D, K) W
     real_axes: np.ndarray        # (K, 3L) P_y
     scale: float                 # s
+    rest_norm: float = 0.0       # m_ref: MuEx's motion norm at full activity (0: no gate)
     muex_sha256: str = ""        # the MuEx whose motion it reads
 
     def inputs(self, mel: np.ndarray, motion: np.ndarray) -> np.ndarray:
@@ -95,8 +102,12 @@ class Readout:
 
     def apply(self, mel: np.ndarray, motion: np.ndarray) -> np.ndarray:
         """The read-out's motion ``(T, L, 3)`` float32 for the pooled log-mel and MuEx's motion."""
-        y = self.inputs(mel, motion) @ self.weights @ self.real_axes          # (T, 3L)
-        return (y * self.scale + self.motion_mean).reshape(motion.shape).astype(np.float32)
+        y = self.inputs(mel, motion) @ self.weights @ self.real_axes * self.scale + self.motion_mean   # (T, 3L)
+        if self.rest_norm > 0:                     # MuEx at rest (a pause): its own motion
+            m = _flat(motion)
+            gate = np.minimum(np.linalg.norm(m, axis=1) / self.rest_norm, 1.0)[:, None]   # (T, 1)
+            y = m + gate * (y - m)
+        return y.reshape(motion.shape).astype(np.float32)
 
     # --- the file ------------------------------------------------------------------------------
     def save(self, path: str | Path, **extra) -> Path:
@@ -107,7 +118,8 @@ class Readout:
         tensors = {k: torch.from_numpy(np.ascontiguousarray(getattr(self, k), np.float32))
                    for k in ("motion_mean", "motion_axes", "input_mean", "input_std", "weights", "real_axes")}
         header = make_header(MODEL_NAME, {"components": int(self.weights.shape[1]), "scale": float(self.scale),
-                                          "muex_sha256": self.muex_sha256}, **extra)
+                                          "rest_norm": float(self.rest_norm), "muex_sha256": self.muex_sha256},
+                             **extra)
         return write_checkpoint(path, tensors, header)
 
     @classmethod
@@ -120,7 +132,8 @@ class Readout:
                                                           "input_std", "weights", "real_axes")}
         except KeyError as e:
             raise WeightsError(f"{path} is not a complete real read-out: {e.args[0]} is missing") from e
-        return cls(**arrays, scale=float(cfg["scale"]), muex_sha256=str(cfg.get("muex_sha256", "")))
+        return cls(**arrays, scale=float(cfg["scale"]), rest_norm=float(cfg.get("rest_norm", 0.0)),
+                   muex_sha256=str(cfg.get("muex_sha256", "")))
 
 
 @dataclass
@@ -135,8 +148,9 @@ class Clip:
 
 
 def fit(clips: Iterable[Clip], components: int = COMPONENTS, penalty: float = PENALTY,
-        muex_sha256: str = "") -> Readout:
-    """The read-out by closed-form ridge regression over the clips' tracked frames (deterministic)."""
+        muex_sha256: str = "", gate: bool = True) -> Readout:
+    """The read-out by closed-form ridge regression over the clips' tracked frames (deterministic);
+    ``gate``: hand MuEx's resting frames back to MuEx (``rest_norm``: the median norm of its motion)."""
     clips = [c for c in clips if c.ok.any()]
     if not clips:
         raise ValueError("no training clip with a tracked face")
@@ -152,7 +166,8 @@ def fit(clips: Iterable[Clip], components: int = COMPONENTS, penalty: float = PE
     w = np.linalg.solve(xs.T @ xs + penalty * np.eye(xs.shape[1]), xs.T @ (y @ real_axes.T))   # (D, K)
     pred = xs @ w @ real_axes
     scale = float(np.sqrt(((g - mean) ** 2).sum(1).mean()) / (np.sqrt((pred ** 2).sum(1).mean()) + 1e-12))
-    return Readout(mean, motion_axes, mu, sd, w, real_axes, scale, muex_sha256)
+    rest_norm = float(np.median(np.linalg.norm(g, axis=1))) if gate else 0.0
+    return Readout(mean, motion_axes, mu, sd, w, real_axes, scale, rest_norm, muex_sha256)
 
 
 def default_weights_path() -> Path:
