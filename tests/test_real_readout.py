@@ -99,10 +99,14 @@ def muex_real():
     return load_generator("muex-real")
 
 
-def test_generator_contract_and_silence(muex_real):
+def test_generator_contract_and_silence(muex_real, tone):
     assert muex_real.name == "muex-real" and not muex_real.needs_text
     rest = muex_real.predict_motion(np.zeros(16000, np.float32))
     assert rest.shape == (25, 111, 3) and not rest.any()
+    short = tone[:300]                                   # under one analysis window: one frame, no error
+    assert muex_real.predict_motion(short).shape == (1, 111, 3)
+    np.testing.assert_array_equal(np.concatenate(list(muex_real.stream(lambda a, b: short[a:b], 300))),
+                                  muex_real.predict_motion(short))
 
 
 def test_stream_equals_the_whole_utterance(muex_real, real):

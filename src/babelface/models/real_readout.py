@@ -198,7 +198,11 @@ class MuExReal:
     def stream(self, read, n_samples: int) -> Iterator[np.ndarray]:
         """Motion chunks for spooled speech: MuEx's windows, each read out with the utterance's
         own log-mel statistics (the same frames as :meth:`predict_motion`, to float rounding)."""
-        from babelface.models.streaming import mel_statistics, window_features
+        from babelface.constants import SAMPLES_PER_FRAME
+        from babelface.models.streaming import WINDOW_FRAMES, mel_statistics, window_features
+        if -(-n_samples // SAMPLES_PER_FRAME) <= WINDOW_FRAMES:     # one window: the whole utterance
+            yield self.predict_motion(read(0, n_samples))
+            return
         stats = None
         a = 0
         for chunk in self.muex.stream(read, n_samples):                                 # (t, L, 3)
