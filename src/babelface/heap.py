@@ -10,13 +10,13 @@ returns every arena's free pages to the kernel (``madvise(MADV_DONTNEED)``); cal
 
 The other way round, a short-lived process that decodes a large video frame by frame (``dub``'s
 tracking pass forked beside the speech, issue 16) should keep what it frees: with malloc's
-default thresholds a 1080×1920 RGB frame (6 MiB) may be mapped afresh and unmapped again for each
-frame, and every one of its 1,500 pages faulted in and zeroed by the kernel. On the 10 s 1080p
-clip that was 370,000 page faults and 0.7 s of system time in the tracking process alone
-(0.03 s beside the speech when it ran in the main process, where earlier large frees had already
-raised glibc's dynamic threshold). :func:`keep_freed` fixes the thresholds so that blocks up to
-:data:`KEEP_BLOCK` come from the heap and freed ones are reused; :func:`trim` still hands them
-back on demand.
+default thresholds the freed 6 MiB of a 1080×1920 RGB frame may be unmapped, or trimmed off the
+top of the heap, and the next frames' pages faulted in and zeroed by the kernel again. On the
+10 s 1080p clip the tracking process took 402,000 page faults and 0.92 s of system time (the same
+pass in the main process at one thread: 29,000 and 0.22 s, glibc's dynamic thresholds already
+raised there by earlier large frees). :func:`keep_freed` fixes the thresholds so that blocks up
+to :data:`KEEP_BLOCK` come from the heap and freed ones are reused; :func:`trim` still hands
+them back on demand.
 """
 
 from __future__ import annotations
