@@ -280,6 +280,10 @@ def test_a_run_of_frames_decoded_from_the_keyframe_before_it_equals_the_whole_de
             assert (a.pts, a.time) == (b.pts, b.time) and np.array_equal(a.image, b.image)
     wrong = pts + 1
     assert [f.pts for f in stream.frames_from(src, wrong, 20, 25)] == list(pts[20:25]) and restarts == [20]
+    # the frames shown between the keyframe (20) and the run (29) that no other refers to (the
+    # B-frames x264 does not keep as references) are not decoded: fewer than the 9 shown before it
+    before = [rel for rel, _ in stream._after_seek(src, int(pts[29])) if rel < pts[29]]
+    assert 0 < len(before) < 9 and set(before) < set(pts[20:29])
 
 
 def test_landmarks_on_disk_smoothed_in_blocks_equal_the_whole_run_filter():

@@ -242,6 +242,7 @@ def _forked(encoder: SegmentEncoder, make: Callable[[], Iterable], ticks: queue.
         code = 1
         try:
             os.close(r)
+            heap.keep_freed()                       # its frames' blocks reused, not faulted in anew
             before = counters[0]() if counters else {}
             segment = encoder.encode(_ticked(make(), w))
             added = {k: v - before[k] for k, v in counters[0]().items()} if counters else {}
