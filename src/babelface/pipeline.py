@@ -185,9 +185,9 @@ def _head_motion_of(audio: np.ndarray, sample_rate: int, n_frames: int, options:
 
 
 def _import_head_motion() -> None:
-    """What :func:`head_motion` imports: Praat (parselmouth), SciPy's filters, the head model."""
+    """What :func:`head_motion` imports: Praat (parselmouth), the head model (its filters are
+    :mod:`babelface.motion.filters1d`, not SciPy's: issue 16)."""
     import parselmouth  # noqa: F401
-    import scipy.ndimage  # noqa: F401
 
     import babelface.motion.head_model  # noqa: F401
     import babelface.motion.prosody  # noqa: F401
@@ -197,7 +197,7 @@ def _import_head_motion() -> None:
 def _head_beside(threads: int, options: HeadOptions) -> Iterator:
     """``moves(audio, sample_rate, n_frames)`` → something whose ``result()`` is :func:`head_motion`.
     At two cores or more, in a process forked now (enter this before starting any thread) that
-    imports Praat, SciPy's filters and the head model while this one makes the speech: ~0.15 s of
+    imports Praat and the head model while this one makes the speech: ~0.15 s of
     CPU off `say`'s critical path, and ~70 MB it never touches (issue 16: `say` RTF). Else
     computed here when asked for; ``options.still``: None."""
     import os

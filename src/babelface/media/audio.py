@@ -8,6 +8,7 @@ the output video keeps the user's own audio at its own rate and channel count
 
 from __future__ import annotations
 
+import math
 import sys
 
 from dataclasses import dataclass
@@ -227,7 +228,7 @@ def resample(audio: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
 def _resample_poly(x: np.ndarray, up: int, down: int) -> np.ndarray:
     """``scipy.signal.resample_poly(x, up, down)`` of float32 ``x`` ``(n,)``, in its own order of
     operations (float32 filter; ``upfirdn``'s per-output accumulation, tap by tap): identical output."""
-    from scipy.special import i0
+    i0 = _i0
     max_rate = max(up, down)
     half_len = HALF_LEN_PER_RATE * max_rate
     m = np.arange(2 * half_len + 1) - half_len                       # firwin's lowpass, Kaiser window
@@ -252,6 +253,51 @@ def _resample_poly(x: np.ndarray, up: int, down: int) -> np.ndarray:
     out = np.zeros(n_out, np.float32)
     for i in range(per_phase):                # out += x[j] · h for j from last - per_phase + 1 up
         out += padded[last + 1 + i] * flipped[phase * per_phase + i]
+    return out
+
+
+# Cephes' Chebyshev coefficients of I0 (those SciPy's ``special.i0`` and NumPy's ``i0`` evaluate)
+_I0_A = (-4.4153416464793395e-18, 3.3307945188222384e-17, -2.431279846547955e-16,
+         1.715391285555133e-15, -1.1685332877993451e-14, 7.676185498604936e-14,
+         -4.856446783111929e-13, 2.95505266312964e-12, -1.726826291441556e-11,
+         9.675809035373237e-11, -5.189795601635263e-10, 2.6598237246823866e-09,
+         -1.300025009986248e-08, 6.046995022541919e-08, -2.670793853940612e-07,
+         1.1173875391201037e-06, -4.4167383584587505e-06, 1.6448448070728896e-05,
+         -5.754195010082104e-05, 0.00018850288509584165, -0.0005763755745385824,
+         0.0016394756169413357, -0.004324309995050576, 0.010546460394594998,
+         -0.02373741480589947, 0.04930528423967071, -0.09490109704804764,
+         0.17162090152220877, -0.3046826723431984, 0.6767952744094761)
+_I0_B = (-7.233180487874754e-18, -4.830504485944182e-18, 4.46562142029676e-17,
+         3.461222867697461e-17, -2.8276239805165836e-16, -3.425485619677219e-16,
+         1.7725601330565263e-15, 3.8116806693526224e-15, -9.554846698828307e-15,
+         -4.150569347287222e-14, 1.54008621752141e-14, 3.8527783827421426e-13,
+         7.180124451383666e-13, -1.7941785315068062e-12, -1.3215811840447713e-11,
+         -3.1499165279632416e-11, 1.1889147107846439e-11, 4.94060238822497e-10,
+         3.3962320257083865e-09, 2.266668990498178e-08, 2.0489185894690638e-07,
+         2.8913705208347567e-06, 6.889758346916825e-05, 0.0033691164782556943,
+         0.8044904110141088)
+
+
+def _chbevl(x: np.ndarray, coefficients: tuple) -> np.ndarray:
+    b0, b1, b2 = np.full_like(x, coefficients[0]), np.zeros_like(x), np.zeros_like(x)
+    for c in coefficients[1:]:
+        b2, b1 = b1, b0
+        b0 = x * b1 - b2 + c
+    return 0.5 * (b0 - b2)
+
+
+def _i0(x: np.ndarray) -> np.ndarray:
+    """``scipy.special.i0`` of float64 ``x`` bit for bit (Cephes' ``i0``: its Chebyshev sums, the C
+    library's ``exp`` through :func:`math.exp`), without importing ``scipy.special`` (0.13 s of CPU
+    in `say`'s head-motion process; NumPy's ``i0`` differs in the last bit on a quarter of the
+    Kaiser window's points)."""
+    a = np.abs(np.asarray(x, np.float64))
+    e = np.array([math.exp(v) for v in a.ravel().tolist()]).reshape(a.shape)
+    out = np.empty_like(a)
+    small = a <= 8.0
+    out[small] = e[small] * _chbevl(a[small] / 2.0 - 2.0, _I0_A)
+    big = ~small
+    out[big] = e[big] * _chbevl(32.0 / a[big] - 2.0, _I0_B) / np.sqrt(a[big])
     return out
 
 

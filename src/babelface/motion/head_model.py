@@ -65,7 +65,7 @@ def _lagged(x: np.ndarray) -> np.ndarray:
 
 
 def _high_pass(x: np.ndarray) -> np.ndarray:
-    from scipy.ndimage import uniform_filter1d
+    from babelface.motion.filters1d import uniform_filter1d
     return x - uniform_filter1d(x, int(HIGH_PASS_S * FPS), mode="nearest")
 
 

@@ -75,9 +75,8 @@ def _fill_short(mask: np.ndarray, min_len: int, value: bool) -> np.ndarray:
 
 def analyse(audio: np.ndarray, n_frames: int, sample_rate: int = SAMPLE_RATE) -> Prosody:
     """:class:`Prosody` of mono speech ``(n,)`` for ``n_frames`` video frames."""
-    from scipy.ndimage import gaussian_filter1d, maximum_filter1d
-
     from babelface.media.audio import rms_envelope
+    from babelface.motion.filters1d import gaussian_filter1d, maximum_filter1d
     audio = np.asarray(audio, np.float32)
     if sample_rate != SAMPLE_RATE:
         from babelface.media.audio import resample
