@@ -162,3 +162,14 @@ def test_dub_takes_an_audio_model_by_name(real, muex_real):
     np.testing.assert_allclose(named[25:100], muex_real.predict_motion(speech), atol=1e-5)
     np.testing.assert_array_equal(plain, by_path)
     assert np.abs(named - plain).max() > 1e-3
+
+
+def test_dub_refuses_an_unknown_model_before_reading_the_video(tmp_path):
+    from babelface.dub.run import dub
+    from babelface.dub.track import check_audio_model
+    from babelface.errors import InputError
+    from babelface.models.muex import default_weights_path
+    for ok in (None, "muex", "muex-real", default_weights_path(), "new.safetensors"):
+        check_audio_model(ok)
+    with pytest.raises(InputError, match=r"unknown motion model 'nope': choose one of .*muex-real"):
+        dub(tmp_path / "missing.mp4", tmp_path / "out.mp4", audio=tmp_path / "a.wav", model="nope")

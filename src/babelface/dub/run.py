@@ -488,6 +488,8 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
         raise InputError(f"quality must be one of {', '.join(QUALITY)}, got {quality!r}")
     if interior not in INTERIORS:
         raise InputError(f"interior must be one of {', '.join(INTERIORS)}, got {interior!r}")
+    from babelface.dub.track import check_audio_model
+    check_audio_model(model)
     output = Path(output)
     clock = _Clock()
     source = stream.probe(video, max_duration)

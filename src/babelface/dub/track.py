@@ -204,10 +204,21 @@ def _phoneme_motion(phonemes, n_frames) -> tuple[DiskRows, DiskRows]:
     return motion, DiskRows.of([art], art.shape[1:])
 
 
+def check_audio_model(model) -> None:
+    """``dub --model``: a registered motion model's name or MuEx weights (a ``.safetensors`` path),
+    else a one-line :class:`InputError` (before the video is read)."""
+    from babelface.models.protocols import GENERATORS
+    if model is None or str(model) in GENERATORS or Path(model).suffix == ".safetensors" or Path(model).exists():
+        return
+    raise InputError(f"unknown motion model {str(model)!r}: choose one of {', '.join(sorted(GENERATORS))}, "
+                     "or give MuEx weights (.safetensors)")
+
+
 def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
     """The audio-only model on each fitted part, placed at its frame; rest elsewhere. ``model``: a
     registered generator's name (``muex``, ``muex-real``, …) or MuEx weights; None: MuEx."""
     from babelface.models.protocols import GENERATORS, speech_motion
+    check_audio_model(model)
     named = model is not None and str(model) in GENERATORS
     pick = dict(model=str(model)) if named else dict(weights=model)
     motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
