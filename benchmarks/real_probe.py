@@ -49,6 +49,8 @@ def load(data: Path) -> list[dict]:
     from babelface.media import load_audio
     from babelface.metrics import lip
     from babelface.models.muex import load_default
+    from babelface.models.protocols import fit_length
+    from babelface.models.real_readout import frame_features
     from babelface.motion.representation import motion_to_canonical
     from babelface.progress import progress
     model = load_default()
@@ -59,27 +61,16 @@ def load(data: Path) -> list[dict]:
         audio = load_audio(c.path("audio"))
         n = len(real)
         ok = np.isfinite(real).all(axis=(1, 2))
-        gen = _padded(model.predict_motion(audio), n)                          # (T, L, 3)
+        gen = fit_length(model.predict_motion(audio), n)                          # (T, L, 3)
         fr, fg = np.full((n, 5), np.nan), np.full((n, 5), np.nan)
         fr[ok] = lip.mouth_features(motion_to_canonical(real[ok], neutral), "none")
         fg[ok] = lip.mouth_features(motion_to_canonical(gen[ok], neutral), "none")
         rows.append({"id": c.id, "split": c.split, "speaker": c.speaker, "fr": fr, "fg": fg,
-                     "mel": _mel(audio, n), "real": real, "neutral": neutral, "gen": gen,
+                     "mel": frame_features(audio, n), "real": real, "neutral": neutral, "gen": gen,
                      "ok": ok & np.isfinite(fr).all(1) & np.isfinite(fg).all(1)})
     return rows
 
 
-def _padded(motion: np.ndarray, n: int) -> np.ndarray:
-    motion = motion[:n]
-    return np.concatenate([motion, np.zeros((n - len(motion),) + motion.shape[1:], motion.dtype)])
-
-
-def _mel(audio, n: int) -> np.ndarray:
-    """Per-utterance normalised log-mel, 80 bands pooled to 40, four 10 ms frames per video frame: ``(n, 160)``."""
-    from babelface.media.features import log_mel, normalize
-    mel = normalize(log_mel(audio))[:4 * n]                                  # (4n, 80)
-    mel = np.concatenate([mel, np.zeros((4 * n - len(mel), mel.shape[1]), mel.dtype)])
-    return mel.reshape(n, 4, 40, 2).mean(3).reshape(n, 160)
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -209,6 +200,8 @@ def load_synthetic(data: Path, every: int = 7) -> list[dict]:
     from babelface.data.manifest import load_manifest
     from babelface.media import load_audio
     from babelface.models.muex import load_default
+    from babelface.models.protocols import fit_length
+    from babelface.models.real_readout import frame_features
     from babelface.progress import progress
     model = load_default()
     out = []
@@ -216,7 +209,7 @@ def load_synthetic(data: Path, every: int = 7) -> list[dict]:
         true = c.array("motion")
         audio = load_audio(c.path("audio"))
         out.append({"true": true, "unseen": c.language in ("ko", "my", "hi"),
-                    "gen": _padded(model.predict_motion(audio), len(true)), "mel": _mel(audio, len(true))})
+                    "gen": fit_length(model.predict_motion(audio), len(true)), "mel": frame_features(audio, len(true))})
     return out
 
 

@@ -216,17 +216,17 @@ def check_audio_model(model) -> None:
 
 def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
     """The audio-only model on each fitted part, placed at its frame; rest elsewhere. ``model``: a
-    registered generator's name (``muex``, ``muex-real``, …) or MuEx weights; None: MuEx."""
-    from babelface.models.protocols import GENERATORS, speech_motion
-    check_audio_model(model)
+    registered generator's name (``muex``, ``muex-real``, …) or MuEx weights (checked by
+    :func:`check_audio_model`); None: MuEx. Loaded once for all the parts."""
+    from babelface.models.protocols import GENERATORS, load_generator, speech_motion
     named = model is not None and str(model) in GENERATORS
-    pick = dict(model=str(model)) if named else dict(weights=model)
+    generator = load_generator(str(model)) if named else load_generator("muex", model)
     motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
     for p in parts:
         f0 = int(np.floor(p.start * FPS))
         lead = int(round((p.start - f0 / FPS) * SAMPLE_RATE))                # start inside its frame
         x = np.concatenate([np.zeros(lead, np.float32), resample(p.audio, p.sample_rate, SAMPLE_RATE)])
-        m = speech_motion(x, **pick).motion
+        m = speech_motion(x, generator=generator).motion
         m = m[:max(0, n_frames - f0)]
         motion[f0:f0 + len(m)] = m
     return DiskRows.of([motion], (N_MOTION, 3))

@@ -153,14 +153,17 @@ def fit_length(motion: np.ndarray, n: int) -> np.ndarray:
 
 
 def speech_motion(audio16k: np.ndarray, text: str | None = None, language: str | None = None,
-                  model: str | Path | None = None, weights: str | Path | None = None) -> GeneratedMotion:
-    """Motion for mono 16 kHz speech by the generator :func:`pick_generator` names, exactly
-    ``ceil(n / 640)`` frames (:func:`babelface.media.audio.check_audible` first)."""
+                  model: str | Path | None = None, weights: str | Path | None = None,
+                  generator: MotionGenerator | None = None) -> GeneratedMotion:
+    """Motion for mono 16 kHz speech by the generator :func:`pick_generator` names (or
+    ``generator``, already loaded: one load for many calls), exactly ``ceil(n / 640)`` frames
+    (:func:`babelface.media.audio.check_audible` first)."""
     from babelface.media.audio import check_audible
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
     check_audible(audio16k)
-    out = generate(load_generator(*pick_generator(model, weights, text)), audio16k, text=text, language=language)
+    generator = generator or load_generator(*pick_generator(model, weights, text))
+    out = generate(generator, audio16k, text=text, language=language)
     out.motion = fit_length(out.motion, max(1, -(-len(audio16k) // SAMPLES_PER_FRAME)))
     return out
 

@@ -74,11 +74,8 @@ def normalised(motion: np.ndarray, ok: np.ndarray) -> np.ndarray:
 
 
 def _sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 @dataclass
