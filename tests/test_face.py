@@ -108,3 +108,20 @@ def test_landmarks_read_from_the_wire_equal_field_by_field(portrait):
     face.landmark[7].x = 0.25
     by_field[7, 0] = 0.25
     assert _from_wire(face) is None and np.array_equal(_normalised(face), by_field)
+
+
+def test_a_tracker_writes_nothing_to_stderr():
+    """MediaPipe's graph opens its TFLite models on its own threads after ``start_run`` returns, and
+    they log ("Created TensorFlow Lite XNNPACK delegate", absl's "Feedback manager …"): `dub -q`
+    printed those lines between the tracker's start and its first frame. A fresh process, a pause
+    after the tracker starts (the graph's threads then finish opening), one frame: fd 2 stays empty."""
+    import subprocess
+    import sys
+    code = ("import time, numpy as np\n"
+            "from babelface.face.landmarks import FaceTracker\n"
+            "with FaceTracker() as tr:\n"
+            "    time.sleep(1.0)\n"
+            "    tr.track(np.zeros((96, 96, 3), np.uint8))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stderr.decode() == ""

@@ -287,6 +287,9 @@ class FaceTracker:
         _mediapipe()
         with _quiet_native_stderr():
             self._fm = _solution(static=False, max_faces=max_faces)
+            graph = getattr(self._fm, "_graph", None)       # its calculators open (and log) on the
+            if graph is not None:                           # graph's own threads after start_run
+                graph.wait_until_idle()                     # returns: silenced until they have
         self._prev: np.ndarray | None = None
         self._started = False
 
