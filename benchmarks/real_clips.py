@@ -20,7 +20,7 @@ Sources: the audio-energy jaw (baseline), the text path before (the articulation
 (scripts/calibrate_articulation.py), the text path scaled to the speaker's own style measured on
 the clip's video (the dubbing case, :mod:`babelface.motion.style`), MuEx (the shipped model, and
 any ``--muex NAME=WEIGHTS``), MuEx scaled to the median speaker's style (a still portrait), and
-``muex-real`` (the shipped MuEx with the read-out fitted on the training speakers,
+``muex-real`` (the shipped MuEx with the read-out fitted on the training speakers' in-sync clips,
 :mod:`babelface.models.real_readout`), alone and with the median style.
 Results are cached per (source, clip) in runs/real_clips/cache.json; ``--write`` writes the
 "Real clips" section of RESULTS.md.
@@ -51,18 +51,21 @@ READING = (
     "path's median TMDC from 0.208 to 0.227, LSE-D from 0.0619 to 0.0514 and its gap ratio from 1.26 to "
     "0.85 (1.02 scaled to the speaker's own style), and its mouth width now varies 0.93 × its gap (0.79 "
     "before; these real speakers 0.70). The issue's goals are NOT met: median TMDC ≥ 0.5 (best here "
-    "0.32, muex-real; 0.31 the session-20 MuEx, 0.26 the shipped one), best lag within ±1 on every in-sync clip (88 % of 8 "
+    "0.31, muex-real and the session-20 MuEx; 0.26 the shipped one), best lag within ±1 on every in-sync clip (88 % of 8 "
     "for the text path, 62 % of 8 for MuEx). The fine-tune of MuEx on real + synthetic clips (150 steps, "
     "docs/muex.md) gains on the training speakers (0.275 → 0.317) but loses on held-out ones (0.230 → "
     "0.211) and on the synthetic benchmark (unseen LSE-D +14 %): it is not shipped. Several clips peak "
     "at lags of 3–6 frames that their own AV offset explains (the StyleTalk Obama clips: the sync expert "
     "reads −3, the best lag is +4): their audio is not in sync with their video, which is why the lag "
-    "column is also given over the in-sync clips only. `muex-real` (session 26, `--model muex-real`: the "
-    "shipped MuEx with a linear read-out fitted on the training speakers, docs/muex.md) is the best "
-    "row on both held-out splits: test median TMDC 0.315 with the median style (MuEx 0.261), "
-    "validation 0.224 (0.083), best lag within ±1 on 75 % of the in-sync test clips (62 %), at a "
-    "slightly higher LSE-D (0.0546 vs 0.0529); it is not the default because the synthetic benchmark's "
-    "scores fall far (\"Real clips: what a model learned from the corpus reaches\").")
+    "column is also given over the in-sync clips only. `muex-real` (`--model muex-real`: the shipped "
+    "MuEx with a linear read-out fitted on the training speakers' in-sync clips, docs/muex.md; session "
+    "27's file) is the best row on both held-out splits with the median style: test median TMDC 0.313 "
+    "(MuEx 0.261; paired +0.057 ± 0.063, 10 of 14 clips), validation 0.254 (0.083; +0.113 ± 0.061, 8 of "
+    "8), best lag within ±1 on 75 % of the in-sync test clips (62 %) and 86 % of the in-sync validation "
+    "ones (29 %), at about MuEx's LSE-D (test 0.0551 vs 0.0529); it is not the default because the "
+    "synthetic benchmark's scores fall far (\"Real clips: what a model learned from the corpus reaches\"). "
+    "On the training speakers it is below MuEx (0.261 vs 0.266): 15 of their 27 clips, those whose audio "
+    "is off their video, are not fitted on.")
 
 
 def read_transcript(clip_id: str) -> str | None:

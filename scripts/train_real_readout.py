@@ -20,7 +20,23 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-PENALTIES = (3e3, 1e4, 3e4, 1e5, 3e5)
+PENALTIES = (3e3, 1e4, 3e4, 1e5, 3e5, 1e6)
+
+
+OFFSETS = ROOT / "scripts" / "real_av_offsets.json"
+
+
+def out_of_sync() -> set[str]:
+    """Training and validation clips whose own audio is 2 frames or more off their video
+    (``scripts/real_av_offsets.json``: the sync expert's readings, also used to train it)."""
+    import json
+    return set(json.loads(OFFSETS.read_text())["offsets"])
+
+
+def in_sync(items: list) -> list:
+    """``items`` ((manifest clip, …) as :func:`clips` yields them) less the out-of-sync clips."""
+    skip = out_of_sync()
+    return [t for t in items if t[0].id not in skip]
 
 
 def clips(data: Path, split: str):
@@ -70,15 +86,20 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "real_corpus")
     ap.add_argument("--out", type=Path, default=default_weights_path())
     ap.add_argument("--select", action="store_true", help="score the penalties on the validation speakers first")
+    ap.add_argument("--all-clips", action="store_true", help="fit on every training clip, also those whose "
+                    "audio is off their video by 2 frames or more (the session-26 recipe)")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
     train = list(clips(args.data, "train"))
+    if not args.all_clips:                       # lips and sound of one frame belong together
+        train = in_sync(train)
     if args.select:
         select(train, list(clips(args.data, "val")))
     readout = fit([c for _, c, _ in train], penalty=PENALTY, muex_sha256=_sha256(muex.default_weights_path()))
     speakers = sorted({c.speaker for c, _, _ in train})
     readout.save(args.out, trained_on={"split": "train", "clips": len(train), "speakers": speakers,
+                                       "in_sync_only": not args.all_clips,
                                        "frames": int(sum(c.ok.sum() for _, c, _ in train)), "penalty": PENALTY})
     print(f"{args.out}: {len(train)} clips of {len(speakers)} speakers, "
           f"{sum(int(c.ok.sum()) for _, c, _ in train)} frames, scale {readout.scale:.3f}")

@@ -3,7 +3,10 @@
 MuEx learned its motion from the synthetic benchmark, whose ground truth is the project's own
 articulation rules; on real people its mouth moves unlike theirs (RESULTS.md "Real clips"). This
 read-out is trained on the real corpus's *training* speakers (``make corpus-real``, split
-``train``: 11 speakers, ~5,700 frames of MediaPipe motion) and maps, frame by frame,
+``train``), on the clips whose own audio is in sync with their video (12 clips of 6 speakers,
+2,955 frames of MediaPipe motion; the 15 the sync expert reads 2 frames or more off, listed in
+``scripts/real_av_offsets.json``, are left out: a lag-0 fit on them learned a blurred response),
+and maps, frame by frame,
 
     x_t = [ pooled log-mel of frame t (4 × 40),  P_g (m_t − m̄) ]          # (160 + K,)
     r_t = s · (((x_t − μ) / σ) W) P_y + m̄                                  # (3L,)
@@ -24,8 +27,8 @@ whole utterance (the log-mel is normalised by the utterance's own statistics, as
 
 What it buys and costs (RESULTS.md "Real clips: what a model learned from the corpus reaches"):
 held-out real speakers move more like real lips (median TMDC, with the median speaker's style:
-test 0.26 → 0.32, validation 0.08 → 0.22), while the synthetic benchmark's scores fall far (LSE-D
-about 2×: 0.015 → 0.030): it is the real speakers' average articulation, not the articulation rules the
+test 0.26 → 0.31, validation 0.08 → 0.25), while the synthetic benchmark's scores fall far (LSE-D
+about 2×: 0.015 → 0.032): it is the real speakers' average articulation, not the articulation rules the
 synthetic ground truth is drawn with. So MuEx stays the default; ``--model muex-real`` is the
 choice for real recorded speech. The read-out is tied to the MuEx it was fitted on (its sha256 is
 in the file and checked at load).
