@@ -187,6 +187,24 @@ def test_none_places_text_and_cuts_at_the_end_with_a_warning(katie):
     assert len(t.audio) == round(KATIE_S * katie[1])
 
 
+def test_none_warns_when_the_new_speech_ends_long_before_the_original(katie):
+    """A short sentence placed as given over Katie's 8 s: the mouth closes after it while her
+    ducked voice goes on: said, with the fits that avoid it; fitted, nothing to say."""
+    from babelface.dub.track import _short_warning, build_track
+    t = build_track(KATIE_S, *katie, text="Hola.", language="es", fit="none")
+    assert any("the mouth stays closed under the ducked original voice" in w for w in t.warnings)
+    for fit, new, orig in (("none", (0.5, 6.5), (0.5, 7.9)),       # ends 1.4 s early: under 2 s
+                           ("none", (0.5, 20.0), (0.5, 23.0)),     # 3 s early of 22.5: under a quarter
+                           ("stretch", (0.5, 1.0), (0.5, 7.9)),    # fitted: no warning
+                           ("none", None, (0.5, 7.9)), ("none", (0.5, 1.0), None)):
+        warnings: list[str] = []
+        _short_warning(fit, new, orig, warnings)
+        assert warnings == [], (fit, new, orig)
+    warnings = []
+    _short_warning("none", (0.5, 2.0), (0.5, 7.9), warnings)
+    assert warnings and "ends at 2.00 s, the original speech at 7.90 s" in warnings[0]
+
+
 def test_no_original_track_speaks_from_the_start_or_fits_the_whole_video():
     from babelface.dub.track import OUTPUT_CHANNELS, OUTPUT_RATE, build_track
     text = "Hola a todos, hoy hablamos de algo importante."

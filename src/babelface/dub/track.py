@@ -314,9 +314,26 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
                   channels)                                                           # (n, C)
     motion, art, phonemes = _motion(driver, parts, stem, rate, duration_s, text, language, model)
     new_span, dur, ic = _measure(driver, fit, parts, stem, out, rate, orig16, original_span)
+    _short_warning(fit, new_span, original_span, warnings)
     return DubTrack(out, rate, motion, art, phonemes, driver, new_span, original_span, dur, ic,
                     warnings, fit, voice_name, segments,
                     [(p.start, p.end, p.text, p.wpm, p.stretch) for p in parts], stem)
+
+
+SHORT_GAP_S = 2.0       # the new speech ending this much (and a quarter of the original's span)
+                        # before the original speech: said, since its speaker then sits silent
+
+
+def _short_warning(fit: str, new_span, original_span, warnings: list[str]) -> None:
+    """A warning when speech placed as given (``--fit none``) ends well before the original speech
+    does: the rest of the video shows a closed mouth over the ducked original voice."""
+    if fit != "none" or new_span is None or original_span is None:
+        return
+    gap = original_span[1] - new_span[1]
+    if gap >= max(SHORT_GAP_S, 0.25 * (original_span[1] - original_span[0])):
+        warnings.append(f"the new speech ends at {new_span[1]:.2f} s, the original speech at "
+                        f"{original_span[1]:.2f} s: after that the mouth stays closed under the ducked "
+                        "original voice (--fit stretch or --fit segments fits the new speech to it)")
 
 
 def _targets(segments, fit: str, duration_s: float, no_track: bool, warnings: list[str]) -> list:
