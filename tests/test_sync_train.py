@@ -186,6 +186,8 @@ def test_real_clips_are_realigned_by_their_own_offset_or_left_out(clip_dir, tmp_
     assert set(clips) == {"a", "c"}
     assert np.all(clips["a"]["motion"][:, 0, 0] == clips["a"]["mel"][::4, 0])          # aligned now
     assert len(clips["c"]["motion"]) == 40 and clips["c"]["motion"][5, 0, 0] == 2.0      # untouched
+    only = load_clips([root], "train", real_offsets=read_offsets(offsets), in_sync_only=True)
+    assert [c["id"] for c in only] == ["c"]                   # every listed clip left out, not re-aligned
     offsets.write_text(json.dumps({"offsets": {"a": 1.5}}))
     with pytest.raises(InputError, match="whole frames"):
         read_offsets(offsets)

@@ -52,6 +52,9 @@ class SyncDataConfig:
     # audio); a listed clip's motion is advanced by its offset, a clip listed as null is left out
     # (scripts/real_av_offsets.json: how they were measured)
     real_offsets: str | None = None
+    # leave out every real clip real_offsets lists instead of re-aligning it by its offset: train on
+    # the clips whose own audio the expert read as in sync only (as the muex-real read-out does)
+    real_in_sync_only: bool = False
     real_val_crops: int = 96            # offset-detection crops of the real validation clips
     wav2vec2: str | None = None         # local wav2vec 2.0 folder: train on its features (§3.2)
     wav2vec2_rate_match: str = "pool"   # "pool" (2 frames → 1) or "resample" (the paper's)
@@ -142,14 +145,14 @@ def read_offsets(path: str | Path | None) -> dict[str, int | None]:
 
 
 def load_clips(folders, split: str | None = None, synthetic_lead_ms: float = 0.0,
-               real_offsets: dict[str, int | None] | None = None) -> list[dict]:
+               real_offsets: dict[str, int | None] | None = None, in_sync_only: bool = False) -> list[dict]:
     """Clips with ``mel`` (4T, 80), ``motion`` (T, 111, 3), ``language``, ``split``, ``id``.
 
     A folder with a ``manifest.jsonl`` is read through the dataset manifest
     (:mod:`babelface.data.manifest`); otherwise every ``*.npz`` below it is a clip.
     ``synthetic_lead_ms``: the motion of synthetic clips is advanced by this much (see
     :attr:`SyncDataConfig.synthetic_lead_ms`); ``real_offsets`` (:func:`read_offsets`): real clips
-    re-aligned by their own measured offset, or left out.
+    re-aligned by their own measured offset, or left out (every listed one with ``in_sync_only``).
     """
     real_offsets = real_offsets or {}
     clips: list[dict] = []
@@ -172,7 +175,7 @@ def load_clips(folders, split: str | None = None, synthetic_lead_ms: float = 0.0
             if c.get("synthetic", False) and synthetic_lead_ms:
                 c["motion"] = advance(c["motion"], synthetic_lead_ms * FPS / 1000)
             elif not c.get("synthetic", True) and c["id"] in real_offsets:
-                if real_offsets[c["id"]] is None:
+                if real_offsets[c["id"]] is None or in_sync_only:
                     continue
                 c["mel"], c["motion"] = realign(c["mel"], c["motion"], real_offsets[c["id"]])
             out.append(c)
@@ -426,7 +429,8 @@ class SyncExpertTask:
             raise InputError("the sync expert needs training clips: set data.roots, e.g. "
                              "--set data.roots=[data/benchmark]")
         offsets = read_offsets(d.real_offsets)
-        sampler = CropSampler(load_clips(d.roots, "train", d.synthetic_lead_ms, offsets), d, cfg.train.seq_len,
+        sampler = CropSampler(load_clips(d.roots, "train", d.synthetic_lead_ms, offsets, d.real_in_sync_only),
+                              d, cfg.train.seq_len,
                               self.encoder)
         cfg.model.extra["train_clips"] = {g: len(ix) for g, ix in sorted(sampler.by_lang.items())}
         val = [_augmented(c, d.augment, cfg.train.seed + i, self.encoder, d.wav2vec2_rate_match)
