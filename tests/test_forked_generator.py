@@ -52,12 +52,23 @@ class NoStream:
         pass
 
 
+class EnvCheck:
+    """One chunk: 1 where oneDNN's primitive cache is off in the process that streams it."""
+    name, needs_text = "envcheck", False
+
+    def __init__(self, weights=None):
+        pass
+
+    def stream(self, read, n):
+        yield np.full((1, 2, 3), float(os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY") == "0"), np.float32)
+
+
 def broken(weights=None):
     raise WeightsError("these weights are broken")
 
 
 protocols.GENERATORS.update(fake="__main__:Fake", fails="__main__:failing", nostream="__main__:NoStream",
-                            broken="__main__:broken")
+                            broken="__main__:broken", envcheck="__main__:EnvCheck")
 failing = lambda weights=None: Fake(fail_in_child_after=3)
 reader = RawReader(AUDIO, N)
 whole = np.concatenate(list(Fake().stream(reader, N)))
@@ -79,6 +90,9 @@ for name, budget in (("fake", 2), ("fails", 2), ("nostream", 2), ("broken", 2), 
             row["writable"] = all(c.flags.writeable for c in chunks)
             row["motion files left"] = len(glob.glob(os.path.join(tempfile.gettempdir(), f"babelface-motion-{PARENT}-*")))
         out[f"{name} {budget}"] = row
+with threads.job(2) as budget, forked.generator_beside(("envcheck", None), budget) as loading:
+    out["cache off in the child"] = float(np.concatenate(list(loading.result().stream(reader, N))).min())
+out["cache setting here"] = os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY")
 out["torch"] = "torch" in sys.modules
 print(json.dumps(out))
 '''
@@ -102,6 +116,9 @@ def test_a_forked_generator_streams_the_same_motion_and_falls_back_to_this_proce
     # one core: loaded on a thread, in this process, as before
     assert out["fake 1"] == {"type": "Fake", **done}
     assert out["torch"] is False
+    # the child runs with oneDNN's primitive cache off (memory flat over an hour's windows); this
+    # process keeps its own setting
+    assert out["cache off in the child"] == 1.0 and out["cache setting here"] is None
 
 
 def test_animate_at_two_threads_runs_muex_in_its_own_process_with_the_pinned_frames(tmp_path, real):
