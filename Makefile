@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 
 # Bytecode for the editable install, written even where PYTHONDONTWRITEBYTECODE is set (as on
 # this project's CI machines): without it every command compiled babelface's own modules again
-# (~0.1 s of each `say`; BENCHMARKS "Start-up"). Up-to-date files are skipped.
+# (up to ~0.1 s of each `say`; BENCHMARKS "Bytecode"). Up-to-date files are skipped.
 venv: system $(STAMP)
 	@$(BIN)/python -m compileall -q src/babelface > /dev/null
 

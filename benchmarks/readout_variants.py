@@ -25,7 +25,6 @@ record. The shipped recipe's own row reproduces ``real_clips.py``'s "muex-real +
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -108,7 +107,7 @@ def scores(sets, predict, in_sync) -> dict:
 
 
 def main() -> None:
-    from train_real_readout import clips
+    from train_real_readout import clips, in_sync as in_sync_clips
 
     from babelface.models.real_readout import fit
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -116,7 +115,10 @@ def main() -> None:
     ap.add_argument("--mlp-epochs", type=int, default=20)
     ap.add_argument("--write", action="store_true", help="write the RESULTS.md section")
     args = ap.parse_args()
-    offsets = json.loads((ROOT / "scripts" / "real_av_offsets.json").read_text())["offsets"]
+    from train_real_readout import OFFSETS
+
+    from babelface.train.sync import read_offsets
+    offsets = read_offsets(OFFSETS)
     sets = {s: list(clips(args.data, s)) for s in ("train", "val", "test")}
     train = [c for _, c, _ in sets["train"]]
 
@@ -131,7 +133,7 @@ def main() -> None:
         return abs(av[cid]) <= 1
 
     from babelface.models.real_readout import Clip
-    synced = [c for mc, c, _ in sets["train"] if mc.id not in offsets]
+    synced = [c for _, c, _ in in_sync_clips(sets["train"])]
     shipped = fit(synced)
     variants = {f"shipped: ridge, lag 0, the in-sync training clips ({len(synced)})":
                 lambda c: shipped.apply(c.mel, c.muex)}

@@ -29,8 +29,8 @@ OFFSETS = ROOT / "scripts" / "real_av_offsets.json"
 def out_of_sync() -> set[str]:
     """Training and validation clips whose own audio is 2 frames or more off their video
     (``scripts/real_av_offsets.json``: the sync expert's readings, also used to train it)."""
-    import json
-    return set(json.loads(OFFSETS.read_text())["offsets"])
+    from babelface.train.sync import read_offsets
+    return set(read_offsets(OFFSETS))
 
 
 def in_sync(items: list) -> list:
