@@ -444,6 +444,18 @@ def test_video_that_stops_decoding_before_its_end_is_refused(clips):
         stream.check_decoded(replace(src, duration_s=2.0), 0.72)
 
 
+def test_an_unknown_language_is_refused_before_the_video_is_read(clips, tmp_path, monkeypatch):
+    from babelface.dub import run
+
+    def probe(*a, **k):
+        raise AssertionError("the video was opened before the language was checked")
+    monkeypatch.setattr(run.stream, "probe", probe)
+    for threads in (1, 2):
+        for kw in (dict(text=ES, language="xx-nonsense"), dict(text=None, audio=clips["base"], language="qq")):
+            with pytest.raises(LanguageError, match="unknown language"):
+                _dub(clips["base"], tmp_path / "x.mp4", threads=threads, **kw)
+
+
 def test_bad_input_is_one_line_exit_2(clips, tmp_path, capsys):
     from babelface.cli import main
     with pytest.raises(LanguageError):

@@ -484,6 +484,9 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
                          "TRANSCRIPT --lang LANG], or --audio SPEECH alone")
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the new speech")
+    if language:
+        from babelface.phonetics.espeak import resolve_voice
+        resolve_voice(language)             # an unknown language is refused before the video is read
     if quality not in QUALITY:
         raise InputError(f"quality must be one of {', '.join(QUALITY)}, got {quality!r}")
     if interior not in INTERIORS:
