@@ -213,8 +213,9 @@ def report(res: dict[str, dict], repeats: int) -> str:
               "during which the two cores worked at once (meaningful on idle cores only). The `eval` "
               "goal is the issue's \"two cores at least 1.6× one\" (2 ÷ 1 ≤ 0.625). The goals are "
               "judged on `--threads 1` against `--threads 2` on the same two cores, where a one-thread "
-              "job may still keep a second core partly busy (dub's render pass decodes a few frames "
-              "ahead on a thread of its own, its subprocesses run beside it)"
+              "job keeps one core busy (since session 28 FFmpeg decodes on one thread and dub's "
+              "render pass reads no frames ahead at `--threads 1`; before, dub kept 1.2 cores busy); "
+              "its short-lived subprocesses (espeak-ng, ffmpeg probes) may still run beside it"
               + ("; \"one core\" pins the same `--threads 1` job to one CPU, as on a one-core machine."
                  if any("wall 1c" in m for m in res.values()) else ".")]
     return "\n".join(lines) + "\n"

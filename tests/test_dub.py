@@ -250,6 +250,10 @@ def test_two_threads_track_in_a_process_of_their_own_and_dub_what_one_thread_dub
     where = {k: v.pop("where")[0] for k, v in r.items() if isinstance(v, dict)}
     assert where == {"damaged 2": ["child"], "two 2": ["child"], "base 2": ["here"],   # (base: the
                      "damaged 1": ["here"], "two 1": ["here"], "base 1": ["here"]}     # child died)
+    # FFmpeg conceals a damaged packet's frames by what its decoding threads had decoded: one
+    # thread (a budget of one) and its frame threads give frames 0.2-0.5 levels apart after it, so
+    # the damaged clip's bytes are compared only in what was tracked and reported
+    r["damaged 1"].pop("md5"), r["damaged 2"].pop("md5")
     for name in ("damaged", "two", "base"):
         assert r[f"{name} 1"] == r[f"{name} 2"]
     assert any("damaged video packet" in w for w in r["damaged 2"]["warnings"])

@@ -277,6 +277,38 @@ def test_a_job_pins_the_library_pools_and_restores_them():
             pass
 
 
+def _threads_while_decoding(decode) -> int:
+    """Threads this process gains while ``decode`` (a frame iterator) is part way through."""
+    import os
+    before = len(os.listdir("/proc/self/task"))
+    frames = iter(decode)
+    for _ in range(10):
+        next(frames)
+    during = len(os.listdir("/proc/self/task"))
+    frames.close()
+    return during - before
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="needs /proc")
+def test_a_budget_of_one_decodes_on_one_thread(tmp_path):
+    import subprocess
+
+    from babelface import threads
+    from babelface.dub import stream
+    from babelface.media.video import iter_frames
+    clip = tmp_path / "c.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    source = stream.probe(clip, 60)
+    with threads.job(1):
+        assert threads.decoder_threads() == 1
+        assert _threads_while_decoding(stream.frames(source, report=False)) == 0
+        assert _threads_while_decoding(iter_frames(clip)) == 0
+    with threads.job(4):                   # FFmpeg's own choice: its frame threads (one per core)
+        assert threads.decoder_threads() is None
+        assert _threads_while_decoding(stream.frames(source, report=False, threads=4)) > 0
+
+
 def test_cli_threads_and_quality(tmp_path):
     from babelface.cli import main
     assert main(["say", "--lang", "en", "--text", "hi", "--threads", "0", "-o", str(tmp_path / "o.mp4")]) == 2

@@ -13,6 +13,7 @@ for OpenCV) and the budget goes to the stage pipeline instead:
   with its own single-threaded x264 (:mod:`babelface.media.segments`); with two or more, `animate`,
   `say` and `dub` draw each segment in a process forked by its worker thread, as the Python
   between NumPy's, OpenCV's and x264's calls made two threads hand one GIL to and fro;
+* ``decoder_threads(budget)`` FFmpeg decoding threads: one on a budget of one, else FFmpeg's own;
 * ``encoder_threads(budget)`` x264 threads where one encoder takes every frame
   (:meth:`babelface.media.VideoWriter.write`: dub, tools).
 
@@ -87,6 +88,13 @@ def pin_torch() -> None:
 def render_workers(threads: int | None = None) -> int:
     """Frame-rendering threads for a budget: one per core (the encoder's threads mostly wait)."""
     return max(threads or budget(), 1)
+
+
+def decoder_threads(threads: int | None = None) -> int | None:
+    """FFmpeg decoding threads for a budget: one on a budget of one (FFmpeg's frame threads would
+    otherwise take a second core: ``dub --threads 1`` kept 1.2 cores busy), else None (FFmpeg's
+    own choice, one per core)."""
+    return 1 if (threads or budget()) == 1 else None
 
 
 def encoder_threads(threads: int | None = None) -> int:

@@ -367,7 +367,9 @@ def _render_pass(source, tracking, renderer, track, motion, out: Path, crf: int,
                     pts.append(f.pts)
                     yield Frame(f.image, i, at_time(motion, f.time), teeth, tongue)
 
-            ahead = items() if in_segment_process() else prefetch(items(), depth=4)   # (one core there)
+            # read ahead on a thread of its own only where the budget has one (a segment's
+            # process has one core; at --threads 1 the read-ahead thread took a second core)
+            ahead = items() if in_segment_process() or workers < 2 else prefetch(items(), depth=4)
             images = clock.timed(renderer.frames(ahead, inner), "render")
             for image in images:
                 t = time.perf_counter()

@@ -104,7 +104,8 @@ class TimedFrame:
 def frames(source: Source, report: bool = True, threads: int | None = None, start: int = 0,
            stop: int | None = None) -> Iterator[TimedFrame]:
     """Decode ``source`` one frame at a time (bounded memory whatever its length); ``threads``:
-    FFmpeg's decoding threads (default: its own choice; the frames are the same). ``start``,
+    FFmpeg's decoding threads (default: :func:`babelface.threads.decoder_threads`, one on a budget
+    of one, else FFmpeg's own choice; the frames are the same). ``start``,
     ``stop``: only frames ``start`` … ``stop − 1`` (numbered as decoded) are yielded, the ones
     before decoded but not converted to RGB, and decoding ends at ``stop``.
 
@@ -114,6 +115,9 @@ def frames(source: Source, report: bool = True, threads: int | None = None, star
     with _open(source.path) as c:
         stream = c.streams.video[0]
         stream.thread_type = "AUTO"
+        if threads is None:
+            from babelface.threads import decoder_threads
+            threads = decoder_threads()
         if threads is not None:
             stream.codec_context.thread_count = threads
         first = None

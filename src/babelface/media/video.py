@@ -76,6 +76,9 @@ def iter_frames(path: str | Path, fps: float | None = None) -> Iterator[np.ndarr
             raise MediaError(f"{path} has no video track")
         stream = decodable(c.streams.video[0], path)
         stream.thread_type = "AUTO"
+        from babelface.threads import decoder_threads
+        if decoder_threads() is not None:                 # a budget of one: one decoding thread
+            stream.codec_context.thread_count = decoder_threads()
         next_t = 0.0
         step = 1.0 / fps if fps else None
         last = None
