@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from babelface.media.video import VideoWriter
 
 SEGMENT_FRAMES = 250        # x264's default keyint: a segment is at most one GOP of one encoder
-MIN_SEGMENT_FRAMES = 50     # 2 s: shorter runs would add IDR frames for little parallel work
+MIN_SEGMENT_FRAMES = 25     # 1 s: a sentence of `say` (2-4 s) is cut in two, so both cores draw and
+                            # encode it (session 28: its wall 0.85x of one segment's); shorter runs
+                            # would add IDR frames for little parallel work
 
 
 def plan_segments(n_frames: int) -> list[tuple[int, int]]:
