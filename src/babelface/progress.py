@@ -7,6 +7,7 @@ job processes report a job's progress to the page that way.
 from __future__ import annotations
 
 import os
+import time
 from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -35,10 +36,33 @@ def _heard(iterable: Iterable[T], listener: Listener, total: int | None, desc: s
 
 def progress(iterable: Iterable[T], total: int | None = None, desc: str | None = None,
              unit: str = "it") -> Iterable[T]:
-    """Wrap ``iterable`` in a tqdm bar when progress is enabled; otherwise return it unchanged."""
+    """Wrap ``iterable`` in a tqdm bar when progress is enabled; otherwise return it unchanged.
+    The bar (and tqdm, ~50 ms of imports) comes only once the loop has run :data:`BAR_DELAY_S`:
+    a job that ends sooner (`say` on one sentence) draws none (issue 16: start-up)."""
     if _LISTENER is not None:
         iterable = _heard(iterable, _LISTENER, total, desc)
     if not _ENABLED:
         return iterable
-    from tqdm.auto import tqdm
-    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
+    return _delayed_bar(iterable, total, desc, unit)
+
+
+BAR_DELAY_S = 1.0        # seconds a loop runs before its bar is drawn
+
+
+def _delayed_bar(iterable: Iterable[T], total: int | None, desc: str | None, unit: str) -> Iterator[T]:
+    start = time.monotonic()
+    bar = None
+    done = 0
+    try:
+        for item in iterable:
+            yield item
+            done += 1
+            if bar is not None:
+                bar.update(1)
+            elif time.monotonic() - start >= BAR_DELAY_S:
+                from tqdm.auto import tqdm
+                bar = tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True,
+                           initial=done)
+    finally:
+        if bar is not None:
+            bar.close()
