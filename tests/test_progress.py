@@ -31,6 +31,7 @@ def test_a_loop_that_runs_past_the_delay_draws_its_bar(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "slowloop" in err
     assert re.search(r"\| [1-6]/6 \[", err)           # it starts from the items before it, not 0
+    assert "<?" not in err                  # and its clock from the loop's: a rate and an estimate
 
 
 def test_no_bar_when_quiet_and_the_listener_hears_every_step(monkeypatch, capsys):

@@ -62,7 +62,10 @@ def _delayed_bar(iterable: Iterable[T], total: int | None, desc: str | None, uni
             elif time.monotonic() - start >= BAR_DELAY_S:
                 from tqdm.auto import tqdm
                 bar = tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True,
-                           initial=done)
+                           delay=1e-9)                 # (drawn at the first update, not at 0/N)
+                bar.start_t -= time.monotonic() - start      # its clock from the loop's start:
+                bar.last_print_t = bar.start_t               # the items so far give the rate
+                bar.update(done)
     finally:
         if bar is not None:
             bar.close()
