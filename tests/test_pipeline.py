@@ -106,6 +106,18 @@ def test_empty_text_and_unknown_language(tmp_path):
         pipeline.say("hello", "klingon-xx", tmp_path / "x.mp4")
 
 
+def test_animate_refuses_an_unknown_language_before_reading_the_audio(tmp_path, monkeypatch):
+    from babelface.media import spool
+
+    def read(*a, **k):
+        raise AssertionError("the audio was read before the language was checked")
+    monkeypatch.setattr(spool, "spool_speech", read)
+    for threads in (1, 2):
+        with pytest.raises(LanguageError, match="unknown language 'qq'"):
+            pipeline.animate(tmp_path / "speech.wav", tmp_path / "x.mp4", text="hello", language="qq",
+                             threads=threads)
+
+
 def test_corrupt_audio(tmp_path):
     bad = tmp_path / "speech.mp3"
     bad.write_bytes(b"\xff\xfb" + bytes(3000))

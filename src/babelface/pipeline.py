@@ -395,6 +395,9 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     from babelface.media.audio import CONSTANT_SPEECH, SILENT_SPEECH
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
+    if language:
+        from babelface.phonetics.espeak import resolve_voice
+        resolve_voice(language)             # an unknown language is refused before the audio is read
     check_output_path(output, [audio, weights, style_video] + ([] if isinstance(image, np.ndarray) else [image])
                       + ([] if model is None or str(model) in GENERATORS else [model]))
     check_max_pixels(max_pixels)
