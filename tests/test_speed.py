@@ -252,6 +252,23 @@ def test_writer_interleaves_audio_with_the_video(tmp_path, source, real):
     assert lag < 1.5                       # appended at close, the lag would be the whole 8 s
 
 
+def test_the_written_speech_decodes_close_to_the_input(tmp_path, real):
+    """AAC by FFmpeg's "fast" coder (session 28: less CPU than "twoloop", libavcodec 62's default,
+    and the speech decodes closer to the input: 51 dB against 40 dB here)."""
+    from babelface.media import VideoWriter, load_audio
+    x = np.asarray(load_audio(real / "speech" / "dreamtalk_french1.wav", 22_050), np.float32)
+    out = tmp_path / "x.mp4"
+    with VideoWriter(out, quality="fast", audio=x, sample_rate=22_050) as w:
+        for _ in range(int(len(x) / 22_050 * 25)):
+            w.write(np.zeros((64, 64, 3), np.uint8))
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.sample_rate == 22_050
+        y = np.concatenate([f.to_ndarray()[0] for f in c.decode(audio=0)])
+    n = min(len(x), len(y))
+    snr = 10 * np.log10(np.mean(x[:n] ** 2) / np.mean((y[:n] - x[:n]) ** 2))
+    assert snr > 45, snr
+
+
 def test_quality_names_a_crf_and_a_preset(tmp_path):
     from babelface.media import VideoWriter
     from babelface.media.video import QUALITY

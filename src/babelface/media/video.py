@@ -174,9 +174,7 @@ class VideoWriter:
         self._astream = None
         if audio is not None:
             channels = 1 if audio.ndim == 1 else audio.shape[1]
-            self._astream = self._container.add_stream("aac", rate=sample_rate)
-            self._astream.layout = "mono" if channels == 1 else "stereo"
-            self._astream.bit_rate = 128_000
+            self._astream = aac_stream(self._container, sample_rate, channels)
 
     def _open_video(self, width: int, height: int, options: dict[str, str]) -> None:
         _check_frame_size(width, height, self.path)
@@ -301,6 +299,24 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int = FPS,
     return Path(path)
 
 
+AAC_BIT_RATE = 128_000
+# FFmpeg's AAC coder: "fast" (its default from 2018, "sounds better than twoloop at higher
+# bitrates"; libavcodec 62 defaults to twoloop again). On real speech at 128 kb/s, session 28:
+# 1.5-2.2x less CPU per second of audio (4x on espeak-ng's), and the decoded audio as close to the
+# input or closer (SNR 39.8 -> 51.1 dB French at 22.05 kHz, 28.3 -> 30.1 dB at 48 kHz, 39.3 -> 40.9
+# Japanese at 16 kHz), the stream 1-25 % larger (it spends the bit rate asked for)
+AAC_CODER = "fast"
+
+
+def aac_stream(container, rate: int, channels: int):
+    """An AAC stream of ``container``: mono or stereo (more channels are downmixed by the caller)."""
+    stream = container.add_stream("aac", rate=rate)
+    stream.layout = "mono" if channels == 1 else "stereo"
+    stream.bit_rate = AAC_BIT_RATE
+    stream.options = {"aac_coder": AAC_CODER}
+    return stream
+
+
 def replace_audio(src: str | Path, dst: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
     """``dst``: the video of ``src`` with ``audio`` ``(n, C)`` (float in [-1, 1], at ``sample_rate``)
     as its sound track. The video packets are copied (remuxed) when the container takes them,
@@ -319,9 +335,7 @@ def _remux(src: Path, dst: Path, audio: np.ndarray, rate: int) -> None:
         vin = inp.streams.video[0]
         vout = outp.add_stream_from_template(vin)
         channels = audio.shape[1]
-        aout = outp.add_stream("aac", rate=rate)
-        aout.layout = "mono" if channels == 1 else "stereo"
-        aout.bit_rate = 128_000
+        aout = aac_stream(outp, rate, channels)
         for packet in inp.demux(vin):
             if packet.dts is None:
                 continue
