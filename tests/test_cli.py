@@ -62,7 +62,8 @@ def test_console_script_runs_as_a_process(tmp_path):
 
 def test_the_command_exits_without_teardown_after_its_exit_hooks(tmp_path):
     """_entry.exit_now: atexit and weakref.finalize hooks run and stdout is flushed, then the
-    process ends with the command's code; with another thread alive it leaves the exit to Python."""
+    process ends with the command's code; with another thread alive, or under a profiler, it
+    leaves the exit to Python."""
     code = ("import atexit, sys, tempfile, threading, time\n"
             "from babelface._entry import exit_now\n"
             "folder = tempfile.TemporaryDirectory(dir=sys.argv[1])\n"
@@ -70,6 +71,8 @@ def test_the_command_exits_without_teardown_after_its_exit_hooks(tmp_path):
             "sys.stdout.write('buffered ')\n"
             "if sys.argv[2] == 'thread':\n"
             "    threading.Thread(target=time.sleep, args=(0.3,)).start()\n"
+            "if sys.argv[2] == 'profiled':\n"
+            "    sys.setprofile(lambda *a: None)\n"
             "exit_now(3)\n"
             "print('returned')\n"
             "sys.exit(4)\n")
@@ -77,7 +80,8 @@ def test_the_command_exits_without_teardown_after_its_exit_hooks(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 3 and done.stdout == "buffered hook ran\n", (done.stdout, done.stderr)
     assert list(tmp_path.iterdir()) == []                   # the TemporaryDirectory's finaliser ran
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path), "thread"], capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 4 and done.stdout == "buffered returned\nhook ran\n", done.stdout
-    assert list(tmp_path.iterdir()) == []
+    for mode in ("thread", "profiled"):          # (a profiler prints its figures after the return)
+        done = subprocess.run([sys.executable, "-c", code, str(tmp_path), mode], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 4 and done.stdout == "buffered returned\nhook ran\n", done.stdout
+        assert list(tmp_path.iterdir()) == []

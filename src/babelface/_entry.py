@@ -80,10 +80,13 @@ def exit_now(code: int) -> None:
     ``atexit`` and ``weakref.finalize`` hook), stdout and stderr are flushed, then ``os._exit``.
     Freeing every module and object one by one took ~50 ms after `say` had written its file
     (py-spy, session 28: 7 % of a sentence's wall). Not while another thread still runs (the
-    interpreter would wait for it), nor where CPython's hook runner is missing."""
+    interpreter would wait for it), nor under a profiler or tracer (``python -m cProfile -m
+    babelface …`` prints its figures after the command returns), nor where CPython's hook runner
+    is missing."""
     import atexit
     run_exit_hooks = getattr(atexit, "_run_exitfuncs", None)
-    if run_exit_hooks is None or threading.active_count() > 1 or not isinstance(code, int):
+    if (run_exit_hooks is None or threading.active_count() > 1 or not isinstance(code, int)
+            or sys.getprofile() is not None or sys.gettrace() is not None):
         return
     run_exit_hooks()
     for stream in (sys.stdout, sys.stderr):
