@@ -20,7 +20,7 @@ import numpy as np
 
 from babelface.constants import SWSCALE_THREADS
 from babelface.errors import InputError, MediaError
-from babelface.media.audio import Decoded, _open
+from babelface.media.audio import Decoded, _open, threaded_decoding
 from babelface.notes import note
 
 # encoder quality from the source's bits per pixel per frame: CRF 23 (x264's default) at
@@ -113,13 +113,7 @@ def frames(source: Source, report: bool = True, threads: int | None = None, star
     (its neighbours keep their timestamps; with ``report``, a warning says how many packets were
     skipped). A video that yields no frame at all is a :class:`MediaError`."""
     with _open(source.path) as c:
-        stream = c.streams.video[0]
-        stream.thread_type = "AUTO"
-        if threads is None:
-            from babelface.threads import decoder_threads
-            threads = decoder_threads()
-        if threads is not None:
-            stream.codec_context.thread_count = threads
+        stream = threaded_decoding(c.streams.video[0], threads)
         first = None
         n = 0
         decoded = Decoded(c, stream)

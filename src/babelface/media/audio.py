@@ -52,6 +52,18 @@ def decodable(stream, path):
     return stream
 
 
+def threaded_decoding(stream, threads: int | None = None):
+    """``stream`` set to decode on FFmpeg's frame and slice threads ("AUTO"), ``threads`` of them
+    (default :func:`babelface.threads.decoder_threads`: one on a budget of one, else FFmpeg's own
+    choice; the frames are the same, but for what it conceals of a damaged packet)."""
+    from babelface.threads import decoder_threads
+    stream.thread_type = "AUTO"
+    threads = decoder_threads() if threads is None else threads
+    if threads is not None:
+        stream.codec_context.thread_count = threads
+    return stream
+
+
 def aac_rate(rate: int) -> int:
     """The rate an AAC track carries audio of ``rate`` Hz at: ``rate`` itself when the encoder
     takes it (8, 16, 44.1, 48 kHz, …), else the next such rate above it (the highest for a higher

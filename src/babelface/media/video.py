@@ -33,7 +33,7 @@ import numpy as np
 from babelface.constants import FPS, H264_MAX_FRAME_PIXELS, SWSCALE_THREADS
 from babelface.errors import MediaError
 from babelface.media._atomic import atomic_path
-from babelface.media.audio import _open, decodable
+from babelface.media.audio import _open, decodable, threaded_decoding
 from babelface.media.segments import EncodedSegment, SegmentEncoder
 
 QUALITY = {"fast": (20, "superfast"), "balanced": (18, "veryfast"), "best": (16, "medium")}
@@ -74,11 +74,7 @@ def iter_frames(path: str | Path, fps: float | None = None) -> Iterator[np.ndarr
     with _open(path) as c:
         if not c.streams.video:
             raise MediaError(f"{path} has no video track")
-        stream = decodable(c.streams.video[0], path)
-        stream.thread_type = "AUTO"
-        from babelface.threads import decoder_threads
-        if decoder_threads() is not None:                 # a budget of one: one decoding thread
-            stream.codec_context.thread_count = decoder_threads()
+        stream = threaded_decoding(decodable(c.streams.video[0], path))
         next_t = 0.0
         step = 1.0 / fps if fps else None
         last = None
