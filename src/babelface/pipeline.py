@@ -456,14 +456,16 @@ def dub(video: str | Path, output: str | Path, text: str | None = None, language
         audio: str | Path | None = None, fit: str | None = None, background_db: float | None = -24.0,
         face: int | None = None, max_duration: float = MAX_DURATION_S, crf: int | None = None,
         model: str | Path | None = None, interior: str = "video", check_sync: bool = True,
-        threads: int | None = None, quality: str = DEFAULT_QUALITY):
+        threads: int | None = None, quality: str = DEFAULT_QUALITY, adapt: bool = False):
     """A real video made to speak new speech: ``text`` + ``language`` (espeak-ng), ``audio`` +
     ``text`` + ``language`` (a voice-over and its transcript) or ``audio`` alone (MuEx). Returns a
     :class:`babelface.dub.run.DubResult`; the work is done in :mod:`babelface.dub`. ``threads``:
-    the thread budget; ``quality``: the x264 preset (the CRF follows the source unless ``crf``)."""
+    the thread budget; ``quality``: the x264 preset (the CRF follows the source unless ``crf``);
+    ``adapt``: with ``audio`` alone, learn the speaker's articulation from the video's own speech
+    and lips (:mod:`babelface.dub.adapt`)."""
     from babelface.dub.run import dub as _dub
     check_output_path(output, [video, audio, model])       # issue 17: never over an input
     return _dub(video, output, text=text, language=language, audio=audio, fit=fit,
                 background_db=background_db, face=face, max_duration=max_duration, crf=crf,
                 model=model, interior=interior, check_sync=check_sync, threads=threads,
-                quality=quality)
+                quality=quality, adapt=adapt)

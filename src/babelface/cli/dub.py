@@ -64,6 +64,10 @@ def register(sub) -> None:
                                            "x264 preset)")
     p.add_argument("--model", help="the motion model for --audio alone: muex (default), muex-real "
                    "(MuEx read out as real speakers move: docs/muex.md), or a MuEx weights file")
+    p.add_argument("--adapt", action="store_true",
+                   help="with --audio alone: learn this speaker's articulation from the video's own "
+                   "speech and lips (its first 2 minutes) and drive the new speech with it (the "
+                   "muex-real read-out refitted to them: docs/dubbing.md)")
     p.add_argument("--interior", choices=("video", "synth"), default="video",
                    help="mouth interior: retrieved from the video's own frames, or synthesized")
     p.add_argument("--no-sync-check", action="store_true",
@@ -80,7 +84,7 @@ def register(sub) -> None:
 def _common(args) -> dict:
     return dict(background_db=args.background_db, max_duration=args.max_duration, crf=args.crf,
                 model=args.model, interior=args.interior, check_sync=not args.no_sync_check,
-                threads=args.threads, quality=args.quality)
+                threads=args.threads, quality=args.quality, adapt=args.adapt)
 
 
 def _run_jobs(args) -> int:

@@ -40,7 +40,7 @@ from babelface.progress import progress
 MAX_CRF = 51                 # x264's CRF scale for 8-bit video: 0 (lossless) … 51
 
 INTERIORS = ("video", "synth")
-STAGES = ("decode", "tracking", "motion", "render", "encode", "sync")
+STAGES = ("decode", "tracking", "motion", "adapt", "render", "encode", "sync")
 
 
 @dataclass
@@ -69,6 +69,7 @@ class DubResult:
     speaker_style: dict | None         # their mouth range (motion.style.Style), the motion's scale
     stages: dict[str, float] = field(default_factory=dict)     # seconds per stage
     warnings: list[str] = field(default_factory=list)
+    adaptation: dict | None = None     # --adapt: frames learnt from (dub.adapt.Adaptation)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -465,20 +466,22 @@ def dub(video: str | Path, output: str | Path, *, text: str | None = None,
         max_duration: float = MAX_DURATION_S, crf: int | None = None,
         model: str | Path | None = None, interior: str = "video",
         check_sync: bool = True, threads: int | None = None,
-        quality: str = DEFAULT_QUALITY) -> DubResult:
+        quality: str = DEFAULT_QUALITY, adapt: bool = False) -> DubResult:
     """Dub ``video`` into ``output`` (see :func:`babelface.pipeline.dub`); ``threads``: the job's
     thread budget (:mod:`babelface.threads`), ``quality``: the x264 preset's name
-    (:data:`babelface.media.video.QUALITY`; the CRF follows the source unless ``crf`` is given)."""
+    (:data:`babelface.media.video.QUALITY`; the CRF follows the source unless ``crf`` is given);
+    ``adapt``: the ``muex-real`` read-out refitted to the speaker on the video's own speech and lips
+    (:mod:`babelface.dub.adapt`)."""
     from babelface.threads import job
     with job(threads) as budget:
         return _dub(video, output, text=text, language=language, audio=audio, fit=fit,
                     background_db=background_db, face=face, max_duration=max_duration, crf=crf,
                     model=model, interior=interior, check_sync=check_sync, threads=budget,
-                    quality=quality)
+                    quality=quality, adapt=adapt)
 
 
 def _dub(video, output, *, text, language, audio, fit, background_db, face, max_duration, crf,
-         model, interior, check_sync, threads, quality) -> DubResult:
+         model, interior, check_sync, threads, quality, adapt=False) -> DubResult:
     if crf is not None and not (isinstance(crf, int) and 0 <= crf <= MAX_CRF):
         raise InputError(f"--crf must be an integer from 0 (lossless) to {MAX_CRF}, got {crf!r}")
     if text is None and audio is None:
@@ -495,6 +498,10 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
         raise InputError(f"interior must be one of {', '.join(INTERIORS)}, got {interior!r}")
     from babelface.dub.track import check_audio_model
     check_audio_model(model)
+    if adapt:
+        from babelface.dub.adapt import check_adapt
+        check_adapt(model, audio is not None and text is None)
+        model = "muex-real"
     output = Path(output)
     clock = _Clock()
     source = stream.probe(video, max_duration)
@@ -506,6 +513,11 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
         notes = list(track.warnings) + caught
         renderer = FrameRenderer(tracking, bank if interior == "video" else None)
         crf = source.crf() if crf is None else crf
+        adaptation = None
+        if adapt:
+            with clock("adapt"):
+                track.motion, adaptation = _adapted(track, tracking, original, rate, source.duration_s,
+                                                    notes)
         motion = _styled(track.motion, tracking.style)
         n = _render_pass(source, tracking, renderer, track, motion, output, crf, clock, threads, quality)
     offset = None
@@ -519,4 +531,19 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
         None if span is None else float(span[1] - span[0]), track.driver, language,
         tracking.face, tracking.n_faces, tracking.choice, track.dur_err, track.int_corr, offset, crf,
         0 if bank is None else len(bank), None if tracking.style is None else tracking.style.to_dict(),
-        {k: round(v, 3) for k, v in clock.seconds.items()}, notes)
+        {k: round(v, 3) for k, v in clock.seconds.items()}, notes,
+        None if adaptation is None else adaptation.to_dict())
+
+
+def _adapted(track, tracking, original, rate, duration_s: float, notes: list[str]):
+    """``(motion, Adaptation)``: the new speech's motion by the read-out refitted to the speaker
+    (:mod:`babelface.dub.adapt`), or the track's own (the shipped read-out) with a note why not."""
+    from babelface.dub.adapt import ADAPT_WINDOW_S, fit_speaker, new_motion
+    from babelface.models.protocols import load_generator
+    generator = load_generator("muex-real")
+    readout, info = fit_speaker(generator, tracking, _mono16k(original, rate, ADAPT_WINDOW_S), duration_s)
+    if info.skipped:
+        notes.append(f"--adapt: the shipped muex-real read-out was used: {info.skipped}")
+        return track.motion, info
+    generator.readout = readout
+    return new_motion(generator, track, len(track.motion)), info

@@ -218,14 +218,24 @@ def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
     """The audio-only model on each fitted part, placed at its frame; rest elsewhere. ``model``: a
     registered generator's name (``muex``, ``muex-real``, …) or MuEx weights (checked by
     :func:`check_audio_model`); None: MuEx. Loaded once for all the parts."""
-    from babelface.models.protocols import GENERATORS, load_generator, speech_motion
+    from babelface.models.protocols import GENERATORS, load_generator
     named = model is not None and str(model) in GENERATORS
     generator = load_generator(str(model)) if named else load_generator("muex", model)
-    motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
+    chunks = []
     for p in parts:
         f0 = int(np.floor(p.start * FPS))
         lead = int(round((p.start - f0 / FPS) * SAMPLE_RATE))                # start inside its frame
-        x = np.concatenate([np.zeros(lead, np.float32), resample(p.audio, p.sample_rate, SAMPLE_RATE)])
+        chunks.append((f0, np.concatenate([np.zeros(lead, np.float32),
+                                           resample(p.audio, p.sample_rate, SAMPLE_RATE)])))
+    return chunks_motion(chunks, n_frames, generator)
+
+
+def chunks_motion(chunks, n_frames: int, generator) -> DiskRows:
+    """Motion ``(n_frames, L, 3)`` (on disk): ``generator`` on each ``(first frame, 16 kHz
+    speech from that frame's start)``, placed there; the rest pose elsewhere."""
+    from babelface.models.protocols import speech_motion
+    motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
+    for f0, x in chunks:
         m = speech_motion(x, generator=generator).motion
         m = m[:max(0, n_frames - f0)]
         motion[f0:f0 + len(m)] = m

@@ -49,6 +49,8 @@ MODEL_NAME = "real_readout"
 DEFAULT_WEIGHTS = "muex_real_readout.safetensors"       # in babelface/assets
 COMPONENTS = 12              # K: principal axes of MuEx's motion (inputs) and of the real motion (outputs)
 PENALTY = 3e4                # ridge penalty, chosen on the validation speakers (3e3 … 3e5)
+ADAPT_PENALTY = 100.0        # pull toward the fitted W when adapted to one speaker (chosen on validation)
+MIN_ADAPT_FRAMES = 125       # 5 s of the speaker's face and speech, the least worth adapting to
 N_MELS = 80                  # the log-mel MuEx reads (E.5), pooled in pairs to 40 bands
 POOLED = 4 * N_MELS // 2     # per video frame: its four 10 ms frames × 40 bands = 160
 
@@ -108,6 +110,32 @@ class Readout:
             gate = np.minimum(np.linalg.norm(m, axis=1) / self.rest_norm, 1.0)[:, None]   # (T, 1)
             y = m + gate * (y - m)
         return y.reshape(motion.shape).astype(np.float32)
+
+    def adapted(self, mel: np.ndarray, motion: np.ndarray, real: np.ndarray, ok: np.ndarray,
+                penalty: float = ADAPT_PENALTY) -> "Readout":
+        """This read-out refitted to one speaker: ridge regression toward ``W`` (the prior),
+
+            W' = W + (XᵀX + λI)⁻¹ Xᵀ (ρ Y − X W)
+
+        with ``X`` the standardised inputs :meth:`inputs` of the speaker's own speech (pooled
+        log-mel ``(T, 160)``, MuEx's motion ``(T, L, 3)``), ``Y`` their real motion ``(T, L, 3)``
+        (MediaPipe, from their neutral) centred, divided by its RMS and projected on ``P_y`` as in
+        :func:`fit`, ``ρ`` the amplitude of the prior's own prediction on those frames (so the
+        scale ``s`` keeps its meaning) and ``λ`` = ``penalty``: a few seconds move ``W`` a little,
+        minutes move it to the speaker. Only the ``ok`` frames ``(T,)`` are used (a tracked face);
+        fewer than :data:`MIN_ADAPT_FRAMES` raise ``ValueError``. Everything else (axes, means,
+        scale, gate) is kept, so the result streams like this one."""
+        ok = np.asarray(ok, bool) & np.isfinite(_flat(real)).all(1)
+        if ok.sum() < MIN_ADAPT_FRAMES:
+            raise ValueError(f"{int(ok.sum())} frames of the speaker's face and speech; adapting "
+                             f"needs at least {MIN_ADAPT_FRAMES}")
+        x = self.inputs(mel[ok], motion[ok])                                     # (N, D)
+        y = normalised(real, ok)[ok] @ self.real_axes.T                         # (N, K)
+        prior = x @ self.weights                                                 # (N, K)
+        rho = np.sqrt((prior ** 2).sum(1).mean() / max((y ** 2).sum(1).mean(), 1e-24))
+        delta = np.linalg.solve(x.T @ x + penalty * np.eye(x.shape[1]), x.T @ (rho * y - prior))
+        from dataclasses import replace
+        return replace(self, weights=self.weights + delta)
 
     # --- the file ------------------------------------------------------------------------------
     def save(self, path: str | Path, **extra) -> Path:

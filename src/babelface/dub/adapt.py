@@ -1,0 +1,121 @@
+"""``dub --adapt``: the mouth learns the speaker from the video it dubs (issue 11, part 6).
+
+A video to dub already holds what no portrait has: minutes of its speaker's own speech beside their
+own lips. The ``muex-real`` read-out (:mod:`babelface.models.real_readout`) maps MuEx's motion and
+the log-mel to real lip motion as the corpus's training speakers move on average; here it is
+refitted to this speaker on the video's own frames (:meth:`~babelface.models.real_readout.Readout.adapted`:
+ridge regression toward the shipped weights, so a few seconds move it a little and minutes move it
+to the speaker), then drives the new speech.
+
+The evidence, per frame at 25 fps over the first :data:`ADAPT_WINDOW_S` seconds (bounded memory):
+the original audio (mono 16 kHz; its log-mel and MuEx's motion on it) and the tracking pass's
+smoothed landmarks of the speaker (:mod:`babelface.dub.tracking`), as motion from their rest mouth,
+where the face is usable. Too little of it (fewer than
+:data:`~babelface.models.real_readout.MIN_ADAPT_FRAMES` frames) or a silent original: the shipped
+read-out is used unchanged and the result says why.
+
+What it buys on held-out speakers of the real corpus (RESULTS.md "dub --adapt"), adapted on the
+speaker's other clips: median TMDC at lag 0 against the shipped read-out 0.25 → 0.31 on the test
+speakers (paired +0.06 ± 0.07), 0.28 → 0.34 on the validation ones (+0.08 ± 0.03, λ chosen there),
+the best lag within ±1 frame on every clip. What it cannot know: how the speaker articulates a
+language they do not speak in the video, or a voice-over's other voice. The read-out is linear and
+per frame, so it learns their range and their mapping from sound to lips, not a new timing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from babelface.constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
+from babelface.errors import InputError
+
+ADAPT_WINDOW_S = 120.0       # the original's first minutes that the speaker is learnt from
+
+
+@dataclass
+class Adaptation:
+    """What ``--adapt`` learnt from: frames used and seconds looked at (or why it did not)."""
+
+    frames: int
+    seconds: float
+    penalty: float
+    skipped: str | None = None    # why the shipped read-out was kept
+
+    def to_dict(self) -> dict:
+        return {"frames": self.frames, "seconds": round(self.seconds, 2), "penalty": self.penalty,
+                "skipped": self.skipped}
+
+
+def check_adapt(model, driver_audio_only: bool) -> None:
+    """``--adapt`` drives the new speech by the audio-only ``muex-real`` read-out: refused with a
+    text driver or another model, before the video is read."""
+    if model is not None and str(model) != "muex-real":
+        raise InputError(f"--adapt refits the muex-real read-out; it cannot adapt --model {model}")
+    if not driver_audio_only:
+        raise InputError("--adapt learns the mapping from the new speech's sound to the lips: give "
+                         "the new speech as --audio SPEECH alone (no --text)")
+
+
+def speaker_motion(tracking, n_frames: int) -> np.ndarray:
+    """The speaker's motion ``(n_frames, L, 3)`` at 25 fps from their rest mouth (NaN where the face
+    is not usable), from the tracking pass's smoothed landmarks (nearest frame in time)."""
+    from babelface.motion.representation import landmarks_to_motion
+    times = tracking.times
+    grid = np.arange(n_frames) / FPS
+    idx = np.clip(np.searchsorted(times, grid), 1, max(len(times) - 1, 1))
+    if len(times) > 1:
+        idx -= (grid - times[idx - 1]) < (times[idx] - grid)
+    else:
+        idx[:] = 0
+    landmarks = np.asarray(tracking.landmarks[idx], np.float32)                # (T, 478, 3)
+    landmarks[tracking.weight[idx] <= 0] = np.nan
+    motion, _ = landmarks_to_motion(landmarks, tracking.neutral)                 # (T, L, 3)
+    return motion
+
+
+def fit_speaker(generator, tracking, original16k: np.ndarray | None, duration_s: float,
+                penalty: float | None = None):
+    """``(read-out, Adaptation)``: ``generator``'s read-out (a ``muex-real``
+    :class:`~babelface.models.real_readout.MuExReal`) refitted on the speaker, or the read-out
+    unchanged with the reason in ``Adaptation.skipped``."""
+    from babelface.media.audio import is_silent
+    from babelface.models.protocols import fit_length
+    from babelface.models.real_readout import ADAPT_PENALTY, frame_features
+    penalty = ADAPT_PENALTY if penalty is None else float(penalty)
+    seconds = min(duration_s, ADAPT_WINDOW_S)
+    n = int(np.floor(seconds * FPS))
+    readout = generator.readout
+    if original16k is None or n < 1:
+        return readout, Adaptation(0, seconds, penalty, "the video has no audio of its own")
+    audio = np.zeros(n * SAMPLES_PER_FRAME, np.float32)                           # (n·640,)
+    src = np.asarray(original16k[:len(audio)], np.float32)
+    audio[:len(src)] = src
+    if is_silent(audio):
+        return readout, Adaptation(0, seconds, penalty, "the video's own audio is silent")
+    real = speaker_motion(tracking, n)                                           # (n, L, 3)
+    ok = np.isfinite(real).all(axis=(1, 2))
+    muex = fit_length(generator.muex.predict_motion(audio), n)                  # (n, L, 3)
+    mel = frame_features(audio, n)                                              # (n, 160)
+    try:
+        adapted = readout.adapted(mel, muex, real, ok, penalty)
+    except ValueError as e:
+        return readout, Adaptation(int(ok.sum()), seconds, penalty, str(e))
+    return adapted, Adaptation(int(ok.sum()), seconds, penalty)
+
+
+def new_motion(generator, track, n_frames: int):
+    """The new speech's motion ``(n_frames, L, 3)`` (on disk) by ``generator``, from the placed
+    speech on the track (``track.speech`` at ``track.sample_rate``, each part from the start of
+    the frame it begins in to its end, as :func:`babelface.dub.track._audio_motion` places it)."""
+    from babelface.dub.track import chunks_motion
+    from babelface.media.audio import resample
+    rate = track.sample_rate
+    chunks = []
+    for start, end, *_ in track.parts:
+        f0 = int(np.floor(start * FPS))
+        a, b = int(round(f0 / FPS * rate)), int(round(end * rate))
+        x = np.asarray(track.speech[a:b], np.float32).reshape(-1)
+        chunks.append((f0, resample(x, rate, SAMPLE_RATE)))
+    return chunks_motion(chunks, n_frames, generator)
