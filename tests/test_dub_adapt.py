@@ -154,3 +154,40 @@ def test_adapt_is_refused_with_a_text_driver_or_another_model(katie, tmp_path, m
                      language="en", adapt=True)
     with pytest.raises(InputError, match="cannot adapt --model muex"):
         pipeline.dub(katie["short"], tmp_path / "x.mp4", audio=katie["short"], model="muex", adapt=True)
+
+
+def test_animate_adapts_to_the_style_video_or_says_why_not(katie, tmp_path):
+    """`animate --style-video V --adapt`: the portrait is driven by the read-out refitted to the
+    person in V (their speech and lips); a V without sound keeps the shipped read-out, with a warning."""
+    from babelface import pipeline
+    speech = tmp_path / "speech.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(katie["short"]), "-vn", "-ar", "16000",
+                    str(speech)], check=True)
+    res = pipeline.animate(speech, tmp_path / "a.mp4", style_video=katie["long"], adapt=True, threads=2)
+    assert res.adaptation["skipped"] is None and res.adaptation["frames"] >= 190
+    assert res.driver == "audio" and 50 <= res.frames <= 53          # (2 s of AAC, its priming)
+    mute = tmp_path / "mute.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(katie["long"]), "-an", "-c:v", "copy",
+                    str(mute)], check=True)
+    with pytest.warns(UserWarning, match="--adapt: .* no audio track"):
+        res = pipeline.animate(speech, tmp_path / "b.mp4", style_video=mute, adapt=True, threads=1)
+    assert "no audio track" in res.adaptation["skipped"]
+
+
+def test_animate_adapt_is_refused_without_a_video_or_with_another_driver(katie, tmp_path):
+    from babelface import pipeline
+    for kw, match in ((dict(), "--style-video VIDEO"),
+                      (dict(style_video=katie["long"], model="muex"), "cannot adapt --model muex"),
+                      (dict(style_video=katie["long"], text="Hello.", language="en"), "drop --text"),
+                      (dict(style_video=katie["long"], refine="kmtalk"), "drop --refine")):
+        with pytest.raises(InputError, match=match):
+            pipeline.animate(tmp_path / "missing.wav", tmp_path / "x.mp4", adapt=True, **kw)
+
+
+def test_load_audio_reads_only_the_first_seconds_asked_for(katie):
+    from babelface.media import load_audio
+    whole = load_audio(katie["long"])
+    head = load_audio(katie["long"], first_seconds=3.0)
+    assert len(head) == 48_000 and len(whole) > 120_000
+    np.testing.assert_array_equal(head[:46_000], whole[:46_000])   # (the resampler's last taps differ)
+    assert len(load_audio(katie["long"], first_seconds=60.0)) == len(whole)

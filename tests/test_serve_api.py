@@ -254,11 +254,11 @@ def test_dub_tab_and_endpoint_appear_with_pipeline_dub(monkeypatch, media, tmp_p
     from babelface import pipeline
     from babelface.serve import ServeConfig
 
-    def dub(video, output, text=None, language=None, audio=None):
+    def dub(video, output, text=None, language=None, audio=None, adapt=False):
         import shutil
         shutil.copy(video, output)
         return Result(str(output), 60, 25, 2.4, 2.4, language, len(text or ""),
-                      f"dub:{Path(video).suffix}:{Path(video).parent.name}:{audio is not None}")
+                      f"dub:{Path(video).suffix}:{Path(video).parent.name}:{audio is not None}:{adapt}")
     monkeypatch.setattr(pipeline, "dub", dub, raising=False)
     with LiveServer(ServeConfig(workers=1, start_method="fork")) as s:
         _, _, page = s.request("GET", "/")
@@ -270,7 +270,17 @@ def test_dub_tab_and_endpoint_appear_with_pipeline_dub(monkeypatch, media, tmp_p
         assert job["state"] == "done", job
         r = job["result"]
         assert set(r) == RESULT_KEYS and r["language"] == "es" and r["phonemes"] == 4
-        assert r["driver"] == "dub:.mp4:in:False"                       # a server-made path in the job folder
+        assert r["driver"] == "dub:.mp4:in:False:False"                 # a server-made path in the job folder
+        code, job = s.post("/api/dub", {"adapt": "1"}, {"video": ("in.mp4", media["clip"]),
+                                                        "speech": ("s.mp4", media["clip"])})
+        assert code == 202
+        assert s.wait(job["id"])["result"]["driver"] == "dub:.mp4:in:True:True"    # dub --adapt
+        code, body = s.post("/api/dub", {"text": "hola", "language": "es", "adapt": "1"},
+                            {"video": ("in.mp4", media["clip"])})
+        assert code == 400 and "send speech, not text" in body["error"]
+        code, body = s.post("/api/dub", {"adapt": "maybe"}, {"video": ("in.mp4", media["clip"]),
+                                                             "speech": ("s.mp4", media["clip"])})
+        assert code == 400 and "adapt must be 1 or 0" in body["error"]
         code, body = s.post("/api/dub", {"language": "es"}, {"video": ("in.mp4", media["clip"])})
         assert code == 400 and "either text" in body["error"]
         code, body = s.post("/api/dub", {"text": "hola"}, {"video": ("in.mp4", media["clip"])})

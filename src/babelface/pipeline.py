@@ -75,6 +75,7 @@ class Result:
     language: str | None
     phonemes: int              # timed phonemes that drove the mouth (0 for the audio-only model)
     driver: str                # "text", "transcript" or "audio"
+    adaptation: dict | None = None   # --adapt: what the read-out learnt from (dub.adapt.Adaptation)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -378,7 +379,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             threads: int | None = None, quality: str = DEFAULT_QUALITY,
             head: HeadOptions = HeadOptions(), style_video: str | Path | None = None,
             max_pixels: int = DEFAULT_MAX_PIXELS, weights: str | Path | None = None,
-            renderer: str = DEFAULT_RENDERER, refine: str | None = None) -> Result:
+            renderer: str = DEFAULT_RENDERER, refine: str | None = None, adapt: bool = False) -> Result:
     """Real speech drives the portrait. The motion generator is picked by name (``model``, from
     ``weights`` or its shipped default; :func:`pick_generator`): with ``text`` (its transcript) and
     ``language`` and no ``model``, espeak-ng's phonemes are aligned to the speech by DTW; without,
@@ -387,7 +388,9 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     the person in ``style_video``, else the real corpus's median speaker (motion/style.py); the
     renderer registered as ``renderer`` draws it. ``refine="kmtalk"`` completes the motion again from its
     key motions at the phoneme boundaries (KMTalk's CMC, :func:`refine_motion`; the whole utterance is
-    then read at once). The output carries the user's own audio."""
+    then read at once). ``adapt`` (with ``style_video``): the ``muex-real`` read-out refitted to the
+    person in that video, on its own speech and lips (:func:`babelface.dub.adapt.fit_video`). The
+    output carries the user's own audio."""
     from babelface.media.spool import spool_speech
     from babelface.models.forked import generator_beside
     from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
@@ -401,6 +404,9 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     check_output_path(output, [audio, weights, style_video] + ([] if isinstance(image, np.ndarray) else [image])
                       + ([] if model is None or str(model) in GENERATORS else [model]))
     check_max_pixels(max_pixels)
+    if adapt:
+        _check_adapt(style_video, model, weights, text, refine)
+        model = "muex-real"
     if not (isinstance(max_duration, (int, float)) and math.isfinite(max_duration) and max_duration > 0):
         raise InputError(f"--max-duration must be a positive number of seconds, got {max_duration!r}")
     choice = pick_generator(model, weights, text)
@@ -408,7 +414,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     # the model's load (torch) in a process of its own at two cores (else on a thread: the
     # fork comes first, before the other threads start) while the speech decodes
     with (job(threads) as threads,
-          generator_beside(choice, threads, streaming=refine is None) as loading,
+          generator_beside(choice, threads, streaming=refine is None and not adapt) as loading,
           _background(_portrait, image, max_pixels) as portrait,
           spool_speech(audio, max_duration) as speech,
           _beside(threads) as beside):
@@ -419,6 +425,14 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         n = n_frames_for(speech.n_samples, SAMPLE_RATE)
         moves = beside(head_motion_spooled, speech, n, head)     # the prosody's: needs no model
         generator = loading.result()
+        adaptation = None
+        if adapt:                       # (loaded in this process: its read-out is swapped here)
+            from babelface.dub.adapt import fit_video
+            generator.readout, adaptation, style = fit_video(generator, style_video)
+            if adaptation.skipped:
+                warnings.warn(f"--adapt: the shipped muex-real read-out was used: {adaptation.skipped}")
+        else:
+            style = style_of_video(style_video) if style_video is not None else MEDIAN_STYLE
         art, phonemes = None, []
         stream = getattr(generator, "stream", None)
         if stream is not None and not generator.needs_text and refine is None:
@@ -431,14 +445,27 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             if refine is not None:
                 motion = refine_motion(refine, motion, analysis, phonemes)
             chunks = [motion]
-        chunks = apply_style_stream(chunks, style_of_video(style_video) if style_video is not None
-                                    else MEDIAN_STYLE)
+        chunks = apply_style_stream(chunks, style)
         image, landmarks = portrait.result()
         frames = render_frames(image, landmarks, chunks, n, Path(output), audio=speech.original,
                                sample_rate=speech.sample_rate, articulation=art, threads=threads,
                                quality=quality, head=moves.result(), renderer=renderer)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
-                  _count(phonemes), "transcript" if generator.needs_text else "audio")
+                  _count(phonemes), "transcript" if generator.needs_text else "audio",
+                  None if adaptation is None else adaptation.to_dict())
+
+
+def _check_adapt(style_video, model, weights, text, refine) -> None:
+    """``animate --adapt`` refits the ``muex-real`` read-out on ``--style-video``: anything else is
+    refused before the speech is read."""
+    if style_video is None:
+        raise InputError("--adapt learns the person's articulation from a video of them: give it "
+                         "with --style-video VIDEO")
+    if (model is not None and str(model) != "muex-real") or weights is not None:
+        raise InputError(f"--adapt refits the muex-real read-out; it cannot adapt --model {model or weights}")
+    if text is not None or refine is not None:
+        raise InputError("--adapt drives the portrait by the audio-only muex-real read-out: drop "
+                         + ("--text" if text is not None else "--refine"))
 
 
 def refine_motion(name: str, motion: np.ndarray, analysis: np.ndarray, phonemes: list) -> np.ndarray:

@@ -38,6 +38,10 @@ def register(sub) -> None:
     p.add_argument("--style-video", metavar="VIDEO",
                    help="a video of the speaker: their measured mouth range (opening, rounding/"
                         "spreading) scales the motion; default: the real corpus's median speaker")
+    p.add_argument("--adapt", action="store_true",
+                   help="with --style-video: learn the person's articulation from that video's own "
+                        "speech and lips (its first 2 minutes; the muex-real read-out refitted to "
+                        "them, docs/dubbing.md) and drive the portrait with it")
     p.add_argument("--max-duration", type=float, default=MAX_DURATION_S,
                    help="refuse speech longer than this many seconds")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
@@ -59,7 +63,8 @@ def run(args) -> int:
                               language=args.lang, max_duration=args.max_duration, model=args.model,
                               threads=args.threads, quality=args.quality, head=head_options(args),
                               style_video=args.style_video, max_pixels=args.max_pixels,
-                              weights=args.weights, renderer=args.renderer, refine=args.refine)
+                              weights=args.weights, renderer=args.renderer, refine=args.refine,
+                              adapt=args.adapt)
     if args.json:
         print_json(result.to_dict())
     else:

@@ -1,4 +1,5 @@
-"""``dub --adapt``: the mouth learns the speaker from the video it dubs (issue 11, part 6).
+"""``dub --adapt``: the mouth learns the speaker from the video it dubs (issue 11, part 6); and
+``animate --style-video V --adapt``, from the video of the person.
 
 A video to dub already holds what no portrait has: minutes of its speaker's own speech beside their
 own lips. The ``muex-real`` read-out (:mod:`babelface.models.real_readout`) maps MuEx's motion and
@@ -78,23 +79,32 @@ def speaker_motion(tracking, n_frames: int) -> np.ndarray:
 def fit_speaker(generator, tracking, original16k: np.ndarray | None, duration_s: float,
                 penalty: float | None = None):
     """``(read-out, Adaptation)``: ``generator``'s read-out (a ``muex-real``
-    :class:`~babelface.models.real_readout.MuExReal`) refitted on the speaker, or the read-out
-    unchanged with the reason in ``Adaptation.skipped``."""
+    :class:`~babelface.models.real_readout.MuExReal`) refitted on the speaker of a dub (their
+    tracking and the original audio), or the read-out unchanged with the reason in
+    ``Adaptation.skipped``."""
+    seconds = min(duration_s, ADAPT_WINDOW_S)
+    n = int(np.floor(seconds * FPS))
+    real = speaker_motion(tracking, n) if n >= 1 else None
+    return fit_motion(generator, real, original16k, seconds, penalty)
+
+
+def fit_motion(generator, real: np.ndarray | None, audio16k: np.ndarray | None, seconds: float,
+               penalty: float | None = None):
+    """``(read-out, Adaptation)`` from a person's motion ``real (T, L, 3)`` at 25 fps (NaN where
+    no face) and their speech ``audio16k`` from the same first frame (mono 16 kHz)."""
     from babelface.media.audio import is_silent
     from babelface.models.protocols import fit_length
     from babelface.models.real_readout import ADAPT_PENALTY, frame_features
     penalty = ADAPT_PENALTY if penalty is None else float(penalty)
-    seconds = min(duration_s, ADAPT_WINDOW_S)
-    n = int(np.floor(seconds * FPS))
     readout = generator.readout
-    if original16k is None or n < 1:
+    if audio16k is None or real is None or not len(real):
         return readout, Adaptation(0, seconds, penalty, "the video has no audio of its own")
+    n = len(real)
     audio = np.zeros(n * SAMPLES_PER_FRAME, np.float32)                           # (n·640,)
-    src = np.asarray(original16k[:len(audio)], np.float32)
+    src = np.asarray(audio16k[:len(audio)], np.float32)
     audio[:len(src)] = src
     if is_silent(audio):
         return readout, Adaptation(0, seconds, penalty, "the video's own audio is silent")
-    real = speaker_motion(tracking, n)                                           # (n, L, 3)
     ok = np.isfinite(real).all(axis=(1, 2))
     muex = fit_length(generator.muex.predict_motion(audio), n)                  # (n, L, 3)
     mel = frame_features(audio, n)                                              # (n, 160)
@@ -103,6 +113,24 @@ def fit_speaker(generator, tracking, original16k: np.ndarray | None, duration_s:
     except ValueError as e:
         return readout, Adaptation(int(ok.sum()), seconds, penalty, str(e))
     return adapted, Adaptation(int(ok.sum()), seconds, penalty)
+
+
+def fit_video(generator, path, max_seconds: float = ADAPT_WINDOW_S):
+    """``animate --style-video V --adapt``: ``(read-out, Adaptation, the person's style)`` from the
+    video's first ``max_seconds`` (MediaPipe at 25 fps, :func:`~babelface.motion.style.motion_of_video`,
+    and its audio); the style is measured on its first minute, as without ``--adapt``."""
+    from babelface.errors import MediaError
+    from babelface.media import load_audio
+    from babelface.motion.style import measure_style, motion_of_video
+    real = motion_of_video(path, max_seconds)                                    # (T, L, 3)
+    style = measure_style(real[:int(60 * FPS)])
+    try:
+        audio = load_audio(path, first_seconds=max_seconds)
+    except MediaError as e:                              # no audio stream, or a broken one
+        from babelface.models.real_readout import ADAPT_PENALTY
+        return generator.readout, Adaptation(0, len(real) / FPS, ADAPT_PENALTY, str(e)), style
+    readout, info = fit_motion(generator, real, audio, len(real) / FPS)
+    return readout, info, style
 
 
 def new_motion(generator, track, n_frames: int):

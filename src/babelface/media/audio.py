@@ -159,13 +159,14 @@ def probe_audio(path: str | Path) -> AudioInfo:
 
 
 def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bool = True,
-               max_duration: float | None = None) -> np.ndarray:
+               max_duration: float | None = None, first_seconds: float | None = None) -> np.ndarray:
     """Decode the first audio stream of ``path``.
 
     Returns float32 in [-1, 1]: shape ``(n,)`` when ``mono``, else ``(n, channels)``.
     ``sample_rate=None`` keeps the file's own rate when an AAC track can carry it, else the next
     rate that can (``aac_rate(probe_audio(path).sample_rate)``). ``max_duration`` (seconds)
-    refuses longer input with a clear error before it is decoded whole.
+    refuses longer input with a clear error before it is decoded whole; ``first_seconds`` decodes
+    only that much from the start (the rest of a long file is never read).
     """
     path = Path(path)
     with _open(path) as c:
@@ -200,6 +201,8 @@ def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bo
             if max_duration is not None and n > (max_duration + 0.5) * rate:
                 raise InputError(f"{path} is longer than the limit of {max_duration:.0f} s "
                                  "(raise it with --max-duration)")
+            if first_seconds is not None and n >= first_seconds * rate:
+                break
         chunks += interleaved(resampler.resample(None))
     if sum(ch.shape[0] for ch in chunks) == 0:
         raise MediaError(f"{path}: the audio track holds no samples")
@@ -209,6 +212,8 @@ def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bo
         raise MediaError(f"{path} holds {bad} NaN or infinite samples: the audio is corrupt "
                          "(re-export it as 16-bit PCM)")
     audio = np.clip(audio, -1.0, 1.0)
+    if first_seconds is not None:
+        audio = audio[:max(int(round(first_seconds * rate)), 0)]
     return np.ascontiguousarray(audio[:, 0]) if mono else audio
 
 

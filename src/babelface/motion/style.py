@@ -96,6 +96,12 @@ def apply_style(motion: np.ndarray, style: Style, own: Style | None = None) -> n
 def style_of_video(path, max_seconds: float = 60.0) -> Style:
     """The style of the person in a video (their first ``max_seconds``): MediaPipe's landmarks,
     motion against their own neutral face, then :func:`measure_style`."""
+    return measure_style(motion_of_video(path, max_seconds))
+
+
+def motion_of_video(path, max_seconds: float = 60.0) -> np.ndarray:
+    """The motion ``(T, L, 3)`` at 25 fps of the person in a video (their first ``max_seconds``)
+    against their own neutral face; NaN on frames without a face. No face at all: InputError."""
     from babelface.constants import FPS
     from babelface.face.indices import N_LANDMARKS
     from babelface.face.landmarks import FaceTracker
@@ -112,7 +118,7 @@ def style_of_video(path, max_seconds: float = 60.0) -> Style:
     if not lms or not np.isfinite(np.stack(lms)).all(axis=(1, 2)).any():
         raise InputError(f"{path}: no face found in the style video")
     motion, _ = landmarks_to_motion(np.stack(lms))
-    return measure_style(motion)
+    return motion
 
 
 def apply_style_stream(chunks, style: Style):

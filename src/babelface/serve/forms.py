@@ -111,6 +111,13 @@ def prepare_dub(form: Form, config: ServeConfig) -> tuple[dict, dict]:
     if (text is None) == ("speech" not in form.files):
         raise InputError("give either text (with its language) or speech: what the video should say")
     params = {"text": text, "language": _language(form, required=text is not None, why=" with text")}
+    adapt = (form.fields.get("adapt") or "").strip().lower()
+    if adapt not in ("", "0", "false", "off", "no", "1", "true", "on", "yes"):
+        raise InputError(f"adapt must be 1 or 0, not {adapt[:20]!r}")
+    if adapt in ("1", "true", "on", "yes"):
+        if text is not None:
+            raise InputError("adapt learns the speaker's articulation for new speech: send speech, not text")
+        params["adapt"] = True
     names: dict = {}
     _upload(form, "video", config, params, names, "video", required=True)
     _upload(form, "speech", config, params, names, "audio")
@@ -121,7 +128,7 @@ SPECS = {
     "say": Spec(("portrait",), ("text", "language", "rate", "pitch"), prepare_say),
     "animate": Spec(("portrait", "speech"), ("text", "language"), prepare_animate),
     "sync": Spec(("video",), (), prepare_sync),
-    "dub": Spec(("video", "speech"), ("text", "language"), prepare_dub),
+    "dub": Spec(("video", "speech"), ("text", "language", "adapt"), prepare_dub),
 }
 
 

@@ -60,7 +60,7 @@ def _sync(p: dict, out: Path) -> tuple[dict, dict]:
 def _dub(p: dict, out: Path) -> tuple[dict, dict]:
     from babelface import pipeline
     r = pipeline.dub(p["video"], out / OUTPUT, text=p.get("text"), language=p.get("language"),
-                     audio=p.get("speech"))
+                     audio=p.get("speech"), adapt=bool(p.get("adapt")))
     return _named(r), {"video": OUTPUT}
 
 
