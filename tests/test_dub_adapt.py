@@ -191,3 +191,19 @@ def test_load_audio_reads_only_the_first_seconds_asked_for(katie):
     assert len(head) == 48_000 and len(whole) > 120_000
     np.testing.assert_array_equal(head[:46_000], whole[:46_000])   # (the resampler's last taps differ)
     assert len(load_audio(katie["long"], first_seconds=60.0)) == len(whole)
+
+
+@pytest.mark.parametrize("fit", ["none", "segments"])
+def test_the_new_speech_read_back_from_the_track_gives_the_tracks_own_motion(real, fit):
+    """`--adapt` drives the new speech again from the placed stem (16 kHz, block by block from
+    disk): with the shipped read-out that is the motion the track already had."""
+    from babelface.dub.adapt import new_motion
+    from babelface.dub.track import build_track
+    from babelface.media import load_audio, probe_audio
+    from babelface.models.protocols import load_generator
+    src = real / "WDA_KatieHill_000.mp4"
+    track = build_track(8.06, load_audio(src, sample_rate=None, mono=False), probe_audio(src).sample_rate,
+                        audio=real / "speech" / "dreamtalk_french1.wav", model="muex-real", fit=fit)
+    again = np.asarray(new_motion(load_generator("muex-real"), track, len(track.motion)))
+    np.testing.assert_allclose(again, np.asarray(track.motion), atol=1e-4)
+    assert np.abs(again).max() > 0.05

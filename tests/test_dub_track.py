@@ -428,3 +428,23 @@ def test_disk_signal_is_sliced_like_an_array_and_applies_the_audio_start(tmp_pat
     assert rows.shape == (5, 2) and rows.dtype == np.float64 and np.array_equal(rows[3:], [[0, 1], [2, 3]])
     assert np.array_equal(rows[:, 1], [1, 1, 1, 1, 3]) and np.array_equal(rows[[4, 0], 0], [2, 1])
     assert rows[4, 1] == 3
+
+
+def test_audio_motion_is_written_part_by_part_as_one_array_was(katie):
+    """The audio driver's motion is made part by part straight to disk (streaming generators run
+    window by window): for parts of up to a minute the same frames as placing each part's whole
+    motion into one array, a later part starting where the earlier one's last frame was."""
+    from babelface.dub.track import chunks_motion
+    from babelface.face.indices import N_MOTION
+    from babelface.models.protocols import load_generator, speech_motion
+    from babelface.dub.mix import mono16k
+    speech = mono16k(katie[0], katie[1])[:3 * 16000]                    # (48000,) 16 kHz
+    generator = load_generator("muex")
+    chunks = [(10, speech[:32000]), (59, speech[16000:48000]), (140, speech[:16000])]   # 50, 50, 25 frames
+    got = np.asarray(chunks_motion(chunks, 170, generator))
+    ref = np.zeros((170, N_MOTION, 3), np.float32)
+    for f0, x in chunks:
+        m = speech_motion(x, generator=generator).motion[:170 - f0]
+        ref[f0:f0 + len(m)] = m
+    np.testing.assert_array_equal(got, ref)
+    assert not got[:10].any() and not got[165:].any() and got[59:61].any()

@@ -137,14 +137,31 @@ def fit_video(generator, path, max_seconds: float = ADAPT_WINDOW_S):
 def new_motion(generator, track, n_frames: int):
     """The new speech's motion ``(n_frames, L, 3)`` (on disk) by ``generator``, from the placed
     speech on the track (``track.speech`` at ``track.sample_rate``, each part from the start of
-    the frame it begins in to its end, as :func:`babelface.dub.track._audio_motion` places it)."""
+    the frame it begins in to its end, as :func:`babelface.dub.track._audio_motion` places it),
+    resampled to 16 kHz block by block onto disk: a long voice-over is never held whole."""
+    from babelface.dub.mix import mono16k_disk
     from babelface.dub.track import chunks_motion
-    from babelface.media.audio import resample
     rate = track.sample_rate
     chunks = []
     for start, end, *_ in track.parts:
         f0 = int(np.floor(start * FPS))
         a, b = int(round(f0 / FPS * rate)), int(round(end * rate))
-        x = np.asarray(track.speech[a:b], np.float32).reshape(-1)
-        chunks.append((f0, resample(x, rate, SAMPLE_RATE)))
+        chunks.append((f0, mono16k_disk(_Span(track.speech, a, b), rate)))     # (m,) 16 kHz on disk
     return chunks_motion(chunks, n_frames, generator)
+
+
+class _Span:
+    """Samples ``a`` to ``b`` of a signal sliced like an array (a :class:`~babelface.disk.DiskSignal`),
+    read only where sliced."""
+
+    def __init__(self, signal, a: int, b: int):
+        self.signal, self.a, self.b = signal, a, max(a, b)
+
+    def __len__(self) -> int:
+        return self.b - self.a
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise IndexError("a span takes x[a:b]")
+        lo, hi, _ = index.indices(len(self))
+        return self.signal[self.a + lo:self.a + max(lo, hi)]

@@ -232,14 +232,47 @@ def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
 
 def chunks_motion(chunks, n_frames: int, generator) -> DiskRows:
     """Motion ``(n_frames, L, 3)`` (on disk): ``generator`` on each ``(first frame, 16 kHz
-    speech from that frame's start)``, placed there; the rest pose elsewhere."""
+    speech from that frame's start)`` (an array, or sliced like one: a ``DiskSignal``), placed there (a part ends where the next one starts); the
+    rest pose elsewhere. Written as it is made: a generator that streams (MuEx, ``muex-real``)
+    runs window by window (:mod:`babelface.models.streaming`: the whole-utterance motion for a part
+    of up to a minute, within its stated tolerance beyond), so a long voice-over never holds the
+    model's activations for all of it, nor the motion of the whole video in memory."""
+    from babelface.media.audio import check_audible
     from babelface.models.protocols import speech_motion
-    motion = np.zeros((n_frames, N_MOTION, 3), np.float32)                   # (T, L, 3)
-    for f0, x in chunks:
-        m = speech_motion(x, generator=generator).motion
-        m = m[:max(0, n_frames - f0)]
-        motion[f0:f0 + len(m)] = m
-    return DiskRows.of([motion], (N_MOTION, 3))
+    stream = getattr(generator, "stream", None)
+    if getattr(generator, "needs_text", False):
+        stream = None
+    rows = DiskRows(row=(N_MOTION, 3))
+    chunks = sorted(chunks, key=lambda c: c[0])
+    pos = 0
+
+    def rest(k: int) -> None:
+        for a in range(0, max(k, 0), MOTION_BLOCK):
+            rows.append(np.zeros((min(MOTION_BLOCK, k - a), N_MOTION, 3), np.float32))
+
+    for i, (f0, x) in enumerate(chunks):
+        stop = min(n_frames, chunks[i + 1][0] if i + 1 < len(chunks) else n_frames)
+        if f0 >= stop:
+            continue
+        rest(f0 - pos)
+        pos = f0
+        if stream is not None:
+            if isinstance(x, np.ndarray):       # (speech on disk was checked when it was placed)
+                check_audible(x)
+            pieces = stream(lambda a, b, x=x: np.asarray(x[a:b], np.float32), len(x))   # (t, L, 3) chunks
+        else:
+            pieces = iter([speech_motion(np.asarray(x, np.float32), generator=generator).motion])
+        for m in pieces:
+            take = min(len(m), stop - pos)
+            if take <= 0:
+                break
+            rows.append(np.asarray(m[:take], np.float32))
+            pos += take
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+    rest(n_frames - pos)
+    return rows
 
 
 # --- loudness and measurement -----------------------------------------------------------------------
