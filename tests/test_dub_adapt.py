@@ -207,3 +207,16 @@ def test_the_new_speech_read_back_from_the_track_gives_the_tracks_own_motion(rea
     again = np.asarray(new_motion(load_generator("muex-real"), track, len(track.motion)))
     np.testing.assert_allclose(again, np.asarray(track.motion), atol=1e-4)
     assert np.abs(again).max() > 0.05
+
+
+def test_a_jobs_line_can_ask_for_adapt(tmp_path):
+    from babelface.dub.batch import read_jobs
+    (tmp_path / "a.mp4").write_bytes(b"")
+    (tmp_path / "vo.wav").write_bytes(b"")
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"input": "a.mp4", "audio": "vo.wav", "adapt": true}\n'
+                    '{"input": "a.mp4", "audio": "vo.wav"}\n'
+                    '{"input": "a.mp4", "audio": "vo.wav", "adapt": "yes"}\n')
+    got = list(read_jobs(jobs, tmp_path / "out"))
+    assert got[0].options["adapt"] is True and "adapt" not in got[1].options
+    assert got[2][0] == 3 and '"adapt" is true or false' in got[2][1]
