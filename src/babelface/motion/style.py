@@ -107,11 +107,13 @@ def motion_of_video(path, max_seconds: float = 60.0) -> np.ndarray:
     from babelface.face.landmarks import FaceTracker
     from babelface.media import iter_frames
     from babelface.motion.representation import landmarks_to_motion
+    from babelface.progress import progress
     empty = np.full((N_LANDMARKS, 3), np.nan, np.float32)
     lms = []
+    limit = int(max_seconds * FPS)
     with FaceTracker(max_faces=1) as tracker:
-        for k, frame in enumerate(iter_frames(path, fps=FPS)):
-            if k >= max_seconds * FPS:
+        for k, frame in enumerate(progress(iter_frames(path, fps=FPS), desc="style video", unit="frame")):
+            if k >= limit:
                 break
             faces = tracker.track(frame)
             lms.append(faces[0] if faces else empty)
