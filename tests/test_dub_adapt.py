@@ -135,6 +135,8 @@ def test_dub_adapts_to_the_video_or_says_why_not(katie, tmp_path):
     res = pipeline.dub(katie["long"], tmp_path / "a.mp4", adapt=True, **kw)
     assert res.adaptation["skipped"] is None and res.adaptation["frames"] >= 190
     assert res.driver == "audio" and res.frames == 200
+    assert abs(res.adaptation["av_offset_frames"]) <= 1                  # an in-sync video: no warning
+    assert not any("--adapt" in w for w in res.warnings)
     short = pipeline.dub(katie["short"], tmp_path / "b.mp4", adapt=True, **{**kw, "audio": katie["long"]})
     assert "at least 125" in short.adaptation["skipped"]
     assert any("--adapt" in w and "at least 125" in w for w in short.warnings)
@@ -220,3 +222,13 @@ def test_a_jobs_line_can_ask_for_adapt(tmp_path):
     got = list(read_jobs(jobs, tmp_path / "out"))
     assert got[0].options["adapt"] is True and "adapt" not in got[1].options
     assert got[2][0] == 3 and '"adapt" is true or false' in got[2][1]
+
+
+def test_adapt_says_when_it_learnt_from_a_video_whose_sound_is_off():
+    from babelface.dub.adapt import Adaptation
+    assert Adaptation(500, 20.0, 100.0, av_offset=-2).warnings() == []
+    late, early = Adaptation(500, 20.0, 100.0, av_offset=-5), Adaptation(500, 20.0, 100.0, av_offset=4)
+    assert "5 frames behind its picture" in late.warnings()[0]
+    assert "4 frames ahead of its picture" in early.warnings()[0]
+    assert "was used: too few" in Adaptation(10, 1.0, 100.0, "too few").warnings()[0]
+    assert late.to_dict()["av_offset_frames"] == -5

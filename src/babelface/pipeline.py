@@ -429,8 +429,8 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         if adapt:                       # (loaded in this process: its read-out is swapped here)
             from babelface.dub.adapt import fit_video
             generator.readout, adaptation, style = fit_video(generator, style_video)
-            if adaptation.skipped:
-                warnings.warn(f"--adapt: the shipped muex-real read-out was used: {adaptation.skipped}")
+            for message in adaptation.warnings():
+                warnings.warn(message)
         else:
             style = style_of_video(style_video) if style_video is not None else MEDIAN_STYLE
         art, phonemes = None, []

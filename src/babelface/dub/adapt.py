@@ -34,6 +34,7 @@ from babelface.constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from babelface.errors import InputError
 
 ADAPT_WINDOW_S = 120.0       # the original's first minutes that the speaker is learnt from
+OFFSET_WARNING = 3           # frames: the sync expert reads in-sync video as -1 .. +1; 3 is off
 
 
 @dataclass
@@ -44,10 +45,23 @@ class Adaptation:
     seconds: float
     penalty: float
     skipped: str | None = None    # why the shipped read-out was kept
+    av_offset: int | None = None  # the sync expert's reading of the evidence (+: the picture lags)
 
     def to_dict(self) -> dict:
         return {"frames": self.frames, "seconds": round(self.seconds, 2), "penalty": self.penalty,
-                "skipped": self.skipped}
+                "skipped": self.skipped, "av_offset_frames": self.av_offset}
+
+    def warnings(self) -> list[str]:
+        """What the user should know: why it did not adapt, or that it learnt from a video whose
+        sound is off its picture (a linear, per-frame read-out learns part of that offset)."""
+        if self.skipped:
+            return [f"--adapt: the shipped muex-real read-out was used: {self.skipped}"]
+        if self.av_offset is not None and abs(self.av_offset) >= OFFSET_WARNING:
+            return [f"--adapt: the video's own sound is {abs(self.av_offset)} frames "
+                    f"{'ahead of' if self.av_offset > 0 else 'behind'} its picture (the sync expert's "
+                    "reading); the speaker was learnt as the video shows them, so part of that offset "
+                    "may carry into the output: check its AV offset (babelface sync)"]
+        return []
 
 
 def check_adapt(model, driver_audio_only: bool) -> None:
@@ -113,7 +127,18 @@ def fit_motion(generator, real: np.ndarray | None, audio16k: np.ndarray | None, 
         adapted = readout.adapted(mel, muex, real, ok, penalty)
     except ValueError as e:
         return readout, Adaptation(int(ok.sum()), seconds, penalty, str(e))
-    return adapted, Adaptation(int(ok.sum()), seconds, penalty)
+    return adapted, Adaptation(int(ok.sum()), seconds, penalty, av_offset=_offset(audio, real))
+
+
+def _offset(audio16k: np.ndarray, real: np.ndarray) -> int | None:
+    """The sync expert's AV offset of the evidence (:func:`babelface.sync.analyze_motion`), or None
+    where it cannot be read."""
+    from babelface.errors import BabelfaceError
+    from babelface.sync import analyze_motion
+    try:
+        return int(analyze_motion(audio16k, real).offset_frames)
+    except (BabelfaceError, ValueError):
+        return None
 
 
 def fit_video(generator, path, max_seconds: float = ADAPT_WINDOW_S):

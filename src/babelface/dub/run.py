@@ -542,8 +542,8 @@ def _adapted(track, tracking, original, rate, duration_s: float, notes: list[str
     from babelface.models.protocols import load_generator
     generator = load_generator("muex-real")
     readout, info = fit_speaker(generator, tracking, _mono16k(original, rate, ADAPT_WINDOW_S), duration_s)
+    notes.extend(info.warnings())
     if info.skipped:
-        notes.append(f"--adapt: the shipped muex-real read-out was used: {info.skipped}")
         return track.motion, info
     generator.readout = readout
     return new_motion(generator, track, len(track.motion)), info
