@@ -19,9 +19,10 @@ What it buys on held-out speakers of the real corpus (RESULTS.md "dub --adapt"),
 speaker's other clips: median TMDC at lag 0 against the shipped read-out 0.25 → 0.31 on the test
 speakers (paired +0.06 ± 0.07), 0.28 → 0.34 on the validation ones (+0.08 ± 0.03, λ chosen there),
 the best lag within ±1 frame on every clip; through the whole dub path, learning from the dubbed
-video alone, +0.02 ± 0.03 (4 of 6 pairs, "dub --adapt end to end"). What it cannot know: how the speaker articulates a
-language they do not speak in the video, or a voice-over's other voice. The read-out is linear and
-per frame, so it learns their range and their mapping from sound to lips, not a new timing.
+video alone, +0.02 ± 0.03 (4 of 6 pairs, "dub --adapt end to end"). What it cannot know: how the
+speaker articulates a language they do not speak in the video, or a voice-over's other voice. The
+read-out is linear and per frame, so it learns their range and their mapping from sound to lips,
+not a new timing.
 """
 
 from __future__ import annotations
