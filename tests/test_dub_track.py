@@ -448,3 +448,21 @@ def test_audio_motion_is_written_part_by_part_as_one_array_was(katie):
         ref[f0:f0 + len(m)] = m
     np.testing.assert_array_equal(got, ref)
     assert not got[:10].any() and not got[165:].any() and got[59:61].any()
+
+
+@pytest.mark.parametrize("chunk_s", [30.0, 0.37])
+def test_the_loudness_meter_reads_chunk_by_chunk_what_pyloudnorm_reads_whole(katie, monkeypatch, chunk_s):
+    """BS.1770 on bounded memory: the same K-weighting, blocks and gates as pyloudnorm's
+    ``integrated_loudness``, filters carried across chunks (0.37 s: a boundary inside every block)."""
+    import pyloudnorm
+
+    from babelface.dub import mix
+    monkeypatch.setattr(mix, "LOUDNESS_CHUNK_S", chunk_s)
+    audio, rate = mix.to_mono(katie[0]), katie[1]
+    quiet = np.concatenate([audio[:rate * 2], np.zeros(rate, np.float32), 0.01 * audio[rate * 2:]])
+    for x in (audio, audio[:int(0.3 * rate)], quiet):
+        whole = pyloudnorm.Meter(rate, block_size=min(0.4, len(x) / rate)).integrated_loudness(
+            np.asarray(x, np.float64))
+        assert mix.loudness(x, rate) == pytest.approx(whole, abs=1e-9)
+    assert mix.loudness(np.zeros(rate, np.float32), rate) == mix.SILENT_LUFS
+    assert mix.loudness(audio[:int(0.05 * rate)], rate) == mix.SILENT_LUFS     # under one block
