@@ -178,3 +178,24 @@ def test_segments_are_drawn_in_their_own_processes_and_their_counts_come_back(tm
                                                processes=True, counters=(lambda: dict(counts), add)))
     assert ticks == N and total["frames"] == N and counts["frames"] == 0
     assert len(read_frames(tmp_path / "a.mp4")) == N
+
+
+def test_the_same_frames_give_the_same_bytes_at_any_width(real):
+    """libx264's macroblock tree read something it had not set at widths of a non-multiple of 8
+    macroblocks: one clip at 192 px encoded six times in one process gave 2–6 different files
+    (veryfast, CRF 12). ``mbtree=0`` there (``x264_options``): one file."""
+    import hashlib
+    from fractions import Fraction
+
+    import cv2
+
+    from babelface.media.segments import SegmentEncoder, deterministic_width, x264_options
+    assert [deterministic_width(w) for w in (128, 160, 192, 256, 320, 640, 848, 1920)] == \
+        [True, False, False, True, False, True, False, True]
+    assert "x264-params" not in x264_options(18, "veryfast", 1, 512)
+    assert x264_options(18, "veryfast", 1, 192)["x264-params"] == "mbtree=0"
+    frames = [cv2.resize(f, (192, 192)) for f in read_frames(real / "WDA_KatieHill_000.mp4", max_frames=100)]
+    enc = SegmentEncoder(12, "veryfast", Fraction(1, 25))
+    digests = {hashlib.md5(b"".join(bytes(p) for p in enc.encode(frames).packets)).hexdigest()
+               for _ in range(6)}
+    assert len(digests) == 1

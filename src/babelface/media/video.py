@@ -187,9 +187,10 @@ class VideoWriter:
         """Encode one RGB frame; ``pts`` in ``time_base`` units (default: the frame's index)."""
         frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
         if self._vstream is None:
+            from babelface.media.segments import x264_options
             from babelface.threads import encoder_threads
-            self._open_video(frame.shape[1], frame.shape[0], {
-                "crf": str(self.crf), "preset": self.preset, "threads": str(encoder_threads(self.threads))})
+            self._open_video(frame.shape[1], frame.shape[0], x264_options(
+                self.crf, self.preset, encoder_threads(self.threads), frame.shape[1]))
         vf = av.VideoFrame.from_numpy_buffer(frame, format="rgb24")   # no copy (the encoder converts it)
         vf.pts = self.n_frames if pts is None else pts
         for packet in self._vstream.encode(vf):
@@ -206,7 +207,7 @@ class VideoWriter:
         """Append a segment from :meth:`segment_encoder` (its frames follow those written so far;
         a writer takes segments or frames, not both). Its SPS/PPS must be the stream's."""
         if self._vstream is None:
-            self._open_video(segment.width, segment.height, self.segment_encoder().options())
+            self._open_video(segment.width, segment.height, self.segment_encoder().options(segment.width))
             self._container.start_encoding()
         if bytes(self._vstream.codec_context.extradata or b"") != segment.extradata:
             raise MediaError(f"a segment of {self.path} was encoded with other settings than the "
