@@ -78,14 +78,9 @@ def check_adapt(model, driver_audio_only: bool) -> None:
 def speaker_motion(tracking, n_frames: int) -> np.ndarray:
     """The speaker's motion ``(n_frames, L, 3)`` at 25 fps from their rest mouth (NaN where the face
     is not usable), from the tracking pass's smoothed landmarks (nearest frame in time)."""
+    from babelface.dub.tracking import nearest_frames
     from babelface.motion.representation import landmarks_to_motion
-    times = tracking.times
-    grid = np.arange(n_frames) / FPS
-    idx = np.clip(np.searchsorted(times, grid), 1, max(len(times) - 1, 1))
-    if len(times) > 1:
-        idx -= (grid - times[idx - 1]) < (times[idx] - grid)
-    else:
-        idx[:] = 0
+    idx = nearest_frames(tracking.times, n_frames)                              # (T,)
     landmarks = np.asarray(tracking.landmarks[idx], np.float32)                # (T, 478, 3)
     landmarks[tracking.weight[idx] <= 0] = np.nan
     motion, _ = landmarks_to_motion(landmarks, tracking.neutral)                 # (T, L, 3)

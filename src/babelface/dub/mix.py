@@ -115,8 +115,9 @@ def loudness(audio: np.ndarray, rate: int) -> float:
     lo = (t_g * (j * step) * rate).astype(np.int64)                       # pyloudnorm's bounds
     hi = np.minimum((t_g * (j * step + 1) * rate).astype(np.int64), n)
     lo = np.minimum(lo, hi)
-    energy = _prefix_energy(audio, rate, list(meter._filters.values()), np.unique(np.r_[lo, hi]))
-    z = (energy(hi) - energy(lo)) / (t_g * rate)                            # (J,) mean squares, eq. 1
+    marks = np.unique(np.r_[lo, hi])                                        # sorted block bounds
+    energy = _prefix_energy(audio, rate, list(meter._filters.values()), marks)
+    z = (energy[np.searchsorted(marks, hi)] - energy[np.searchsorted(marks, lo)]) / (t_g * rate)   # (J,) eq. 1
     with np.errstate(divide="ignore"):
         block = -0.691 + 10.0 * np.log10(z)                                 # eq. 4
         above = block >= -70.0                                              # absolute gate
@@ -129,9 +130,9 @@ def loudness(audio: np.ndarray, rate: int) -> float:
     return value if np.isfinite(value) and value > SILENT_LUFS else SILENT_LUFS
 
 
-def _prefix_energy(audio, rate: int, filters, marks: np.ndarray):
-    """``f(idx)``: the sum of squares of the K-weighted signal before sample ``idx``, for the
-    sorted sample indices ``marks``; the filters run chunk by chunk with their state carried."""
+def _prefix_energy(audio, rate: int, filters, marks: np.ndarray) -> np.ndarray:
+    """``(M,)`` the sum of squares of the K-weighted signal before each of the sorted sample
+    indices ``marks``; the filters run chunk by chunk with their state carried."""
     from scipy.signal import lfilter, lfilter_zi
     n = len(audio)
     states = [lfilter_zi(f.b, f.a) * 0.0 for f in filters]
@@ -152,8 +153,7 @@ def _prefix_energy(audio, rate: int, filters, marks: np.ndarray):
             values[k] = total + sq[marks[k] - a - 1]
             k += 1
         total += float(sq[-1]) if len(sq) else 0.0
-    index = {int(m): v for m, v in zip(marks, values)}
-    return lambda idx: np.array([index[int(i)] for i in idx])
+    return values
 
 
 def matching_gain(new: np.ndarray, reference: np.ndarray, rate: int) -> float:

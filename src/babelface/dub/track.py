@@ -233,10 +233,11 @@ def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
 def chunks_motion(chunks, n_frames: int, generator) -> DiskRows:
     """Motion ``(n_frames, L, 3)`` (on disk): ``generator`` on each ``(first frame, 16 kHz
     speech from that frame's start)`` (an array, or sliced like one: a ``DiskSignal``), placed
-    there (a part ends where the next one starts); the rest pose elsewhere. Written as it is made: a generator that streams (MuEx, ``muex-real``)
-    runs window by window (:mod:`babelface.models.streaming`: the whole-utterance motion for a part
-    of up to a minute, within its stated tolerance beyond), so a long voice-over never holds the
-    model's activations for all of it, nor the motion of the whole video in memory."""
+    there (a part ends where the next one starts); the rest pose elsewhere. Written as it is
+    made: a generator that streams (MuEx, ``muex-real``) runs window by window
+    (:mod:`babelface.models.streaming`: the whole-utterance motion for a part of up to a minute,
+    within its stated tolerance beyond), so a long voice-over never holds the model's activations
+    for all of it, nor the motion of the whole video in memory."""
     from babelface.media.audio import check_audible
     from babelface.models.protocols import speech_motion
     stream = getattr(generator, "stream", None)

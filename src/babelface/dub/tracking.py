@@ -180,12 +180,20 @@ def fade_weights(ok: np.ndarray) -> np.ndarray:
     return (t * t * (3 - 2 * t) * ok).astype(np.float32)
 
 
-def _at_25fps(times: np.ndarray, landmarks, duration: float) -> np.ndarray:
-    """Nearest-timestamp resampling of ``(N, 478, 3)`` to 25 fps (the sync expert's rate)."""
-    grid = np.arange(int(np.ceil(duration * FPS))) / FPS
+def nearest_frames(times: np.ndarray, n: int) -> np.ndarray:
+    """``(n,)`` the index of the video frame (``times`` in seconds, ascending) nearest in time to
+    each of ``n`` frames at 25 fps from t = 0."""
+    grid = np.arange(n) / FPS
+    if len(times) < 2:
+        return np.zeros(n, np.int64)
     idx = np.clip(np.searchsorted(times, grid), 1, len(times) - 1)
     idx -= (grid - times[idx - 1]) < (times[idx] - grid)
-    return landmarks[idx]
+    return idx
+
+
+def _at_25fps(times: np.ndarray, landmarks, duration: float) -> np.ndarray:
+    """Nearest-timestamp resampling of ``(N, 478, 3)`` to 25 fps (the sync expert's rate)."""
+    return landmarks[nearest_frames(times, int(np.ceil(duration * FPS)))]
 
 
 def choose_speaker(tracks: list, times: np.ndarray, duration: float, audio16k: np.ndarray | None,
