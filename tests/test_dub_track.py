@@ -466,3 +466,75 @@ def test_the_loudness_meter_reads_chunk_by_chunk_what_pyloudnorm_reads_whole(kat
         assert mix.loudness(x, rate) == pytest.approx(whole, abs=1e-9)
     assert mix.loudness(np.zeros(rate, np.float32), rate) == mix.SILENT_LUFS
     assert mix.loudness(audio[:int(0.05 * rate)], rate) == mix.SILENT_LUFS     # under one block
+
+
+@pytest.mark.parametrize("rate, to", [(48_000, 16_000), (44_100, 16_000), (16_000, 48_000),
+                                      (22_050, 48_000), (20_096, 22_050), (16_000, 16_000)])
+def test_a_resampled_view_reads_any_slice_of_the_whole_resampling(rate, to):
+    """``mix.Resampled`` resamples only what is sliced, with the filter's context and phase: every
+    slice is bit for bit the whole signal's resampling (so a voice-over never has to be whole)."""
+    from babelface.dub.mix import Resampled, to_mono
+    from babelface.media.audio import resample
+    x = (np.random.default_rng(rate + to).standard_normal((2 * rate + 13, 2)) * 0.1).astype(np.float32)
+    whole = resample(to_mono(x), rate, to)
+    view = Resampled(x, rate, to)
+    assert len(view) == len(whole)
+    n = len(whole)
+    for a, b in [(0, n), (0, 1), (7, 777), (n - 100, n), (n // 3, n // 3 + 5), (n - 1, n + 50), (9, 9)]:
+        np.testing.assert_array_equal(view[a:b], whole[a:b])
+
+
+def test_voice_over_parts_stay_on_disk_and_place_as_arrays_do(tmp_path, katie):
+    """The voice-over is decoded to disk (mono at its rate, as ``load_audio`` gives it), its parts
+    are views of that file, and placing a view, cut and scaled, writes the same samples as placing
+    the array would."""
+    from babelface.disk import DiskSignal
+    from babelface.dub import mix
+    from babelface.dub.track import _cut, _voiceover_parts
+    from babelface.media import load_audio, save_wav
+    from babelface.media.spool import spool_speech
+    stereo = np.stack([mix.to_mono(katie[0]), 0.5 * mix.to_mono(katie[0])], 1)
+    path = tmp_path / "vo.wav"
+    save_wav(path, stereo, katie[1])
+    whole = load_audio(path, sample_rate=None, mono=True)
+    with spool_speech(path, mono=True) as speech:
+        np.testing.assert_array_equal(speech.original[:][:, 0], whole)
+    (part,) = _voiceover_parts(path, "none", [(0.0, KATIE_S)], 60.0)
+    assert isinstance(part.audio, DiskSignal) and part.sample_rate == katie[1]
+    np.testing.assert_array_equal(part.audio[:], whole)
+    warnings = []
+    cut = _cut(part, 5.0, warnings)                       # a view of the first 5 s, nothing read
+    assert isinstance(cut.audio, mix.Span) and len(cut.audio) == int(round(5.0 * katie[1])) and warnings
+    scaled = mix.Span(cut.audio, 0, len(cut.audio), 0.37)
+    for rate in (48_000, katie[1], 16_000):
+        a, b = mix.DiskSignal(10 * rate), mix.DiskSignal(10 * rate)
+        mix.place(a, 1.3, scaled, katie[1], rate)
+        mix.place(b, 1.3, (whole[:len(cut.audio)] * 0.37).astype(np.float32), katie[1], rate)
+        np.testing.assert_array_equal(a[:], b[:])
+    # the loudness of a stereo span, mixed to mono chunk by chunk, is that of its mono mix
+    assert mix.loudness(mix.Span(katie[0], 1000, 3 * katie[1]), katie[1]) == pytest.approx(
+        mix.loudness(mix.to_mono(katie[0][1000:3 * katie[1]]), katie[1]), abs=1e-9)
+    segs = _voiceover_parts(path, "segments", [(0.5, 4.0), (4.5, 8.0)], 60.0)
+    assert segs and all(isinstance(p.audio, DiskSignal) for p in segs)
+
+
+def test_a_voice_over_on_disk_makes_the_track_an_array_would(tmp_path, katie, monkeypatch):
+    """Outputs unchanged: the voice-over driver with its parts on disk (views, block by block)
+    gives the same stem, mix and motion, bit for bit, as with the parts read into memory."""
+    from dataclasses import replace
+
+    from babelface.dub import track as T
+    from babelface.dub.mix import to_mono
+    from babelface.media import save_wav
+    vo = save_wav(tmp_path / "vo.wav", np.tile(to_mono(katie[0]), 2)[:int(12 * katie[1])], katie[1])
+    for fit in ("none", "segments"):
+        disk = T.build_track(KATIE_S, *katie, audio=vo, fit=fit)
+        real_parts = T._voiceover_parts
+        with monkeypatch.context() as m:
+            m.setattr(T, "_voiceover_parts", lambda *a: [replace(p, audio=np.asarray(p.audio[:], np.float32))
+                                                         for p in real_parts(*a)])
+            memory = T.build_track(KATIE_S, *katie, audio=vo, fit=fit)
+        np.testing.assert_array_equal(disk.speech[:], memory.speech[:])
+        np.testing.assert_array_equal(np.asarray(disk.audio), np.asarray(memory.audio))
+        np.testing.assert_array_equal(np.asarray(disk.motion), np.asarray(memory.motion))
+        assert disk.parts == memory.parts and disk.int_corr == memory.int_corr

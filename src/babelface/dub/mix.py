@@ -96,8 +96,9 @@ LOUDNESS_CHUNK_S = 30.0      # the meter filters this much at a time (float64), 
 
 
 def loudness(audio: np.ndarray, rate: int) -> float:
-    """BS.1770-4 integrated loudness (LUFS) of a mono ``(n,)`` signal (an array or anything sliced
-    like one); ``SILENT_LUFS`` when silent or too short to measure.
+    """BS.1770-4 integrated loudness (LUFS) of a mono ``(n,)`` signal, or of the mono mix of an
+    ``(n, C)`` one (an array or anything sliced like one); ``SILENT_LUFS`` when silent or too short
+    to measure.
 
     pyloudnorm's meter (its K-weighting filters, its 400 ms blocks with 75 % overlap, its absolute
     and relative gates: the same figure to float rounding), fed :data:`LOUDNESS_CHUNK_S` at a time:
@@ -144,7 +145,7 @@ def _prefix_energy(audio, rate: int, filters, marks: np.ndarray) -> np.ndarray:
         k += 1
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
-        y = np.asarray(audio[a:b], np.float64).reshape(-1)
+        y = to_mono(audio[a:b]).astype(np.float64)
         for i, f in enumerate(filters):
             y, states[i] = lfilter(f.b, f.a, y, zi=states[i])
             y = f.passband_gain * y
@@ -185,25 +186,89 @@ def mono16k_disk(audio, rate: int) -> DiskSignal:
 
 
 def mono16k_blocks(audio, rate: int, block_s: float = 30.0) -> Iterator[np.ndarray]:
-    """The blocks of :func:`mono16k`, one at a time: each resampled with enough context for SciPy's
-    polyphase filter, so that together they equal the whole signal's resampling to float32
-    precision. ``audio``: an array or anything sliced like one (:class:`DiskSignal`, :class:`Mixed`)."""
-    from math import gcd
-    up, down = SAMPLE_RATE // gcd(rate, SAMPLE_RATE), rate // gcd(rate, SAMPLE_RATE)
-    n = len(audio)
-    half = -(-10 * max(up, down) // up) + down        # resample_poly's half filter, in input samples
-    ctx = 0 if up == down == 1 else -(-half // down) * down
-    step = max(down, int(block_s * rate) // down * down)
-    total, done = -(-n * up // down), 0
-    for s0 in range(0, n, step):
-        s1 = min(n, s0 + step)
-        lo, hi = max(0, s0 - ctx), min(n, s1 + ctx)
-        x = to_mono(audio[lo:hi])
-        y = x.copy() if up == down == 1 else resample(x, rate, SAMPLE_RATE)
-        skip = (s0 - lo) * up // down
-        y = y[skip:skip + -(-(s1 - s0) * up // down)][:total - done].astype(np.float32, copy=False)
-        done += len(y)
-        yield y
+    """The blocks of :func:`mono16k`, one at a time (:class:`Resampled`): together they equal the
+    whole signal's resampling to float32 precision. ``audio``: an array or anything sliced like one
+    (:class:`DiskSignal`, :class:`Mixed`, :class:`Span`)."""
+    view = Resampled(audio, rate, SAMPLE_RATE)
+    step = max(1, int(block_s * SAMPLE_RATE))
+    for a in range(0, len(view), step):
+        yield view[a:a + step]
+
+
+class Span:
+    """Samples ``a`` to ``b`` of a signal sliced like an array (an array, a :class:`DiskSignal`,
+    another view), times ``gain``, read only where sliced: a part of a long voice-over cut, or
+    made as loud as the original, without a copy of it in memory."""
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, signal, a: int = 0, b: int | None = None, gain: float = 1.0):
+        n = len(signal)
+        self.signal, self.a = signal, min(max(a, 0), n)
+        self.b = max(self.a, min(n if b is None else b, n))
+        self.gain = gain
+        self.shape = (self.b - self.a, *np.shape(signal[0:0])[1:])
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return self.b - self.a
+
+    def __array__(self, dtype=None, copy=None):
+        return self[:] if dtype is None else self[:].astype(dtype)
+
+    def __getitem__(self, index) -> np.ndarray:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise IndexError("a span takes x[a:b]")
+        lo, hi, _ = index.indices(len(self))
+        x = np.asarray(self.signal[self.a + lo:self.a + max(lo, hi)], np.float32)
+        return x if self.gain == 1.0 else x * self.gain       # float32, as (audio * gain) would be
+
+
+class Resampled:
+    """A mono view of ``signal`` (``(n,)`` or ``(n, C)``, mixed to mono) at ``rate`` resampled to
+    ``to``, computed where sliced: each slice is resampled from the input it needs plus enough
+    context for SciPy's polyphase filter, in the filter's phase, so that ``view[a:b]`` equals
+    ``resample(to_mono(signal), rate, to)[a:b]`` to float32 precision (each output sample is the
+    same sum of the same inputs). A long voice-over is resampled without being held whole."""
+
+    dtype = np.dtype(np.float32)
+    ndim = 1
+
+    def __init__(self, signal, rate: int, to: int):
+        from math import gcd
+        g = gcd(rate, to)
+        self.signal, self.rate, self.to = signal, rate, to
+        self.up, self.down = to // g, rate // g
+        self.n_in = len(signal)
+        self.shape = (-(-self.n_in * self.up // self.down),)
+        half = -(-10 * max(self.up, self.down) // self.up) + self.down   # resample_poly's half filter
+        self.ctx = -(-half // self.down) * self.down                     # in input samples
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        return self[:] if dtype is None else self[:].astype(dtype)
+
+    def __getitem__(self, index) -> np.ndarray:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise IndexError("a resampled view takes x[a:b]")
+        a, b, _ = index.indices(len(self))
+        if b <= a:
+            return np.zeros(0, np.float32)
+        up, down, n = self.up, self.down, self.n_in
+        if up == down == 1:
+            return to_mono(self.signal[a:b]).copy()
+        s0 = (a * down // up) // down * down                 # input block in the filter's phase
+        need = -(-b * down // up)                             # the input up to output b
+        s1 = min(n, -(-need // down) * down)
+        lo, hi = max(0, s0 - self.ctx), min(n, s1 + self.ctx)
+        y = resample(to_mono(self.signal[lo:hi]), self.rate, self.to)
+        first = (s0 - lo) * up // down + (a - s0 * up // down)
+        return y[first:first + b - a].astype(np.float32, copy=False)
 
 
 def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
@@ -213,11 +278,18 @@ def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([audio, np.zeros((n - len(audio),) + audio.shape[1:], audio.dtype)])
 
 
-def place(stem: DiskSignal, start: float, audio: np.ndarray, audio_rate: int, rate: int) -> None:
-    """Add ``audio`` (mono at ``audio_rate``) to ``stem`` (at ``rate``) from ``start`` seconds."""
+def place(stem: DiskSignal, start: float, audio, audio_rate: int, rate: int) -> None:
+    """Add ``audio`` (mono at ``audio_rate``: an array or anything sliced like one) to ``stem``
+    (at ``rate``) from ``start`` seconds, :data:`MIX_BLOCK` samples at a time."""
     i = int(round(start * rate))
-    if i < len(stem):
+    if i >= len(stem):
+        return
+    if isinstance(audio, np.ndarray) and len(audio) <= MIX_BLOCK:     # a sentence: at once
         stem.add(i, resample(np.asarray(audio, np.float32), audio_rate, rate))
+        return
+    view = Resampled(audio, audio_rate, rate)
+    for k in range(0, min(len(view), len(stem) - i), MIX_BLOCK):
+        stem.add(i + k, view[k:k + MIX_BLOCK])
 
 
 class Mixed:

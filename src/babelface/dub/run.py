@@ -150,7 +150,9 @@ def _hints(articulation: np.ndarray | None, t: float) -> tuple[float | None, flo
 
 def _speech(source, original, rate, **kw):
     from babelface.dub.track import build_track
-    return build_track(source.duration_s, original, rate, **kw)
+    track = build_track(source.duration_s, original, rate, **kw)
+    heap.trim()            # its blocks (audio, VAD, the model's windows) are freed: handed back before
+    return track           # the tracking pass ends and the render starts (10 minutes: 77 MiB)
 
 
 def _raw_tracks(source: stream.Source, clock: _Clock, threads: int, check=lambda: None, rows=None):
@@ -451,7 +453,8 @@ def _av_offset(path: Path, warn: list[str]) -> int | None:
     from babelface.media import iter_frames
     from babelface.sync import _align_audio_start, analyze, check_speech
     try:
-        audio = _align_audio_start(path, load_audio(path))[:int(SYNC_WINDOW_S * SAMPLE_RATE)]
+        head = load_audio(path, first_seconds=SYNC_WINDOW_S + 10)        # not the whole soundtrack
+        audio = _align_audio_start(path, head)[:int(SYNC_WINDOW_S * SAMPLE_RATE)]
         check_speech(audio, str(path))
         landmarks = landmarks_sequence(islice(iter_frames(path, fps=FPS), int(SYNC_WINDOW_S * FPS)))
         return int(analyze(audio, landmarks, source=str(path)).offset_frames)
@@ -503,6 +506,7 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
         check_adapt(model, audio is not None and text is None)
         model = "muex-real"
     output = Path(output)
+    _uncached_primitives()
     clock = _Clock()
     source = stream.probe(video, max_duration)
     with _beside(source, threads) as child, _original_audio(source, max_duration) as (original, rate):
@@ -533,6 +537,18 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
         0 if bank is None else len(bank), None if tracking.style is None else tracking.style.to_dict(),
         {k: round(v, 3) for k, v in clock.seconds.items()}, notes,
         None if adaptation is None else adaptation.to_dict())
+
+
+def _uncached_primitives() -> None:
+    """oneDNN's primitive cache off for this process (unless the environment sets it), before the
+    speech's model runs here: a streaming model's windows see a different number of tokens each,
+    each a new cached primitive, and the cache grew with the voice-over's length (`build_track`'s
+    peak on 1 and 10 minutes: 406 and 430 MiB cached, 400 and 400 uncached). As in the forked
+    generator of ``animate`` (:data:`babelface.models.forked.PRIMITIVE_CACHE`); the same motion."""
+    import os
+
+    from babelface.models.forked import PRIMITIVE_CACHE
+    os.environ.setdefault(PRIMITIVE_CACHE, "0")
 
 
 def _adapted(track, tracking, original, rate, duration_s: float, notes: list[str]):

@@ -149,7 +149,7 @@ class Part:
     """Speech placed on the video: mono audio at its rate, its phonemes relative to its start."""
 
     start: float                  # s on the video's timeline
-    audio: np.ndarray             # (n,) float32
+    audio: np.ndarray             # (n,) float32 (a voice-over's: on disk, sliced like an array)
     sample_rate: int
     phonemes: list[Phoneme]       # times from 0 (the part's start)
     text: str = ""

@@ -22,9 +22,10 @@ from typing import Iterator
 
 import numpy as np
 
+from babelface import heap
 from babelface.constants import FPS, MAX_DURATION_S, SAMPLE_RATE
 from babelface.dub import mix, vad
-from babelface.disk import DiskRows
+from babelface.disk import DiskRows, DiskSignal
 from babelface.dub.timing import FIT_MODES, FRAME_S, Part
 from babelface.errors import InputError, LanguageError
 from babelface.face.indices import N_MOTION
@@ -128,14 +129,20 @@ def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
     """The voice-over (mono at its own rate) as fitted parts: ``none`` as given from t = 0;
     ``stretch`` its speech span (VAD) time-scaled onto the target span; ``segments`` its own speech
     segments paired with the original's by :func:`babelface.dub.timing.assign` (cut only at its
-    pauses) and each run time-scaled onto its run of original segments."""
+    pauses) and each run time-scaled onto its run of original segments.
+
+    The voice-over is decoded once to disk (:func:`babelface.media.spool.spool_speech`), its
+    16 kHz analysis copy too, and the parts' audio stays there (a :class:`DiskSignal` or a
+    :class:`~babelface.dub.mix.Span` of one): an hour of voice-over costs disk, not memory. Only a
+    time-scaled run is in memory while it is scaled (``stretch``: the whole speech span)."""
     from babelface.dub import timing
     from babelface.errors import SilenceError
-    from babelface.media import is_silent, load_audio, probe_audio
-    from babelface.media.audio import aac_rate
-    rate = aac_rate(probe_audio(path).sample_rate)
-    mono = load_audio(path, sample_rate=None, mono=True, max_duration=max_duration)   # (n,) at that rate
-    analysis = mix.mono16k(mono, rate)
+    from babelface.media import is_silent
+    from babelface.media.spool import spool_speech
+    with spool_speech(path, max_duration, mono=True) as speech:
+        rate, n = speech.sample_rate, len(speech.original)
+        mono = DiskSignal(n, 0, speech.original.path)     # (n,) at that rate; open: outlives the folder
+    analysis = mix.mono16k_disk(mono, rate)
     if is_silent(analysis):
         raise SilenceError(f"{path} holds only silence (below -60 dBFS): there is no speech to dub")
     if fit == "none":
@@ -150,7 +157,8 @@ def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
     parts = []
     for (a, b), (start, end) in runs:
         piece = Part(start, mono[int(round(a * rate)):int(round(b * rate))], rate, [], "")
-        parts.append(timing.stretch_part(piece, end - start))
+        part = timing.stretch_part(piece, end - start)
+        parts.append(replace(part, audio=DiskSignal.of([part.audio], len(part.audio))))
     return parts
 
 
@@ -165,7 +173,8 @@ def _cut(p: Part, duration_s: float, warnings: list[str]) -> Part | None:
         if p.end - duration_s >= FRAME_S / 2:
             warnings.append(f"the new speech runs {p.end - duration_s:.2f} s past the video's end "
                             f"({duration_s:.2f} s): cut there")
-        p = replace(p, audio=p.audio[:int(round(keep * p.sample_rate))],
+        k = int(round(keep * p.sample_rate))
+        p = replace(p, audio=p.audio[:k] if isinstance(p.audio, np.ndarray) else mix.Span(p.audio, 0, k),
                     phonemes=[replace(q, end=min(q.end, keep)) for q in p.phonemes if q.start < keep])
     return p
 
@@ -214,19 +223,28 @@ def check_audio_model(model) -> None:
                      "or give MuEx weights (.safetensors)")
 
 
-def _audio_motion(parts: list[Part], n_frames: int, model) -> np.ndarray:
+def _audio_motion(parts: list[Part], n_frames: int, model) -> DiskRows:
     """The audio-only model on each fitted part, placed at its frame; rest elsewhere. ``model``: a
     registered generator's name (``muex``, ``muex-real``, …) or MuEx weights (checked by
-    :func:`check_audio_model`); None: MuEx. Loaded once for all the parts."""
+    :func:`check_audio_model`); None: MuEx. Loaded once for all the parts. A part's 16 kHz speech
+    is made on disk, block by block, for a part on disk (a voice-over)."""
+    from itertools import chain
+
+    from babelface.media.audio import check_audible
     from babelface.models.protocols import GENERATORS, load_generator
     named = model is not None and str(model) in GENERATORS
     generator = load_generator(str(model)) if named else load_generator("muex", model)
     chunks = []
     for p in parts:
         f0 = int(np.floor(p.start * FPS))
-        lead = int(round((p.start - f0 / FPS) * SAMPLE_RATE))                # start inside its frame
-        chunks.append((f0, np.concatenate([np.zeros(lead, np.float32),
-                                           resample(p.audio, p.sample_rate, SAMPLE_RATE)])))
+        lead = np.zeros(int(round((p.start - f0 / FPS) * SAMPLE_RATE)), np.float32)   # start inside its frame
+        if isinstance(p.audio, np.ndarray):
+            chunks.append((f0, np.concatenate([lead, resample(p.audio, p.sample_rate, SAMPLE_RATE)])))
+            continue
+        speech = mix.Resampled(p.audio, p.sample_rate, SAMPLE_RATE)
+        x = DiskSignal.of(chain([lead], mix.mono16k_blocks(p.audio, p.sample_rate)), len(lead) + len(speech))
+        check_audible(x)
+        chunks.append((f0, x))
     return chunks_motion(chunks, n_frames, generator)
 
 
@@ -269,6 +287,7 @@ def chunks_motion(chunks, n_frames: int, generator) -> DiskRows:
                 break
             rows.append(np.asarray(m[:take], np.float32))
             pos += take
+            heap.trim()         # a window's activations are freed: handed back before the next
         close = getattr(pieces, "close", None)
         if close is not None:
             close()
@@ -281,15 +300,19 @@ def chunks_motion(chunks, n_frames: int, generator) -> DiskRows:
 def _match_loudness(p: Part, reference, orig, rate: int, contour: bool) -> Part:
     """The part as loud (BS.1770) as the original speech over its ``reference`` span; with
     ``contour`` (espeak-ng's flat delivery), first given the original's slow loudness contour
-    over the span it occupies (:func:`babelface.dub.mix.follow_contour`)."""
+    over the span it occupies (:func:`babelface.dub.mix.follow_contour`). A part on disk (a
+    voice-over) is measured block by block and comes back as a scaled view of itself."""
     a, b = reference
     audio = p.audio
     if contour:
         under = mix.to_mono(orig[int(round(p.start * rate)):int(round(p.end * rate))])
         audio = mix.follow_contour(audio, resample(under, rate, p.sample_rate), p.sample_rate)
-    ref = mix.to_mono(orig[int(round(a * rate)):int(round(b * rate))])
-    gain = mix.matching_gain(resample(audio, p.sample_rate, rate), ref, rate)
-    return replace(p, audio=(audio * gain).astype(np.float32))
+    ref = mix.Span(orig, int(round(a * rate)), int(round(b * rate)))           # (m, C), mixed when read
+    if isinstance(audio, np.ndarray):
+        gain = mix.matching_gain(resample(audio, p.sample_rate, rate), ref, rate)
+        return replace(p, audio=(audio * gain).astype(np.float32))
+    gain = mix.matching_gain(mix.Resampled(audio, p.sample_rate, rate), ref, rate)
+    return replace(p, audio=mix.Span(audio, 0, len(audio), gain))
 
 
 def _span16(audio16k) -> tuple[float, float] | None:

@@ -333,8 +333,23 @@ def save_wav(path: str | Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE
 
 
 def is_silent(audio: np.ndarray) -> bool:
-    """True when the whole signal's RMS is below ``SILENCE_RMS`` (≈ −60 dBFS): no speech in it."""
+    """True when the whole signal's RMS is below ``SILENCE_RMS`` (≈ −60 dBFS): no speech in it.
+    ``audio``: an array, or anything sliced like one (read block by block)."""
+    if not isinstance(audio, np.ndarray):
+        return _block_rms(audio)[0] < SILENCE_RMS
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < SILENCE_RMS
+
+
+def _block_rms(audio, block: int = 1 << 20) -> tuple[float, float]:
+    """(RMS, RMS about the mean) of a signal sliced like an array, summed block by block in float64."""
+    n, total, sumsq = len(audio), 0.0, 0.0
+    for a in range(0, n, block):
+        x = np.asarray(audio[a:a + block], np.float64)
+        total, sumsq = total + float(x.sum()), sumsq + float(np.square(x).sum())
+    if n == 0:
+        return 0.0, 0.0
+    mean = total / n
+    return float(np.sqrt(sumsq / n)), float(np.sqrt(max(sumsq / n - mean * mean, 0.0)))
 
 
 SILENT_SPEECH = "the audio holds only silence (below -60 dBFS): there is no speech to animate"
@@ -343,8 +358,15 @@ CONSTANT_SPEECH = "the audio is a constant (DC) level with no sound on it: there
 
 def check_audible(audio: np.ndarray) -> None:
     """:class:`~babelface.errors.SilenceError` unless ``audio`` carries sound (not silent, not a
-    constant DC level)."""
+    constant DC level). ``audio``: an array, or anything sliced like one (read block by block)."""
     from babelface.errors import SilenceError
+    if not isinstance(audio, np.ndarray):
+        rms, ac = _block_rms(audio)
+        if rms < SILENCE_RMS:
+            raise SilenceError(SILENT_SPEECH)
+        if ac < SILENCE_RMS:
+            raise SilenceError(CONSTANT_SPEECH)
+        return
     if is_silent(audio):
         raise SilenceError(SILENT_SPEECH)
     if is_silent(audio - audio.mean(dtype=np.float64)):

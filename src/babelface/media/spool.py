@@ -117,22 +117,23 @@ def _limit_error(path: Path, max_duration: float, seconds: float | None = None) 
     return InputError(f"{path} {long}; the limit is {max_duration:.0f} s (raise it with --max-duration)")
 
 
-def spool_speech(path: str | Path, max_duration: float | None = None) -> SpooledSpeech:
+def spool_speech(path: str | Path, max_duration: float | None = None,
+                 mono: bool = False) -> SpooledSpeech:
     """Decode ``path``'s first audio stream once into a :class:`SpooledSpeech`.
 
     The analysis samples equal ``load_audio(path)`` and ``original`` equals
-    ``load_audio(path, sample_rate=None, mono=False)``; a truncated file keeps what decoded
-    cleanly."""
+    ``load_audio(path, sample_rate=None, mono=mono)`` (as ``(n, 1)`` when ``mono``); a truncated
+    file keeps what decoded cleanly."""
     path = Path(path)
     folder = private_folder("speech")    # removed on SIGTERM / Ctrl-C, or after a kill -9
     try:
-        return _spool(path, folder, max_duration)
+        return _spool(path, folder, max_duration, mono)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
-def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeech:
+def _spool(path: Path, folder: Path, max_duration: float | None, mono: bool) -> SpooledSpeech:
     analysis_path, original_path = folder / "analysis.f32", folder / "original.f32"
     with _open(path) as c:
         if not c.streams.audio:
@@ -146,7 +147,7 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
                 raise _limit_error(path, max_duration, dur)
         rate = aac_rate(stream.codec_context.sample_rate)
         mono16k = av.AudioResampler(format="fltp", layout="mono", rate=SAMPLE_RATE)
-        native = av.AudioResampler(format="flt", layout=None, rate=rate)    # packed: see interleaved
+        native = av.AudioResampler(format="flt", layout="mono" if mono else None, rate=rate)   # packed: see interleaved
         n, n_orig, channels, sumsq, total = 0, 0, 1, 0.0, 0.0
         with open(analysis_path, "wb") as fa, open(original_path, "wb") as fo:
 
@@ -169,7 +170,7 @@ def _spool(path: Path, folder: Path, max_duration: float | None) -> SpooledSpeec
                 if gap:               # audio a damaged stretch lost: silence keeps the timing
                     lost_16k, lost_native = int(round(gap * SAMPLE_RATE)), int(round(gap * rate))
                     np.zeros(lost_16k, np.float32).tofile(fa)
-                    np.zeros((lost_native, frame.layout.nb_channels), np.float32).tofile(fo)
+                    np.zeros((lost_native, 1 if mono else frame.layout.nb_channels), np.float32).tofile(fo)
                     n, n_orig = n + lost_16k, n_orig + lost_native
                 frame.pts = None
                 spool(mono16k.resample(frame), native.resample(frame))
