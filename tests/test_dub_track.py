@@ -538,3 +538,37 @@ def test_a_voice_over_on_disk_makes_the_track_an_array_would(tmp_path, katie, mo
         np.testing.assert_array_equal(np.asarray(disk.audio), np.asarray(memory.audio))
         np.testing.assert_array_equal(np.asarray(disk.motion), np.asarray(memory.motion))
         assert disk.parts == memory.parts and disk.int_corr == memory.int_corr
+
+
+def test_a_long_voice_over_is_never_held_whole(tmp_path):
+    """Bounded memory: decoding a 3-minute 48 kHz voice-over, its silence check, its loudness
+    match against the original and its placing in the stem together allocate (traced) less than
+    half of the voice-over's own float32 size (they read it in blocks of seconds)."""
+    import tracemalloc
+
+    import pyloudnorm  # noqa: F401  (imported before tracing: a module's code is not the voice-over)
+    import scipy.signal  # noqa: F401
+
+    from babelface.disk import DiskSignal
+    from babelface.dub import mix
+    from babelface.dub.track import _match_loudness, _voiceover_parts
+    from babelface.media import save_wav
+    rate, seconds = 48_000, 180
+    t = np.arange(seconds * rate) / rate
+    path = save_wav(tmp_path / "long.wav", (0.1 * np.sin(2 * np.pi * 180 * t) * (np.sin(np.pi * t) > 0)
+                                            ).astype(np.float32), rate)
+    size = seconds * rate * 4
+    del t
+    original = DiskSignal.of([np.random.default_rng(0).standard_normal(seconds * 16_000).astype(np.float32)
+                              * 0.05], seconds * 16_000)
+    tracemalloc.start()
+    try:
+        (part,) = _voiceover_parts(path, "none", [(0.0, float(seconds))], 3600.0)
+        part = _match_loudness(part, (0.0, float(seconds)), original, 16_000, False)
+        stem = DiskSignal(len(original))
+        mix.place(stem, 0.0, part.audio, part.sample_rate, 16_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * size, (peak / 2**20, size / 2**20)
+    assert part.audio.gain != 1.0 and np.abs(stem[:rate]).max() > 0.01

@@ -92,7 +92,7 @@ def _regions(starts: np.ndarray, ends: np.ndarray, ramp: int, n: int, block: int
             yield b0, min(b, b0 + block)
 
 
-LOUDNESS_CHUNK_S = 30.0      # the meter filters this much at a time (float64), whatever the length
+LOUDNESS_CHUNK_S = 10.0      # the meter filters this much at a time (float64), whatever the length
 
 
 def loudness(audio: np.ndarray, rate: int) -> float:
@@ -172,7 +172,7 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
     return a if a.ndim == 1 else a.mean(axis=1)
 
 
-def mono16k(audio, rate: int, block_s: float = 30.0) -> np.ndarray:
+def mono16k(audio, rate: int, block_s: float = 10.0) -> np.ndarray:
     """``(n,)`` or ``(n, C)`` at ``rate`` → mono 16 kHz ``(m,)`` float32, resampled block by block
     (:func:`mono16k_blocks`) instead of in one float64 piece the signal's size."""
     blocks = list(mono16k_blocks(audio, rate, block_s))
@@ -185,7 +185,7 @@ def mono16k_disk(audio, rate: int) -> DiskSignal:
     return DiskSignal.of(mono16k_blocks(audio, rate), -(-len(audio) * SAMPLE_RATE // rate))
 
 
-def mono16k_blocks(audio, rate: int, block_s: float = 30.0) -> Iterator[np.ndarray]:
+def mono16k_blocks(audio, rate: int, block_s: float = 10.0) -> Iterator[np.ndarray]:
     """The blocks of :func:`mono16k`, one at a time (:class:`Resampled`): together they equal the
     whole signal's resampling to float32 precision. ``audio``: an array or anything sliced like one
     (:class:`DiskSignal`, :class:`Mixed`, :class:`Span`)."""

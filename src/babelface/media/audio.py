@@ -340,7 +340,7 @@ def is_silent(audio: np.ndarray) -> bool:
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < SILENCE_RMS
 
 
-def _block_rms(audio, block: int = 1 << 20) -> tuple[float, float]:
+def _block_rms(audio, block: int = 1 << 18) -> tuple[float, float]:
     """(RMS, RMS about the mean) of a signal sliced like an array, summed block by block in float64."""
     n, total, sumsq = len(audio), 0.0, 0.0
     for a in range(0, n, block):
