@@ -572,3 +572,42 @@ def test_a_long_voice_over_is_never_held_whole(tmp_path):
         tracemalloc.stop()
     assert peak < 0.5 * size, (peak / 2**20, size / 2**20)
     assert part.audio.gain != 1.0 and np.abs(stem[:rate]).max() > 0.01
+
+
+def test_pause_cuts_keep_pieces_within_the_block_where_the_pauses_allow():
+    from babelface.dub.track import _pause_cuts
+    segs = [(0.0, 4.0), (5.0, 9.0), (10.0, 14.0), (15.0, 29.0), (30.0, 31.0)]
+    assert _pause_cuts(segs, 0.0, 31.0, 10.0) == [9.5, 14.5, 29.5]     # 14.5 → 29.5: no pause inside
+    assert _pause_cuts(segs, 0.0, 31.0, 100.0) == []
+    assert _pause_cuts(segs, 5.0, 14.0, 5.0) == [9.5]
+    assert _pause_cuts([(0.0, 50.0)], 0.0, 50.0, 10.0) == []
+
+
+def test_a_long_run_is_time_scaled_piece_by_piece_in_its_pauses(monkeypatch):
+    """``--fit stretch`` on a long voice-over: Praat scales pieces of about STRETCH_BLOCK_S cut in
+    the pauses, not the whole span; the run lasts exactly its target and each word lands where the
+    single factor puts it. A run within the block is one piece: exactly ``time_stretch`` of it."""
+    from babelface.disk import DiskSignal
+    from babelface.dub import timing
+    from babelface.dub import track as T
+    from babelface.dub.timing import time_stretch
+    rate = 16_000
+    t = np.arange(40 * rate) / rate
+    words = (t % 2.0) < 1.4                                 # 1.4 s of voice, 0.6 s of pause, repeated
+    voice = (0.2 * np.sin(2 * np.pi * 160 * t) * words).astype(np.float32)
+    mono = DiskSignal.of([voice], len(voice))
+    segs = [(k * 2.0, k * 2.0 + 1.4) for k in range(20)]
+    short = T._stretched_run(mono, rate, 0.0, 39.4, 1.0, 39.4 * 1.1, segs)
+    np.testing.assert_array_equal(short.audio[:], time_stretch(voice[:int(39.4 * rate)], rate, 1.1))
+    monkeypatch.setattr(T, "STRETCH_BLOCK_S", 9.0)
+    calls = []
+    monkeypatch.setattr(timing, "time_stretch",              # (imported where it is called)
+                        lambda x, r, f: calls.append(len(x)) or time_stretch(x, r, f))
+    long = T._stretched_run(mono, rate, 0.0, 39.4, 1.0, 39.4 * 1.1, segs)
+    assert len(calls) == 5 and max(calls) <= 9.0 * rate    # 4 cuts, pieces of at most 9 s
+    assert len(long.audio) == int(round(39.4 * rate * 1.1)) and long.stretch == pytest.approx(1.1)
+    loud = np.abs(long.audio[:]) > 0.05
+    for k in range(19):                                     # each word where 1.1 × its time puts it
+        mid = int((k * 2.0 + 0.7) * 1.1 * rate)
+        pause = int((k * 2.0 + 1.7) * 1.1 * rate)
+        assert loud[mid - 800:mid + 800].mean() > 0.5 and loud[pause - 800:pause + 800].mean() < 0.05

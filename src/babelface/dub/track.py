@@ -133,8 +133,8 @@ def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
 
     The voice-over is decoded once to disk (:func:`babelface.media.spool.spool_speech`), its
     16 kHz analysis copy too, and the parts' audio stays there (a :class:`DiskSignal` or a
-    :class:`~babelface.dub.mix.Span` of one): an hour of voice-over costs disk, not memory. Only a
-    time-scaled run is in memory while it is scaled (``stretch``: the whole speech span)."""
+    :class:`~babelface.dub.mix.Span` of one): an hour of voice-over costs disk, not memory. A
+    time-scaled run is scaled piece by piece, cut in its pauses (:func:`_stretched_run`)."""
     from babelface.dub import timing
     from babelface.errors import SilenceError
     from babelface.media import is_silent
@@ -154,12 +154,47 @@ def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
         units = [timing.Unit(f"{a:.2f}-{b:.2f}", b - a, True) for a, b in segs]
         runs = [((segs[g.units[0]][0], segs[g.units[1] - 1][1]), (g.start, g.end))
                 for g in timing.assign(units, targets)]
-    parts = []
-    for (a, b), (start, end) in runs:
-        piece = Part(start, mono[int(round(a * rate)):int(round(b * rate))], rate, [], "")
-        part = timing.stretch_part(piece, end - start)
-        parts.append(replace(part, audio=DiskSignal.of([part.audio], len(part.audio))))
-    return parts
+    return [_stretched_run(mono, rate, a, b, start, end - start, segs) for (a, b), (start, end) in runs]
+
+
+STRETCH_BLOCK_S = 60.0      # a longer run is time-scaled piece by piece, cut in its own pauses
+
+
+def _stretched_run(mono, rate: int, a: float, b: float, start: float, duration: float, segs) -> Part:
+    """The voice-over's ``[a, b)`` seconds time-scaled (PSOLA, :func:`babelface.dub.timing.time_stretch`)
+    to last ``duration``, placed at ``start``, on disk. A run longer than :data:`STRETCH_BLOCK_S` is
+    cut at the middle of its own pauses (``segs``: its speech segments) into pieces of about that
+    length, each scaled by the same factor to the samples its span maps to: Praat holds a piece,
+    not an hour of speech (three float64 copies of it). A shorter run is one piece, as before."""
+    from babelface.dub.timing import time_stretch
+    i0, i1 = int(round(a * rate)), int(round(b * rate))
+    factor = duration / max((i1 - i0) / rate, 1e-9)
+    n_out = int(round((i1 - i0) * factor))
+    bounds = [i0] + [int(round(c * rate)) for c in _pause_cuts(segs, a, b, STRETCH_BLOCK_S)] + [i1]
+    out, at = DiskSignal(n_out), 0
+    for x0, x1 in zip(bounds, bounds[1:]):
+        if len(bounds) == 2:                                    # one piece: the run's own factor
+            y = time_stretch(mono[x0:x1], rate, factor)
+        else:
+            target = n_out - at if x1 == i1 else int(round((x1 - i0) * factor)) - at
+            y = time_stretch(mono[x0:x1], rate, target / max(x1 - x0, 1))
+        out.add(at, y)
+        at += len(y)
+    return Part(start, out, rate, [], "", stretch=factor)
+
+
+def _pause_cuts(segs, a: float, b: float, block: float) -> list[float]:
+    """Where to cut ``[a, b)`` (seconds) into pieces of at most about ``block``: at the middle of
+    the pauses between consecutive speech segments ``segs``, each cut as late as keeps the piece
+    before it within ``block`` (a piece with no pause inside it may run longer)."""
+    mids = [(e + s) / 2 for (_, e), (s, _) in zip(segs, segs[1:]) if a < (e + s) / 2 < b]
+    cuts, last, prev = [], a, None
+    for m in mids + [b]:
+        if m - last > block and prev is not None and prev > last:
+            cuts.append(prev)
+            last = prev
+        prev = m
+    return cuts
 
 
 def _cut(p: Part, duration_s: float, warnings: list[str]) -> Part | None:
