@@ -197,7 +197,10 @@ def test_batched_canonical_alignment_equals_the_per_frame_one(katie_landmarks):
 
 # --- properties ----------------------------------------------------------------------------------
 
-openings = st.lists(st.floats(0.0, 0.4, allow_nan=False), min_size=3, max_size=12)
+# openings in steps of 0.001 IOD (0.1 px on `talking`'s 100 px face): hypothesis found a "varying"
+# opening of 5e-7 IOD, below float32's resolution at ~300 px, where rescaling the landmarks moved
+# the rounding across the constant-feature threshold (TMDC 1.0 → 0.4 on pure rounding noise)
+openings = st.lists(st.integers(0, 400), min_size=3, max_size=12).map(lambda v: [x / 1000 for x in v])
 
 
 @settings(max_examples=25, deadline=None)
