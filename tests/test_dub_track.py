@@ -611,3 +611,20 @@ def test_a_long_run_is_time_scaled_piece_by_piece_in_its_pauses(monkeypatch):
         mid = int((k * 2.0 + 0.7) * 1.1 * rate)
         pause = int((k * 2.0 + 1.7) * 1.1 * rate)
         assert loud[mid - 800:mid + 800].mean() > 0.5 and loud[pause - 800:pause + 800].mean() < 0.05
+
+
+def test_a_real_voice_over_stretched_in_pieces_sounds_where_the_whole_stretch_does(real, monkeypatch):
+    """Through the voice activity detector on real speech: the run cut in its own pauses and scaled
+    piece by piece has the same length and the same loudness envelope as the run scaled whole."""
+    from babelface.dub import track as T
+    from babelface.media.audio import rms_envelope
+    path = real / "speech" / "dreamtalk_italian1.wav"         # speech 0.58-5.28, 5.47-7.26, 7.43-8.38 s
+    (whole,) = T._voiceover_parts(path, "stretch", [(1.0, 9.0)], 60.0)
+    monkeypatch.setattr(T, "STRETCH_BLOCK_S", 2.0)
+    cuts = []
+    monkeypatch.setattr(T, "_pause_cuts", lambda *a, f=T._pause_cuts: cuts.extend(f(*a)) or f(*a))
+    (pieces,) = T._voiceover_parts(path, "stretch", [(1.0, 9.0)], 60.0)
+    assert len(cuts) == 2                                    # in both of its pauses
+    assert len(pieces.audio) == len(whole.audio) and pieces.stretch == whole.stretch
+    a, b = rms_envelope(whole.audio[:]), rms_envelope(pieces.audio[:])
+    assert np.corrcoef(a, b)[0, 1] > 0.95 and not np.array_equal(whole.audio[:], pieces.audio[:])
