@@ -160,29 +160,13 @@ def new_motion(generator, track, n_frames: int):
     speech on the track (``track.speech`` at ``track.sample_rate``, each part from the start of
     the frame it begins in to its end, as :func:`babelface.dub.track._audio_motion` places it),
     resampled to 16 kHz block by block onto disk: a long voice-over is never held whole."""
-    from babelface.dub.mix import mono16k_disk
+    from babelface.dub.mix import Span, mono16k_disk
     from babelface.dub.track import chunks_motion
     rate = track.sample_rate
     chunks = []
     for start, end, *_ in track.parts:
         f0 = int(np.floor(start * FPS))
         a, b = int(round(f0 / FPS * rate)), int(round(end * rate))
-        chunks.append((f0, mono16k_disk(_Span(track.speech, a, b), rate)))     # (m,) 16 kHz on disk
+        chunks.append((f0, mono16k_disk(Span(track.speech, a, b), rate)))     # (m,) 16 kHz on disk
     return chunks_motion(chunks, n_frames, generator)
 
-
-class _Span:
-    """Samples ``a`` to ``b`` of a signal sliced like an array (a :class:`~babelface.disk.DiskSignal`),
-    read only where sliced."""
-
-    def __init__(self, signal, a: int, b: int):
-        self.signal, self.a, self.b = signal, a, max(a, b)
-
-    def __len__(self) -> int:
-        return self.b - self.a
-
-    def __getitem__(self, index):
-        if not isinstance(index, slice) or index.step not in (None, 1):
-            raise IndexError("a span takes x[a:b]")
-        lo, hi, _ = index.indices(len(self))
-        return self.signal[self.a + lo:self.a + max(lo, hi)]

@@ -276,8 +276,8 @@ def _audio_motion(parts: list[Part], n_frames: int, model) -> DiskRows:
         if isinstance(p.audio, np.ndarray):
             chunks.append((f0, np.concatenate([lead, resample(p.audio, p.sample_rate, SAMPLE_RATE)])))
             continue
-        speech = mix.Resampled(p.audio, p.sample_rate, SAMPLE_RATE)
-        x = DiskSignal.of(chain([lead], mix.mono16k_blocks(p.audio, p.sample_rate)), len(lead) + len(speech))
+        n16 = len(mix.Resampled(p.audio, p.sample_rate, SAMPLE_RATE))         # (nothing read)
+        x = DiskSignal.of(chain([lead], mix.mono16k_blocks(p.audio, p.sample_rate)), len(lead) + n16)
         check_audible(x)
         chunks.append((f0, x))
     return chunks_motion(chunks, n_frames, generator)
