@@ -195,29 +195,34 @@ def mono16k_blocks(audio, rate: int, block_s: float = 10.0) -> Iterator[np.ndarr
         yield view[a:a + step]
 
 
-class Span:
+class _Sliced:
+    """A float32 signal read by slicing (``x[a:b]``), whose ``shape`` its subclass sets: ``len``,
+    ``ndim`` and ``np.asarray`` follow from those."""
+
+    dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __array__(self, dtype=None, copy=None):
+        return self[:] if dtype is None else self[:].astype(dtype)
+
+
+class Span(_Sliced):
     """Samples ``a`` to ``b`` of a signal sliced like an array (an array, a :class:`DiskSignal`,
     another view), times ``gain``, read only where sliced: a part of a long voice-over cut, or
     made as loud as the original, without a copy of it in memory."""
-
-    dtype = np.dtype(np.float32)
 
     def __init__(self, signal, a: int = 0, b: int | None = None, gain: float = 1.0):
         n = len(signal)
         self.signal, self.a = signal, min(max(a, 0), n)
         self.b = max(self.a, min(n if b is None else b, n))
         self.gain = gain
-        self.shape = (self.b - self.a, *np.shape(signal[0:0])[1:])
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __len__(self) -> int:
-        return self.b - self.a
-
-    def __array__(self, dtype=None, copy=None):
-        return self[:] if dtype is None else self[:].astype(dtype)
+        self.shape = (self.b - self.a, *np.shape(signal)[1:])
 
     def __getitem__(self, index) -> np.ndarray:
         if not isinstance(index, slice) or index.step not in (None, 1):
@@ -227,15 +232,12 @@ class Span:
         return x if self.gain == 1.0 else x * self.gain       # float32, as (audio * gain) would be
 
 
-class Resampled:
+class Resampled(_Sliced):
     """A mono view of ``signal`` (``(n,)`` or ``(n, C)``, mixed to mono) at ``rate`` resampled to
     ``to``, computed where sliced: each slice is resampled from the input it needs plus enough
     context for SciPy's polyphase filter, in the filter's phase, so that ``view[a:b]`` equals
     ``resample(to_mono(signal), rate, to)[a:b]`` to float32 precision (each output sample is the
     same sum of the same inputs). A long voice-over is resampled without being held whole."""
-
-    dtype = np.dtype(np.float32)
-    ndim = 1
 
     def __init__(self, signal, rate: int, to: int):
         from math import gcd
@@ -246,12 +248,6 @@ class Resampled:
         self.shape = (-(-self.n_in * self.up // self.down),)
         half = -(-10 * max(self.up, self.down) // self.up) + self.down   # resample_poly's half filter
         self.ctx = -(-half // self.down) * self.down                     # in input samples
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype=None, copy=None):
-        return self[:] if dtype is None else self[:].astype(dtype)
 
     def __getitem__(self, index) -> np.ndarray:
         if not isinstance(index, slice) or index.step not in (None, 1):
@@ -282,23 +278,15 @@ def place(stem: DiskSignal, start: float, audio, audio_rate: int, rate: int) -> 
     """Add ``audio`` (mono at ``audio_rate``: an array or anything sliced like one) to ``stem``
     (at ``rate``) from ``start`` seconds, :data:`MIX_BLOCK` samples at a time."""
     i = int(round(start * rate))
-    if i >= len(stem):
-        return
-    if isinstance(audio, np.ndarray) and len(audio) <= MIX_BLOCK:     # a sentence: at once
-        stem.add(i, resample(np.asarray(audio, np.float32), audio_rate, rate))
-        return
-    view = Resampled(audio, audio_rate, rate)
+    view = Resampled(audio, audio_rate, rate)               # (the whole resampling's samples)
     for k in range(0, min(len(view), len(stem) - i), MIX_BLOCK):
         stem.add(i + k, view[k:k + MIX_BLOCK])
 
 
-class Mixed:
+class Mixed(_Sliced):
     """The output soundtrack ``(n, C)`` float32, computed for each slice asked for (the video
     writer's): the original ducked over the spans plus the stem scaled so that it never clips.
     Outside the ducked spans and their ramps the original's samples are copied unchanged."""
-
-    dtype = np.dtype(np.float32)
-    ndim = 2
 
     def __init__(self, original, stem, rate: int, duck_spans, background_db: float | None,
                  channels: int):
@@ -307,12 +295,6 @@ class Mixed:
         self.starts, self.ends = _merged(duck_spans, rate, len(stem))
         self.ramp, self.depth = max(1, int(round(RAMP_S * rate))), _depth(background_db)
         self.scale = 1.0 if original is None else self._voice_scale()
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype=None, copy=None):
-        return self[:] if dtype is None else self[:].astype(dtype)
 
     def _voice_scale(self) -> float:
         """1, or less when the new speech over the ducked original would pass :data:`PEAK`

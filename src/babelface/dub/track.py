@@ -335,18 +335,17 @@ def chunks_motion(chunks, n_frames: int, generator) -> DiskRows:
 def _match_loudness(p: Part, reference, orig, rate: int, contour: bool) -> Part:
     """The part as loud (BS.1770) as the original speech over its ``reference`` span; with
     ``contour`` (espeak-ng's flat delivery), first given the original's slow loudness contour
-    over the span it occupies (:func:`babelface.dub.mix.follow_contour`). A part on disk (a
-    voice-over) is measured block by block and comes back as a scaled view of itself."""
+    over the span it occupies (:func:`babelface.dub.mix.follow_contour`). Measured block by block;
+    a part on disk (a voice-over) comes back as a scaled view of itself."""
     a, b = reference
     audio = p.audio
     if contour:
         under = mix.to_mono(orig[int(round(p.start * rate)):int(round(p.end * rate))])
         audio = mix.follow_contour(audio, resample(under, rate, p.sample_rate), p.sample_rate)
     ref = mix.Span(orig, int(round(a * rate)), int(round(b * rate)))           # (m, C), mixed when read
-    if isinstance(audio, np.ndarray):
-        gain = mix.matching_gain(resample(audio, p.sample_rate, rate), ref, rate)
-        return replace(p, audio=(audio * gain).astype(np.float32))
     gain = mix.matching_gain(mix.Resampled(audio, p.sample_rate, rate), ref, rate)
+    if isinstance(audio, np.ndarray):                  # (a sentence: its samples kept in memory)
+        return replace(p, audio=(audio * gain).astype(np.float32))
     return replace(p, audio=mix.Span(audio, 0, len(audio), gain))
 
 
