@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -69,17 +68,15 @@ def test_multiresolution_band_matches_full_dtw():
     assert _path_cost(x, y, fast) == pytest.approx(_path_cost(x, y, full), rel=1e-6)
 
 
-def test_long_sequences_align_in_linear_time():
-    """Two minutes of 100 fps features against 2.6 minutes: the warp is recovered to within a frame."""
+def test_long_sequences_align():
+    """Two minutes of 100 fps features against 2.6 minutes (in pieces: longer than PIECE_ROWS): the
+    warp is recovered to within a frame (its speed: benchmarks/align_dtw.py)."""
     rng = np.random.default_rng(2)
     x, y, pos = _warped_pair(12_000, rng)
-    t0 = time.perf_counter()
     path = dtw_path(x, y)
-    elapsed = time.perf_counter() - t0
     _check_path(path, len(x), len(y))
     matched = np.bincount(path[:, 1], weights=path[:, 0], minlength=len(y)) / np.bincount(path[:, 1], minlength=len(y))
     assert np.median(np.abs(matched - pos)) < 1.0
-    assert elapsed < 20.0, f"{elapsed:.1f} s"
 
 
 def _espeak16k(text, lang, rate):
@@ -168,3 +165,85 @@ def test_insert_pauses_cuts_splits_and_merges():
 def test_frame_levels_are_dbfs(tone):
     levels = frame_levels(tone)                       # a 0.3-amplitude sine: RMS 0.212 → −13.5 dBFS
     assert np.median(levels) == pytest.approx(20 * np.log10(0.3 / np.sqrt(2)), abs=0.5)
+
+
+# --- long inputs in bounded memory (issue 16) ---------------------------------------------------
+def test_text_chunks_cut_after_sentences_within_the_limit():
+    from babelface.phonetics.align import text_chunks
+    short = "One sentence. Two sentences!"
+    assert text_chunks(short, 100) == [short]
+    text = " ".join(f"Sentence number {k} ends here." for k in range(40))
+    chunks = text_chunks(text, 120)
+    assert len(chunks) > 1 and all(len(c) <= 120 for c in chunks)
+    assert " ".join(chunks) == text                                   # nothing lost or moved
+    assert all(c.endswith(".") for c in chunks)                       # cut after a sentence end
+    run = "word " * 100 + "x" * 300                                   # no sentence end; a run with no space
+    chunks = text_chunks(run.strip(), 120)
+    assert all(len(c) <= 120 for c in chunks) and "".join(chunks).replace(" ", "") == run.replace(" ", "")
+    assert text_chunks("。".join(["你好世界"] * 80) + "。", 50)[0].endswith("。")
+
+
+def test_dtw_in_pieces_matches_the_whole(monkeypatch):
+    """Rows aligned a piece at a time (ends pinned on the coarser path) give the path of one band
+    DTW over all rows: the same target frame for ≥ 99 % of the rows, never more than 2 frames off,
+    and the known warp recovered within a frame."""
+    import babelface.phonetics.align as align
+    rng = np.random.default_rng(3)
+    x, y, pos = _warped_pair(6000, rng)
+    whole = align.path_to_map(dtw_path(x, y), len(x))
+    monkeypatch.setattr(align, "PIECE_ROWS", 700)
+    monkeypatch.setattr(align, "PIECE_OVERLAP", 100)
+    path = dtw_path(x, y)
+    _check_path(path, len(x), len(y))
+    pieces = align.path_to_map(path, len(x))
+    assert np.mean(np.abs(pieces - whole) < 0.5) >= 0.99
+    assert np.abs(pieces - whole).max() <= 2
+    matched = np.bincount(path[:, 1], weights=path[:, 0], minlength=len(y)) / np.bincount(path[:, 1], minlength=len(y))
+    assert np.median(np.abs(matched - pos)) < 1.0
+
+
+def test_transcript_aligned_on_disk_equals_in_memory(real):
+    """The speech read a block at a time from disk (as `animate --text` reads its spool) gives the
+    same timeline, to the bit, as the whole array."""
+    from babelface.disk import DiskSignal
+    from babelface.media import load_audio
+    audio = load_audio(real / "RD_Radio31_000.wav")
+    disk = DiskSignal.of([audio[i:i + 20_000] for i in range(0, len(audio), 20_000)], len(audio))
+    assert align_transcript(disk, _transcript(), "en") == align_transcript(audio, _transcript(), "en")
+    assert np.array_equal(frame_levels(disk), frame_levels(audio))
+
+
+def test_a_long_transcript_synthesised_in_pieces_aligns_as_one(real, monkeypatch):
+    """A transcript synthesised sentence group by sentence group (as one longer than
+    TEXT_CHUNK_CHARS is) lands its phonemes where the one-piece synthesis lands them."""
+    import babelface.phonetics.align as align
+    from babelface.media import load_audio
+    clip = load_audio(real / "RD_Radio31_000.wav")
+    audio = np.tile(np.concatenate([clip, np.zeros(SAMPLE_RATE // 2, np.float32)]), 3)
+    text = " ".join([_transcript().rstrip(".") + "."] * 3)
+    whole = align_transcript(audio, text, "en")
+    cut = align.text_chunks
+    monkeypatch.setattr(align, "text_chunks", lambda t: cut(t, len(text) // 3 + 1))
+    assert len(align.text_chunks(text)) == 3
+    pieces = align_transcript(audio, text, "en")
+    assert pieces[0].start == 0 and pieces[-1].end == pytest.approx(len(audio) / SAMPLE_RATE)
+    assert all(a.end == pytest.approx(b.start) for a, b in zip(pieces, pieces[1:]))     # gap-free
+    a = np.array([p.start for p in whole if p.ipa != PAUSE and p.duration > 0.005])
+    b = np.array([p.start for p in pieces if p.ipa != PAUSE and p.duration > 0.005])
+    assert abs(len(b) - len(a)) <= 0.03 * len(a)                     # the same phonemes, none squeezed out
+    for one, other in ((a, b), (b, a)):                              # each boundary's nearest in the other
+        near = np.abs(one[:, None] - other[None]).min(1)
+        assert np.median(near) < 0.01 and np.mean(near < 2 / FPS) >= 0.95
+    words = [p.word for p in pieces if p.word >= 0]
+    assert words == sorted(words)                                    # word indices run on across pieces
+
+
+def test_text_motion_windows_join_into_the_whole():
+    from babelface.models.transcript import TranscriptGenerator
+    from babelface.motion.articulation import articulation_from_timeline
+    from babelface.motion.articulatory_model import motion_from_articulation
+    syn = synthesize("Every face can speak any language, window by window.", "en")
+    art = articulation_from_timeline(syn.phonemes, 90)
+    windows = list(TranscriptGenerator.motion_windows(art, window=16))
+    assert [len(w) for w in windows] == [16] * 5 + [10]
+    assert np.array_equal(np.concatenate(windows), motion_from_articulation(art))

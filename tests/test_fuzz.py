@@ -52,7 +52,7 @@ def one_line_error(rc: int, err: str, *words: str) -> None:
 def test_quick_fuzz_campaign_has_no_failures(tmp_path):
     """A few hundred cheap cases (validations that fail fast) of every family, fixed seed."""
     harness.load_families()
-    runs, t0 = [], time.monotonic()
+    runs = []
     for name, index in harness.schedule(QUICK_CASES * 4, seed=1234, quick=True):
         if len(runs) >= QUICK_CASES:
             break
@@ -66,7 +66,6 @@ def test_quick_fuzz_campaign_has_no_failures(tmp_path):
     assert not failures, failures
     assert len(runs) == QUICK_CASES
     assert len({r.case.family for r in runs}) >= 8               # every cheap family took part
-    assert time.monotonic() - t0 < 240
 
 
 def test_families_registry_lists_targets():

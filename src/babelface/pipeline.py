@@ -437,6 +437,12 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         stream = getattr(generator, "stream", None)
         if stream is not None and not generator.needs_text and refine is None:
             chunks: Iterable[np.ndarray] = stream(speech.reader, speech.n_samples)
+        elif refine is None and callable(getattr(generator, "timed", None)):
+            # the text path: aligned on the spooled speech, its motion drawn a window at a time
+            from babelface.disk import DiskSignal
+            art, phonemes = generator.timed(DiskSignal(speech.n_samples, path=speech.analysis_path),
+                                            text, language, n)
+            chunks = generator.motion_windows(art)
         else:
             from babelface.models.protocols import generate
             analysis = speech.read()

@@ -27,11 +27,13 @@ timeline (:func:`babelface.phonetics.espeak.synthesize`):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from babelface.constants import HOP_LENGTH, SAMPLE_RATE
+from babelface.disk import DiskSignal
 from babelface.errors import InputError, SilenceError
 from babelface.media.audio import resample
 from babelface.media.features import mfcc, normalize, power_spectrogram
@@ -55,6 +57,15 @@ class AlignConfig:
 
 
 DEFAULT = AlignConfig()
+
+# Long inputs in bounded memory (issue 16): DTW rows aligned at once at any level of the
+# coarse-to-fine recursion (60 s of reference at 100 frames/s), the rows a piece aligns beyond
+# those it keeps, on each side (its ends are pinned on the coarser level's path; the overlap lets
+# the path forget a pinned end that is a frame or two off), and the most text synthesised at once
+# (sentences are grouped up to this many characters; a longer sentence is one piece of its own).
+PIECE_ROWS = 6000
+PIECE_OVERLAP = 500
+TEXT_CHUNK_CHARS = 2000
 
 
 # --- DTW ------------------------------------------------------------------------------------------
@@ -150,12 +161,7 @@ def _band_from_path(path: np.ndarray, n: int, m: int, radius: int) -> tuple[np.n
     size = 2 * radius + 1
     lo = minimum_filter1d(lo, size, mode="nearest") - radius
     hi = maximum_filter1d(hi, size, mode="nearest") + radius
-    lo = np.minimum.accumulate(np.clip(lo, 0, m - 1)[::-1])[::-1]
-    hi = np.maximum.accumulate(np.clip(hi, 0, m - 1))
-    lo[0], hi[-1] = 0, m - 1
-    hi = np.maximum(hi, lo)
-    lo[1:] = np.minimum(lo[1:], hi[:-1] + 1)                 # connected
-    return lo, hi
+    return _connected(lo, hi, m)
 
 
 def dtw_path(x: np.ndarray, y: np.ndarray, radius: int = DEFAULT.radius,
@@ -168,7 +174,40 @@ def dtw_path(x: np.ndarray, y: np.ndarray, radius: int = DEFAULT.radius,
         return dtw_band(x, y, np.zeros(n, np.int64), np.full(n, m - 1, np.int64))
     coarse = dtw_path(_pool(x), _pool(y), radius, max_cells)
     lo, hi = _band_from_path(coarse, n, m, radius)
-    return dtw_band(x, y, lo, hi)
+    if n <= PIECE_ROWS:
+        return dtw_band(x, y, lo, hi)
+    return _band_in_pieces(x, y, lo, hi, coarse)
+
+
+def _connected(lo: np.ndarray, hi: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """A band ``(lo, hi)`` made monotone, pinned at ``(0, 0)`` and ``(n − 1, m − 1)`` and connected."""
+    lo = np.minimum.accumulate(np.clip(lo, 0, m - 1)[::-1])[::-1]
+    hi = np.maximum.accumulate(np.clip(hi, 0, m - 1))
+    lo[0], hi[-1] = 0, m - 1
+    hi = np.maximum(hi, lo)
+    lo[1:] = np.minimum(lo[1:], hi[:-1] + 1)
+    return lo, hi
+
+
+def _band_in_pieces(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    coarse: np.ndarray) -> np.ndarray:
+    """The band DTW of :func:`dtw_band` over ``PIECE_ROWS`` rows at a time: memory bounded by one
+    piece's band, whatever the length. Each piece aligns ``PIECE_OVERLAP`` more rows on each side,
+    from and to the points of the coarser ``path`` (projected ×2), and keeps only its own rows."""
+    n, m = len(x), len(y)
+    coarse_col = path_to_map(coarse, -(-n // 2))                     # (ceil(n / 2),)
+    def pin(row: int) -> int:
+        return int(np.clip(round(2 * coarse_col[row // 2]), lo[row], hi[row]))
+    parts = []
+    for a in range(0, n, PIECE_ROWS):
+        b = min(n, a + PIECE_ROWS)
+        r0, r1 = max(0, a - PIECE_OVERLAP), min(n, b + PIECE_OVERLAP)
+        c0 = 0 if r0 == 0 else pin(r0)
+        c1 = m - 1 if r1 == n else max(pin(r1 - 1), c0)
+        sub_lo, sub_hi = _connected(lo[r0:r1] - c0, hi[r0:r1] - c0, c1 - c0 + 1)
+        path = dtw_band(x[r0:r1], y[c0:c1 + 1], sub_lo, sub_hi) + np.array([r0, c0])
+        parts.append(path[(path[:, 0] >= a) & (path[:, 0] < b)])
+    return np.concatenate(parts)
 
 
 def path_to_map(path: np.ndarray, n: int) -> np.ndarray:
@@ -179,8 +218,13 @@ def path_to_map(path: np.ndarray, n: int) -> np.ndarray:
 
 
 # --- silence ---------------------------------------------------------------------------------------
-def frame_levels(audio: np.ndarray) -> np.ndarray:
-    """Frame energy in dBFS at 100 frames/s (25 ms Hann windows, no pre-emphasis) → ``(n,)``."""
+def frame_levels(audio) -> np.ndarray:
+    """Frame energy in dBFS at 100 frames/s (25 ms Hann windows, no pre-emphasis) → ``(n,)``;
+    ``audio`` is an array or anything sliced like one (a :class:`babelface.disk.DiskSignal`)."""
+    return _framewise(audio, _levels)
+
+
+def _levels(audio: np.ndarray) -> np.ndarray:
     spec = power_spectrogram(audio, pre_emphasis=0.0)              # (n, 201) one-sided |X|²
     n_fft = 2 * (spec.shape[1] - 1)
     full = 2.0 * spec.sum(1) - spec[:, 0] - spec[:, -1]             # Parseval over both sides
@@ -208,7 +252,7 @@ def silences(levels: np.ndarray, min_frames: int, cfg: AlignConfig = DEFAULT) ->
 
 def check_speech(audio: np.ndarray, cfg: AlignConfig = DEFAULT) -> np.ndarray:
     """Frame levels of ``audio``; :class:`SilenceError` when it holds no speech."""
-    if audio.size == 0:
+    if len(audio) == 0:
         raise SilenceError("the audio is empty: give a recording of the speech")
     levels = frame_levels(audio)
     if np.percentile(levels, 99) < cfg.silence_dbfs:
@@ -222,33 +266,42 @@ _FEATURE_CHUNK = 60 * FRAME_RATE    # MFCC frames computed at once (bounds memor
 _MARGIN = 2                          # frames of context on each side of a chunk (≥ N_FFT / 2 samples)
 
 
-def _features(audio: np.ndarray) -> np.ndarray:
-    """CMVN-normalised MFCCs ``(n, 13)``, computed in chunks: identical to ``mfcc(audio)`` (each
-    chunk carries enough context that no used frame sees its edges) with bounded memory."""
+def _framewise(audio, fn) -> np.ndarray:
+    """``fn``'s frames of ``audio`` (an array or anything sliced like one), computed
+    ``_FEATURE_CHUNK`` frames at a time: identical to ``fn(audio)`` (each chunk carries enough
+    context that no used frame sees its edges) with bounded memory."""
     n = -(-len(audio) // HOP_LENGTH)
     parts = []
     for f0 in range(0, n, _FEATURE_CHUNK):
         f1 = min(n, f0 + _FEATURE_CHUNK)
         a0 = max(0, f0 - _MARGIN)
-        seg = audio[a0 * HOP_LENGTH:min(len(audio), (f1 + _MARGIN) * HOP_LENGTH)]
-        feats = mfcc(seg)
-        parts.append(feats[f0 - a0:f0 - a0 + (f1 - f0)])
-    return normalize(np.concatenate(parts))
+        seg = np.asarray(audio[a0 * HOP_LENGTH:min(len(audio), (f1 + _MARGIN) * HOP_LENGTH)], np.float32)
+        parts.append(fn(seg)[f0 - a0:f0 - a0 + (f1 - f0)])
+    return np.concatenate(parts)
 
 
-def align_phonemes(reference_audio: np.ndarray, reference: list[Phoneme], target_audio: np.ndarray,
+def _features(audio) -> np.ndarray:
+    """CMVN-normalised MFCCs ``(n, 13)`` (:func:`_framewise`)."""
+    return normalize(_framewise(audio, mfcc))
+
+
+def align_phonemes(reference_audio: np.ndarray, reference: list[Phoneme], target_audio,
                    cfg: AlignConfig = DEFAULT) -> list[Phoneme]:
     """Map a timeline of ``reference_audio`` onto ``target_audio`` (both mono 16 kHz) by DTW.
 
     Returns the same phonemes with times in the target audio, gap-free over ``[0, duration]``
     (no silence handling: see :func:`align_transcript`).
     """
-    x = _features(reference_audio)                                  # (n, 13)
-    y = _features(target_audio)                                     # (m, 13)
+    return _map_timeline(_features(reference_audio), reference, _features(target_audio),
+                         len(target_audio) / SAMPLE_RATE, cfg)
+
+
+def _map_timeline(x: np.ndarray, reference: list[Phoneme], y: np.ndarray, duration: float,
+                  cfg: AlignConfig = DEFAULT) -> list[Phoneme]:
+    """``reference``'s phonemes (timed on features ``x (n, 13)``) mapped onto the target
+    (features ``y (m, 13)``, ``duration`` seconds) through the DTW path."""
     path = dtw_path(x, y, cfg.radius, cfg.max_cells)
     ref_to_tgt = path_to_map(path, len(x))                          # (n,)
-    duration = len(target_audio) / SAMPLE_RATE
-
     starts = np.array([p.start for p in reference]) * FRAME_RATE    # (N,) in reference frames
     bounds = np.interp(starts, np.arange(len(x)), ref_to_tgt) / FRAME_RATE
     bounds = np.clip(np.r_[bounds, duration], 0.0, duration)
@@ -256,6 +309,60 @@ def align_phonemes(reference_audio: np.ndarray, reference: list[Phoneme], target
     bounds = np.maximum.accumulate(bounds)
     return [Phoneme(p.ipa, float(bounds[k]), float(bounds[k + 1]), p.stress, p.tone, p.word)
             for k, p in enumerate(reference)]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:\n。！？；：؟؛။])\s+")
+
+
+def text_chunks(text: str, limit: int = TEXT_CHUNK_CHARS) -> list[str]:
+    """``text`` as consecutive pieces of at most ``limit`` characters, cut after sentence ends
+    (then at spaces; a run without either is cut at ``limit``): one piece when it fits."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        while len(sentence) > limit:                     # one sentence longer than a piece
+            cut = sentence.rfind(" ", 0, limit + 1)
+            cut = cut if cut > 0 else limit
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:].lstrip()
+        pieces.append(sentence)
+    chunks: list[str] = []
+    for piece in pieces:
+        if chunks and (len(chunks[-1]) + 1 + len(piece) <= limit or not any(c.isalnum() for c in piece)):
+            chunks[-1] = f"{chunks[-1]} {piece}"
+        elif piece.strip():
+            chunks.append(piece)
+    return chunks
+
+
+def _reference(chunks: list[str], language: str, rate: int | None, first, cfg: AlignConfig
+               ) -> tuple[np.ndarray, list[Phoneme]]:
+    """The transcript synthesised piece by piece → (raw MFCCs ``(n, 13)`` of the dithered 16 kHz
+    speech, its phonemes on one timeline). Each piece's audio is dropped once its features are
+    computed; a piece that is not the last is padded with silence to a whole MFCC frame, so the
+    features of consecutive pieces sit on one frame grid. ``first``: the first piece's synthesis
+    when it is already made at this rate (else ``None``)."""
+    rng = np.random.default_rng(0)
+    feats, phonemes, t0, word0 = [], [], 0.0, 0
+    for k, chunk in enumerate(chunks):
+        synth = first if k == 0 and first is not None else synthesize(chunk, language, rate=rate)
+        ref = resample(synth.audio, synth.sample_rate, SAMPLE_RATE)
+        if k < len(chunks) - 1:
+            ref = np.pad(ref, (0, -len(ref) % HOP_LENGTH))
+        ref = (ref + cfg.dither * rng.standard_normal(len(ref))).astype(np.float32)
+        feats.append(_framewise(ref, mfcc))
+        end = t0 + len(ref) / SAMPLE_RATE
+        timed = [Phoneme(p.ipa, t0 + p.start, t0 + p.end, p.stress, p.tone, p.word + word0 if p.word >= 0 else -1)
+                 for p in synth.phonemes]
+        if k < len(chunks) - 1 and timed:                # the padding joins the piece's last segment
+            last = timed[-1]
+            timed[-1] = Phoneme(last.ipa, last.start, end, last.stress, last.tone, last.word)
+        phonemes += timed
+        word0 = 1 + max([word0 - 1] + [p.word for p in timed])
+        t0 = end
+        del synth, ref
+    return np.concatenate(feats), phonemes
 
 
 def insert_pauses(phonemes: list[Phoneme], gaps: list[tuple[float, float]]) -> list[Phoneme]:
@@ -297,20 +404,24 @@ def align_transcript(audio16k: np.ndarray, text: str, language: str,
     ``"_"``. Empty text or an unknown language → :class:`babelface.errors.LanguageError`;
     silence-only audio → :class:`babelface.errors.SilenceError`.
     """
-    audio = np.asarray(audio16k, dtype=np.float32)
+    audio = audio16k if isinstance(audio16k, DiskSignal) else np.asarray(audio16k, dtype=np.float32)
     if audio.ndim != 1:
         raise InputError(f"align_transcript needs mono audio (n,), got shape {audio.shape}")
     levels = check_speech(audio, cfg)
-    synth = synthesize(text, language)                              # LanguageError for empty text
+    if not text or not text.strip():
+        synthesize(text, language)                                  # LanguageError for empty text
+    chunks = text_chunks(text)
+    first = synthesize(chunks[0], language) if len(chunks) == 1 else None
+    synth_speech = (_speech_seconds(first.phonemes) if first is not None
+                    else sum(_speech_seconds(synthesize(c, language).phonemes) for c in chunks))
     real_speech = speech_mask(levels, cfg).sum() / FRAME_RATE
-    ratio = _speech_seconds(synth.phonemes) / max(real_speech, 1e-3)
+    ratio = synth_speech / max(real_speech, 1e-3)
+    rate = None
     if abs(ratio - 1.0) > cfg.rate_tolerance:
         rate = int(np.clip(round(DEFAULT_RATE_WPM * ratio), MIN_RATE_WPM, MAX_RATE_WPM))
-        synth = synthesize(text, language, rate=rate)
-    ref = resample(synth.audio, synth.sample_rate, SAMPLE_RATE)
-    rng = np.random.default_rng(0)
-    ref = (ref + cfg.dither * rng.standard_normal(len(ref))).astype(np.float32)
-    timeline = align_phonemes(ref, synth.phonemes, audio, cfg)
+        first = None
+    x, reference = _reference(chunks, language, rate, first, cfg)
+    timeline = _map_timeline(normalize(x), reference, _features(audio), len(audio) / SAMPLE_RATE, cfg)
     min_frames = int(round(cfg.min_pause * FRAME_RATE))
     gaps = [(a / FRAME_RATE, min(b / FRAME_RATE, len(audio) / SAMPLE_RATE))
             for a, b in silences(levels, min_frames, cfg)]
