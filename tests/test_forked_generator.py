@@ -132,3 +132,20 @@ def test_animate_at_two_threads_runs_muex_in_its_own_process_with_the_pinned_fra
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["200", "False"]
     assert frames_md5(out) == REFERENCE_ANIMATE_MD5
+
+
+def test_an_in_process_dub_leaves_the_environment_as_it_found_it(monkeypatch):
+    """dub turns oneDNN's primitive cache off while it runs and puts the caller's setting back
+    (it leaked into every later subprocess: the test above read '0' after a dub in its worker)."""
+    import os
+
+    from babelface.dub.run import _uncached_primitives
+    from babelface.models.forked import PRIMITIVE_CACHE
+    monkeypatch.delenv(PRIMITIVE_CACHE, raising=False)
+    with _uncached_primitives():
+        assert os.environ[PRIMITIVE_CACHE] == "0"
+    assert PRIMITIVE_CACHE not in os.environ
+    monkeypatch.setenv(PRIMITIVE_CACHE, "64")
+    with _uncached_primitives():
+        assert os.environ[PRIMITIVE_CACHE] == "64"
+    assert os.environ[PRIMITIVE_CACHE] == "64"

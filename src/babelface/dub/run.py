@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -506,10 +507,10 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
         check_adapt(model, audio is not None and text is None)
         model = "muex-real"
     output = Path(output)
-    _uncached_primitives()
     clock = _Clock()
     source = stream.probe(video, max_duration)
-    with _beside(source, threads) as child, _original_audio(source, max_duration) as (original, rate):
+    with (_uncached_primitives(), _beside(source, threads) as child,
+          _original_audio(source, max_duration) as (original, rate)):
         track, (tracking, bank), caught = _speech_and_tracking(
             source, original, rate, clock, face, threads,
             dict(text=text, language=language, audio=audio, fit=fit, background_db=background_db,
@@ -539,16 +540,26 @@ def _dub(video, output, *, text, language, audio, fit, background_db, face, max_
         None if adaptation is None else adaptation.to_dict())
 
 
-def _uncached_primitives() -> None:
-    """oneDNN's primitive cache off for this process (unless the environment sets it), before the
+@contextmanager
+def _uncached_primitives() -> Iterator[None]:
+    """oneDNN's primitive cache off while the dub runs (unless the environment sets it), before the
     speech's model runs here: a streaming model's windows see a different number of tokens each,
     each a new cached primitive, and the cache grew with the voice-over's length (`build_track`'s
     peak on 1 and 10 minutes: 406 and 430 MiB cached, 400 and 400 uncached). As in the forked
-    generator of ``animate`` (:data:`babelface.models.forked.PRIMITIVE_CACHE`); the same motion."""
+    generator of ``animate`` (:data:`babelface.models.forked.PRIMITIVE_CACHE`); the same motion.
+    The caller's environment is restored afterwards (an in-process dub leaked it into every
+    process the caller started later)."""
     import os
 
     from babelface.models.forked import PRIMITIVE_CACHE
-    os.environ.setdefault(PRIMITIVE_CACHE, "0")
+    if PRIMITIVE_CACHE in os.environ:
+        yield
+        return
+    os.environ[PRIMITIVE_CACHE] = "0"
+    try:
+        yield
+    finally:
+        os.environ.pop(PRIMITIVE_CACHE, None)
 
 
 def _adapted(track, tracking, original, rate, duration_s: float, notes: list[str]):
