@@ -247,3 +247,19 @@ def test_text_motion_windows_join_into_the_whole():
     windows = list(TranscriptGenerator.motion_windows(art, window=16))
     assert [len(w) for w in windows] == [16] * 5 + [10]
     assert np.array_equal(np.concatenate(windows), motion_from_articulation(art))
+
+
+def test_the_reference_is_resampled_and_dithered_a_block_at_a_time(monkeypatch):
+    """The synthetic speech resampled and dithered in blocks (bounded temporaries) is, to the
+    bit, the whole signal resampled and dithered at once; a padded piece ends on a whole frame."""
+    import babelface.phonetics.align as align
+    from babelface.constants import HOP_LENGTH
+    syn = synthesize("Every face can speak any language, block by block.", "en")
+    whole = resample(syn.audio, syn.sample_rate, SAMPLE_RATE)
+    whole = (whole + 1e-4 * np.random.default_rng(0).standard_normal(len(whole))).astype(np.float32)
+    monkeypatch.setattr(align, "_DITHER_BLOCK", 4_999)
+    got = align._dithered16k(syn.audio, syn.sample_rate, np.random.default_rng(0), 1e-4, pad=False)
+    assert np.array_equal(got, whole)
+    padded = align._dithered16k(syn.audio, syn.sample_rate, np.random.default_rng(0), 1e-4, pad=True)
+    assert len(padded) % HOP_LENGTH == 0 and np.array_equal(padded[:len(whole)], whole)
+    assert 0 < np.abs(padded[len(whole):]).max() < 1e-3              # the pad: dither only

@@ -32,11 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from babelface import heap
 from babelface.constants import HOP_LENGTH, SAMPLE_RATE
 from babelface.disk import DiskSignal
 from babelface.errors import InputError, SilenceError
-from babelface.media.audio import resample
 from babelface.media.features import mfcc, normalize, power_spectrogram
+from babelface.media.views import Resampled
 from babelface.phonetics.espeak import PAUSE, Phoneme, synthesize
 
 FRAME_RATE = SAMPLE_RATE // HOP_LENGTH          # 100 MFCC frames per second
@@ -336,6 +337,26 @@ def text_chunks(text: str, limit: int = TEXT_CHUNK_CHARS) -> list[str]:
     return chunks
 
 
+_DITHER_BLOCK = 1 << 18     # samples resampled and dithered at once (bounded float64 temporaries)
+
+
+def _dithered16k(audio: np.ndarray, rate: int, rng: np.random.Generator, dither: float,
+                 pad: bool) -> np.ndarray:
+    """``audio`` resampled to 16 kHz plus ``dither`` × white noise from ``rng``, float32, a block at
+    a time: the same samples as ``(resample(audio) + dither · rng.standard_normal(n)).astype(float32)``
+    (the view's slices are the whole resampling's; the noise is drawn in order). ``pad``: zeros
+    appended first, to a whole MFCC frame."""
+    view = Resampled(audio, rate, SAMPLE_RATE)
+    n = len(view) + (-len(view) % HOP_LENGTH if pad else 0)
+    out = np.zeros(n, np.float32)
+    for a in range(0, n, _DITHER_BLOCK):
+        b = min(n, a + _DITHER_BLOCK)
+        if a < len(view):
+            out[a:min(b, len(view))] = view[a:min(b, len(view))]
+        out[a:b] = (out[a:b] + dither * rng.standard_normal(b - a)).astype(np.float32)
+    return out
+
+
 def _reference(chunks: list[str], language: str, rate: int | None, first, cfg: AlignConfig
                ) -> tuple[np.ndarray, list[Phoneme]]:
     """The transcript synthesised piece by piece → (raw MFCCs ``(n, 13)`` of the dithered 16 kHz
@@ -347,10 +368,7 @@ def _reference(chunks: list[str], language: str, rate: int | None, first, cfg: A
     feats, phonemes, t0, word0 = [], [], 0.0, 0
     for k, chunk in enumerate(chunks):
         synth = first if k == 0 and first is not None else synthesize(chunk, language, rate=rate)
-        ref = resample(synth.audio, synth.sample_rate, SAMPLE_RATE)
-        if k < len(chunks) - 1:
-            ref = np.pad(ref, (0, -len(ref) % HOP_LENGTH))
-        ref = (ref + cfg.dither * rng.standard_normal(len(ref))).astype(np.float32)
+        ref = _dithered16k(synth.audio, synth.sample_rate, rng, cfg.dither, k < len(chunks) - 1)
         feats.append(_framewise(ref, mfcc))
         end = t0 + len(ref) / SAMPLE_RATE
         timed = [Phoneme(p.ipa, t0 + p.start, t0 + p.end, p.stress, p.tone, p.word + word0 if p.word >= 0 else -1)
@@ -421,7 +439,9 @@ def align_transcript(audio16k: np.ndarray, text: str, language: str,
         rate = int(np.clip(round(DEFAULT_RATE_WPM * ratio), MIN_RATE_WPM, MAX_RATE_WPM))
         first = None
     x, reference = _reference(chunks, language, rate, first, cfg)
+    heap.trim()                          # the synthesis's freed pages back before the DTW (issue 16)
     timeline = _map_timeline(normalize(x), reference, _features(audio), len(audio) / SAMPLE_RATE, cfg)
+    heap.trim()
     min_frames = int(round(cfg.min_pause * FRAME_RATE))
     gaps = [(a / FRAME_RATE, min(b / FRAME_RATE, len(audio) / SAMPLE_RATE))
             for a, b in silences(levels, min_frames, cfg)]

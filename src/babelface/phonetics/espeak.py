@@ -110,7 +110,8 @@ class _Espeak:
             _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA | _INIT_DONT_EXIT)
         if self.sample_rate <= 0:
             raise LanguageError("espeak-ng failed to initialise: is espeak-ng-data installed?")
-        self._chunks: list[np.ndarray] = []
+        self._pcm = bytearray()                        # int16 samples as they come (one buffer, not
+                                                       # thousands of small arrays: issue 16)
         self._events: list[tuple[int, int, str]] = []
         self._callback = _CALLBACK(self._on_synth)    # keep a reference: ctypes does not
         lib.espeak_SetSynthCallback(self._callback)
@@ -118,7 +119,7 @@ class _Espeak:
 
     def _on_synth(self, wav, n, events) -> int:
         if n > 0:
-            self._chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
+            self._pcm += ctypes.string_at(wav, 2 * n)
         i = 0
         while events[i].type != 0:
             e = events[i]
@@ -216,14 +217,14 @@ class _Espeak:
         return " ".join(p for p in parts if p)
 
     def synth(self, text: str) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
-        self._chunks, self._events = [], []
+        self._pcm, self._events = bytearray(), []
         data = text.encode("utf-8")
         err = self.lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _SYNTH_FLAGS, None, None)
         if err != 0:
             raise LanguageError(f"espeak-ng failed to synthesise the text (error {err})")
         self.lib.espeak_Synchronize()
-        audio = (np.concatenate(self._chunks).astype(np.float32) / 32768.0 if self._chunks
-                 else np.zeros(0, np.float32))
+        audio = np.frombuffer(self._pcm, np.int16).astype(np.float32) / 32768.0
+        self._pcm = bytearray()
         return audio, self._events
 
     def voices(self) -> list[tuple[str, str, list[str]]]:
