@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -628,3 +630,26 @@ def test_a_real_voice_over_stretched_in_pieces_sounds_where_the_whole_stretch_do
     assert len(pieces.audio) == len(whole.audio) and pieces.stretch == whole.stretch
     a, b = rms_envelope(whole.audio[:]), rms_envelope(pieces.audio[:])
     assert np.corrcoef(a, b)[0, 1] > 0.95 and not np.array_equal(whole.audio[:], pieces.audio[:])
+
+
+def test_the_transcript_is_aligned_on_views_of_the_stem(real):
+    """`dub --audio V --text T`: the transcript is aligned on the placed voice-over read through
+    a span and a resampled view of the stem (never copied whole), with the very phonemes the
+    whole-array path gives."""
+    from babelface.disk import DiskSignal
+    from babelface.dub.timing import Part
+    from babelface.dub.track import _aligned
+    from babelface.media import load_audio
+    from babelface.media.audio import resample
+    from babelface.phonetics.align import align_transcript
+    text = " ".join(line for line in (Path(__file__).parent / "data/RD_Radio31_000.txt").read_text().splitlines()
+                    if line.strip() and not line.startswith("#"))
+    rate = 44_100
+    voice = resample(load_audio(real / "RD_Radio31_000.wav"), 16_000, rate)
+    stem = DiskSignal(len(voice) + 2 * rate)
+    stem.add(rate, voice)                                             # placed at 1 s
+    parts = [Part(1.0, voice[:len(voice) // 2], rate, []), Part(1.0 + len(voice) // 2 / rate, voice[len(voice) // 2:], rate, [])]
+    got = _aligned(stem, rate, parts, text, "en")
+    a, b = rate, rate + len(voice)
+    assert got.start == 1.0 and len(got.audio) == len(voice) and not isinstance(got.audio, np.ndarray)
+    assert got.phonemes == align_transcript(resample(np.asarray(stem)[a:b], rate, 16_000), text, "en")

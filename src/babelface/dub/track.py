@@ -512,12 +512,15 @@ def _slices(x, n: int, block: int = 30 * SAMPLE_RATE):
     return (mix.fit_length(x[i:min(i + block, n)], min(block, n - i)) for i in range(0, n, block))
 
 
-def _aligned(stem: np.ndarray, rate: int, parts: list[Part], text: str, language: str) -> Part:
+def _aligned(stem, rate: int, parts: list[Part], text: str, language: str) -> Part:
     """The transcript's phonemes DTW-aligned on the fitted voice-over as placed (the stem from the
     first part's start to the last one's end, pauses included: the text path of
-    :func:`babelface.models.protocols.speech_motion`)."""
-    from babelface.models.protocols import speech_motion
+    :func:`babelface.models.protocols.speech_motion`), read through views: the voice-over is
+    resampled and aligned a block at a time, never held whole (issue 16)."""
+    from babelface.media.audio import check_audible
+    from babelface.phonetics.align import align_transcript
     start, end = min(p.start for p in parts), max(p.end for p in parts)
-    audio = stem[int(round(start * rate)):int(round(end * rate))]
-    phonemes = speech_motion(resample(audio, rate, SAMPLE_RATE), text, language).phonemes
-    return Part(start, audio, rate, phonemes, text)
+    audio = mix.Span(stem, int(round(start * rate)), int(round(end * rate)))
+    speech = mix.Resampled(audio, rate, SAMPLE_RATE)                        # (n16,) where sliced
+    check_audible(speech)
+    return Part(start, audio, rate, align_transcript(speech, text, language), text)

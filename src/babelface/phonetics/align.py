@@ -37,7 +37,7 @@ from babelface.constants import HOP_LENGTH, SAMPLE_RATE
 from babelface.disk import DiskSignal
 from babelface.errors import InputError, SilenceError
 from babelface.media.features import mfcc, normalize, power_spectrogram
-from babelface.media.views import Resampled
+from babelface.media.views import Resampled, Sliced
 from babelface.phonetics.espeak import PAUSE, Phoneme, synthesize
 
 FRAME_RATE = SAMPLE_RATE // HOP_LENGTH          # 100 MFCC frames per second
@@ -416,13 +416,15 @@ def _speech_seconds(phonemes: list[Phoneme]) -> float:
 
 def align_transcript(audio16k: np.ndarray, text: str, language: str,
                      cfg: AlignConfig = DEFAULT) -> list[Phoneme]:
-    """espeak-ng's phonemes for ``text`` timed on the real speech ``audio16k`` (mono, 16 kHz).
+    """espeak-ng's phonemes for ``text`` timed on the real speech ``audio16k`` (mono, 16 kHz: an
+    array, a :class:`babelface.disk.DiskSignal` or a :mod:`babelface.media.views` view, read a
+    block at a time).
 
     Returns a gap-free timeline over the audio's duration; the real audio's silences are pauses
     ``"_"``. Empty text or an unknown language → :class:`babelface.errors.LanguageError`;
     silence-only audio → :class:`babelface.errors.SilenceError`.
     """
-    audio = audio16k if isinstance(audio16k, DiskSignal) else np.asarray(audio16k, dtype=np.float32)
+    audio = audio16k if isinstance(audio16k, (DiskSignal, Sliced)) else np.asarray(audio16k, dtype=np.float32)
     if audio.ndim != 1:
         raise InputError(f"align_transcript needs mono audio (n,), got shape {audio.shape}")
     levels = check_speech(audio, cfg)
