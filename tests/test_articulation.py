@@ -131,3 +131,16 @@ def test_ten_minutes_articulate_every_repeat_alike():
     jaw = art[:, PARAMS.index("jaw")]
     per = [jaw[int(np.ceil(k * syn.duration * FPS)):int((k + 1) * syn.duration * FPS)].mean() for k in range(1, reps - 1)]
     assert np.ptp(per) < 0.02 * np.max(per) and np.min(per) > 0.05
+
+
+def test_contact_gestures_in_blocks_equal_all_frames_at_once(monkeypatch):
+    """The closure column is computed a block of frames at a time (bounded memory on an hour):
+    the same values to the bit as all frames in one call."""
+    import babelface.motion.articulation as art_mod
+    syn = synthesize("Bob, Pam and Mimi buy fifty apples; Vivian waves.", "en")
+    n = int(np.ceil(syn.duration * FPS)) + 5
+    monkeypatch.setattr(art_mod, "_GESTURE_FRAMES", 10**9)
+    whole = articulation_from_timeline(syn.phonemes, n)
+    monkeypatch.setattr(art_mod, "_GESTURE_FRAMES", 7)
+    assert np.array_equal(articulation_from_timeline(syn.phonemes, n), whole)
+    assert whole[:, PARAMS.index("closure")].max() > 0.5                 # the bilabials close the lips

@@ -222,6 +222,9 @@ def frame_times(n_frames: int, fps: float = FPS) -> tuple[np.ndarray, np.ndarray
     return k / fps, (k + 0.5) / fps, (k + 1) / fps
 
 
+_GESTURE_FRAMES = 4096      # frames whose contact gestures are computed at once (issue 16: bounded memory)
+
+
 def articulation_from_parts(parts: list[TimedPart], n_frames: int, fps: float = FPS,
                             cfg: CoarticulationConfig = DEFAULT) -> np.ndarray:
     """Timed parts → articulation ``(T, P)`` float32 (see the module docstring)."""
@@ -234,7 +237,9 @@ def articulation_from_parts(parts: list[TimedPart], n_frames: int, fps: float = 
         cols = np.array([PARAMS.index(n) for n in names])
         lead = cfg.lead(group)                       # sample the sound's track ahead: motion leads
         if group == "closure":               # contact starts early, releases with the sound
-            out[:, cols] = gestures(track, t0, t1 + lead, cfg)
+            for a in range(0, n_frames, _GESTURE_FRAMES):     # per frame: blocks bound the (M, W, G) arrays
+                b = a + _GESTURE_FRAMES
+                out[a:b, cols] = gestures(track, t0[a:b], t1[a:b] + lead, cfg)
         else:
             out[:, cols] = blend(track, tc + lead, cfg, cols)[:, cols]
     return np.clip(out, 0.0, 1.0)

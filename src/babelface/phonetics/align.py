@@ -441,8 +441,9 @@ def align_transcript(audio16k: np.ndarray, text: str, language: str,
         rate = int(np.clip(round(DEFAULT_RATE_WPM * ratio), MIN_RATE_WPM, MAX_RATE_WPM))
         first = None
     x, reference = _reference(chunks, language, rate, first, cfg)
+    x = normalize(x)                     # (the raw features are not kept beside the DTW)
     heap.trim()                          # the synthesis's freed pages back before the DTW (issue 16)
-    timeline = _map_timeline(normalize(x), reference, _features(audio), len(audio) / SAMPLE_RATE, cfg)
+    timeline = _map_timeline(x, reference, _features(audio), len(audio) / SAMPLE_RATE, cfg)
     heap.trim()
     min_frames = int(round(cfg.min_pause * FRAME_RATE))
     gaps = [(a / FRAME_RATE, min(b / FRAME_RATE, len(audio) / SAMPLE_RATE))
