@@ -263,3 +263,26 @@ def test_the_reference_is_resampled_and_dithered_a_block_at_a_time(monkeypatch):
     padded = align._dithered16k(syn.audio, syn.sample_rate, np.random.default_rng(0), 1e-4, pad=True)
     assert len(padded) % HOP_LENGTH == 0 and np.array_equal(padded[:len(whole)], whole)
     assert 0 < np.abs(padded[len(whole):]).max() < 1e-3              # the pad: dither only
+
+
+def test_pauses_inserted_in_one_sweep_equal_gap_by_gap():
+    """The sweep (sorted, disjoint gaps: what align_transcript has) cuts exactly as the gap-by-gap
+    reference does, on random timelines with touching, empty and contained gaps."""
+    import babelface.phonetics.align as align
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        t, timeline = 0.0, []
+        for k in range(int(rng.integers(0, 25))):
+            d = float(rng.choice([0.0, 0.04, 0.1, rng.random() * 0.3]))
+            timeline.append(Phoneme(str(rng.choice(["a", "m", PAUSE])), t, t + d, 0, "", k))
+            t += d
+        gaps, g = [], float(rng.random() * 0.2)
+        while g < t + 0.2 and len(gaps) < 8:
+            a = g + float(rng.choice([0.0, rng.random() * 0.3]))
+            b = a + float(rng.choice([0.0, 0.05, rng.random() * 0.5]))
+            gaps.append((a, b))
+            g = b + float(rng.choice([0.0, rng.random() * 0.3]))
+        cut = align._cut_sweep(timeline, gaps)
+        assert cut == align._cut_each(timeline, gaps)
+        out = insert_pauses(timeline, gaps)
+        assert all(p.end > p.start for p in out) and all(a.end <= b.start + 1e-12 for a, b in zip(out, out[1:]))

@@ -385,7 +385,51 @@ def _reference(chunks: list[str], language: str, rate: int | None, first, cfg: A
 
 def insert_pauses(phonemes: list[Phoneme], gaps: list[tuple[float, float]]) -> list[Phoneme]:
     """Make every interval of ``gaps`` a pause: phonemes inside are dropped, those overlapping it
-    are cut (one that spans it is split in two). Adjacent pauses merge; zero-length segments go."""
+    are cut (one that spans it is split in two). Adjacent pauses merge; zero-length segments go.
+
+    One sweep when the gaps are sorted and disjoint and the phonemes in time order (as
+    :func:`align_transcript` gives them: the time grows with the number of segments, not with
+    segments × gaps); other inputs are cut gap by gap, with the same result."""
+    ordered = all(g[1] <= h[0] for g, h in zip(gaps, gaps[1:])) and all(
+        p.start <= q.start for p, q in zip(phonemes, phonemes[1:]))
+    out = _cut_sweep(phonemes, gaps) if ordered else _cut_each(phonemes, gaps)
+    out += [Phoneme(PAUSE, a, b) for a, b in gaps]
+    merged: list[Phoneme] = []
+    for p in sorted(out, key=lambda p: (p.start, p.end)):
+        if p.end - p.start <= 1e-9:
+            continue
+        if merged and p.ipa == PAUSE and merged[-1].ipa == PAUSE:
+            merged[-1] = Phoneme(PAUSE, merged[-1].start, max(merged[-1].end, p.end))
+        else:
+            merged.append(p)
+    return merged
+
+
+def _piece(p: Phoneme, start: float, end: float) -> Phoneme:
+    return p if (start, end) == (p.start, p.end) else Phoneme(p.ipa, start, end, p.stress, p.tone, p.word)
+
+
+def _cut_sweep(phonemes: list[Phoneme], gaps: list[tuple[float, float]]) -> list[Phoneme]:
+    """Each phoneme's parts outside the (sorted, disjoint) gaps, the gaps walked once."""
+    out: list[Phoneme] = []
+    j = 0
+    for p in phonemes:
+        while j < len(gaps) and gaps[j][1] <= p.start:
+            j += 1
+        start, k = p.start, j
+        while k < len(gaps) and gaps[k][0] < p.end:
+            a, b = gaps[k]
+            if start < a:
+                out.append(_piece(p, start, a))
+            start = max(start, b)
+            k += 1
+        if start < p.end or k == j:
+            out.append(_piece(p, start, p.end))
+    return out
+
+
+def _cut_each(phonemes: list[Phoneme], gaps: list[tuple[float, float]]) -> list[Phoneme]:
+    """The phonemes cut by one gap after the other (any order, overlaps allowed)."""
     out = list(phonemes)
     for a, b in gaps:
         nxt: list[Phoneme] = []
@@ -394,20 +438,11 @@ def insert_pauses(phonemes: list[Phoneme], gaps: list[tuple[float, float]]) -> l
                 nxt.append(p)
                 continue
             if p.start < a:
-                nxt.append(Phoneme(p.ipa, p.start, a, p.stress, p.tone, p.word))
+                nxt.append(_piece(p, p.start, a))
             if p.end > b:
-                nxt.append(Phoneme(p.ipa, b, p.end, p.stress, p.tone, p.word))
-        nxt.append(Phoneme(PAUSE, a, b))
-        out = sorted(nxt, key=lambda p: (p.start, p.end))
-    merged: list[Phoneme] = []
-    for p in out:
-        if p.end - p.start <= 1e-9:
-            continue
-        if merged and p.ipa == PAUSE and merged[-1].ipa == PAUSE:
-            merged[-1] = Phoneme(PAUSE, merged[-1].start, max(merged[-1].end, p.end))
-        else:
-            merged.append(p)
-    return merged
+                nxt.append(_piece(p, b, p.end))
+        out = nxt
+    return out
 
 
 def _speech_seconds(phonemes: list[Phoneme]) -> float:
