@@ -286,3 +286,44 @@ def test_pauses_inserted_in_one_sweep_equal_gap_by_gap():
         assert cut == align._cut_each(timeline, gaps)
         out = insert_pauses(timeline, gaps)
         assert all(p.end > p.start for p in out) and all(a.end <= b.start + 1e-12 for a, b in zip(out, out[1:]))
+
+
+def test_long_features_live_on_disk_and_pool_there():
+    """Over a piece long, the MFCCs are kept on disk and normalised where sliced: they equal the
+    in-memory normalisation to float32 rounding, and pooling them a block at a time (onto disk
+    while longer than a piece) equals pooling the array."""
+    import babelface.phonetics.align as align
+    from babelface.disk import DiskRows
+    from babelface.media.features import normalize
+    rng = np.random.default_rng(7)
+    raw = (rng.standard_normal((2 * align.PIECE_ROWS + 1235, 13)) * 7 + 3).astype(np.float32)
+    disk = align._Features()
+    for a in range(0, len(raw), 3001):
+        disk.append(raw[a:a + 3001])
+    disk.finish()
+    whole = normalize(raw)
+    assert len(disk) == len(raw) and disk.shape == raw.shape
+    assert np.abs(disk[100:5000] - whole[100:5000]).max() < 1e-4
+    pooled = align._pool(disk)                                        # ceil(n / 2) > PIECE_ROWS: on disk
+    assert isinstance(pooled, DiskRows) and len(pooled) == -(-len(raw) // 2)
+    assert np.abs(np.asarray(pooled) - align._pool(whole)).max() < 1e-4
+    again = align._pool(pooled)                                       # within a piece: an array
+    assert isinstance(again, np.ndarray)
+    assert np.array_equal(again, align._pool(np.asarray(pooled)))
+
+
+def test_a_long_recording_aligns_as_in_memory(real, monkeypatch):
+    """Real speech longer than a DTW piece (68 s: features on disk, the band in pieces) lands its
+    phonemes where the all-in-memory, one-band alignment does."""
+    import babelface.phonetics.align as align
+    from babelface.media import load_audio
+    clip = load_audio(real / "RD_Radio31_000.wav")
+    audio = np.tile(np.concatenate([clip, np.zeros(SAMPLE_RATE // 2, np.float32)]), 8)
+    text = " ".join([_transcript()] * 8)
+    assert len(audio) > align.PIECE_ROWS * 160
+    pieces = align_transcript(audio, text, "en")
+    monkeypatch.setattr(align, "PIECE_ROWS", 10**9)
+    whole = align_transcript(audio, text, "en")
+    assert [p.ipa for p in pieces] == [p.ipa for p in whole]
+    d = np.abs(np.array([p.start for p in pieces]) - np.array([p.start for p in whole]))
+    assert np.mean(d < 0.005) >= 0.99 and d.max() < 2 / FPS

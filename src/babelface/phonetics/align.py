@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
 from babelface import heap
 from babelface.constants import HOP_LENGTH, SAMPLE_RATE
-from babelface.disk import DiskSignal
+from babelface.disk import DiskRows, DiskSignal
 from babelface.errors import InputError, SilenceError
 from babelface.media.features import mfcc, normalize, power_spectrogram
 from babelface.media.views import Resampled, Sliced
@@ -67,6 +68,7 @@ DEFAULT = AlignConfig()
 PIECE_ROWS = 6000
 PIECE_OVERLAP = 500
 TEXT_CHUNK_CHARS = 2000
+_POOL_BLOCK = 1 << 16          # rows pooled at once from disk (even: pairs never straddle blocks)
 
 
 # --- DTW ------------------------------------------------------------------------------------------
@@ -143,11 +145,19 @@ def _backtrack(step: np.ndarray, offset: np.ndarray, lo: np.ndarray, hi: np.ndar
     return np.array(path[::-1], dtype=np.int64)
 
 
-def _pool(x: np.ndarray) -> np.ndarray:
-    """Halve the frame rate by averaging pairs: ``(n, d)`` → ``(ceil(n / 2), d)``."""
-    if len(x) % 2:
-        x = np.concatenate([x, x[-1:]])
-    return 0.5 * (x[0::2] + x[1::2])
+def _pool(x):
+    """Halve the frame rate by averaging pairs: ``(n, d)`` → ``(ceil(n / 2), d)``. ``x`` on disk
+    (:class:`_Features`, :class:`DiskRows`) is pooled a block at a time, onto disk while the
+    result is longer than a piece."""
+    if isinstance(x, np.ndarray):
+        if len(x) % 2:
+            x = np.concatenate([x, x[-1:]])
+        return 0.5 * (x[0::2] + x[1::2])
+    n = len(x)
+    blocks = (_pool(x[a:min(n, a + _POOL_BLOCK)]) for a in range(0, n, _POOL_BLOCK))
+    if -(-n // 2) <= PIECE_ROWS:
+        return np.concatenate(list(blocks))
+    return DiskRows.of(blocks, row=tuple(x.shape[1:]))
 
 
 def _band_from_path(path: np.ndarray, n: int, m: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,16 +177,17 @@ def _band_from_path(path: np.ndarray, n: int, m: int, radius: int) -> tuple[np.n
 
 def dtw_path(x: np.ndarray, y: np.ndarray, radius: int = DEFAULT.radius,
              max_cells: int = DEFAULT.max_cells) -> np.ndarray:
-    """Multi-resolution DTW path ``(K, 2)`` between ``x (n, d)`` and ``y (m, d)`` (see module doc)."""
+    """Multi-resolution DTW path ``(K, 2)`` between ``x (n, d)`` and ``y (m, d)`` (see module doc):
+    arrays, or rows on disk sliced like arrays (long inputs: only a piece is read at a time)."""
     n, m = len(x), len(y)
     if n == 0 or m == 0:
         raise ValueError("DTW needs two non-empty sequences")
     if n * m <= max_cells or min(n, m) <= 4 * radius:
-        return dtw_band(x, y, np.zeros(n, np.int64), np.full(n, m - 1, np.int64))
+        return dtw_band(np.asarray(x), np.asarray(y), np.zeros(n, np.int64), np.full(n, m - 1, np.int64))
     coarse = dtw_path(_pool(x), _pool(y), radius, max_cells)
     lo, hi = _band_from_path(coarse, n, m, radius)
     if n <= PIECE_ROWS:
-        return dtw_band(x, y, lo, hi)
+        return dtw_band(np.asarray(x), np.asarray(y), lo, hi)
     return _band_in_pieces(x, y, lo, hi, coarse)
 
 
@@ -267,23 +278,76 @@ _FEATURE_CHUNK = 60 * FRAME_RATE    # MFCC frames computed at once (bounds memor
 _MARGIN = 2                          # frames of context on each side of a chunk (≥ N_FFT / 2 samples)
 
 
-def _framewise(audio, fn) -> np.ndarray:
-    """``fn``'s frames of ``audio`` (an array or anything sliced like one), computed
-    ``_FEATURE_CHUNK`` frames at a time: identical to ``fn(audio)`` (each chunk carries enough
-    context that no used frame sees its edges) with bounded memory."""
+def _frames(audio, fn) -> Iterator[np.ndarray]:
+    """``fn``'s frames of ``audio`` (an array or anything sliced like one), ``_FEATURE_CHUNK``
+    frames at a time: together identical to ``fn(audio)`` (each chunk carries enough context that
+    no used frame sees its edges)."""
     n = -(-len(audio) // HOP_LENGTH)
-    parts = []
     for f0 in range(0, n, _FEATURE_CHUNK):
         f1 = min(n, f0 + _FEATURE_CHUNK)
         a0 = max(0, f0 - _MARGIN)
         seg = np.asarray(audio[a0 * HOP_LENGTH:min(len(audio), (f1 + _MARGIN) * HOP_LENGTH)], np.float32)
-        parts.append(fn(seg)[f0 - a0:f0 - a0 + (f1 - f0)])
-    return np.concatenate(parts)
+        yield fn(seg)[f0 - a0:f0 - a0 + (f1 - f0)]
 
 
-def _features(audio) -> np.ndarray:
-    """CMVN-normalised MFCCs ``(n, 13)`` (:func:`_framewise`)."""
-    return normalize(_framewise(audio, mfcc))
+def _framewise(audio, fn) -> np.ndarray:
+    """:func:`_frames` joined: ``fn(audio)`` with bounded temporaries."""
+    return np.concatenate(list(_frames(audio, fn)))
+
+
+def _features(audio, on_disk: bool = False):
+    """CMVN-normalised MFCCs ``(n, 13)`` (:func:`_frames`): an array, or (``on_disk``) a
+    :class:`_Features` that holds none of them in memory."""
+    if not on_disk:
+        return normalize(_framewise(audio, mfcc))
+    out = _Features()
+    for block in _frames(audio, mfcc):
+        out.append(block)
+    return out.finish()
+
+
+class _Features:
+    """MFCC rows ``(n, d)`` float32 on disk (:class:`DiskRows`), normalised per utterance where
+    sliced (``x[a:b]``): the features of an hour of speech cost disk, not memory (issue 16). The
+    statistics are accumulated in float64 as the rows are appended (:meth:`finish` fixes them);
+    in memory, :func:`babelface.media.features.normalize` computes them in float32, so the two
+    agree to float32 rounding, not to the bit."""
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self):
+        self.rows: DiskRows | None = None
+        self._sum = self._squares = 0.0
+
+    def append(self, block: np.ndarray) -> None:
+        if self.rows is None:
+            self.rows = DiskRows(row=block.shape[1:], dtype=np.float32)
+        self.rows.append(block)
+        b = block.astype(np.float64)
+        self._sum = self._sum + b.sum(0)
+        self._squares = self._squares + (b * b).sum(0)
+
+    def finish(self, eps: float = 1e-5) -> "_Features":
+        n = len(self.rows)
+        mu = self._sum / n
+        sd = np.sqrt(np.maximum(self._squares / n - mu * mu, 0.0))
+        self.mu, self.scale = mu.astype(np.float32), (sd + eps).astype(np.float32)
+        return self
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.rows.shape
+
+    def __getitem__(self, index) -> np.ndarray:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise IndexError("features on disk take x[a:b]")
+        return ((self.rows[index] - self.mu) / self.scale).astype(np.float32)
+
+    def __array__(self, dtype=None, copy=None):
+        return self[:] if dtype is None else self[:].astype(dtype)
 
 
 def align_phonemes(reference_audio: np.ndarray, reference: list[Phoneme], target_audio,
@@ -357,15 +421,17 @@ def _dithered16k(audio: np.ndarray, rate: int, rng: np.random.Generator, dither:
     return out
 
 
-def _reference(chunks: list[str], language: str, rate: int | None, first, cfg: AlignConfig
-               ) -> tuple[np.ndarray, list[Phoneme]]:
+def _reference(chunks: list[str], language: str, rate: int | None, first, cfg: AlignConfig,
+               on_disk: bool = False) -> tuple[np.ndarray, list[Phoneme]]:
     """The transcript synthesised piece by piece → (raw MFCCs ``(n, 13)`` of the dithered 16 kHz
     speech, its phonemes on one timeline). Each piece's audio is dropped once its features are
     computed; a piece that is not the last is padded with silence to a whole MFCC frame, so the
     features of consecutive pieces sit on one frame grid. ``first``: the first piece's synthesis
-    when it is already made at this rate (else ``None``)."""
+    when it is already made at this rate (else ``None``). ``on_disk``: the features normalised, in
+    a :class:`_Features` (else raw, an array)."""
     rng = np.random.default_rng(0)
-    feats, phonemes, t0, word0 = [], [], 0.0, 0
+    feats = _Features() if on_disk else []
+    phonemes, t0, word0 = [], 0.0, 0
     for k, chunk in enumerate(chunks):
         synth = first if k == 0 and first is not None else synthesize(chunk, language, rate=rate)
         ref = _dithered16k(synth.audio, synth.sample_rate, rng, cfg.dither, k < len(chunks) - 1)
@@ -380,7 +446,7 @@ def _reference(chunks: list[str], language: str, rate: int | None, first, cfg: A
         word0 = 1 + max([word0 - 1] + [p.word for p in timed])
         t0 = end
         del synth, ref
-    return np.concatenate(feats), phonemes
+    return (feats.finish() if on_disk else np.concatenate(feats)), phonemes
 
 
 def insert_pauses(phonemes: list[Phoneme], gaps: list[tuple[float, float]]) -> list[Phoneme]:
@@ -475,10 +541,11 @@ def align_transcript(audio16k: np.ndarray, text: str, language: str,
     if abs(ratio - 1.0) > cfg.rate_tolerance:
         rate = int(np.clip(round(DEFAULT_RATE_WPM * ratio), MIN_RATE_WPM, MAX_RATE_WPM))
         first = None
-    x, reference = _reference(chunks, language, rate, first, cfg)
-    x = normalize(x)                     # (the raw features are not kept beside the DTW)
+    on_disk = len(audio) > PIECE_ROWS * HOP_LENGTH        # longer than a DTW piece: features on disk
+    x, reference = _reference(chunks, language, rate, first, cfg, on_disk)
+    x = x if on_disk else normalize(x)   # (the raw features are not kept beside the DTW)
     heap.trim()                          # the synthesis's freed pages back before the DTW (issue 16)
-    timeline = _map_timeline(x, reference, _features(audio), len(audio) / SAMPLE_RATE, cfg)
+    timeline = _map_timeline(x, reference, _features(audio, on_disk), len(audio) / SAMPLE_RATE, cfg)
     heap.trim()
     min_frames = int(round(cfg.min_pause * FRAME_RATE))
     gaps = [(a / FRAME_RATE, min(b / FRAME_RATE, len(audio) / SAMPLE_RATE))
