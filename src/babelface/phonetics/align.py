@@ -16,8 +16,9 @@ timeline (:func:`babelface.phonetics.espeak.synthesize`):
    has the closed form ``D_ij = S_j + min_{k≤j}(e_k − S_k)`` with ``S = cumsum(c_i·)``, one
    ``np.minimum.accumulate``. Long inputs are aligned coarse-to-fine (FastDTW, Salvador & Chan
    2007): halve both sequences until the full matrix is small, align, project the path to the
-   next finer level, widen it by ``radius`` frames and align again inside that band only; time
-   and memory grow linearly with the length;
+   next finer level, widen it by ``radius`` frames and align again inside that band only, in
+   pieces of ``PIECE_ROWS`` rows (time grows linearly with the length, memory not: a recording
+   longer than a piece keeps its features on disk, issue 16);
 4. every phoneme boundary is mapped through the path (mean target frame of each reference
    frame, interpolated);
 5. silences of the real audio (frame energy below an adaptive threshold for at least
@@ -201,8 +202,7 @@ def _connected(lo: np.ndarray, hi: np.ndarray, m: int) -> tuple[np.ndarray, np.n
     return lo, hi
 
 
-def _band_in_pieces(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                    coarse: np.ndarray) -> np.ndarray:
+def _band_in_pieces(x, y, lo: np.ndarray, hi: np.ndarray, coarse: np.ndarray) -> np.ndarray:
     """The band DTW of :func:`dtw_band` over ``PIECE_ROWS`` rows at a time: memory bounded by one
     piece's band, whatever the length. Each piece aligns ``PIECE_OVERLAP`` more rows on each side,
     from and to the points of the coarser ``path`` (projected ×2), and keeps only its own rows."""
