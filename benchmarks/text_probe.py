@@ -97,6 +97,47 @@ def run(rows: list[dict]) -> dict:
     return out
 
 
+LANDMARK_INPUTS = {"mel": ("mel",), "art": ("art",), "mel + art": ("mel", "art")}
+LANDMARK_PENALTIES = (1e2, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5)
+
+
+def landmarks(rows: list[dict]) -> dict:
+    """The same question one step nearer a shipped model: `real_probe.py`'s read-out to landmarks
+    (12 principal axes of MuEx's motion and of the real motion, ridge, rescaled to MuEx's RMS),
+    fed the log-mel (as `muex-real`), the articulation, or both; scored as `real_clips.py` scores
+    MuEx + the median style; penalty chosen on validation (mean paired Δ against MuEx)."""
+    from real_clips import score
+    from real_probe import readout_fit
+
+    from babelface.motion.representation import motion_to_canonical
+    from babelface.motion.style import MEDIAN_STYLE, apply_style
+
+    def scored(r, motion):
+        ref = motion_to_canonical(r["real"][r["ok"]], r["neutral"])
+        return score(ref, motion_to_canonical(apply_style(motion, MEDIAN_STYLE)[r["ok"]], r["neutral"]))["tmdc"]
+    base = {r["id"]: scored(r, r["gen"]) for r in rows}
+    out = {"MuEx": base}
+    for name, kind in LANDMARK_INPUTS.items():
+        feed = {r["id"]: np.concatenate([r[k] for k in kind], 1) for r in rows}
+        def fitted(train, penalty):
+            return readout_fit([dict(r, mel=feed[r["id"]]) for r in train], penalty)
+        train = [r for r in rows if r["split"] == "train"]
+        grid = {}
+        for penalty in LANDMARK_PENALTIES:
+            pred = fitted(train, penalty)
+            grid[penalty] = np.mean([scored(r, pred(feed[r["id"]], r["gen"], r["ok"])) - base[r["id"]]
+                                     for r in rows if r["split"] == "val"])
+        penalty = max(grid, key=grid.get)
+        pred = fitted(train, penalty)
+        split = {r["id"]: scored(r, pred(feed[r["id"]], r["gen"], r["ok"])) for r in rows}
+        loso = {}
+        for speaker in sorted({r["speaker"] for r in rows}):
+            pred = fitted([r for r in rows if r["speaker"] != speaker], penalty)
+            loso.update({r["id"]: scored(r, pred(feed[r["id"]], r["gen"], r["ok"])) for r in rows if r["speaker"] == speaker})
+        out[name] = {"penalty": penalty, "split": split, "loso": loso}
+    return out
+
+
 def _text_features(row: dict) -> np.ndarray:
     from babelface.metrics import lip
     from babelface.motion.articulatory_model import motion_from_articulation
@@ -113,7 +154,7 @@ def render(rows: list[dict], res: dict) -> str:
     by = {s: [r["id"] for r in rows if r["split"] == s] for s in ("train", "val", "test")}
     every = [r["id"] for r in rows]
     med = lambda d, ids: np.median([d[i] for i in ids])                           # noqa: E731
-    lines = [f"Command: `OMP_NUM_THREADS=2 python benchmarks/text_probe.py --write` (after `make corpus-real`)  ",
+    lines = ["Command: `OMP_NUM_THREADS=2 python benchmarks/text_probe.py --write` (after `make corpus-real`)  ",
              f"Machine: {machine(2)}.", "",
              f"Clips with a transcript: {len(rows)} (train {len(by['train'])}, val {len(by['val'])}, "
              f"test {len(by['test'])}). Median TMDC at lag 0 of the predicted features; *art*: the text "
@@ -128,6 +169,23 @@ def render(rows: list[dict], res: dict) -> str:
                      f"{med(r['loso'], every):.3f} | {'–' if kind == BASE else _paired(r['loso'], base['loso'], every)} |")
     lines += ["", f"Unlearned, for reference (test median): the text path {med(res['text path'], by['test']):.3f}, "
               f"MuEx {med(res['MuEx'], by['test']):.3f}."]
+    lm = res.get("landmarks")
+    if lm:
+        lines += ["", "Read-out to landmarks (`real_probe.py`'s, the form `muex-real` ships in), with the median "
+                  "speaker's style, scored on the landmarks as `real_clips.py` scores; Δ: paired per clip against "
+                  "the log-mel read-out (`muex-real`'s inputs):", "",
+                  "| read-out inputs (+ MuEx's 12 axes) | penalty | val (chosen on) | Δ val | test | Δ test | "
+                  "leave one speaker out | Δ leave one out |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+                  f"| none (MuEx + median style) | – | {med(lm['MuEx'], by['val']):.3f} | – | {med(lm['MuEx'], by['test']):.3f} "
+                  f"| – | {med(lm['MuEx'], every):.3f} | – |"]
+        ref = lm["mel"]
+        for name in LANDMARK_INPUTS:
+            r = lm[name]
+            d = (lambda key, ids: "–" if name == "mel" else _paired(r[key], ref[key], ids))
+            lines.append(f"| {name} | {r['penalty']:g} | {med(r['split'], by['val']):.3f} | {d('split', by['val'])} | "
+                         f"{med(r['split'], by['test']):.3f} | {d('split', by['test'])} | {med(r['loso'], every):.3f} | "
+                         f"{d('loso', every)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -140,7 +198,9 @@ def main() -> None:
     torch.set_num_threads(1)
     from real_probe import load
     rows = add_articulation(load(args.data), args.data)
-    text = render(rows, run(rows))
+    res = run(rows)
+    res["landmarks"] = landmarks(rows)
+    text = render(rows, res)
     print(text)
     if args.write:
         write_section(SECTION, text, "RESULTS.md")
