@@ -56,6 +56,22 @@ def write_section(heading: str, text: str, report: str | Path = "BENCHMARKS.md")
     return path
 
 
+def babelface_peak(src: Path, args: list[str]) -> dict:
+    """``python -m babelface ARGS`` run with ``src`` first on ``PYTHONPATH`` (a tree to measure):
+    its wall seconds and peak RSS in MB, the largest of the process and its forked children
+    (``ru_maxrss`` of the waited-for tree, as GNU time's ``%M``). Call it in a fresh interpreter per
+    run (the ``--one`` mode of the memory benchmarks): RUSAGE_CHILDREN keeps the largest child
+    ever waited for."""
+    import resource
+    import sys
+    import time
+    env = dict(os.environ, PYTHONPATH=str(src), BABELFACE_QUIET="1")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "babelface", *args], env=env, check=True, stdout=subprocess.DEVNULL)
+    return {"seconds": time.perf_counter() - t0,
+            "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1000}
+
+
 # The head of a probe run as `python -c` in a fresh process (benchmarks/startup.py,
 # benchmarks/frontend_speed.py): ``cpu()`` (user + system seconds so far, the process's and its
 # waited-for children's: a segment's forked process) and ``first_frame()`` ({"cpu", "wall"} when

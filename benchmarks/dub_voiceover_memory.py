@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, real_dir, write_section  # noqa: E402
+from _common import ROOT, babelface_peak, machine, real_dir, write_section  # noqa: E402
 
 HEADING = "## `dub --audio`: peak memory at 1, 10 and 60 minutes (issue 16)"
 VOICES = {"16k-mono": (16_000, 1), "48k-stereo": (48_000, 2)}
@@ -52,13 +49,8 @@ def _inputs(work: Path, minutes: float, voice: str) -> tuple[Path, Path]:
 
 def one(src: Path, video: Path, speech: Path, out: Path) -> dict:
     """One dub in a child process (``--one``): its wall seconds and the tree's peak RSS."""
-    env = dict(os.environ, PYTHONPATH=str(src), BABELFACE_QUIET="1")
-    cmd = [sys.executable, "-m", "babelface", "dub", str(video), "--audio", str(speech), "--fit", "none",
-           "-o", str(out), "-q", "--no-sync-check", "--threads", "2", "--max-duration", "7200"]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return {"seconds": time.perf_counter() - t0,
-            "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1000}
+    return babelface_peak(src, ["dub", str(video), "--audio", str(speech), "--fit", "none", "-o", str(out), "-q",
+                                "--no-sync-check", "--threads", "2", "--max-duration", "7200"])
 
 
 def main() -> None:

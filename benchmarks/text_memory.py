@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, real_dir, write_section  # noqa: E402
+from _common import ROOT, babelface_peak, machine, real_dir, write_section  # noqa: E402
 
 HEADING = "## `animate --text`: peak memory against length (issue 16)"
 CLIP = "RD_Radio31_000.wav"
@@ -51,13 +48,8 @@ def _inputs(work: Path, minutes: float) -> tuple[Path, Path]:
 
 def one(src: Path, wav: Path, txt: Path, out: Path) -> dict:
     """One `animate --text` in a child process (``--one``): its wall seconds and the tree's peak RSS."""
-    env = dict(os.environ, PYTHONPATH=str(src), BABELFACE_QUIET="1")
-    cmd = [sys.executable, "-m", "babelface", "animate", "--audio", str(wav), "--text", txt.read_text(),
-           "--lang", "en", "-o", str(out), "-q", "--threads", "2", "--max-duration", "7200"]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return {"seconds": time.perf_counter() - t0,
-            "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1000}
+    return babelface_peak(src, ["animate", "--audio", str(wav), "--text", txt.read_text(), "--lang", "en",
+                                "-o", str(out), "-q", "--threads", "2", "--max-duration", "7200"])
 
 
 def main() -> None:

@@ -55,23 +55,15 @@ def add_articulation(rows: list[dict], data: Path) -> list[dict]:
     return out
 
 
-def inputs(row: dict, context: int, kind: tuple) -> np.ndarray:
-    from real_probe import _z
-    parts = {"mel": lambda: row["mel"], "muex": lambda: _z(np.nan_to_num(row["fg"])), "art": lambda: row["art"]}
-    x = np.concatenate([parts[k]() for k in kind], 1)
-    n = len(x)
-    pad = np.pad(x, ((context, context), (0, 0)))
-    return np.concatenate([pad[k:k + n] for k in range(2 * context + 1)], 1)
-
-
 def fit(train: list[dict], context: int, penalty: float, kind: tuple):
-    from real_probe import _z
-    x = np.concatenate([inputs(r, context, kind)[r["ok"]] for r in train])
-    y = np.concatenate([_z(r["fr"])[r["ok"]] for r in train])
-    mu, sd = x.mean(0), x.std(0) + 1e-6
-    xs = (x - mu) / sd
-    w = np.linalg.solve(xs.T @ xs + penalty * np.eye(xs.shape[1]), xs.T @ y)
-    return lambda r: ((inputs(r, context, kind) - mu) / sd) @ w
+    """`real_probe.fit` on the inputs ``kind`` names → ``predict(row) -> (T, 5)``: the rows' own
+    features (log-mel, articulation) side by side in the place of its log-mel, MuEx's after them."""
+    import real_probe
+
+    def fed(row: dict) -> dict:
+        return dict(row, mel=np.concatenate([row[k] for k in kind if k != "muex"], 1))
+    predict = real_probe.fit([fed(r) for r in train], context, penalty, "muex" in kind)
+    return lambda row: predict(fed(row))
 
 
 def run(rows: list[dict]) -> dict:

@@ -421,19 +421,18 @@ def _dithered16k(audio: np.ndarray, rate: int, rng: np.random.Generator, dither:
     return out
 
 
-def _reference(chunks: list[str], language: str, rate: int | None, first, cfg: AlignConfig,
-               on_disk: bool = False) -> tuple[np.ndarray, list[Phoneme]]:
-    """The transcript synthesised piece by piece → (raw MFCCs ``(n, 13)`` of the dithered 16 kHz
-    speech, its phonemes on one timeline). Each piece's audio is dropped once its features are
-    computed; a piece that is not the last is padded with silence to a whole MFCC frame, so the
-    features of consecutive pieces sit on one frame grid. ``first``: the first piece's synthesis
-    when it is already made at this rate (else ``None``). ``on_disk``: the features normalised, in
-    a :class:`_Features` (else raw, an array)."""
+def _reference(chunks: list[str], language: str, rate: int | None, cfg: AlignConfig,
+               on_disk: bool = False):
+    """The transcript synthesised piece by piece at ``rate`` → (CMVN-normalised MFCCs ``(n, 13)``
+    of the dithered 16 kHz speech: an array, or a :class:`_Features` when ``on_disk``; its
+    phonemes on one timeline). Each piece's audio is dropped once its features are computed; a
+    piece that is not the last is padded with silence to a whole MFCC frame, so the features of
+    consecutive pieces sit on one frame grid."""
     rng = np.random.default_rng(0)
     feats = _Features() if on_disk else []
     phonemes, t0, word0 = [], 0.0, 0
     for k, chunk in enumerate(chunks):
-        synth = first if k == 0 and first is not None else synthesize(chunk, language, rate=rate)
+        synth = synthesize(chunk, language, rate=rate)
         ref = _dithered16k(synth.audio, synth.sample_rate, rng, cfg.dither, k < len(chunks) - 1)
         feats.append(_framewise(ref, mfcc))
         end = t0 + len(ref) / SAMPLE_RATE
@@ -446,7 +445,7 @@ def _reference(chunks: list[str], language: str, rate: int | None, first, cfg: A
         word0 = 1 + max([word0 - 1] + [p.word for p in timed])
         t0 = end
         del synth, ref
-    return (feats.finish() if on_disk else np.concatenate(feats)), phonemes
+    return (feats.finish() if on_disk else normalize(np.concatenate(feats))), phonemes
 
 
 def insert_pauses(phonemes: list[Phoneme], gaps: list[tuple[float, float]]) -> list[Phoneme]:
@@ -532,18 +531,13 @@ def align_transcript(audio16k: np.ndarray, text: str, language: str,
     if not text or not text.strip():
         synthesize(text, language)                                  # LanguageError for empty text
     chunks = text_chunks(text)
-    first = synthesize(chunks[0], language) if len(chunks) == 1 else None
-    synth_speech = (_speech_seconds(first.phonemes) if first is not None
-                    else sum(_speech_seconds(synthesize(c, language).phonemes) for c in chunks))
-    real_speech = speech_mask(levels, cfg).sum() / FRAME_RATE
-    ratio = synth_speech / max(real_speech, 1e-3)
-    rate = None
-    if abs(ratio - 1.0) > cfg.rate_tolerance:
-        rate = int(np.clip(round(DEFAULT_RATE_WPM * ratio), MIN_RATE_WPM, MAX_RATE_WPM))
-        first = None
     on_disk = len(audio) > PIECE_ROWS * HOP_LENGTH        # longer than a DTW piece: features on disk
-    x, reference = _reference(chunks, language, rate, first, cfg, on_disk)
-    x = x if on_disk else normalize(x)   # (the raw features are not kept beside the DTW)
+    x, reference = _reference(chunks, language, None, cfg, on_disk)
+    real_speech = speech_mask(levels, cfg).sum() / FRAME_RATE
+    ratio = _speech_seconds(reference) / max(real_speech, 1e-3)
+    if abs(ratio - 1.0) > cfg.rate_tolerance:            # spoken again at the speaker's rate
+        rate = int(np.clip(round(DEFAULT_RATE_WPM * ratio), MIN_RATE_WPM, MAX_RATE_WPM))
+        x, reference = _reference(chunks, language, rate, cfg, on_disk)
     heap.trim()                          # the synthesis's freed pages back before the DTW (issue 16)
     timeline = _map_timeline(x, reference, _features(audio, on_disk), len(audio) / SAMPLE_RATE, cfg)
     heap.trim()
