@@ -8,6 +8,9 @@ stay resident), so a ten-minute video costs disk, not memory:
   landmarks, motion, articulation, times);
 - :class:`DiskSignal`: float32 samples of a fixed length, written by :meth:`DiskSignal.add` and
   sliced like an array, or a read-only view of an existing raw file (the speech spool).
+
+:class:`Sliced` is the base of every float32 signal read by slicing (this one, and the views of
+:mod:`babelface.media.views`): what reads a long signal a block at a time accepts any of them.
 """
 
 from __future__ import annotations
@@ -96,13 +99,28 @@ class DiskRows:
 _F32 = 4
 
 
-class DiskSignal:
+class Sliced:
+    """A float32 signal read by slicing (``x[a:b]``), whose ``shape`` its subclass sets: ``len``,
+    ``ndim`` and ``np.asarray`` follow from those."""
+
+    dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __array__(self, dtype=None, copy=None):
+        return self[:] if dtype is None else self[:].astype(dtype)
+
+
+class DiskSignal(Sliced):
     """Float32 samples ``(n,)`` (``channels=0``) or ``(n, C)`` on disk, read by slicing like an
     array (``x[a:b]``, ``x[a:b, None]``, ``np.asarray(x)``). New: an unlinked temporary file of
     zeros, written by :meth:`add`. On an existing raw file (``path``, interleaved ``(m, C)``):
     read-only, its samples ``delay`` later (negative: earlier), zeros outside them."""
-
-    dtype = np.dtype(np.float32)
 
     def __init__(self, n: int, channels: int = 0, path=None, delay: int = 0):
         self.shape = (n,) if channels == 0 else (n, channels)
@@ -125,19 +143,9 @@ class DiskSignal:
             at += len(block)
         return out
 
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
     def __del__(self):
         if getattr(self, "_file", None) is not None:
             self._file.close()
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype=None, copy=None):
-        return self[:] if dtype is None else self[:].astype(dtype)
 
     def __getitem__(self, index):
         rest = ()

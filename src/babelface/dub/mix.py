@@ -26,8 +26,9 @@ import numpy as np
 
 from babelface.constants import SAMPLE_RATE
 from babelface.disk import DiskSignal
+from babelface.disk import Sliced as _Sliced
 from babelface.media.views import Resampled, Span, to_mono  # noqa: F401  (Span: part of this module's API)
-from babelface.media.views import Sliced as _Sliced
+
 
 RAMP_S = 0.05                  # fade between kept and ducked original
 MIN_LOUDNESS_BLOCK_S = 0.1     # BS.1770 gating blocks are 400 ms; shorter parts use one block

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from babelface.disk import Sliced
 from babelface.media.audio import resample
 
 
@@ -17,23 +18,6 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
     a = np.asarray(audio, np.float32)
     return a if a.ndim == 1 else a.mean(axis=1)
 
-
-
-class Sliced:
-    """A float32 signal read by slicing (``x[a:b]``), whose ``shape`` its subclass sets: ``len``,
-    ``ndim`` and ``np.asarray`` follow from those."""
-
-    dtype = np.dtype(np.float32)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __array__(self, dtype=None, copy=None):
-        return self[:] if dtype is None else self[:].astype(dtype)
 
 
 class Span(Sliced):

@@ -36,10 +36,10 @@ import numpy as np
 
 from babelface import heap
 from babelface.constants import HOP_LENGTH, SAMPLE_RATE
-from babelface.disk import DiskRows, DiskSignal
+from babelface.disk import DiskRows, Sliced
 from babelface.errors import InputError, SilenceError
 from babelface.media.features import mfcc, normalize, power_spectrogram
-from babelface.media.views import Resampled, Sliced
+from babelface.media.views import Resampled
 from babelface.phonetics.espeak import PAUSE, Phoneme, synthesize
 
 FRAME_RATE = SAMPLE_RATE // HOP_LENGTH          # 100 MFCC frames per second
@@ -524,7 +524,7 @@ def align_transcript(audio16k: np.ndarray, text: str, language: str,
     ``"_"``. Empty text or an unknown language → :class:`babelface.errors.LanguageError`;
     silence-only audio → :class:`babelface.errors.SilenceError`.
     """
-    audio = audio16k if isinstance(audio16k, (DiskSignal, Sliced)) else np.asarray(audio16k, dtype=np.float32)
+    audio = audio16k if isinstance(audio16k, Sliced) else np.asarray(audio16k, dtype=np.float32)
     if audio.ndim != 1:
         raise InputError(f"align_transcript needs mono audio (n,), got shape {audio.shape}")
     levels = check_speech(audio, cfg)
