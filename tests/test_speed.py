@@ -225,6 +225,23 @@ def test_spool_refuses_speech_over_the_limit(real):
     from babelface.media.spool import spool_speech
     with pytest.raises(InputError, match="max-duration"):
         spool_speech(real / "RD_Radio31_000.wav", max_duration=2.0)
+    with pytest.raises(InputError, match="max-duration"):
+        spool_speech(real / "RD_Radio31_000.wav", max_duration=2.0, analysis=False)
+
+
+@pytest.mark.parametrize("mono", [False, True])
+def test_spool_without_the_analysis_copy_keeps_the_original(real, mono):
+    """dub reads only the original of a video's audio or a voice-over: no 16 kHz copy is written,
+    the original is the same, and the analysis members refuse rather than answer wrongly."""
+    from babelface.media.spool import spool_speech
+    path = real / "speech" / "dreamtalk_acknowledgement_english.m4a"
+    with spool_speech(path, mono=mono) as both, spool_speech(path, mono=mono, analysis=False) as s:
+        assert s.sample_rate == both.sample_rate and s.original.shape == both.original.shape
+        np.testing.assert_array_equal(s.original[0:len(s.original)], both.original[0:len(both.original)])
+        assert sorted(f.name for f in s.folder.iterdir()) == ["original.f32"]
+        for member in (s.read, s.is_silent, s.is_constant):
+            with pytest.raises(ValueError, match="analysis"):
+                member()
 
 
 @pytest.mark.parametrize("source", ["array", "disk"])

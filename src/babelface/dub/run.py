@@ -117,7 +117,7 @@ def _original_audio(source: stream.Source, max_duration: float):
         return
     from babelface.dub.mix import DiskSignal
     from babelface.media.spool import spool_speech
-    with spool_speech(source.path, max_duration) as speech:
+    with spool_speech(source.path, max_duration, analysis=False) as speech:
         o = speech.original
         delay = int(round(source.audio_delay_s * speech.sample_rate))
         yield DiskSignal(max(len(o) + delay, 0), o.shape[1], o.path, delay), speech.sample_rate

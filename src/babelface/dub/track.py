@@ -131,15 +131,15 @@ def _voiceover_parts(path, fit, targets, max_duration) -> list[Part]:
     segments paired with the original's by :func:`babelface.dub.timing.assign` (cut only at its
     pauses) and each run time-scaled onto its run of original segments.
 
-    The voice-over is decoded once to disk (:func:`babelface.media.spool.spool_speech`), its
-    16 kHz analysis copy too, and the parts' audio stays there (a :class:`DiskSignal` or a
+    The voice-over is decoded once to disk (:func:`babelface.media.spool.spool_speech`, its own
+    rate only: the 16 kHz analysis is resampled from it), and the parts' audio stays there (a :class:`DiskSignal` or a
     :class:`~babelface.dub.mix.Span` of one): an hour of voice-over costs disk, not memory. A
     time-scaled run is scaled piece by piece, cut in its pauses (:func:`_stretched_run`)."""
     from babelface.dub import timing
     from babelface.errors import SilenceError
     from babelface.media import is_silent
     from babelface.media.spool import spool_speech
-    with spool_speech(path, max_duration, mono=True) as speech:
+    with spool_speech(path, max_duration, mono=True, analysis=False) as speech:
         rate, n = speech.sample_rate, len(speech.original)
         mono = DiskSignal(n, 0, speech.original.path)     # (n,) at that rate; open: outlives the folder
     analysis = mix.mono16k_disk(mono, rate)

@@ -15,6 +15,8 @@ of every copied packet, ~30 MB an hour; re-encoding from the raw spool is flat.)
 
 from __future__ import annotations
 
+import math
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +77,7 @@ class SpooledSpeech:
     n_samples: int               # of the analysis audio
     sample_rate: int             # of the original audio
     rms: float                   # of the analysis audio
-    analysis_path: Path
+    analysis_path: Path | None   # None: spooled without it (``spool_speech(analysis=False)``)
     original: DiskAudio          # (n, C) float32 at sample_rate, as load_audio(mono=False) gives
     mean: float = 0.0            # of the analysis audio (a constant level is no speech)
 
@@ -83,17 +85,24 @@ class SpooledSpeech:
     def duration_s(self) -> float:
         return self.n_samples / SAMPLE_RATE
 
+    def _analysed(self) -> None:
+        if self.analysis_path is None:
+            raise ValueError("this speech was spooled without its 16 kHz analysis copy (analysis=False)")
+
     def is_silent(self) -> bool:
         """As :func:`babelface.media.audio.is_silent` on the whole analysis audio."""
+        self._analysed()
         return self.rms < SILENCE_RMS
 
     def is_constant(self) -> bool:
         """A DC level with nothing on it: the RMS about the mean is below ``SILENCE_RMS``."""
+        self._analysed()
         return float(np.sqrt(max(self.rms ** 2 - self.mean ** 2, 0.0))) < SILENCE_RMS
 
     @property
     def reader(self) -> "RawReader":
         """:meth:`read` as an object that names its file (a forked process can read it too)."""
+        self._analysed()
         return RawReader(self.analysis_path, self.n_samples)
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
@@ -118,22 +127,25 @@ def _limit_error(path: Path, max_duration: float, seconds: float | None = None) 
 
 
 def spool_speech(path: str | Path, max_duration: float | None = None,
-                 mono: bool = False) -> SpooledSpeech:
+                 mono: bool = False, analysis: bool = True) -> SpooledSpeech:
     """Decode ``path``'s first audio stream once into a :class:`SpooledSpeech`.
 
     The analysis samples equal ``load_audio(path)`` and ``original`` equals
     ``load_audio(path, sample_rate=None, mono=mono)`` (as ``(n, 1)`` when ``mono``); a truncated
-    file keeps what decoded cleanly."""
+    file keeps what decoded cleanly. ``analysis=False``: the original only (``dub`` reads nothing
+    else of a video's audio or of a voice-over): no 16 kHz copy is made or written (an hour of
+    it is 230 MB), and the analysis members (:meth:`read`, :meth:`is_silent`, …) refuse."""
     path = Path(path)
     folder = private_folder("speech")    # removed on SIGTERM / Ctrl-C, or after a kill -9
     try:
-        return _spool(path, folder, max_duration, mono)
+        return _spool(path, folder, max_duration, mono, analysis)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
-def _spool(path: Path, folder: Path, max_duration: float | None, mono: bool) -> SpooledSpeech:
+def _spool(path: Path, folder: Path, max_duration: float | None, mono: bool,
+           analysis: bool = True) -> SpooledSpeech:
     analysis_path, original_path = folder / "analysis.f32", folder / "original.f32"
     with _open(path) as c:
         if not c.streams.audio:
@@ -146,10 +158,10 @@ def _spool(path: Path, folder: Path, max_duration: float | None, mono: bool) -> 
             if dur is not None and dur > max_duration + 0.5:
                 raise _limit_error(path, max_duration, dur)
         rate = aac_rate(stream.codec_context.sample_rate)
-        mono16k = av.AudioResampler(format="fltp", layout="mono", rate=SAMPLE_RATE)
+        mono16k = av.AudioResampler(format="fltp", layout="mono", rate=SAMPLE_RATE) if analysis else None
         native = av.AudioResampler(format="flt", layout="mono" if mono else None, rate=rate)   # packed: see interleaved
         n, n_orig, channels, sumsq, total = 0, 0, 1, 0.0, 0.0
-        with open(analysis_path, "wb") as fa, open(original_path, "wb") as fo:
+        with open(analysis_path if analysis else os.devnull, "wb") as fa, open(original_path, "wb") as fo:
 
             def spool(frames_16k, frames_native) -> None:
                 nonlocal n, n_orig, channels, sumsq, total
@@ -168,17 +180,19 @@ def _spool(path: Path, folder: Path, max_duration: float | None, mono: bool) -> 
                 _check_finite(frame, path)
                 gap = lost.before(frame)
                 if gap:               # audio a damaged stretch lost: silence keeps the timing
-                    lost_16k, lost_native = int(round(gap * SAMPLE_RATE)), int(round(gap * rate))
+                    lost_16k, lost_native = int(round(gap * SAMPLE_RATE)) if analysis else 0, int(round(gap * rate))
                     np.zeros(lost_16k, np.float32).tofile(fa)
                     np.zeros((lost_native, 1 if mono else frame.layout.nb_channels), np.float32).tofile(fo)
                     n, n_orig = n + lost_16k, n_orig + lost_native
                 frame.pts = None
-                spool(mono16k.resample(frame), native.resample(frame))
-                if max_duration is not None and n > (max_duration + 0.5) * SAMPLE_RATE:
+                spool(mono16k.resample(frame) if analysis else (), native.resample(frame))
+                if max_duration is not None and (n / SAMPLE_RATE if analysis else n_orig / rate) > max_duration + 0.5:
                     raise _limit_error(path, max_duration)
-            spool(mono16k.resample(None), native.resample(None))
-    if n == 0:
+            spool(mono16k.resample(None) if analysis else (), native.resample(None))
+    if (n if analysis else n_orig) == 0:
         raise MediaError(f"{path}: the audio track holds no samples")
+    if not analysis:
+        return SpooledSpeech(folder, 0, rate, math.nan, None, DiskAudio(original_path, n_orig, channels), math.nan)
     return SpooledSpeech(folder, n, rate, float(np.sqrt(sumsq / n)), analysis_path,
                          DiskAudio(original_path, n_orig, channels), total / n)
 
