@@ -21,7 +21,9 @@ Sources: the audio-energy jaw (baseline), the text path before (the articulation
 the clip's video (the dubbing case, :mod:`babelface.motion.style`), MuEx (the shipped model, and
 any ``--muex NAME=WEIGHTS``), MuEx scaled to the median speaker's style (a still portrait), and
 ``muex-real`` (the shipped MuEx with the read-out fitted on the training speakers' in-sync clips,
-:mod:`babelface.models.real_readout`), alone and with the median style.
+:mod:`babelface.models.real_readout`), alone and with the median style, and ``text-audio`` (the text
+path blended with ``muex-real``: the default with a transcript), alone, with the median style (a
+portrait) and with the speaker's own style (a dub).
 Results are cached per (source, clip) in runs/real_clips/cache.json; ``--write`` writes the
 "Real clips" section of RESULTS.md.
 """
@@ -65,7 +67,14 @@ READING = (
     "ones (29 %), at about MuEx's LSE-D (test 0.0551 vs 0.0529); it is not the default because the "
     "synthetic benchmark's scores fall far (\"Real clips: what a model learned from the corpus reaches\"). "
     "On the training speakers it is below MuEx (0.261 vs 0.266): 15 of their 27 clips, those whose audio "
-    "is off their video, are not fitted on.")
+    "is off their video, are not fitted on. `text-audio` (session 32; the default with a transcript: the "
+    "text path's motion blended with muex-real's, 0.3 of the transcript's, the share chosen on the "
+    "validation speakers by benchmarks/text_audio_share.py, section \"The text path blended with the "
+    "audio\") is the best row on the test speakers with the median style, 0.367 (muex-real 0.313, the "
+    "text path alone 0.241; paired against muex-real +0.024 ± 0.030, 9 of 14 clips), and on validation "
+    "0.257 (0.254; +0.022 ± 0.031, 6 of 8), at a lower LSE-D (test 0.0527 vs 0.0551): the text path "
+    "is now at least as good as the audio-only models on both held-out splits. Its best lag is within "
+    "±1 on 75 % of the in-sync test clips (the text path alone 88 %), 86 % on validation.")
 
 
 def read_transcript(clip_id: str) -> str | None:
@@ -129,6 +138,17 @@ def sources(muex: dict[str, str | None]):
     # `--model muex-real`: the shipped MuEx read out as the real training speakers move (issue 11)
     out["muex-real"] = lambda c: c["readout"]()
     out["muex-real + median style"] = lambda c: apply_style(c["readout"](), MEDIAN_STYLE)
+    # `--model text-audio`, the default with a transcript since session 32: the text path blended
+    # with muex-real (models/transcript.py; the share chosen by benchmarks/text_audio_share.py)
+    from babelface.models.transcript import blend
+
+    def text_audio(ctx):
+        t = text(ctx)
+        return None if t is None else blend(t, ctx["readout"]())
+    out["text-audio"] = text_audio
+    out["text-audio + median style"] = lambda c: (None if (m := text_audio(c)) is None
+                                                  else apply_style(m, MEDIAN_STYLE))
+    out["text-audio + speaker style"] = lambda c: own_style(c, text_audio(c))
     return out
 
 

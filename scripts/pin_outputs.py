@@ -5,7 +5,7 @@
 Computes, on fixed real input, the shipped MuEx's motion (``predict_motion`` on the first 3 s of
 ``RD_Radio31_000.wav``), the shipped sync expert's tokens and S(Δ) curve (its audio branch on the
 same speech, its visual branch on a seeded motion), and the text path's motion (the transcript
-DTW-aligned to that speech). With ``--write`` the values replace ``tests/data/pinned_outputs.json``,
+DTW-aligned to that speech), alone (``text``) and blended with ``muex-real`` (``text_audio``). With ``--write`` the values replace ``tests/data/pinned_outputs.json``,
 which ``tests/test_pinned_outputs.py`` compares against: rerun it after retraining the shipped
 weights, never to paper over a refactor that changed the outputs.
 """
@@ -67,14 +67,20 @@ def sync_expert_values() -> dict:
             "curve": np.round(curve, 6).tolist()}
 
 
-def text_values() -> dict:
+def text_values(model: str = "text") -> dict:
     from babelface.pipeline import speech_from_audio
-    motion, art, phonemes = speech_from_audio(_speech(), _transcript(), "en")
+    motion, art, phonemes = speech_from_audio(_speech(), _transcript(), "en", model=model)
     return {**_pick(motion), "n_phonemes": len(phonemes),
             "articulation_sum": round(float(np.asarray(art, np.float64).sum()), 5)}
 
 
-PARTS = {"muex": muex_values, "sync_expert": sync_expert_values, "text": text_values}
+def text_audio_values() -> dict:
+    """The default with a transcript since session 32: the text path blended with muex-real."""
+    return text_values("text-audio")
+
+
+PARTS = {"muex": muex_values, "sync_expert": sync_expert_values, "text": text_values,
+         "text_audio": text_audio_values}
 
 
 def compute(only: list[str] | None = None) -> dict:

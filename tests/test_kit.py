@@ -44,12 +44,13 @@ def test_the_shipped_generators_and_renderer_are_registered(portrait, portrait_l
 def test_model_choice_by_name_with_the_old_path_form_kept(tmp_path):
     from babelface.models.protocols import pick_generator
     assert pick_generator(None) == ("muex", None)
-    assert pick_generator(None, text="hello") == ("text", None)
+    assert pick_generator(None, text="hello") == ("text-audio", None)     # the transcript blended with the audio
+    assert pick_generator("text", text="hello") == ("text", None)
     assert pick_generator("muex", "w.safetensors") == ("muex", "w.safetensors")
     with pytest.warns(FutureWarning, match="--model muex --weights"):
         assert pick_generator(str(tmp_path / "old.safetensors")) == ("muex", str(tmp_path / "old.safetensors"))
     with pytest.warns(FutureWarning):                  # the old form with a transcript: the text path
-        assert pick_generator("old.safetensors", text="hi") == ("text", None)
+        assert pick_generator("old.safetensors", text="hi") == ("text-audio", None)
     with pytest.raises(InputError, match="unknown motion model 'vqtalkr'"):
         pick_generator("vqtalkr")
 

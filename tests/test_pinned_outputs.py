@@ -42,7 +42,7 @@ def _close(got, want, path=""):
         assert got == want, path
 
 
-@pytest.mark.parametrize("part", ["muex", "sync_expert", "text"])
+@pytest.mark.parametrize("part", ["muex", "sync_expert", "text", "text_audio"])
 def test_shipped_outputs_are_unchanged(computed, part):
     _close(computed[part], PINNED[part], part)
 

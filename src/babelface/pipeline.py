@@ -410,11 +410,14 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     if not (isinstance(max_duration, (int, float)) and math.isfinite(max_duration) and max_duration > 0):
         raise InputError(f"--max-duration must be a positive number of seconds, got {max_duration!r}")
     choice = pick_generator(model, weights, text)
+    # text-audio (the default with a transcript): its audio partner is the model loaded beside
+    paired = choice[0] == "text-audio" and refine is None
     # the one-off work overlaps: the portrait's landmarks (MediaPipe) on a thread of its own, and
     # the model's load (torch) in a process of its own at two cores (else on a thread: the
     # fork comes first, before the other threads start) while the speech decodes
     with (job(threads) as threads,
-          generator_beside(choice, threads, streaming=refine is None and not adapt) as loading,
+          generator_beside(_partner(choice) if paired else choice, threads,
+                           streaming=refine is None and not adapt) as loading,
           _background(_portrait, image, max_pixels) as portrait,
           spool_speech(audio, max_duration) as speech,
           _beside(threads) as beside):
@@ -425,6 +428,9 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         n = n_frames_for(speech.n_samples, SAMPLE_RATE)
         moves = beside(head_motion_spooled, speech, n, head)     # the prosody's: needs no model
         generator = loading.result()
+        if paired:
+            from babelface.models.transcript import TranscriptAudioGenerator
+            generator = TranscriptAudioGenerator(audio=generator)
         adaptation = None
         if adapt:                       # (loaded in this process: its read-out is swapped here)
             from babelface.dub.adapt import fit_video
@@ -439,10 +445,12 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             chunks: Iterable[np.ndarray] = stream(speech.reader, speech.n_samples)
         elif refine is None and callable(getattr(generator, "timed", None)):
             # the text path: aligned on the spooled speech, its motion drawn a window at a time
+            # (text-audio: blended with its partner's, computed first: see audio_motion)
             from babelface.disk import DiskSignal
+            heard = generator.audio_motion(speech.reader, speech.n_samples)
             art, phonemes = generator.timed(DiskSignal(speech.n_samples, path=speech.analysis_path),
                                             text, language, n)
-            chunks = generator.motion_windows(art)
+            chunks = generator.windows(art, heard)
         else:
             from babelface.models.protocols import generate
             analysis = speech.read()
@@ -459,6 +467,12 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if generator.needs_text else "audio",
                   None if adaptation is None else adaptation.to_dict())
+
+
+def _partner(choice: tuple) -> tuple:
+    """(name, weights) of the audio-only generator ``text-audio`` blends in (its weights: the read-out's)."""
+    from babelface.models.transcript import AUDIO_PARTNER
+    return AUDIO_PARTNER, choice[1]
 
 
 def _check_adapt(style_video, model, weights, text, refine) -> None:

@@ -14,7 +14,10 @@ def register(sub) -> None:
         "animate", help="make a portrait speak real speech (with or without its transcript)",
         description="Animate a portrait with real speech. With --text and --lang, espeak-ng's "
                     "phonemes for the transcript are aligned to the speech by DTW over MFCCs (the "
-                    "aeneas approach), so the mouth follows the speaker's own timing. Without a "
+                    "aeneas approach), so the mouth follows the speaker's own timing; that motion "
+                    "is blended with the audio-only muex-real's (text-audio: 0.3 of the transcript's, "
+                    "which follows real lips better than either alone; --model text for the "
+                    "transcript's alone). Without a "
                     "transcript, the audio-only MuEx model predicts the motion in any language; "
                     "--model picks another registered motion model. "
                     "The output keeps the speech as given.",
@@ -26,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--text", help="the transcript of the speech (enables the phoneme path)")
     p.add_argument("--lang", help="language of the transcript (en, zh, th, … or an espeak-ng voice)")
     p.add_argument("--model", metavar="NAME",
-                   help=f"the motion model: {' | '.join(sorted(GENERATORS))} (default: text with --text, "
+                   help=f"the motion model: {' | '.join(sorted(GENERATORS))} (default: text-audio with --text, "
                         "else muex, the audio-only model shipped in the package). A .safetensors path "
                         "is still read as MuEx weights (deprecated: use --weights)")
     p.add_argument("--weights", metavar="PATH",

@@ -63,7 +63,9 @@ def register(sub) -> None:
                                            "the source's bit rate (--quality then sets only the "
                                            "x264 preset)")
     p.add_argument("--model", help="the motion model for --audio alone: muex (default), muex-real "
-                   "(MuEx read out as real speakers move: docs/muex.md), or a MuEx weights file")
+                   "(MuEx read out as real speakers move: docs/muex.md), or a MuEx weights file; "
+                   "with --audio and its transcript (--text): text-audio (default: the transcript's "
+                   "motion blended with muex-real's) or text (the transcript's alone)")
     p.add_argument("--adapt", action="store_true",
                    help="with --audio alone: learn this speaker's articulation from the video's own "
                    "speech and lips (its first 2 minutes) and drive the new speech with it (the "

@@ -30,6 +30,7 @@ from babelface.dub.timing import FIT_MODES, FRAME_S, Part
 from babelface.errors import InputError, LanguageError
 from babelface.face.indices import N_MOTION
 from babelface.media.audio import resample
+from babelface.models.transcript import AUDIO_PARTNER, TranscriptAudioGenerator
 from babelface.phonetics.espeak import PAUSE, Phoneme
 from babelface.progress import progress
 
@@ -491,7 +492,18 @@ def _motion(driver, parts, stem, rate, duration_s, text, language, model):
     timed = [_aligned(stem, rate, parts, text, language)] if driver == "transcript" else parts
     phonemes = timeline(timed, duration_s)
     motion, art = _phoneme_motion(phonemes, n_frames)
+    if driver == "transcript" and (model is None or str(model) == TranscriptAudioGenerator.name):
+        motion = _blended(motion, _audio_motion(timed, n_frames, AUDIO_PARTNER))   # (the placed span of the stem)
     return motion, art, phonemes
+
+
+def _blended(text: DiskRows, heard: DiskRows) -> DiskRows:
+    """``text-audio`` for a voice-over and its transcript (the default; ``--model text``: the
+    transcript alone): the transcript's motion blended with the audio partner's, frame by frame
+    (:func:`babelface.models.transcript.blend`), :data:`MOTION_BLOCK` frames at a time."""
+    from babelface.models.transcript import blend
+    return DiskRows.of((blend(text[i:i + MOTION_BLOCK], heard[i:i + MOTION_BLOCK])
+                        for i in range(0, len(text), MOTION_BLOCK)), (N_MOTION, 3))
 
 
 def _measure(driver, fit, parts, stem, out, rate, orig16, original_span):

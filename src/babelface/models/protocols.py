@@ -1,7 +1,7 @@
 """The seams between the pipeline and the learned models (issue 12, part 1).
 
 A *motion generator* turns speech into mouth motion; a *motion renderer* turns motion into frames.
-``pipeline.py`` picks both by name (``--model muex|muex-real|vqtalker|kmtalk|text``, ``--renderer warp``)
+``pipeline.py`` picks both by name (``--model muex|muex-real|vqtalker|kmtalk|text|text-audio``, ``--renderer warp``)
 through the registries below, so a new model is a model file, a config, a test and one line here.
 
 The registries name ``"module:attribute"`` factories, imported only when that name is asked for:
@@ -93,6 +93,7 @@ GENERATORS: dict[str, str] = {
     "muex": "babelface.models.muex:generator",
     "muex-real": "babelface.models.real_readout:generator",
     "text": "babelface.models.transcript:generator",
+    "text-audio": "babelface.models.transcript:text_audio_generator",
     "kmtalk": "babelface.models.kmtalk:load_generator",
     "vqtalker": "babelface.models.vqtalker:generator",
 }
@@ -101,7 +102,7 @@ RENDERERS: dict[str, str] = {
     "warp": "babelface.render.upright:warp_renderer",
 }
 DEFAULT_GENERATOR = "muex"             # speech alone
-TEXT_GENERATOR = "text"                # speech + transcript (animate --text without --model)
+TEXT_GENERATOR = "text-audio"          # speech + transcript (animate --text without --model)
 DEFAULT_RENDERER = "warp"
 
 
