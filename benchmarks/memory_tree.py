@@ -2,6 +2,7 @@
 process tree, sampled every ``INTERVAL`` s from /proc/PID/smaps_rollup, and each process's own peak PSS.
 
     PYTHONPATH=src python benchmarks/memory_tree.py 1 10 60      # minutes of speech, --threads 2
+    PYTHONPATH=src python benchmarks/memory_tree.py --text 1 10  # animate --text (text_memory.py's inputs)
 
 `benchmarks/memory.py` reads the main process's `ru_maxrss` only; since session 24 MuEx runs in a
 forked process at two threads and the segments are drawn in forked processes, so the tree is the
@@ -45,9 +46,17 @@ def mem(p):
     except OSError:
         pass
     return r
-for minutes in map(float, sys.argv[1:]):
-    wav = long_speech(minutes * 60)
-    cmd = [sys.executable, "-m", "babelface", "animate", "--audio", str(wav), "--threads", "2", "-q", "-o", os.path.join(tempfile.gettempdir(), f"memtree_{minutes:g}.mp4")]
+TEXT = "--text" in sys.argv[1:]
+for minutes in (float(a) for a in sys.argv[1:] if a != "--text"):
+    extra = []
+    if TEXT:          # the text path (text-audio since session 32: muex-real forked beside it)
+        from pathlib import Path
+        from text_memory import _inputs
+        wav, txt = _inputs(Path(tempfile.gettempdir()) / "babelface-text-memory", minutes)
+        extra = ["--text", txt.read_text(), "--lang", "en", "--max-duration", "7200"]
+    else:
+        wav = long_speech(minutes * 60)
+    cmd = [sys.executable, "-m", "babelface", "animate", "--audio", str(wav), "--threads", "2", "-q", "-o", os.path.join(tempfile.gettempdir(), f"memtree_{minutes:g}.mp4")] + extra
     t = time.perf_counter(); proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     peak_pss = peak_rss = peak_main = 0.0; nmax = 0; per = {}; kind = {}
     while proc.poll() is None:
