@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[test,web]"
+	$(BIN)/pip install -q -e ".[test,web,asr]"
 	touch $(STAMP)
 
 # Bytecode for the editable install, written even where PYTHONDONTWRITEBYTECODE is set (as on

@@ -76,6 +76,7 @@ class Result:
     phonemes: int              # timed phonemes that drove the mouth (0 for the audio-only model)
     driver: str                # "text", "transcript" or "audio"
     adaptation: dict | None = None   # --adapt: what the read-out learnt from (dub.adapt.Adaptation)
+    transcript: str | None = None    # --transcribe: the words the recogniser heard
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -379,7 +380,8 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             threads: int | None = None, quality: str = DEFAULT_QUALITY,
             head: HeadOptions = HeadOptions(), style_video: str | Path | None = None,
             max_pixels: int = DEFAULT_MAX_PIXELS, weights: str | Path | None = None,
-            renderer: str = DEFAULT_RENDERER, refine: str | None = None, adapt: bool = False) -> Result:
+            renderer: str = DEFAULT_RENDERER, refine: str | None = None, adapt: bool = False,
+            transcribe: bool = False) -> Result:
     """Real speech drives the portrait. The motion generator is picked by name (``model``, from
     ``weights`` or its shipped default; :func:`pick_generator`): with ``text`` (its transcript) and
     ``language`` and no ``model``, espeak-ng's phonemes are aligned to the speech by DTW; without,
@@ -389,13 +391,17 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     renderer registered as ``renderer`` draws it. ``refine="kmtalk"`` completes the motion again from its
     key motions at the phoneme boundaries (KMTalk's CMC, :func:`refine_motion`; the whole utterance is
     then read at once). ``adapt`` (with ``style_video``): the ``muex-real`` read-out refitted to the
-    person in that video, on its own speech and lips (:func:`babelface.dub.adapt.fit_video`). The
-    output carries the user's own audio."""
+    person in that video, on its own speech and lips (:func:`babelface.dub.adapt.fit_video`).
+    ``transcribe``: English speech without its transcript is recognised offline
+    (:mod:`babelface.phonetics.recognise`) and drives the text path. The output carries the user's
+    own audio."""
     from babelface.media.spool import spool_speech
     from babelface.models.forked import generator_beside
     from babelface.motion.style import MEDIAN_STYLE, apply_style_stream, style_of_video
     from babelface.threads import job
     from babelface.media.audio import CONSTANT_SPEECH, SILENT_SPEECH
+    if transcribe:
+        language = _check_transcribe(text, language, model, adapt)
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
     if language:
@@ -409,7 +415,7 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
         model = "muex-real"
     if not (isinstance(max_duration, (int, float)) and math.isfinite(max_duration) and max_duration > 0):
         raise InputError(f"--max-duration must be a positive number of seconds, got {max_duration!r}")
-    choice = pick_generator(model, weights, text)
+    choice = pick_generator(model, weights, "" if transcribe else text)
     # text-audio (the default with a transcript): its audio partner is the model loaded beside
     paired = choice[0] == "text-audio" and refine is None
     # the one-off work overlaps: the portrait's landmarks (MediaPipe) on a thread of its own, and
@@ -427,6 +433,10 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
             raise SilenceError(CONSTANT_SPEECH)
         n = n_frames_for(speech.n_samples, SAMPLE_RATE)
         moves = beside(head_motion_spooled, speech, n, head)     # the prosody's: needs no model
+        if transcribe:
+            from babelface.disk import DiskSignal
+            from babelface.phonetics.recognise import transcribe as recognise
+            text = recognise(DiskSignal(speech.n_samples, path=speech.analysis_path), language)
         generator = loading.result()
         if paired:
             from babelface.models.transcript import TranscriptAudioGenerator
@@ -466,7 +476,19 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
                                quality=quality, head=moves.result(), renderer=renderer)
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if generator.needs_text else "audio",
-                  None if adaptation is None else adaptation.to_dict())
+                  None if adaptation is None else adaptation.to_dict(), text if transcribe else None)
+
+
+def _check_transcribe(text, language, model, adapt) -> str:
+    """``--transcribe``'s one-line errors before the speech is read; its language (English)."""
+    if text is not None:
+        raise InputError("--transcribe makes the transcript: drop --text (or --transcribe)")
+    if adapt or (model is not None and str(model) not in ("text", "text-audio")):
+        raise InputError("--transcribe drives the text path (text-audio, or --model text): drop "
+                         + ("--adapt" if adapt else f"--model {model}"))
+    from babelface.phonetics.recognise import check_language
+    check_language(language)
+    return language or "en"
 
 
 def _partner(choice: tuple) -> tuple:
@@ -503,16 +525,18 @@ def dub(video: str | Path, output: str | Path, text: str | None = None, language
         audio: str | Path | None = None, fit: str | None = None, background_db: float | None = -24.0,
         face: int | None = None, max_duration: float = MAX_DURATION_S, crf: int | None = None,
         model: str | Path | None = None, interior: str = "video", check_sync: bool = True,
-        threads: int | None = None, quality: str = DEFAULT_QUALITY, adapt: bool = False):
+        threads: int | None = None, quality: str = DEFAULT_QUALITY, adapt: bool = False,
+        transcribe: bool = False):
     """A real video made to speak new speech: ``text`` + ``language`` (espeak-ng), ``audio`` +
     ``text`` + ``language`` (a voice-over and its transcript) or ``audio`` alone (MuEx). Returns a
     :class:`babelface.dub.run.DubResult`; the work is done in :mod:`babelface.dub`. ``threads``:
     the thread budget; ``quality``: the x264 preset (the CRF follows the source unless ``crf``);
     ``adapt``: with ``audio`` alone, learn the speaker's articulation from the video's own speech
-    and lips (:mod:`babelface.dub.adapt`)."""
+    and lips (:mod:`babelface.dub.adapt`); ``transcribe``: an English voice-over recognised offline and
+    dubbed as with its transcript."""
     from babelface.dub.run import dub as _dub
     check_output_path(output, [video, audio, model])       # issue 17: never over an input
     return _dub(video, output, text=text, language=language, audio=audio, fit=fit,
                 background_db=background_db, face=face, max_duration=max_duration, crf=crf,
                 model=model, interior=interior, check_sync=check_sync, threads=threads,
-                quality=quality, adapt=adapt)
+                quality=quality, adapt=adapt, transcribe=transcribe)

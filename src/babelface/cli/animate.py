@@ -28,6 +28,10 @@ def register(sub) -> None:
     p.add_argument("--audio", required=True, help="speech: wav, flac, mp3, m4a or a video's audio track")
     p.add_argument("--text", help="the transcript of the speech (enables the phoneme path)")
     p.add_argument("--lang", help="language of the transcript (en, zh, th, … or an espeak-ng voice)")
+    p.add_argument("--transcribe", action="store_true",
+                   help="English speech without its transcript: recognise it offline (pocketsphinx, "
+                        "`pip install 'babelface[asr]'`) and drive the mouth by text-audio, which "
+                        "follows real lips better than the audio-only models (RESULTS.md)")
     p.add_argument("--model", metavar="NAME",
                    help=f"the motion model: {' | '.join(sorted(GENERATORS))} (default: text-audio with --text, "
                         "else muex, the audio-only model shipped in the package). A .safetensors path "
@@ -67,10 +71,12 @@ def run(args) -> int:
                               threads=args.threads, quality=args.quality, head=head_options(args),
                               style_video=args.style_video, max_pixels=args.max_pixels,
                               weights=args.weights, renderer=args.renderer, refine=args.refine,
-                              adapt=args.adapt)
+                              adapt=args.adapt, transcribe=args.transcribe)
     if args.json:
         print_json(result.to_dict())
     else:
         print(f"wrote {result.output}: {result.frames} frames, {result.duration_s:.2f} s, "
               f"driven by the {result.driver}")
+        if result.transcript is not None:
+            print(f"heard: {result.transcript}")
     return 0

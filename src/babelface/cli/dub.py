@@ -66,6 +66,9 @@ def register(sub) -> None:
                    "(MuEx read out as real speakers move: docs/muex.md), or a MuEx weights file; "
                    "with --audio and its transcript (--text): text-audio (default: the transcript's "
                    "motion blended with muex-real's) or text (the transcript's alone)")
+    p.add_argument("--transcribe", action="store_true",
+                   help="with --audio alone, English: recognise the voice-over offline (pocketsphinx, "
+                   "`pip install 'babelface[asr]'`) and dub it as with its transcript (text-audio)")
     p.add_argument("--adapt", action="store_true",
                    help="with --audio alone: learn this speaker's articulation from the video's own "
                    "speech and lips (its first 2 minutes) and drive the new speech with it (the "
@@ -112,12 +115,15 @@ def run(args) -> int:
         raise InputError("give VIDEO and -o OUT.mp4 (or --jobs FILE --out DIR)")
     from babelface import pipeline
     result = pipeline.dub(args.video, args.output, text=args.text, language=args.lang,
-                          audio=args.audio, fit=args.fit, face=args.face, **_common(args))
+                          audio=args.audio, fit=args.fit, face=args.face, transcribe=args.transcribe,
+                          **_common(args))
     if args.json:
         print_json(result.to_dict())
         return 0
     for w in result.warnings:
         print(f"babelface: warning: {w}", file=sys.stderr)
+    if result.transcript is not None:
+        print(f"heard: {result.transcript}")
     print(f"wrote {result.output}: {result.frames} frames ({result.frames_with_face} with the "
           f"speaker's face, {result.frames_passed_through} passed through), {result.duration_s:.2f} s; "
           f"face {result.face} of {result.faces} ({result.face_choice})"

@@ -71,6 +71,7 @@ class DubResult:
     stages: dict[str, float] = field(default_factory=dict)     # seconds per stage
     warnings: list[str] = field(default_factory=list)
     adaptation: dict | None = None     # --adapt: frames learnt from (dub.adapt.Adaptation)
+    transcript: str | None = None      # --transcribe: the words the recogniser heard in the voice-over
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -470,18 +471,41 @@ def dub(video: str | Path, output: str | Path, *, text: str | None = None,
         max_duration: float = MAX_DURATION_S, crf: int | None = None,
         model: str | Path | None = None, interior: str = "video",
         check_sync: bool = True, threads: int | None = None,
-        quality: str = DEFAULT_QUALITY, adapt: bool = False) -> DubResult:
+        quality: str = DEFAULT_QUALITY, adapt: bool = False, transcribe: bool = False) -> DubResult:
     """Dub ``video`` into ``output`` (see :func:`babelface.pipeline.dub`); ``threads``: the job's
     thread budget (:mod:`babelface.threads`), ``quality``: the x264 preset's name
     (:data:`babelface.media.video.QUALITY`; the CRF follows the source unless ``crf`` is given);
     ``adapt``: the ``muex-real`` read-out refitted to the speaker on the video's own speech and lips
-    (:mod:`babelface.dub.adapt`)."""
+    (:mod:`babelface.dub.adapt`); ``transcribe``: the voice-over (English) recognised offline
+    (:mod:`babelface.phonetics.recognise`) and dubbed as with its transcript."""
     from babelface.threads import job
     with job(threads) as budget:
-        return _dub(video, output, text=text, language=language, audio=audio, fit=fit,
-                    background_db=background_db, face=face, max_duration=max_duration, crf=crf,
-                    model=model, interior=interior, check_sync=check_sync, threads=budget,
-                    quality=quality, adapt=adapt)
+        if transcribe:
+            text, language = _transcribed(audio, text, language, model, adapt, max_duration)
+        result = _dub(video, output, text=text, language=language, audio=audio, fit=fit,
+                      background_db=background_db, face=face, max_duration=max_duration, crf=crf,
+                      model=model, interior=interior, check_sync=check_sync, threads=budget,
+                      quality=quality, adapt=adapt)
+    if transcribe:
+        result.transcript = text
+    return result
+
+
+def _transcribed(audio, text, language, model, adapt, max_duration) -> tuple[str, str]:
+    """``--transcribe``: (the words heard in the voice-over, its language), one-line errors first."""
+    if audio is None:
+        raise InputError("--transcribe recognises the voice-over: give it with --audio SPEECH")
+    if text is not None:
+        raise InputError("--transcribe makes the transcript: drop --text (or --transcribe)")
+    if adapt or (model is not None and str(model) not in ("text", "text-audio")):
+        raise InputError("--transcribe drives the text path (text-audio, or --model text): drop "
+                         + ("--adapt" if adapt else f"--model {model}"))
+    from babelface.disk import DiskSignal
+    from babelface.media.spool import spool_speech
+    from babelface.phonetics.recognise import check_language, transcribe
+    check_language(language)
+    with spool_speech(audio, max_duration) as speech:
+        return transcribe(DiskSignal(speech.n_samples, path=speech.analysis_path), language), language or "en"
 
 
 def _dub(video, output, *, text, language, audio, fit, background_db, face, max_duration, crf,
