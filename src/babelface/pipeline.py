@@ -401,7 +401,8 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     from babelface.threads import job
     from babelface.media.audio import CONSTANT_SPEECH, SILENT_SPEECH
     if transcribe:
-        language = _check_transcribe(text, language, model, adapt)
+        from babelface.phonetics.recognise import check_request
+        language = check_request(text, language, model, adapt)
     if text is not None and not language:
         raise InputError("--text needs --lang: the language of the transcript")
     if language:
@@ -477,18 +478,6 @@ def animate(audio: str | Path, output: str | Path, image: str | Path | np.ndarra
     return Result(str(output), frames, FPS, frames / FPS, speech.duration_s, language,
                   _count(phonemes), "transcript" if generator.needs_text else "audio",
                   None if adaptation is None else adaptation.to_dict(), text if transcribe else None)
-
-
-def _check_transcribe(text, language, model, adapt) -> str:
-    """``--transcribe``'s one-line errors before the speech is read; its language (English)."""
-    if text is not None:
-        raise InputError("--transcribe makes the transcript: drop --text (or --transcribe)")
-    if adapt or (model is not None and str(model) not in ("text", "text-audio")):
-        raise InputError("--transcribe drives the text path (text-audio, or --model text): drop "
-                         + ("--adapt" if adapt else f"--model {model}"))
-    from babelface.phonetics.recognise import check_language
-    check_language(language)
-    return language or "en"
 
 
 def _partner(choice: tuple) -> tuple:

@@ -495,17 +495,12 @@ def _transcribed(audio, text, language, model, adapt, max_duration) -> tuple[str
     """``--transcribe``: (the words heard in the voice-over, its language), one-line errors first."""
     if audio is None:
         raise InputError("--transcribe recognises the voice-over: give it with --audio SPEECH")
-    if text is not None:
-        raise InputError("--transcribe makes the transcript: drop --text (or --transcribe)")
-    if adapt or (model is not None and str(model) not in ("text", "text-audio")):
-        raise InputError("--transcribe drives the text path (text-audio, or --model text): drop "
-                         + ("--adapt" if adapt else f"--model {model}"))
     from babelface.disk import DiskSignal
     from babelface.media.spool import spool_speech
-    from babelface.phonetics.recognise import check_language, transcribe
-    check_language(language)
+    from babelface.phonetics.recognise import check_request, transcribe
+    language = check_request(text, language, model, adapt)
     with spool_speech(audio, max_duration) as speech:
-        return transcribe(DiskSignal(speech.n_samples, path=speech.analysis_path), language), language or "en"
+        return transcribe(DiskSignal(speech.n_samples, path=speech.analysis_path), language), language
 
 
 def _dub(video, output, *, text, language, audio, fit, background_db, face, max_duration, crf,

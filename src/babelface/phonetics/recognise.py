@@ -44,6 +44,18 @@ def check_language(language: str | None) -> None:
                          "(or pocketsphinx==5.1.1)")
 
 
+def check_request(text: str | None, language: str | None, model=None, adapt: bool = False) -> str:
+    """``--transcribe``'s one-line errors (``animate`` and ``dub``), before any audio is read; the
+    language it recognises (English)."""
+    if text is not None:
+        raise InputError("--transcribe makes the transcript: drop --text (or --transcribe)")
+    if adapt or (model is not None and str(model) not in ("text", "text-audio")):
+        raise InputError("--transcribe drives the text path (text-audio, or --model text): drop "
+                         + ("--adapt" if adapt else f"--model {model}"))
+    check_language(language)
+    return language or "en"
+
+
 def _decoder():
     from pocketsphinx import Decoder, get_model_path
     model = get_model_path()
