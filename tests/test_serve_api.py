@@ -312,3 +312,43 @@ def test_without_pipeline_dub_the_tab_and_endpoint_are_absent(monkeypatch):
         assert s.json("GET", "/api/info")[1]["jobs"] == ["say", "animate", "sync"]
         code, body = s.post("/api/dub", {}, {})
         assert code == 404 and "dub is not in this version" in body["error"]
+
+
+def test_transcribe_reaches_the_pipeline_and_its_refusals_are_400s(monkeypatch, media):
+    """`transcribe=1` on /api/animate and /api/dub: the pipeline gets transcribe=True and English;
+    text with it, another language, or adapt with it are refused before a job is queued."""
+    pytest.importorskip("pocketsphinx")
+    from babelface import pipeline
+    from babelface.serve import ServeConfig
+
+    def animate(speech, output, image=None, text=None, language=None, max_duration=None, threads=None,
+                transcribe=False):
+        import shutil
+        shutil.copy(speech, output)
+        return Result(str(output), 30, 25, 1.2, 1.2, language, 0, f"animate:{transcribe}")
+
+    def dub(video, output, text=None, language=None, audio=None, adapt=False, transcribe=False):
+        import shutil
+        shutil.copy(video, output)
+        return Result(str(output), 60, 25, 2.4, 2.4, language, 0, f"dub:{audio is not None}:{transcribe}")
+    monkeypatch.setattr(pipeline, "animate", animate)
+    monkeypatch.setattr(pipeline, "dub", dub, raising=False)
+    with LiveServer(ServeConfig(workers=1, start_method="fork")) as s:
+        code, job = s.post("/api/animate", {"transcribe": "1"}, {"speech": ("talk.wav", media["speech"])})
+        assert code == 202
+        r = s.wait(job["id"])["result"]
+        assert r["driver"] == "animate:True" and r["language"] == "en"
+        code, job = s.post("/api/dub", {"transcribe": "on"}, {"video": ("in.mp4", media["clip"]),
+                                                              "speech": ("s.mp4", media["clip"])})
+        assert code == 202 and s.wait(job["id"])["result"]["driver"] == "dub:True:True"
+        for path, fields, files, words in [
+                ("/api/animate", {"transcribe": "1", "text": "hello", "language": "en"},
+                 {"speech": ("talk.wav", media["speech"])}, "drop --text"),
+                ("/api/animate", {"transcribe": "1", "language": "th"}, {"speech": ("talk.wav", media["speech"])},
+                 "English only"),
+                ("/api/animate", {"transcribe": "maybe"}, {"speech": ("talk.wav", media["speech"])},
+                 "transcribe must be 1 or 0"),
+                ("/api/dub", {"transcribe": "1", "adapt": "1"}, {"video": ("in.mp4", media["clip"]),
+                                                                 "speech": ("s.mp4", media["clip"])}, "send one of them")]:
+            code, body = s.post(path, fields, files)
+            assert code == 400 and words in body["error"], (path, body)

@@ -48,6 +48,23 @@ def _language(form: Form, required: bool, why: str = "") -> str | None:
     return lang
 
 
+def _flag(form: Form, name: str) -> bool:
+    """A checkbox: 1/true/on/yes or 0/false/off/no (absent: off); anything else is a 400."""
+    raw = (form.fields.get(name) or "").strip().lower()
+    if raw not in ("", "0", "false", "off", "no", "1", "true", "on", "yes"):
+        raise InputError(f"{name} must be 1 or 0, not {raw[:20]!r}")
+    return raw in ("1", "true", "on", "yes")
+
+
+def _transcribe(form: Form, text: str | None, params: dict) -> None:
+    """``transcribe``: English speech recognised offline (``--transcribe``); its refusals are 400s
+    here (text given too, another language, pocketsphinx missing), before the job is queued."""
+    if _flag(form, "transcribe"):
+        from babelface.phonetics.recognise import check_request
+        params["language"] = check_request(text, params.get("language"))
+        params["transcribe"] = True
+
+
 def _int(form: Form, name: str, bounds: tuple[int, int]) -> int | None:
     raw = (form.fields.get(name) or "").strip()
     if not raw:
@@ -93,6 +110,7 @@ def prepare_animate(form: Form, config: ServeConfig) -> tuple[dict, dict]:
     params = {"text": text, "language": _language(form, required=text is not None,
                                                     why=" with a transcript"),
               "max_duration": config.max_duration_s}
+    _transcribe(form, text, params)
     names: dict = {}
     _upload(form, "speech", config, params, names, "audio", required=True)
     _upload(form, "portrait", config, params, names, "image")
@@ -111,13 +129,13 @@ def prepare_dub(form: Form, config: ServeConfig) -> tuple[dict, dict]:
     if (text is None) == ("speech" not in form.files):
         raise InputError("give either text (with its language) or speech: what the video should say")
     params = {"text": text, "language": _language(form, required=text is not None, why=" with text")}
-    adapt = (form.fields.get("adapt") or "").strip().lower()
-    if adapt not in ("", "0", "false", "off", "no", "1", "true", "on", "yes"):
-        raise InputError(f"adapt must be 1 or 0, not {adapt[:20]!r}")
-    if adapt in ("1", "true", "on", "yes"):
+    if _flag(form, "adapt"):
         if text is not None:
             raise InputError("adapt learns the speaker's articulation for new speech: send speech, not text")
         params["adapt"] = True
+    _transcribe(form, text, params)
+    if params.get("adapt") and params.get("transcribe"):
+        raise InputError("transcribe drives the text path; adapt the audio-only read-out: send one of them")
     names: dict = {}
     _upload(form, "video", config, params, names, "video", required=True)
     _upload(form, "speech", config, params, names, "audio")
@@ -126,9 +144,9 @@ def prepare_dub(form: Form, config: ServeConfig) -> tuple[dict, dict]:
 
 SPECS = {
     "say": Spec(("portrait",), ("text", "language", "rate", "pitch"), prepare_say),
-    "animate": Spec(("portrait", "speech"), ("text", "language"), prepare_animate),
+    "animate": Spec(("portrait", "speech"), ("text", "language", "transcribe"), prepare_animate),
     "sync": Spec(("video",), (), prepare_sync),
-    "dub": Spec(("video", "speech"), ("text", "language", "adapt"), prepare_dub),
+    "dub": Spec(("video", "speech"), ("text", "language", "adapt", "transcribe"), prepare_dub),
 }
 
 

@@ -32,6 +32,11 @@ def _named(result) -> dict:
     return {**result.to_dict(), "output": OUTPUT}
 
 
+def _asked(p: dict, *flags: str) -> dict:
+    """The optional switches a form turned on, as keyword arguments (absent ones are not passed)."""
+    return {f: True for f in flags if p.get(f)}
+
+
 def _say(p: dict, out: Path) -> tuple[dict, dict]:
     from babelface import pipeline
     r = pipeline.say(p["text"], p["language"], out / OUTPUT, image=p.get("portrait"),
@@ -42,7 +47,8 @@ def _say(p: dict, out: Path) -> tuple[dict, dict]:
 def _animate(p: dict, out: Path) -> tuple[dict, dict]:
     from babelface import pipeline
     r = pipeline.animate(p["speech"], out / OUTPUT, image=p.get("portrait"), text=p.get("text"),
-                         language=p.get("language"), max_duration=p["max_duration"], threads=THREADS)
+                         language=p.get("language"), max_duration=p["max_duration"], threads=THREADS,
+                         **_asked(p, "transcribe"))
     return _named(r), {"video": OUTPUT}
 
 
@@ -60,7 +66,7 @@ def _sync(p: dict, out: Path) -> tuple[dict, dict]:
 def _dub(p: dict, out: Path) -> tuple[dict, dict]:
     from babelface import pipeline
     r = pipeline.dub(p["video"], out / OUTPUT, text=p.get("text"), language=p.get("language"),
-                     audio=p.get("speech"), adapt=bool(p.get("adapt")))
+                     audio=p.get("speech"), adapt=bool(p.get("adapt")), **_asked(p, "transcribe"))
     return _named(r), {"video": OUTPUT}
 
 
