@@ -100,3 +100,15 @@ def test_dub_transcribe_hears_the_voice_over_and_refuses_without_one(tmp_path, r
                      check_sync=False, threads=1)
     assert r.transcript == KATIE and r.driver == "transcript" and r.language == "en"
     assert not (tmp_path / "a.mp4").exists() and (tmp_path / "b.mp4").stat().st_size > 0
+
+
+def test_a_jobs_line_can_ask_for_transcribe(tmp_path):
+    from babelface.dub.batch import read_jobs
+    (tmp_path / "a.mp4").write_bytes(b"")
+    (tmp_path / "vo.wav").write_bytes(b"")
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"input": "a.mp4", "audio": "vo.wav", "transcribe": true}\n'
+                    '{"input": "a.mp4", "audio": "vo.wav", "transcribe": 1}\n')
+    got = list(read_jobs(jobs, tmp_path / "out"))
+    assert got[0].options["transcribe"] is True
+    assert got[1][0] == 2 and '"transcribe" is true or false' in got[1][1]

@@ -4,7 +4,8 @@
 A job: ``{"input": "talk.mp4", "text": "...", "lang": "es"}`` or with ``"audio": "vo.wav"``
 (and optionally ``"text"``/``"lang"`` as its transcript), plus any of ``"output"`` (default
 ``<input stem>.<lang or "dub">.mp4``), ``"fit"``, ``"background_db"``, ``"face"``, ``"adapt"``
-(true or false: ``dub --adapt`` for this job, whatever the command line says). Paths are
+(true or false: ``dub --adapt`` for this job, whatever the command line says), ``"transcribe"``
+(true or false: ``dub --transcribe``, an English voice-over recognised offline). Paths are
 relative to the jobs file's folder and may not leave it (:func:`babelface.data.manifest.
 resolve_inside`); outputs go under ``--out``. Outputs are written atomically, so an existing
 output is a finished job and is skipped: a killed run resumes where it stopped. A job that fails
@@ -21,7 +22,7 @@ from typing import Iterator
 from babelface.data.manifest import check_relative, resolve_inside
 from babelface.errors import BabelfaceError, InputError
 
-JOB_KEYS = {"input", "text", "lang", "audio", "output", "fit", "background_db", "face", "adapt"}
+JOB_KEYS = {"input", "text", "lang", "audio", "output", "fit", "background_db", "face", "adapt", "transcribe"}
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,11 @@ def _job(obj, line: int, root: Path, out_dir: Path) -> Job:
         options["audio"] = resolve_inside(root, obj["audio"])
     if "background_db" in obj:
         options["background_db"] = obj["background_db"]
-    if "adapt" in obj:
-        if not isinstance(obj["adapt"], bool):
-            raise InputError(f"line {line}: \"adapt\" is true or false, not {obj['adapt']!r}")
-        options["adapt"] = obj["adapt"]
+    for flag in ("adapt", "transcribe"):
+        if flag in obj:
+            if not isinstance(obj[flag], bool):
+                raise InputError(f"line {line}: \"{flag}\" is true or false, not {obj[flag]!r}")
+            options[flag] = obj[flag]
     return Job(line, src, out_dir / name, options)
 
 
