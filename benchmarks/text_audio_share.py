@@ -48,9 +48,9 @@ SPLITS = ("val", "test", "train")
 
 
 def motions(data: Path, recognised: bool = False) -> tuple[dict, dict]:
-    """``{clip id: (split, real (T, L, 3), neutral, text motion, muex-real motion)}`` and the
-    real clips' own AV offsets (the shipped sync expert). ``recognised``: the transcripts recognised
-    afresh (``--transcribe``), not the stored ones."""
+    """``{clip id: (split, real (T, L, 3), neutral, text motion, muex-real motion, text motion of
+    the words recognised afresh or None)}`` and the real clips' own AV offsets (the shipped sync
+    expert). ``recognised``: also the text motion of ``--transcribe``'s words."""
     from babelface.data.manifest import load_array, load_manifest
     from babelface.media import load_audio
     from babelface.models.protocols import load_generator
@@ -68,11 +68,13 @@ def motions(data: Path, recognised: bool = False) -> tuple[dict, dict]:
         real = clip.array("motion")                                                 # (T, L, 3)
         audio = load_audio(clip.path("audio"))
         n = len(real)
-        words = transcribe(audio, "en") if recognised else read_transcript(clip.id)
-        text = motion_from_articulation(articulation_from_timeline(align_transcript(audio, words, "en"), n))
+        def text_of(words):
+            return motion_from_articulation(articulation_from_timeline(align_transcript(audio, words, "en"), n))
+        text = text_of(read_transcript(clip.id))
+        asr = text_of(transcribe(audio, "en")) if recognised else None
         heard = readout.predict_motion(audio)[:n]
         heard = np.concatenate([heard, np.zeros((n - len(heard),) + heard.shape[1:], heard.dtype)])
-        rows[clip.id] = (clip.split, real, load_array(clip.path("motion"), "neutral"), text, heard)
+        rows[clip.id] = (clip.split, real, load_array(clip.path("motion"), "neutral"), text, heard, asr)
         av[f"av|{clip.id}"] = {"offset": int(analyze(audio, clip.array("landmarks"), source=clip.id).offset_frames)}
     return rows, av
 
@@ -83,7 +85,7 @@ def scores(rows: dict) -> dict:
     from babelface.motion.representation import motion_to_canonical
     from babelface.motion.style import MEDIAN_STYLE, apply_style
     out = {}
-    for cid, (_, real, neutral, text, heard) in rows.items():
+    for cid, (_, real, neutral, text, heard, _) in rows.items():
         ok = np.isfinite(real).all(axis=(1, 2))
         ref = motion_to_canonical(real[ok], neutral)
         for share in SHARES:
@@ -118,15 +120,14 @@ def table(rows: dict, av: dict, res: dict) -> tuple[str, float]:
     return "\n".join(lines), chosen
 
 
-def heard_table(rows: dict, res: dict, share: float, data: Path) -> str:
+def heard_table(rows: dict, res: dict, share: float) -> str:
     """``--transcribe``: the chosen share with the words recognised afresh, beside the stored
     transcripts' and ``muex-real``, per split (mean paired Δ TMDC against ``muex-real``)."""
     from babelface.models.transcript import blend
     from babelface.motion.representation import motion_to_canonical
     from babelface.motion.style import MEDIAN_STYLE, apply_style
-    heard, _ = motions(data, recognised=True)
     got = {}
-    for cid, (_, real, neutral, text, audio_motion) in heard.items():
+    for cid, (_, real, neutral, _, audio_motion, text) in rows.items():
         ok = np.isfinite(real).all(axis=(1, 2))
         m = apply_style(blend(text, audio_motion, share), MEDIAN_STYLE)
         got[cid] = score(motion_to_canonical(real[ok], neutral), motion_to_canonical(m[ok], neutral))
@@ -153,11 +154,11 @@ def main() -> None:
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
-    rows, av = motions(args.data)
+    rows, av = motions(args.data, recognised=args.transcribe)
     res = scores(rows)
     text, chosen = table(rows, av, res)
     if args.transcribe:
-        text += "\n\n" + heard_table(rows, res, chosen, args.data)
+        text += "\n\n" + heard_table(rows, res, chosen)
     from babelface.models.transcript import TEXT_SHARE
     body = "\n".join([
         SECTION, "",
