@@ -142,9 +142,11 @@ def sources(muex: dict[str, str | None]):
     # with muex-real (models/transcript.py; the share chosen by benchmarks/text_audio_share.py)
     from babelface.models.transcript import blend
 
-    def text_audio(ctx):
-        t = text(ctx)
-        return None if t is None else blend(t, ctx["readout"]())
+    def text_audio(ctx):                    # once per clip for its three rows
+        if "text-audio" not in ctx:
+            t = text(ctx)
+            ctx["text-audio"] = None if t is None else blend(t, ctx["readout"]())
+        return ctx["text-audio"]
     out["text-audio"] = text_audio
     out["text-audio + median style"] = lambda c: (None if (m := text_audio(c)) is None
                                                   else apply_style(m, MEDIAN_STYLE))
