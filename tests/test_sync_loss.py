@@ -34,6 +34,14 @@ def test_positive_mask_neighbours_and_self_similarity():
     assert r[0, 7]
 
 
+def test_positive_mask_stays_on_the_descriptors_device():
+    """On a GPU the within-clip mask was built on the CPU beside CUDA similarities (found by
+    benchmarks/gpu_train.py); the meta device stands in for CUDA here."""
+    desc = torch.zeros(2, 5, 3, device="meta")
+    q = positive_mask(2, 5, k=1, descriptors=desc, threshold=0.9, cross_clip=False)
+    assert q.device.type == "meta" and q.shape == (10, 10)
+
+
 def test_infonce_matches_the_formula_on_a_tiny_case():
     """One clip, T = 3, k = 0: L = −½ Σ_t/T [log p_{t→t} + log p_{t→t}^{video}]."""
     a = F.normalize(torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]]), dim=-1)

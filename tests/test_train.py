@@ -269,6 +269,16 @@ def test_ddp_with_two_gloo_processes(tmp_path):
     assert json.loads(_header(out / "last.safetensors"))["world_size"] == 2
 
 
+def test_validation_batches_come_on_the_training_device():
+    """Every task's ``validate`` reads batches already on the device (on CUDA three tasks fed CPU
+    batches to CUDA models: benchmarks/gpu_train.py); the meta device stands in for CUDA."""
+    from babelface.train.loop import OnDevice
+    loader = [{"mel": torch.zeros(2, 8, 80), "mask": torch.ones(2, 2, dtype=torch.bool), "id": ["a", "b"]}]
+    batches = list(OnDevice(loader, torch.device("meta")))
+    assert len(batches) == 1 and batches[0]["id"] == ["a", "b"]
+    assert {batches[0][k].device.type for k in ("mel", "mask")} == {"meta"}
+
+
 def test_cli_errors_are_one_line(tmp_path, capsys):
     from babelface.cli import main
     base = ["train", "--config", "tiny", "--set", f"train.out_dir={tmp_path}"]

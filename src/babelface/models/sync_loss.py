@@ -79,8 +79,8 @@ def positive_mask(b: int, t: int, k: int, descriptors: torch.Tensor | None = Non
         d = F.normalize(descriptors.reshape(b * t, -1).float(), dim=-1)
         sim = (d @ d.T) >= threshold
         if not cross_clip:
-            sim &= torch.block_diag(*([torch.ones(t, t, dtype=torch.bool)] * b))
-        pos = pos | sim.to(pos.device)
+            sim &= torch.block_diag(*([torch.ones(t, t, dtype=torch.bool, device=sim.device)] * b))
+        pos = pos.to(sim.device) | sim
     return pos
 
 

@@ -68,7 +68,7 @@ def ends(mask: torch.Tensor) -> torch.Tensor:
     out = torch.zeros_like(mask)
     out[:, 0] = True
     last = mask.sum(1).clamp_min(1) - 1
-    out[torch.arange(len(mask)), last] = True
+    out[torch.arange(len(mask), device=mask.device), last] = True
     return out & mask
 
 
@@ -89,7 +89,7 @@ def ctc_targets(phoneme: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
             r = torch.unique_consecutive(r)
         seqs.append(r + 1)
     lengths = torch.tensor([len(s) for s in seqs])
-    return torch.cat(seqs) if seqs else torch.zeros(0, dtype=torch.long), lengths
+    return torch.cat(seqs) if seqs else phoneme.new_zeros(0), lengths
 
 
 @dataclass
@@ -226,8 +226,8 @@ class KMTalkTask:
             prob = torch.sigmoid(logit)
             for i, n in enumerate(mask.sum(1).tolist()):
                 if known[i].any():
-                    probs.append(prob[i, :n].numpy())
-                    trues.append(boundary[i, :n].numpy())
+                    probs.append(prob[i, :n].cpu().numpy())
+                    trues.append(boundary[i, :n].cpu().numpy())
         model.train(was)
         out = {"val_l1": float(np.mean(l1s)), "val_key_l1": float(np.mean(keys))}
         if refined:
@@ -282,7 +282,7 @@ class KMTalkTask:
     @torch.no_grad()
     def teacher_motion(self, batch: dict) -> torch.Tensor:
         """The teacher MuEx's motion for this batch ``(b, t, V, 3)``."""
-        teacher = self.teacher()
+        teacher = self.teacher().to(batch["mask"].device)               # once: it follows the batches' device
         return teacher(teacher.features_from_batch(batch), batch["mask"]).motion
 
     def teacher(self):

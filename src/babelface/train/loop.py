@@ -141,10 +141,11 @@ class Trainer:
         return self._loader(self.train_set, self._sampler(epoch, start_step * self.per_rank, seed),
                             self.per_rank, True)
 
-    def val_loader(self) -> DataLoader:
+    def val_loader(self) -> "OnDevice":
+        """The validation batches, already on the training device (a task's ``validate`` need not move them)."""
         sampler = EpochSampler(len(self.val_set), self.cfg.train.seed, 0, self.per_rank, shuffle=False,
                                drop_last=False)
-        return self._loader(self.val_set, sampler, self.per_rank, False)
+        return OnDevice(self._loader(self.val_set, sampler, self.per_rank, False), self.device)
 
     # --- set-up ---------------------------------------------------------------------------------
     def _init_from(self, path: str) -> None:
@@ -354,6 +355,19 @@ class Trainer:
             raise RuntimeError(f"ranks disagree on the weights after training: {checksums}")
         distributed.cleanup(self.dist)
         return result
+
+
+class OnDevice:
+    """A loader whose batches come moved to ``device`` (validation; the training loop moves its own)."""
+
+    def __init__(self, loader: DataLoader, device: torch.device):
+        self.loader, self.device = loader, device
+
+    def __iter__(self):
+        return (to_device(batch, self.device) for batch in self.loader)
+
+    def __len__(self) -> int:
+        return len(self.loader)
 
 
 def peak_memory(device: torch.device) -> dict:

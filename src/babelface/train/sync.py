@@ -350,11 +350,13 @@ def estimate_offsets(model: SyncExpert, pairs, max_offset: int = 15) -> np.ndarr
     (audio input, motion, shift, language, mel) pair."""
     from babelface.sync import estimate_offset
     model.eval()
+    dev = next(model.parameters()).device
     est = []
     for x, motion, _, _, mel in pairs:
-        a, v = model(torch.from_numpy(x)[None], torch.from_numpy(motion)[None])
+        a, v = model(torch.from_numpy(x)[None].to(dev), torch.from_numpy(motion)[None].to(dev))
         m = min(max_offset, a.shape[1] - 2)
-        est.append(estimate_offset(a[0].numpy(), v[0].numpy(), m, audio_valid=speech_frames(mel)).offset_frames)
+        est.append(estimate_offset(a[0].cpu().numpy(), v[0].cpu().numpy(), m,
+                                   audio_valid=speech_frames(mel)).offset_frames)
     return np.array(est)
 
 
@@ -378,10 +380,12 @@ def known_answer_share(model: SyncExpert, clips: list[dict], shift: int = 5) -> 
     ±``shift`` > mouth frozen > reversed."""
     from babelface.models.sync_loss import offset_scores
     ranked = []
+    dev = next(model.parameters()).device
     for c in clips:
-        x, motion = torch.from_numpy(c["audio_in"])[None], torch.from_numpy(np.nan_to_num(c["motion"]))[None]
-        valid = torch.from_numpy(np.isfinite(c["motion"]).all(axis=(1, 2)))[None]
-        speech = torch.from_numpy(speech_frames(c["mel"]))[None]
+        x = torch.from_numpy(c["audio_in"])[None].to(dev)
+        motion = torch.from_numpy(np.nan_to_num(c["motion"]))[None].to(dev)
+        valid = torch.from_numpy(np.isfinite(c["motion"]).all(axis=(1, 2)))[None].to(dev)
+        speech = torch.from_numpy(speech_frames(c["mel"]))[None].to(dev)
         a, v = model(x, motion, valid)
         t = min(a.shape[1], v.shape[1], speech.shape[1])
         a, speech = a[:, :t], speech[:, :t]

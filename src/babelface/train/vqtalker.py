@@ -124,7 +124,7 @@ def motion_lse(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor) -> li
     """LSE-D (MuEx eq. 7) per sequence of a padded batch (b, t, L, 3) twice."""
     out = []
     for j, n in enumerate(mask.sum(1).tolist()):
-        out.append(lse_d(pred[j, :n].float().numpy(), true[j, :n].float().numpy()))
+        out.append(lse_d(pred[j, :n].float().cpu().numpy(), true[j, :n].float().cpu().numpy()))
     return out
 
 
@@ -211,11 +211,14 @@ def attach_targets(model: VQTalker, clips: ClipCache) -> None:
     targets would not be the codes the tokenizer gives the utterance."""
     was = model.training
     model.eval()
+    dev = next(model.parameters()).device
+
+    def tensor(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(x.astype(np.float32))[None].to(dev)
     try:
-        clips.attach("units", lambda it: model.units(
-            torch.from_numpy(it["mel"].astype(np.float32))[None])[0].numpy().astype(np.int16))
+        clips.attach("units", lambda it: model.units(tensor(it["mel"]))[0].cpu().numpy().astype(np.int16))
         clips.attach("codes", lambda it: model.tokenizer.encode(
-            torch.from_numpy(it["motion"].astype(np.float32))[None])[0].permute(2, 0, 1).numpy().astype(np.int16))
+            tensor(it["motion"]))[0].permute(2, 0, 1).cpu().numpy().astype(np.int16))
     finally:
         model.train(was)
 
