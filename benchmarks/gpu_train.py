@@ -11,10 +11,10 @@ benchmark at the default configuration, the sync expert, the VQTalker tokenizer 
 KMTalk) it runs ``babelface train`` on the device and records:
 
 - **trains**: the run finishes, its losses are finite, the checkpoint's tensors are finite;
-- **resumes**: ``steps/2`` steps, then ``--resume`` to ``steps``, against ``steps`` straight: the
-  largest weight difference, beside that of a second straight run (0 and 0 on one CPU thread, where
-  the tests assert exact resume; where the device's kernels are not deterministic the second
-  straight run differs too, and resuming should differ by no more than that);
+- **resumes**: a run of ``steps`` killed (SIGKILL) after its checkpoint at ``steps/2``, then
+  ``--resume``, against ``steps`` straight: the largest weight difference, beside that of a second
+  straight run (0 and 0 where the device's kernels are deterministic, as the CPU tests assert;
+  where they are not, the second straight run differs too, and resuming should differ by no more);
 - **exports**: ``--export`` writes the inference file, which loads on the CPU and gives finite output;
 - **speed**: the median logged step time after warm-up, the critic's share of it (MuEx's MI step),
   the peak CUDA memory;
@@ -59,15 +59,40 @@ def cases(data: str, steps: int) -> list[dict]:
     ]
 
 
-def train(config: str, sets: list[str], out: Path, device: str, *extra: str, launcher=None) -> dict:
-    args = [*(launcher or [sys.executable, "-m"]), "babelface.cli", "train", "--config", config,
+KILLER = """
+import os, signal, sys
+from babelface.train import loop
+log = loop.Trainer._log
+def log_then_die(self, window):
+    log(self, window)
+    if self.step == int(os.environ["KILL_AT_STEP"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+loop.Trainer._log = log_then_die
+from babelface.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def train(config: str, sets: list[str], out: Path, device: str, *extra: str, launcher=None,
+          kill_at: int | None = None) -> dict:
+    """One ``babelface train`` process; ``kill_at``: SIGKILL it after logging that step (a crash)."""
+    if kill_at is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out.parent / "killer.py").write_text(KILLER)
+        launcher = [sys.executable, str(out.parent / "killer.py")]
+    args = [*(launcher or [sys.executable, "-m", "babelface.cli"]), "train", "--config", config,
             "--set", f"train.out_dir={out}", "--set", f"train.device={device}", "-q", "--json"]
     for s in sets:
         args += ["--set", s]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    if kill_at is not None:
+        env["KILL_AT_STEP"] = str(kill_at)
     t0 = time.perf_counter()
     done = subprocess.run([*args, *extra], cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    if kill_at is not None:
+        return {"ok": done.returncode == -9, "wall_s": wall, "error": "" if done.returncode == -9 else
+                f"not killed at step {kill_at} (rc {done.returncode}): {(done.stderr or done.stdout)[-1500:]}"}
     if done.returncode != 0:
         return {"ok": False, "wall_s": wall, "error": (done.stderr or done.stdout)[-1500:]}
     return {"ok": True, "wall_s": wall}
@@ -119,6 +144,8 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--only", nargs="*", help="case names containing any of these words")
     args = ap.parse_args(argv)
+    if args.steps < 20 or args.steps % 10:
+        ap.error("--steps must be a multiple of 10, at least 20 (a crash is staged after the checkpoint at steps/2)")
     import torch
     if args.device == "cuda" and not torch.cuda.is_available():
         print("no CUDA device visible: this check needs one (or --device cpu)", file=sys.stderr)
@@ -151,9 +178,8 @@ def main(argv=None) -> int:
                     exported[case["key"]] = str(exp)
             except Exception as e:                                      # report, keep going
                 row["export"] = f"FAILED: {type(e).__name__}: {e}"
-            half = [s if not s.startswith("train.max_steps=") else f"train.max_steps={max(1, args.steps // 2)}"
-                    for s in sets]
-            first = train(case["config"], half, out / tag / "resumed", args.device)
+            # killed after the log line that follows the checkpoint at steps/2 (log_every 5)
+            first = train(case["config"], sets, out / tag / "resumed", args.device, kill_at=max(1, args.steps // 2) + 5)
             again = train(case["config"], sets, out / tag / "resumed", args.device, "--resume") if first["ok"] else first
             row["resume"] = again
             if again["ok"]:
@@ -169,7 +195,8 @@ def main(argv=None) -> int:
         print(json.dumps(row), flush=True)
     if args.device == "cuda":
         ddp = train("tiny", ["train.max_steps=4", "train.ckpt_every=4", "train.log_every=2"], out / "ddp", "cuda",
-                    launcher=[sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1", "-m"])
+                    launcher=[sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1",
+                              "-m", "babelface.cli"])
         if ddp["ok"]:
             ddp["world_size"] = json.loads((out / "ddp" / "train_summary.json").read_text()).get("world_size")
         report["ddp_nccl"] = ddp
