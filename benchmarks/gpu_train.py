@@ -21,6 +21,10 @@ KMTalk) it runs ``babelface train`` on the device and records:
 - **DDP**: ``torchrun --nproc_per_node 1`` with the NCCL backend on the toy config.
 
 A JSON report goes to ``OUT/report.json`` and a Markdown table to stdout.
+
+``--make-subset DIR`` writes a small copy of ``--data`` to DIR instead and exits: 8 training and 2
+validation clips per language, npz features (compressed) and phonemes, no audio or video: what the
+trainer reads, small enough (about 18 MB) to carry to a machine with a GPU.
 """
 
 from __future__ import annotations
@@ -136,6 +140,37 @@ def load_export(path: Path, config: str) -> str:
     return f"safetensors on the CPU, finite {finite(path)}"
 
 
+def make_subset(src: Path, dst: Path, per_split: dict | None = None) -> int:
+    """Copy ``per_split`` clips of each language and split of the benchmark ``src`` to ``dst`` (npz
+    re-saved compressed; audio, video and landmarks dropped): the number of clips."""
+    import shutil
+    per_split = per_split or {"train": 8, "val": 2}
+    rows = [json.loads(line) for line in (src / "manifest.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    keep, count = [], {}
+    for r in rows:
+        key = (r["language"], r["split"])
+        if count.get(key, 0) >= per_split.get(r["split"], 0):
+            continue
+        count[key] = count.get(key, 0) + 1
+        for field in ("audio", "video", "landmarks"):
+            r[field] = None
+        for field in ("features", "motion", "articulation", "phonemes"):
+            rel = r.get(field)
+            if not rel or (dst / rel).exists():
+                continue
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            if rel.endswith(".npz"):
+                with np.load(src / rel) as z:
+                    np.savez_compressed(dst / rel, **{k: z[k] for k in z.files})
+            else:
+                shutil.copy(src / rel, dst / rel)
+        keep.append(r)
+    (dst / "manifest.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep), encoding="utf-8")
+    if (src / "dataset.json").exists():
+        shutil.copy(src / "dataset.json", dst / "dataset.json")
+    return len(keep)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="benchmark root (features + phonemes)")
@@ -143,7 +178,12 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--only", nargs="*", help="case names containing any of these words")
+    ap.add_argument("--make-subset", metavar="DIR", help="write a small copy of --data to DIR and exit")
     args = ap.parse_args(argv)
+    if args.make_subset:
+        n = make_subset(Path(args.data), Path(args.make_subset))
+        print(f"{args.make_subset}: {n} clips")
+        return 0
     if args.steps < 20 or args.steps % 10:
         ap.error("--steps must be a multiple of 10, at least 20 (a crash is staged after the checkpoint at steps/2)")
     import torch
