@@ -1,7 +1,7 @@
 """Fit the ``muex-real`` read-out on the real corpus's training speakers (issue 11; `make model-readout`).
 
     OMP_NUM_THREADS=1 python scripts/train_real_readout.py [--data data/real_corpus]
-        [--out src/babelface/assets/muex_real_readout.safetensors] [--select]
+        [--out src/babelface/assets/muex_real_readout.safetensors] [--select] [--penalty P]
 
 Reads every clip of the ``train`` split that has audio (``make corpus-real``: speaker-disjoint
 splits, scripts/real_corpus_plan.json), runs the shipped MuEx on its audio, and fits the read-out
@@ -26,16 +26,16 @@ PENALTIES = (3e3, 1e4, 3e4, 1e5, 3e5, 1e6)
 OFFSETS = ROOT / "scripts" / "real_av_offsets.json"
 
 
-def out_of_sync() -> set[str]:
+def out_of_sync(path: Path = OFFSETS) -> set[str]:
     """Training and validation clips whose own audio is 2 frames or more off their video
     (``scripts/real_av_offsets.json``: the sync expert's readings, also used to train it)."""
     from babelface.train.sync import read_offsets
-    return set(read_offsets(OFFSETS))
+    return set(read_offsets(path))
 
 
-def in_sync(items: list) -> list:
+def in_sync(items: list, path: Path = OFFSETS) -> list:
     """``items`` ((manifest clip, …) as :func:`clips` yields them) less the out-of-sync clips."""
-    skip = out_of_sync()
+    skip = out_of_sync(path)
     return [t for t in items if t[0].id not in skip]
 
 
@@ -86,6 +86,13 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "real_corpus")
     ap.add_argument("--out", type=Path, default=default_weights_path())
     ap.add_argument("--select", action="store_true", help="score the penalties on the validation speakers first")
+    ap.add_argument("--offsets", type=Path, default=OFFSETS,
+                    help="JSON {\"offsets\": {clip id: frames}} of the clips to leave out as out of sync "
+                         "(default: this corpus's, scripts/real_av_offsets.json; for another corpus list "
+                         "the clips `babelface sync` reads 2 frames or more off)")
+    ap.add_argument("--penalty", type=float, default=PENALTY,
+                    help=f"the ridge penalty of the fit (default {PENALTY:g}, chosen on this corpus's validation "
+                         "speakers; on another corpus take the best row of --select)")
     ap.add_argument("--all-clips", action="store_true", help="fit on every training clip, also those whose "
                     "audio is off their video by 2 frames or more (the session-26 recipe)")
     args = ap.parse_args()
@@ -93,14 +100,14 @@ def main() -> None:
     torch.set_num_threads(1)
     train = list(clips(args.data, "train"))
     if not args.all_clips:                       # lips and sound of one frame belong together
-        train = in_sync(train)
+        train = in_sync(train, args.offsets)
     if args.select:
         select(train, list(clips(args.data, "val")))
-    readout = fit([c for _, c, _ in train], penalty=PENALTY, muex_sha256=_sha256(muex.default_weights_path()))
+    readout = fit([c for _, c, _ in train], penalty=args.penalty, muex_sha256=_sha256(muex.default_weights_path()))
     speakers = sorted({c.speaker for c, _, _ in train})
     readout.save(args.out, trained_on={"split": "train", "clips": len(train), "speakers": speakers,
                                        "in_sync_only": not args.all_clips,
-                                       "frames": int(sum(c.ok.sum() for _, c, _ in train)), "penalty": PENALTY})
+                                       "frames": int(sum(c.ok.sum() for _, c, _ in train)), "penalty": args.penalty})
     print(f"{args.out}: {len(train)} clips of {len(speakers)} speakers, "
           f"{sum(int(c.ok.sum()) for _, c, _ in train)} frames, scale {readout.scale:.3f}")
 
