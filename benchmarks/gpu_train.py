@@ -63,27 +63,13 @@ def cases(data: str, steps: int) -> list[dict]:
     ]
 
 
-KILLER = """
-import os, signal, sys
-from babelface.train import loop
-log = loop.Trainer._log
-def log_then_die(self, window):
-    log(self, window)
-    if self.step == int(os.environ["KILL_AT_STEP"]):
-        os.kill(os.getpid(), signal.SIGKILL)
-loop.Trainer._log = log_then_die
-from babelface.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 def train(config: str, sets: list[str], out: Path, device: str, *extra: str, launcher=None,
           kill_at: int | None = None) -> dict:
     """One ``babelface train`` process; ``kill_at``: SIGKILL it after logging that step (a crash)."""
-    if kill_at is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out.parent / "killer.py").write_text(KILLER)
-        launcher = [sys.executable, str(out.parent / "killer.py")]
+    if kill_at is not None:                           # babelface.cli.staged_crash: SIGKILL after that step
+        launcher = [sys.executable, "-m", "babelface.cli.staged_crash"]
     args = [*(launcher or [sys.executable, "-m", "babelface.cli"]), "train", "--config", config,
             "--set", f"train.out_dir={out}", "--set", f"train.device={device}", "-q", "--json"]
     for s in sets:

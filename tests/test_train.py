@@ -29,8 +29,8 @@ def run_env() -> dict:
     return env
 
 
-def cli(*args, out: Path, extra=(), script=None, env=None) -> subprocess.CompletedProcess:
-    cmd = ([sys.executable, str(script)] if script else [sys.executable, "-m", "babelface.cli"]) + [
+def cli(*args, out: Path, extra=(), module="babelface.cli", env=None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", module] + [
         "train", "--config", "tiny", "--set", f"train.out_dir={out}", *extra, *args]
     return subprocess.run(cmd, env=env or run_env(), capture_output=True, text=True, timeout=300)
 
@@ -206,18 +206,6 @@ def test_tiny_model_overfits_a_tiny_dataset(tmp_path):
     assert (tmp_path / "model.safetensors").stat().st_size < (tmp_path / "last.safetensors").stat().st_size
 
 
-KILLER = """
-import os, signal, sys
-from babelface.train import loop
-log = loop.Trainer._log
-def log_then_die(self, window):
-    log(self, window)
-    if self.step == int(os.environ["KILL_AT_STEP"]):
-        os.kill(os.getpid(), signal.SIGKILL)
-loop.Trainer._log = log_then_die
-from babelface.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 def test_resume_after_a_kill_reaches_the_same_weights(tmp_path):
@@ -227,9 +215,7 @@ def test_resume_after_a_kill_reaches_the_same_weights(tmp_path):
              "--set", "model.prototypes.refresh_every_epochs=1", "--set", "train.keep_best=1"]
     straight = cli(out=tmp_path / "straight", extra=extra)
     assert straight.returncode == 0, straight.stderr
-    script = tmp_path / "killer.py"
-    script.write_text(KILLER)
-    killed = cli(out=tmp_path / "resumed", extra=extra, script=script,
+    killed = cli(out=tmp_path / "resumed", extra=extra, module="babelface.cli.staged_crash",
                  env=dict(run_env(), KILL_AT_STEP="9"))
     assert killed.returncode == -9, killed.stderr
     assert json.loads(_header(tmp_path / "resumed" / "last.safetensors"))["step"] == 6
