@@ -386,3 +386,41 @@ def test_wav2vec_front_end_trains_on_the_kit_and_generates(tmp_path, real):
     gen.model._frontend.clear()
     with pytest.raises(WeightsError, match="not found"):
         gen.predict_motion(speech)
+
+
+def test_a_killed_run_resumes_exactly_with_its_teacher(tmp_path):
+    """A run killed after its teacher (the frozen MuEx, built at its first draw) was loaded resumes
+    to the weights of the run that was never stopped (the resumed run once loaded the shipped MuEx
+    in place of cmc.teacher, and built it in the middle of a step: benchmarks/gpu_train.py)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    config = Path(__file__).parent / "data" / "kmtalk_tiny.yaml"
+    teacher = Path(__file__).parents[1] / "teachers" / "kmtalk_muex.safetensors"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "src"), OMP_NUM_THREADS="1")
+
+    def run(out, *extra, module="babelface.cli", **more):
+        cmd = [sys.executable, "-m", module, "train", "--config", str(config), "--set", f"train.out_dir={out}",
+               "--set", "train.max_steps=8", "--set", "train.ckpt_every=4", "--set", "train.log_every=1",
+               "--set", f"cmc.teacher={teacher}", "--set",
+               "cmc.teacher_sha256=d55acb47a3cdd9c15d050b16f0eb622163718503f5b6155e348743817f431065",
+               "--set", "model.dropout=0.2", "--set", "model.audio.dropout=0.2", "-q", *extra]   # draws after the teacher
+        return subprocess.run(cmd, env=dict(env, **more), capture_output=True, text=True, timeout=300)
+    assert run(tmp_path / "straight").returncode == 0
+    killed = run(tmp_path / "resumed", module="babelface.cli.staged_crash", KILL_AT_STEP="6")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    with safe_open(str(tmp_path / "resumed" / "last.safetensors"), "pt") as f:
+        header = json.loads(f.metadata()["babelface"])
+    assert header["step"] == 4 and header["task_state"] == {"teacher_loaded": True}   # the case at stake
+    done = run(tmp_path / "resumed", "--resume")
+    assert done.returncode == 0, done.stderr[-2000:]
+    a = load_file(str(tmp_path / "straight" / "last.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "last.safetensors"))
+    for k in a:
+        if k.startswith("model."):
+            assert torch.equal(a[k], b[k]), k

@@ -125,8 +125,20 @@ class KMTalkTask:
     def __init__(self):
         self.rng = np.random.default_rng(SEED)
         self._teacher: list = []
+        self._teacher_at_start = False          # --resume of a run that had loaded its teacher
         self.teacher_share: float | None = None
         self.cmc: CMCInputConfig | None = None
+
+    # --- resume ------------------------------------------------------------------------------------
+    def checkpoint_state(self) -> dict:
+        """Whether the teacher has been loaded: building it draws from torch's RNG at its first use,
+        so a run resumed after that moment must not build it again in the middle of a step."""
+        return {"teacher_loaded": bool(self._teacher and self._teacher[0] is not None)}
+
+    def restore_state(self, state: dict) -> None:
+        """``--resume``: if the interrupted run had loaded the teacher, load it before the first step
+        (:meth:`on_fit_start`, once ``cmc`` names it), not in the middle of one."""
+        self._teacher_at_start = bool(state.get("teacher_loaded"))
 
     # --- protocol ----------------------------------------------------------------------------------
     def build_model(self, cfg: Any) -> KMTalk:
@@ -155,6 +167,9 @@ class KMTalkTask:
         self.teacher_share = share
         self.cmc = getattr(trainer.cfg, "cmc", None)
         teacher_file(self.cmc)                                  # a wrong teacher fails now, not at its first draw
+        if self._teacher_at_start and not self._teacher:
+            with torch.random.fork_rng(devices=[]):            # its build draws nothing from the run's RNG
+                self.teacher()
         if trainer.step == 0 and not trainer.cfg.train.init_weights:    # fine-tuning keeps its scale
             trainer.model.set_motion_scale(motion_rms(trainer.train_set))
 

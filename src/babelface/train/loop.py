@@ -178,6 +178,7 @@ class Trainer:
                              "resume with the same number of processes for an exact continuation")
         self.step, self.best = int(header["step"]), list(header.get("best", []))
         self.last_val = dict(header.get("val") or {})    # kept when a finished run is resumed
+        self._hook("restore_state", dict(header.get("task_state") or {}))
         log = self.out / METRICS
         if self.dist.main and log.exists():                 # drop lines logged after the checkpoint
             kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= self.step]
@@ -300,7 +301,7 @@ class Trainer:
             keep, drop = self._ranked(score, name)
             self.best = keep
             header = dict(task=self.cfg.task, run_config=to_dict(self.cfg), step=self.step, best=self.best,
-                          val=val, world_size=self.dist.world)
+                          val=val, world_size=self.dist.world, task_state=self._hook("checkpoint_state") or {})
             path = save_training_state(self.out / LAST, self.model, self.critic, self.optimizers,
                                        self.scaler, **header)
             if any(b["step"] == self.step for b in keep):

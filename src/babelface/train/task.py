@@ -36,7 +36,11 @@ modules such as a frozen loss network there, on ``trainer.device``); ``on_step_e
 every optimizer step (``trainer.step`` already counts it); ``log_stats(mean) -> str`` (may add
 derived entries to the logged window means and returns the console line); ``collate(items)``
 (default :func:`babelface.train.data.collate`); ``critic_log_name`` (default ``"critic"``: the
-critic's time is logged as ``<name>_time`` and ``<name>_share``). ``on_epoch_start`` returns a
+critic's time is logged as ``<name>_time`` and ``<name>_share``); ``checkpoint_state() -> dict``
+(JSON: what the task itself holds between steps, written into every checkpoint's header) and
+``restore_state(state)`` (called by ``--resume`` once the checkpoint is read, before
+``on_fit_start``), so that a resumed run continues as the uninterrupted one would.
+``on_epoch_start`` returns a
 dict of TensorBoard scalars (tag → value) or None. The trainer runs ``critic_step`` and
 ``training_step`` under ``trainer.autocast()`` (FP16 on CUDA with ``optim.amp``); a critic
 step's ``"loss"`` is logged as ``critic_loss``.
