@@ -135,17 +135,34 @@ def test_trains_on_the_kit_and_animates(tmp_path):
     from babelface.data.synthetic import BuildConfig, build
     bench = tmp_path / "bench"
     build(bench, BuildConfig(clips_per_language=6, languages=("es",)))
-    common = ["--set", f"data.root={bench}", "--set", "data.real_root=null", "--set", "train.max_steps=2",
-              "--set", "train.ckpt_every=2", "--set", "train.batch_size=2", "--set", "train.seq_len=30"]
+    common = ["--set", f"data.root={bench}", "--set", "data.real_root=null", "--set", "train.max_steps=4",
+              "--set", "train.ckpt_every=2", "--set", "train.log_every=1", "--set", "train.batch_size=2",
+              "--set", "train.seq_len=30"]
     tok = tmp_path / "tok.safetensors"
     assert main(["train", "--config", "vqtalker_tokenizer_2k", "--set", f"train.out_dir={tmp_path / 'tok'}",
                  "--set", "model.channels=16", *common, "--export", str(tok), "--json"]) == 0
     weights = tmp_path / "vq.safetensors"
-    assert main(["train", "--config", "vqtalker", "--set", f"train.out_dir={tmp_path / 'gen'}",
-                 "--set", f"model.tokenizer_weights={tok}", "--set", "model.tokenizer.channels=16",
+    generator = ["train", "--config", "vqtalker", "--set", f"model.tokenizer_weights={tok}",
+                 "--set", "model.tokenizer.channels=16",
                  "--set", "model.tokenizer.quantizer={groups: 4, residuals: 2, levels: [5, 5, 5, 5]}",
-                 "--set", "model.units=mel", "--set", "model.n_units=8", "--set", "model.d_model=32", "--set", "model.n_layers=1",
-                 *common, "--export", str(weights), "--json"]) == 0
+                 "--set", "model.units=mel", "--set", "model.n_units=8", "--set", "model.d_model=32",
+                 "--set", "model.n_layers=1", *common]
+    assert main([*generator, "--set", f"train.out_dir={tmp_path / 'gen'}", "--export", str(weights), "--json"]) == 0
+    # killed after step 3 (SIGKILL, checkpoint at 2), resumed: the same weights as the run never stopped
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+    env = dict(os.environ, KILL_AT_STEP="3", PYTHONPATH=str(Path(__file__).parents[1] / "src"))
+    killed = subprocess.run([sys.executable, "-m", "babelface.cli.staged_crash", *generator, "--set",
+                             f"train.out_dir={tmp_path / 'killed'}", "-q"], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert main([*generator, "--set", f"train.out_dir={tmp_path / 'killed'}", "--resume", "-q"]) == 0
+    straight, resumed = (load_file(str(tmp_path / d / "last.safetensors")) for d in ("gen", "killed"))
+    assert [k for k in straight if k.startswith("model.") and not torch.equal(straight[k], resumed[k])] == []
     gen = load_generator("vqtalker", weights)
     trained_tok = MotionTokenizer.from_pretrained(tok)
     # the frozen tokenizer, as trained (the export stores float16)
