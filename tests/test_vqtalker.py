@@ -130,8 +130,11 @@ def test_tokenize_cli_reports_codes_bitrate_and_error(tiny_model, tmp_path, caps
     assert "motion must be" in capsys.readouterr().err
 
 
-def test_trains_on_the_kit_and_animates(tmp_path):
+def test_trains_on_the_kit_and_animates(tmp_path, request):
     """Both tasks through `babelface train` on a tiny benchmark, the export, then `animate --model vqtalker`."""
+    threads = torch.get_num_threads()                 # one thread: sums in one order, run after run
+    torch.set_num_threads(1)
+    request.addfinalizer(lambda: torch.set_num_threads(threads))
     from babelface.data.synthetic import BuildConfig, build
     bench = tmp_path / "bench"
     build(bench, BuildConfig(clips_per_language=6, languages=("es",)))
@@ -155,7 +158,8 @@ def test_trains_on_the_kit_and_animates(tmp_path):
     from pathlib import Path
 
     from safetensors.torch import load_file
-    env = dict(os.environ, KILL_AT_STEP="3", PYTHONPATH=str(Path(__file__).parents[1] / "src"))
+    env = dict(os.environ, KILL_AT_STEP="3", PYTHONPATH=str(Path(__file__).parents[1] / "src"),
+               OMP_NUM_THREADS="1")
     killed = subprocess.run([sys.executable, "-m", "babelface.cli.staged_crash", *generator, "--set",
                              f"train.out_dir={tmp_path / 'killed'}", "-q"], env=env, capture_output=True, text=True,
                             timeout=300)
