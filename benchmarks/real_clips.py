@@ -159,7 +159,7 @@ def evaluate(data: Path, splits: list[str], muex: dict[str, str | None]) -> tupl
     from babelface.media import load_audio
     from babelface.models.muex import load_default, load_model
     from babelface.motion.representation import motion_to_canonical
-    from babelface.phonetics.align import align_transcript
+    from babelface.phonetics.phone_align import align_speech
     from babelface.progress import progress
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     srcs = sources(muex)
@@ -182,7 +182,7 @@ def evaluate(data: Path, splits: list[str], muex: dict[str, str | None]) -> tupl
         text = read_transcript(clip.id) if clip.language == "en" else None
         ctx = {"audio": audio, "n": len(real), "real": real, "phonemes": None}
         if text and any(s.startswith("text") for s in todo):
-            ctx["phonemes"] = align_transcript(audio, text, "en")
+            ctx["phonemes"] = align_speech(audio, text, "en")
 
         def predict(weights, ctx=ctx):
             if weights not in models:

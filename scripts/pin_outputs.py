@@ -5,7 +5,7 @@
 Computes, on fixed real input, the shipped MuEx's motion (``predict_motion`` on the first 3 s of
 ``RD_Radio31_000.wav``), the shipped sync expert's tokens and S(Δ) curve (its audio branch on the
 same speech, its visual branch on a seeded motion), and the text path's motion (the transcript
-DTW-aligned to that speech), alone (``text``) and blended with ``muex-real`` (``text_audio``). With ``--write`` the values replace ``tests/data/pinned_outputs.json``,
+aligned to that speech: acoustically, English, since session 34), alone (``text``) and blended with ``muex-real`` (``text_audio``). With ``--write`` the values replace ``tests/data/pinned_outputs.json``,
 which ``tests/test_pinned_outputs.py`` compares against: rerun it after retraining the shipped
 weights, never to paper over a refactor that changed the outputs.
 """

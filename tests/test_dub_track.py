@@ -641,7 +641,7 @@ def test_the_transcript_is_aligned_on_views_of_the_stem(real):
     from babelface.dub.track import _aligned
     from babelface.media import load_audio
     from babelface.media.audio import resample
-    from babelface.phonetics.align import align_transcript
+    from babelface.phonetics.phone_align import align_speech
     text = " ".join(line for line in (Path(__file__).parent / "data/RD_Radio31_000.txt").read_text().splitlines()
                     if line.strip() and not line.startswith("#"))
     rate = 44_100
@@ -652,4 +652,4 @@ def test_the_transcript_is_aligned_on_views_of_the_stem(real):
     got = _aligned(stem, rate, parts, text, "en")
     a, b = rate, rate + len(voice)
     assert got.start == 1.0 and len(got.audio) == len(voice) and not isinstance(got.audio, np.ndarray)
-    assert got.phonemes == align_transcript(resample(np.asarray(stem)[a:b], rate, 16_000), text, "en")
+    assert got.phonemes == align_speech(resample(np.asarray(stem)[a:b], rate, 16_000), text, "en")

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from babelface.models.transcript import (TEXT_SHARE, TranscriptAudioGenerator, TranscriptGenerator,
+from babelface.models.transcript import (TEXT_SHARE, TEXT_SHARE_DTW, TranscriptAudioGenerator, TranscriptGenerator,
                                          blend)
 from tests.test_speed import frames_md5
 
@@ -72,10 +72,24 @@ def test_text_audio_on_real_speech_is_the_blend_of_its_two_parts(real):
     heard = load_generator("muex-real").predict_motion(audio)
     np.testing.assert_allclose(both.motion, blend(text.motion, heard), atol=1e-6)
     assert both.phonemes == text.phonemes and np.array_equal(both.articulation, text.articulation)
-    # neither part dominates: the blend sits between them, nearer the audio's
+    # English is timed acoustically: TEXT_SHARE of the transcript's (DTW-timed languages: TEXT_SHARE_DTW)
     d_text = np.abs(both.motion - text.motion).mean()
     d_audio = np.abs(both.motion - heard).mean()
-    assert 0 < d_audio < d_text
+    assert d_text > 0.005 and d_audio == pytest.approx(d_text * TEXT_SHARE / (1 - TEXT_SHARE), rel=1e-3)
+    es = TranscriptAudioGenerator(audio=load_generator("muex-real"))     # (DTW's espeak-ng voice can differ
+    es.timed(audio, "hola amigos, buenos días", "es", 100)               # between calls in a process)
+    assert es.share == TEXT_SHARE_DTW
+    fixed = TranscriptAudioGenerator(share=0.7)                          # a share given is kept
+    fixed.timed(audio, TRANSCRIPT[:60], "en", 100)
+    assert fixed.share == 0.7
+
+
+def test_the_share_follows_the_aligner(monkeypatch):
+    from babelface.models.transcript import text_share
+    from babelface.phonetics import phone_align
+    assert text_share("en") == TEXT_SHARE and text_share("th") == TEXT_SHARE_DTW != TEXT_SHARE
+    monkeypatch.setattr(phone_align, "available", lambda language: False)        # no pocketsphinx
+    assert text_share("en") == TEXT_SHARE_DTW
 
 
 def test_animate_with_a_transcript_forks_the_partner_and_matches_one_thread(tmp_path, real):

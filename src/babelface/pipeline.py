@@ -339,7 +339,7 @@ def speech_from_audio(analysis: np.ndarray, text: str | None = None, language: s
                       model: str | Path | None = None, weights: str | Path | None = None
                       ) -> tuple[np.ndarray, np.ndarray | None, list]:
     """Motion for real speech (mono 16 kHz): (motion, articulation or None, phonemes), by
-    :func:`babelface.models.protocols.speech_motion`: with ``text``, espeak-ng phonemes DTW-aligned
+    :func:`babelface.models.protocols.speech_motion`: with ``text``, the transcript's phonemes aligned
     to the speech; else the audio-only MuEx model (or the one ``model`` names, from ``weights``)."""
     out = speech_motion(analysis, text, language, model, weights)
     return out.motion, out.articulation, out.phonemes

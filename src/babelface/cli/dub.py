@@ -31,7 +31,7 @@ def register(sub) -> None:
         description="Make the person in VIDEO speak new speech, given in one of three ways: "
                     "--text TEXT --lang LANG (espeak-ng speaks it, the phonemes drive the mouth); "
                     "--audio SPEECH --text TRANSCRIPT --lang LANG (a voice-over, its phonemes "
-                    "aligned by DTW); --audio SPEECH alone (the audio-only MuEx model). The new "
+                    "aligned: English by pocketsphinx's acoustic model, others by DTW); --audio SPEECH alone (the audio-only MuEx model). The new "
                     "speech is fitted to the original's timing, the original sound is kept outside "
                     "it and ducked under it; the face is tracked on every frame and the lower face "
                     "re-rendered with a mouth interior taken from the video's own frames. Frames "

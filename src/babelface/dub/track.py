@@ -378,7 +378,7 @@ def build_track(duration_s: float, original: np.ndarray | None, original_rate: i
 
     Drivers: ``text`` + ``language`` (espeak-ng, voice suited to the original speaker, or the
     espeak-ng variant ``voice`` such as ``"f2"`` or ``"m3"``); ``audio`` + ``text`` + ``language``
-    (voice-over and its transcript, DTW-aligned); ``audio`` alone (MuEx). ``fit``: ``segments``
+    (voice-over and its transcript, aligned); ``audio`` alone (MuEx). ``fit``: ``segments``
     (default for text), ``stretch``, ``none`` (default for a voice-over). ``background_db``: the original under speech
     (None drops it). See the module docstring for a video without audio.
     """
@@ -493,16 +493,18 @@ def _motion(driver, parts, stem, rate, duration_s, text, language, model):
     phonemes = timeline(timed, duration_s)
     motion, art = _phoneme_motion(phonemes, n_frames)
     if driver == "transcript" and (model is None or str(model) == TranscriptAudioGenerator.name):
-        motion = _blended(motion, _audio_motion(timed, n_frames, AUDIO_PARTNER))   # (the placed span of the stem)
+        motion = _blended(motion, _audio_motion(timed, n_frames, AUDIO_PARTNER), language)   # (the placed span of the stem)
     return motion, art, phonemes
 
 
-def _blended(text: DiskRows, heard: DiskRows) -> DiskRows:
+def _blended(text: DiskRows, heard: DiskRows, language: str) -> DiskRows:
     """``text-audio`` for a voice-over and its transcript (the default; ``--model text``: the
     transcript alone): the transcript's motion blended with the audio partner's, frame by frame
-    (:func:`babelface.models.transcript.blend`), :data:`MOTION_BLOCK` frames at a time."""
-    from babelface.models.transcript import blend
-    return DiskRows.of((blend(text[i:i + MOTION_BLOCK], heard[i:i + MOTION_BLOCK])
+    (:func:`babelface.models.transcript.blend`, the share of ``language``'s aligner),
+    :data:`MOTION_BLOCK` frames at a time."""
+    from babelface.models.transcript import blend, text_share
+    share = text_share(language)
+    return DiskRows.of((blend(text[i:i + MOTION_BLOCK], heard[i:i + MOTION_BLOCK], share)
                         for i in range(0, len(text), MOTION_BLOCK)), (N_MOTION, 3))
 
 
@@ -525,14 +527,15 @@ def _slices(x, n: int, block: int = 30 * SAMPLE_RATE):
 
 
 def _aligned(stem, rate: int, parts: list[Part], text: str, language: str) -> Part:
-    """The transcript's phonemes DTW-aligned on the fitted voice-over as placed (the stem from the
-    first part's start to the last one's end, pauses included: the text path of
+    """The transcript's phonemes aligned (:func:`babelface.phonetics.phone_align.align_speech`) on
+    the fitted voice-over as placed (the stem from the first part's start to the last one's end,
+    pauses included: the text path of
     :func:`babelface.models.protocols.speech_motion`), read through views: the voice-over is
     resampled and aligned a block at a time, never held whole (issue 16)."""
     from babelface.media.audio import check_audible
-    from babelface.phonetics.align import align_transcript
+    from babelface.phonetics.phone_align import align_speech
     start, end = min(p.start for p in parts), max(p.end for p in parts)
     audio = mix.Span(stem, int(round(start * rate)), int(round(end * rate)))
     speech = mix.Resampled(audio, rate, SAMPLE_RATE)                        # (n16,) where sliced
     check_audible(speech)
-    return Part(start, audio, rate, align_transcript(speech, text, language), text)
+    return Part(start, audio, rate, align_speech(speech, text, language), text)

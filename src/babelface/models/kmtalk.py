@@ -353,8 +353,8 @@ class KMTalkGenerator:
         if timeline is None and text is not None:
             if not language:
                 raise InputError("--text needs --lang: the language of the transcript")
-            from babelface.phonetics.align import align_transcript
-            timeline = align_transcript(audio, text, language)
+            from babelface.phonetics.phone_align import align_speech
+            timeline = align_speech(audio, text, language)
         if timeline:
             return with_ends(boundaries_from_timeline(timeline, t)), list(timeline)
         prob = self.boundary_probability(audio)

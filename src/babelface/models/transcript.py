@@ -1,18 +1,22 @@
 """The text path as a motion generator: speech + its transcript → motion.
 
-``--model text``: espeak-ng's phonemes for the transcript are aligned to the speech by DTW over
-MFCCs (:func:`babelface.phonetics.align.align_transcript`, the aeneas approach); the timed phonemes
+``--model text``: the transcript's phonemes are timed on the speech
+(:func:`babelface.phonetics.phone_align.align_speech`: English by pocketsphinx's acoustic model
+where it is installed, else espeak-ng's phonemes by DTW over MFCCs against their synthesis,
+:func:`babelface.phonetics.align.align_transcript`, the aeneas approach); the timed phonemes
 give the articulation (:mod:`babelface.motion.articulation`), mapped linearly to motion
 (:mod:`babelface.motion.articulatory_model`). No weights; the transcript and its language are required.
 
 ``--model text-audio`` (the default with a transcript, issue 11): that motion blended with the
-audio-only ``muex-real`` motion of the same speech, ``TEXT_SHARE`` of the transcript's and the
-rest of the audio's, frame by frame (:func:`blend`). The two err differently on real people —
-the transcript knows which phoneme is spoken (a closure, a rounding), the audio how it was said
-(its energy, its own timing) — and their average follows real lips better than either: on the
-real corpus's held-out speakers the median TMDC at lag 0 rises from 0.241 (text) and 0.313
-(``muex-real``) to 0.367 (test), chosen on the validation speakers (RESULTS.md, "The text path
-blended with the audio"). ``weights`` of ``text-audio`` are the read-out's.
+audio-only ``muex-real`` motion of the same speech, a share of the transcript's and the rest of
+the audio's, frame by frame (:func:`blend`): :data:`TEXT_SHARE` where the transcript is timed by
+the acoustic model (English), :data:`TEXT_SHARE_DTW` where by DTW (:func:`text_share`). The two
+err differently on real people — the transcript knows which phoneme is spoken (a closure, a
+rounding), the audio how it was said (its energy, its own timing) — and their average follows
+real lips better than either: on the real corpus's held-out test speakers the median TMDC at lag
+0 is 0.402 against 0.379 (the text path alone, acoustic timing) and 0.313 (``muex-real``); with
+DTW timing 0.367 against 0.241. Each share was chosen on the validation speakers (RESULTS.md,
+"The text path blended with the audio"). ``weights`` of ``text-audio`` are the read-out's.
 """
 
 from __future__ import annotations
@@ -27,8 +31,17 @@ from babelface.errors import InputError
 from babelface.models.protocols import GeneratedMotion
 
 MOTION_WINDOW = 1500         # frames of motion drawn at once on the streamed text path (a minute)
-TEXT_SHARE = 0.3             # text-audio: the transcript's share of the motion (chosen on the real val speakers)
+TEXT_SHARE = 0.5             # text-audio: the transcript's share of the motion where it is timed acoustically
+TEXT_SHARE_DTW = 0.3         # … where it is timed by DTW (each chosen on the real val speakers with its aligner)
 AUDIO_PARTNER = "muex-real"  # text-audio: the audio-only generator it is blended with
+
+
+def text_share(language: str | None) -> float:
+    """``text-audio``'s share of the transcript for ``language``: :data:`TEXT_SHARE` where the
+    transcript is aligned by the acoustic model (English with pocketsphinx installed), else
+    :data:`TEXT_SHARE_DTW` (RESULTS.md, "The text path blended with the audio")."""
+    from babelface.phonetics.phone_align import available
+    return TEXT_SHARE if available(language) else TEXT_SHARE_DTW
 
 
 def blend(text_motion: np.ndarray, audio_motion: np.ndarray, share: float = TEXT_SHARE) -> np.ndarray:
@@ -59,10 +72,10 @@ class TranscriptGenerator:
         ``audio16k`` an array or anything sliced like one (a :class:`babelface.disk.DiskSignal`:
         the speech is then read a block at a time)."""
         from babelface.motion.articulation import articulation_from_timeline
-        from babelface.phonetics.align import align_transcript
+        from babelface.phonetics.phone_align import align_speech
         if text is None or not language:
             raise InputError("the text path needs the transcript and its language (--text and --lang)")
-        phonemes = align_transcript(audio16k, text, language)
+        phonemes = align_speech(audio16k, text, language)
         return articulation_from_timeline(phonemes, n_frames), phonemes
 
     def audio_motion(self, read, n_samples: int) -> Iterator[np.ndarray] | None:
@@ -90,12 +103,20 @@ class TranscriptGenerator:
 class TranscriptAudioGenerator(TranscriptGenerator):
     """``text-audio``: the transcript's motion blended with :data:`AUDIO_PARTNER`'s (:func:`blend`).
     ``audio``: that generator, already loaded (``animate`` runs it in a process of its own), else
-    loaded on first use from ``weights`` (the read-out's)."""
+    loaded on first use from ``weights`` (the read-out's). ``share``: the transcript's share, by
+    default :func:`text_share` of the language :meth:`timed` was last given."""
 
     name = "text-audio"
 
-    def __init__(self, audio=None, weights: str | Path | None = None, share: float = TEXT_SHARE):
-        self._audio, self.weights, self.share = audio, weights, share
+    def __init__(self, audio=None, weights: str | Path | None = None, share: float | None = None):
+        self._audio, self.weights, self._share = audio, weights, share
+        self.share = TEXT_SHARE if share is None else share
+
+    def timed(self, audio16k, text: str | None, language: str | None, n_frames: int
+              ) -> tuple[np.ndarray, list]:
+        if self._share is None:
+            self.share = text_share(language)
+        return super().timed(audio16k, text, language, n_frames)
 
     @property
     def audio(self):
