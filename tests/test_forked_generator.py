@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from tests.test_speed import REFERENCE_ANIMATE_MD5, frames_md5
+from tests.test_speed import assert_pinned_animate
 
 # Run in a fresh interpreter: the fork is taken only where torch is not imported yet. The fake
 # generators use NumPy alone (no torch: this costs well under a second).
@@ -131,7 +131,7 @@ def test_animate_at_two_threads_runs_muex_in_its_own_process_with_the_pinned_fra
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["200", "False"]
-    assert frames_md5(out) == REFERENCE_ANIMATE_MD5
+    assert_pinned_animate(out)
 
 
 def test_an_in_process_dub_leaves_the_environment_as_it_found_it(monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from pathlib import Path
 
 import av
 import numpy as np
@@ -38,12 +39,61 @@ SENTENCE = "The quick brown fox jumps over the lazy dog."
 #   3622a395…; decoded frames against those 52.8 dB PSNR median, 49.5 lowest).
 REFERENCE_SAY_MD5 = "4b3e60d6078e48008d1e414a58e10760"          # say SENTENCE --lang en, astronaut
 REFERENCE_ANIMATE_MD5 = "4f1ca3060e4f13d9eb75404be2ef3165"      # animate RD_Radio31_000.wav
+# * session 34: the machine became an AMD EPYC (the pins above were made on an Intel Xeon). say
+#   keeps its bytes; animate's MuEx (torch's CPU kernels differ between the two, within the 2e-5
+#   of tests/test_pinned_outputs.py) moves a few pixels by a level or so, and the md5 with it
+#   (2ead8572… here, the same code). Where the md5 differs, the mouth of every 10th frame is held
+#   against the one recorded on the EPYC (tests/data/animate_reference.npz, ANIMATE_MOUTH: the
+#   lips and chin, luma) at ≥ 40 dB PSNR; frames one step off score 29-37 dB on a third of them.
+ANIMATE_REFERENCE = Path(__file__).parent / "data" / "animate_reference.npz"
+ANIMATE_MOUTH = (slice(125, 185), slice(185, 275))   # rows, columns of the astronaut's mouth (512²)
+MIN_MOUTH_PSNR = 40.0
 STILL = pipeline.HeadOptions(still=True)     # the mouth alone, as then (issue 14's --still)
 
 
 def frames_md5(path) -> str:
     from babelface.media import read_frames
     return hashlib.md5(read_frames(path).tobytes()).hexdigest()
+
+
+def mouth_luma(frames: np.ndarray) -> np.ndarray:
+    """The astronaut's mouth in every 10th frame: ``(T/10, 60, 90)`` uint8 luma (BT.601)."""
+    rows, cols = ANIMATE_MOUTH
+    rgb = frames[::10, rows, cols].astype(np.float32)
+    return (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).round().astype(np.uint8)
+
+
+def mouth_psnr(frames: np.ndarray) -> np.ndarray:
+    """PSNR (dB) of each sampled mouth against the reference ``(T/10,)``."""
+    ref = np.load(ANIMATE_REFERENCE)["mouth"]
+    got = mouth_luma(frames)
+    assert got.shape == ref.shape, (got.shape, ref.shape)
+    mse = ((got.astype(np.float64) - ref) ** 2).mean(axis=(1, 2))
+    return 10 * np.log10(255.0 ** 2 / np.maximum(mse, 1e-10))
+
+
+def assert_pinned_animate(path) -> None:
+    """The pinned animate video: its md5 where the pins were made, else the reference mouths."""
+    from babelface.media import read_frames
+    frames = read_frames(path)
+    if hashlib.md5(frames.tobytes()).hexdigest() == REFERENCE_ANIMATE_MD5:
+        return
+    psnr = mouth_psnr(frames)
+    assert psnr.min() >= MIN_MOUTH_PSNR, np.round(psnr, 1)
+
+
+def test_the_mouth_reference_tells_frames_apart():
+    """The reference mouths move: the same video with its samples shifted by one fails the check."""
+    ref = np.load(ANIMATE_REFERENCE)["mouth"]
+    assert ref.shape == (20, 60, 90)
+
+    def video(mouths):
+        v = np.zeros((200, 512, 512, 3), np.uint8)
+        v[::10, ANIMATE_MOUTH[0], ANIMATE_MOUTH[1]] = mouths[..., None]
+        return v
+    assert mouth_psnr(video(ref)).min() > 90
+    shifted = mouth_psnr(video(np.roll(ref, 1, axis=0)))
+    assert shifted.min() < 30 and (shifted < MIN_MOUTH_PSNR).mean() > 0.5
 
 
 def test_default_portraits_shipped_landmarks_are_mediapipes():
@@ -152,7 +202,7 @@ def test_animate_gives_the_pinned_frames(tmp_path, real):
     out = tmp_path / "a.mp4"
     result = pipeline.animate(real / "RD_Radio31_000.wav", out, threads=2, head=STILL)
     assert result.frames == 200
-    assert frames_md5(out) == REFERENCE_ANIMATE_MD5
+    assert_pinned_animate(out)
     original = load_audio(real / "RD_Radio31_000.wav", sample_rate=None, mono=False)
     assert load_audio(out, sample_rate=None, mono=False).shape == original.shape
 
