@@ -37,7 +37,7 @@ import numpy as np
 from babelface.constants import SAMPLE_RATE
 from babelface.disk import Sliced
 from babelface.errors import InputError
-from babelface.phonetics.espeak import PAUSE, Phoneme
+from babelface.phonetics.espeak import PAUSE, Phoneme, _merge_pauses
 
 LANGUAGES = ("en",)
 PIECE_S = 60.0                 # speech longer than this is aligned an utterance at a time
@@ -209,13 +209,7 @@ def _gap_free(timed: list[Phoneme], duration: float) -> list[Phoneme]:
         t = b
     if duration > t + 1e-9:
         out.append(Phoneme(PAUSE, t, duration))
-    merged: list[Phoneme] = []
-    for p in out:
-        if merged and p.ipa == PAUSE and merged[-1].ipa == PAUSE:
-            merged[-1] = Phoneme(PAUSE, merged[-1].start, p.end)
-        else:
-            merged.append(p)
-    return merged
+    return _merge_pauses(out)
 
 
 def pieces(timeline: list[Phoneme], duration: float, limit: float | None = None) -> list[tuple[float, float]]:
