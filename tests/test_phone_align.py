@@ -149,3 +149,18 @@ def test_other_languages_and_bad_input(katie_audio, monkeypatch):
         phone_align.align_speech(katie_audio, "   ", "en")
     monkeypatch.setattr(phone_align, "available", lambda language: False)      # no pocketsphinx
     assert phone_align.align_speech(katie_audio, KATIE, "en") == align_transcript(katie_audio, KATIE, "en")
+
+
+def test_the_environment_can_keep_dtw(katie_audio, monkeypatch):
+    from babelface.errors import InputError
+    from babelface.models.transcript import TEXT_SHARE_DTW, text_share
+    from babelface.phonetics import phone_align
+    from babelface.phonetics.align import align_transcript
+    monkeypatch.setenv("BABELFACE_ALIGNER", "dtw")
+    assert not phone_align.available("en") and text_share("en") == TEXT_SHARE_DTW
+    assert phone_align.align_speech(katie_audio, KATIE, "en") == align_transcript(katie_audio, KATIE, "en")
+    monkeypatch.setenv("BABELFACE_ALIGNER", "AUTO")
+    assert phone_align.available("en")
+    monkeypatch.setenv("BABELFACE_ALIGNER", "hmm")
+    with pytest.raises(InputError, match="BABELFACE_ALIGNER"):
+        phone_align.available("en")

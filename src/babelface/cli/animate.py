@@ -14,8 +14,8 @@ def register(sub) -> None:
         "animate", help="make a portrait speak real speech (with or without its transcript)",
         description="Animate a portrait with real speech. With --text and --lang, the "
                     "transcript's phonemes are aligned to the speech (English: by pocketsphinx's "
-                    "acoustic model, babelface[asr]; other languages: espeak-ng's phonemes by DTW "
-                    "over MFCCs, the aeneas approach), so the mouth follows the speaker's own timing; that motion "
+                    "acoustic model, babelface[asr]; other languages, or BABELFACE_ALIGNER=dtw: espeak-ng's "
+                    "phonemes by DTW over MFCCs, the aeneas approach), so the mouth follows the speaker's own timing; that motion "
                     "is blended with the audio-only muex-real's (text-audio: 0.5 of the transcript's, 0.3 where DTW-timed, "
                     "which follows real lips better than either alone; --model text for the "
                     "transcript's alone). Without a "

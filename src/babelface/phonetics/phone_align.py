@@ -25,6 +25,8 @@ ships inside its wheel, nothing is fetched). Other languages, or no pocketsphinx
   and decoded at a time.
 - **Failure** (the search cannot reach the end of the text: a transcript that is not what was
   said) falls back to DTW for that utterance, after a second try with wider beams.
+- ``BABELFACE_ALIGNER=dtw`` in the environment keeps DTW for every language (the timing, and the
+  ``text-audio`` share, of earlier releases).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from babelface.errors import InputError
 from babelface.phonetics.espeak import PAUSE, Phoneme, _merge_pauses
 
 LANGUAGES = ("en",)
+ALIGNER_ENV = "BABELFACE_ALIGNER"   # "auto" (the default: acoustic where it can) or "dtw" (always DTW)
 PIECE_S = 60.0                 # speech longer than this is aligned an utterance at a time
 FRAME_S = 0.01                 # pocketsphinx's frame step
 WIDE_BEAMS = dict(beam=1e-80, wbeam=1e-60, pbeam=1e-80)     # the second try's search beams
@@ -88,9 +91,17 @@ def arpabet(ipa: str) -> list[str]:
 
 
 def available(language: str | None) -> bool:
-    """Whether :func:`align_speech` aligns ``language`` acoustically (English, pocketsphinx installed)."""
+    """Whether :func:`align_speech` aligns ``language`` acoustically: English, pocketsphinx
+    installed, and :data:`ALIGNER_ENV` not ``dtw`` (set it to reproduce the DTW timing of
+    babelface before session 34, for every command and the server alike)."""
+    import os
     from importlib.util import find_spec
-    return (language or "").split("-")[0].lower() in LANGUAGES and find_spec("pocketsphinx") is not None
+    choice = os.environ.get(ALIGNER_ENV, "auto").strip().lower() or "auto"
+    if choice not in ("auto", "dtw"):
+        raise InputError(f"{ALIGNER_ENV}={os.environ[ALIGNER_ENV]!r}: use 'auto' (acoustic for English "
+                         "where pocketsphinx is installed, else DTW) or 'dtw'")
+    return (choice == "auto" and (language or "").split("-")[0].lower() in LANGUAGES
+            and find_spec("pocketsphinx") is not None)
 
 
 @dataclass
