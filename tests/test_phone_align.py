@@ -93,7 +93,7 @@ def test_a_failed_search_falls_back_to_dtw(katie_audio, monkeypatch):
     from babelface.phonetics.align import align_transcript
     calls = []
 
-    def fail(pcm, words, beams):
+    def fail(pcm, words, beams, decoder=None):
         calls.append(beams)
         raise RuntimeError("Failed to stop utterance processing")
     monkeypatch.setattr(phone_align, "_search", fail)
@@ -112,9 +112,9 @@ def test_long_speech_is_aligned_an_utterance_at_a_time(katie_audio, monkeypatch)
     searched = []
     real_search = phone_align._search
 
-    def spy(pcm, words, beams):
+    def spy(pcm, words, beams, decoder=None):
         searched.append((len(pcm) // 2, len(words)))
-        return real_search(pcm, words, beams)
+        return real_search(pcm, words, beams, decoder)
     monkeypatch.setattr(phone_align, "PIECE_S", 10.0)
     monkeypatch.setattr(phone_align, "_search", spy)
     timeline = phone_align.align_speech(x, text, "en")

@@ -148,9 +148,11 @@ def _pcm(x) -> bytes:
     return np.clip(np.round(x * 32768.0), -32768, 32767).astype("<i2").tobytes()
 
 
-def _search(pcm: bytes, words: list[_Word], beams: dict) -> list[tuple[str, list[tuple[str, int, int]]]]:
-    """pocketsphinx's two alignment passes → ``[(word, [(phone, first frame, frames)])]``."""
-    decoder = _decoder(**beams)
+def _search(pcm: bytes, words: list[_Word], beams: dict, decoder=None
+            ) -> list[tuple[str, list[tuple[str, int, int]]]]:
+    """pocketsphinx's two alignment passes → ``[(word, [(phone, first frame, frames)])]``, on
+    ``decoder`` (a fresh one of the default beams, unused so far) or a new one with ``beams``."""
+    decoder = decoder if decoder is not None else _decoder(**beams)
     for w in words:
         if w.units is not None:
             decoder.add_word(w.name, " ".join(w.phones), True)
@@ -164,16 +166,18 @@ def _search(pcm: bytes, words: list[_Word], beams: dict) -> list[tuple[str, list
     return [(w.name, [(p.name, int(p.start), int(p.duration)) for p in w]) for w in decoder.get_alignment()]
 
 
-def align_words(speech16k, words: list[_Word]) -> list[Phoneme] | None:
+def align_words(speech16k, words: list[_Word], decoder=None) -> list[Phoneme] | None:
     """``words`` timed on ``speech16k`` (mono 16 kHz, one utterance) by pocketsphinx: a gap-free
-    timeline over its duration, or None when the search fails with both beams."""
+    timeline over its duration, or None when the search fails with both beams. ``decoder``: a fresh
+    default one to search with first (the one the words were looked up in: loading the model
+    costs about 0.1 s)."""
     if not words:
         return None
     pcm = _pcm(speech16k)
     segments = None
     for beams in ({}, WIDE_BEAMS):
         try:
-            segments = _search(pcm, words, beams)
+            segments = _search(pcm, words, beams, None if beams else decoder)
             break
         except RuntimeError:
             continue
@@ -261,8 +265,9 @@ def align_speech(audio16k, text: str, language: str) -> list[Phoneme]:
         check_speech(audio)
         if not text or not text.strip():
             return align_transcript(audio, text, language)              # its error for empty text
-        words = transcript_words(text, _decoder().lookup_word)
-        got = align_words(audio[0:len(audio)], words)
+        decoder = _decoder()
+        words = transcript_words(text, decoder.lookup_word)
+        got = align_words(audio[0:len(audio)], words, decoder)
         return got if got is not None else align_transcript(audio, text, language)
     timeline = align_transcript(audio, text, language)                   # streamed DTW: the cuts
     out: list[Phoneme] = []
