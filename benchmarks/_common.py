@@ -42,6 +42,15 @@ def real_dir(name: str = "WDA_KatieHill_000.mp4") -> Path:
     raise SystemExit("real media not found: set BABELFACE_REAL_DATA")
 
 
+def paired(d) -> str:
+    """Per-clip paired differences ``d`` as the reports print them: "mean ± 1.96 s.e. (k of n)",
+    k the clips that gained."""
+    import numpy as np
+    d = np.asarray(d, float)
+    return (f"{d.mean():+.3f} ± {1.96 * d.std(ddof=1) / np.sqrt(len(d)):.3f} "
+            f"({int((d > 0).sum())} of {len(d)})")
+
+
 def write_section(heading: str, text: str, report: str | Path = "BENCHMARKS.md") -> Path:
     """Replace (or append) the section that starts with ``heading`` (a ``## `` line) in ``report``
     (a path, absolute or relative to the repository root). ``text`` may start with the heading."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT, machine, write_section
+from _common import ROOT, machine, paired, write_section
 from real_clips import _in_sync, read_transcript, score
 
 SECTION = "## The text path blended with the audio: `text-audio` (issue 11, session 32)"
@@ -96,10 +96,9 @@ def scores(rows: dict) -> dict:
 def table(rows: dict, av: dict, res: dict) -> tuple[str, float]:
     """The markdown table of every split and share, and the share chosen on validation."""
     def delta(ids, share):
-        d = np.array([res[(c, share)]["tmdc"] - res[(c, 0.0)]["tmdc"] for c in ids])
-        return d.mean(), 1.96 * d.std(ddof=1) / np.sqrt(len(d)), int((d > 0).sum())
+        return np.array([res[(c, share)]["tmdc"] - res[(c, 0.0)]["tmdc"] for c in ids])
     val = [c for c in rows if rows[c][0] == "val"]
-    chosen = max(SHARES[1:-1], key=lambda s: delta(val, s)[0])
+    chosen = max(SHARES[1:-1], key=lambda s: delta(val, s).mean())
     lines = ["| split | share of the transcript | clips | median TMDC ↑ | Δ TMDC vs muex-real (mean ± 1.96 s.e., clips better) "
              "| median LSE-D ↓ | in-sync clips: best lag within ±1 | median gap ratio |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -108,13 +107,12 @@ def table(rows: dict, av: dict, res: dict) -> tuple[str, float]:
         synced = [c for c in ids if _in_sync(av, c)]
         for share in SHARES:
             r = [res[(c, share)] for c in ids]
-            m, ci, better = delta(ids, share)
             name = {0.0: "0 (`muex-real`)", 1.0: "1 (`text`)"}.get(share, f"{share:g}")
             if share == chosen:
                 name = f"**{name} (chosen)**"
             lag = np.mean([abs(res[(c, share)]["best_lag"]) <= 1 for c in synced])
             lines.append(f"| {split} | {name} | {len(ids)} | {np.median([x['tmdc'] for x in r]):.3f} | "
-                         f"{m:+.3f} ± {ci:.3f} ({better} of {len(ids)}) | {np.median([x['lse_d'] for x in r]):.4f} | "
+                         f"{paired(delta(ids, share))} | {np.median([x['lse_d'] for x in r]):.4f} | "
                          f"{100 * lag:.0f} % of {len(synced)} | {np.median([x['gap_ratio'] for x in r]):.2f} |")
     return "\n".join(lines), chosen
 
@@ -140,7 +138,7 @@ def heard_table(rows: dict, res: dict, share: float) -> str:
         lines.append(f"| {split} | {len(ids)} | {np.median([res[(c, 0.0)]['tmdc'] for c in ids]):.3f} | "
                      f"{np.median([res[(c, share)]['tmdc'] for c in ids]):.3f} | "
                      f"{np.median([got[c]['tmdc'] for c in ids]):.3f} | "
-                     f"{d.mean():+.3f} ± {1.96 * d.std(ddof=1) / np.sqrt(len(d)):.3f} ({int((d > 0).sum())} of {len(d)}) |")
+                     f"{paired(d)} |")
     return "\n".join(lines)
 
 

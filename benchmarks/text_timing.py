@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT, machine, write_section
+from _common import ROOT, machine, paired, write_section
 from real_clips import _in_sync, read_transcript, score
 
 SECTION = "## The text path timed by an acoustic model (issue 11, session 34)"
@@ -116,8 +116,7 @@ def table(rows: dict, av: dict) -> str:
                 t = np.array([res[(c, v, share)]["tmdc"] for c in ids])
                 d = t - np.array([res[(c, "dtw", share)]["tmdc"] for c in ids])
                 lag = np.mean([abs(res[(c, v, share)]["best_lag"]) <= 1 for c in synced])
-                delta = "" if v == "dtw" else (f"{d.mean():+.3f} ± {1.96 * d.std(ddof=1) / np.sqrt(len(d)):.3f} "
-                                               f"({int((d > 0).sum())} of {len(d)})")
+                delta = "" if v == "dtw" else paired(d)
                 lines.append(f"| {split} | {what} | {v} | {len(ids)} | {np.median(t):.3f} | {delta} | "
                              f"{100 * lag:.0f} % of {len(synced)} | "
                              f"{np.median([res[(c, v, share)]['lse_d'] for c in ids]):.4f} |")
