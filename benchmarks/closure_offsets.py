@@ -72,6 +72,14 @@ READING = (
     "instead (−0.020 ± 0.024; −0.033 ± 0.045): no better than the shipped fit, so the corpus keeps the expert's "
     "offsets (`scripts/real_av_offsets.json`) for training.")
 
+OWN_READING = (
+    "Our own videos read in sync by both instruments where the mouth is driven by a timed transcript: "
+    "`say` (espeak-ng's timeline) and `animate --text` of Katie Hill's speech (pocketsphinx's) close the "
+    "lips within 20 ms of the /p b m/ sounds, where her own recording closes them about 140 ms early, more "
+    "than anticipation explains at a stop's release (the burst is the lips parting): most of the 4-frame lead "
+    "of her real lips over our motion that issue 11 reported on this clip is her recording's offset. MuEx's audio-only motion of the same speech barely closes the lips at her four bilabials "
+    "(r 0.28, not readable): the reading also says which motion shuts the mouth when the sound needs it.")
+
 
 def recording(clip_id: str) -> str:
     """The video a clip was cut from: its id less the clip number."""
@@ -125,6 +133,48 @@ def readings(data: Path) -> dict:
         others = rng.choice([b for b in ids if b != a], MISMATCHED, replace=False)
         out[a]["mismatched_readable"] = [bool(closure_offset(timelines[a], openings[b]).readable) for b in others]
     return out
+
+
+SAY_TEXT = ("Maybe my brother bought a big map of Boston before lunch, but Pam prefers apple pie and warm "
+            "bread by the bay.")
+
+
+def own_outputs() -> str:
+    """Both readings of the real Katie Hill clip and of babelface's own videos: ``say`` (English,
+    the bundled portrait) and ``animate`` of her speech by the text path and by MuEx."""
+    import subprocess
+    import sys
+    import tempfile
+    from _common import real_dir
+    from babelface.lip_closure import analyze as closure
+    from babelface.sync import SyncExpertEmbedding, analyze as expert, read_av
+    real = real_dir() / "WDA_KatieHill_000.mp4"
+    katie = read_transcript("WDA_KatieHill_000") or [
+        s for s in (ROOT / "tests" / "data" / "WDA_KatieHill_000.txt").read_text().splitlines()
+        if s.strip() and not s.startswith("#")][0]
+    exe = [sys.executable, "-m", "babelface"]
+    emb = SyncExpertEmbedding()
+    lines = ["| video | made by | expert | closures (ms) | peak r / r at 0 / z | readable |",
+             "| --- | --- | ---: | ---: | --- | --- |"]
+    with tempfile.TemporaryDirectory() as tmp:
+        say, text, muex = (Path(tmp) / f"{n}.mp4" for n in ("say", "text", "muex"))
+        quiet = {"check": True, "stdout": subprocess.DEVNULL}
+        subprocess.run(exe + ["say", "--lang", "en", "--text", SAY_TEXT, "-o", str(say), "-q"], **quiet)
+        subprocess.run(exe + ["animate", "--audio", str(real), "--text", katie, "--lang", "en", "-o", str(text),
+                              "-q"], **quiet)
+        subprocess.run(exe + ["animate", "--audio", str(real), "-o", str(muex), "-q"], **quiet)
+        for video, how, words in ((real, "the real clip (HDTF)", katie),
+                                  (text, "`animate --text` (text-audio) of her speech", katie),
+                                  (muex, "`animate` (MuEx, audio only) of her speech", katie),
+                                  (say, "`say --lang en`, the sentence in the script", SAY_TEXT)):
+            audio, lm = read_av(video)
+            ex, cl = expert(audio, lm, emb, source=str(video)), closure(audio, lm, words, "en")
+            j = cl.to_json()
+            cells = (f"{j['offset_frames']:+d} ({j['offset_ms']:+.0f}) | {j['peak_r']:.2f} / {j['r_at_zero']:+.2f} / "
+                     f"{j['z']:.1f}" if j["peak_r"] is not None else "– | –")
+            lines.append(f"| {video.name if video == real else video.stem} | {how} | {int(ex.offset_frames):+d} | "
+                         f"{cells} | {'yes' if j['readable'] else 'no'} |")
+    return "\n".join(lines)
 
 
 def _best_lags(cache: dict, model: str, ids) -> dict:
@@ -200,6 +250,7 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = readings(args.data)
     summary, per_clip, goal = render(rows, json.loads(args.cache.read_text()))
+    own = own_outputs()
     body = "\n".join([
         SECTION, "",
         "Command: `OMP_NUM_THREADS=1 python benchmarks/closure_offsets.py --write` (after `make corpus-real` "
@@ -212,7 +263,8 @@ def main() -> None:
         "matches the real lips (`real_clips.py`; + = the motion is late), which should be minus the clip's own "
         "offset.", "", summary, "", "Issue 11's lag goal (the best lag within ±1 frame on every clip whose own "
         "audio is in sync), the in-sync clips chosen by each instrument:", "", goal, "", READING, "",
-        "Per clip:", "", per_clip, ""])
+        "The same readings of babelface's own output (rendered by the script; the Katie Hill transcript of "
+        "tests/data):", "", own, "", OWN_READING, "", "Per clip:", "", per_clip, ""])
     print(body)
     if args.write:
         write_section(SECTION, body, "RESULTS.md")
