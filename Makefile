@@ -112,7 +112,7 @@ model-readout: venv corpus-real
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_real_readout.py --data $(REAL_CORPUS) --select
 
 # The sync expert (issue 6, issue 11 part 5) on the same trainer: sync_expert_real.yaml, the benchmark
-# and the real corpus's training speakers (real clips re-aligned by scripts/real_av_offsets.json, hard
+# and the real corpus's training speakers (real clips re-aligned by scripts/real_av_offsets_closure.json, hard
 # negatives: shifted, frozen mouth, reversed), 1,200 steps; the final step is the shipped file
 # (docs/sync.md says why not the best validation score). Resumable
 # (continues from $(SYNC_RUN)/last.safetensors); ~25 min on one idle core.

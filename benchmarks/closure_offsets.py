@@ -45,7 +45,9 @@ SECTION = "## AV offsets from lip closures: which real clips are in sync (issue 
 SHIFTS, SEED, MISMATCHED = 4, 0, 8
 MODELS = ("MuEx (shipped) + median style", "muex-real + median style", "text-audio + median style")
 READING = (
-    "Reading. The readings from lip closures are as self-consistent as the expert's: both follow every known "
+    "Reading (the expert here is session 34's, the one trained on its own readings; the one shipped since "
+    "is trained on these closure readings: section \"The sync expert trained on offsets read from lip "
+    "closures\"). The readings from lip closures are as self-consistent as the expert's: both follow every known "
     "shift that stays inside the searched range, and both read the clips of one recording alike (the five Ted "
     "Lieu clips all −2, −90 to −100 ms). Another clip's transcript read against a clip's lips is rarely taken "
     "for a reading (1 % of the pairs), so the 20 clips it declines (short, with fewer than 3 bilabials or a weak "
@@ -69,8 +71,9 @@ READING = (
     "(scratch, not shipped): `muex-real` refitted with the training clips re-aligned by their closure readings "
     "(validation −0.024 ± 0.024, 1 of 8 clips better; test −0.029 ± 0.045), the expert's 12 in-sync clips "
     "re-aligned where the closures read them (+0.002 ± 0.019; −0.008 ± 0.040), or the closures' in-sync clips "
-    "instead (−0.020 ± 0.024; −0.033 ± 0.045): no better than the shipped fit, so the corpus keeps the expert's "
-    "offsets (`scripts/real_av_offsets.json`) for training.")
+    "instead (−0.020 ± 0.024; −0.033 ± 0.045): no better than the shipped fit, so `muex-real` keeps being fitted on "
+    "the expert's in-sync clips (`scripts/real_av_offsets.json`). The sync expert itself, trained on these "
+    "readings, gains: next section.")
 
 OWN_READING = (
     "Our own videos read in sync by both instruments where the mouth is driven by a timed transcript: "
@@ -98,7 +101,7 @@ def delayed(landmarks: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def readings(data: Path) -> dict:
+def readings(data: Path, weights: Path | None = None) -> dict:
     """``{clip id: {...}}``: the split, both readings, each known shift's error (shifts whose
     answer lies beyond the ±15 frames searched are not counted), and the closure readings of the
     clip's transcript against other clips' lips."""
@@ -109,7 +112,7 @@ def readings(data: Path) -> dict:
     from babelface.phonetics.phone_align import align_speech
     from babelface.progress import progress
     from babelface.sync import SyncExpertEmbedding, analyze as expert
-    emb = SyncExpertEmbedding()
+    emb = SyncExpertEmbedding(weights)
     rng = np.random.default_rng(SEED)
     clips = [c for c in load_manifest(data) if c.audio and c.language == "en" and read_transcript(c.id)]
     out, timelines, openings = {}, {}, {}
@@ -139,7 +142,7 @@ SAY_TEXT = ("Maybe my brother bought a big map of Boston before lunch, but Pam p
             "bread by the bay.")
 
 
-def own_outputs() -> str:
+def own_outputs(weights: Path | None = None) -> str:
     """Both readings of the real Katie Hill clip and of babelface's own videos: ``say`` (English,
     the bundled portrait) and ``animate`` of her speech by the text path and by MuEx."""
     import subprocess
@@ -153,7 +156,7 @@ def own_outputs() -> str:
         s for s in (ROOT / "tests" / "data" / "WDA_KatieHill_000.txt").read_text().splitlines()
         if s.strip() and not s.startswith("#")][0]
     exe = [sys.executable, "-m", "babelface"]
-    emb = SyncExpertEmbedding()
+    emb = SyncExpertEmbedding(weights)
     lines = ["| video | made by | expert | closures (ms) | peak r / r at 0 / z | readable |",
              "| --- | --- | ---: | ---: | --- | --- |"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,21 +245,26 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "real_corpus")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "real_clips" / "cache.json",
                     help="benchmarks/real_clips.py's per-clip results (the models' best lags)")
+    ap.add_argument("--weights", type=Path, help="the sync expert to compare with (default: the shipped one; the "
+                    "section was written with session 34's, the one trained on its own readings: "
+                    "git show 0e50cbb:src/babelface/assets/sync_expert.safetensors > runs/sync_s34.safetensors)")
     ap.add_argument("--write", action="store_true", help="write the RESULTS.md section")
     args = ap.parse_args()
     if not args.cache.exists():
         raise SystemExit(f"{args.cache} is missing: run benchmarks/real_clips.py first")
     import torch
     torch.set_num_threads(1)
-    rows = readings(args.data)
+    rows = readings(args.data, args.weights)
     summary, per_clip, goal = render(rows, json.loads(args.cache.read_text()))
-    own = own_outputs()
+    own = own_outputs(args.weights)
     body = "\n".join([
         SECTION, "",
-        "Command: `OMP_NUM_THREADS=1 python benchmarks/closure_offsets.py --write` (after `make corpus-real` "
+        "Command: `OMP_NUM_THREADS=1 python benchmarks/closure_offsets.py"
+        + (f" --weights {args.weights}" if args.weights else "") + " --write` (after `make corpus-real` "
         "and `benchmarks/real_clips.py`)  ", f"Machine: {machine(1)}.", "",
         "Clips with an English transcript. Offsets in frames at 25 fps, + = the video lags the audio. *expert*: "
-        "the shipped sync expert; *closure*: `babelface.lip_closure` (the lips shut at the middle of every /p b m/ "
+        + (f"the sync expert `{args.weights}`" if args.weights else "the shipped sync expert")
+        + "; *closure*: `babelface.lip_closure` (the lips shut at the middle of every /p b m/ "
         "pocketsphinx places, on the teeth at /f v/, apart at every vowel; readable with ≥ 3 bilabials and a "
         "strength z = atanh(r)·√(n − 3) ≥ 3). Both are "
         "compared on the clips the closure reading can read. *Best lag*: the lag at which a model's motion best "

@@ -57,8 +57,9 @@ def test_identical_beats_frozen(bench, capsys, shared_cache):
     assert s["int_corr"] == pytest.approx(1.0) and s["dur_err"] == 0.0
     assert f["int_corr"] > 0.95 and f["dur_err"] < 0.05                       # same audio, re-encoded
     assert s["face_frames"] == 200
-    # no SyncNet weights named: the shipped sync expert scores sync (AV offset ≈ 0 on the real copy)
-    assert s["sync_c"] > 0 and s["sync_d"] > 0 and abs(s["av_offset"]) <= 1
+    # no SyncNet weights named: the shipped sync expert scores sync
+    # the real clip's own offset: her lips lead her sound (lip closures −140 ms; the expert −2)
+    assert s["sync_c"] > 0 and s["sync_d"] > 0 and -3 <= s["av_offset"] <= -1
     assert set(same) >= {"clips", "languages", "overall"} and "sync expert" in same["sync"]
 
 

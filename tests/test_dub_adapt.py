@@ -135,7 +135,8 @@ def test_dub_adapts_to_the_video_or_says_why_not(katie, tmp_path):
     res = pipeline.dub(katie["long"], tmp_path / "a.mp4", adapt=True, **kw)
     assert res.adaptation["skipped"] is None and res.adaptation["frames"] >= 190
     assert res.driver == "audio" and res.frames == 200
-    assert abs(res.adaptation["av_offset_frames"]) <= 1                  # an in-sync video: no warning
+    # her lips lead her sound by about 2 frames (the expert −2; lip closures −140 ms): under the warning's 3
+    assert -2 <= res.adaptation["av_offset_frames"] <= -1
     assert not any("--adapt" in w for w in res.warnings)
     short = pipeline.dub(katie["short"], tmp_path / "b.mp4", adapt=True, **{**kw, "audio": katie["long"]})
     assert "at least 125" in short.adaptation["skipped"]
