@@ -28,7 +28,7 @@ OFFSETS = ROOT / "scripts" / "real_av_offsets.json"
 
 def out_of_sync(path: Path = OFFSETS) -> set[str]:
     """Training and validation clips whose own audio is 2 frames or more off their video
-    (``scripts/real_av_offsets.json``: the sync expert's readings, also used to train it)."""
+    (``scripts/real_av_offsets.json``: the session-19/20 sync expert's readings)."""
     from babelface.train.sync import read_offsets
     return set(read_offsets(path))
 

@@ -35,7 +35,7 @@ from babelface.constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from babelface.errors import InputError
 
 ADAPT_WINDOW_S = 120.0       # the original's first minutes that the speaker is learnt from
-OFFSET_WARNING = 3           # frames: the sync expert reads in-sync video as -1 .. +1; 3 is off
+OFFSET_WARNING = 3           # frames: the sync expert reads in-sync video within ±1; 3 is off
 
 
 @dataclass
