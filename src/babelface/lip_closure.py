@@ -9,7 +9,8 @@ languages), and the video's inner-lip gap (MediaPipe, :func:`babelface.metrics.l
 is read at the middle of each bilabial stop or nasal (shut: −1), each labiodental (lip to teeth:
 −0.5) and each vowel (apart: 0.3 + 0.7 × its openness, /i u/ 0.3 … /a/ 1), the video moved by Δ:
 the offset is the Δ whose gaps correlate best with that template (Pearson's r, Δ in steps of
-10 ms). No weights, nothing learned, no speaker's style: anticipation moves when the lips start
+10 ms, the curve averaged over one frame's width first: the video samples the lips once a frame).
+No weights, nothing learned, no speaker's style: anticipation moves when the lips start
 to close, not whether they are shut while the sound says they are.
 
 Sign: + = the video lags the audio (the lips close Δ after the sound says they should), as
