@@ -127,6 +127,8 @@ def test_cli_argument_errors_of_the_transcript(cli, tmp_path, capsys):
     assert "add --text" in capsys.readouterr().err
     assert cli(["sync", video, "--transcribe", "--lang", "fr"]) == 2
     assert "English only" in capsys.readouterr().err
+    assert cli(["sync", video, "--text", " \n"]) == 2
+    assert "--text is empty" in capsys.readouterr().err
     assert cli(["sync", video, "--text", "bonjour", "--lang", "xx-yy"]) == 2     # before the video is read
     assert "unknown language 'xx-yy'" in capsys.readouterr().err
 

@@ -373,9 +373,14 @@ def video(rng, box):
     else:
         _copy(box, "video.mp4", name)
     extra = rng.choice([[], ["--json"], ["--max-offset", rng.choice(["0", "-3", "101", "5", "x"])],
-                        ["--plot", "curve.png"], ["--fix", "-o", "fixed.mp4"]])
+                        ["--plot", "curve.png"], ["--fix", "-o", "fixed.mp4"],
+                        # the lip-closure reading: odd transcripts and languages
+                        ["--text", rng.choice(ODD_TEXTS + ["maybe my brother bought a map"])],
+                        ["--text", "bonjour", "--lang", rng.choice(ODD_LANGS)], ["--transcribe"],
+                        ["--transcribe", "--lang", "fr"], ["--lang", "en"]])
     outputs = [a for a in ("curve.png", "fixed.mp4") if a in extra]
-    cheap = kind in ("missing", "dir", "empty") or any(v in extra for v in ("0", "-3", "101", "x"))
+    cheap = (kind in ("missing", "dir", "empty") or any(v in extra for v in ("0", "-3", "101", "x"))
+             or extra[:1] == ["--lang"] or extra[-2:] == ["--lang", "fr"])
     return Case("", argv=["sync", name, *extra], outputs=outputs, note=note, heavy=not cheap, timeout=180)
 
 

@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("-o is the output of --fix: add --fix, or drop -o")
     if not 1 <= args.max_offset <= 100:
         raise InputError("--max-offset must be between 1 and 100 frames")
+    if args.text is not None and not args.text.strip():
+        raise InputError("--text is empty: give the words spoken (or drop --text)")
     if args.text is not None and args.transcribe:
         raise InputError("--transcribe makes the transcript: drop --text (or --transcribe)")
     if args.lang is not None and args.text is None and not args.transcribe:
