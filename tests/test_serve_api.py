@@ -116,6 +116,19 @@ def test_animate_real_speech(server, media):
     assert r["frames"] == 30
 
 
+def test_sync_with_a_transcript_also_reads_the_lip_closures(server, media):
+    """`text` (the words of the clip's first 4 s) adds the lip-closure reading (`sync --text`)."""
+    pytest.importorskip("pocketsphinx", reason="pip install 'babelface[asr]' (make venv installs it)")
+    status, job = server.post("/api/sync", {"text": "rational that's right and friendly and easy for my"},
+                              {"video": ("clip.mp4", media["clip"])})
+    assert status == 202
+    job = server.wait(job["id"])
+    assert job["state"] == "done", job
+    c = job["result"]["closure"]
+    assert set(c) == {"offset_frames", "offset_ms", "peak_r", "r_at_zero", "z", "bilabials", "vowels", "readable"}
+    assert c["vowels"] >= 5 and -15 <= c["offset_frames"] <= 15 and isinstance(c["readable"], bool)
+
+
 def test_sync_offset_plot_and_fixed_copy(server, media, tmp_path):
     status, job = server.post("/api/sync", files={"video": ("clip.mp4", media["clip"])})
     assert status == 202
@@ -170,6 +183,10 @@ ERRORS = [
     ("POST", "/api/animate", {}, {"speech": ("a.wav", b"%PDF-1.4 nothing")}, 415, "is not audio"),
     ("POST", "/api/sync", {}, {}, 400, "video is required"),
     ("POST", "/api/sync", {}, {"video": ("v.mp4", b"\0\0\0\x18ftypmp42" + b"\0" * 100)}, 415, "cannot be decoded"),
+    ("POST", "/api/sync", {"text": "hi", "transcribe": "1"}, {}, 400, "drop --text"),
+    ("POST", "/api/sync", {"language": "fr"}, {}, 400, "language is the transcript's"),
+    ("POST", "/api/sync", {"text": "bonjour", "language": "xx-yy"}, {}, 400, "unknown language"),
+    ("POST", "/api/sync", {"transcribe": "1", "language": "fr"}, {}, 400, "English only"),
     ("POST", "/api/dub", {}, {}, 400, "give either text (with its language) or speech"),
     ("GET", "/api/jobs/0123456789abcdef0123456789abcdef", None, None, 404, "no such job"),
     ("GET", "/api/jobs/..%2F..%2Fetc%2Fpasswd", None, None, 404, "Not Found"),      # no route matches

@@ -117,6 +117,7 @@ def test_sync_tab_shows_offset_plot_and_fixed_copy(browser, server, real, tmp_pa
     browser.find_element(By.CSS_SELECTOR, "#tabs button[data-tab=sync]").click()
     panel = browser.find_element(By.ID, "panel-sync")
     panel.find_element(By.NAME, "video").send_keys(str(clip))
+    panel.find_element(By.NAME, "text").send_keys("rational that's right and friendly and easy for my")
     panel.find_element(By.CSS_SELECTOR, "button.go").click()
     wait_for(browser, "(v => v && v.readyState >= 1)(document.querySelector('#panel-sync .result video'))",
              90, "the fixed copy")
@@ -129,6 +130,8 @@ def test_sync_tab_shows_offset_plot_and_fixed_copy(browser, server, real, tmp_pa
     assert plot > 300 and video["error"] is None and video["advanced"] and abs(video["duration"] - 4.0) < 0.1
     assert offset.startswith(f"Offset {result['offset_frames']:+d} frames".replace("+0", "0"))
     assert len(result["curve"]) == 31
+    closure = browser.find_element(By.CSS_SELECTOR, "#panel-sync .closure").text     # the transcript's reading
+    assert closure.startswith("Lip closures: ") and f"{result['closure']['bilabials']} bilabial" in closure
 
 
 def test_a_missing_browser_fails_the_tests(monkeypatch):

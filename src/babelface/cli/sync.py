@@ -93,12 +93,12 @@ def run(args: argparse.Namespace) -> int:
               f"{abs(result.offset_ms):.0f} ms)")
     if closure is not None:
         if closure.peak != closure.peak:                                  # NaN: nothing to correlate
-            print(f"  lip closures: no reading ({closure.bilabials} bilabials, {closure.vowels} vowels in the "
-                  "transcript's timing)")
+            print(f"  lip closures: no reading ({_count(closure.bilabials, 'bilabial')}, "
+                  f"{_count(closure.vowels, 'vowel')} in the transcript's timing)")
         else:
             print(f"  lip closures: offset {closure.offset_frames:+d} frames ({1000 * closure.offset_s:+.0f} ms)"
                   f"   r {closure.peak:.2f} (at 0: {closure.at_zero:.2f}), strength z {closure.z:.1f}   "
-                  f"{closure.bilabials} bilabials, {closure.vowels} vowels")
+                  f"{_count(closure.bilabials, 'bilabial')}, {_count(closure.vowels, 'vowel')}")
         if not closure.readable:
             from babelface.lip_closure import MIN_BILABIALS, MIN_Z
             print(f"  note: the lip closures are too few or too weak to trust that reading (it needs "
@@ -110,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 LOW_CONFIDENCE = 0.02
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _closure(args, audio, landmarks):

@@ -118,7 +118,17 @@ def prepare_animate(form: Form, config: ServeConfig) -> tuple[dict, dict]:
 
 
 def prepare_sync(form: Form, config: ServeConfig) -> tuple[dict, dict]:
+    """The video; optionally its transcript (``text``, ``language``: default English) or
+    ``transcribe``, for the offset read from its lip closures beside the expert's (``sync --text``)."""
+    text = _text(form, config)
     params: dict = {}
+    if text is not None:
+        params.update(text=text, language=_language(form, required=False) or "en")
+    elif _flag(form, "transcribe"):
+        params["language"] = (form.fields.get("language") or "").strip() or None
+    elif (form.fields.get("language") or "").strip():
+        raise InputError("language is the transcript's: send text (or transcribe) with it")
+    _transcribe(form, text, params)
     names: dict = {}
     _upload(form, "video", config, params, names, "video", required=True)
     return params, names
@@ -145,7 +155,7 @@ def prepare_dub(form: Form, config: ServeConfig) -> tuple[dict, dict]:
 SPECS = {
     "say": Spec(("portrait",), ("text", "language", "rate", "pitch"), prepare_say),
     "animate": Spec(("portrait", "speech"), ("text", "language", "transcribe"), prepare_animate),
-    "sync": Spec(("video",), (), prepare_sync),
+    "sync": Spec(("video",), ("text", "language", "transcribe"), prepare_sync),
     "dub": Spec(("video", "speech"), ("text", "language", "adapt", "transcribe"), prepare_dub),
 }
 

@@ -54,13 +54,23 @@ def _animate(p: dict, out: Path) -> tuple[dict, dict]:
 
 def _sync(p: dict, out: Path) -> tuple[dict, dict]:
     from babelface.report.plots import plot_sync_curve
-    from babelface.sync import SyncExpertEmbedding, analyze_video, shift_audio
+    from babelface.sync import SyncExpertEmbedding, analyze, read_av, shift_audio
     from babelface.threads import job
+    closure = None
     with job(THREADS):
-        result = analyze_video(p["video"], SyncExpertEmbedding(threads=THREADS))
+        audio, landmarks = read_av(p["video"])
+        result = analyze(audio, landmarks, SyncExpertEmbedding(threads=THREADS), source=str(p["video"]))
+        if p.get("text") or p.get("transcribe"):        # the lip-closure reading (`sync --text`)
+            from babelface.lip_closure import analyze as closures
+            text = p.get("text")
+            if p.get("transcribe"):
+                from babelface.phonetics.recognise import transcribe
+                text = transcribe(audio, p["language"])
+            closure = closures(audio, landmarks, text, p["language"])
     plot_sync_curve(result, out / PLOT, title=f"offset {result.offset_frames:+d} frames")
     shift_audio(p["video"], out / OUTPUT, result.offset_frames)
-    return {**result.to_json(), "output": OUTPUT, "plot": PLOT}, {"video": OUTPUT, "plot": PLOT}
+    extra = {} if closure is None else {"closure": closure.to_json()}
+    return {**result.to_json(), **extra, "output": OUTPUT, "plot": PLOT}, {"video": OUTPUT, "plot": PLOT}
 
 
 def _dub(p: dict, out: Path) -> tuple[dict, dict]:
