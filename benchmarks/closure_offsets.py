@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from _common import ROOT, machine, write_section
-from real_clips import read_transcript
+from real_clips import read_transcript, transcript_text
 
 SECTION = "## AV offsets from lip closures: which real clips are in sync (issue 11, session 35)"
 SHIFTS, SEED, MISMATCHED = 4, 0, 8
@@ -152,9 +152,7 @@ def own_outputs(weights: Path | None = None) -> str:
     from babelface.lip_closure import analyze as closure
     from babelface.sync import SyncExpertEmbedding, analyze as expert, read_av
     real = real_dir() / "WDA_KatieHill_000.mp4"
-    katie = read_transcript("WDA_KatieHill_000") or [
-        s for s in (ROOT / "tests" / "data" / "WDA_KatieHill_000.txt").read_text().splitlines()
-        if s.strip() and not s.startswith("#")][0]
+    katie = transcript_text(ROOT / "tests" / "data" / "WDA_KatieHill_000.txt")
     exe = [sys.executable, "-m", "babelface"]
     emb = SyncExpertEmbedding(weights)
     lines = ["| video | made by | expert | closures (ms) | peak r / r at 0 / z | readable |",
@@ -191,14 +189,14 @@ def render(rows: dict, cache: dict) -> str:
              "| recordings (≥ 2 clips): median spread, frames "
              "| mean abs(reading + best lag), MuEx | corr., MuEx | mean abs(reading + best lag), text-audio "
              "| corr., text-audio |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    ids = sorted(readable)                      # both instruments on the same clips
+    wrong = np.concatenate([rows[c]["mismatched_readable"] for c in rows])
     for name, get in inst.items():
-        ids = sorted(readable)                  # both instruments on the same clips
         errs = np.concatenate([rows[c][f"{name}_err"] for c in ids])
         by_rec: dict = {}
         for c in ids:
             by_rec.setdefault(recording(c), []).append(get(rows[c]))
         spread = [max(v) - min(v) for v in by_rec.values() if len(v) >= 2]
-        wrong = np.concatenate([rows[c]["mismatched_readable"] for c in rows])
         cells = [name, f"{len(ids)} of {len(rows)}",
                  f"{100 * wrong.mean():.0f} % of {len(wrong)} pairs" if name == "closure" else "–",
                  f"{100 * np.mean(np.abs(errs) <= 1):.0f} % of {len(errs)}",

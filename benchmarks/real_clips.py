@@ -94,8 +94,11 @@ READING = (
 
 def read_transcript(clip_id: str) -> str | None:
     path = TRANSCRIPTS / f"{clip_id}.txt"
-    if not path.exists():
-        return None
+    return transcript_text(path) if path.exists() else None
+
+
+def transcript_text(path: Path) -> str | None:
+    """A transcript file's words: its lines joined, "#" comment lines left out."""
     text = " ".join(s.strip() for s in path.read_text().splitlines() if s.strip() and not s.startswith("#"))
     return text or None
 

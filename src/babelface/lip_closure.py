@@ -133,21 +133,23 @@ def _frame_mean(curve: np.ndarray, width: int) -> np.ndarray:
     """``curve`` ``(K,)`` averaged over ``width`` steps (one video frame) around each lag, NaN
     where it is NaN: the video samples the lips once a frame, so a peak narrower than a frame is
     the interpolation's, not the lips'."""
-    half = width // 2
-    padded = np.pad(curve, half, constant_values=np.nan)                             # (K + 2·half,)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)         # (K, 2·half + 1)
-    counts = np.isfinite(windows).sum(axis=1)
-    sums = np.where(np.isfinite(windows), windows, 0.0).sum(axis=1)
-    out = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return np.where(np.isfinite(curve), out, np.nan)
+    ok = np.isfinite(curve)                                                          # (K,)
+    box = np.ones(2 * (width // 2) + 1)
+    sums = np.convolve(np.where(ok, curve, 0.0), box, mode="same")                  # (K,)
+    counts = np.convolve(ok.astype(float), box, mode="same")                         # (K,) ≥ 1 where ok
+    return np.where(ok, sums / np.maximum(counts, 1), np.nan)
 
 
-def analyze(audio16k: np.ndarray, landmarks: np.ndarray, text: str, language: str,
-            max_offset: int = 15, fps: float = FPS) -> ClosureOffset:
+def analyze(audio16k: np.ndarray, landmarks: np.ndarray, text: str | None, language: str,
+            max_offset: int = 15, fps: float = FPS, transcribe: bool = False) -> ClosureOffset:
     """The offset of speech (mono 16 kHz) and its video's pixel landmarks ``(T, 478, 3)`` (NaN:
-    no face) from the transcript ``text`` in ``language``."""
+    no face) from the transcript ``text`` in ``language``; ``transcribe``: the transcript is
+    recognised from the speech instead (English, :mod:`babelface.phonetics.recognise`)."""
     from babelface.metrics.lip import mouth_opening
     from babelface.phonetics.phone_align import align_speech
+    if transcribe:
+        from babelface.phonetics.recognise import transcribe as recognise
+        text = recognise(audio16k, language)
     if not text or not text.strip():
         raise InputError("the transcript is empty: the lip-closure reading needs the words spoken")
     timeline = align_speech(audio16k, text, language)

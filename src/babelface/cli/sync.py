@@ -120,8 +120,4 @@ def _closure(args, audio, landmarks):
     """The lip-closure reading of ``--text`` / ``--transcribe`` (:mod:`babelface.lip_closure`) on
     the speech and landmarks the expert read."""
     from babelface.lip_closure import analyze
-    text = args.text
-    if args.transcribe:
-        from babelface.phonetics.recognise import transcribe
-        text = transcribe(audio, args.lang)
-    return analyze(audio, landmarks, text, args.lang, args.max_offset)
+    return analyze(audio, landmarks, args.text, args.lang, args.max_offset, transcribe=args.transcribe)

@@ -62,11 +62,7 @@ def _sync(p: dict, out: Path) -> tuple[dict, dict]:
         result = analyze(audio, landmarks, SyncExpertEmbedding(threads=THREADS), source=str(p["video"]))
         if p.get("text") or p.get("transcribe"):        # the lip-closure reading (`sync --text`)
             from babelface.lip_closure import analyze as closures
-            text = p.get("text")
-            if p.get("transcribe"):
-                from babelface.phonetics.recognise import transcribe
-                text = transcribe(audio, p["language"])
-            closure = closures(audio, landmarks, text, p["language"])
+            closure = closures(audio, landmarks, p.get("text"), p["language"], transcribe=bool(p.get("transcribe")))
     plot_sync_curve(result, out / PLOT, title=f"offset {result.offset_frames:+d} frames")
     shift_audio(p["video"], out / OUTPUT, result.offset_frames)
     extra = {} if closure is None else {"closure": closure.to_json()}
