@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from babelface.errors import InputError
-from babelface.lip_closure import MIN_BILABIALS, MIN_Z, closure_offset, template
+from babelface.lip_closure import MIN_BILABIALS, MIN_Z, closure_offset, fix_delay, template
 from babelface.phonetics.espeak import PAUSE, Phoneme
 
 FPS = 25
@@ -107,6 +107,24 @@ def test_the_real_clip_reads_the_same_offset_moved_by_a_known_shift(real, katie_
     assert moved.peak == pytest.approx(r.peak, abs=0.01)
 
 
+def test_fix_delay_prefers_a_readable_closure_reading():
+    tl, gap = _speech(seed=3)
+    late = closure_offset(tl, np.concatenate([np.full(3, gap[0]), gap[:-3]]))     # video 3 frames late
+    assert late.readable and late.offset_s == pytest.approx(0.12, abs=0.02)
+    delay, by = fix_delay(5, late)                                                # auto
+    assert by == "closure" and delay == pytest.approx(late.offset_s * FPS) and delay != 5
+    assert fix_delay(5, late, "expert") == (5.0, "expert")
+    assert fix_delay(-2, None) == (-2.0, "expert")
+    weak = closure_offset(tl[:4], gap)                                            # one syllable: no reading
+    assert not weak.readable and fix_delay(4, weak) == (4.0, "expert")
+    with pytest.raises(InputError, match="cannot fix by the lip closures: no reading"):
+        fix_delay(4, weak, "closure")
+    with pytest.raises(InputError, match="no transcript"):
+        fix_delay(4, None, "closure")
+    with pytest.raises(InputError, match="unknown fix source"):
+        fix_delay(4, late, "both")
+
+
 def _transcript():
     from pathlib import Path
     return Path(__file__).parent / "data" / "WDA_KatieHill_000.txt"
@@ -129,6 +147,10 @@ def test_cli_argument_errors_of_the_transcript(cli, tmp_path, capsys):
     assert "English only" in capsys.readouterr().err
     assert cli(["sync", video, "--text", " \n"]) == 2
     assert "--text is empty" in capsys.readouterr().err
+    assert cli(["sync", video, "--text", "hello", "--fix-by", "closure"]) == 2
+    assert "--fix-by chooses the offset --fix applies" in capsys.readouterr().err
+    assert cli(["sync", video, "--fix", "-o", str(tmp_path / "o.mp4"), "--fix-by", "closure"]) == 2
+    assert "add --text" in capsys.readouterr().err
     assert cli(["sync", video, "--text", "bonjour", "--lang", "xx-yy"]) == 2     # before the video is read
     assert "unknown language 'xx-yy'" in capsys.readouterr().err
 
@@ -150,3 +172,12 @@ def test_cli_reads_both_offsets_of_a_shifted_real_video(cli, real, tmp_path, cap
     assert cli(["sync", str(shifted), "--text", "hello"]) == 0             # no bilabial: no reading, said so
     out, err = capsys.readouterr()
     assert "lip closures: no reading (0 bilabials" in out and "use the expert's" in err
+    fixed = tmp_path / "fixed.mp4"                # --fix by the closures (readable): to 10 ms, not whole frames
+    assert cli(["sync", str(shifted), "--json", "--text", text, "--fix", "-o", str(fixed)]) == 0
+    fix = json.loads(capsys.readouterr().out)["fix"]
+    assert fix["by"] == "closure" and fix["delay_ms"] == pytest.approx(c["offset_ms"])
+    assert cli(["sync", str(fixed), "--json", "--text", text]) == 0
+    assert json.loads(capsys.readouterr().out)["closure"]["offset_ms"] == pytest.approx(0, abs=20)
+    assert cli(["sync", str(shifted), "--text", "hello", "--fix", "--fix-by", "closure",
+                "-o", str(tmp_path / "never.mp4")]) == 2                     # nothing to trust: refused
+    assert "cannot fix by the lip closures" in capsys.readouterr().err and not (tmp_path / "never.mp4").exists()

@@ -127,6 +127,9 @@ def test_sync_with_a_transcript_also_reads_the_lip_closures(server, media):
     c = job["result"]["closure"]
     assert set(c) == {"offset_frames", "offset_ms", "peak_r", "r_at_zero", "z", "bilabials", "vowels", "readable"}
     assert c["vowels"] >= 5 and -15 <= c["offset_frames"] <= 15 and isinstance(c["readable"], bool)
+    fix = job["result"]["fix"]                  # the copy follows the closures only where they can be trusted
+    assert fix["by"] == ("closure" if c["readable"] else "expert")
+    assert fix["delay_ms"] == pytest.approx(c["offset_ms"] if c["readable"] else job["result"]["offset_ms"])
 
 
 def test_sync_offset_plot_and_fixed_copy(server, media, tmp_path):
@@ -137,6 +140,7 @@ def test_sync_offset_plot_and_fixed_copy(server, media, tmp_path):
     r = job["result"]
     assert {"offset_frames", "offset_ms", "in_sync_score", "confidence", "curve"} <= set(r)
     assert len(r["curve"]) == 31 and abs(r["offset_frames"]) <= 2          # a real, in-sync clip
+    assert r["fix"] == {"by": "expert", "delay_ms": pytest.approx(r["offset_ms"])}   # no transcript
     assert r["plot"] == job["files"]["plot"]
     status, hdrs, png = server.request("GET", r["plot"])
     assert status == 200 and hdrs["content-type"] == "image/png" and png.startswith(b"\x89PNG")

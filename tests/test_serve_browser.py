@@ -132,6 +132,8 @@ def test_sync_tab_shows_offset_plot_and_fixed_copy(browser, server, real, tmp_pa
     assert len(result["curve"]) == 31
     closure = browser.find_element(By.CSS_SELECTOR, "#panel-sync .closure").text     # the transcript's reading
     assert closure.startswith("Lip closures: ") and f"{result['closure']['bilabials']} bilabial" in closure
+    by = "lip closures'" if result["fix"]["by"] == "closure" else "expert's"
+    assert f"the {by} reading" in browser.find_element(By.ID, "panel-sync").text   # what the copy was fixed by
 
 
 def test_a_missing_browser_fails_the_tests(monkeypatch):

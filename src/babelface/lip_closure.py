@@ -140,6 +140,31 @@ def _frame_mean(curve: np.ndarray, width: int) -> np.ndarray:
     return np.where(ok, sums / np.maximum(counts, 1), np.nan)
 
 
+FIX_BY = ("auto", "closure", "expert")
+
+
+def fix_delay(expert_frames: int, closure: ClosureOffset | None, by: str = "auto") -> tuple[float, str]:
+    """What ``sync --fix`` applies: ``(delay of the audio in video frames, "closure" | "expert")``.
+
+    ``auto``: the lip-closure reading where there is one to trust (a transcript was given and the
+    reading is :attr:`~ClosureOffset.readable`: its zero is physical, to 10 ms), else the sync
+    expert's (whole frames, learned); ``closure`` refuses to fall back; ``expert`` ignores the
+    closures."""
+    if by not in FIX_BY:
+        raise InputError(f"unknown fix source {by!r}: one of {', '.join(FIX_BY)}")
+    usable = closure is not None and closure.readable
+    if by == "closure" and not usable:
+        why = ("no transcript was given (--text or --transcribe)" if closure is None else
+               "no reading could be formed" if not np.isfinite(closure.z) else
+               f"the reading is too weak to trust ({closure.bilabials} bilabial(s), strength z "
+               f"{closure.z:.1f}; it needs {MIN_BILABIALS} and z >= {MIN_Z:g})")
+        raise InputError(f"cannot fix by the lip closures: {why}; nothing was written "
+                         "(use --fix-by expert, or auto)")
+    if by != "expert" and usable:
+        return closure.offset_s * closure.fps, "closure"
+    return float(expert_frames), "expert"
+
+
 def analyze(audio16k: np.ndarray, landmarks: np.ndarray, text: str | None, language: str,
             max_offset: int = 15, fps: float = FPS, transcribe: bool = False) -> ClosureOffset:
     """The offset of speech (mono 16 kHz) and its video's pixel landmarks ``(T, 478, 3)`` (NaN:

@@ -318,9 +318,9 @@ def analyze_video(path: str | Path, embedding: SyncExpertEmbedding | None = None
     return analyze(audio, landmarks, embedding, max_offset, source=str(path))
 
 
-def shift_audio(path: str | Path, out: str | Path, delay_frames: int) -> Path:
+def shift_audio(path: str | Path, out: str | Path, delay_frames: float) -> Path:
     """Copy the video ``path`` to ``out`` with its audio delayed by ``delay_frames`` video frames
-    (negative: advanced), keeping the duration: delayed audio starts with silence, advanced audio
+    (negative: advanced; a fraction of a frame moves it by that many samples), keeping the duration: delayed audio starts with silence, advanced audio
     ends with it. The video stream is copied (re-encoded to H.264 when the container cannot hold
     it); the audio keeps its rate and channels (AAC). The write is atomic."""
     from babelface.media import load_audio, probe_audio

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from babelface.cli.common import add_output_options, add_thread_option, checked_output, print_json
+from babelface.lip_closure import FIX_BY
 
 HELP = "estimate a video's audio-video offset (SyncLipMAE-style sync expert); --fix corrects it"
 
@@ -16,13 +17,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sync", help=HELP, description=HELP + ". Positive offsets: the video lags the audio.",
         epilog="examples:\n  babelface sync talk.mp4\n  babelface sync talk.mp4 --json --plot curve.png\n"
                "  babelface sync talk.mp4 --fix -o talk_synced.mp4\n"
-               "  babelface sync talk.mp4 --text 'the words spoken'   (also reads the lip closures)",
+               "  babelface sync talk.mp4 --text 'the words spoken'   (also reads the lip closures)\n"
+               "  babelface sync talk.mp4 --text 'the words spoken' --fix -o talk_synced.mp4\n"
+               "      (fixed by the lip closures when they can be read, to 10 ms; else by the expert)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("video", type=Path, help="a video with a visible talking face and its audio")
     p.add_argument("--plot", type=Path, metavar="PNG", help="save the curve S(Δ), Δ in [-15, 15], as a PNG")
     p.add_argument("--fix", action="store_true",
                    help="write a copy (-o) whose audio is shifted by the estimated offset")
     p.add_argument("-o", "--output", type=Path, metavar="OUT.mp4", help="output video of --fix")
+    p.add_argument("--fix-by", choices=FIX_BY, default="auto",
+                   help="which offset --fix applies: auto = the lip closures' when a transcript is given and "
+                        "its reading can be trusted (a physical zero, to 10 ms), else the expert's (whole "
+                        "frames); closure = refuse rather than fall back; expert = always the expert's")
     p.add_argument("--weights", type=Path, help="sync expert weights (default: the shipped ones)")
     p.add_argument("--wav2vec2", type=Path, metavar="DIR",
                    help="local wav2vec 2.0 folder, for a sync expert trained on its features")
@@ -41,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from babelface.constants import FPS
     from babelface.errors import InputError
     from babelface.report.plots import plot_sync_curve
     from babelface.sync import SyncExpertEmbedding, analyze, read_av, shift_audio
@@ -48,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--fix needs -o OUT.mp4: where to write the corrected copy")
     if args.output is not None and not args.fix:
         raise InputError("-o is the output of --fix: add --fix, or drop -o")
+    if args.fix_by != "auto" and not args.fix:
+        raise InputError("--fix-by chooses the offset --fix applies: add --fix (and -o)")
+    if args.fix_by == "closure" and args.text is None and not args.transcribe:
+        raise InputError("--fix-by closure reads the lip closures: add --text (or --transcribe)")
     if not 1 <= args.max_offset <= 100:
         raise InputError("--max-offset must be between 1 and 100 frames")
     if args.text is not None and not args.text.strip():
@@ -74,11 +86,15 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         plot_sync_curve(result, args.plot, title=f"{args.video.name}: offset {result.offset_frames:+d} frames")
     if args.fix:
-        shift_audio(args.video, args.output, result.offset_frames)
+        from babelface.lip_closure import fix_delay
+        delay, fixed_by = fix_delay(result.offset_frames, closure, args.fix_by)
+        shift_audio(args.video, args.output, delay)
     if args.json:
         out = result.to_json()
         if closure is not None:
             out["closure"] = closure.to_json()
+        if args.fix:
+            out["fix"] = {"by": fixed_by, "delay_ms": round(1000 * delay / FPS, 1), "output": str(args.output)}
         print_json(out)
         return 0
     lag = ("in sync" if result.offset_frames == 0 else
@@ -89,8 +105,9 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"  curve: {args.plot}")
     if args.fix:
-        print(f"  wrote {args.output} (audio {'delayed' if result.offset_frames >= 0 else 'advanced'} by "
-              f"{abs(result.offset_ms):.0f} ms)")
+        print(f"  wrote {args.output} (audio {'delayed' if delay >= 0 else 'advanced'} by "
+              f"{abs(1000 * delay / FPS):.0f} ms, the {'lip closures' if fixed_by == 'closure' else 'expert'}' "
+              "reading)")
     if closure is not None:
         if closure.peak != closure.peak:                                  # NaN: nothing to correlate
             print(f"  lip closures: no reading ({_count(closure.bilabials, 'bilabial')}, "

@@ -64,8 +64,12 @@ def _sync(p: dict, out: Path) -> tuple[dict, dict]:
             from babelface.lip_closure import analyze as closures
             closure = closures(audio, landmarks, p.get("text"), p["language"], transcribe=bool(p.get("transcribe")))
     plot_sync_curve(result, out / PLOT, title=f"offset {result.offset_frames:+d} frames")
-    shift_audio(p["video"], out / OUTPUT, result.offset_frames)
+    from babelface.constants import FPS
+    from babelface.lip_closure import fix_delay
+    delay, fixed_by = fix_delay(result.offset_frames, closure)   # the closures' reading where it can be trusted
+    shift_audio(p["video"], out / OUTPUT, delay)
     extra = {} if closure is None else {"closure": closure.to_json()}
+    extra["fix"] = {"by": fixed_by, "delay_ms": round(1000 * delay / FPS, 1)}
     return {**result.to_json(), **extra, "output": OUTPUT, "plot": PLOT}, {"video": OUTPUT, "plot": PLOT}
 
 
