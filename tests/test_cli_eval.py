@@ -146,3 +146,33 @@ def test_sync_columns_come_from_the_default_embedding(bench, capsys, shared_cach
     assert clip["sync_c"] is not None and clip["sync_c"] >= 0 and -15 <= clip["av_offset"] <= 15
     assert clip["sync_c"] == clip["sync_c_real"] and clip["sync_d"] == clip["sync_d_real"]
     assert out["overall"]["sync_c"] == clip["sync_c"] and out["sync"].startswith("toy envelope")
+
+
+@pytest.mark.slow
+def test_lip_closures_read_how_late_the_mouth_is(bench, capsys, tmp_path, shared_cache):
+    """--lip-closures: the offset read from the lips shut at /p b m/, of the generated video and of
+    the real one; a copy whose video lags its audio by 5 frames reads 200 ms later than the real clip."""
+    pytest.importorskip("pocketsphinx", reason="pip install 'babelface[asr]' (make venv installs it)")
+    from pathlib import Path
+
+    from babelface.sync import shift_audio
+    (tmp_path / "late").mkdir()
+    shift_audio(bench / "real" / f"{CLIP}.mp4", tmp_path / "late" / f"{CLIP}.mp4", -5)
+    words = Path(__file__).parent / "data" / f"{CLIP}.txt"
+    (tmp_path / "words").mkdir()
+    shutil.copy(words, tmp_path / "words" / f"{CLIP}.txt")
+    out = run_json(capsys, "--real", str(bench / "real"), "--gen", str(tmp_path / "late"), "--manifest",
+                   str(bench / "m.jsonl"), "--lip-closures", "--transcripts", str(tmp_path / "words"),
+                   "--cache", shared_cache)
+    c = out["clips"][0]
+    assert c["closure_ms_real"] == pytest.approx(-140, abs=30)                  # her recording's own offset
+    assert c["closure_ms"] - c["closure_ms_real"] == pytest.approx(200, abs=20)
+    assert out["languages"]["en"]["closure_ms"] == pytest.approx(c["closure_ms"])
+    assert main(["eval", "--real", str(bench / "real"), "--gen", str(tmp_path / "late"), "--manifest",
+                 str(bench / "m.jsonl"), "--lip-closures", "--cache", shared_cache]) == 0
+    table = capsys.readouterr().out                   # no words for it: no columns, a note says why
+    assert "Lip closures ms" not in table and "lip closures: no transcript for this clip" in table
+    assert main(["eval", "--real", str(bench / "real"), "--gen", str(tmp_path / "late"),
+                 "--transcripts", str(tmp_path / "words")]) == 2
+    assert "add it" in capsys.readouterr().err
+

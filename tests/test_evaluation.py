@@ -138,9 +138,28 @@ def test_manifest_reader_is_tolerant(tmp_path):
     (tmp_path / "ds").mkdir()
     (tmp_path / "ds" / "manifest.jsonl").write_text(json.dumps({"id": "z", "language": "hi", "split": "test"}))
     assert read_manifest(tmp_path / "ds")["z"] == ClipInfo("hi", False)       # a dataset folder
+    m.write_text("\n".join(json.dumps(r) for r in (
+        {"id": "t1", "language": "en", "text": " the words "}, {"id": "t2", "language": "fr", "transcript": "des mots"},
+        {"id": "t3", "language": "ar", "extra": {"text": "كلمات"}}, {"id": "t4", "language": "en", "text": 5})))
+    infos = read_manifest(m)                                   # the words, for --lip-closures
+    assert [infos[k].text for k in ("t1", "t2", "t3", "t4")] == ["the words", "des mots", "كلمات", None]
     m.write_text('{"id": "a"}\nnot json\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"m.jsonl:2: not valid JSON"):
         read_manifest(m)
+
+
+def test_transcripts_folder_is_read_and_kept_inside(tmp_path):
+    from babelface.evaluation.inputs import read_transcript
+    (tmp_path / "t" / "th").mkdir(parents=True)
+    (tmp_path / "t" / "clip_1.txt").write_text("# made by hand\nhello there\n\nfriend\n")
+    (tmp_path / "t" / "th" / "clip_2.txt").write_text("# only a comment\n")
+    (tmp_path / "secret.txt").write_text("outside")
+    assert read_transcript(tmp_path / "t", "clip_1") == "hello there friend"
+    assert read_transcript(tmp_path / "t", "en/clip_1") == "hello there friend"   # by its last part
+    assert read_transcript(tmp_path / "t", "th/clip_2") is None                   # comments only
+    assert read_transcript(tmp_path / "t", "nothing") is None
+    with pytest.raises(InputError, match="leads outside"):
+        read_transcript(tmp_path / "t", "../secret")
 
 
 # --- evaluation and aggregation -----------------------------------------------------------------

@@ -32,6 +32,13 @@ def register(sub) -> None:
                    help="Inception-v3 TorchScript export (inception-2015-12-05.pt) for FID")
     p.add_argument("--cache", metavar="DIR", help="landmark cache folder (default: $XDG_CACHE_HOME/babelface/landmarks)")
     p.add_argument("--no-cache", action="store_true", help="always run MediaPipe; read and write no cache")
+    p.add_argument("--lip-closures", action="store_true",
+                   help="also read each video's audio-video offset from its lip closures (the lips shut at "
+                        "every /p b m/ of its words, timed on its speech; no learned model; ms, + = the mouth "
+                        "is late): closure_ms (generated) and closure_ms_real. The words come from the "
+                        "manifest (text, transcript or extra.text: the benchmark has them) or --transcripts")
+    p.add_argument("--transcripts", metavar="DIR",
+                   help="with --lip-closures: a folder of <clip name>.txt transcripts ('#' lines ignored)")
     p.add_argument("--html", metavar="FILE",
                    help="also write one self-contained HTML report: the table, the plots, and per clip the real "
                         "and generated videos side by side, played together, with their inner-lip gaps and "
@@ -52,7 +59,8 @@ def run(args) -> int:
     with job(args.threads):             # clips in parallel, one per core
         report = evaluate_paths(args.real, args.gen, manifest=args.manifest, cache_dir=args.cache,
                                 use_cache=not args.no_cache, syncnet=args.syncnet, i3d=args.i3d,
-                                inception=args.inception)
+                                inception=args.inception, lip_closures=args.lip_closures,
+                                transcripts=args.transcripts)
     written = write_outputs(report, args.out) if args.out else []
     if args.html:
         from babelface.evaluation.cache import LandmarkCache

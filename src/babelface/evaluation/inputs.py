@@ -11,7 +11,8 @@ generation (JUST-DUB-IT's success rate) and is listed.
 **Manifest** (optional, JSON Lines, the benchmark's schema in ``babelface.data.manifest``): this
 reader needs only ``id`` and ``language``, takes seen/unseen from a boolean ``seen`` or a ``split``
 of ``"seen"``/``"unseen"``, otherwise from the language (MuEx's 12 seen / 3 unseen, see
-:mod:`babelface.phonetics.languages`), and ignores every other field. A record matches a clip by
+:mod:`babelface.phonetics.languages`), the words spoken from ``text``, ``transcript`` or
+``extra.text`` (the benchmark's) for ``--lip-closures``, and ignores every other field. A record matches a clip by
 its ``id`` or by the file stem of any of its path fields (``video``, ``path``, ``real``, ``audio``,
 …); the paths are never opened, so no manifest can point outside its root.
 """
@@ -42,6 +43,7 @@ class Pair:
 class ClipInfo:
     language: str = UNKNOWN
     seen: bool | None = None          # None: neither the manifest nor the language says
+    text: str | None = None           # the words spoken (``text``, ``transcript`` or ``extra.text``)
 
 
 def _videos(folder: Path) -> dict[str, Path]:
@@ -97,6 +99,30 @@ def _seen_of(record: dict, language: str) -> bool | None:
     return lang.seen if lang is not None else None
 
 
+def _text_of(record: dict) -> str | None:
+    extra = record.get("extra")
+    for text in (record.get("text"), record.get("transcript"), extra.get("text") if isinstance(extra, dict) else None):
+        if isinstance(text, str) and text.strip():
+            return text.strip()
+    return None
+
+
+def read_transcript(folder: str | Path, name: str) -> str | None:
+    """The words of clip ``name`` from ``folder/<name>.txt`` (or ``folder/<its last part>.txt``):
+    the lines joined, ``#`` comment lines left out; None when there is no such file. A name that
+    would lead outside the folder is refused."""
+    root = Path(folder).resolve()
+    for rel in dict.fromkeys((name, PurePosixPath(name).name)):
+        path = (root / f"{rel}.txt").resolve()
+        if not path.is_relative_to(root):
+            raise InputError(f"clip name {name!r} leads outside --transcripts {folder}")
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            text = " ".join(s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#"))
+            return text or None
+    return None
+
+
 def read_manifest(path: str | Path) -> dict[str, ClipInfo]:
     """``{clip name: ClipInfo}`` from a JSON Lines manifest (tolerant: see the module docstring).
 
@@ -118,7 +144,7 @@ def read_manifest(path: str | Path) -> dict[str, ClipInfo]:
         if not isinstance(rec, dict):
             raise InputError(f"{path}:{n}: expected a JSON object, got {type(rec).__name__}")
         language = str(rec.get("language") or rec.get("lang") or UNKNOWN)
-        info = ClipInfo(language, _seen_of(rec, language))
+        info = ClipInfo(language, _seen_of(rec, language), _text_of(rec))
         keys = [str(rec["id"])] if rec.get("id") is not None else []
         keys += [PurePosixPath(str(rec[f])).stem for f in _PATH_FIELDS if isinstance(rec.get(f), str)]
         if not keys:

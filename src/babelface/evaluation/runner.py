@@ -8,6 +8,9 @@ Per clip (a generated video and its real reference, both read at 25 fps):
   audio track (the real video's audio when it has none), and of the real video, when an embedding
   is available;
 - Dur-Err and Int-Corr (:mod:`babelface.metrics.audio`) when both videos carry audio;
+- with ``lip_closures``, where the clip's words are known: the offset read from the lip closures
+  (:mod:`babelface.lip_closure`; ms, + = the mouth is late) of the generated video with its own
+  audio and of the real video, where the reading is readable;
 - I3D clip features (FVD) and Inception frame features (FID) when the networks are given.
 
 Aggregation, as MuEx Tables 1–2: a language's score is the mean over its clips; **Seen**, **Unseen**
@@ -34,6 +37,7 @@ METRICS: dict[str, bool | None] = {
     "lse_d": False, "tmdc": True, "mar_div": True, "mar_div_real": None, "lmd": False, "lve": False,
     "fdd": False, "sync_c": True, "sync_d": False, "av_offset": None, "sync_conf_windowed": True,
     "sync_c_real": True, "sync_d_real": False, "av_offset_real": None, "dur_err": False, "int_corr": True,
+    "closure_ms": None, "closure_ms_real": None,
 }
 GROUP_ONLY = {"fvd": False, "fid": False}          # computed on pooled features
 LENGTH_TOLERANCE = 1                               # frames; larger mismatches are reported
@@ -134,6 +138,10 @@ class _Networks:
     i3d: object | None = None         # FeatureNet over clips
     inception: object | None = None   # FeatureNet over images
     real_sync: dict = field(default_factory=dict)   # real path → its sync metrics (shared references)
+    lip_closures: bool = False        # read the closure offsets where the words are known
+    transcripts: Path | None = None   # folder of <clip>.txt transcripts
+    timelines: dict = field(default_factory=dict)   # (audio digest, text, language) → timed phonemes
+    real_closure: dict = field(default_factory=dict)  # real path → (its closure_ms, notes)
 
 
 def evaluate_clip(pair: Pair, info: ClipInfo, cache: LandmarkCache, nets: _Networks,
@@ -185,6 +193,9 @@ def evaluate_clip(pair: Pair, info: ClipInfo, cache: LandmarkCache, nets: _Netwo
                     nets.real_sync[key] = (probe.metrics, probe.notes)
                 res.metrics.update(nets.real_sync[key][0])
                 res.notes.extend(nets.real_sync[key][1])
+        if nets.lip_closures:
+            _closures(res, info, nets, pair, audio_g if audio_g is not None else audio_r, gen.landmarks,
+                      audio_r, real.landmarks)
         if features is not None:
             _collect_features(features, res.id, nets, frames_r, frames_g)
     except (BabelfaceError, ValueError) as e:
@@ -206,6 +217,56 @@ def _sync(res: ClipResult, embedding, audio, landmarks, frames, suffix: str) -> 
     res.metrics[f"av_offset{suffix}"] = s.av_offset
     if not suffix:
         res.metrics["sync_conf_windowed"] = s.sync_conf_windowed
+
+
+def _closures(res: ClipResult, info: ClipInfo, nets: _Networks, pair: Pair, audio_g, landmarks_g,
+              audio_r, landmarks_r) -> None:
+    """``closure_ms`` (the generated video) and ``closure_ms_real``: the lip-closure offsets of
+    :mod:`babelface.lip_closure` in ms, + = the mouth late, where the reading is readable."""
+    from babelface.evaluation.inputs import read_transcript
+    text = info.text
+    if nets.transcripts is not None:
+        text = read_transcript(nets.transcripts, pair.id) or text
+    if not text:
+        res.notes.append("lip closures: no transcript for this clip")
+        return
+    if info.language == UNKNOWN:
+        res.notes.append("lip closures: the clip's language is unknown (give a manifest)")
+        return
+    res.metrics["closure_ms"] = _closure_ms(res, nets, text, info.language, audio_g, landmarks_g, "")
+    if audio_r is not None:
+        key = str(pair.real)
+        if key not in nets.real_closure:
+            probe = ClipResult(res.id, res.language, res.seen, key, key)
+            nets.real_closure[key] = (_closure_ms(probe, nets, text, info.language, audio_r, landmarks_r,
+                                                  " of the real video"), probe.notes)
+        value, notes = nets.real_closure[key]
+        res.metrics["closure_ms_real"] = value
+        res.notes.extend(notes)
+
+
+def _closure_ms(res: ClipResult, nets: _Networks, text: str, language: str, audio, landmarks,
+                which: str) -> float | None:
+    import hashlib
+
+    from babelface.lip_closure import closure_offset
+    from babelface.metrics.lip import mouth_opening
+    from babelface.phonetics.phone_align import align_speech
+    if audio is None:
+        return None
+    key = (hashlib.sha1(np.ascontiguousarray(audio, np.float32).tobytes()).hexdigest(), text, language)
+    try:
+        if key not in nets.timelines:     # the generated video mostly keeps the real one's speech: timed once
+            nets.timelines[key] = align_speech(audio, text, language)
+        reading = closure_offset(nets.timelines[key], mouth_opening(landmarks))
+    except (BabelfaceError, ValueError) as e:
+        res.notes.append(f"lip closures{which}: {e}")
+        return None
+    if not reading.readable:
+        res.notes.append(f"lip closures{which}: too few or too weak to read ({reading.bilabials} bilabial(s), "
+                         f"z {reading.z:.1f})")
+        return None
+    return 1000.0 * reading.offset_s
 
 
 def _collect_features(store: dict, clip_id: str, nets: _Networks, frames_r, frames_g) -> None:
@@ -277,16 +338,20 @@ def aggregate(clips: list[ClipResult], features: dict | None = None) -> tuple[di
 
 def evaluate(pairs: list[Pair], infos: dict[str, ClipInfo] | None = None, cache: LandmarkCache | None = None,
              embedding=None, sync_note: str = "", i3d=None, inception=None,
-             missing: list[str] | None = None) -> EvalReport:
+             missing: list[str] | None = None, lip_closures: bool = False,
+             transcripts: str | Path | None = None) -> EvalReport:
     """Evaluate matched pairs. ``embedding``: a :class:`~babelface.metrics.sync.SyncEmbedding` or None
-    (``sync_note`` says why); ``i3d`` / ``inception``: feature networks or None."""
+    (``sync_note`` says why); ``i3d`` / ``inception``: feature networks or None; ``lip_closures``:
+    also the offsets read from the lip closures, the words from the manifest or ``transcripts``
+    (a folder of ``<clip>.txt``)."""
     from babelface.metrics.frechet import FVD_PROTOCOL
     from babelface.progress import progress
     if not pairs:
         raise InputError("nothing to evaluate: no generated videos were found")
     cache = cache or LandmarkCache()
     infos = infos or {}
-    nets = _Networks(embedding, i3d, inception)
+    nets = _Networks(embedding, i3d, inception, lip_closures=lip_closures,
+                     transcripts=Path(transcripts) if transcripts is not None else None)
     features: dict | None = {} if (i3d is not None or inception is not None) else None
     notes: list[str] = []
     unknown = [p.id for p in pairs if infos and clip_info(p.id, infos) is None]
@@ -333,12 +398,17 @@ def evaluate(pairs: list[Pair], infos: dict[str, ClipInfo] | None = None, cache:
 
 def evaluate_paths(real: str | Path, gen: str | Path, manifest: str | Path | None = None,
                    cache_dir: str | Path | None = None, use_cache: bool = True, syncnet: str | None = None,
-                   i3d: str | None = None, inception: str | None = None) -> EvalReport:
+                   i3d: str | None = None, inception: str | None = None, lip_closures: bool = False,
+                   transcripts: str | Path | None = None) -> EvalReport:
     """:func:`evaluate` from paths, as ``babelface eval`` does. With a thread budget of two or more
     the videos are tracked in processes of their own, forked before the networks load
     (:mod:`babelface.evaluation.tracking`): the same numbers."""
     from babelface.evaluation.tracking import tracked_ahead
     from babelface.threads import budget
+    if transcripts is not None and not Path(transcripts).is_dir():
+        raise InputError(f"--transcripts {transcripts}: no such folder")
+    if transcripts is not None and not lip_closures:
+        raise InputError("--transcripts are read for --lip-closures: add it")
     pairs, missing = match_videos(real, gen)
     infos = read_manifest(manifest) if manifest else {}
     cache = LandmarkCache(cache_dir, enabled=use_cache)
@@ -352,4 +422,5 @@ def evaluate_paths(real: str | Path, gen: str | Path, manifest: str | Path | Non
         if inception:
             from babelface.models.feature_nets import InceptionFeatures
             inception_net = InceptionFeatures(inception)
-        return evaluate(pairs, infos, landmarks, embedding, note, i3d_net, inception_net, missing)
+        return evaluate(pairs, infos, landmarks, embedding, note, i3d_net, inception_net, missing,
+                        lip_closures=lip_closures, transcripts=transcripts)

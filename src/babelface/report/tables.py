@@ -58,15 +58,22 @@ def rows(report: EvalReport) -> list[tuple[str, str, dict]]:
     return out
 
 
+CLOSURE_COLUMNS = (("closure_ms", "Lip closures ms", "{:+.0f}"), ("closure_ms_real", "Real: closures ms", "{:+.0f}"))
+CLOSURE_UNITS = ("Lip closures: the audio-video offset read from the lip closures at /p b m/ "
+                 "(babelface.lip_closure), mean over the clips it can read, ms, + = the mouth is late.")
+
+
 def markdown(report: EvalReport) -> str:
-    """The per-language table with the notes under it."""
-    head = "| Language | Type | N | " + " | ".join(h for _, h, _ in COLUMNS) + " |"
-    sep = "|" + "---|" * (3 + len(COLUMNS))
+    """The per-language table with the notes under it (the lip-closure columns when they were read)."""
+    closures = any(c.metrics.get(k) is not None for c in report.clips for k, _, _ in CLOSURE_COLUMNS)
+    columns = COLUMNS + (CLOSURE_COLUMNS if closures else ())
+    head = "| Language | Type | N | " + " | ".join(h for _, h, _ in columns) + " |"
+    sep = "|" + "---|" * (3 + len(columns))
     lines = [head, sep]
     for label, split, r in rows(report):
-        cells = [_cell(r.get(k), f) for k, _, f in COLUMNS]
+        cells = [_cell(r.get(k), f) for k, _, f in columns]
         lines.append(f"| {label} | {split} | {r['n']} | " + " | ".join(cells) + " |")
-    lines += ["", UNITS, f"Sync: {report.sync}", report.fvd]
+    lines += ["", UNITS] + ([CLOSURE_UNITS] if closures else []) + [f"Sync: {report.sync}", report.fvd]
     rate = report.overall.get("success_rate")
     if report.missing or report.overall["failed"]:
         lines.append(f"Success rate: {rate:.1%} ({report.overall['failed']} clip(s) failed or missing).")
