@@ -116,7 +116,8 @@ READING = (
     "({both_text} clips with the transcript), the dub's mouth is {late_text:+.0f} ms from the real one "
     "(median; the real clips' own recordings read {real:+.0f} ms): within a frame, not late. The audio-only "
     "dubs close the lips at /p b m/ too weakly for the closures to read on most clips ({read_audio} of {n}; "
-    "with the transcript {read_text}), so their lateness is measured on {both_audio} clip(s) only; the "
+    "with the transcript {read_text}; closure r {r_audio:.2f} against the transcript's {r_text:.2f} and the real "
+    "lips' {r_real:.2f}: section \"Do the lips close at /p b m/?\"), so their lateness is measured on {both_audio} clip(s) only; the "
     "sync expert reads the audio-only dubs at a median {av_audio:+.0f} frames.")
 
 
@@ -136,7 +137,9 @@ def _figures(reports: dict, ids: list[str]) -> dict:
             "real": med("with transcript", "closure_ms_real"),
             "read_audio": sum(a[i].get("closure_ms") is not None for i in ids if i in a),
             "read_text": sum(t[i].get("closure_ms") is not None for i in ids if i in t),
-            "both_audio": len(late("audio only")), "av_audio": med("audio only", "av_offset")}
+            "both_audio": len(late("audio only")), "av_audio": med("audio only", "av_offset"),
+            "r_audio": med("audio only", "closure_r"), "r_text": med("with transcript", "closure_r"),
+            "r_real": med("audio only", "closure_r_real")}
 
 
 def _dir(mode: str) -> str:
@@ -158,9 +161,9 @@ def render(reports: dict, ids: list[str], split: str) -> str:
              "--transcripts tests/data/transcripts` against the real clip. *late by*: the dub's lip-closure offset "
              "minus the real clip's, on the clips where both can be read (ms; + = the dub's mouth lags the "
              "real one). Medians over clips.", "",
-             "| dub | clips | TMDC ↑ | LSE-D ↓ | AV offset (expert) | closures readable: dub / real | "
+             "| dub | clips | TMDC ↑ | LSE-D ↓ | AV offset (expert) | closure r ↑: dub / real | closures readable: dub / real | "
              "dub's closure offset (ms) | real clip's (ms) | late by (ms): median | mean | range |",
-             "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+             "| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |"]
     sig = lambda v: "–" if not np.isfinite(v) else f"{v:+.0f}"   # noqa: E731
     for mode, rows in reports.items():
         r = [rows[i] for i in ids if i in rows]
@@ -170,6 +173,7 @@ def render(reports: dict, ids: list[str], split: str) -> str:
         lines.append(
             f"| {mode} | {len(r)} | {_med(x['tmdc'] for x in r):.3f} | {_med(x['lse_d'] for x in r):.4f} | "
             f"{sig(_med(x.get('av_offset') for x in r))} | "
+            f"{_med(x.get('closure_r') for x in r):.2f} / {_med(x.get('closure_r_real') for x in r):.2f} | "
             f"{sum(x.get('closure_ms') is not None for x in r)} / {sum(x.get('closure_ms_real') is not None for x in r)} | "
             f"{sig(_med(x.get('closure_ms') for x in r))} | {sig(_med(x.get('closure_ms_real') for x in r))} | "
             f"{sig(_med(both))} | {sig(np.mean(both) if both else float('nan'))} | {rng} |")

@@ -168,6 +168,7 @@ def test_lip_closures_read_how_late_the_mouth_is(bench, capsys, tmp_path, shared
     assert c["closure_ms_real"] == pytest.approx(-140, abs=30)                  # her recording's own offset
     assert c["closure_ms"] - c["closure_ms_real"] == pytest.approx(200, abs=20)
     assert out["languages"]["en"]["closure_ms"] == pytest.approx(c["closure_ms"])
+    assert c["closure_r"] == pytest.approx(c["closure_r_real"], abs=0.02) and c["closure_r"] > 0.5   # the same lips
     assert main(["eval", "--real", str(bench / "real"), "--gen", str(tmp_path / "late"), "--manifest",
                  str(bench / "m.jsonl"), "--lip-closures", "--cache", shared_cache]) == 0
     table = capsys.readouterr().out                   # no words for it: no columns, a note says why

@@ -10,7 +10,8 @@ Per clip (a generated video and its real reference, both read at 25 fps):
 - Dur-Err and Int-Corr (:mod:`babelface.metrics.audio`) when both videos carry audio;
 - with ``lip_closures``, where the clip's words are known: the offset read from the lip closures
   (:mod:`babelface.lip_closure`; ms, + = the mouth is late) of the generated video with its own
-  audio and of the real video, where the reading is readable;
+  audio and of the real video, where the reading is readable, and how closely each mouth follows
+  the closure template (r: shut at /p b m/, apart in vowels);
 - I3D clip features (FVD) and Inception frame features (FID) when the networks are given.
 
 Aggregation, as MuEx Tables 1–2: a language's score is the mean over its clips; **Seen**, **Unseen**
@@ -37,7 +38,7 @@ METRICS: dict[str, bool | None] = {
     "lse_d": False, "tmdc": True, "mar_div": True, "mar_div_real": None, "lmd": False, "lve": False,
     "fdd": False, "sync_c": True, "sync_d": False, "av_offset": None, "sync_conf_windowed": True,
     "sync_c_real": True, "sync_d_real": False, "av_offset_real": None, "dur_err": False, "int_corr": True,
-    "closure_ms": None, "closure_ms_real": None,
+    "closure_ms": None, "closure_ms_real": None, "closure_r": True, "closure_r_real": True,
 }
 GROUP_ONLY = {"fvd": False, "fid": False}          # computed on pooled features
 LENGTH_TOLERANCE = 1                               # frames; larger mismatches are reported
@@ -233,27 +234,28 @@ def _closures(res: ClipResult, info: ClipInfo, nets: _Networks, pair: Pair, audi
     if info.language == UNKNOWN:
         res.notes.append("lip closures: the clip's language is unknown (give a manifest)")
         return
-    res.metrics["closure_ms"] = _closure_ms(res, nets, text, info.language, audio_g, landmarks_g, "")
+    res.metrics["closure_ms"], res.metrics["closure_r"] = _closure(res, nets, text, info.language, audio_g,
+                                                                   landmarks_g, "")
     if audio_r is not None:
         key = str(pair.real)
         if key not in nets.real_closure:
             probe = ClipResult(res.id, res.language, res.seen, key, key)
-            nets.real_closure[key] = (_closure_ms(probe, nets, text, info.language, audio_r, landmarks_r,
-                                                  " of the real video"), probe.notes)
-        value, notes = nets.real_closure[key]
-        res.metrics["closure_ms_real"] = value
+            nets.real_closure[key] = (_closure(probe, nets, text, info.language, audio_r, landmarks_r,
+                                               " of the real video"), probe.notes)
+        (res.metrics["closure_ms_real"], res.metrics["closure_r_real"]), notes = nets.real_closure[key]
         res.notes.extend(notes)
 
 
-def _closure_ms(res: ClipResult, nets: _Networks, text: str, language: str, audio, landmarks,
-                which: str) -> float | None:
+def _closure(res: ClipResult, nets: _Networks, text: str, language: str, audio, landmarks,
+             which: str) -> tuple[float | None, float | None]:
+    """``(offset in ms where readable, else None; r at the reading's offset, None where no reading)``."""
     import hashlib
 
     from babelface.lip_closure import closure_offset
     from babelface.metrics.lip import mouth_opening
     from babelface.phonetics.phone_align import align_speech
     if audio is None:
-        return None
+        return None, None
     key = (hashlib.sha1(np.ascontiguousarray(audio, np.float32).tobytes()).hexdigest(), text, language)
     try:
         if key not in nets.timelines:     # the generated video mostly keeps the real one's speech: timed once
@@ -261,12 +263,13 @@ def _closure_ms(res: ClipResult, nets: _Networks, text: str, language: str, audi
         reading = closure_offset(nets.timelines[key], mouth_opening(landmarks))
     except (BabelfaceError, ValueError) as e:
         res.notes.append(f"lip closures{which}: {e}")
-        return None
+        return None, None
+    r = float(reading.peak) if np.isfinite(reading.peak) else None
     if not reading.readable:
         res.notes.append(f"lip closures{which}: too few or too weak to read ({reading.bilabials} bilabial(s), "
                          f"z {reading.z:.1f})")
-        return None
-    return 1000.0 * reading.offset_s
+        return None, r
+    return 1000.0 * reading.offset_s, r
 
 
 def _collect_features(store: dict, clip_id: str, nets: _Networks, frames_r, frames_g) -> None:
