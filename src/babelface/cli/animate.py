@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from babelface.cli.common import (HelpFormatter, add_head_options, add_output_options,
                                   add_quality_option, add_renderer_option, add_thread_option,
-                                  head_options, print_json)
+                                  head_options, print_json, words_for_language)
 from babelface.constants import DEFAULT_MAX_PIXELS, H264_MAX_FRAME_PIXELS, MAX_DURATION_S
 from babelface.models.protocols import GENERATORS
 
@@ -28,7 +28,9 @@ def register(sub) -> None:
     p.add_argument("--image", help="portrait (PNG/JPEG); default: the bundled astronaut portrait")
     p.add_argument("--audio", required=True, help="speech: wav, flac, mp3, m4a or a video's audio track")
     p.add_argument("--text", help="the transcript of the speech (enables the phoneme path)")
-    p.add_argument("--lang", help="language of the transcript (en, zh, th, … or an espeak-ng voice)")
+    p.add_argument("--lang", help="language of the transcript (en, zh, th, … or an espeak-ng voice); --lang en "
+                        "without --text recognises the words as --transcribe does (the audio-only models "
+                        "barely close the lips at /p b m/ on real voices)")
     p.add_argument("--transcribe", action="store_true",
                    help="English speech without its transcript: recognise it offline (pocketsphinx, "
                         "`pip install 'babelface[asr]'`) and drive the mouth by text-audio, which "
@@ -67,6 +69,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from babelface import pipeline
+    words_for_language(args)
     result = pipeline.animate(args.audio, args.output, image=args.image, text=args.text,
                               language=args.lang, max_duration=args.max_duration, model=args.model,
                               threads=args.threads, quality=args.quality, head=head_options(args),

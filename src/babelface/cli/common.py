@@ -90,3 +90,30 @@ def checked_output(path, *inputs, option: str = "-o"):
     a file name in a writable folder, not a folder, not under /proc, /sys or /dev, none of ``inputs``."""
     from babelface.outputs import check_output_path
     return check_output_path(path, inputs, option)
+
+
+def words_for_language(args) -> None:
+    """``--lang`` given for speech without its words (``animate``, ``dub --audio``): the audio-only
+    models need no language, and on real voices they barely close the lips at /p b m/ (RESULTS.md
+    "Do the lips close at /p b m/?"). English speech is therefore recognised, as ``--transcribe``
+    does, when pocketsphinx is installed and nothing else was asked for (no ``--model``,
+    ``--adapt`` or ``--refine``); any other case keeps the audio-only model and says that the
+    language is not used. A note on stderr either way."""
+    if args.text is not None or args.transcribe or not args.lang:
+        return
+    english = args.lang.split("-")[0].lower() == "en"
+    asked = getattr(args, "model", None) is not None or getattr(args, "adapt", False) \
+        or getattr(args, "refine", None) is not None
+    if english and not asked:
+        from importlib.util import find_spec
+        if find_spec("pocketsphinx") is not None:
+            args.transcribe = True
+            print("babelface: note: English speech without --text: recognising its words (as --transcribe) so "
+                  "that the lips close at /p b m/; --model muex keeps the audio-only model", file=sys.stderr)
+            return
+        print("babelface: note: --lang en without --text: pip install 'babelface[asr]' to recognise the words "
+              "(the lips then close at /p b m/); the audio-only model drives the mouth", file=sys.stderr)
+        return
+    print(f"babelface: note: --lang {args.lang} is the transcript's language; without --text the "
+          + ("chosen model" if asked else "audio-only model") + " drives the mouth and needs no language",
+          file=sys.stderr)

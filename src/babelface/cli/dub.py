@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from babelface.cli.common import (HelpFormatter, add_output_options, add_quality_option,
-                                  add_thread_option, print_json)
+                                  add_thread_option, print_json, words_for_language)
 from babelface.constants import MAX_DURATION_S
 
 
@@ -47,7 +47,8 @@ def register(sub) -> None:
     p.add_argument("video", nargs="?", help="input video with one or more visible faces")
     p.add_argument("-o", "--output", help="output .mp4")
     p.add_argument("--text", help="the new speech as text (or the transcript of --audio)")
-    p.add_argument("--lang", help="language of --text: code or espeak-ng voice (es, zh, ar, ja, ru, hi ...)")
+    p.add_argument("--lang", help="language of --text: code or espeak-ng voice (es, zh, ar, ja, ru, hi ...); "
+                        "--audio with --lang en and no --text: the words are recognised (as --transcribe)")
     p.add_argument("--audio", help="the new speech as a recording (voice-over)")
     p.add_argument("--fit", choices=("segments", "stretch", "none"),
                    help="how the new speech is fitted to the original's timing: spoken into the "
@@ -114,6 +115,8 @@ def run(args) -> int:
     if not args.video or not args.output:
         raise InputError("give VIDEO and -o OUT.mp4 (or --jobs FILE --out DIR)")
     from babelface import pipeline
+    if args.audio is not None:
+        words_for_language(args)
     result = pipeline.dub(args.video, args.output, text=args.text, language=args.lang,
                           audio=args.audio, fit=args.fit, face=args.face, transcribe=args.transcribe,
                           **_common(args))
