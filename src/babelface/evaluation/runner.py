@@ -142,7 +142,7 @@ class _Networks:
     lip_closures: bool = False        # read the closure offsets where the words are known
     transcripts: Path | None = None   # folder of <clip>.txt transcripts
     timelines: dict = field(default_factory=dict)   # (audio digest, text, language) → timed phonemes
-    real_closure: dict = field(default_factory=dict)  # real path → (its closure_ms, notes)
+    real_closure: dict = field(default_factory=dict)  # (real path, text, language) → its reading, notes
 
 
 def evaluate_clip(pair: Pair, info: ClipInfo, cache: LandmarkCache, nets: _Networks,
@@ -223,7 +223,8 @@ def _sync(res: ClipResult, embedding, audio, landmarks, frames, suffix: str) -> 
 def _closures(res: ClipResult, info: ClipInfo, nets: _Networks, pair: Pair, audio_g, landmarks_g,
               audio_r, landmarks_r) -> None:
     """``closure_ms`` (the generated video) and ``closure_ms_real``: the lip-closure offsets of
-    :mod:`babelface.lip_closure` in ms, + = the mouth late, where the reading is readable."""
+    :mod:`babelface.lip_closure` in ms, + = the mouth late, where the reading is readable; and
+    ``closure_r`` / ``closure_r_real``, r at the reading's offset."""
     from babelface.evaluation.inputs import read_transcript
     text = info.text
     if nets.transcripts is not None:
@@ -237,7 +238,7 @@ def _closures(res: ClipResult, info: ClipInfo, nets: _Networks, pair: Pair, audi
     res.metrics["closure_ms"], res.metrics["closure_r"] = _closure(res, nets, text, info.language, audio_g,
                                                                    landmarks_g, "")
     if audio_r is not None:
-        key = str(pair.real)
+        key = (str(pair.real), text, info.language)
         if key not in nets.real_closure:
             probe = ClipResult(res.id, res.language, res.seen, key, key)
             nets.real_closure[key] = (_closure(probe, nets, text, info.language, audio_r, landmarks_r,
