@@ -337,7 +337,7 @@ def audio_mutation(rng, box):
 @family("audio-odd")
 def audio_odd(rng, box):
     audio, note, expect = odd_audio(rng, box)
-    text = rng.choice([["--text", "hello", "--lang", "en"], []])
+    text = rng.choice([["--text", "hello", "--lang", "en"], [], ["--lang", "en"], ["--lang", "fr"]])
     return Case("", argv=["animate", "--audio", audio, *text, "-o", "out.mp4", "-q"], outputs=["out.mp4"],
                 note=note, expect=expect, heavy=expect != "error")
 
@@ -377,10 +377,14 @@ def video(rng, box):
                         # the lip-closure reading: odd transcripts and languages
                         ["--text", rng.choice(ODD_TEXTS + ["maybe my brother bought a map"])],
                         ["--text", "bonjour", "--lang", rng.choice(ODD_LANGS)], ["--transcribe"],
-                        ["--transcribe", "--lang", "fr"], ["--lang", "en"]])
+                        ["--transcribe", "--lang", "fr"], ["--lang", "en"],
+                        # --fix by the lip closures (or refused when they cannot be read)
+                        ["--text", rng.choice(ODD_TEXTS + ["maybe my brother bought a map"]), "--fix", "-o",
+                         "fixed.mp4", "--fix-by", rng.choice(["auto", "closure", "expert"])],
+                        ["--fix-by", rng.choice(["closure", "expert", "both"])]])
     outputs = [a for a in ("curve.png", "fixed.mp4") if a in extra]
     cheap = (kind in ("missing", "dir", "empty") or any(v in extra for v in ("0", "-3", "101", "x"))
-             or extra[:1] == ["--lang"] or extra[-2:] == ["--lang", "fr"])
+             or extra[:1] in (["--lang"], ["--fix-by"]) or extra[-2:] == ["--lang", "fr"])
     return Case("", argv=["sync", name, *extra], outputs=outputs, note=note, heavy=not cheap, timeout=180)
 
 
