@@ -361,6 +361,17 @@ def test_transcribe_reaches_the_pipeline_and_its_refusals_are_400s(monkeypatch, 
         code, job = s.post("/api/dub", {"transcribe": "on"}, {"video": ("in.mp4", media["clip"]),
                                                               "speech": ("s.mp4", media["clip"])})
         assert code == 202 and s.wait(job["id"])["result"]["driver"] == "dub:True:True"
+        # English speech without its words is recognised (as `--lang en` without `--text`); not another
+        # language, nor speech the person's own articulation drives (adapt)
+        for path, fields, files, driver in [
+                ("/api/animate", {"language": "en"}, {"speech": ("talk.wav", media["speech"])}, "animate:True"),
+                ("/api/animate", {"language": "fr"}, {"speech": ("talk.wav", media["speech"])}, "animate:False"),
+                ("/api/dub", {"language": "en-us"}, {"video": ("in.mp4", media["clip"]),
+                                                     "speech": ("s.mp4", media["clip"])}, "dub:True:True"),
+                ("/api/dub", {"language": "en", "adapt": "1"}, {"video": ("in.mp4", media["clip"]),
+                                                                "speech": ("s.mp4", media["clip"])}, "dub:True:False")]:
+            code, job = s.post(path, fields, files)
+            assert code == 202 and s.wait(job["id"])["result"]["driver"] == driver, (path, fields)
         for path, fields, files, words in [
                 ("/api/animate", {"transcribe": "1", "text": "hello", "language": "en"},
                  {"speech": ("talk.wav", media["speech"])}, "drop --text"),

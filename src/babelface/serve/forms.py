@@ -56,13 +56,21 @@ def _flag(form: Form, name: str) -> bool:
     return raw in ("1", "true", "on", "yes")
 
 
-def _transcribe(form: Form, text: str | None, params: dict) -> None:
+def _transcribe(form: Form, text: str | None, params: dict, implied: bool = False) -> None:
     """``transcribe``: English speech recognised offline (``--transcribe``); its refusals are 400s
-    here (text given too, another language, pocketsphinx missing), before the job is queued."""
+    here (text given too, another language, pocketsphinx missing), before the job is queued.
+    ``implied`` (animate, dub): speech said to be English (``language``) without its words is
+    recognised too, as ``--lang en`` without ``--text`` is on the command line (the audio-only
+    models barely close the lips at /p b m/ on real voices), when pocketsphinx is installed."""
     if _flag(form, "transcribe"):
         from babelface.phonetics.recognise import check_request
         params["language"] = check_request(text, params.get("language"))
         params["transcribe"] = True
+    elif (implied and text is None and not params.get("adapt")
+          and (params.get("language") or "").split("-")[0].lower() == "en"):
+        from importlib.util import find_spec
+        if find_spec("pocketsphinx") is not None:
+            params["transcribe"] = True
 
 
 def _int(form: Form, name: str, bounds: tuple[int, int]) -> int | None:
@@ -110,7 +118,7 @@ def prepare_animate(form: Form, config: ServeConfig) -> tuple[dict, dict]:
     params = {"text": text, "language": _language(form, required=text is not None,
                                                     why=" with a transcript"),
               "max_duration": config.max_duration_s}
-    _transcribe(form, text, params)
+    _transcribe(form, text, params, implied=True)
     names: dict = {}
     _upload(form, "speech", config, params, names, "audio", required=True)
     _upload(form, "portrait", config, params, names, "image")
@@ -143,7 +151,7 @@ def prepare_dub(form: Form, config: ServeConfig) -> tuple[dict, dict]:
         if text is not None:
             raise InputError("adapt learns the speaker's articulation for new speech: send speech, not text")
         params["adapt"] = True
-    _transcribe(form, text, params)
+    _transcribe(form, text, params, implied="speech" in form.files)
     if params.get("adapt") and params.get("transcribe"):
         raise InputError("transcribe drives the text path; adapt the audio-only read-out: send one of them")
     names: dict = {}
