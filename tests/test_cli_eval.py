@@ -163,7 +163,9 @@ def test_lip_closures_read_how_late_the_mouth_is(bench, capsys, tmp_path, shared
     shutil.copy(words, tmp_path / "words" / f"{CLIP}.txt")
     out = run_json(capsys, "--real", str(bench / "real"), "--gen", str(tmp_path / "late"), "--manifest",
                    str(bench / "m.jsonl"), "--lip-closures", "--transcripts", str(tmp_path / "words"),
-                   "--cache", shared_cache)
+                   "--cache", shared_cache, "--html", str(tmp_path / "r.html"))
+    page = (tmp_path / "r.html").read_text()      # her 4 /p b m/ marked on the gap plot, the columns in the table
+    assert page.count('class="tick"') == 4 and "/p b m/ in the speech" in page and "<th>Lip closures ms</th>" in page
     c = out["clips"][0]
     assert c["closure_ms_real"] == pytest.approx(-140, abs=30)                  # her recording's own offset
     assert c["closure_ms"] - c["closure_ms_real"] == pytest.approx(200, abs=20)

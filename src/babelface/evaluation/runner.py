@@ -60,6 +60,7 @@ class ClipResult:
     notes: list[str] = field(default_factory=list)
     opening_real: np.ndarray | None = None       # mouth-opening curves for the report's plots
     opening_gen: np.ndarray | None = None
+    bilabials_s: np.ndarray | None = None        # --lip-closures: the middles of /p b m/ in its speech (s)
 
     @property
     def ok(self) -> bool:
@@ -262,6 +263,10 @@ def _closure(res: ClipResult, nets: _Networks, text: str, language: str, audio, 
         if key not in nets.timelines:     # the generated video mostly keeps the real one's speech: timed once
             nets.timelines[key] = align_speech(audio, text, language)
         reading = closure_offset(nets.timelines[key], mouth_opening(landmarks))
+        if not which:                     # the generated video's: marked on the report's gap plot
+            from babelface.lip_closure import CLOSED, template
+            mids, vals = template(nets.timelines[key])
+            res.bilabials_s = mids[vals == CLOSED]
     except (BabelfaceError, ValueError) as e:
         res.notes.append(f"lip closures{which}: {e}")
         return None, None

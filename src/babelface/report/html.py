@@ -23,10 +23,11 @@ import numpy as np
 from babelface.constants import FPS, SAMPLE_RATE
 from babelface.errors import BabelfaceError
 from babelface.evaluation.runner import ClipResult, EvalReport
-from babelface.report.tables import COLUMNS, UNITS, rows
+from babelface.report.tables import CLOSURE_COLUMNS, CLOSURE_R, COLUMNS, UNITS, rows, table_columns
 
 EMBED_MB = 4.0                     # videos up to this size are embedded in the HTML file
 REAL_COLOUR, GEN_COLOUR = "#222222", "#C44E52"
+TICK_COLOUR = "#2F9E44"                 # the /p b m/ marks on the gap plot
 PLOT_W, PLOT_H, PAD, LEFT = 560, 170, 30, 64   # inline SVG size, margin and left margin, px
 
 CSS = """
@@ -92,9 +93,11 @@ def _fmt(v: float) -> str:
 
 
 def svg_plot(series: list[tuple[str, np.ndarray, np.ndarray, str]], xlabel: str, ylabel: str,
-             marker: float | None = None, cursor_t1: float | None = None, title: str = "") -> str:
+             marker: float | None = None, cursor_t1: float | None = None, title: str = "",
+             ticks: np.ndarray | None = None, ticks_label: str = "") -> str:
     """Line plot as inline SVG. ``series``: (label, x (n,), y (n,), colour); NaN breaks a line.
-    ``marker``: a dotted vertical line at that x; ``cursor_t1``: a moving cursor over x ∈ [0, t1]."""
+    ``marker``: a dotted vertical line at that x; ``cursor_t1``: a moving cursor over x ∈ [0, t1];
+    ``ticks``: thin vertical lines at these x (``ticks_label`` names them in the legend)."""
     xs = np.concatenate([s[1] for s in series]) if series else np.zeros(1)
     ys = np.concatenate([s[2] for s in series]) if series else np.zeros(1)
     ok = np.isfinite(ys)
@@ -123,6 +126,13 @@ def svg_plot(series: list[tuple[str, np.ndarray, np.ndarray, str]], xlabel: str,
     if marker is not None:
         parts.append(f'<line x1="{px(marker):.1f}" x2="{px(marker):.1f}" y1="{PAD}" y2="{PAD + h}" '
                      'stroke="#888" stroke-dasharray="3 3"/>')
+    inside = [] if ticks is None else [float(v) for v in ticks if x0 <= v <= x1]
+    for v in inside:
+        parts.append(f'<line class="tick" x1="{px(v):.1f}" x2="{px(v):.1f}" y1="{PAD}" y2="{PAD + h}" '
+                     f'stroke="{TICK_COLOUR}" stroke-width="1"/>')
+    if inside and ticks_label:
+        parts.append(f'<text x="{LEFT + 4}" y="{PAD + 14}" fill="{TICK_COLOUR}" style="fill:{TICK_COLOUR}">'
+                     f'{html.escape(ticks_label)}</text>')
     for i, (label, x, y, colour) in enumerate(series):
         for seg in _segments(np.asarray(x, float), np.asarray(y, float)):
             pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(seg[0]), py(seg[1])))
@@ -165,12 +175,13 @@ def sync_curve(video: Path, cache, embedding) -> tuple[np.ndarray | None, str]:
 
 # --- the page ----------------------------------------------------------------------------------
 def _table(report: EvalReport) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["Language", "Type", "N"] + [c[1] for c in COLUMNS])
+    columns = table_columns(report)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["Language", "Type", "N"] + [c[1] for c in columns])
     body = []
     for label, split, r in rows(report):
         avg = label.startswith("**")
         cells = [html.escape(label.strip("*")), split, str(r["n"])]
-        cells += ["–" if r.get(k) is None else f.format(r[k]) for k, _, f in COLUMNS]
+        cells += ["–" if r.get(k) is None else f.format(r[k]) for k, _, f in columns]
         body.append(f'<tr{" class=avg" if avg else ""}>' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return f'<table class="summary"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
@@ -186,7 +197,12 @@ def _clip(c: ClipResult, html_dir: Path, embed_bytes: int, cache, embedding) -> 
     gap = svg_plot([("real", t, c.opening_real, REAL_COLOUR),
                     ("generated", t[:len(c.opening_gen)], c.opening_gen, GEN_COLOUR)],
                    "time (s)", "inner-lip gap (IOD)", cursor_t1=float(len(t) / FPS) if len(t) else None,
-                   title="inner-lip gap (landmarks 13–14, canonical)")
+                   title="inner-lip gap (landmarks 13–14, canonical)", ticks=c.bilabials_s,
+                   ticks_label="| /p b m/ in the speech: the lips should be shut")
+    closure = [f"{h} {f.format(m[k])}" for k, h, f in CLOSURE_COLUMNS + CLOSURE_R
+               if m.get(k) is not None]
+    if closure:
+        summary += "; " + ", ".join(closure)
     curves, notes = [], []
     for label, path, colour in (("real", real, REAL_COLOUR), ("generated", gen, GEN_COLOUR)):
         curve, why = sync_curve(path, cache, embedding)

@@ -63,10 +63,19 @@ CLOSURE_UNITS = ("Lip closures: the audio-video offset read from the lip closure
                  "(babelface.lip_closure), mean over the clips it can read, ms, + = the mouth is late.")
 
 
+CLOSURE_R = (("closure_r", "closure r", "{:.2f}"), ("closure_r_real", "real closure r", "{:.2f}"))
+
+
+def table_columns(report: EvalReport) -> tuple:
+    """:data:`COLUMNS`, and the lip-closure offsets when any clip's were read (``--lip-closures``)."""
+    closures = any(c.metrics.get(k) is not None for c in report.clips for k, _, _ in CLOSURE_COLUMNS)
+    return COLUMNS + (CLOSURE_COLUMNS if closures else ())
+
+
 def markdown(report: EvalReport) -> str:
     """The per-language table with the notes under it (the lip-closure columns when they were read)."""
-    closures = any(c.metrics.get(k) is not None for c in report.clips for k, _, _ in CLOSURE_COLUMNS)
-    columns = COLUMNS + (CLOSURE_COLUMNS if closures else ())
+    columns = table_columns(report)
+    closures = len(columns) > len(COLUMNS)
     head = "| Language | Type | N | " + " | ".join(h for _, h, _ in columns) + " |"
     sep = "|" + "---|" * (3 + len(columns))
     lines = [head, sep]
