@@ -178,6 +178,7 @@ def test_cli_reads_both_offsets_of_a_shifted_real_video(cli, real, tmp_path, cap
     assert fix["by"] == "closure" and fix["delay_ms"] == pytest.approx(c["offset_ms"])
     assert cli(["sync", str(fixed), "--json", "--text", text]) == 0
     assert json.loads(capsys.readouterr().out)["closure"]["offset_ms"] == pytest.approx(0, abs=20)
-    assert cli(["sync", str(shifted), "--text", "hello", "--fix", "--fix-by", "closure",
-                "-o", str(tmp_path / "never.mp4")]) == 2                     # nothing to trust: refused
-    assert "cannot fix by the lip closures" in capsys.readouterr().err and not (tmp_path / "never.mp4").exists()
+    assert cli(["sync", str(shifted), "--text", "hello", "--fix", "--fix-by", "closure", "--plot",
+                str(tmp_path / "never.png"), "-o", str(tmp_path / "never.mp4")]) == 2   # nothing to trust: refused
+    assert "cannot fix by the lip closures" in capsys.readouterr().err
+    assert not (tmp_path / "never.mp4").exists() and not (tmp_path / "never.png").exists()   # nothing written

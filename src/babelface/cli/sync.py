@@ -83,11 +83,12 @@ def run(args: argparse.Namespace) -> int:
         audio, landmarks = read_av(args.video)
         result = analyze(audio, landmarks, emb, args.max_offset, source=str(args.video))
         closure = _closure(args, audio, landmarks) if args.text is not None or args.transcribe else None
+    if args.fix:                        # decided first: a refusal writes nothing, not even the plot
+        from babelface.lip_closure import fix_delay
+        delay, fixed_by = fix_delay(result.offset_frames, closure, args.fix_by)
     if args.plot:
         plot_sync_curve(result, args.plot, title=f"{args.video.name}: offset {result.offset_frames:+d} frames")
     if args.fix:
-        from babelface.lip_closure import fix_delay
-        delay, fixed_by = fix_delay(result.offset_frames, closure, args.fix_by)
         shift_audio(args.video, args.output, delay)
     if args.json:
         out = result.to_json()
