@@ -127,6 +127,27 @@ def test_shipped_expert_finds_and_fixes_a_shift_on_real_video(cli, real, katie_l
     assert abs(fixed.offset_frames) <= 1
 
 
+def test_fix_refuses_a_video_that_stops_decoding(cli, real, tmp_path, capsys):
+    """--fix copies the video packets: a stream damaged past its middle (here a fifth of the file
+    zeroed) would give a copy that does not play to its end, so it is refused and nothing is written.
+    (A fuzz finding, seed 38.)"""
+    import subprocess
+    clip = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(real / "WDA_KatieHill_000.mp4"), "-t", "2", "-vf",
+                    "scale=320:-2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)], check=True)
+    data = bytearray(clip.read_bytes())
+    a, b = int(0.55 * len(data)), int(0.75 * len(data))
+    data[a:b] = bytes(b - a)
+    (tmp_path / "damaged.mp4").write_bytes(data)
+    assert cli(["sync", str(tmp_path / "damaged.mp4"), "--fix", "-o", str(tmp_path / "fixed.mp4"), "--plot",
+                str(tmp_path / "c.png")]) == 2
+    err = capsys.readouterr().err
+    assert "its video stops decoding after" in err and "re-encode it first" in err
+    assert not (tmp_path / "fixed.mp4").exists() and not (tmp_path / "c.png").exists()
+    assert cli(["sync", str(clip), "--fix", "-o", str(tmp_path / "fixed.mp4")]) == 0    # the intact clip is fixed
+    assert "the expert's reading" in capsys.readouterr().out and (tmp_path / "fixed.mp4").exists()
+
+
 def test_embedding_protocol_of_the_evaluation_suite(katie_landmarks):
     """The attributes and shapes babelface.metrics.sync.SyncEmbedding asks for; finite rows even
     where the face is missing (distance curves stay defined)."""

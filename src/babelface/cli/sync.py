@@ -85,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         closure = _closure(args, audio, landmarks) if args.text is not None or args.transcribe else None
     if args.fix:                        # decided first: a refusal writes nothing, not even the plot
         from babelface.lip_closure import fix_delay
+        from babelface.sync import check_fixable
+        check_fixable(args.video, len(landmarks))
         delay, fixed_by = fix_delay(result.offset_frames, closure, args.fix_by)
     if args.plot:
         plot_sync_curve(result, args.plot, title=f"{args.video.name}: offset {result.offset_frames:+d} frames")
@@ -106,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"  curve: {args.plot}")
     if args.fix:
+        whose = "the lip closures'" if fixed_by == "closure" else "the expert's"
         print(f"  wrote {args.output} (audio {'delayed' if delay >= 0 else 'advanced'} by "
-              f"{abs(1000 * delay / FPS):.0f} ms, the {'lip closures' if fixed_by == 'closure' else 'expert'}' "
-              "reading)")
+              f"{abs(1000 * delay / FPS):.0f} ms, {whose} reading)")
     if closure is not None:
         if closure.peak != closure.peak:                                  # NaN: nothing to correlate
             print(f"  lip closures: no reading ({_count(closure.bilabials, 'bilabial')}, "

@@ -54,11 +54,12 @@ def _animate(p: dict, out: Path) -> tuple[dict, dict]:
 
 def _sync(p: dict, out: Path) -> tuple[dict, dict]:
     from babelface.report.plots import plot_sync_curve
-    from babelface.sync import SyncExpertEmbedding, analyze, read_av, shift_audio
+    from babelface.sync import SyncExpertEmbedding, analyze, check_fixable, read_av, shift_audio
     from babelface.threads import job
     closure = None
     with job(THREADS):
         audio, landmarks = read_av(p["video"])
+        check_fixable(p["video"], len(landmarks))      # the job writes the fixed copy: a damaged stream is refused
         result = analyze(audio, landmarks, SyncExpertEmbedding(threads=THREADS), source=str(p["video"]))
         if p.get("text") or p.get("transcribe"):        # the lip-closure reading (`sync --text`)
             from babelface.lip_closure import analyze as closures
