@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from _common import ROOT, real_dir, write_section
+from real_clips import transcript_text
 
 CLIP = "WDA_KatieHill_000"
 SECTION = "## Evaluation known answers (`babelface eval` on the real clip)"
@@ -69,8 +70,7 @@ def main() -> None:
     try:
         (work / "real").mkdir()
         shutil.copy(src, work / "real" / f"{CLIP}.mp4")
-        words = " ".join(s.strip() for s in (ROOT / "tests" / "data" / f"{CLIP}.txt").read_text().splitlines()
-                         if s.strip() and not s.startswith("#"))
+        words = transcript_text(ROOT / "tests" / "data" / f"{CLIP}.txt")
         (work / "m.jsonl").write_text(json.dumps({"id": CLIP, "language": "en", "text": words}) + "\n")
         for name in variants(src, work / "gen"):
             buf = io.StringIO()

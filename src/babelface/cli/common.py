@@ -101,12 +101,12 @@ def words_for_language(args) -> None:
     language is not used. A note on stderr either way."""
     if args.text is not None or args.transcribe or not args.lang:
         return
-    english = args.lang.split("-")[0].lower() == "en"
+    from babelface.phonetics import recognise
+    english = args.lang.split("-")[0].lower() in recognise.LANGUAGES
     asked = getattr(args, "model", None) is not None or getattr(args, "adapt", False) \
         or getattr(args, "refine", None) is not None
     if english and not asked:
-        from importlib.util import find_spec
-        if find_spec("pocketsphinx") is not None:
+        if recognise.available(args.lang):
             args.transcribe = True
             print("babelface: note: English speech without --text: recognising its words (as --transcribe) so "
                   "that the lips close at /p b m/; --model muex keeps the audio-only model", file=sys.stderr)

@@ -33,10 +33,21 @@ SEARCH_S = 15.0              # a cut is sought in the last this many seconds bef
 QUIET_S = 0.2                # the stretch of least energy there: its middle is the cut
 
 
+def _known(language: str | None) -> bool:
+    return (language or "en").split("-")[0].lower() in LANGUAGES
+
+
+def available(language: str | None) -> bool:
+    """Whether speech in ``language`` can be recognised here: a language the recogniser has a
+    model for, with pocketsphinx installed."""
+    from importlib.util import find_spec
+    return _known(language) and find_spec("pocketsphinx") is not None
+
+
 def check_language(language: str | None) -> None:
     """One-line errors, before any audio is read: a language the recogniser has no model for,
     or pocketsphinx not installed."""
-    if (language or "en").split("-")[0].lower() not in LANGUAGES:
+    if not _known(language):
         raise LanguageError(f"--transcribe recognises English only (pocketsphinx's shipped model), not "
                             f"{language!r}: give the transcript with --text")
     from importlib.util import find_spec

@@ -66,10 +66,9 @@ def _transcribe(form: Form, text: str | None, params: dict, implied: bool = Fals
         from babelface.phonetics.recognise import check_request
         params["language"] = check_request(text, params.get("language"))
         params["transcribe"] = True
-    elif (implied and text is None and not params.get("adapt")
-          and (params.get("language") or "").split("-")[0].lower() == "en"):
-        from importlib.util import find_spec
-        if find_spec("pocketsphinx") is not None:
+    elif implied and text is None and not params.get("adapt") and params.get("language"):
+        from babelface.phonetics.recognise import available
+        if available(params["language"]):
             params["transcribe"] = True
 
 
