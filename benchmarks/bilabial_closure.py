@@ -1,6 +1,7 @@
 """Do the lips close at /p b m/? Each model's mouth on real speech, read at the transcript's phonemes (issue 11).
 
-    OMP_NUM_THREADS=1 python benchmarks/bilabial_closure.py [--data data/real_corpus] [--write]
+    OMP_NUM_THREADS=1 python benchmarks/bilabial_closure.py [--data data/real_corpus] [--muex NAME=WEIGHTS ...] [--write]
+    OMP_NUM_THREADS=1 python benchmarks/bilabial_closure.py --synthetic [--bench data/benchmark] [--muex NAME=WEIGHTS ...] [--write]
 
 (after ``make corpus-real``). For every clip with an English transcript (tests/data/transcripts/),
 the transcript is timed on the clip's speech (pocketsphinx, :func:`babelface.phonetics.phone_align.
@@ -31,6 +32,7 @@ from _common import ROOT, machine, write_section
 from real_clips import read_transcript
 
 SECTION = "## Do the lips close at /p b m/? Each model's mouth on real speech (issue 11, session 36)"
+SYNTHETIC_SECTION = "## Do the lips close at /p b m/? The synthetic benchmark, per language (issue 11, session 37)"
 SOURCES = ("real lips", "MuEx (default, audio only)", "muex-real", "text path", "text-audio (default with a transcript)")
 
 
@@ -49,12 +51,24 @@ def readings(gap: np.ndarray, timeline, shift_s: float = 0.0) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "real_corpus")
+    ap.add_argument("--bench", type=Path, default=ROOT / "data" / "benchmark")
+    ap.add_argument("--synthetic", action="store_true", help="the synthetic test split, per language")
+    ap.add_argument("--per-language", type=int, default=40, help="with --synthetic: the first N test clips of each language")
+    ap.add_argument("--muex", nargs="*", default=[], metavar="NAME=WEIGHTS",
+                    help="more audio-only MuEx files, one row each")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
+    extra = dict(x.split("=", 1) for x in args.muex)
+    if args.synthetic:
+        text = render_synthetic(synthetic_rows(args.bench, extra, args.per_language), extra)
+        print(text)
+        if args.write:
+            write_section(SYNTHETIC_SECTION, text, ROOT / "RESULTS.md")
+        return 0
     from babelface.data.manifest import load_array, load_manifest
     from babelface.media import load_audio
     from babelface.metrics.lip import mouth_opening
-    from babelface.models.muex import load_default
+    from babelface.models.muex import load_default, load_model
     from babelface.models.real_readout import Readout, default_weights_path, frame_features
     from babelface.models.transcript import blend
     from babelface.motion.articulation import articulation_from_timeline
@@ -64,32 +78,109 @@ def main() -> int:
     from babelface.phonetics.phone_align import align_speech
     from babelface.progress import progress
     muex, readout = load_default(), Readout.load(default_weights_path())
+    others = {name: load_model(w) for name, w in extra.items()}
     clips = [c for c in load_manifest(args.data) if c.audio and c.language == "en" and read_transcript(c.id)]
     rows: dict[str, list] = {}
     for clip in progress(clips, total=len(clips), desc="clips", unit="clip"):
         real, neutral = clip.array("motion"), load_array(clip.path("motion"), "neutral")
         audio, n = load_audio(clip.path("audio")), len(clip.array("motion"))
         timeline = align_speech(audio, read_transcript(clip.id), "en")
-        m = muex.predict_motion(audio)[:n]
-        m = np.concatenate([m, np.zeros((n - len(m),) + m.shape[1:], m.dtype)])
+        m = _fit(muex.predict_motion(audio), n)
         r = readout.apply(frame_features(audio, n), m)
         text = motion_from_articulation(articulation_from_timeline(timeline, n))
         gaps = {"real lips": mouth_opening(motion_to_canonical(real, neutral), "none")}
-        for name, motion in (("MuEx (default, audio only)", m), ("muex-real", r), ("text path", text),
-                             ("text-audio (default with a transcript)", blend(text, r))):
+        mouths = [("MuEx (default, audio only)", m), ("muex-real", r), ("text path", text),
+                  ("text-audio (default with a transcript)", blend(text, r))]
+        mouths += [(name, _fit(model.predict_motion(audio), n)) for name, model in others.items()]
+        for name, motion in mouths:
             gaps[name] = mouth_opening(motion_to_canonical(apply_style(motion, MEDIAN_STYLE), neutral), "none")
         own = readings(gaps["real lips"], timeline)
         for name, gap in gaps.items():
             shift = own["offset_s"] if name == "real lips" and own["readable"] else 0.0
             rows.setdefault(name, []).append((clip.split, readings(gap, timeline, shift)))
-    text = render(rows, len(clips))
+    text = render(rows, len(clips), SOURCES + tuple(extra))
     print(text)
     if args.write:
         write_section(SECTION, text, ROOT / "RESULTS.md")
     return 0
 
 
-def render(rows: dict, n_clips: int) -> str:
+def _fit(motion: np.ndarray, n: int) -> np.ndarray:
+    """``motion`` cut or zero-padded to ``n`` frames."""
+    motion = motion[:n]
+    return np.concatenate([motion, np.zeros((n - len(motion),) + motion.shape[1:], motion.dtype)])
+
+
+def synthetic_rows(bench: Path, extra: dict[str, str], per_language: int) -> dict:
+    """Per language of the synthetic test split: every clip's ground truth and MuEx gaps read at
+    its own timeline (the corpus's neutral face: the benchmark's motion is displacement only)."""
+    from babelface.data.manifest import load_manifest
+    from babelface.face.align import template
+    from babelface.media import load_audio
+    from babelface.metrics.lip import mouth_opening
+    from babelface.models.muex import load_default, load_model
+    from babelface.motion.representation import motion_to_canonical
+    from babelface.motion.style import MEDIAN_STYLE, apply_style
+    from babelface.phonetics.espeak import Phoneme
+    from babelface.progress import progress
+    models = {"MuEx (shipped)": load_default(), **{n: load_model(w) for n, w in extra.items()}}
+    neutral = template()
+    clips, seen = [], {}
+    for c in load_manifest(bench):
+        if c.split == "test" and seen.get(c.language, 0) < per_language:
+            clips.append(c)
+            seen[c.language] = seen.get(c.language, 0) + 1
+    rows: dict[tuple[str, str], list] = {}
+    for clip in progress(clips, total=len(clips), desc="clips", unit="clip"):
+        gt = clip.array("motion")
+        timeline = [Phoneme(d["ipa"], d["start"], d["end"]) for d in clip.timeline()]
+        audio = load_audio(clip.path("audio"))
+        mouths = {"ground truth": gt, **{n: _fit(m.predict_motion(audio), len(gt)) for n, m in models.items()}}
+        for name, motion in mouths.items():
+            gap = mouth_opening(motion_to_canonical(apply_style(motion, MEDIAN_STYLE), neutral), "none")
+            r = readings(gap, timeline)
+            if np.isfinite(r["bilabial"]):
+                rows.setdefault((clip.language, name), []).append(r)
+    return rows
+
+
+def render_synthetic(rows: dict, extra: dict[str, str]) -> str:
+    from babelface.phonetics.languages import UNSEEN
+    names = ["ground truth", "MuEx (shipped)", *extra]
+    langs = sorted({lang for lang, _ in rows})
+    lines = [SYNTHETIC_SECTION, "",
+             "Command: `OMP_NUM_THREADS=1 python benchmarks/bilabial_closure.py --synthetic "
+             + "".join(f"--muex {k}={v} " for k, v in extra.items()) + "--write`  ",
+             f"Machine: {machine(1)}.", "",
+             "The synthetic test split's clips with at least one /p b m/; each clip's inner-lip gap (the median "
+             "speaker's style, the template face) read at the middle of every bilabial and every vowel of its own "
+             "espeak-ng timeline. Per language: the median over clips of each clip's ratio (gap at /p b m/ ÷ gap "
+             "in vowels; 0 shut, 1 no closure) and of its r at 0 against the lip-closure template.", "",
+             "| language | clips | " + " | ".join(f"{n}: ratio ↓ / r ↑" for n in names) + " |",
+             "| --- | ---: | " + " | ".join("---" for _ in names) + " |"]
+    overall: dict[str, dict[str, list]] = {}
+    for lang in langs:
+        cells = []
+        for n in names:
+            r = rows.get((lang, n), [])
+            ratio = [x["bilabial"] / x["vowel"] for x in r]
+            r0 = [x["r0"] for x in r]
+            group = "unseen" if lang in UNSEEN else "seen"
+            overall.setdefault(n, {}).setdefault(group, []).extend(zip(ratio, r0))
+            cells.append(f"{np.nanmedian(ratio):.2f} / {np.nanmedian(r0):.2f}" if r else "–")
+        k = len(rows.get((lang, "ground truth"), []))
+        lines.append(f"| {lang} | {k} | " + " | ".join(cells) + " |")
+    for group in ("seen", "unseen"):
+        cells = []
+        for n in names:
+            v = np.array(overall.get(n, {}).get(group, []), float).reshape(-1, 2)
+            cells.append(f"**{np.nanmedian(v[:, 0]):.2f} / {np.nanmedian(v[:, 1]):.2f}**" if len(v) else "–")
+        k = len(overall.get("ground truth", {}).get(group, []))
+        lines.append(f"| **{group}** | {k} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render(rows: dict, n_clips: int, sources=SOURCES) -> str:
     lines = [SECTION, "",
              "Command: `OMP_NUM_THREADS=1 python benchmarks/bilabial_closure.py --write` (after `make corpus-real`)  ",
              f"Machine: {machine(1)}.", "",
@@ -104,7 +195,7 @@ def render(rows: dict, n_clips: int) -> str:
              "| split | mouth | clips | gap at /p b m/ | gap in vowels | ratio | r at 0 ↑ | readable |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for split in ("test", "val", "train"):
-        for name in SOURCES:
+        for name in sources:
             r = [x for s, x in rows.get(name, []) if s == split]
             if not r:
                 continue

@@ -71,6 +71,60 @@ def test_generation_loss_is_eq6_in_motion_space():
     assert float(l1_m) == 0.0 and float(lt_m) == 0.0
 
 
+def test_mouth_shape_reads_the_inner_lip_gap_and_the_width():
+    from babelface.face.indices import motion_slot
+    motion = torch.zeros(1, 3, 111, 3)
+    motion[0, 1, motion_slot((87, 14, 317)), 1] = 0.1        # the lower inner lip drops (y down)
+    motion[0, 2, motion_slot((82, 13, 312)), 1] = 0.1        # the upper one drops onto it: closing
+    motion[0, 2, motion_slot((291,)), 0] = 0.05              # the left corner spreads outwards
+    shape = M.mouth_shape(motion)                             # (1, 3, 4)
+    assert shape[0, 0].tolist() == [0, 0, 0, 0]
+    assert shape[0, 1].tolist() == pytest.approx([0.1, 0.1, 0.1, 0])
+    assert shape[0, 2].tolist() == pytest.approx([-0.1, -0.1, -0.1, 0.05])
+    # the loss sees a closure that eq. 6's L1 over 333 coordinates all but averages away
+    target = torch.zeros(1, 4, 111, 3)
+    target[0, 1:3, motion_slot((87, 14, 317)), 1] = -0.05    # the lips shut 0.05 harder for two frames
+    pred = torch.zeros_like(target)
+    assert float(M.mouth_shape_loss(pred, target, None, 1.0)) == pytest.approx(0.05 * 3 / 4 * 2 / 4)
+    _, l1, _ = generation_loss(pred, target, None, 1.0, 1.0, 0.1)
+    assert float(l1) == pytest.approx(0.05 * 3 / 333 * 2 / 4)
+    mask = torch.tensor([[True, False, False, True]])         # the closing frames are padding
+    assert float(M.mouth_shape_loss(pred, target, mask, 1.0)) == 0.0
+
+
+def test_lambda_shape_adds_the_mouth_shape_term(cfg):
+    mel, mask, motion = batch()
+    plain, shaped = model(cfg), model(cfg, lambda_shape=2.0)
+    out = plain(mel, mask, motion, step=0)
+    gen0 = plain.loss(out, motion, mask).gen
+    gen2 = shaped.loss(out, motion, mask).gen
+    extra = M.mouth_shape_loss(out.motion, motion, mask, plain.motion_scale)
+    assert float(extra) > 0
+    assert float(gen2) == pytest.approx(float(gen0 + 2.0 * extra), rel=1e-6)
+
+
+def test_viseme_head_learns_from_labels_only_and_stays_out_of_the_exported_file(cfg, tmp_path):
+    mel, mask, motion = batch()
+    m = model(cfg, lambda_viseme=0.5)
+    out = m(mel, mask, motion, step=0)
+    unknown = torch.full(mask.shape, -1, dtype=torch.long)
+    assert float(m.viseme_loss(out, unknown, mask)) == 0.0       # real video: no labels, no loss
+    labels = unknown.clone()
+    labels[0, :4] = 1                                            # PP: /p b m/
+    labels[-1, -3:] = 4                                          # labels under padding do not count
+    loss = m.viseme_loss(out, labels, mask)
+    only = m.viseme_loss(out, torch.where(mask, labels, -1), None)
+    assert float(loss) > 0 and float(loss) == pytest.approx(float(only))
+    loss.backward()
+    assert m.viseme_head.weight.grad.abs().sum() > 0
+    path = m.save_pretrained(tmp_path / "m.safetensors")
+    from safetensors import safe_open
+    with safe_open(str(path), "pt") as f:
+        assert not [k for k in f.keys() if "viseme_head" in k]
+    speech = np.random.default_rng(0).standard_normal(6400).astype(np.float32) * 0.1
+    assert np.array_equal(MuEx.from_pretrained(path).predict_motion(speech), m.predict_motion(speech))
+
+
 def test_total_loss_is_eq5(cfg):
     m = model(cfg)
     mel, mask, motion = batch()

@@ -7,6 +7,7 @@ is a dict
     mel       float32 (4 T, 80)    normalised log-mel (MuEx E.5), 4 mel frames per video frame
     motion    float32 (T, 111, 3)  motion (babelface.motion.representation)
     phoneme   int64   (T,)         optional; −1 where unknown
+    viseme    int64   (T,)         optional; −1 where unknown (MuEx's model.lambda_viseme)
     speaker   int                  optional; −1 when unknown (speaker-shuffle negatives, C.3)
     language  str                  optional (never seen by the model; used for per-language logs)
     audio     float32 (640 T,)     optional; needed only by the wav2vec front-end
@@ -108,6 +109,7 @@ def collate(items: list[dict]) -> dict:
         "motion": torch.zeros((b, t_max) + first_motion.shape[1:]),
         "mask": torch.zeros(b, t_max, dtype=torch.bool),
         "phoneme": torch.full((b, t_max), -1, dtype=torch.long),
+        "viseme": torch.full((b, t_max), -1, dtype=torch.long),
         "speaker": torch.tensor([int(it.get("speaker", -1)) for it in items], dtype=torch.long),
         "language": [str(it.get("language", "")) for it in items],
     }
@@ -124,6 +126,8 @@ def collate(items: list[dict]) -> dict:
         out["mask"][j, :t] = True
         if it.get("phoneme") is not None:
             out["phoneme"][j, :t] = torch.as_tensor(np.asarray(it["phoneme"], dtype=np.int64))
+        if it.get("viseme") is not None:
+            out["viseme"][j, :t] = torch.as_tensor(np.asarray(it["viseme"], dtype=np.int64))
         if with_audio:
             audio = torch.as_tensor(np.asarray(it["audio"], dtype=np.float32))[: t * SAMPLES_PER_FRAME]
             out["audio"][j, : len(audio)] = audio

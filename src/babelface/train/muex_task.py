@@ -162,6 +162,10 @@ class MuExTask:
         losses = m.loss(out, batch["motion"], batch["mask"], align)
         stats.update({f"loss_{k}": v for k, v in losses.scalars().items()})
         total = losses.total
+        if m.cfg.lambda_viseme:                              # ours: a viseme head on h (MuEx.viseme_loss)
+            l_vis = m.viseme_loss(out, batch["viseme"], batch["mask"])
+            total = total + m.cfg.lambda_viseme * l_vis
+            stats["loss_viseme"] = l_vis.detach()
         if self.sync_loss is not None:                       # issue 6: the sync expert as a loss
             l_sync = self.sync_loss(batch["mel"], out.motion.float(), batch["mask"])
             total = total + self.trainer.cfg.train.sync_loss_weight * l_sync
