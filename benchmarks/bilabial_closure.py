@@ -60,7 +60,7 @@ def main() -> int:
     args = ap.parse_args()
     extra = dict(x.split("=", 1) for x in args.muex)
     if args.synthetic:
-        text = render_synthetic(synthetic_rows(args.bench, extra, args.per_language), extra)
+        text = render_synthetic(synthetic_rows(args.bench, extra, args.per_language), extra, args.per_language)
         print(text)
         if args.write:
             write_section(SYNTHETIC_SECTION, text, ROOT / "RESULTS.md")
@@ -119,12 +119,12 @@ def synthetic_rows(bench: Path, extra: dict[str, str], per_language: int) -> dic
     from babelface.media import load_audio
     from babelface.metrics.lip import mouth_opening
     from babelface.models.muex import load_default, load_model
-    from babelface.motion.representation import motion_to_canonical
+    from babelface.motion.representation import close_lips, motion_to_canonical
     from babelface.motion.style import MEDIAN_STYLE, apply_style
     from babelface.phonetics.espeak import Phoneme
     from babelface.progress import progress
     models = {"MuEx (shipped)": load_default(), **{n: load_model(w) for n, w in extra.items()}}
-    neutral = template()
+    neutral = close_lips(template())          # a closed mouth at rest, as the real corpus's neutral faces
     clips, seen = [], {}
     for c in load_manifest(bench):
         if c.split == "test" and seen.get(c.language, 0) < per_language:
@@ -144,17 +144,18 @@ def synthetic_rows(bench: Path, extra: dict[str, str], per_language: int) -> dic
     return rows
 
 
-def render_synthetic(rows: dict, extra: dict[str, str]) -> str:
+def render_synthetic(rows: dict, extra: dict[str, str], per_language: int) -> str:
     from babelface.phonetics.languages import UNSEEN
     names = ["ground truth", "MuEx (shipped)", *extra]
     langs = sorted({lang for lang, _ in rows})
     lines = [SYNTHETIC_SECTION, "",
-             "Command: `OMP_NUM_THREADS=1 python benchmarks/bilabial_closure.py --synthetic "
-             + "".join(f"--muex {k}={v} " for k, v in extra.items()) + "--write`  ",
+             f"Command: `OMP_NUM_THREADS=1 python benchmarks/bilabial_closure.py --synthetic --per-language {per_language} "
+             + ("--muex " + " ".join(f"{k}={v}" for k, v in extra.items()) + " " if extra else "") + "--write` "
+             "(after `make corpus`)  ",
              f"Machine: {machine(1)}.", "",
              "The synthetic test split's clips with at least one /p b m/; each clip's inner-lip gap (the median "
-             "speaker's style, the template face) read at the middle of every bilabial and every vowel of its own "
-             "espeak-ng timeline. Per language: the median over clips of each clip's ratio (gap at /p b m/ ÷ gap "
+             "speaker's style, on the template face with its lips closed at rest) read at the middle of every bilabial and every vowel of its own "
+             f"espeak-ng timeline (the first {per_language} test clips of each language). Per language: the median over clips of each clip's ratio (gap at /p b m/ ÷ gap "
              "in vowels; 0 shut, 1 no closure) and of its r at 0 against the lip-closure template.", "",
              "| language | clips | " + " | ".join(f"{n}: ratio ↓ / r ↑" for n in names) + " |",
              "| --- | ---: | " + " | ".join("---" for _ in names) + " |"]
@@ -211,8 +212,10 @@ READING = (
     "Reading. Real lips shut at /p b m/: on the held-out test speakers their inner gap at the bilabials' "
     "middles is a tenth of the vowels' (the training speakers' too). The audio-only MuEx, the default without a "
     "transcript, does not close them on real speech at all: the same gap at /p b m/ as in vowels (ratio "
-    "0.9–1.0 on every split) and almost no correlation with the closure template; it learned its closures "
-    "from espeak-ng's voice and does not hear them in a real one. `muex-real` closes them a little (0.6–0.8); "
+    "0.9–1.0 on every split) and almost no correlation with the closure template. It does not close them on "
+    "espeak-ng's voice either (section \"The synthetic benchmark, per language\": 1.03, the ground truth 0.00): "
+    "its audio encoder hardly tells /p b m/ from /n/ and /k g/ (session 37, \"MuEx with the mouth-shape term\"). "
+    "`muex-real` closes them a little (0.6–0.8); "
     "the text path shuts them fully, and `text-audio` (0.3–0.4) keeps most of that, with an r at 0 near the "
     "real lips'. This is the clearest thing a viewer of an audio-only output sees on real speech, and the "
     "reason `dub --audio` without a transcript reads too weakly for the closures (section \"Dubbing held-out "

@@ -138,3 +138,31 @@ def test_with_audio_items_carry_the_matching_samples(dataset_root):
     assert len(starts) == 1
     batch = collate([item, ds[5]])
     assert batch["audio"].shape == (2, 30 * 640)
+
+
+def test_speech_flags_mark_the_pauses_and_the_trainer_leaves_them_out_of_the_loss(dataset_root):
+    from babelface.train.data import collate as train_collate
+    plain = ManifestDataset(dataset_root, crop_frames=None)
+    flagged = ManifestDataset(dataset_root, crop_frames=None, speech_margin=0)
+    wide = ManifestDataset(dataset_root, crop_frames=None, speech_margin=3)
+    assert "speech" not in plain[2]
+    item, widened = flagged[2], wide[2]
+    speech, vis = item["speech"].numpy(), item["viseme"].numpy()
+    assert speech.dtype == bool and speech.shape == vis.shape
+    assert not speech[:3].any() and speech.mean() > 0.5       # the leading pause is silence, the rest mostly speech
+    assert (vis[speech] > 0).mean() > 0.9                     # speech frames are phonemes, not pauses
+    assert widened["speech"].numpy().sum() > speech.sum()     # ± 3 frames around speech stay in
+    assert torch.equal(item["mel"], plain[2]["mel"]) and torch.equal(item["motion"], plain[2]["motion"])
+    batch = train_collate([item, plain[0]])                   # a flagged (real) and an unflagged item
+    t0, t1 = len(item["motion"]), len(plain[0]["motion"])
+    assert torch.equal(batch["loss_mask"][0, :t0], item["speech"]) and not batch["loss_mask"][0, t0:].any()
+    assert batch["loss_mask"][1, :t1].all() and not batch["loss_mask"][1, t1:].any()
+    assert "loss_mask" not in train_collate([plain[0], plain[1]])
+
+
+def test_mix_pauses_is_checked(tmp_path):
+    from babelface.errors import InputError
+    from babelface.train.builders import build_dataset, load_config
+    cfg = load_config("muex_real_mix", ["data.mix_pauses=drop", f"data.root={tmp_path}", f"data.mix_root={tmp_path}"])
+    with pytest.raises(InputError, match="mix_pauses must be one of keep, skip"):
+        build_dataset(cfg, train=True)

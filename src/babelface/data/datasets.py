@@ -61,7 +61,10 @@ class ManifestDataset(Dataset):
 
     ``crop_frames``: crop length T (None: whole clips); ``random_crop``: a random contiguous crop
     (training) or the first T frames (evaluation); ``time_masking``: SpecAugment on the mel.
-    ``with_audio``: items also carry the 16 kHz samples. Only clips with ``motion`` and either
+    ``with_audio``: items also carry the 16 kHz samples. ``speech_margin`` (frames, or None): items
+    also carry ``speech`` ``(T,)`` bool, the frames with speech in them
+    (:func:`babelface.media.features.speech_frames` on the raw log-mel) widened by that many
+    frames each way, so that a trainer can leave the rest (pauses) out of its loss. Only clips with ``motion`` and either
     ``features`` or ``audio`` (``audio`` with ``with_audio``) are used: video-only clips of real
     videos without sound are skipped (:attr:`skipped` counts them).
     """
@@ -69,7 +72,7 @@ class ManifestDataset(Dataset):
     def __init__(self, root: str | Path, split: str | Sequence[str] | None = None,
                  languages: Iterable[str] | None = None, crop_frames: int | None = CROP_FRAMES,
                  random_crop: bool = True, time_masking: TimeMasking | None = None,
-                 with_audio: bool = False, check_files: bool = True):
+                 with_audio: bool = False, check_files: bool = True, speech_margin: int | None = None):
         all_clips = load_manifest(root, check_files=check_files)
         self.root = Path(root)
         self.speakers: list[str] = sorted({c.speaker for c in all_clips})
@@ -85,6 +88,7 @@ class ManifestDataset(Dataset):
         self.crop_frames = crop_frames
         self.random_crop = random_crop
         self.time_masking = time_masking
+        self.speech_margin = speech_margin
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -105,6 +109,7 @@ class ManifestDataset(Dataset):
         mel = self._mel(clip)                                          # (~4T, 80)
         k = MEL_FRAMES_PER_VIDEO_FRAME
         mel = _fit(mel, n * k)
+        speech = _speech(mel, self.speech_margin) if self.speech_margin is not None else None
         mel = normalize(mel)                                           # per utterance (MuEx E.5)
         if clip.phonemes is not None:
             phon, vis = frame_labels(clip.timeline(), n, clip.fps)
@@ -122,6 +127,8 @@ class ManifestDataset(Dataset):
             "language": clip.language,
             "id": clip.id,
         }
+        if speech is not None:
+            item["speech"] = torch.from_numpy(speech[sl].copy())
         if art is not None:
             item["articulation"] = torch.from_numpy(np.ascontiguousarray(art[sl], np.float32))
         if self.with_audio:
@@ -141,6 +148,14 @@ class ManifestDataset(Dataset):
         if not self.random_crop:
             return 0, self.crop_frames
         return int(torch.randint(0, n - self.crop_frames + 1, (1,))), self.crop_frames
+
+
+def _speech(mel: np.ndarray, margin: int) -> np.ndarray:
+    """``(T,)`` bool: the frames of raw log-mel ``mel (4T, F)`` with speech, widened by ``margin``."""
+    from scipy.ndimage import binary_dilation
+    from babelface.media.features import speech_frames
+    speech = speech_frames(mel)
+    return binary_dilation(speech, np.ones(2 * margin + 1, bool)) if margin > 0 and speech.any() else speech
 
 
 def _fit(mel: np.ndarray, n: int) -> np.ndarray:

@@ -136,3 +136,18 @@ def frames_to_video_rate(features: np.ndarray, n_video_frames: int | None = None
     m = min(len(features), t * k)
     out[:m] = features[:m]
     return out.reshape(t, k * features.shape[1])
+
+
+SPEECH_FLOOR_DB = 25.0          # frames this far below the loud ones are silence
+
+
+def speech_frames(mel: np.ndarray, floor_db: float = SPEECH_FLOOR_DB) -> np.ndarray:
+    """``(T,)`` bool: video frames whose mel power (mean over the frame's 4 × F bins of the
+    ``(4T, F)`` natural-log power) is within ``floor_db`` of the clip's loud frames (95th percentile). Silences carry no sync evidence: the
+    mouth may rest, breathe or prepare the next phrase, so :mod:`babelface.sync` averages S(Δ)
+    over speech frames."""
+    t = len(mel) // MEL_FRAMES_PER_VIDEO_FRAME
+    frames = mel[: t * MEL_FRAMES_PER_VIDEO_FRAME].astype(np.float64).reshape(t, -1)
+    top = frames.max(1, keepdims=True)
+    energy = top[:, 0] + np.log(np.exp(frames - top).mean(1))                  # log mean power
+    return energy >= np.quantile(energy, 0.95) - floor_db / 10 * np.log(10)

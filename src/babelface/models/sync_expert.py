@@ -30,7 +30,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from einops import rearrange
@@ -39,6 +38,8 @@ from torch import nn
 from babelface.constants import MEL_FRAMES_PER_VIDEO_FRAME, N_MELS
 from babelface.errors import WeightsError
 from babelface.face.indices import CHIN, JAW, LIPS, motion_slot
+# the frames with speech in them, defined beside the log-mel (the data layer reads them too)
+from babelface.media.features import SPEECH_FLOOR_DB, speech_frames  # noqa: F401  (re-exported)
 from babelface.models.checkpoint import CheckpointMixin
 from babelface.models.layers import TemporalBlock
 
@@ -49,7 +50,6 @@ POINT_SETS: dict[str, tuple[int, ...]] = {
 }
 DEFAULT_WEIGHTS = "sync_expert.safetensors"      # in babelface/assets
 NORM_EPS = 1e-5                 # as media.features.normalize
-SPEECH_FLOOR_DB = 25.0          # frames this far below the loud ones are silence
 MOTION_SCALE_FLOOR = 0.01       # IOD units: a still face is not blown up to unit scale
 
 
@@ -252,15 +252,3 @@ def load_sync_expert(path: str | Path | None = None) -> SyncExpert:
     if path is None and not p.is_file():
         raise WeightsError(f"the shipped sync expert {p} is missing: rebuild it with `make model-sync`")
     return _load_cached(str(p.resolve()))
-
-
-def speech_frames(mel: np.ndarray, floor_db: float = SPEECH_FLOOR_DB) -> np.ndarray:
-    """``(T,)`` bool: video frames whose mel power (mean over the frame's 4 × F bins of the
-    ``(4T, F)`` natural-log power) is within ``floor_db`` of the clip's loud frames (95th percentile). Silences carry no sync evidence: the
-    mouth may rest, breathe or prepare the next phrase, so :mod:`babelface.sync` averages S(Δ)
-    over speech frames."""
-    t = len(mel) // MEL_FRAMES_PER_VIDEO_FRAME
-    frames = mel[: t * MEL_FRAMES_PER_VIDEO_FRAME].astype(np.float64).reshape(t, -1)
-    top = frames.max(1, keepdims=True)
-    energy = top[:, 0] + np.log(np.exp(frames - top).mean(1))                  # log mean power
-    return energy >= np.quantile(energy, 0.95) - floor_db / 10 * np.log(10)

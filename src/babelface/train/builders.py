@@ -100,6 +100,10 @@ def needs_waveform(cfg: RunConfig) -> bool:
     return getattr(getattr(getattr(cfg, "model", None), "audio", None), "features", "mel") == "wav2vec"
 
 
+MIX_PAUSES = ("keep", "skip")
+PAUSE_MARGIN_FRAMES = 3      # data.mix_pauses skip: speech widened by 120 ms each way (lips lead and trail it)
+
+
 def build_dataset(cfg: RunConfig, train: bool):
     """The training (random crops, augmentation) or validation (whole utterances) dataset."""
     data = cfg.data
@@ -114,16 +118,19 @@ def build_dataset(cfg: RunConfig, train: bool):
             raise InputError("data.kind manifest needs the benchmark datasets (babelface.data.datasets), "
                              "which this installation lacks: use data.kind: toy") from e
         with_audio = needs_waveform(cfg)
-        def corpus(root, languages):
+        def corpus(root, languages, speech_margin=None):
             return ManifestDataset(root, split=data.train_split if train else data.val_split,
                                    languages=languages, crop_frames=seq_len, random_crop=train,
                                    time_masking=TimeMasking() if train and data.spec_augment else None,
-                                   with_audio=with_audio)
+                                   with_audio=with_audio, speech_margin=speech_margin)
+        if data.mix_pauses not in MIX_PAUSES:
+            raise InputError(f"data.mix_pauses must be one of {', '.join(MIX_PAUSES)}, got {data.mix_pauses!r}")
         main = corpus(data.root, tuple(data.languages) or None)
         if not (train and data.mix_root):
             return main
         from babelface.train.mix import MixedDataset
-        return MixedDataset(main, corpus(data.mix_root, None), data.mix_share, data.mix_speaker_norm)
+        margin = PAUSE_MARGIN_FRAMES if data.mix_pauses == "skip" else None
+        return MixedDataset(main, corpus(data.mix_root, None, margin), data.mix_share, data.mix_speaker_norm)
     raise InputError(f"unknown data.kind {data.kind!r}: use manifest or toy")
 
 

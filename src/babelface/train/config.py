@@ -33,6 +33,9 @@ class DataConfig:
     mix_root: str | None = None               # a second corpus mixed into training (train/mix.py)
     mix_share: float = 0.5                    # its share of the training items
     mix_speaker_norm: bool = True             # scale its speakers to the median speaker's range
+    # its pauses: "keep" (in the loss) or "skip" (frames more than 3 frames from speech are left out of
+    # the loss: real speakers' lips stay parted between phrases, and a model learns it; issue 11)
+    mix_pauses: str = "keep"
     num_workers: int = 0
     toy: ToyConfig = field(default_factory=ToyConfig)
 

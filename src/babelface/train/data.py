@@ -8,6 +8,8 @@ is a dict
     motion    float32 (T, 111, 3)  motion (babelface.motion.representation)
     phoneme   int64   (T,)         optional; −1 where unknown
     viseme    int64   (T,)         optional; −1 where unknown (MuEx's model.lambda_viseme)
+    speech    bool    (T,)         optional; frames False here are left out of the loss (a batch
+                                   with any gets ``loss_mask`` = ``mask`` and ``speech``)
     speaker   int                  optional; −1 when unknown (speaker-shuffle negatives, C.3)
     language  str                  optional (never seen by the model; used for per-language logs)
     audio     float32 (640 T,)     optional; needed only by the wav2vec front-end
@@ -113,6 +115,8 @@ def collate(items: list[dict]) -> dict:
         "speaker": torch.tensor([int(it.get("speaker", -1)) for it in items], dtype=torch.long),
         "language": [str(it.get("language", "")) for it in items],
     }
+    if any("speech" in it for it in items):
+        out["loss_mask"] = torch.zeros(b, t_max, dtype=torch.bool)
     with_audio = all("audio" in it for it in items)
     if with_audio:
         out["audio"] = torch.zeros(b, t_max * SAMPLES_PER_FRAME)
@@ -124,6 +128,8 @@ def collate(items: list[dict]) -> dict:
         out["mel"][j, : len(mel)] = mel
         out["motion"][j, :t] = torch.as_tensor(np.asarray(it["motion"], dtype=np.float32))
         out["mask"][j, :t] = True
+        if "loss_mask" in out:
+            out["loss_mask"][j, :t] = torch.as_tensor(np.asarray(it["speech"], dtype=bool)) if "speech" in it else True
         if it.get("phoneme") is not None:
             out["phoneme"][j, :t] = torch.as_tensor(np.asarray(it["phoneme"], dtype=np.int64))
         if it.get("viseme") is not None:

@@ -159,7 +159,7 @@ class MuExTask:
             with frozen(critic):       # the MI estimates logged are those of the stepped critic
                 align, stats["mi_q"], stats["mi_z"] = critic.align_loss(out.q_p, out.q_v, out.z_p, out.z_v, pairs)
         m = unwrap(model)
-        losses = m.loss(out, batch["motion"], batch["mask"], align)
+        losses = m.loss(out, batch["motion"], batch.get("loss_mask", batch["mask"]), align)   # loss_mask: data.mix_pauses
         stats.update({f"loss_{k}": v for k, v in losses.scalars().items()})
         total = losses.total
         if m.cfg.lambda_viseme:                              # ours: a viseme head on h (MuEx.viseme_loss)

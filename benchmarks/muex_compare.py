@@ -1,0 +1,71 @@
+"""Two MuEx files on the synthetic test split, paired per clip and per language (the ship test of
+RESULTS.md's MuEx sections: nothing may be worse with its 95 % interval excluding 0).
+
+    OMP_NUM_THREADS=1 python benchmarks/muex_compare.py BEFORE=WEIGHTS AFTER=WEIGHTS [--data data/benchmark] [--split test]
+
+Each clip is scored as ``muex_results.py languages`` scores it (both motions on the neutral template,
+LSE-D eq. 7 and TMDC eq. 8–9 with no further standardisation); Δ = after − before per clip, then
+per language the mean ± 1.96 s.e., and the same over all seen and all unseen clips. Prints a Markdown
+table; a language whose interval excludes 0 on the worse side is marked **worse**.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from _common import ROOT
+from muex_results import score_run
+
+Z95 = 1.96
+
+
+def interval(d: np.ndarray) -> tuple[float, float]:
+    return float(d.mean()), (Z95 * float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else float("nan"))
+
+
+def rows(before: dict, after: dict) -> list[str]:
+    from babelface.phonetics.languages import LANGUAGES, SEEN
+    out = ["| language | code | type | clips | LSE-D ↓ before | LSE-D ↓ after | change | Δ LSE-D (95 %) | "
+           "TMDC ↑ before | TMDC ↑ after | Δ TMDC (95 %) |",
+           "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |"]
+    groups: dict[str, list] = {"seen": [], "unseen": []}
+    for code in sorted(before):
+        b, a = np.array(before[code]), np.array(after[code])                       # (n, 2)
+        groups["seen" if code in SEEN else "unseen"].append((b, a))
+        out.append(line(LANGUAGES[code].name if code in LANGUAGES else code, code,
+                        "Seen" if code in SEEN else "Unseen", b, a))
+    for g, parts in groups.items():
+        if parts:
+            b = np.concatenate([p[0] for p in parts])
+            a = np.concatenate([p[1] for p in parts])
+            out.append(line(f"**all {g}**", "", "", b, a))
+    return out
+
+
+def line(name: str, code: str, kind: str, b: np.ndarray, a: np.ndarray) -> str:
+    dl, hl = interval(a[:, 0] - b[:, 0])                                       # noqa: E221
+    dt, ht = interval(a[:, 1] - b[:, 1])
+    worse = dl - hl > 0 or dt + ht < 0
+    flag = " **worse**" if worse else ""
+    return (f"| {name}{flag} | {code} | {kind} | {len(b)} | {b[:, 0].mean():.4f} | {a[:, 0].mean():.4f} | "
+            f"{100 * (a[:, 0].mean() / b[:, 0].mean() - 1):+.1f} % | {dl:+.4f} ± {hl:.4f} | "
+            f"{b[:, 1].mean():.3f} | {a[:, 1].mean():.3f} | {dt:+.3f} ± {ht:.3f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs=2, metavar="NAME=WEIGHTS", help="before and after")
+    ap.add_argument("--data", type=Path, default=ROOT / "data" / "benchmark")
+    ap.add_argument("--split", default="test")
+    args = ap.parse_args()
+    (nb, wb), (na, wa) = (f.split("=", 1) for f in args.files)
+    before, after = score_run(Path(wb), args.data, args.split), score_run(Path(wa), args.data, args.split)
+    print(f"Before: {nb} (`{wb}`); after: {na} (`{wa}`); the `{args.split}` split.\n")
+    print("\n".join(rows(before, after)))
+
+
+if __name__ == "__main__":
+    main()
