@@ -166,3 +166,36 @@ def test_mix_pauses_is_checked(tmp_path):
     cfg = load_config("muex_real_mix", ["data.mix_pauses=drop", f"data.root={tmp_path}", f"data.mix_root={tmp_path}"])
     with pytest.raises(InputError, match="mix_pauses must be one of keep, skip"):
         build_dataset(cfg, train=True)
+
+
+def test_audio_augment_disturbs_the_raw_log_mel_before_normalising(dataset_root):
+    calls = []
+
+    def louder_highs(mel, rng):
+        calls.append(rng)
+        out = mel.copy()
+        out[:, 40:] += 3.0                                   # +13 dB above bin 40
+        return out
+    plain = ManifestDataset(dataset_root, crop_frames=None)[1]
+    item = ManifestDataset(dataset_root, crop_frames=None, mel_augment=louder_highs)[1]
+    assert len(calls) == 1 and isinstance(calls[0], np.random.Generator)
+    assert item["mel"].shape == plain["mel"].shape and torch.equal(item["motion"], plain["motion"])
+    assert torch.allclose(item["mel"][:, :40], plain["mel"][:, :40], atol=1e-5)   # per-bin normalisation
+    np.testing.assert_allclose(item["mel"].numpy().mean(0), 0, atol=1e-4)
+
+
+def test_data_audio_augment_applies_the_sync_experts_disturbances_to_training_items_only(dataset_root):
+    from babelface.train.builders import build_dataset, load_config
+    from babelface.train.data import SeededDataset
+    aug = load_config("default", [f"data.root={dataset_root}", "data.audio_augment=1.0", "data.spec_augment=false"])
+    off = load_config("default", [f"data.root={dataset_root}", "data.spec_augment=false"])
+    a, b = SeededDataset(build_dataset(aug, train=True)), SeededDataset(build_dataset(off, train=True))
+    a2 = SeededDataset(build_dataset(aug, train=True))
+    differs = []
+    for i in range(len(b.dataset)):
+        x, y = a[i, 7], b[i, 7]
+        assert torch.equal(x["motion"], y["motion"])          # the same crop: the disturbances draw from NumPy only
+        differs.append(not torch.allclose(x["mel"], y["mel"]))
+    assert sum(differs) >= len(differs) // 2                  # most items are disturbed
+    assert all(torch.equal(a[i, 7]["mel"], a2[i, 7]["mel"]) for i in range(len(a2)))   # and reproducibly
+    assert build_dataset(aug, train=False).mel_augment is None

@@ -73,3 +73,24 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
                                "model.d_z=8", *base])
     with pytest.raises(InputError, match="init_weights"):
         Trainer(bad)
+
+
+def test_rest_pauses_brings_the_real_clips_to_rest_between_phrases():
+    from babelface.train.mix import rest_envelope
+    speech = np.array([0] * 6 + [1] * 3 + [0] * 8 + [1] * 2 + [0] * 2, bool)
+    env = rest_envelope(speech)
+    assert env.dtype == np.float32 and env.shape == speech.shape
+    assert (env[speech] == 1).all() and (env[:2] == 0).all() and (env[12:14] == 0).all()
+    assert env.tolist()[3:6] == [0.25, 0.5, 0.75] and env.tolist()[9:12] == [0.75, 0.5, 0.25]
+    assert rest_envelope(np.ones(5, bool)).tolist() == [1] * 5 and rest_envelope(np.zeros(5, bool)).tolist() == [0] * 5
+
+    class _Flagged(_Fake):
+        def __getitem__(self, k):
+            return {**super().__getitem__(k), "speech": torch.from_numpy(np.arange(60) >= 30)}
+    main = _Fake({"syn": [_motion(0.1, k) for k in range(3)]})
+    extra = _Flagged({"real": [_motion(0.3, 5)]})
+    kept, rested = MixedDataset(main, extra, 0.25, normalize=False), MixedDataset(main, extra, 0.25, False, rest_pauses=True)
+    a, b = kept[3], rested[3]
+    assert "speech" in a and "speech" not in b                # the trainer's loss then covers every frame
+    assert torch.equal(b["motion"][30:], a["motion"][30:]) and not b["motion"][:26].any()
+    assert torch.equal(rested[0]["motion"], kept[0]["motion"])   # the main corpus is left alone

@@ -64,7 +64,9 @@ class ManifestDataset(Dataset):
     ``with_audio``: items also carry the 16 kHz samples. ``speech_margin`` (frames, or None): items
     also carry ``speech`` ``(T,)`` bool, the frames with speech in them
     (:func:`babelface.media.features.speech_frames` on the raw log-mel) widened by that many
-    frames each way, so that a trainer can leave the rest (pauses) out of its loss. Only clips with ``motion`` and either
+    frames each way, so that a trainer can leave the rest (pauses) out of its loss. ``mel_augment``:
+    ``f(raw log-mel, numpy Generator) -> log-mel`` applied before the per-utterance normalisation
+    (its generator drawn from NumPy's global state, which the trainer seeds per item). Only clips with ``motion`` and either
     ``features`` or ``audio`` (``audio`` with ``with_audio``) are used: video-only clips of real
     videos without sound are skipped (:attr:`skipped` counts them).
     """
@@ -72,7 +74,8 @@ class ManifestDataset(Dataset):
     def __init__(self, root: str | Path, split: str | Sequence[str] | None = None,
                  languages: Iterable[str] | None = None, crop_frames: int | None = CROP_FRAMES,
                  random_crop: bool = True, time_masking: TimeMasking | None = None,
-                 with_audio: bool = False, check_files: bool = True, speech_margin: int | None = None):
+                 with_audio: bool = False, check_files: bool = True, speech_margin: int | None = None,
+                 mel_augment=None):
         all_clips = load_manifest(root, check_files=check_files)
         self.root = Path(root)
         self.speakers: list[str] = sorted({c.speaker for c in all_clips})
@@ -89,6 +92,7 @@ class ManifestDataset(Dataset):
         self.random_crop = random_crop
         self.time_masking = time_masking
         self.speech_margin = speech_margin
+        self.mel_augment = mel_augment
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -110,6 +114,8 @@ class ManifestDataset(Dataset):
         k = MEL_FRAMES_PER_VIDEO_FRAME
         mel = _fit(mel, n * k)
         speech = _speech(mel, self.speech_margin) if self.speech_margin is not None else None
+        if self.mel_augment is not None:
+            mel = self.mel_augment(mel, np.random.default_rng(np.random.randint(2 ** 31)))
         mel = normalize(mel)                                           # per utterance (MuEx E.5)
         if clip.phonemes is not None:
             phon, vis = frame_labels(clip.timeline(), n, clip.fps)

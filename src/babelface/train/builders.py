@@ -100,7 +100,14 @@ def needs_waveform(cfg: RunConfig) -> bool:
     return getattr(getattr(getattr(cfg, "model", None), "audio", None), "features", "mel") == "wav2vec"
 
 
-MIX_PAUSES = ("keep", "skip")
+MIX_PAUSES = ("keep", "skip", "rest")
+
+
+def _augment_mel(augment, cfg, mel, rng):
+    """``data.audio_augment``: the sync expert's log-mel disturbances (SpecAugment aside: E.5's own
+    time masking stays separate) on one item's raw log-mel."""
+    from dataclasses import replace
+    return augment(mel, rng, replace(cfg, p_specaug=0.0))
 PAUSE_MARGIN_FRAMES = 3      # data.mix_pauses skip: speech widened by 120 ms each way (lips lead and trail it)
 
 
@@ -118,19 +125,26 @@ def build_dataset(cfg: RunConfig, train: bool):
             raise InputError("data.kind manifest needs the benchmark datasets (babelface.data.datasets), "
                              "which this installation lacks: use data.kind: toy") from e
         with_audio = needs_waveform(cfg)
+        mel_augment = None
+        if train and data.audio_augment > 0:
+            from functools import partial
+            from babelface.train.sync_augment import AugmentConfig, augment_mel
+            mel_augment = partial(_augment_mel, augment_mel, AugmentConfig(strength=data.audio_augment))
+
         def corpus(root, languages, speech_margin=None):
             return ManifestDataset(root, split=data.train_split if train else data.val_split,
                                    languages=languages, crop_frames=seq_len, random_crop=train,
                                    time_masking=TimeMasking() if train and data.spec_augment else None,
-                                   with_audio=with_audio, speech_margin=speech_margin)
+                                   with_audio=with_audio, speech_margin=speech_margin, mel_augment=mel_augment)
         if data.mix_pauses not in MIX_PAUSES:
             raise InputError(f"data.mix_pauses must be one of {', '.join(MIX_PAUSES)}, got {data.mix_pauses!r}")
         main = corpus(data.root, tuple(data.languages) or None)
         if not (train and data.mix_root):
             return main
         from babelface.train.mix import MixedDataset
-        margin = PAUSE_MARGIN_FRAMES if data.mix_pauses == "skip" else None
-        return MixedDataset(main, corpus(data.mix_root, None, margin), data.mix_share, data.mix_speaker_norm)
+        margin = PAUSE_MARGIN_FRAMES if data.mix_pauses != "keep" else None
+        return MixedDataset(main, corpus(data.mix_root, None, margin), data.mix_share, data.mix_speaker_norm,
+                            rest_pauses=data.mix_pauses == "rest")
     raise InputError(f"unknown data.kind {data.kind!r}: use manifest or toy")
 
 

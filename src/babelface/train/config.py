@@ -30,11 +30,14 @@ class DataConfig:
     val_split: str = "val"
     languages: tuple[str, ...] = ()           # train on these languages only (empty: all)
     spec_augment: bool = True                 # E.5: time masking on mel features
+    audio_augment: float = 0.0                # ours: > 0 disturbs the training log-mel (noise, hum, reverb,
+                                              # EQ, VTLP, low-pass: train.sync_augment.augment_mel at this strength)
     mix_root: str | None = None               # a second corpus mixed into training (train/mix.py)
     mix_share: float = 0.5                    # its share of the training items
     mix_speaker_norm: bool = True             # scale its speakers to the median speaker's range
-    # its pauses: "keep" (in the loss) or "skip" (frames more than 3 frames from speech are left out of
-    # the loss: real speakers' lips stay parted between phrases, and a model learns it; issue 11)
+    # its pauses: "keep" (in the loss), "skip" (frames more than 3 frames from speech are left out of
+    # the loss: real speakers' lips stay parted between phrases, and a model learns it; issue 11) or
+    # "rest" (their target is the rest pose, reached over 3 frames: train.mix.rest_envelope)
     mix_pauses: str = "keep"
     num_workers: int = 0
     toy: ToyConfig = field(default_factory=ToyConfig)

@@ -39,10 +39,11 @@ class MixedDataset(Dataset):
     """``main`` once, then ``extra`` repeated to make up ``share`` of the items; ``extra``'s motion
     speaker-normalised when ``normalize``."""
 
-    def __init__(self, main, extra, share: float = 0.5, normalize: bool = True):
+    def __init__(self, main, extra, share: float = 0.5, normalize: bool = True, rest_pauses: bool = False):
         if not 0 < share < 1:
             raise ValueError(f"data.mix_share must be in (0, 1), got {share}")
         self.main, self.extra = main, extra
+        self.rest_pauses = rest_pauses
         self.n_extra = max(len(extra), int(round(share / (1 - share) * len(main))))
         self.scales = speaker_scales(extra) if normalize else {}
 
@@ -58,4 +59,22 @@ class MixedDataset(Dataset):
         if scale is not None:
             item["motion"] = item["motion"] * torch.from_numpy(scale)
         item["speaker"] = item["speaker"] + SPEAKER_OFFSET          # never a main corpus speaker
+        if self.rest_pauses:
+            speech = item.pop("speech").numpy()
+            item["motion"] = item["motion"] * torch.from_numpy(rest_envelope(speech))[:, None, None]
         return item
+
+
+def rest_envelope(speech: np.ndarray, ramp: int = 3) -> np.ndarray:
+    """``(T,)`` float32: 1 on ``speech`` frames, 0 in the pauses between, with linear ramps of
+    ``ramp`` frames inside the pause (the lips close after a phrase and part before the next)."""
+    s = speech.astype(np.float32)
+    if s.all() or not s.any():
+        return s if s.any() else np.zeros_like(s)
+    idx = np.flatnonzero(speech)
+    pos = np.arange(len(s))
+    j = np.searchsorted(idx, pos)
+    left = np.where(j > 0, pos - idx[np.maximum(j - 1, 0)], np.inf)
+    right = np.where(j < len(idx), idx[np.minimum(j, len(idx) - 1)] - pos, np.inf)
+    dist = np.minimum(left, right)                              # frames to the nearest speech frame
+    return np.clip(1 - dist / (ramp + 1), 0, 1).astype(np.float32)
