@@ -76,7 +76,7 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
 
 
 def test_rest_pauses_brings_the_real_clips_to_rest_between_phrases():
-    from babelface.train.mix import rest_envelope
+    from babelface.media.features import rest_envelope
     speech = np.array([0] * 6 + [1] * 3 + [0] * 8 + [1] * 2 + [0] * 2, bool)
     env = rest_envelope(speech)
     assert env.dtype == np.float32 and env.shape == speech.shape

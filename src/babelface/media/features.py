@@ -141,13 +141,40 @@ def frames_to_video_rate(features: np.ndarray, n_video_frames: int | None = None
 SPEECH_FLOOR_DB = 25.0          # frames this far below the loud ones are silence
 
 
+def frame_energy(mel: np.ndarray) -> np.ndarray:
+    """``(T,)`` float64: each video frame's log mean power over its 4 × F bins of the ``(4T, F)``
+    natural-log power (a partial last frame is dropped)."""
+    t = len(mel) // MEL_FRAMES_PER_VIDEO_FRAME
+    frames = mel[: t * MEL_FRAMES_PER_VIDEO_FRAME].astype(np.float64).reshape(t, -1)
+    top = frames.max(1, keepdims=True)
+    return top[:, 0] + np.log(np.exp(frames - top).mean(1))                    # log mean power
+
+
+def speech_threshold(energy: np.ndarray, floor_db: float = SPEECH_FLOOR_DB) -> float:
+    """The log power below which a frame of :func:`frame_energy` is silence: ``floor_db`` under the
+    clip's loud frames (95th percentile)."""
+    return float(np.quantile(energy, 0.95) - floor_db / 10 * np.log(10))
+
+
 def speech_frames(mel: np.ndarray, floor_db: float = SPEECH_FLOOR_DB) -> np.ndarray:
     """``(T,)`` bool: video frames whose mel power (mean over the frame's 4 × F bins of the
     ``(4T, F)`` natural-log power) is within ``floor_db`` of the clip's loud frames (95th percentile). Silences carry no sync evidence: the
     mouth may rest, breathe or prepare the next phrase, so :mod:`babelface.sync` averages S(Δ)
     over speech frames."""
-    t = len(mel) // MEL_FRAMES_PER_VIDEO_FRAME
-    frames = mel[: t * MEL_FRAMES_PER_VIDEO_FRAME].astype(np.float64).reshape(t, -1)
-    top = frames.max(1, keepdims=True)
-    energy = top[:, 0] + np.log(np.exp(frames - top).mean(1))                  # log mean power
-    return energy >= np.quantile(energy, 0.95) - floor_db / 10 * np.log(10)
+    energy = frame_energy(mel)
+    return energy >= speech_threshold(energy, floor_db)
+
+
+def rest_envelope(speech: np.ndarray, ramp: int = 3) -> np.ndarray:
+    """``(T,)`` float32: 1 on ``speech`` frames, 0 in the pauses between, with linear ramps of
+    ``ramp`` frames inside the pause (the lips close after a phrase and part before the next)."""
+    s = speech.astype(np.float32)
+    if s.all() or not s.any():
+        return s if s.any() else np.zeros_like(s)
+    idx = np.flatnonzero(speech)
+    pos = np.arange(len(s))
+    j = np.searchsorted(idx, pos)
+    left = np.where(j > 0, pos - idx[np.maximum(j - 1, 0)], np.inf)
+    right = np.where(j < len(idx), idx[np.minimum(j, len(idx) - 1)] - pos, np.inf)
+    dist = np.minimum(left, right)                              # frames to the nearest speech frame
+    return np.clip(1 - dist / (ramp + 1), 0, 1).astype(np.float32)

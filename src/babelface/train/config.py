@@ -37,7 +37,7 @@ class DataConfig:
     mix_speaker_norm: bool = True             # scale its speakers to the median speaker's range
     # its pauses: "keep" (in the loss), "skip" (frames more than 3 frames from speech are left out of
     # the loss: real speakers' lips stay parted between phrases, and a model learns it; issue 11) or
-    # "rest" (their target is the rest pose, reached over 3 frames: train.mix.rest_envelope)
+    # "rest" (their target is the rest pose, reached over 3 frames: media.features.rest_envelope)
     mix_pauses: str = "keep"
     num_workers: int = 0
     toy: ToyConfig = field(default_factory=ToyConfig)
