@@ -199,3 +199,21 @@ def test_data_audio_augment_applies_the_sync_experts_disturbances_to_training_it
     assert sum(differs) >= len(differs) // 2                  # most items are disturbed
     assert all(torch.equal(a[i, 7]["mel"], a2[i, 7]["mel"]) for i in range(len(a2)))   # and reproducibly
     assert build_dataset(aug, train=False).mel_augment is None
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("data.audio_augment=-1", "data.audio_augment must be a strength"),
+    ("data.audio_augment=.nan", "data.audio_augment must be a strength"),
+    ("model.lambda_shape=-0.5", "model.lambda_shape must be a finite weight"),
+    ("model.lambda_viseme=.inf", "model.lambda_viseme must be a finite weight")])
+def test_the_extra_training_terms_refuse_bad_weights(tmp_path, setting, message):
+    from babelface.errors import InputError
+    from babelface.train.loop import Trainer
+    cfg = load_config_tiny(tmp_path, setting)
+    with pytest.raises(InputError, match=message):
+        Trainer(cfg)
+
+
+def load_config_tiny(tmp_path, setting):
+    from babelface.train.builders import load_config
+    return load_config("tiny", [setting, f"train.out_dir={tmp_path / 'run'}", "train.max_steps=1"])

@@ -115,6 +115,9 @@ def build_dataset(cfg: RunConfig, train: bool):
     """The training (random crops, augmentation) or validation (whole utterances) dataset."""
     data = cfg.data
     seq_len = cfg.train.seq_len if train else None
+    augment = getattr(data, "audio_augment", 0.0)
+    if not (isinstance(augment, (int, float)) and 0 <= augment <= 10):
+        raise InputError(f"data.audio_augment must be a strength in [0, 10] (0: off, 1: the sync expert's own), got {augment}")
     if data.kind == "toy":
         from babelface.train.toy import ToyDataset
         return ToyDataset(data.toy, "train" if train else "val", seq_len)

@@ -66,6 +66,10 @@ class MuExTask:
     def setup(self, trainer) -> None:
         self.trainer = trainer
         t = trainer.cfg.train
+        for name in ("lambda_shape", "lambda_viseme"):             # our extra terms: weights, not signs
+            w = getattr(trainer.cfg.model, name)
+            if not (math.isfinite(w) and w >= 0):
+                raise InputError(f"model.{name} must be a finite weight ≥ 0 (0: off), got {w}")
         if t.sync_loss_weight > 0:
             if trainer.cfg.model.audio.features != "mel":
                 raise InputError("train.sync_loss_weight needs log-mel features (model.audio.features: mel): "
