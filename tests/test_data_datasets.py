@@ -160,12 +160,15 @@ def test_speech_flags_mark_the_pauses_and_the_trainer_leaves_them_out_of_the_los
     assert "loss_mask" not in train_collate([plain[0], plain[1]])
 
 
-def test_mix_pauses_is_checked(tmp_path):
+@pytest.mark.parametrize("setting, message", [("data.mix_pauses=drop", "mix_pauses must be one of keep, skip, rest"),
+                                              ("data.mix_pause_margin=-1", "mix_pause_margin must be a whole number"),
+                                              ("data.mix_pause_margin=2.5", "mix_pause_margin must be int")])
+def test_mix_pauses_is_checked(tmp_path, setting, message):
     from babelface.errors import InputError
     from babelface.train.builders import build_dataset, load_config
-    cfg = load_config("muex_real_mix", ["data.mix_pauses=drop", f"data.root={tmp_path}", f"data.mix_root={tmp_path}"])
-    with pytest.raises(InputError, match="mix_pauses must be one of keep, skip"):
-        build_dataset(cfg, train=True)
+    with pytest.raises(InputError, match=message):
+        build_dataset(load_config("muex_real_mix", [setting, f"data.root={tmp_path}", f"data.mix_root={tmp_path}"]),
+                      train=True)
 
 
 def test_audio_augment_disturbs_the_raw_log_mel_before_normalising(dataset_root):

@@ -108,7 +108,6 @@ def _augment_mel(augment, cfg, mel, rng):
     time masking stays separate) on one item's raw log-mel."""
     from dataclasses import replace
     return augment(mel, rng, replace(cfg, p_specaug=0.0))
-PAUSE_MARGIN_FRAMES = 3      # data.mix_pauses skip: speech widened by 120 ms each way (lips lead and trail it)
 
 
 def build_dataset(cfg: RunConfig, train: bool):
@@ -141,11 +140,13 @@ def build_dataset(cfg: RunConfig, train: bool):
                                    with_audio=with_audio, speech_margin=speech_margin, mel_augment=mel_augment)
         if data.mix_pauses not in MIX_PAUSES:
             raise InputError(f"data.mix_pauses must be one of {', '.join(MIX_PAUSES)}, got {data.mix_pauses!r}")
+        if not (isinstance(data.mix_pause_margin, int) and 0 <= data.mix_pause_margin <= 100):
+            raise InputError(f"data.mix_pause_margin must be a whole number of frames in [0, 100], got {data.mix_pause_margin}")
         main = corpus(data.root, tuple(data.languages) or None)
         if not (train and data.mix_root):
             return main
         from babelface.train.mix import MixedDataset
-        margin = PAUSE_MARGIN_FRAMES if data.mix_pauses != "keep" else None
+        margin = data.mix_pause_margin if data.mix_pauses != "keep" else None
         return MixedDataset(main, corpus(data.mix_root, None, margin), data.mix_share, data.mix_speaker_norm,
                             rest_pauses=data.mix_pauses == "rest")
     raise InputError(f"unknown data.kind {data.kind!r}: use manifest or toy")

@@ -35,10 +35,11 @@ class DataConfig:
     mix_root: str | None = None               # a second corpus mixed into training (train/mix.py)
     mix_share: float = 0.5                    # its share of the training items
     mix_speaker_norm: bool = True             # scale its speakers to the median speaker's range
-    # its pauses: "keep" (in the loss), "skip" (frames more than 3 frames from speech are left out of
+    # its pauses: "keep" (in the loss), "skip" (frames more than mix_pause_margin from speech are left out of
     # the loss: real speakers' lips stay parted between phrases, and a model learns it; issue 11) or
     # "rest" (their target is the rest pose, reached over 3 frames: media.features.rest_envelope)
     mix_pauses: str = "keep"
+    mix_pause_margin: int = 3                 # frames next to speech that skip/rest leave as they are
     num_workers: int = 0
     toy: ToyConfig = field(default_factory=ToyConfig)
 
