@@ -86,11 +86,14 @@ corpus-real: venv
 
 # MuEx (issue 5, issue 11): the default config on the benchmark corpus from scratch, then the paper's
 # two stages (§4.1, docs/muex.md): real video alone (the real corpus's training speakers, 100 steps),
-# then the multilingual benchmark (100 steps, from stage 1's step 100); stage 2's best validation
-# checkpoint (its step 100) is the shipped model, chosen on validation in session 24 (RESULTS.md,
-# "MuEx: the recipe chosen again on validation (session 24)"). Each run resumes.
+# then the multilingual benchmark (100 steps, from stage 1's step 100; session 24's recipe, RESULTS.md
+# "MuEx: the recipe chosen again on validation (session 24)"), then stage 3 (session 37, muex_shape.yaml):
+# the benchmark with the real training speakers mixed in, the mouth-shape term, the real pauses at rest
+# and log-mel disturbances, 400 steps from stage 2's export, whose best validation checkpoint (its step
+# 400) is the shipped model (RESULTS.md, "MuEx with the mouth-shape term (session 37)"). Each run resumes.
 MUEX_REAL1 ?= $(MUEX_RUN)_real1
 MUEX_REAL2 ?= $(MUEX_RUN)_real2
+MUEX_SHAPE ?= $(MUEX_RUN)_shape
 muex-model: venv corpus corpus-real
 	@if [ -f $(MUEX_RUN)/last.safetensors ]; then resume=--resume; fi; \
 	OMP_NUM_THREADS=1 $(BIN)/babelface train --config default --set train.out_dir=$(MUEX_RUN) \
@@ -103,6 +106,11 @@ muex-model: venv corpus corpus-real
 	OMP_NUM_THREADS=1 $(BIN)/babelface train --config muex_real_stage2 --set train.out_dir=$(MUEX_REAL2) \
 		--set data.root=$(MUEX_CORPUS) --set train.max_steps=100 \
 		--set train.init_weights=$(MUEX_REAL1)/step_0000100.safetensors $$resume \
+		--export $(MUEX_REAL2)/stage2.safetensors
+	@if [ -f $(MUEX_SHAPE)/last.safetensors ]; then resume=--resume; fi; \
+	OMP_NUM_THREADS=1 $(BIN)/babelface train --config muex_shape --set train.out_dir=$(MUEX_SHAPE) \
+		--set data.root=$(MUEX_CORPUS) --set data.mix_root=$(REAL_CORPUS) \
+		--set train.init_weights=$(MUEX_REAL2)/stage2.safetensors $$resume \
 		--export src/babelface/assets/muex_default.safetensors
 
 # `--model muex-real` (issue 11): the shipped MuEx read out as the real corpus's training speakers
