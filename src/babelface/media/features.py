@@ -168,13 +168,9 @@ def speech_frames(mel: np.ndarray, floor_db: float = SPEECH_FLOOR_DB) -> np.ndar
 def rest_envelope(speech: np.ndarray, ramp: int = 3) -> np.ndarray:
     """``(T,)`` float32: 1 on ``speech`` frames, 0 in the pauses between, with linear ramps of
     ``ramp`` frames inside the pause (the lips close after a phrase and part before the next)."""
-    s = speech.astype(np.float32)
-    if s.all() or not s.any():
-        return s if s.any() else np.zeros_like(s)
-    idx = np.flatnonzero(speech)
-    pos = np.arange(len(s))
-    j = np.searchsorted(idx, pos)
-    left = np.where(j > 0, pos - idx[np.maximum(j - 1, 0)], np.inf)
-    right = np.where(j < len(idx), idx[np.minimum(j, len(idx) - 1)] - pos, np.inf)
-    dist = np.minimum(left, right)                              # frames to the nearest speech frame
+    speech = np.asarray(speech, bool)
+    if not speech.any():
+        return np.zeros(len(speech), np.float32)
+    from scipy.ndimage import distance_transform_edt
+    dist = distance_transform_edt(~speech)                      # frames to the nearest speech frame
     return np.clip(1 - dist / (ramp + 1), 0, 1).astype(np.float32)

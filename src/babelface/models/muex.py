@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from babelface.errors import WeightsError
-from babelface.face.indices import N_MOTION, motion_slot
+from babelface.face.indices import LIP_CORNER_OUTER, LIP_INNER_CENTRAL, N_MOTION, motion_slot
 from babelface.models import checkpoint
 from babelface.models.audio_encoder import AudioEncoder, AudioEncoderConfig, AudioFrontEndMixin
 from babelface.models.checkpoint import CheckpointMixin
@@ -112,16 +112,16 @@ def generation_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 # The mouth's two shape measures in motion slots: the inner-lip gap (upper minus lower inner lip,
 # three pairs across the mouth) and the width (the outer corners). Both are differences of
 # displacements, so they carry no identity: the speaker's own gap and width are in the neutral face.
-_GAP_UPPER = tuple(int(i) for i in motion_slot((82, 13, 312)))
-_GAP_LOWER = tuple(int(i) for i in motion_slot((87, 14, 317)))
-_CORNERS = tuple(int(i) for i in motion_slot((61, 291)))
+_GAP_UPPER = motion_slot(LIP_INNER_CENTRAL[:3]).tolist()          # 82, 13, 312
+_GAP_LOWER = motion_slot(LIP_INNER_CENTRAL[3:]).tolist()          # 87, 14, 317: each below its upper
+_CORNERS = motion_slot(LIP_CORNER_OUTER).tolist()                 # 61, 291
 
 
 def mouth_shape(motion: torch.Tensor) -> torch.Tensor:
     """Motion ``(b, t, L, 3)`` → ``(b, t, 4)``: the change of the inner-lip gap at three points
     across the mouth (y: upper minus lower, in the canonical frame's y-down) and of the mouth's
     width (x between the outer corners), in the motion's units."""
-    gap = motion[:, :, list(_GAP_LOWER), 1] - motion[:, :, list(_GAP_UPPER), 1]     # (b, t, 3)
+    gap = motion[:, :, _GAP_LOWER, 1] - motion[:, :, _GAP_UPPER, 1]                 # (b, t, 3)
     width = motion[:, :, _CORNERS[1], 0] - motion[:, :, _CORNERS[0], 0]              # (b, t)
     return torch.cat([gap, width[..., None]], -1)
 
@@ -131,8 +131,8 @@ def mouth_shape_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
     """L1 on :func:`mouth_shape` (ours, not the paper's): eq. 6's L1 averages 333 coordinates,
     in which a bilabial closure (two inner lips meeting for two or three frames) or a spread is a
     few of them, so a model that keeps the jaw right can leave the lips apart at /p b m/ and
-    still score well (RESULTS.md, "MuEx closes the lips": the shipped model's gap at /p b m/ was
-    that of the vowels, the ground truth's zero). This term weighs the gap and the width as much as
+    still score well (RESULTS.md, "MuEx with the mouth-shape term (session 37)": session 24's model's
+    gap at /p b m/ was that of the vowels, the ground truth's zero). This term weighs the gap and the width as much as
     the rest of the mouth together."""
     err = (mouth_shape(pred) - mouth_shape(target)).abs() / scale                       # (b, t, 4)
     if mask is None:

@@ -103,18 +103,11 @@ def needs_waveform(cfg: RunConfig) -> bool:
 MIX_PAUSES = ("keep", "skip", "rest")
 
 
-def _augment_mel(augment, cfg, mel, rng):
-    """``data.audio_augment``: the sync expert's log-mel disturbances (SpecAugment aside: E.5's own
-    time masking stays separate) on one item's raw log-mel."""
-    from dataclasses import replace
-    return augment(mel, rng, replace(cfg, p_specaug=0.0))
-
-
 def build_dataset(cfg: RunConfig, train: bool):
     """The training (random crops, augmentation) or validation (whole utterances) dataset."""
     data = cfg.data
     seq_len = cfg.train.seq_len if train else None
-    augment = getattr(data, "audio_augment", 0.0)
+    augment = data.audio_augment
     if not (isinstance(augment, (int, float)) and 0 <= augment <= 10):
         raise InputError(f"data.audio_augment must be a strength in [0, 10] (0: off, 1: the sync expert's own), got {augment}")
     if data.kind == "toy":
@@ -128,10 +121,10 @@ def build_dataset(cfg: RunConfig, train: bool):
                              "which this installation lacks: use data.kind: toy") from e
         with_audio = needs_waveform(cfg)
         mel_augment = None
-        if train and data.audio_augment > 0:
+        if train and augment > 0:       # the sync expert's disturbances; E.5's time masking stays its own
             from functools import partial
             from babelface.train.sync_augment import AugmentConfig, augment_mel
-            mel_augment = partial(_augment_mel, augment_mel, AugmentConfig(strength=data.audio_augment))
+            mel_augment = partial(augment_mel, cfg=AugmentConfig(strength=augment, p_specaug=0.0))
 
         def corpus(root, languages, speech_margin=None):
             return ManifestDataset(root, split=data.train_split if train else data.val_split,

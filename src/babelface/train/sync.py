@@ -24,7 +24,8 @@ from torch.utils.data import Dataset
 
 from babelface.constants import FPS, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
 from babelface.errors import InputError
-from babelface.models.sync_expert import SyncExpert, SyncExpertConfig, speech_frames
+from babelface.media.features import speech_frames
+from babelface.models.sync_expert import SyncExpert, SyncExpertConfig
 from babelface.face.indices import CHIN, LIPS, motion_slot
 from babelface.models.sync_loss import ContrastiveConfig, audio_descriptors, contrastive_loss, ranking_loss
 from babelface.train.config import OptimConfig, RunConfig, TrainConfig

@@ -31,7 +31,7 @@ from babelface.face.indices import CHIN, JAW, LIPS, motion_slot
 from babelface.face.align import template
 from babelface.face.indices import MOTION_INDICES
 from babelface.media.features import LOG_FLOOR
-from babelface.models.sync_expert import speech_frames
+from babelface.media.features import speech_frames
 
 MEL_RATE = SAMPLE_RATE / HOP_LENGTH     # 100 mel frames per second
 _LIPS = motion_slot(LIPS)
@@ -181,7 +181,7 @@ def _rotation(deg: float, rng: np.random.Generator) -> np.ndarray:
 
 
 def silence_frames(mel: np.ndarray) -> np.ndarray:
-    """``(T,)`` bool: video frames without speech (:func:`babelface.models.sync_expert.speech_frames`)."""
+    """``(T,)`` bool: video frames without speech (:func:`babelface.media.features.speech_frames`)."""
     return ~speech_frames(mel)
 
 
