@@ -33,13 +33,12 @@ SECTION = "## Real speech in seven languages: the output video's mouth (issue 11
 FILES = ["dreamtalk_German1.wav", "dreamtalk_french1.wav", "dreamtalk_italian1.wav", "dreamtalk_japan1.wav",
          "dreamtalk_korean1.wav", "dreamtalk_spanish1.wav", "dreamtalk_chinese1_haierlizhi.wav"]   # one per language
 REST_GAP = 0.05
-# main at 5f6f57a (session 24's new MuEx; the portrait's lips stretched shut at rest, the style
-# matching the width's standard deviation alone), this script, bundled portrait, 2026-12-03:
-# (gap in pauses, pause frames at rest, width std / gap std)
-BEFORE = {"dreamtalk_German1.wav": (0.082, 0.20, 0.52), "dreamtalk_french1.wav": (0.095, 0.03, 0.53),
-          "dreamtalk_italian1.wav": (0.104, 0.07, 0.54), "dreamtalk_japan1.wav": (0.080, 0.00, 0.51),
-          "dreamtalk_korean1.wav": (0.092, 0.02, 0.49), "dreamtalk_spanish1.wav": (0.094, 0.00, 0.39),
-          "dreamtalk_chinese1_haierlizhi.wav": (0.073, 0.33, 0.52)}
+# session 24's MuEx (a32969b, before session 37's mouth-shape stage), this script, bundled portrait,
+# 2026-12-03 (the section as written then): (gap in pauses, pause frames at rest, width std / gap std)
+BEFORE = {"dreamtalk_German1.wav": (0.031, 0.80, 0.66), "dreamtalk_french1.wav": (0.031, 0.92, 0.61),
+          "dreamtalk_italian1.wav": (0.036, 0.73, 0.65), "dreamtalk_japan1.wav": (0.038, 0.80, 0.63),
+          "dreamtalk_korean1.wav": (0.038, 0.78, 0.59), "dreamtalk_spanish1.wav": (0.035, 0.92, 0.41),
+          "dreamtalk_chinese1_haierlizhi.wav": (0.029, 0.67, 0.58)}
 
 
 def measure(video: Path, audio: np.ndarray) -> dict:
@@ -121,11 +120,10 @@ def main() -> None:
 
 def report(rows: list, args) -> str:
     portrait = args.image or "the bundled portrait"
-    lines = [SECTION, "", f"Command: `OMP_NUM_THREADS=1 python benchmarks/real_speech.py --write`  ",
+    lines = [SECTION, "", "Command: `OMP_NUM_THREADS=1 python benchmarks/real_speech.py --write`  ",
              f"Machine: {machine(1)}. Model: {args.model or 'the shipped default'}; {portrait}; "
-             "measured by MediaPipe on the output video. Before: main at 5f6f57a (the same MuEx), the same "
-             "script; now: the rest pose closes the lips whole and the style keeps the speaker's "
-             "width/gap (session 24).", "",
+             "measured by MediaPipe on the output video. Before: session 24's MuEx (a32969b), the same "
+             "script and renderer; now: session 37's MuEx (the mouth-shape stage of `make muex-model`).", "",
              "| file | frames | gap in speech | gap in pauses (frames) | pause frames at rest (< 0.05) | "
              "width std / gap std | before: gap in pauses / at rest / width/gap |",
              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
