@@ -39,15 +39,37 @@ def in_sync(items: list, path: Path = OFFSETS) -> list:
     return [t for t in items if t[0].id not in skip]
 
 
-def clips(data: Path, split: str):
-    """(manifest clip, real_readout.Clip, neutral face) of every clip with audio in ``split``."""
+def realigned(items: list, path: Path) -> list:
+    """``items`` with every clip that ``path`` lists (``{"offsets": {clip id: frames or null}}``, + =
+    the video lags the audio, as ``scripts/real_av_offsets_closure.json``) cut to its re-aligned part:
+    audio frame ``t`` (the log-mel and MuEx's motion) with video frame ``t + frames`` (the real
+    motion); a null leaves the clip out."""
+    from babelface.models.real_readout import Clip
+    from babelface.train.sync import read_offsets
+    table = read_offsets(path)
+    out = []
+    for c, clip, neutral in items:
+        f = table.get(c.id, 0)
+        if f is None:
+            continue
+        n = len(clip.real)
+        if f and abs(f) < n:
+            a, v = slice(max(0, -f), n - max(0, f)), slice(max(0, f), n + min(0, f))
+            clip = Clip(clip.mel[a], clip.muex[a], clip.real[v], clip.ok[v])
+        out.append((c, clip, neutral))
+    return out
+
+
+def clips(data: Path, split: str, muex_weights: Path | None = None):
+    """(manifest clip, real_readout.Clip, neutral face) of every clip with audio in ``split``; MuEx:
+    the shipped one, or ``muex_weights``."""
     from babelface.data.manifest import load_array, load_manifest
     from babelface.media import load_audio
-    from babelface.models.muex import load_default
+    from babelface.models.muex import load_default, load_model
     from babelface.models.protocols import fit_length
     from babelface.models.real_readout import Clip, frame_features
     from babelface.progress import progress
-    model = load_default()
+    model = load_model(muex_weights) if muex_weights else load_default()
     chosen = [c for c in load_manifest(data) if c.audio and c.split == split]
     if not chosen:
         raise SystemExit(f"no {split} clip with audio in {data}: run `make corpus-real` first")
@@ -95,18 +117,27 @@ def main() -> None:
                          "speakers; on another corpus take the best row of --select)")
     ap.add_argument("--all-clips", action="store_true", help="fit on every training clip, also those whose "
                     "audio is off their video by 2 frames or more (the session-26 recipe)")
+    ap.add_argument("--realign", type=Path, default=None, metavar="JSON",
+                    help="fit on every training clip, each one this file lists re-aligned by its own offset "
+                         "(scripts/real_av_offsets_closure.json: read from its lip closures; null: left out) "
+                         "in place of leaving the out-of-sync clips out")
+    ap.add_argument("--muex", type=Path, default=None, metavar="WEIGHTS",
+                    help="the MuEx file to read out (default: the shipped one, which the read-out is pinned to)")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
-    train = list(clips(args.data, "train"))
-    if not args.all_clips:                       # lips and sound of one frame belong together
+    train = list(clips(args.data, "train", args.muex))
+    if args.realign:                             # lips and sound of one frame belong together
+        train = realigned(train, args.realign)
+    elif not args.all_clips:
         train = in_sync(train, args.offsets)
     if args.select:
-        select(train, list(clips(args.data, "val")))
-    readout = fit([c for _, c, _ in train], penalty=args.penalty, muex_sha256=_sha256(muex.default_weights_path()))
+        select(train, list(clips(args.data, "val", args.muex)))
+    readout = fit([c for _, c, _ in train], penalty=args.penalty, muex_sha256=_sha256(args.muex or muex.default_weights_path()))
     speakers = sorted({c.speaker for c, _, _ in train})
     readout.save(args.out, trained_on={"split": "train", "clips": len(train), "speakers": speakers,
-                                       "in_sync_only": not args.all_clips,
+                                       "in_sync_only": not (args.all_clips or args.realign),
+                                       "realigned_by": args.realign.name if args.realign else None,
                                        "frames": int(sum(c.ok.sum() for _, c, _ in train)), "penalty": args.penalty})
     print(f"{args.out}: {len(train)} clips of {len(speakers)} speakers, "
           f"{sum(int(c.ok.sum()) for _, c, _ in train)} frames, scale {readout.scale:.3f}")

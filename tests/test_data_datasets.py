@@ -140,6 +140,38 @@ def test_with_audio_items_carry_the_matching_samples(dataset_root):
     assert batch["audio"].shape == (2, 30 * 640)
 
 
+def test_offsets_re_align_a_clip_and_leave_out_the_unreadable(dataset_root, tmp_path):
+    plain = ManifestDataset(dataset_root, crop_frames=None, with_audio=True, speech_margin=0)
+    ids = [c.id for c in plain.clips]
+    shifted = ManifestDataset(dataset_root, crop_frames=None, with_audio=True, speech_margin=0,
+                              offsets={ids[0]: 3, ids[1]: -2, ids[2]: None})
+    assert len(shifted) == len(plain) - 1 and ids[2] not in [c.id for c in shifted.clips]
+    a, b = plain[0], shifted[0]
+    n = a["motion"].shape[0]
+    # video lags the audio by 3 frames: audio frame t goes with video frame t + 3
+    assert b["motion"].shape[0] == n - 3 and torch.equal(b["motion"], a["motion"][3:])
+    assert torch.equal(b["articulation"], a["articulation"][3:])
+    assert torch.equal(b["phoneme"], a["phoneme"][:n - 3]) and torch.equal(b["speech"], a["speech"][:n - 3])
+    assert torch.equal(b["audio"], a["audio"][:(n - 3) * 640]) and b["mel"].shape == (4 * (n - 3), 80)
+    a, b = plain[1], shifted[1]                   # the video leads by 2: audio t with video t - 2
+    n = a["motion"].shape[0]
+    assert torch.equal(b["motion"], a["motion"][:n - 2]) and torch.equal(b["phoneme"], a["phoneme"][2:])
+    assert torch.equal(b["audio"], a["audio"][2 * 640:])
+    assert torch.equal(shifted[2]["motion"], plain[3]["motion"])              # unlisted: as it comes
+    # the run config reads them from a JSON file, as the sync expert's data.real_offsets
+    import json
+    from babelface.errors import InputError
+    from babelface.train.builders import build_dataset
+    table = tmp_path / "offsets.json"
+    table.write_text(json.dumps({"offsets": {ids[0]: 3}}))
+    cfg = load_config_tiny(tmp_path, f"data.offsets={table}")
+    cfg.data.kind, cfg.data.root = "manifest", str(dataset_root)
+    assert build_dataset(cfg, train=True).offsets == {ids[0]: 3}
+    table.write_text(json.dumps({"offsets": {ids[0]: 2.5}}))
+    with pytest.raises(InputError, match="whole frames or null"):
+        build_dataset(cfg, train=True)
+
+
 def test_speech_flags_mark_the_pauses_and_the_trainer_leaves_them_out_of_the_loss(dataset_root):
     from babelface.train.data import collate as train_collate
     plain = ManifestDataset(dataset_root, crop_frames=None)
@@ -208,7 +240,9 @@ def test_data_audio_augment_applies_the_sync_experts_disturbances_to_training_it
     ("data.audio_augment=-1", "data.audio_augment must be a strength"),
     ("data.audio_augment=.nan", "data.audio_augment must be a strength"),
     ("model.lambda_shape=-0.5", "model.lambda_shape must be a finite weight"),
-    ("model.lambda_viseme=.inf", "model.lambda_viseme must be a finite weight")])
+    ("model.lambda_viseme=.inf", "model.lambda_viseme must be a finite weight"),
+    ("model.shape_quantile=0", "model.shape_quantile must be a quantile"),
+    ("model.shape_quantile=1.5", "model.shape_quantile must be a quantile")])
 def test_the_extra_training_terms_refuse_bad_weights(tmp_path, setting, message):
     from babelface.errors import InputError
     from babelface.train.loop import Trainer

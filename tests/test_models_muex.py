@@ -92,6 +92,34 @@ def test_mouth_shape_reads_the_inner_lip_gap_and_the_width():
     assert float(M.mouth_shape_loss(pred, target, mask, 1.0)) == 0.0
 
 
+def test_shape_quantile_shuts_the_lips_when_unsure():
+    from babelface.face.indices import motion_slot
+    # a frame whose gap is open (0.1) in one target and shut in another: an L1 is indifferent
+    # between the two mouths; below the median, predicting open where the lips shut costs more
+    open_, shut = torch.zeros(1, 1, 111, 3), torch.zeros(1, 1, 111, 3)
+    open_[0, 0, motion_slot((87, 14, 317)), 1] = 0.1          # lower inner lip 0.1 down: gap 0.1
+    l1 = M.mouth_shape_loss(open_, shut, None, 1.0)
+    assert float(M.mouth_shape_loss(open_, shut, None, 1.0, 0.5)) == float(l1) == pytest.approx(0.1 * 3 / 4)
+    too_open = float(M.mouth_shape_loss(open_, shut, None, 1.0, 0.3))     # predicted open, truly shut
+    too_shut = float(M.mouth_shape_loss(shut, open_, None, 1.0, 0.3))     # predicted shut, truly open
+    assert too_open == pytest.approx(2 * 0.7 * 0.1 * 3 / 4) and too_shut == pytest.approx(2 * 0.3 * 0.1 * 3 / 4)
+    # the width keeps its L1 whatever the quantile
+    wide = torch.zeros(1, 1, 111, 3)
+    wide[0, 0, motion_slot((291,)), 0] = 0.08
+    assert float(M.mouth_shape_loss(wide, shut, None, 1.0, 0.2)) == pytest.approx(0.08 / 4)
+    assert float(M.mouth_shape_loss(shut, wide, None, 1.0, 0.2)) == pytest.approx(0.08 / 4)
+
+
+def test_shape_quantile_reaches_the_loss(cfg):
+    mel, mask, motion = batch()
+    plain, q = model(cfg, lambda_shape=1.0), model(cfg, lambda_shape=1.0, shape_quantile=0.25)
+    out = plain(mel, mask, motion, step=0)
+    extra = M.mouth_shape_loss(out.motion, motion, mask, plain.motion_scale, 0.25)
+    base = plain.loss(out, motion, mask).gen - M.mouth_shape_loss(out.motion, motion, mask, plain.motion_scale)
+    assert float(q.loss(out, motion, mask).gen) == pytest.approx(float(base + extra), rel=1e-6)
+    assert float(extra) != pytest.approx(float(M.mouth_shape_loss(out.motion, motion, mask, plain.motion_scale)))
+
+
 def test_lambda_shape_adds_the_mouth_shape_term(cfg):
     mel, mask, motion = batch()
     plain, shaped = model(cfg), model(cfg, lambda_shape=2.0)

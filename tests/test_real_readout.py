@@ -111,6 +111,27 @@ def test_training_leaves_out_the_clips_whose_audio_is_off_their_video():
     assert [c.id for c, _, _ in kept] == ids[2:]
 
 
+def test_the_realigned_recipe_pairs_each_clips_sound_with_its_own_lips(tmp_path):
+    import json
+    import sys
+    from types import SimpleNamespace
+    from babelface.models.real_readout import Clip
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_real_readout import realigned
+    t = np.arange(10, dtype=np.float64)
+    def clip():                                # mel and MuEx follow the audio, real and ok the video
+        return Clip(t[:, None], t[:, None, None], 100 + t[:, None, None], np.ones(10, bool))
+    table = tmp_path / "offsets.json"
+    table.write_text(json.dumps({"offsets": {"late": 3, "early": -2, "unread": None}}))
+    items = [(SimpleNamespace(id=i), clip(), None) for i in ("late", "early", "unread", "as_is")]
+    out = {c.id: k for c, k, _ in realigned(items, table)}
+    assert sorted(out) == ["as_is", "early", "late"]
+    late, early = out["late"], out["early"]
+    assert late.mel[:, 0].tolist() == list(range(7)) and late.real[:, 0, 0].tolist() == list(range(103, 110))
+    assert early.muex[:, 0, 0].tolist() == list(range(2, 10)) and early.real[:, 0, 0].tolist() == list(range(100, 108))
+    assert len(late.ok) == 7 and out["as_is"].mel.shape == (10, 1)
+
+
 @pytest.fixture(scope="module")
 def muex_real():
     from babelface.models.protocols import load_generator

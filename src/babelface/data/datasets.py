@@ -66,7 +66,11 @@ class ManifestDataset(Dataset):
     (:func:`babelface.media.features.speech_frames` on the raw log-mel) widened by that many
     frames each way, so that a trainer can leave the rest (pauses) out of its loss. ``mel_augment``:
     ``f(raw log-mel, numpy Generator) -> log-mel`` applied before the per-utterance normalisation
-    (its generator drawn from NumPy's global state, which the trainer seeds per item). Only clips with ``motion`` and either
+    (its generator drawn from NumPy's global state, which the trainer seeds per item). ``offsets``
+    (``{clip id: frames or None}``, + = the video lags the audio): each listed clip is cut to its
+    re-aligned part, audio frame ``t`` with video frame ``t + frames`` (the audio's labels move with
+    the audio, the motion and articulation with the video); None leaves the clip out (an offset
+    nobody could read). Only clips with ``motion`` and either
     ``features`` or ``audio`` (``audio`` with ``with_audio``) are used: video-only clips of real
     videos without sound are skipped (:attr:`skipped` counts them).
     """
@@ -75,7 +79,7 @@ class ManifestDataset(Dataset):
                  languages: Iterable[str] | None = None, crop_frames: int | None = CROP_FRAMES,
                  random_crop: bool = True, time_masking: TimeMasking | None = None,
                  with_audio: bool = False, check_files: bool = True, speech_margin: int | None = None,
-                 mel_augment=None):
+                 mel_augment=None, offsets: dict[str, int | None] | None = None):
         all_clips = load_manifest(root, check_files=check_files)
         self.root = Path(root)
         self.speakers: list[str] = sorted({c.speaker for c in all_clips})
@@ -85,8 +89,10 @@ class ManifestDataset(Dataset):
         chosen = [c for c in all_clips
                   if (splits is None or c.split in splits) and (langs is None or c.language in langs)]
         self.with_audio = with_audio
+        self.offsets = dict(offsets or {})
         self.clips: list[Clip] = [c for c in chosen if c.motion is not None and (
-            c.audio is not None if with_audio else (c.features is not None or c.audio is not None))]
+            c.audio is not None if with_audio else (c.features is not None or c.audio is not None))
+            and not (c.id in self.offsets and self.offsets[c.id] is None)]
         self.skipped = len(chosen) - len(self.clips)
         self.crop_frames = crop_frames
         self.random_crop = random_crop
@@ -122,6 +128,21 @@ class ManifestDataset(Dataset):
         else:
             phon = vis = np.full(n, PAD_LABEL, np.int64)
         art = clip.array("articulation") if clip.articulation is not None else None
+        wave = None
+        if self.with_audio:
+            from babelface.media.audio import load_audio
+            wave = load_audio(clip.path("audio"))
+            wave = np.pad(wave, (0, max(0, n * SAMPLES_PER_FRAME - len(wave))))[:n * SAMPLES_PER_FRAME]
+        shift = self.offsets.get(clip.id) or 0
+        if shift:                                  # audio frame t ↔ video frame t + shift
+            if abs(shift) >= n:
+                raise ManifestError(f"clip {clip.id}: offset {shift} frames leaves nothing of its {n} frames")
+            a, v = slice(max(0, -shift), n - max(0, shift)), slice(max(0, shift), n + min(0, shift))
+            mel, phon, vis = mel[a.start * k:a.stop * k], phon[a], vis[a]
+            speech = speech[a] if speech is not None else None
+            wave = wave[a.start * SAMPLES_PER_FRAME:a.stop * SAMPLES_PER_FRAME] if wave is not None else None
+            motion, art = motion[v], art[v] if art is not None else None
+            n = len(motion)
         start, length = self._crop(n)
         sl = slice(start, start + length)
         item = {
@@ -137,10 +158,7 @@ class ManifestDataset(Dataset):
             item["speech"] = torch.from_numpy(speech[sl].copy())
         if art is not None:
             item["articulation"] = torch.from_numpy(np.ascontiguousarray(art[sl], np.float32))
-        if self.with_audio:
-            from babelface.media.audio import load_audio
-            wave = load_audio(clip.path("audio"))
-            wave = np.pad(wave, (0, max(0, n * SAMPLES_PER_FRAME - len(wave))))
+        if wave is not None:
             item["audio"] = torch.from_numpy(wave[start * SAMPLES_PER_FRAME:(start + length) * SAMPLES_PER_FRAME].copy())
         if self.time_masking is not None:
             item["mel"] = self.time_masking(item["mel"])

@@ -57,6 +57,7 @@ class MuExConfig:
     lambda_l1: float = 1.0           # eq. 6 λ1, E.3
     lambda_t: float = 0.1            # eq. 6 λ_t, E.3
     lambda_shape: float = 0.0        # ours: L1 on the inner-lip gap and mouth width (mouth_shape_loss); 0 = eq. 6 alone
+    shape_quantile: float = 0.5      # ours: the gap's term as a pinball loss at this quantile (0.5: the L1); < 0.5 shuts when unsure
     lambda_viseme: float = 0.0       # ours: cross-entropy of a linear viseme head on h (training only; 0 = none)
     n_visemes: int = 15              # the benchmark's viseme classes (data.groundtruth.viseme_names)
 
@@ -127,14 +128,24 @@ def mouth_shape(motion: torch.Tensor) -> torch.Tensor:
 
 
 def mouth_shape_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None,
-                     scale: torch.Tensor | float) -> torch.Tensor:
+                     scale: torch.Tensor | float, quantile: float = 0.5) -> torch.Tensor:
     """L1 on :func:`mouth_shape` (ours, not the paper's): eq. 6's L1 averages 333 coordinates,
     in which a bilabial closure (two inner lips meeting for two or three frames) or a spread is a
     few of them, so a model that keeps the jaw right can leave the lips apart at /p b m/ and
     still score well (RESULTS.md, "MuEx with the mouth-shape term (session 37)": session 24's model's
     gap at /p b m/ was that of the vowels, the ground truth's zero). This term weighs the gap and the width as much as
-    the rest of the mouth together."""
-    err = (mouth_shape(pred) - mouth_shape(target)).abs() / scale                       # (b, t, 4)
+    the rest of the mouth together.
+
+    ``quantile`` q makes the gap's part a pinball loss, 2·max(q·e, (q − 1)·e) with e = target − pred
+    (q = 0.5: the L1). An L1 predicts the median of the gaps the audio leaves possible; where the
+    sound does not say whether the lips are shut (/b/ against /d g/, /m/ against /n/) most of those
+    are open, and the lips stay apart at /p b m/. With q < 0.5 the model predicts the q-th quantile
+    instead: it shuts the lips where a closure is among the likely mouths. The width keeps its L1."""
+    e = (mouth_shape(target) - mouth_shape(pred)) / scale                               # (b, t, 4)
+    err = e.abs()
+    if quantile != 0.5:
+        pin = 2 * torch.maximum(quantile * e[..., :3], (quantile - 1) * e[..., :3])     # (b, t, 3)
+        err = torch.cat([pin, err[..., 3:]], -1)
     if mask is None:
         return err.mean()
     m = mask.to(err.dtype)
@@ -211,7 +222,8 @@ class MuEx(AudioFrontEndMixin, CheckpointMixin, nn.Module):
         gen, l1, lt = generation_loss(out.motion, motion, mask, self.motion_scale,
                                       cfg.lambda_l1, cfg.lambda_t)
         if cfg.lambda_shape:
-            gen = gen + cfg.lambda_shape * mouth_shape_loss(out.motion, motion, mask, self.motion_scale)
+            gen = gen + cfg.lambda_shape * mouth_shape_loss(out.motion, motion, mask, self.motion_scale,
+                                                            cfg.shape_quantile)
         zero = gen.new_zeros(())
         router = out.router.loss if out.router is not None else zero
         var = zero

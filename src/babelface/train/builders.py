@@ -126,11 +126,15 @@ def build_dataset(cfg: RunConfig, train: bool):
             from babelface.train.sync_augment import AugmentConfig, augment_mel
             mel_augment = partial(augment_mel, cfg=AugmentConfig(strength=augment, p_specaug=0.0))
 
+        from babelface.train.sync import read_offsets
+        offsets = read_offsets(data.offsets)
+
         def corpus(root, languages, speech_margin=None):
             return ManifestDataset(root, split=data.train_split if train else data.val_split,
                                    languages=languages, crop_frames=seq_len, random_crop=train,
                                    time_masking=TimeMasking() if train and data.spec_augment else None,
-                                   with_audio=with_audio, speech_margin=speech_margin, mel_augment=mel_augment)
+                                   with_audio=with_audio, speech_margin=speech_margin, mel_augment=mel_augment,
+                                   offsets=offsets)
         if data.mix_pauses not in MIX_PAUSES:
             raise InputError(f"data.mix_pauses must be one of {', '.join(MIX_PAUSES)}, got {data.mix_pauses!r}")
         if not (isinstance(data.mix_pause_margin, int) and 0 <= data.mix_pause_margin <= 100):

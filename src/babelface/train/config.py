@@ -40,6 +40,10 @@ class DataConfig:
     # "rest" (their target is the rest pose, reached over 3 frames: media.features.rest_envelope)
     mix_pauses: str = "keep"
     mix_pause_margin: int = 3                 # frames next to speech that skip/rest leave as they are
+    # real clips' own audio-video offsets (a JSON like scripts/real_av_offsets_closure.json, {"offsets":
+    # {clip id: frames or null}}, + = the video lags the audio): every clip it lists, in either corpus, is
+    # cut to its re-aligned part (null: left out), so that a model does not learn a recording's offset
+    offsets: str | None = None
     num_workers: int = 0
     toy: ToyConfig = field(default_factory=ToyConfig)
 

@@ -70,6 +70,9 @@ class MuExTask:
             w = getattr(trainer.cfg.model, name)
             if not (math.isfinite(w) and w >= 0):
                 raise InputError(f"model.{name} must be a finite weight ≥ 0 (0: off), got {w}")
+        q = trainer.cfg.model.shape_quantile
+        if not 0 < q < 1:
+            raise InputError(f"model.shape_quantile must be a quantile in (0, 1) (0.5: the L1), got {q}")
         if t.sync_loss_weight > 0:
             if trainer.cfg.model.audio.features != "mel":
                 raise InputError("train.sync_loss_weight needs log-mel features (model.audio.features: mel): "
