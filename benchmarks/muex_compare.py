@@ -7,6 +7,12 @@ Each clip is scored as ``muex_results.py languages`` scores it (both motions on 
 LSE-D eq. 7 and TMDC eq. 8–9 with no further standardisation); Δ = after − before per clip, then
 per language the mean ± 1.96 s.e., and the same over all seen and all unseen clips. Prints a Markdown
 table; a language whose interval excludes 0 on the worse side is marked **worse**.
+
+The interval is over clips, not over training runs: a second seed of the shipped recipe alone is
+marked worse on five languages (RESULTS.md, session 38). ``BEFORE=W1,W2 AFTER=W3,W4`` compares two
+recipes by their seeds' mean per clip:
+
+    OMP_NUM_THREADS=1 python benchmarks/muex_compare.py old=A_SEED0,A_SEED1 new=B_SEED0,B_SEED1
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ Z95 = 1.96
 
 def interval(d: np.ndarray) -> tuple[float, float]:
     return float(d.mean()), (Z95 * float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else float("nan"))
+
+
+def seed_mean(runs: list[dict]) -> dict:
+    """``{language: (n, 2) scores}`` of several files (seeds of one recipe), averaged per clip: a
+    recipe's figures with less of one training run's luck in them. One file: its own scores."""
+    return {code: np.mean([np.asarray(r[code], np.float64) for r in runs], axis=0) for code in runs[0]}
 
 
 def rows(before: dict, after: dict) -> list[str]:
@@ -57,12 +69,13 @@ def line(name: str, code: str, kind: str, b: np.ndarray, a: np.ndarray) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("files", nargs=2, metavar="NAME=WEIGHTS", help="before and after")
+    ap.add_argument("files", nargs=2, metavar="NAME=WEIGHTS", help="before and after; several files of one "
+                    "recipe (its seeds) separated by commas: each clip's scores are their mean")
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "benchmark")
     ap.add_argument("--split", default="test")
     args = ap.parse_args()
     (nb, wb), (na, wa) = (f.split("=", 1) for f in args.files)
-    before, after = score_run(Path(wb), args.data, args.split), score_run(Path(wa), args.data, args.split)
+    before, after = (seed_mean([score_run(Path(w), args.data, args.split) for w in ws.split(",")]) for ws in (wb, wa))
     print(f"Before: {nb} (`{wb}`); after: {na} (`{wa}`); the `{args.split}` split.\n")
     print("\n".join(rows(before, after)))
 
