@@ -242,7 +242,8 @@ def test_data_audio_augment_applies_the_sync_experts_disturbances_to_training_it
     ("model.lambda_shape=-0.5", "model.lambda_shape must be a finite weight"),
     ("model.lambda_viseme=.inf", "model.lambda_viseme must be a finite weight"),
     ("model.shape_quantile=0", "model.shape_quantile must be a quantile"),
-    ("model.shape_quantile=1.5", "model.shape_quantile must be a quantile")])
+    ("model.shape_quantile=1.5", "model.shape_quantile must be a quantile"),
+    ("data.offsets=no_such_offsets.json", "cannot read real clips' offsets from no_such_offsets.json")])
 def test_the_extra_training_terms_refuse_bad_weights(tmp_path, setting, message):
     from babelface.errors import InputError
     from babelface.train.loop import Trainer

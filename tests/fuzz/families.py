@@ -533,7 +533,7 @@ def config(rng, box):
         sets = ["--set", rng.choice(["nokey", "=1", "train.max_steps=[", "train..x=1", "a" * 1000 + "=1",
                                      "train.batch_size=-1", "train.max_steps=1e309", "data.audio_augment=-1",
                                      "model.lambda_shape=-1", "model.lambda_viseme=.nan",
-                                     "model.shape_quantile=1"])]
+                                     "model.shape_quantile=1", "data.offsets=no_such_offsets.json"])]
     else:
         p.write_text("train:\n  max_steps: 99999999999999999999999999\n  batch_size: 0\n")
     return Case("", argv=["train", "--config", str(p), *sets, "--set", "train.out_dir=run"],

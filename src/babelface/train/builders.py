@@ -110,6 +110,8 @@ def build_dataset(cfg: RunConfig, train: bool):
     augment = data.audio_augment
     if not (isinstance(augment, (int, float)) and 0 <= augment <= 10):
         raise InputError(f"data.audio_augment must be a strength in [0, 10] (0: off, 1: the sync expert's own), got {augment}")
+    from babelface.train.sync import read_offsets
+    offsets = read_offsets(data.offsets)          # a wrong path fails here, whatever the data
     if data.kind == "toy":
         from babelface.train.toy import ToyDataset
         return ToyDataset(data.toy, "train" if train else "val", seq_len)
@@ -126,8 +128,6 @@ def build_dataset(cfg: RunConfig, train: bool):
             from babelface.train.sync_augment import AugmentConfig, augment_mel
             mel_augment = partial(augment_mel, cfg=AugmentConfig(strength=augment, p_specaug=0.0))
 
-        from babelface.train.sync import read_offsets
-        offsets = read_offsets(data.offsets)
 
         def corpus(root, languages, speech_margin=None):
             return ManifestDataset(root, split=data.train_split if train else data.val_split,
