@@ -208,6 +208,24 @@ def test_tiny_model_overfits_a_tiny_dataset(tmp_path):
 
 
 
+def test_freeze_leaves_the_named_parts_as_they_were(tmp_path):
+    from babelface.train.loop import Trainer, train
+    torch.set_num_threads(1)
+    base = load_config("tiny", [f"train.out_dir={tmp_path / 'a'}", "train.max_steps=2", "train.ckpt_every=2"])
+    start = train(base)
+    init = str(tmp_path / "a" / start.best[0]["path"])
+    cfg = load_config("tiny", [f"train.out_dir={tmp_path / 'b'}", "train.max_steps=4", "train.ckpt_every=4",
+                               f"train.init_weights={init}", "train.freeze=[audio_encoder, moe]"])
+    done = train(cfg)
+    before, after = model_tensors(Path(init)), model_tensors(tmp_path / "b" / done.best[0]["path"])
+    frozen = [k for k in before if k.startswith(("model.audio_encoder.", "model.moe."))]
+    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
+    moved = [k for k in before if k.startswith("model.decoder.") and not torch.equal(before[k], after[k])]
+    assert moved                                                     # the rest trains
+    with pytest.raises(InputError, match="train.freeze: 'encoder' is not a part of this model"):
+        Trainer(load_config("tiny", [f"train.out_dir={tmp_path / 'c'}", "train.freeze=[encoder]"]))
+
+
 def test_resume_after_a_kill_reaches_the_same_weights(tmp_path):
     """12 steps straight == 9 steps, SIGKILL, --resume from the step-6 checkpoint (across a prototype
     refresh at step 8)."""

@@ -57,6 +57,7 @@ class TrainConfig:
     grad_accum: int = 1                       # E.4: N_acc micro-batches per step
     max_steps: int = 80_000                   # E.6: 60k–80k
     init_weights: str | None = None           # fine-tune: start from these MuEx weights (same model section)
+    freeze: tuple[str, ...] = ()              # fine-tune: the model's sub-modules (by name, e.g. audio_encoder) left as they are
     ckpt_every: int = 2_000                   # E.6: checkpoint (and validate) every 2k steps
     keep_best: int = 3                        # E.6: top-3 by validation LSE-D
     eval_batches: int = 0                     # validation batches per evaluation (0: all)

@@ -84,6 +84,7 @@ class Trainer:
         self.model = self.task.build_model(cfg).to(self.device)
         if t.init_weights and not resume:
             self._init_from(t.init_weights)
+        self._freeze(tuple(getattr(t, "freeze", ()) or ()))
         critic = getattr(self.task, "critic", None)
         self.critic = critic(self.model) if critic is not None else None
         if self.critic is not None:
@@ -148,6 +149,20 @@ class Trainer:
         return OnDevice(self._loader(self.val_set, sampler, self.per_rank, False), self.device)
 
     # --- set-up ---------------------------------------------------------------------------------
+    def _freeze(self, names: tuple[str, ...]) -> None:
+        """``train.freeze``: the parameters of these sub-modules of the model are not trained (the
+        optimizer never sees them); a name that is not a sub-module is refused."""
+        if not names:
+            return
+        if isinstance(names, str):
+            names = (names,)
+        modules = dict(self.model.named_modules())
+        for name in names:
+            if not isinstance(name, str) or not name or name not in modules:
+                top = ", ".join(n for n, _ in self.model.named_children())
+                raise InputError(f"train.freeze: {name!r} is not a part of this model (its parts: {top})")
+            modules[name].requires_grad_(False)
+
     def _init_from(self, path: str) -> None:
         """Start from trained weights (fine-tuning); the parts an exported model lacks (the model's
         ``training_only`` prefixes: MuEx's viseme encoder and prototypes) keep their fresh initialisation."""
