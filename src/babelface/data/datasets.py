@@ -72,7 +72,7 @@ class ManifestDataset(Dataset):
     the audio, the motion and articulation with the video); None leaves the clip out (an offset
     nobody could read). Only clips with ``motion`` and either
     ``features`` or ``audio`` (``audio`` with ``with_audio``) are used: video-only clips of real
-    videos without sound are skipped (:attr:`skipped` counts them).
+    videos without sound are skipped (:attr:`skipped` counts them, and the clips ``offsets`` leaves out).
     """
 
     def __init__(self, root: str | Path, split: str | Sequence[str] | None = None,

@@ -128,7 +128,6 @@ def build_dataset(cfg: RunConfig, train: bool):
             from babelface.train.sync_augment import AugmentConfig, augment_mel
             mel_augment = partial(augment_mel, cfg=AugmentConfig(strength=augment, p_specaug=0.0))
 
-
         def corpus(root, languages, speech_margin=None):
             return ManifestDataset(root, split=data.train_split if train else data.val_split,
                                    languages=languages, crop_frames=seq_len, random_crop=train,

@@ -84,7 +84,7 @@ class Trainer:
         self.model = self.task.build_model(cfg).to(self.device)
         if t.init_weights and not resume:
             self._init_from(t.init_weights)
-        self._freeze(tuple(getattr(t, "freeze", ()) or ()))
+        self._freeze(getattr(t, "freeze", ()) or ())
         critic = getattr(self.task, "critic", None)
         self.critic = critic(self.model) if critic is not None else None
         if self.critic is not None:
@@ -149,13 +149,12 @@ class Trainer:
         return OnDevice(self._loader(self.val_set, sampler, self.per_rank, False), self.device)
 
     # --- set-up ---------------------------------------------------------------------------------
-    def _freeze(self, names: tuple[str, ...]) -> None:
+    def _freeze(self, names) -> None:
         """``train.freeze``: the parameters of these sub-modules of the model are not trained (the
         optimizer never sees them); a name that is not a sub-module is refused."""
         if not names:
             return
-        if isinstance(names, str):
-            names = (names,)
+        names = (names,) if isinstance(names, str) else tuple(names)
         modules = dict(self.model.named_modules())
         for name in names:
             if not isinstance(name, str) or not name or name not in modules:
