@@ -86,6 +86,24 @@ def test_corrupt_empty_missing_and_audio_less_inputs(tmp_path, real):
         load_audio(real / "sun.mp4")
 
 
+def test_a_header_claiming_169_channels_is_a_clean_error(tmp_path, tone):
+    # fuzz seed 382 (audio-mutation 7): a WAV whose header says 169 channels decodes, and ffmpeg's
+    # resampler then refuses every frame with "Invalid argument"; both decoders name the file instead
+    from babelface.media.spool import spool_speech
+    wav = tmp_path / "ok.wav"
+    save_wav(wav, tone)
+    data = bytearray(wav.read_bytes())
+    fmt = data.index(b"fmt ")
+    data[fmt + 10:fmt + 12] = (169).to_bytes(2, "little")           # WAVEFORMAT nChannels
+    bad = tmp_path / "input.txt"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(MediaError, match=r"cannot convert the audio of .*input.txt \(169 channels"):
+        load_audio(bad)
+    with pytest.raises(MediaError, match="169 channels"):
+        with spool_speech(bad, None):
+            pass
+
+
 def test_truncated_file_keeps_what_decodes(tmp_path, real):
     data = (real / "RD_Radio31_000.wav").read_bytes()
     cut = tmp_path / "cut.wav"

@@ -73,6 +73,17 @@ def aac_rate(rate: int) -> int:
     return next((r for r in rates if r >= rate), rates[-1])
 
 
+def converted(resampler, frame, path):
+    """``resampler.resample(frame)`` (None: flush), with ffmpeg's refusal of a frame it cannot
+    convert (a damaged header claiming, say, 169 channels) as a MediaError naming the file."""
+    try:
+        return resampler.resample(frame)
+    except (av.error.FFmpegError, ValueError) as e:
+        what = f"{frame.layout.nb_channels} channels at {frame.sample_rate} Hz" if frame is not None else "its last samples"
+        raise MediaError(f"cannot convert the audio of {path} ({what}): {e}; the file is corrupt or "
+                         "its header is damaged") from e
+
+
 def interleaved(frames) -> list[np.ndarray]:
     """Resampled frames of format ``flt`` (interleaved float32) as ``(n, C)`` arrays. Packed, not
     planar: PyAV 18 miscounts the planes of a planar frame of 8 or more channels, and its
@@ -195,7 +206,7 @@ def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bo
                 chunks.append(silence)
                 n += silence.shape[0]
             frame.pts = None
-            for arr in interleaved(resampler.resample(frame)):      # (n, C)
+            for arr in interleaved(converted(resampler, frame, path)):      # (n, C)
                 chunks.append(arr)
                 n += arr.shape[0]
             if max_duration is not None and n > (max_duration + 0.5) * rate:
@@ -203,7 +214,7 @@ def load_audio(path: str | Path, sample_rate: int | None = SAMPLE_RATE, mono: bo
                                  "(raise it with --max-duration)")
             if first_seconds is not None and n >= first_seconds * rate:
                 break
-        chunks += interleaved(resampler.resample(None))
+        chunks += interleaved(converted(resampler, None, path))
     if sum(ch.shape[0] for ch in chunks) == 0:
         raise MediaError(f"{path}: the audio track holds no samples")
     audio = np.concatenate(chunks, axis=0).astype(np.float32)   # (n, C)

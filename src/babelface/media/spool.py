@@ -27,7 +27,7 @@ import numpy as np
 from babelface.constants import SAMPLE_RATE, SILENCE_RMS
 from babelface.errors import InputError, MediaError
 from babelface.media._atomic import private_folder, untrack
-from babelface.media.audio import LostAudio, _open, aac_rate, decodable, decode_frames, interleaved
+from babelface.media.audio import LostAudio, _open, aac_rate, converted, decodable, decode_frames, interleaved
 
 _F32 = np.dtype(np.float32).itemsize
 
@@ -185,10 +185,10 @@ def _spool(path: Path, folder: Path, max_duration: float | None, mono: bool,
                     np.zeros((lost_native, 1 if mono else frame.layout.nb_channels), np.float32).tofile(fo)
                     n, n_orig = n + lost_16k, n_orig + lost_native
                 frame.pts = None
-                spool(mono16k.resample(frame) if analysis else (), native.resample(frame))
+                spool(converted(mono16k, frame, path) if analysis else (), converted(native, frame, path))
                 if max_duration is not None and (n / SAMPLE_RATE if analysis else n_orig / rate) > max_duration + 0.5:
                     raise _limit_error(path, max_duration)
-            spool(mono16k.resample(None) if analysis else (), native.resample(None))
+            spool(converted(mono16k, None, path) if analysis else (), converted(native, None, path))
     if (n if analysis else n_orig) == 0:
         raise MediaError(f"{path}: the audio track holds no samples")
     if not analysis:
