@@ -260,3 +260,18 @@ def test_ar2_is_scipys_lfilter_bit_for_bit():
     for p in HeadModel.load().pose.values():
         a1, a2 = p["ar"]
         assert np.array_equal(_ar2(e, a1, a2), lfilter([1.0], [1.0, -a1, -a2], e))
+
+
+@pytest.mark.parametrize("n", [62, 685, 686, 700, 1600])
+def test_prosody_of_audio_too_short_for_praat_is_unvoiced_not_an_error(n):
+    # fuzz seed 383 (audio-mutation 154): a damaged header left 62 samples (4 ms), and Praat refused
+    # a pitch analysis under three periods of its 70 Hz floor; the head model then got a traceback
+    from babelface.motion.prosody import pitch_track
+    t = np.arange(n) / 16000
+    tone = (0.3 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
+    f0 = pitch_track(tone)
+    assert f0.shape == (int(np.ceil(n / 16000 / 0.01)),) and np.isfinite(f0).all()
+    if n <= 685:
+        assert not f0.any()
+    p = analyse(tone, max(1, n // 640))
+    assert len(p) == max(1, n // 640)

@@ -52,11 +52,13 @@ class Prosody:
 
 def pitch_track(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """F0 in Hz ``(n,)`` every ``PITCH_STEP_S`` (0 = unvoiced), frame k centred at ``k * step``."""
+    n = int(np.ceil(len(audio) / sample_rate / PITCH_STEP_S))
+    f0 = np.zeros(n)
+    if len(audio) * F0_FLOOR_HZ <= 3 * sample_rate:     # Praat needs three periods of the floor
+        return f0                                         # (fuzz seed 383: 62 samples, 4 ms): unvoiced
     import parselmouth
     snd = parselmouth.Sound(np.asarray(audio, np.float64), sampling_frequency=sample_rate)
     pitch = snd.to_pitch(time_step=PITCH_STEP_S, pitch_floor=F0_FLOOR_HZ, pitch_ceiling=F0_CEILING_HZ)
-    n = int(np.ceil(len(audio) / sample_rate / PITCH_STEP_S))
-    f0 = np.zeros(n)
     if pitch.n_frames:
         k = np.round(pitch.xs() / PITCH_STEP_S).astype(int)                  # frame centres → slots
         keep = (k >= 0) & (k < n)
