@@ -10,7 +10,8 @@ table; a language whose interval excludes 0 on the worse side is marked **worse*
 
 The interval is over clips, not over training runs: a second seed of the shipped recipe alone is
 marked worse on five languages (RESULTS.md, session 38). ``BEFORE=W1,W2 AFTER=W3,W4`` compares two
-recipes by their seeds' mean per clip:
+recipes by their seeds' mean per clip, and a language is then worse only where the change also exceeds
+how far the before recipe's own seeds differ there (the rule RESULTS.md fixes for the next MuEx):
 
     OMP_NUM_THREADS=1 python benchmarks/muex_compare.py old=A_SEED0,A_SEED1 new=B_SEED0,B_SEED1
 """
@@ -38,33 +39,46 @@ def seed_mean(runs: list[dict]) -> dict:
     return {code: np.mean([np.asarray(r[code], np.float64) for r in runs], axis=0) for code in runs[0]}
 
 
-def rows(before: dict, after: dict) -> list[str]:
+def rows(before: dict, after: dict, before_runs: list[dict] | None = None) -> list[str]:
+    """The table; with ``before_runs`` (two or more seeds of the before recipe) a language is worse
+    only where its interval excludes 0 and the change is also larger than the before recipe's own
+    seeds differ there (the rule fixed in RESULTS.md, session 38), shown in an extra column."""
     from babelface.phonetics.languages import LANGUAGES, SEEN
+    spread = before_runs is not None and len(before_runs) > 1
     out = ["| language | code | type | clips | LSE-D ↓ before | LSE-D ↓ after | change | Δ LSE-D (95 %) | "
-           "TMDC ↑ before | TMDC ↑ after | Δ TMDC (95 %) |",
-           "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |"]
+           "TMDC ↑ before | TMDC ↑ after | Δ TMDC (95 %) |" + (" before's seeds differ (LSE-D / TMDC) |" if spread else ""),
+           "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |" + (" --- |" if spread else "")]
     groups: dict[str, list] = {"seen": [], "unseen": []}
+
+    def seeds_differ(codes: list[str]) -> np.ndarray | None:
+        if not spread:
+            return None
+        means = np.array([np.concatenate([np.asarray(r[c], np.float64) for c in codes]).mean(0) for r in before_runs])
+        return means.max(0) - means.min(0)                                     # (2,) LSE-D, TMDC
     for code in sorted(before):
         b, a = np.array(before[code]), np.array(after[code])                       # (n, 2)
-        groups["seen" if code in SEEN else "unseen"].append((b, a))
+        groups["seen" if code in SEEN else "unseen"].append((code, b, a))
         out.append(line(LANGUAGES[code].name if code in LANGUAGES else code, code,
-                        "Seen" if code in SEEN else "Unseen", b, a))
+                        "Seen" if code in SEEN else "Unseen", b, a, seeds_differ([code])))
     for g, parts in groups.items():
         if parts:
-            b = np.concatenate([p[0] for p in parts])
-            a = np.concatenate([p[1] for p in parts])
-            out.append(line(f"**all {g}**", "", "", b, a))
+            b = np.concatenate([p[1] for p in parts])
+            a = np.concatenate([p[2] for p in parts])
+            out.append(line(f"**all {g}**", "", "", b, a, seeds_differ([p[0] for p in parts])))
     return out
 
 
-def line(name: str, code: str, kind: str, b: np.ndarray, a: np.ndarray) -> str:
+def line(name: str, code: str, kind: str, b: np.ndarray, a: np.ndarray, differ: np.ndarray | None = None) -> str:
     dl, hl = interval(a[:, 0] - b[:, 0])                                       # noqa: E221
     dt, ht = interval(a[:, 1] - b[:, 1])
-    worse = dl - hl > 0 or dt + ht < 0
-    flag = " **worse**" if worse else ""
+    worse_l, worse_t = dl - hl > 0, dt + ht < 0
+    if differ is not None:                           # and beyond what a reseed of the before recipe moves
+        worse_l, worse_t = worse_l and dl > differ[0], worse_t and -dt > differ[1]
+    flag = " **worse**" if worse_l or worse_t else ""
+    extra = f" {differ[0]:.4f} / {differ[1]:.3f} |" if differ is not None else ""
     return (f"| {name}{flag} | {code} | {kind} | {len(b)} | {b[:, 0].mean():.4f} | {a[:, 0].mean():.4f} | "
             f"{100 * (a[:, 0].mean() / b[:, 0].mean() - 1):+.1f} % | {dl:+.4f} ± {hl:.4f} | "
-            f"{b[:, 1].mean():.3f} | {a[:, 1].mean():.3f} | {dt:+.3f} ± {ht:.3f} |")
+            f"{b[:, 1].mean():.3f} | {a[:, 1].mean():.3f} | {dt:+.3f} ± {ht:.3f} |{extra}")
 
 
 def main() -> None:
@@ -75,9 +89,9 @@ def main() -> None:
     ap.add_argument("--split", default="test")
     args = ap.parse_args()
     (nb, wb), (na, wa) = (f.split("=", 1) for f in args.files)
-    before, after = (seed_mean([score_run(Path(w), args.data, args.split) for w in ws.split(",")]) for ws in (wb, wa))
+    runs_b, runs_a = ([score_run(Path(w), args.data, args.split) for w in ws.split(",")] for ws in (wb, wa))
     print(f"Before: {nb} (`{wb}`); after: {na} (`{wa}`); the `{args.split}` split.\n")
-    print("\n".join(rows(before, after)))
+    print("\n".join(rows(seed_mean(runs_b), seed_mean(runs_a), runs_b)))
 
 
 if __name__ == "__main__":
