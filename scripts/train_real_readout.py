@@ -44,6 +44,7 @@ def realigned(items: list, path: Path) -> list:
     the video lags the audio, as ``scripts/real_av_offsets_closure.json``) cut to its re-aligned part:
     audio frame ``t`` (the log-mel and MuEx's motion) with video frame ``t + frames`` (the real
     motion); a null leaves the clip out."""
+    from babelface.data.datasets import aligned_parts
     from babelface.models.real_readout import Clip
     from babelface.train.sync import read_offsets
     table = read_offsets(path)
@@ -54,7 +55,7 @@ def realigned(items: list, path: Path) -> list:
             continue
         n = len(clip.real)
         if f and abs(f) < n:
-            a, v = slice(max(0, -f), n - max(0, f)), slice(max(0, f), n + min(0, f))
+            a, v = aligned_parts(n, f)
             clip = Clip(clip.mel[a], clip.muex[a], clip.real[v], clip.ok[v])
         out.append((c, clip, neutral))
     return out

@@ -217,8 +217,7 @@ class _threads:
 def speech_mask(audio: np.ndarray) -> np.ndarray:
     """``(ceil(n / 640),)`` bool: the video frames whose audio is speech, not silence
     (:func:`babelface.media.features.speech_frames`); S(Δ) is averaged over these."""
-    from babelface.media.features import mel_features
-    from babelface.media.features import speech_frames
+    from babelface.media.features import mel_features, speech_frames
     return speech_frames(mel_features(audio, normalized=False, pad="silence"))
 
 

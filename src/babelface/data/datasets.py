@@ -137,7 +137,7 @@ class ManifestDataset(Dataset):
         if shift:                                  # audio frame t ↔ video frame t + shift
             if abs(shift) >= n:
                 raise ManifestError(f"clip {clip.id}: offset {shift} frames leaves nothing of its {n} frames")
-            a, v = slice(max(0, -shift), n - max(0, shift)), slice(max(0, shift), n + min(0, shift))
+            a, v = aligned_parts(n, shift)
             mel, phon, vis = mel[a.start * k:a.stop * k], phon[a], vis[a]
             speech = speech[a] if speech is not None else None
             wave = wave[a.start * SAMPLES_PER_FRAME:a.stop * SAMPLES_PER_FRAME] if wave is not None else None
@@ -172,6 +172,15 @@ class ManifestDataset(Dataset):
         if not self.random_crop:
             return 0, self.crop_frames
         return int(torch.randint(0, n - self.crop_frames + 1, (1,))), self.crop_frames
+
+
+def aligned_parts(n: int, frames: int) -> tuple[slice, slice]:
+    """A clip of ``n`` frames whose video lags its audio by ``frames`` (negative: leads): the audio
+    frames and the video frames that belong together, audio frame ``t`` with video frame
+    ``t + frames`` (both empty when the offset is the whole clip)."""
+    lo, hi = max(0, -frames), min(n, n - frames)
+    hi = max(lo, hi)
+    return slice(lo, hi), slice(lo + frames, hi + frames)
 
 
 def _speech(mel: np.ndarray, margin: int) -> np.ndarray:

@@ -154,7 +154,6 @@ class Trainer:
         optimizer never sees them); a name that is not a sub-module is refused."""
         if not names:
             return
-        names = (names,) if isinstance(names, str) else tuple(names)
         modules = dict(self.model.named_modules())
         for name in names:
             if not isinstance(name, str) or not name or name not in modules:

@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from babelface.constants import FPS, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLES_PER_FRAME
 from babelface.errors import InputError
+from babelface.data.datasets import aligned_parts
 from babelface.media.features import speech_frames
 from babelface.models.sync_expert import SyncExpert, SyncExpertConfig
 from babelface.face.indices import CHIN, LIPS, motion_slot
@@ -126,9 +127,8 @@ def advance(motion: np.ndarray, frames: float) -> np.ndarray:
 def realign(mel: np.ndarray, motion: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
     """A clip whose video lags its audio by ``frames`` (negative: leads), cut to its aligned part:
     audio frame ``t`` pairs with video frame ``t + frames``. ``mel (4T, F)``, ``motion (T, P, 3)``."""
-    t = len(motion)
-    lo, hi = max(0, -frames), min(t, t - frames)                # audio frames with a video frame
-    return mel[lo * K:hi * K], motion[lo + frames:hi + frames]
+    a, v = aligned_parts(len(motion), frames)                    # audio frames with a video frame
+    return mel[a.start * K:a.stop * K], motion[v]
 
 
 def read_offsets(path: str | Path | None) -> dict[str, int | None]:

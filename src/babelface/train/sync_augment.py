@@ -30,8 +30,7 @@ from babelface.constants import HOP_LENGTH, MEL_FRAMES_PER_VIDEO_FRAME, SAMPLE_R
 from babelface.face.indices import CHIN, JAW, LIPS, motion_slot
 from babelface.face.align import template
 from babelface.face.indices import MOTION_INDICES
-from babelface.media.features import LOG_FLOOR
-from babelface.media.features import speech_frames
+from babelface.media.features import LOG_FLOOR, speech_frames
 
 MEL_RATE = SAMPLE_RATE / HOP_LENGTH     # 100 mel frames per second
 _LIPS = motion_slot(LIPS)
