@@ -10,7 +10,8 @@ benchmark's val split, the trainer's val sampler and collate), so a shipped file
 checkpoints are ranked on one scale.
 
 ``paired``: per-clip paired differences on the real corpus against a reference MuEx, read from the
-cache of ``benchmarks/real_clips.py`` (run it first with ``--muex NAME=WEIGHTS ...``): TMDC at lag 0,
+cache of ``benchmarks/real_clips.py`` (run it first with ``--muex NAME=WEIGHTS ...``; ``A,B`` names
+the seeds of one recipe, each clip's scores their mean, as ``muex_compare.py`` takes them): TMDC at lag 0,
 TMDC at the best lag and LSE-D, each as mean ± a 95 % interval (1.96 s/√n), the clips better/worse
 on TMDC, and the medians with the gap ratio and width/gap columns. The split medians of 8–14 clips
 move more than the clips do; the paired difference is the tolerance.
@@ -58,6 +59,8 @@ def paired_rows(split: str, ref: str, names: list[str], data: Path) -> list[str]
     ids = [c.id for c in load_manifest(data) if c.audio and c.split == split]
 
     def get(name: str, key: str) -> np.ndarray:
+        if "," in name:                                          # a recipe's seeds: their mean per clip
+            return np.mean([get(part, key) for part in name.split(",")], axis=0)
         missing = [i for i in ids if f"MuEx ({name})|{i}" not in cache]
         if missing:
             raise InputError(f"no real_clips.py score of MuEx ({name}) on {len(missing)} {split} clip(s): "

@@ -208,6 +208,39 @@ def test_tiny_model_overfits_a_tiny_dataset(tmp_path):
 
 
 
+def test_export_averages_runs_weight_by_weight(tmp_path):
+    """`python -m babelface.train.export RUN RUN DEST`: the mean of the files' weights (a model soup),
+    integer buffers from the first, the sources in the header; another model config is refused."""
+    from babelface.models.checkpoint import read_checkpoint
+    from babelface.train.export import average, main
+    cfg = load_config("tiny", []).model
+    files = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        model = MuEx(cfg)
+        with torch.no_grad():
+            model.step.fill_(10 * (seed + 1))
+        files.append(model.save_pretrained(tmp_path / f"s{seed}.safetensors", step=10 * (seed + 1)))
+    assert main([str(f) for f in files] + [str(tmp_path / "soup.safetensors")]) == 0
+    soup = model_tensors(tmp_path / "soup.safetensors")                 # the inference file's tensors
+    parts = [model_tensors(f) for f in files]
+    assert soup.keys() == parts[0].keys()
+    floats = [k for k, v in soup.items() if v.is_floating_point()]
+    assert len(floats) > 20
+    for k in floats:
+        assert torch.allclose(soup[k], (parts[0][k] + parts[1][k] + parts[2][k]) / 3, atol=1e-6), k
+    assert not torch.equal(soup[floats[0]], parts[0][floats[0]])
+    assert int(soup["model.step"]) == 10                                             # the first's
+    header, _ = read_checkpoint(tmp_path / "soup.safetensors")
+    assert header["averaged"] == [str(f) for f in files] and header["step"] == 30 and "val" not in header
+    other = MuEx(load_config("tiny", ["model.d_z=8"]).model).save_pretrained(tmp_path / "other.safetensors")
+    with pytest.raises(InputError, match="another model config"):
+        average([files[0], other], tmp_path / "bad.safetensors")
+    with pytest.raises(InputError, match="two or more"):
+        average([files[0]], tmp_path / "bad.safetensors")
+    assert not (tmp_path / "bad.safetensors").exists()
+
+
 def test_freeze_leaves_the_named_parts_as_they_were(tmp_path):
     from babelface.train.loop import Trainer, train
     torch.set_num_threads(1)

@@ -6,6 +6,13 @@ Takes the run's best checkpoint by validation LSE-D (or a given checkpoint file)
 training needs (viseme encoder, viseme prototypes, discriminators, optimizer and RNG states) and
 writes one safetensors file whose header carries the model config, the training step and the
 validation scores.
+
+Several runs (or files) before the destination are averaged: each run's best checkpoint, weight by
+weight (a "model soup", Wortsman et al. 2022; fairseq's and ESPnet's checkpoint averaging). This is
+for fine-tunes of one start (the seeds of one stage-3 recipe): their weights lie in one basin, and
+their mean keeps less of one run's luck than any of them (RESULTS.md, session 39)::
+
+    python -m babelface.train.export runs/shape_seed0 runs/shape_seed1 muex.safetensors
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+import torch
 
 from babelface.errors import InputError
 from babelface.models.muex import MuEx, read_checkpoint
@@ -41,12 +50,35 @@ def export(run: str | Path, dest: str | Path) -> Path:
                                  val=header.get("val", {}), source=src.name)
 
 
+def average(runs: list[str | Path], dest: str | Path) -> Path:
+    """The weight-by-weight mean of the runs' best checkpoints as one inference file. Every run must
+    hold the same model config; integer buffers (step counters) are taken from the first run. The
+    header names the sources and carries no validation scores (the mean was never validated)."""
+    if len(runs) < 2:
+        raise InputError("averaging needs two or more runs")
+    sources = [best_checkpoint(r) for r in runs]
+    models = [MuEx.from_pretrained(s) for s in sources]
+    for src, m in zip(sources[1:], models[1:]):
+        if m.cfg != models[0].cfg:
+            raise InputError(f"{src} holds another model config than {sources[0]}: only runs of one "
+                             "model section can be averaged")
+    states = [m.state_dict() for m in models]
+    mean = {k: torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
+            for k, v in states[0].items()}
+    models[0].load_state_dict(mean)
+    steps = [read_checkpoint(s)[0].get("step") for s in sources]
+    return models[0].save_pretrained(dest, inference_only=True, step=max(x or 0 for x in steps),
+                                     averaged=[str(s) for s in sources], steps=steps)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Export a trained MuEx run as an inference model file.")
-    ap.add_argument("run", help="a run folder (train.out_dir) or a checkpoint file")
+    ap = argparse.ArgumentParser(description="Export a trained MuEx run as an inference model file; "
+                                 "with several runs, export the mean of their weights.")
+    ap.add_argument("run", nargs="+", help="a run folder (train.out_dir) or a checkpoint file; several: "
+                    "their best checkpoints are averaged weight by weight (seeds of one fine-tune)")
     ap.add_argument("dest", help="output .safetensors")
     args = ap.parse_args(argv)
-    path = export(args.run, args.dest)
+    path = average(args.run, args.dest) if len(args.run) > 1 else export(args.run[0], args.dest)
     header, _ = read_checkpoint(path)
     print(json.dumps({"wrote": str(path), "step": header.get("step"), "val": header.get("val")}))
     return 0
