@@ -148,6 +148,30 @@ def test_fix_refuses_a_video_that_stops_decoding(cli, real, tmp_path, capsys):
     assert "the expert's reading" in capsys.readouterr().out and (tmp_path / "fixed.mp4").exists()
 
 
+def test_fix_refuses_a_video_whose_last_packet_is_damaged(cli, real, tmp_path, capsys):
+    """The analysis reads with frame threads, which conceal a damaged packet: with the last video
+    packet zeroed it read 49 of 50 frames, which passed as a variable rate's short end, and the
+    fixed copy kept a packet no decoder takes. Now every packet is decoded strictly first.
+    (A fuzz finding, seed 386.)"""
+    import subprocess
+
+    import av
+    clip = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(real / "WDA_KatieHill_000.mp4"), "-t", "2", "-vf",
+                    "scale=320:-2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-movflags",
+                    "+faststart", str(clip)], check=True)
+    with av.open(str(clip)) as c:
+        last = [pk for pk in c.demux(c.streams.video[0]) if pk.size][-1]
+        pos, size = last.pos, last.size
+    data = bytearray(clip.read_bytes())
+    data[pos:pos + size] = bytes(size)                        # the packet zeroed, its NAL lengths too
+    (tmp_path / "damaged.mp4").write_bytes(data)
+    assert cli(["sync", str(tmp_path / "damaged.mp4"), "--fix", "-o", str(tmp_path / "fixed.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "its video stops decoding after 49 of 50 frames" in err and "re-encode it first" in err
+    assert not (tmp_path / "fixed.mp4").exists()
+
+
 def test_embedding_protocol_of_the_evaluation_suite(katie_landmarks):
     """The attributes and shapes babelface.metrics.sync.SyncEmbedding asks for; finite rows even
     where the face is missing (distance curves stay defined)."""

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fix:                        # decided first: a refusal writes nothing, not even the plot
         from babelface.lip_closure import fix_delay
         from babelface.sync import check_fixable
-        check_fixable(args.video, len(landmarks))
+        check_fixable(args.video)
         delay, fixed_by = fix_delay(result.offset_frames, closure, args.fix_by)
     if args.plot:
         plot_sync_curve(result, args.plot, title=f"{args.video.name}: offset {result.offset_frames:+d} frames")

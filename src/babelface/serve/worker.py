@@ -59,7 +59,7 @@ def _sync(p: dict, out: Path) -> tuple[dict, dict]:
     closure = None
     with job(THREADS):
         audio, landmarks = read_av(p["video"])
-        check_fixable(p["video"], len(landmarks))      # the job writes the fixed copy: a damaged stream is refused
+        check_fixable(p["video"])      # the job writes the fixed copy: a damaged stream is refused
         result = analyze(audio, landmarks, SyncExpertEmbedding(threads=THREADS), source=str(p["video"]))
         if p.get("text") or p.get("transcribe"):        # the lip-closure reading (`sync --text`)
             from babelface.lip_closure import analyze as closures
