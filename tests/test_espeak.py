@@ -80,3 +80,28 @@ def test_han_characters_outside_chinese_and_japanese_are_refused():
 def test_empty_text():
     with pytest.raises(LanguageError, match="empty"):
         synthesize("  \n", "en")
+
+
+def test_marks_before_the_first_word_are_spaced_apart():
+    """espeak-ng 1.51 reads outside its buffer where a spoken mark touches another mark before the
+    first word, in several voices (fuzz seed 388: `say --text '$(rm -rf /)' --lang hi`)."""
+    from babelface.phonetics.espeak import _separate_symbols
+    assert _separate_symbols("$(rm -rf /)") == "$ (rm -rf /)"
+    assert _separate_symbols('"%') == '" %' and _separate_symbols("$$a") == "$ $a"
+    assert _separate_symbols(' ("$ 5")') == '( " $ 5")'
+    assert _separate_symbols("(©) x") == "( © ) x"
+    for kept in ("$5, 50%. (off) $$", '"Hello"', "नमस्ते, दुनिया!", "", "  a"):   # one mark, or after a word
+        assert _separate_symbols(kept) == kept
+
+
+def test_hindi_symbols_before_the_first_word_read_the_same_every_time(tmp_path):
+    """Before the fix, 5 of 12 processes died (SIGSEGV) on this text and the others disagreed on its
+    phonemes; each run is a fresh process, since the overread depends on the process's memory."""
+    import subprocess
+    import sys
+    code = ("import sys\nfrom babelface.phonetics.espeak import synthesize\n"
+            "s = synthesize(sys.argv[1], 'hi')\nprint(s.ipa, len(s.phonemes), len(s.audio))")
+    runs = [subprocess.run([sys.executable, "-c", code, "$(rm -rf /)"], capture_output=True, text=True,
+                           timeout=60) for _ in range(8)]
+    assert [r.returncode for r in runs] == [0] * 8
+    assert len({r.stdout for r in runs}) == 1 and "slˈaʃ" in runs[0].stdout
