@@ -88,10 +88,10 @@ def test_marks_before_the_first_word_are_spaced_apart():
     from babelface.phonetics.espeak import _separate_symbols
     assert _separate_symbols("$(rm -rf /)") == "$ (rm -rf /)"
     assert _separate_symbols('"%') == '" %' and _separate_symbols("$$a") == "$ $a"
-    assert _separate_symbols(' ("$ 5")') == '( " $ 5")'
+    assert _separate_symbols(' ("$ 5")') == ' (" $ 5")'
     assert _separate_symbols("(©) x") == "( © ) x"
-    for kept in ("$5, 50%. (off) $$", '"Hello"', "नमस्ते, दुनिया!", "", "  a"):   # one mark, or after a word
-        assert _separate_symbols(kept) == kept
+    for kept in ("$5, 50%. (off) $$", '"Hello"', "?!... ,", "नमस्ते, दुनिया!", "  a"):   # no spoken
+        assert _separate_symbols(kept) == kept                        # mark touching one before a word
 
 
 def test_hindi_symbols_before_the_first_word_read_the_same_every_time(tmp_path):

@@ -410,17 +410,30 @@ def _spoken(text: str, voice: str, language: str, frontend: bool) -> str:
     return _separate_symbols(text)
 
 
+_SPOKEN_MARKS = set("%#&@*")   # punctuation espeak-ng reads as a word, beside the symbols (category S)
+
+
+def _spoken_mark(c: str) -> bool:
+    return c in _SPOKEN_MARKS or unicodedata.category(c)[0] == "S"
+
+
 def _separate_symbols(text: str) -> str:
-    """The marks before the first letter or digit, one space apart: in several voices (hi, as, ga,
-    hy, hyw, ky) espeak-ng 1.51 reads outside its buffer where a mark it speaks as a word (``$ % + *
-    = ©``) touches another mark there (``$(rm``, ``"%``, ``$$``, ``.$``): a segmentation fault in 2
-    to 8 runs of 10, and phonemes that change from run to run (a fuzz finding, seed 388). Spaced,
-    the same marks read the same and never crashed; after the first word no pair crashed."""
+    """Before the first letter or digit, a space on each side of a mark espeak-ng reads as a word
+    (``$ % + * = ©``) where it touches another mark: in several voices (hi, as, ga, hy, hyw, ky)
+    espeak-ng 1.51 reads outside its buffer on such a pair there (``$(rm``, ``"%``, ``$$``,
+    ``.$``): a segmentation fault in 2 to 8 runs of 10, and phonemes that change from run to run (a
+    fuzz finding, seed 388). Spaced, the same marks read the same and never crashed; after the
+    first word no pair crashed. Other marks are left touching (spaced, ``!`` alone is read aloud)."""
     first = next((i for i, c in enumerate(text) if c.isalnum()), len(text))
-    marks = [c for c in text[:first] if not c.isspace()]
-    if len(marks) < 2:
+    lead = text[:first]
+    if not any(map(_spoken_mark, lead)):
         return text
-    return " ".join(marks) + " " * text[first - 1].isspace() + text[first:]
+    out = [lead[0]] if lead else []
+    for a, b in zip(lead, lead[1:]):
+        if not (a.isspace() or b.isspace()) and (_spoken_mark(a) or _spoken_mark(b)):
+            out.append(" ")
+        out.append(b)
+    return "".join(out) + text[first:]
 
 
 def _check_text(text: str) -> None:
