@@ -428,7 +428,7 @@ def _separate_symbols(text: str) -> str:
     lead = text[:first]
     if not any(map(_spoken_mark, lead)):
         return text
-    out = [lead[0]] if lead else []
+    out = [lead[0]]                                        # lead holds a mark: not empty
     for a, b in zip(lead, lead[1:]):
         if not (a.isspace() or b.isspace()) and (_spoken_mark(a) or _spoken_mark(b)):
             out.append(" ")
