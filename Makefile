@@ -88,9 +88,11 @@ corpus-real: venv
 # two stages (§4.1, docs/muex.md): real video alone (the real corpus's training speakers, 100 steps),
 # then the multilingual benchmark (100 steps, from stage 1's step 100; session 24's recipe, RESULTS.md
 # "MuEx: the recipe chosen again on validation (session 24)"), then stage 3 (session 37, muex_shape.yaml):
-# the benchmark with the real training speakers mixed in, the mouth-shape term, the real pauses at rest
-# and log-mel disturbances, 400 steps from stage 2's export, whose best validation checkpoint (its step
-# 400) is the shipped model (RESULTS.md, "MuEx with the mouth-shape term (session 37)"). Each run resumes.
+# the benchmark with the real training speakers mixed in (re-aligned by their own AV offsets since
+# session 40), the mouth-shape term, the real pauses at rest and log-mel disturbances, 400 steps from
+# stage 2's export, whose best validation checkpoint (its step 400) is the shipped model (RESULTS.md,
+# "MuEx with the mouth-shape term (session 37)", "MuEx: the real clips re-aligned (session 40)").
+# Each run resumes.
 MUEX_REAL1 ?= $(MUEX_RUN)_real1
 MUEX_REAL2 ?= $(MUEX_RUN)_real2
 MUEX_SHAPE ?= $(MUEX_RUN)_shape

@@ -97,7 +97,17 @@ READING = (
     "style, test speakers: MuEx 0.261 → 0.272, `muex-real` 0.313 → 0.352, `text-audio` 0.402 → 0.397; "
     "validation: 0.083 → 0.206, 0.254 → 0.294, 0.292 → 0.325. The best lag of `muex-real` and `text-audio` "
     "stays within ±1 on all 11 in-sync test clips (MuEx 73 %). The best audio-only median, 0.352, is still "
-    "far from the 0.5.")
+    "far from the 0.5. Session 40: the default MuEx's stage 3 trains on the real clips re-aligned by their "
+    "own AV offsets (section \"MuEx: the real clips re-aligned (session 40)\"); `MuEx (s37)` is the file "
+    "it replaced, and `muex-real` and `text-audio` are refitted on the new one. With the median style, "
+    "test speakers: MuEx 0.272 → 0.273 (best-lag TMDC 0.323 → 0.370), `muex-real` 0.352 → 0.356, "
+    "`text-audio` 0.397 → 0.395; validation: 0.206 → 0.263, 0.294 → 0.275, 0.325 → 0.330. The default "
+    "MuEx's best lag is within ±1 on 9 of the 11 in-sync test clips (8 before) and 4 of 7 on validation "
+    "(3); `muex-real` and `text-audio` keep all 11. The gain does not carry over to the read-out: paired "
+    "against their session-37 selves, `muex-real` −0.012 ± 0.016 (validation, 1 of 8 clips better) and "
+    "−0.002 ± 0.007 (test), `text-audio` −0.008 ± 0.009 and −0.001 ± 0.003, and the read-out now adds "
+    "+0.015 ± 0.032 (validation) and +0.017 ± 0.047 (test) to the MuEx it reads out: the re-aligned "
+    "MuEx learned part of what the read-out fitted. The best audio-only median is 0.356.")
 
 
 def read_transcript(clip_id: str) -> str | None:
