@@ -26,6 +26,7 @@ import os
 import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,9 @@ def build_clips(sentences: dict[str, list[str]], voices: dict[str, str], out: Pa
              for code, lines in sentences.items() for i, s in enumerate(lines)]
     for code in sentences:
         (out / "clips" / code).mkdir(parents=True, exist_ok=True)
-    with ProcessPoolExecutor(workers, initializer=_register, initargs=(voices,)) as ex:
+    # spawned workers inherit nothing: a forked one would inherit this process's espeak-ng server
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_register,
+                             initargs=(voices,)) as ex:
         return list(progress(ex.map(_build, [(s, str(out)) for s in specs], chunksize=4),
                              total=len(specs), desc="extra-language clips", unit="clip"))
 

@@ -27,6 +27,8 @@ def test_no_relative_of_an_unseen_language_and_no_benchmark_language():
 
 
 def test_clips_are_built_and_combined_with_the_benchmark(tmp_path):
+    from babelface.data.tts import synthesize_isolated
+    synthesize_isolated("hello", "en-us")     # this process's espeak-ng server: workers must not inherit it
     bench = tmp_path / "bench"                       # a one-clip benchmark (its clip split test)
     (en,) = xl.build_clips({"en": ["The cat sat on the mat."]}, {}, bench, workers=1)
     (bench / "dataset.json").write_text("{}")
