@@ -38,6 +38,7 @@ EXTRA = {"ms": "ms", "hu": "hu", "lv": "lv", "fi": "fi", "sh": "hr", "sl": "sl",
 NON_LATIN = {"el", "uk", "bg", "mk"}       # their lists hold some Latin-script words: left out
 TOP_WORDS = 5000
 WORDS_PER_SENTENCE = (5, 10)               # [low, high)
+MARKER = "extra_languages.json"            # in --out: written by this script (so a rerun may replace it)
 
 
 def word_list(code: str) -> list[str]:
@@ -102,7 +103,9 @@ def combine(benchmark: Path, clips: Path, records: list[dict], out: Path) -> int
     """``out`` = the benchmark's clips and ``clips``' hard-linked, with one manifest; returns its size."""
     if out.resolve() in (benchmark.resolve(), clips.resolve()):
         raise SystemExit("--out must be a new folder, not the benchmark or --clips")
-    if out.exists():
+    if out.exists():                      # replaced only when this script wrote it: nothing else is deleted
+        if not (out / MARKER).exists():
+            raise SystemExit(f"{out} exists and was not written by this script: --out must be a new folder")
         shutil.rmtree(out)
     (out / "clips").mkdir(parents=True)
     for src in [*sorted((benchmark / "clips").iterdir()), *sorted({clips / "clips" / r["language"] for r in records})]:
@@ -114,13 +117,16 @@ def combine(benchmark: Path, clips: Path, records: list[dict], out: Path) -> int
     tmp = out / "manifest.jsonl.tmp"
     tmp.write_text("\n".join(lines) + "\n", "utf-8")
     tmp.replace(out / "manifest.jsonl")
+    (out / MARKER).write_text(json.dumps({"benchmark": str(benchmark), "clips": str(clips),
+                                          "extra_clips": len(records)}) + "\n")
     return len(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", type=Path, required=True, help="where the extra clips are synthesised")
-    ap.add_argument("--out", type=Path, required=True, help="the combined dataset (replaced)")
+    ap.add_argument("--out", type=Path, required=True,
+                    help="the combined dataset (a new folder, or one this script wrote: replaced)")
     ap.add_argument("--benchmark", type=Path, default=Path("data/benchmark"))
     ap.add_argument("--per-language", type=int, default=80)
     ap.add_argument("--workers", type=int, default=2)

@@ -49,3 +49,10 @@ def test_clips_are_built_and_combined_with_the_benchmark(tmp_path):
     assert {c.id for c in load_manifest(out) if c.split == "train"} == {"tr-00000", "fi-00000"}
     with pytest.raises(SystemExit, match="new folder"):
         xl.combine(bench, tmp_path / "clips", records, bench)
+    assert xl.combine(bench, tmp_path / "clips", records, out) == 3          # its own output: replaced
+    other = tmp_path / "mine"
+    (other / "keep.txt").parent.mkdir()
+    (other / "keep.txt").write_text("x")
+    with pytest.raises(SystemExit, match="new folder"):
+        xl.combine(bench, tmp_path / "clips", records, other)
+    assert (other / "keep.txt").read_text() == "x"                          # nothing lost
