@@ -92,6 +92,27 @@ def main() -> None:
     runs_b, runs_a = ([score_run(Path(w), args.data, args.split) for w in ws.split(",")] for ws in (wb, wa))
     print(f"Before: {nb} (`{wb}`); after: {na} (`{wa}`); the `{args.split}` split.\n")
     print("\n".join(rows(seed_mean(runs_b), seed_mean(runs_a), runs_b)))
+    print("\nUnseen ÷ seen LSE-D per file (issue 11 asks ≤ 1.05): the mean over all unseen clips over the mean "
+          "over all seen clips.\n")
+    print("\n".join(ratio_rows([(nb, w, r) for w, r in zip(wb.split(","), runs_b)]
+                               + [(na, w, r) for w, r in zip(wa.split(","), runs_a)])))
+
+
+def unseen_ratio(scores: dict) -> tuple[float, float, float]:
+    """(seen LSE-D, unseen LSE-D, unseen ÷ seen) of one file's ``{language: (n, 2) scores}``: means over
+    all clips of each group, as the table's "all seen" and "all unseen" rows."""
+    from babelface.phonetics.languages import SEEN
+    seen = np.concatenate([np.asarray(v, np.float64)[:, 0] for c, v in scores.items() if c in SEEN])
+    unseen = np.concatenate([np.asarray(v, np.float64)[:, 0] for c, v in scores.items() if c not in SEEN])
+    return float(seen.mean()), float(unseen.mean()), float(unseen.mean() / seen.mean())
+
+
+def ratio_rows(files: list[tuple[str, str, dict]]) -> list[str]:
+    out = ["| recipe | file | seen LSE-D | unseen LSE-D | unseen ÷ seen |", "| --- | --- | ---: | ---: | ---: |"]
+    for name, weights, scores in files:
+        s, u, r = unseen_ratio(scores)
+        out.append(f"| {name} | `{weights}` | {s:.6f} | {u:.6f} | {r:.4f} |")
+    return out
 
 
 if __name__ == "__main__":

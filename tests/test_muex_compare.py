@@ -30,3 +30,14 @@ def test_a_change_within_a_reseeds_reach_is_not_worse_and_one_beyond_it_is():
     assert "Korean **worse**" not in by_seeds and "| Korean |" in by_seeds   # +0.00035 < 0.0005
     assert "Hindi **worse**" in by_seeds                                 # +0.0004 where the seeds agree
     assert "before's seeds differ" in by_seeds.splitlines()[0]
+
+
+def test_the_unseen_ratio_is_the_mean_over_unseen_clips_over_the_mean_over_seen_clips():
+    from muex_compare import ratio_rows, unseen_ratio
+    # seen: English 0.0140 × 40 and Thai 0.0120 × 10 (clip-weighted mean 0.0136); unseen: Korean 0.0150 × 20
+    f = {"en": scores(0.0140, 0.8), "th": scores(0.0120, 0.8, n=10), "ko": scores(0.0150, 0.8, n=20)}
+    seen, unseen, ratio = unseen_ratio(f)
+    assert np.isclose(seen, 0.0136) and np.isclose(unseen, 0.0150)
+    assert np.isclose(ratio, 0.0150 / 0.0136)                           # 1.1029, not (0.0150 / 0.0130)
+    table = ratio_rows([("A", "a.safetensors", f)])
+    assert table[-1] == "| A | `a.safetensors` | 0.013600 | 0.015000 | 1.1029 |"
