@@ -108,6 +108,9 @@ def combine(benchmark: Path, clips: Path, records: list[dict], out: Path) -> int
             raise SystemExit(f"{out} exists and was not written by this script: --out must be a new folder")
         shutil.rmtree(out)
     (out / "clips").mkdir(parents=True)
+    # the marker first, the manifest last: a build killed in between is this script's to replace on a rerun
+    (out / MARKER).write_text(json.dumps({"benchmark": str(benchmark), "clips": str(clips),
+                                          "extra_clips": len(records)}) + "\n")
     for src in [*sorted((benchmark / "clips").iterdir()), *sorted({clips / "clips" / r["language"] for r in records})]:
         shutil.copytree(src, out / "clips" / src.name, copy_function=os.link,
                         ignore=shutil.ignore_patterns("*.record.json", "*.tmp"))
@@ -117,8 +120,6 @@ def combine(benchmark: Path, clips: Path, records: list[dict], out: Path) -> int
     tmp = out / "manifest.jsonl.tmp"
     tmp.write_text("\n".join(lines) + "\n", "utf-8")
     tmp.replace(out / "manifest.jsonl")
-    (out / MARKER).write_text(json.dumps({"benchmark": str(benchmark), "clips": str(clips),
-                                          "extra_clips": len(records)}) + "\n")
     return len(lines)
 
 

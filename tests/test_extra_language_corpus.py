@@ -26,7 +26,7 @@ def test_no_relative_of_an_unseen_language_and_no_benchmark_language():
     assert not set(xl.EXTRA) & {"bn", "ur", "mr", "ne", "pa", "gu", "fa", "ta", "te", "kn", "ml", "ko", "my", "he"}
 
 
-def test_clips_are_built_and_combined_with_the_benchmark(tmp_path):
+def test_clips_are_built_and_combined_with_the_benchmark(tmp_path, monkeypatch):
     from babelface.data.tts import synthesize_isolated
     synthesize_isolated("hello", "en-us")     # this process's espeak-ng server: workers must not inherit it
     bench = tmp_path / "bench"                       # a one-clip benchmark (its clip split test)
@@ -56,3 +56,13 @@ def test_clips_are_built_and_combined_with_the_benchmark(tmp_path):
     with pytest.raises(SystemExit, match="new folder"):
         xl.combine(bench, tmp_path / "clips", records, other)
     assert (other / "keep.txt").read_text() == "x"                          # nothing lost
+    # killed between creating the folder and writing its manifest: the rerun replaces it (it is ours)
+    def killed(*a, **k):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(xl.shutil, "copytree", killed)
+        with pytest.raises(KeyboardInterrupt):
+            xl.combine(bench, tmp_path / "clips", records, tmp_path / "half")
+    assert (tmp_path / "half" / xl.MARKER).exists() and not (tmp_path / "half" / "manifest.jsonl").exists()
+    assert xl.combine(bench, tmp_path / "clips", records, tmp_path / "half") == 3
