@@ -9,7 +9,7 @@ DEMO_LANGS ?= en zh es ar th my hi ja
 # two workers on this 2-core machine; PYTEST_ARGS="-n 0 -x" for a serial run
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test fuzz system venv model corpus corpus-real muex-model model-readout model-sync model-kmtalk kmtalk-real-stage model-vqtalker vqtalker-sweep table3 table4 kmtalk-ablations clean help
+.PHONY: demo test fuzz system venv model corpus corpus-real corpus-xl muex-model model-readout model-sync model-kmtalk kmtalk-real-stage model-vqtalker vqtalker-sweep table3 table4 kmtalk-ablations clean help
 
 help:
 	@echo "make demo   install everything, then render out/demo_<lang>.mp4 for: $(DEMO_LANGS)"
@@ -84,19 +84,31 @@ corpus-real: venv
 	OMP_NUM_THREADS=1 $(BIN)/babelface prepare $(REAL_VIDEOS) --out $(REAL_CORPUS) \
 		--plan scripts/real_corpus_plan.json --workers 2
 
+# The benchmark with 23 more espeak-ng training languages (issue 11, session 41): 80 clips each of
+# pseudo-sentences from wordfreq's frequent words (the `xl` extra, build time only) through the
+# benchmark's own generator, hard-linked beside the benchmark as one training root (~2 min; resumable).
+# None is related to the unseen test languages (docs/muex.md). Stage 3 of muex-model trains on it.
+MUEX_XL_CLIPS ?= data/xl_clips
+MUEX_XL_CORPUS ?= data/bench_xl
+corpus-xl: venv corpus
+	@test -f $(MUEX_XL_CORPUS)/manifest.jsonl || { $(BIN)/pip install -q -e ".[test,web,asr,xl]" && \
+		OMP_NUM_THREADS=1 $(BIN)/python scripts/extra_language_corpus.py --clips $(MUEX_XL_CLIPS) \
+		--out $(MUEX_XL_CORPUS) --benchmark $(MUEX_CORPUS); }
+
 # MuEx (issue 5, issue 11): the default config on the benchmark corpus from scratch, then the paper's
 # two stages (§4.1, docs/muex.md): real video alone (the real corpus's training speakers, 100 steps),
 # then the multilingual benchmark (100 steps, from stage 1's step 100; session 24's recipe, RESULTS.md
 # "MuEx: the recipe chosen again on validation (session 24)"), then stage 3 (session 37, muex_shape.yaml):
 # the benchmark with the real training speakers mixed in (re-aligned by their own AV offsets since
-# session 40), the mouth-shape term, the real pauses at rest and log-mel disturbances, 400 steps from
-# stage 2's export, whose best validation checkpoint (its step 400) is the shipped model (RESULTS.md,
-# "MuEx with the mouth-shape term (session 37)", "MuEx: the real clips re-aligned (session 40)").
+# session 40) and 23 more languages (corpus-xl, session 41), the mouth-shape term, the real pauses at
+# rest and log-mel disturbances, 800 steps from stage 2's export, whose best validation checkpoint (its
+# step 800) is the shipped model (RESULTS.md, "MuEx with the mouth-shape term (session 37)", "MuEx: the
+# real clips re-aligned (session 40)", "MuEx: 23 more training languages (session 41)").
 # Each run resumes.
 MUEX_REAL1 ?= $(MUEX_RUN)_real1
 MUEX_REAL2 ?= $(MUEX_RUN)_real2
 MUEX_SHAPE ?= $(MUEX_RUN)_shape
-muex-model: venv corpus corpus-real
+muex-model: venv corpus corpus-real corpus-xl
 	@if [ -f $(MUEX_RUN)/last.safetensors ]; then resume=--resume; fi; \
 	OMP_NUM_THREADS=1 $(BIN)/babelface train --config default --set train.out_dir=$(MUEX_RUN) \
 		--set data.root=$(MUEX_CORPUS) $$resume --export $(MUEX_RUN)/synthetic.safetensors
@@ -111,7 +123,7 @@ muex-model: venv corpus corpus-real
 		--export $(MUEX_REAL2)/stage2.safetensors
 	@if [ -f $(MUEX_SHAPE)/last.safetensors ]; then resume=--resume; fi; \
 	OMP_NUM_THREADS=1 $(BIN)/babelface train --config muex_shape --set train.out_dir=$(MUEX_SHAPE) \
-		--set data.root=$(MUEX_CORPUS) --set data.mix_root=$(REAL_CORPUS) \
+		--set data.root=$(MUEX_XL_CORPUS) --set data.mix_root=$(REAL_CORPUS) \
 		--set train.init_weights=$(MUEX_REAL2)/stage2.safetensors $$resume \
 		--export src/babelface/assets/muex_default.safetensors
 

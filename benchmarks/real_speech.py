@@ -33,12 +33,12 @@ SECTION = "## Real speech in seven languages: the output video's mouth (issue 11
 FILES = ["dreamtalk_German1.wav", "dreamtalk_french1.wav", "dreamtalk_italian1.wav", "dreamtalk_japan1.wav",
          "dreamtalk_korean1.wav", "dreamtalk_spanish1.wav", "dreamtalk_chinese1_haierlizhi.wav"]   # one per language
 REST_GAP = 0.05
-# session 37's MuEx (c34c97e, before session 40's re-aligned real clips), this script, bundled portrait,
-# 2026-12-04 (the section as written then): (gap in pauses, pause frames at rest, width std / gap std)
-BEFORE = {"dreamtalk_German1.wav": (0.030, 0.76, 0.67), "dreamtalk_french1.wav": (0.031, 0.92, 0.65),
-          "dreamtalk_italian1.wav": (0.041, 0.66, 0.63), "dreamtalk_japan1.wav": (0.040, 0.67, 0.59),
-          "dreamtalk_korean1.wav": (0.044, 0.58, 0.60), "dreamtalk_spanish1.wav": (0.031, 0.89, 0.44),
-          "dreamtalk_chinese1_haierlizhi.wav": (0.024, 0.67, 0.54)}
+# session 40's MuEx (cb97651, before session 41's extra training languages), this script, bundled
+# portrait, 2026-12-05 (the section as written then): (gap in pauses, pause frames at rest, width std / gap std)
+BEFORE = {"dreamtalk_German1.wav": (0.030, 0.76, 0.64), "dreamtalk_french1.wav": (0.031, 0.92, 0.65),
+          "dreamtalk_italian1.wav": (0.035, 0.69, 0.59), "dreamtalk_japan1.wav": (0.040, 0.69, 0.60),
+          "dreamtalk_korean1.wav": (0.042, 0.65, 0.56), "dreamtalk_spanish1.wav": (0.033, 0.82, 0.46),
+          "dreamtalk_chinese1_haierlizhi.wav": (0.027, 0.67, 0.53)}
 
 
 def measure(video: Path, audio: np.ndarray) -> dict:
@@ -122,9 +122,9 @@ def report(rows: list, args) -> str:
     portrait = args.image or "the bundled portrait"
     lines = [SECTION, "", "Command: `OMP_NUM_THREADS=1 python benchmarks/real_speech.py --write`  ",
              f"Machine: {machine(1)}. Model: {args.model or 'the shipped default'}; {portrait}; "
-             "measured by MediaPipe on the output video. Before: session 37's MuEx (c34c97e), the same "
-             "script and renderer; now: session 40's (`make muex-model`'s stage 3 with the real clips "
-             "re-aligned by their AV offsets).", "",
+             "measured by MediaPipe on the output video. Before: session 40's MuEx (cb97651), the same "
+             "script and renderer; now: session 41's (`make muex-model`'s stage 3 with 23 more training "
+             "languages, 800 steps).", "",
              "| file | frames | gap in speech | gap in pauses (frames) | pause frames at rest (< 0.05) | "
              "width std / gap std | before: gap in pauses / at rest / width/gap |",
              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
