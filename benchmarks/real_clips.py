@@ -270,7 +270,8 @@ def render(clips, results: dict, srcs: list[str], splits: list[str], argv: list[
     lines = [SECTION, "",
              f"Command: `cd benchmarks; OMP_NUM_THREADS=1 python real_clips.py {args}` (after `make corpus-real`; "
              "the earlier MuEx files: `git show a32969b:src/babelface/assets/muex_default.safetensors > "
-             "runs/muex_s24.safetensors`, and 6bf4900 for `runs/muex_s20.safetensors`)  ",
+             "runs/muex_s24.safetensors`; c34c97e for `runs/muex_s37.safetensors`, cb97651 for "
+             "`runs/muex_s40.safetensors`, 6bf4900 for `runs/muex_s20.safetensors`)  ",
              f"Machine: {machine(1)}.", "",
              "Per split (medians over the clips with audio; the text path only where an English transcript "
              "exists). LSE-D ↓ and TMDC ↑ at lag 0; best lag in frames (positive: the generated motion is "
