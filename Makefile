@@ -91,7 +91,7 @@ corpus-real: venv
 MUEX_XL_CLIPS ?= data/xl_clips
 MUEX_XL_CORPUS ?= data/bench_xl
 corpus-xl: venv corpus
-	@test -f $(MUEX_XL_CORPUS)/manifest.jsonl || { $(BIN)/pip install -q -e ".[test,web,asr,xl]" && \
+	@test -f $(MUEX_XL_CORPUS)/manifest.jsonl || { $(BIN)/pip install -q -e ".[xl]" && \
 		OMP_NUM_THREADS=1 $(BIN)/python scripts/extra_language_corpus.py --clips $(MUEX_XL_CLIPS) \
 		--out $(MUEX_XL_CORPUS) --benchmark $(MUEX_CORPUS); }
 

@@ -1,5 +1,6 @@
-"""More training languages for MuEx (issue 11, session 40: RESULTS.md, "Unseen languages: an oracle
-and extra training languages (session 40)").
+"""More training languages for MuEx (issue 11; RESULTS.md, "Unseen languages: an oracle and extra
+training languages (session 40)"; stage 3 of ``make muex-model`` trains on its output since session 41,
+``make corpus-xl``).
 
     pip install wordfreq==3.1.1          # the word lists (build time only; not a babelface dependency)
     python scripts/extra_language_corpus.py --clips data/xl_clips --out data/bench_xl \
@@ -74,13 +75,12 @@ def _register(voices: dict[str, str]) -> None:
 def _build(job):
     spec, out = job
     from babelface.data import synthetic
+    from babelface.media._atomic import atomic_write_text
     record_path = Path(out) / "clips" / spec.language / f"{spec.id}.record.json"
     if record_path.exists():                                         # resumed
         return json.loads(record_path.read_text())
     record = synthetic.build_clip(spec, synthetic.BuildConfig(seed=0), out)
-    tmp = record_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, ensure_ascii=False))
-    tmp.replace(record_path)
+    atomic_write_text(record_path, json.dumps(record, ensure_ascii=False))
     return record
 
 
@@ -101,6 +101,7 @@ def build_clips(sentences: dict[str, list[str]], voices: dict[str, str], out: Pa
 
 def combine(benchmark: Path, clips: Path, records: list[dict], out: Path) -> int:
     """``out`` = the benchmark's clips and ``clips``' hard-linked, with one manifest; returns its size."""
+    from babelface.media._atomic import atomic_write_text
     if out.resolve() in (benchmark.resolve(), clips.resolve()):
         raise SystemExit("--out must be a new folder, not the benchmark or --clips")
     if out.exists():                      # replaced only when this script wrote it: nothing else is deleted
@@ -113,13 +114,11 @@ def combine(benchmark: Path, clips: Path, records: list[dict], out: Path) -> int
                                           "extra_clips": len(records)}) + "\n")
     for src in [*sorted((benchmark / "clips").iterdir()), *sorted({clips / "clips" / r["language"] for r in records})]:
         shutil.copytree(src, out / "clips" / src.name, copy_function=os.link,
-                        ignore=shutil.ignore_patterns("*.record.json", "*.tmp"))
+                        ignore=shutil.ignore_patterns("*.record.json", ".*"))   # records, a write's temporaries
     shutil.copy2(benchmark / "dataset.json", out / "dataset.json")
     lines = (benchmark / "manifest.jsonl").read_text("utf-8").splitlines()
     lines += [json.dumps(r, ensure_ascii=False) for r in records]
-    tmp = out / "manifest.jsonl.tmp"
-    tmp.write_text("\n".join(lines) + "\n", "utf-8")
-    tmp.replace(out / "manifest.jsonl")
+    atomic_write_text(out / "manifest.jsonl", "\n".join(lines) + "\n")
     return len(lines)
 
 
