@@ -2,14 +2,16 @@
 
     OMP_NUM_THREADS=1 python scripts/train_real_readout.py [--data data/real_corpus]
         [--out src/babelface/assets/muex_real_readout.safetensors] [--select] [--penalty P]
+        [--smoothing SIGMA]
 
 Reads every clip of the ``train`` split that has audio (``make corpus-real``: speaker-disjoint
 splits, scripts/real_corpus_plan.json), runs the shipped MuEx on its audio, and fits the read-out
 of :mod:`babelface.models.real_readout` to the motion MediaPipe saw in its video (closed form:
 the same data give the same file). ``--select`` first scores each penalty of ``PENALTIES`` on the
 validation speakers (mean paired ΔTMDC against MuEx, both with the median speaker's style, as
-benchmarks/real_clips.py scores them) and prints the table; the constant ``PENALTY`` in the module
-is the choice it made. The test speakers are never read.
+benchmarks/real_clips.py scores them) and prints the table, then each smoothing σ of ``SIGMAS`` at
+the chosen penalty; the constants ``PENALTY`` and ``SMOOTHING`` in the module are the choices it
+made. The test speakers are never read.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 PENALTIES = (3e3, 1e4, 3e4, 1e5, 3e5, 1e6)
+SIGMAS = (0.0, 0.5, 1.0, 1.5, 2.0)      # frames: the Gaussian over the read-out's prediction
 
 
 OFFSETS = ROOT / "scripts" / "real_av_offsets.json"
@@ -83,8 +86,10 @@ def clips(data: Path, split: str, muex_weights: Path | None = None):
                       np.where(ok[:, None, None], real, 0.0), ok), load_array(c.path("motion"), "neutral")
 
 
-def select(train, val) -> None:
-    """Print the mean paired ΔTMDC on the validation speakers for each penalty."""
+def select(train, val, penalty: float) -> None:
+    """Print the mean paired ΔTMDC on the validation speakers for each penalty (unsmoothed), then
+    for each smoothing σ at ``penalty``."""
+    from dataclasses import replace
     from babelface.metrics import lip
     from babelface.models.real_readout import fit
     from babelface.motion.representation import motion_to_canonical
@@ -100,11 +105,18 @@ def select(train, val) -> None:
         r = fit([c for _, c, _ in train], penalty=p)
         d = np.array([tmdc(c, nt, r.apply(c.mel, c.muex)) - b for (_, c, nt), b in zip(val, base)])
         print(f"| {p:g} | {d.mean():+.3f} | {(d > 0).sum()} of {len(d)} |")
+    r = fit([c for _, c, _ in train], penalty=penalty)
+    print(f"\n| smoothing σ (frames), penalty {penalty:g} | mean Δ TMDC, validation speakers | clips better |\n"
+          "| ---: | ---: | ---: |")
+    for sigma in SIGMAS:
+        rs = replace(r, smoothing=sigma)
+        d = np.array([tmdc(c, nt, rs.apply(c.mel, c.muex)) - b for (_, c, nt), b in zip(val, base)])
+        print(f"| {sigma:g} | {d.mean():+.3f} | {(d > 0).sum()} of {len(d)} |")
 
 
 def main() -> None:
     from babelface.models import muex
-    from babelface.models.real_readout import PENALTY, _sha256, default_weights_path, fit
+    from babelface.models.real_readout import PENALTY, SMOOTHING, _sha256, default_weights_path, fit
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "real_corpus")
     ap.add_argument("--out", type=Path, default=default_weights_path())
@@ -116,6 +128,9 @@ def main() -> None:
     ap.add_argument("--penalty", type=float, default=PENALTY,
                     help=f"the ridge penalty of the fit (default {PENALTY:g}, chosen on this corpus's validation "
                          "speakers; on another corpus take the best row of --select)")
+    ap.add_argument("--smoothing", type=float, default=SMOOTHING, metavar="SIGMA",
+                    help=f"σ in frames of the Gaussian over the read-out's prediction (default {SMOOTHING:g}, "
+                         "chosen on this corpus's validation speakers; 0: none)")
     ap.add_argument("--all-clips", action="store_true", help="fit on every training clip, also those whose "
                     "audio is off their video by 2 frames or more (the session-26 recipe)")
     ap.add_argument("--realign", type=Path, default=None, metavar="JSON",
@@ -133,13 +148,17 @@ def main() -> None:
     elif not args.all_clips:
         train = in_sync(train, args.offsets)
     if args.select:
-        select(train, list(clips(args.data, "val", args.muex)))
-    readout = fit([c for _, c, _ in train], penalty=args.penalty, muex_sha256=_sha256(args.muex or muex.default_weights_path()))
+        select(train, list(clips(args.data, "val", args.muex)), args.penalty)
+    if not 0.0 <= args.smoothing <= 25.0:
+        ap.error(f"--smoothing {args.smoothing}: give a σ in frames between 0 and 25")
+    readout = fit([c for _, c, _ in train], penalty=args.penalty, smoothing=args.smoothing,
+                  muex_sha256=_sha256(args.muex or muex.default_weights_path()))
     speakers = sorted({c.speaker for c, _, _ in train})
     readout.save(args.out, trained_on={"split": "train", "clips": len(train), "speakers": speakers,
                                        "in_sync_only": not (args.all_clips or args.realign),
                                        "realigned_by": args.realign.name if args.realign else None,
-                                       "frames": int(sum(c.ok.sum() for _, c, _ in train)), "penalty": args.penalty})
+                                       "frames": int(sum(c.ok.sum() for _, c, _ in train)), "penalty": args.penalty,
+                                       "smoothing": args.smoothing})
     print(f"{args.out}: {len(train)} clips of {len(speakers)} speakers, "
           f"{sum(int(c.ok.sum()) for _, c, _ in train)} frames, scale {readout.scale:.3f}")
 

@@ -74,6 +74,58 @@ def test_fit_is_deterministic_and_the_file_round_trips(tmp_path):
     assert back.muex_sha256 == "ab" * 32 and back.rest_norm == pytest.approx(a.rest_norm)
 
 
+def test_smoothing_is_scipys_gaussian_and_streams_frame_for_frame():
+    """The prediction is smoothed over time by scipy's Gaussian (mode "nearest"); the gate comes
+    after it, so MuEx's resting frames stay at rest; fed chunk by chunk (any sizes, some shorter
+    than the kernel's radius) the frames are the whole utterance's, bit for bit; σ = 0 is the
+    unsmoothed read-out."""
+    from dataclasses import replace
+    from scipy.ndimage import gaussian_filter1d
+    clips = _clips(np.random.default_rng(3), n_clips=4, t=120)
+    plain = rr.fit(clips, penalty=10.0)
+    smooth = replace(plain, smoothing=1.0)
+    c = clips[0]
+    muex = c.muex.copy()
+    muex[40:60] = 0.0                                                     # a pause
+    want = gaussian_filter1d(plain.predict(c.mel, muex), 1.0, axis=0, mode="nearest")
+    np.testing.assert_allclose(smooth.apply(c.mel, muex), plain.gated(want, muex), atol=1e-5)
+    assert not smooth.apply(c.mel, muex)[40:60].any()
+    # smoother: less change from frame to frame than the frame-by-frame read-out
+    jitter = lambda m: np.abs(np.diff(m.reshape(len(m), -1), axis=0)).mean()
+    assert jitter(smooth.apply(c.mel, c.muex)) < 0.7 * jitter(plain.apply(c.mel, c.muex))
+    whole = smooth.apply(c.mel, muex)
+    for cuts in ([120], [1, 2, 3, 114], [50, 3, 67], [7] * 17 + [1]):
+        stream, out, a = smooth.streamer(), [], 0
+        for n in cuts:
+            out.append(stream.feed(c.mel[a:a + n], muex[a:a + n]))
+            a += n
+        out.append(stream.close())
+        np.testing.assert_array_equal(np.concatenate(out), whole)
+    short = smooth.streamer()                                             # shorter than the radius
+    first = short.feed(c.mel[:2], muex[:2])
+    np.testing.assert_array_equal(np.concatenate([first, short.close()]), smooth.apply(c.mel[:2], muex[:2]))
+    np.testing.assert_array_equal(replace(plain, smoothing=0.0).apply(c.mel, muex), plain.apply(c.mel, muex))
+
+
+def test_a_file_without_smoothing_reads_as_unsmoothed_and_a_bad_one_is_refused(tmp_path):
+    from babelface.models.checkpoint import make_header, read_checkpoint, write_checkpoint
+    clips = _clips(np.random.default_rng(4), n_clips=3, t=60)
+    r = rr.fit(clips, penalty=10.0, smoothing=1.5)
+    back = rr.Readout.load(r.save(tmp_path / "r.safetensors"))
+    assert back.smoothing == 1.5
+    header, tensors = read_checkpoint(tmp_path / "r.safetensors", rr.MODEL_NAME)
+    for value, ok in ((None, True), (-1.0, False), (float("nan"), False), (1e3, False)):
+        cfg = {k: v for k, v in header["config"].items() if k != "smoothing"}
+        if value is not None:
+            cfg["smoothing"] = value
+        path = write_checkpoint(tmp_path / f"{value}.safetensors", tensors, make_header(rr.MODEL_NAME, cfg))
+        if ok:
+            assert rr.Readout.load(path).smoothing == 0.0
+        else:
+            with pytest.raises(WeightsError, match="smoothing"):
+                rr.Readout.load(path)
+
+
 def test_a_missing_or_foreign_file_is_refused(tmp_path):
     with pytest.raises(WeightsError, match="make model-readout"):
         rr.load(tmp_path / "none.safetensors")
@@ -96,6 +148,7 @@ def test_the_shipped_readout_reads_the_shipped_muex():
     assert header["config"]["components"] == rr.COMPONENTS
     assert "kristinoem" not in header["trained_on"]["speakers"]          # a test speaker
     assert header["trained_on"]["in_sync_only"]           # clips whose audio is off their video left out
+    assert header["config"]["smoothing"] == rr.SMOOTHING == 1.0          # chosen on validation (session 42)
 
 
 def test_training_leaves_out_the_clips_whose_audio_is_off_their_video():

@@ -10,8 +10,9 @@ and maps, frame by frame,
 
     x_t = [ pooled log-mel of frame t (4 × 40),  P_g (m_t − m̄) ]          # (160 + K,)
     r_t = s · (((x_t − μ) / σ) W) P_y + m̄                                  # (3L,)
+    r̃_t = Σ_j w_j r_{t+j},  w_j ∝ exp(−j² / 2σ²), |j| ≤ ⌊4σ + ½⌋                # smoothed over time
     g_t = min(1, ‖m_t‖ / m_ref)                                             # MuEx's own activity
-    ŷ_t = m_t + g_t (r_t − m_t)
+    ŷ_t = m_t + g_t (r̃_t − m_t)
 
 where ``m_t`` is MuEx's motion at frame t flattened ``(3L,)``, ``P_g`` the first ``K`` principal
 axes of MuEx's motion on the training clips and ``m̄`` its mean, ``P_y`` the first ``K`` principal
@@ -21,9 +22,15 @@ scale that gives the read-out MuEx's RMS on the training clips. The gate ``g_t``
 frame back to MuEx where MuEx's mouth is at rest (``m_ref``: the median of ‖m_t‖ on the training
 clips): real speakers' lips stay parted between phrases, and without the gate the read-out kept
 them so in every pause (4 of 7 real-speech files had no pause frame at rest); MuEx rests there.
-Everything is per frame with
-global constants, so :meth:`MuExReal.stream` equals :meth:`MuExReal.predict_motion` on the
-whole utterance (the log-mel is normalised by the utterance's own statistics, as MuEx's is).
+The read-out reads one frame's log-mel at a time, and its prediction jitters from frame to frame
+as the spectrum does; ``r_t`` is therefore smoothed by a Gaussian of ``σ`` frames (session 42:
+σ = 1, i.e. ±4 frames, chosen on the validation speakers; the same fitted weights, TMDC on the test
+speakers +0.020 ± 0.009, 13 of 14 clips; RESULTS.md "muex-real smoothed over time"). The gate
+is applied after the smoothing, so MuEx's resting frames stay exactly at rest. Everything else is
+per frame with global constants, so :meth:`MuExReal.stream` (which holds back the last
+``⌊4σ + ½⌋`` frames of each chunk until the next one arrives) equals
+:meth:`MuExReal.predict_motion` on the whole utterance (the log-mel is normalised by the
+utterance's own statistics, as MuEx's is).
 
 What it buys and costs (RESULTS.md "Real clips: what a model learned from the corpus reaches"):
 held-out real speakers move more like real lips (median TMDC, with the median speaker's style:
@@ -49,6 +56,8 @@ MODEL_NAME = "real_readout"
 DEFAULT_WEIGHTS = "muex_real_readout.safetensors"       # in babelface/assets
 COMPONENTS = 12              # K: principal axes of MuEx's motion (inputs) and of the real motion (outputs)
 PENALTY = 3e4                # ridge penalty, chosen on the validation speakers (3e3 … 3e5)
+SMOOTHING = 1.0              # σ in frames of the Gaussian over the prediction, chosen on the validation
+                             # speakers (0, 0.5, 1, 1.5, 2; session 42); a file without it reads as 0
 ADAPT_PENALTY = 100.0        # pull toward the fitted W when adapted to one speaker (chosen on validation)
 MIN_ADAPT_FRAMES = 125       # 5 s of the speaker's face and speech, the least worth adapting to
 N_MELS = 80                  # the log-mel MuEx reads (E.5), pooled in pairs to 40 bands
@@ -78,6 +87,33 @@ def normalised(motion: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return f / (np.sqrt((f[ok] ** 2).sum(1).mean()) + 1e-12)
 
 
+def _gaussian(sigma: float) -> tuple[np.ndarray, int]:
+    """Weights ``(2 r + 1,)`` of a Gaussian of ``sigma`` frames truncated at ``r = ⌊4σ + ½⌋``
+    (``scipy.ndimage.gaussian_filter1d``'s kernel), and ``r``."""
+    radius = int(4.0 * sigma + 0.5)
+    j = np.arange(-radius, radius + 1, dtype=np.float64)
+    w = np.exp(-0.5 * j * j / (sigma * sigma))
+    return w / w.sum(), radius
+
+
+def _correlate(ext: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
+    """``out_t = Σ_j w_j ext_{t+j}`` for ``t < n`` over frames ``ext (n + 2r, D)``, the taps added
+    in one fixed order, so a frame's value does not depend on how the frames were chunked."""
+    out = ext[:n] * w[0]
+    for j in range(1, len(w)):
+        out += ext[j:j + n] * w[j]
+    return out
+
+
+def smooth_frames(y: np.ndarray, sigma: float) -> np.ndarray:
+    """``y (T, D)`` smoothed over time by a Gaussian of ``sigma`` frames, each end extended by its
+    own frame (scipy's ``mode="nearest"``); ``sigma <= 0``: ``y`` itself."""
+    if sigma <= 0 or not len(y):
+        return y
+    w, radius = _gaussian(sigma)
+    return _correlate(np.pad(y, ((radius, radius), (0, 0)), mode="edge"), w, len(y))
+
+
 def _sha256(path: str | Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
@@ -96,20 +132,34 @@ class Readout:
     scale: float                 # s
     rest_norm: float = 0.0       # m_ref: MuEx's motion norm at full activity (0: no gate)
     muex_sha256: str = ""        # the MuEx whose motion it reads
+    smoothing: float = 0.0       # σ (frames) of the Gaussian over the prediction r (0: none)
 
     def inputs(self, mel: np.ndarray, motion: np.ndarray) -> np.ndarray:
         """``(T, 160)`` and MuEx's ``(T, L, 3)`` → standardised inputs ``(T, D)``."""
         x = np.concatenate([mel, (_flat(motion) - self.motion_mean) @ self.motion_axes.T], 1)
         return (x - self.input_mean) / self.input_std
 
-    def apply(self, mel: np.ndarray, motion: np.ndarray) -> np.ndarray:
-        """The read-out's motion ``(T, L, 3)`` float32 for the pooled log-mel and MuEx's motion."""
-        y = self.inputs(mel, motion) @ self.weights @ self.real_axes * self.scale + self.motion_mean   # (T, 3L)
-        if self.rest_norm > 0:                     # MuEx at rest (a pause): its own motion
+    def predict(self, mel: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        """The read-out's own prediction ``r (T, 3L)``, frame by frame: neither smoothed nor gated."""
+        return self.inputs(mel, motion) @ self.weights @ self.real_axes * self.scale + self.motion_mean
+
+    def gated(self, r: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        """``(T, L, 3)`` float32: the prediction ``r (T, 3L)`` where MuEx's motion ``(T, L, 3)`` is
+        active, MuEx's own where it rests (a pause)."""
+        if self.rest_norm > 0:
             m = _flat(motion)
             gate = np.minimum(np.linalg.norm(m, axis=1) / self.rest_norm, 1.0)[:, None]   # (T, 1)
-            y = m + gate * (y - m)
-        return y.reshape(motion.shape).astype(np.float32)
+            r = m + gate * (r - m)
+        return r.reshape(motion.shape).astype(np.float32)
+
+    def apply(self, mel: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        """The read-out's motion ``(T, L, 3)`` float32 for the pooled log-mel and MuEx's motion
+        of a whole utterance: predicted, smoothed over time, gated."""
+        return self.gated(smooth_frames(self.predict(mel, motion), self.smoothing), motion)
+
+    def streamer(self) -> "SmoothedStream":
+        """:meth:`apply` chunk by chunk (:class:`SmoothedStream`)."""
+        return SmoothedStream(self)
 
     def adapted(self, mel: np.ndarray, motion: np.ndarray, real: np.ndarray, ok: np.ndarray,
                 penalty: float = ADAPT_PENALTY) -> "Readout":
@@ -146,7 +196,8 @@ class Readout:
         tensors = {k: torch.from_numpy(np.ascontiguousarray(getattr(self, k), np.float32))
                    for k in ("motion_mean", "motion_axes", "input_mean", "input_std", "weights", "real_axes")}
         header = make_header(MODEL_NAME, {"components": int(self.weights.shape[1]), "scale": float(self.scale),
-                                          "rest_norm": float(self.rest_norm), "muex_sha256": self.muex_sha256},
+                                          "rest_norm": float(self.rest_norm), "muex_sha256": self.muex_sha256,
+                                          "smoothing": float(self.smoothing)},
                              **extra)
         return write_checkpoint(path, tensors, header)
 
@@ -160,8 +211,58 @@ class Readout:
                                                           "input_std", "weights", "real_axes")}
         except KeyError as e:
             raise WeightsError(f"{path} is not a complete real read-out: {e.args[0]} is missing") from e
+        smoothing = float(cfg.get("smoothing", 0.0))
+        if not np.isfinite(smoothing) or not 0.0 <= smoothing <= 25.0:
+            raise WeightsError(f"{path}: smoothing {smoothing} frames is not a Gaussian's σ in [0, 25]")
         return cls(**arrays, scale=float(cfg["scale"]), rest_norm=float(cfg.get("rest_norm", 0.0)),
-                   muex_sha256=str(cfg.get("muex_sha256", "")))
+                   muex_sha256=str(cfg.get("muex_sha256", "")), smoothing=smoothing)
+
+
+class SmoothedStream:
+    """:meth:`Readout.apply` over consecutive chunks of one utterance: each :meth:`feed` of a
+    chunk's pooled log-mel ``(t, 160)`` and MuEx motion ``(t, L, 3)`` returns the frames whose
+    smoothing window is complete (all but the last ``r = ⌊4σ + ½⌋`` frames seen, which wait for the
+    next chunk), :meth:`close` the rest. The frames equal :meth:`Readout.apply` on the whole
+    utterance: the same taps in the same order over the same extended frames."""
+
+    def __init__(self, readout: Readout):
+        self.readout = readout
+        self.radius = _gaussian(readout.smoothing)[1] if readout.smoothing > 0 else 0
+        self._ext: np.ndarray | None = None     # (r + pending, 3L) predictions: r of context, then pending
+        self._motion: list[np.ndarray] = []     # MuEx's motion of the pending frames
+
+    def _emit(self, n: int) -> np.ndarray:
+        """The next ``n`` pending frames, gated; the window moves on by ``n``."""
+        motion = np.concatenate(self._motion)                                   # (pending, L, 3)
+        w = _gaussian(self.readout.smoothing)[0]
+        out = self.readout.gated(_correlate(self._ext, w, n), motion[:n])
+        self._ext, self._motion = self._ext[n:], [motion[n:]]
+        return out
+
+    def feed(self, mel: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        if self.radius == 0:
+            return self.readout.apply(mel, motion)
+        r = self.readout.predict(mel, motion)                                     # (t, 3L)
+        if not len(r):
+            return np.zeros(motion.shape, np.float32)
+        if self._ext is None:                                                     # the start: its own frame
+            self._ext = np.repeat(r[:1], self.radius, axis=0)
+        self._ext = np.concatenate([self._ext, r])
+        self._motion.append(np.asarray(motion))
+        ready = len(self._ext) - 2 * self.radius
+        if ready <= 0:
+            return np.zeros((0,) + motion.shape[1:], np.float32)
+        return self._emit(ready)
+
+    def close(self) -> np.ndarray | None:
+        """The held-back frames (the end extended by its own last frame), or None if there are none."""
+        if self.radius == 0 or self._ext is None:
+            return None
+        pending = len(self._ext) - self.radius
+        if pending <= 0:
+            return None
+        self._ext = np.concatenate([self._ext, np.repeat(self._ext[-1:], self.radius, axis=0)])
+        return self._emit(pending)
 
 
 @dataclass
@@ -176,9 +277,11 @@ class Clip:
 
 
 def fit(clips: Iterable[Clip], components: int = COMPONENTS, penalty: float = PENALTY,
-        muex_sha256: str = "", gate: bool = True) -> Readout:
+        muex_sha256: str = "", gate: bool = True, smoothing: float = 0.0) -> Readout:
     """The read-out by closed-form ridge regression over the clips' tracked frames (deterministic);
-    ``gate``: hand MuEx's resting frames back to MuEx (``rest_norm``: the median norm of its motion)."""
+    ``gate``: hand MuEx's resting frames back to MuEx (``rest_norm``: the median norm of its motion);
+    ``smoothing``: σ (frames) of the Gaussian :meth:`Readout.apply` runs over the prediction (the fit
+    itself is frame by frame; `make model-readout` passes :data:`SMOOTHING`)."""
     clips = [c for c in clips if c.ok.any()]
     if not clips:
         raise ValueError("no training clip with a tracked face")
@@ -195,7 +298,7 @@ def fit(clips: Iterable[Clip], components: int = COMPONENTS, penalty: float = PE
     pred = xs @ w @ real_axes
     scale = float(np.sqrt(((g - mean) ** 2).sum(1).mean()) / (np.sqrt((pred ** 2).sum(1).mean()) + 1e-12))
     rest_norm = float(np.median(np.linalg.norm(g, axis=1))) if gate else 0.0
-    return Readout(mean, motion_axes, mu, sd, w, real_axes, scale, rest_norm, muex_sha256)
+    return Readout(mean, motion_axes, mu, sd, w, real_axes, scale, rest_norm, muex_sha256, float(smoothing))
 
 
 def default_weights_path() -> Path:
@@ -233,13 +336,19 @@ class MuExReal:
             return
         stats = None
         a = 0
+        smoothed = self.readout.streamer()
         for chunk in self.muex.stream(read, n_samples):                                 # (t, L, 3)
             if stats is None:
                 stats = mel_statistics(read, n_samples, N_MELS)
             b = a + len(chunk)
             mel = pool_mel(window_features(read, n_samples, a, b, stats, N_MELS), b - a)
-            yield self.readout.apply(mel, chunk)
+            out = smoothed.feed(mel, chunk)
+            if len(out):
+                yield out
             a = b
+        rest = smoothed.close()
+        if rest is not None:
+            yield rest
 
 
 def load(weights: str | Path | None = None, muex_weights: str | Path | None = None) -> MuExReal:
