@@ -11,7 +11,8 @@ checkpoints are ranked on one scale.
 
 ``paired``: per-clip paired differences on the real corpus against a reference MuEx, read from the
 cache of ``benchmarks/real_clips.py`` (run it first with ``--muex NAME=WEIGHTS ...``; ``A,B`` names
-the seeds of one recipe, each clip's scores their mean, as ``muex_compare.py`` takes them): TMDC at lag 0,
+the seeds of one recipe, each clip's scores their mean, as ``muex_compare.py`` takes them; a name that is
+not a ``--muex`` name is read as a whole row name of the cache, e.g. "muex-real + median style"): TMDC at lag 0,
 TMDC at the best lag and LSE-D, each as mean ± a 95 % interval (1.96 s/√n), the clips better/worse
 on TMDC, and the medians with the gap ratio and width/gap columns. The split medians of 8–14 clips
 move more than the clips do; the paired difference is the tolerance.
@@ -61,11 +62,14 @@ def paired_rows(split: str, ref: str, names: list[str], data: Path) -> list[str]
     def get(name: str, key: str) -> np.ndarray:
         if "," in name:                                          # a recipe's seeds: their mean per clip
             return np.mean([get(part, key) for part in name.split(",")], axis=0)
-        missing = [i for i in ids if f"MuEx ({name})|{i}" not in cache]
+        source = f"MuEx ({name})"
+        if any(f"{source}|{i}" not in cache for i in ids) and all(f"{name}|{i}" in cache for i in ids):
+            source = name                        # a row of real_clips.py by its own name ("muex-real")
+        missing = [i for i in ids if f"{source}|{i}" not in cache]
         if missing:
-            raise InputError(f"no real_clips.py score of MuEx ({name}) on {len(missing)} {split} clip(s): "
+            raise InputError(f"no real_clips.py score of {source} on {len(missing)} {split} clip(s): "
                              f"run benchmarks/real_clips.py --splits {split} --muex {name}=WEIGHTS first")
-        return np.array([cache[f"MuEx ({name})|{i}"][key] for i in ids])
+        return np.array([cache[f"{source}|{i}"][key] for i in ids])
 
     lines = [f"{split} split: {len(ids)} clips, paired against MuEx ({ref}); Δ = source − reference, "
              f"mean ± {Z95} s/√n", "",
@@ -94,8 +98,9 @@ def main() -> None:
     v.add_argument("--config", default="muex_real_stage2", help="run config whose batch size and seed it uses")
     v.add_argument("--json", type=Path, help="also write the full results here")
     p = sub.add_parser("paired", help="real clips, paired per clip against a reference (real_clips.py's cache)")
-    p.add_argument("names", nargs="+", help="MuEx names given to real_clips.py --muex")
-    p.add_argument("--ref", required=True, help="the reference MuEx name")
+    p.add_argument("names", nargs="+", help="MuEx names given to real_clips.py --muex, or its row names "
+                   "(\"muex-real + median style\")")
+    p.add_argument("--ref", required=True, help="the reference: a MuEx name or a row name")
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--data", type=Path, default=Path("data/real_corpus"), help="the real corpus (manifest)")
     args = ap.parse_args()

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -41,3 +42,30 @@ def test_the_unseen_ratio_is_the_mean_over_unseen_clips_over_the_mean_over_seen_
     assert np.isclose(ratio, 0.0150 / 0.0136)                           # 1.1029, not (0.0150 / 0.0130)
     table = ratio_rows([("A", "a.safetensors", f)])
     assert table[-1] == "| A | `a.safetensors` | 0.013600 | 0.015000 | 1.1029 |"
+
+
+def test_paired_reads_a_muex_name_or_a_whole_row_name(tmp_path, monkeypatch):
+    """`muex_select.py paired` pairs per clip from real_clips.py's cache: `s41` is the row
+    "MuEx (s41)", a name with no such row is the row of that name ("muex-real + median style")."""
+    import json
+    from types import SimpleNamespace
+    import muex_select
+    from babelface.data import manifest
+    from babelface.errors import InputError
+    clips = [SimpleNamespace(id=f"c{k}", split="val", audio="a.wav") for k in range(3)]
+    clips.append(SimpleNamespace(id="t0", split="test", audio="a.wav"))
+    monkeypatch.setattr(manifest, "load_manifest", lambda root: clips)
+    row = lambda t: {"tmdc": t, "tmdc_best": t, "lse_d": 0.05, "gap_ratio": 1.0, "width_gap": 0.6}
+    cache = {}
+    for k, (a, b) in enumerate(((0.2, 0.3), (0.1, 0.15), (0.4, 0.38))):
+        cache[f"MuEx (s41)|c{k}"] = row(a)
+        cache[f"muex-real + median style|c{k}"] = row(b)
+    path = tmp_path / "cache.json"
+    path.write_text(json.dumps(cache))
+    monkeypatch.setattr(muex_select, "CACHE", path)
+    lines = muex_select.paired_rows("val", "s41", ["muex-real + median style"], tmp_path)
+    last = lines[-1].split(" | ")
+    assert last[0] == "| muex-real + median style" and last[1] == "0.300"
+    assert last[2].startswith("+0.043") and last[3] == "2/1"
+    with pytest.raises(InputError, match="no real_clips.py score of MuEx \\(nope\\)"):
+        muex_select.paired_rows("val", "nope", [], tmp_path)
