@@ -116,7 +116,17 @@ READING = (
     "0.275 → 0.264 (−0.021 ± 0.022, 3 of 8), 0.330 → 0.326 (−0.010 ± 0.015). The default MuEx's best lag "
     "is within ±1 on 10 of the 11 in-sync test clips (9 before), `muex-real` and `text-audio` on all 11. "
     "The read-out now adds −0.004 ± 0.037 (validation) and +0.007 ± 0.046 (test) to the MuEx it reads "
-    "out: nothing measurable. The best audio-only median is 0.370, still far from the 0.5.")
+    "out: nothing measurable. The best audio-only median is 0.370, still far from the 0.5. "
+    "Session 42: the read-out's prediction is smoothed over time by a Gaussian of σ = 1 frame before the "
+    "gate (section \"muex-real smoothed over time (session 42)\"; the same fitted weights, σ chosen on "
+    "the validation speakers); `muex-real (s41)` and `text-audio (s41)` are the unsmoothed rows in the "
+    "cache. With the median style, test speakers: `muex-real` 0.370 → 0.385 (paired +0.019 ± 0.009, 13 of "
+    "14 clips better), `text-audio` 0.397 → 0.411 (+0.002 ± 0.006); validation: 0.264 → 0.260 (+0.015 ± "
+    "0.020, 5 of 8), 0.326 → 0.347 (+0.004 ± 0.012). `muex-real`'s best lag stays within ±1 on all 11 "
+    "in-sync test clips (on validation 5 of 7, 6 before: styletalk_andrew_clip_1-000, where no model "
+    "follows the lips, TMDC 0.04, moves to a best lag of −8). The read-out now adds +0.011 ± 0.047 "
+    "(validation) and +0.026 ± 0.046 (test) to the MuEx it reads out. The best audio-only median is "
+    "0.385, still far from the 0.5.")
 
 
 def read_transcript(clip_id: str) -> str | None:
