@@ -16,7 +16,7 @@ def register(sub) -> None:
                     "transcript's phonemes are aligned to the speech (English: by pocketsphinx's "
                     "acoustic model, babelface[asr]; other languages, or BABELFACE_ALIGNER=dtw: espeak-ng's "
                     "phonemes by DTW over MFCCs, the aeneas approach), so the mouth follows the speaker's own timing; that motion "
-                    "is blended with the audio-only muex-real's (text-audio: 0.4 of the transcript's, 0.3 where DTW-timed, "
+                    "is blended with the audio-only muex-real's (text-audio: 0.5 of the transcript's, 0.3 where DTW-timed, "
                     "which follows real lips better than either alone; --model text for the "
                     "transcript's alone). Without a "
                     "transcript, the audio-only MuEx model predicts the motion in any language; "

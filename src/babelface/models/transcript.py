@@ -14,7 +14,7 @@ the acoustic model (English), :data:`TEXT_SHARE_DTW` where by DTW (:func:`text_s
 err differently on real people — the transcript knows which phoneme is spoken (a closure, a
 rounding), the audio how it was said (its energy, its own timing) — and their average follows
 real lips better than either: on the real corpus's held-out test speakers the median TMDC at lag
-0 is 0.425 against 0.379 (the text path alone, acoustic timing) and 0.385 (``muex-real``; session
+0 is 0.411 against 0.379 (the text path alone, acoustic timing) and 0.385 (``muex-real``; session
 42); with DTW timing (session 32) 0.367 against 0.241. Each share was chosen on the validation
 speakers (RESULTS.md, "The text path blended with the audio"). ``weights`` of ``text-audio`` are the read-out's.
 """
@@ -31,8 +31,8 @@ from babelface.errors import InputError
 from babelface.models.protocols import GeneratedMotion
 
 MOTION_WINDOW = 1500         # frames of motion drawn at once on the streamed text path (a minute)
-TEXT_SHARE = 0.4             # text-audio: the transcript's share of the motion where it is timed acoustically
-                             # (0.5 from session 34; 0.4 since session 42's smoothed muex-real)
+TEXT_SHARE = 0.5             # text-audio: the transcript's share of the motion where it is timed acoustically
+                             # (session 42: 0.4 ties it on TMDC and closes the lips less at /p b m/)
 TEXT_SHARE_DTW = 0.3         # … where it is timed by DTW (each chosen on the real val speakers with its aligner)
 AUDIO_PARTNER = "muex-real"  # text-audio: the audio-only generator it is blended with
 
