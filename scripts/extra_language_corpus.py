@@ -62,14 +62,10 @@ def pseudo_sentences(words: list[str], n: int, seed: int, code: str) -> list[str
     return out
 
 
-def _register(voices: dict[str, str]) -> None:
-    """Make the extra codes known to the benchmark's generator (voice lookup) in this process."""
+def _one_thread() -> None:
+    """A worker's initialiser: one thread each (the workers are the parallelism)."""
     import torch
     torch.set_num_threads(1)
-    from babelface.data import synthetic
-    from babelface.phonetics.languages import Language
-    for code, voice in voices.items():
-        synthetic.LANGUAGES.setdefault(code, Language(code, code, voice, True))
 
 
 def _build(job):
@@ -85,16 +81,16 @@ def _build(job):
 
 
 def build_clips(sentences: dict[str, list[str]], voices: dict[str, str], out: Path, workers: int) -> list[dict]:
-    """Every sentence as one training clip in ``out`` (clip id ``{code}-{index:05d}``)."""
+    """Every sentence as one training clip in ``out`` (clip id ``{code}-{index:05d}``), spoken by
+    espeak-ng's ``voices[code]`` (a code it lacks: a benchmark language, its own voice)."""
     from babelface.data.synthetic import ClipSpec
     from babelface.progress import progress
-    specs = [ClipSpec(f"{code}-{i:05d}", code, "train", i, i, s)
+    specs = [ClipSpec(f"{code}-{i:05d}", code, "train", i, i, s, voice=voices.get(code))
              for code, lines in sentences.items() for i, s in enumerate(lines)]
     for code in sentences:
         (out / "clips" / code).mkdir(parents=True, exist_ok=True)
     # spawned workers inherit nothing: a forked one would inherit this process's espeak-ng server
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_register,
-                             initargs=(voices,)) as ex:
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_one_thread) as ex:
         return list(progress(ex.map(_build, [(s, str(out)) for s in specs], chunksize=4),
                              total=len(specs), desc="extra-language clips", unit="clip"))
 

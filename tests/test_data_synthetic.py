@@ -260,3 +260,18 @@ def test_render_draws_each_clip_on_each_portrait(tmp_path):
     assert result.clips == 1 and clip.extra["videos"] == {"astronaut": clip.video}
     info = probe_video(clip.path("video"))
     assert info.has_audio and info.fps == 25 and abs(info.n_frames - clip.n_frames) <= 1
+
+
+def test_a_clip_may_name_its_own_espeak_voice_and_a_stranger_without_one_is_refused():
+    """`scripts/extra_language_corpus.py` builds clips of languages outside the benchmark by giving
+    each spec its espeak-ng voice (code "sh", voice "hr"): nothing global is patched for it."""
+    from babelface.data.synthetic import LANGUAGES, ClipSpec, synthesize_clip
+    from babelface.errors import LanguageError
+    assert "sh" not in LANGUAGES
+    c = synthesize_clip(ClipSpec("sh-00000", "sh", "train", 0, 0, "Dobar dan, kako ste.", voice="hr"),
+                        BuildConfig(seed=0))
+    assert c["voice"]["voice"].split("+")[0] == "hr" and len(c["timeline"]) > 5
+    en = synthesize_clip(ClipSpec("en-00000", "en", "train", 0, 0, "Good morning to you."), BuildConfig(seed=0))
+    assert en["voice"]["voice"].split("+")[0] == LANGUAGES["en"].voice
+    with pytest.raises(LanguageError, match="no benchmark language"):
+        synthesize_clip(ClipSpec("sh-00000", "sh", "train", 0, 0, "Dobar dan."), BuildConfig(seed=0))

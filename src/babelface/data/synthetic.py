@@ -92,6 +92,7 @@ class ClipSpec:
     index: int            # clip index within its language (seeds its generator)
     sentence: int         # line index in the sentence file
     text: str
+    voice: str | None = None   # espeak-ng voice; None: the benchmark language's own (LANGUAGES)
 
 
 # --- sentences and splits ----------------------------------------------------------------------------
@@ -185,9 +186,10 @@ def retime(phonemes: Sequence[Phoneme], tmap: TimeMap | None, offset: float, dur
     return fused
 
 
-def _voice(rng: np.random.Generator, language: str, ranges: VoiceRanges) -> dict:
+def _voice(rng: np.random.Generator, voice: str, ranges: VoiceRanges) -> dict:
+    """The clip's voice: espeak-ng ``voice`` with a drawn variant, rate, pitch and silences."""
     variant = VARIANTS[int(rng.integers(len(VARIANTS)))]
-    return {"voice": LANGUAGES[language].voice + (f"+{variant}" if variant else ""),
+    return {"voice": voice + (f"+{variant}" if variant else ""),
             "rate": int(rng.integers(ranges.rate_wpm[0], ranges.rate_wpm[1] + 1)),
             "pitch": int(rng.integers(ranges.pitch[0], ranges.pitch[1] + 1)),
             "pitch_range": int(rng.integers(ranges.pitch_range[0], ranges.pitch_range[1] + 1)),
@@ -209,7 +211,9 @@ def synthesize_clip(spec: ClipSpec, config: BuildConfig) -> dict:
     from babelface.media.features import log_mel
 
     rng = np.random.default_rng([config.seed, _lang_key(spec.language), spec.index])
-    voice = _voice(rng, spec.language, config.voice)
+    if spec.voice is None and spec.language not in LANGUAGES:
+        raise LanguageError(f"{spec.language!r} is no benchmark language: give the clip an espeak-ng voice")
+    voice = _voice(rng, spec.voice or LANGUAGES[spec.language].voice, config.voice)
     syn = synthesize_isolated(spec.text, voice["voice"], rate=voice["rate"], pitch=voice["pitch"],
                               pitch_range=voice["pitch_range"])
     if syn.sample_rate != ESPEAK_RATE:
