@@ -114,7 +114,7 @@ def test_a_file_without_smoothing_reads_as_unsmoothed_and_a_bad_one_is_refused(t
     back = rr.Readout.load(r.save(tmp_path / "r.safetensors"))
     assert back.smoothing == 1.5
     header, tensors = read_checkpoint(tmp_path / "r.safetensors", rr.MODEL_NAME)
-    for value, ok in ((None, True), (-1.0, False), (float("nan"), False), (1e3, False)):
+    for value, ok in ((None, True), (-1.0, False), (float("nan"), False), (1e3, False), ("wide", False)):
         cfg = {k: v for k, v in header["config"].items() if k != "smoothing"}
         if value is not None:
             cfg["smoothing"] = value

@@ -10,7 +10,7 @@ and maps, frame by frame,
 
     x_t = [ pooled log-mel of frame t (4 × 40),  P_g (m_t − m̄) ]          # (160 + K,)
     r_t = s · (((x_t − μ) / σ) W) P_y + m̄                                  # (3L,)
-    r̃_t = Σ_j w_j r_{t+j},  w_j ∝ exp(−j² / 2σ²), |j| ≤ ⌊4σ + ½⌋                # smoothed over time
+    r̃_t = Σ_j w_j r_{t+j},  w_j ∝ exp(−j² / 2β²), |j| ≤ ⌊4β + ½⌋                # smoothed over time
     g_t = min(1, ‖m_t‖ / m_ref)                                             # MuEx's own activity
     ŷ_t = m_t + g_t (r̃_t − m_t)
 
@@ -23,12 +23,13 @@ frame back to MuEx where MuEx's mouth is at rest (``m_ref``: the median of ‖m_
 clips): real speakers' lips stay parted between phrases, and without the gate the read-out kept
 them so in every pause (4 of 7 real-speech files had no pause frame at rest); MuEx rests there.
 The read-out reads one frame's log-mel at a time, and its prediction jitters from frame to frame
-as the spectrum does; ``r_t`` is therefore smoothed by a Gaussian of ``σ`` frames (session 42:
-σ = 1, i.e. ±4 frames, chosen on the validation speakers; the same fitted weights, TMDC on the test
-speakers +0.020 ± 0.009, 13 of 14 clips; RESULTS.md "muex-real smoothed over time"). The gate
+as the spectrum does; ``r_t`` is therefore smoothed by a Gaussian of ``β`` frames (``smoothing``;
+session 42: β = 1, i.e. ±4 frames, chosen on the validation speakers; the same fitted weights; TMDC
+on the test speakers +0.019 ± 0.009, 13 of 14 clips; its shallow dips at /p b m/ get shallower:
+RESULTS.md "muex-real smoothed over time"). The gate
 is applied after the smoothing, so MuEx's resting frames stay exactly at rest. Everything else is
 per frame with global constants, so :meth:`MuExReal.stream` (which holds back the last
-``⌊4σ + ½⌋`` frames of each chunk until the next one arrives) equals
+``⌊4β + ½⌋`` frames of each chunk until the next one arrives) equals
 :meth:`MuExReal.predict_motion` on the whole utterance (the log-mel is normalised by the
 utterance's own statistics, as MuEx's is).
 
@@ -211,9 +212,13 @@ class Readout:
                                                           "input_std", "weights", "real_axes")}
         except KeyError as e:
             raise WeightsError(f"{path} is not a complete real read-out: {e.args[0]} is missing") from e
-        smoothing = float(cfg.get("smoothing", 0.0))
+        try:
+            smoothing = float(cfg.get("smoothing", 0.0))
+        except (TypeError, ValueError):
+            smoothing = float("nan")
         if not np.isfinite(smoothing) or not 0.0 <= smoothing <= 25.0:
-            raise WeightsError(f"{path}: smoothing {smoothing} frames is not a Gaussian's σ in [0, 25]")
+            raise WeightsError(f"{path}: smoothing {cfg.get('smoothing')!r} is not a Gaussian's width in "
+                               "frames between 0 and 25")
         return cls(**arrays, scale=float(cfg["scale"]), rest_norm=float(cfg.get("rest_norm", 0.0)),
                    muex_sha256=str(cfg.get("muex_sha256", "")), smoothing=smoothing)
 
