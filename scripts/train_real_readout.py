@@ -100,12 +100,13 @@ def select(train, val, penalty: float) -> None:
         return lip.tmdc(motion_to_canonical(clip.real[ok], neutral),
                         motion_to_canonical(apply_style(motion, MEDIAN_STYLE)[ok], neutral), "none")
     base = [tmdc(c, nt, c.muex) for _, c, nt in val]
+    fits = {}
     print("| penalty | mean Δ TMDC, validation speakers | clips better |\n| ---: | ---: | ---: |")
     for p in PENALTIES:
-        r = fit([c for _, c, _ in train], penalty=p)
+        r = fits[p] = fit([c for _, c, _ in train], penalty=p)
         d = np.array([tmdc(c, nt, r.apply(c.mel, c.muex)) - b for (_, c, nt), b in zip(val, base)])
         print(f"| {p:g} | {d.mean():+.3f} | {(d > 0).sum()} of {len(d)} |")
-    r = fit([c for _, c, _ in train], penalty=penalty)
+    r = fits.get(penalty) or fit([c for _, c, _ in train], penalty=penalty)
     print(f"\n| smoothing σ (frames), penalty {penalty:g} | mean Δ TMDC, validation speakers | clips better |\n"
           "| ---: | ---: | ---: |")
     for sigma in SIGMAS:

@@ -88,15 +88,6 @@ def normalised(motion: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return f / (np.sqrt((f[ok] ** 2).sum(1).mean()) + 1e-12)
 
 
-def _gaussian(sigma: float) -> tuple[np.ndarray, int]:
-    """Weights ``(2 r + 1,)`` of a Gaussian of ``sigma`` frames truncated at ``r = ⌊4σ + ½⌋``
-    (``scipy.ndimage.gaussian_filter1d``'s kernel), and ``r``."""
-    radius = int(4.0 * sigma + 0.5)
-    j = np.arange(-radius, radius + 1, dtype=np.float64)
-    w = np.exp(-0.5 * j * j / (sigma * sigma))
-    return w / w.sum(), radius
-
-
 def _correlate(ext: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
     """``out_t = Σ_j w_j ext_{t+j}`` for ``t < n`` over frames ``ext (n + 2r, D)``, the taps added
     in one fixed order, so a frame's value does not depend on how the frames were chunked."""
@@ -111,7 +102,8 @@ def smooth_frames(y: np.ndarray, sigma: float) -> np.ndarray:
     own frame (scipy's ``mode="nearest"``); ``sigma <= 0``: ``y`` itself."""
     if sigma <= 0 or not len(y):
         return y
-    w, radius = _gaussian(sigma)
+    from babelface.motion.filters1d import gaussian_weights
+    w, radius = gaussian_weights(sigma)
     return _correlate(np.pad(y, ((radius, radius), (0, 0)), mode="edge"), w, len(y))
 
 
@@ -231,16 +223,16 @@ class SmoothedStream:
     utterance: the same taps in the same order over the same extended frames."""
 
     def __init__(self, readout: Readout):
+        from babelface.motion.filters1d import gaussian_weights
         self.readout = readout
-        self.radius = _gaussian(readout.smoothing)[1] if readout.smoothing > 0 else 0
+        self.weights, self.radius = gaussian_weights(readout.smoothing) if readout.smoothing > 0 else (None, 0)
         self._ext: np.ndarray | None = None     # (r + pending, 3L) predictions: r of context, then pending
         self._motion: list[np.ndarray] = []     # MuEx's motion of the pending frames
 
     def _emit(self, n: int) -> np.ndarray:
         """The next ``n`` pending frames, gated; the window moves on by ``n``."""
         motion = np.concatenate(self._motion)                                   # (pending, L, 3)
-        w = _gaussian(self.readout.smoothing)[0]
-        out = self.readout.gated(_correlate(self._ext, w, n), motion[:n])
+        out = self.readout.gated(_correlate(self._ext, self.weights, n), motion[:n])
         self._ext, self._motion = self._ext[n:], [motion[n:]]
         return out
 

@@ -24,13 +24,20 @@ def _extend(x: np.ndarray, before: int, after: int, mode: str) -> np.ndarray:
     raise ValueError(f"mode must be 'reflect' or 'nearest', got {mode!r}")
 
 
-def gaussian_filter1d(x: np.ndarray, sigma: float, truncate: float = 4.0, mode: str = "reflect") -> np.ndarray:
-    """``scipy.ndimage.gaussian_filter1d(x, sigma, truncate=truncate, mode=mode)`` of float64 ``(n,)``."""
-    x = np.asarray(x, np.float64)
+def gaussian_weights(sigma: float, truncate: float = 4.0) -> tuple[np.ndarray, int]:
+    """``scipy.ndimage``'s Gaussian kernel of ``sigma`` samples: its weights ``(2 r + 1,)`` (summing
+    to one) and its radius ``r = int(truncate σ + 0.5)``."""
     radius = int(truncate * float(sigma) + 0.5)
     k = np.arange(-radius, radius + 1)
     phi = np.exp(-0.5 / (float(sigma) * float(sigma)) * k ** 2)
-    w = (phi / phi.sum())[::-1]                              # correlate1d's weights (symmetric)
+    return phi / phi.sum(), radius
+
+
+def gaussian_filter1d(x: np.ndarray, sigma: float, truncate: float = 4.0, mode: str = "reflect") -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter1d(x, sigma, truncate=truncate, mode=mode)`` of float64 ``(n,)``."""
+    x = np.asarray(x, np.float64)
+    phi, radius = gaussian_weights(sigma, truncate)
+    w = phi[::-1]                                            # correlate1d's weights (symmetric)
     n = len(x)
     ext = _extend(x, radius, radius, mode)                   # (n + 2 radius,)
     out = ext[radius:radius + n] * w[radius]
